@@ -1,0 +1,130 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, ConfigErrors, createLogger, loadPipeline, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
+
+import { formatError } from './format-error.js';
+import { builtinRegistry } from './registry.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_INVALID = 2;
+export const EXIT_SIGNAL = 130;
+
+const USAGE = `plumline — log-stream pipelines for telephony call logs
+
+Usage:
+  plumline run <pipeline.yaml> [--once] [--log-level <level>]
+      Run until SIGINT/SIGTERM (a second signal stops at once). With --once, run every
+      source to the end of its current range, flush, and exit 0.
+  plumline validate <pipeline.yaml>
+      Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.
+  plumline schema
+      Print the JSON Schema of pipeline files (for editor completion).
+  plumline help | --help
+
+Log levels: trace, debug, info (default), warn, error, silent.
+`;
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        once: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    io.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT_INVALID;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || command === undefined || command === 'help') {
+    io.stdout.write(USAGE);
+    return command === undefined && !parsed.values.help ? EXIT_INVALID : EXIT_OK;
+  }
+  const level = parsed.values['log-level'] as LevelWithSilent;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    io.stderr.write(`error: --log-level must be one of trace, debug, info, warn, error, silent\n`);
+    return EXIT_INVALID;
+  }
+  switch (command) {
+    case 'validate':
+      return validate(rest[0], io);
+    case 'schema':
+      io.stdout.write(JSON.stringify(pipelineJsonSchema(builtinRegistry()), null, 2) + '\n');
+      return EXIT_OK;
+    case 'run':
+      return run(rest[0], { once: parsed.values.once ?? false, level }, io);
+    default:
+      io.stderr.write(`error: unknown command "${command}"\n\n${USAGE}`);
+      return EXIT_INVALID;
+  }
+}
+
+async function validate(file: string | undefined, io: CliIo): Promise<number> {
+  if (!file) {
+    io.stderr.write('error: plumline validate needs a pipeline file\n');
+    return EXIT_INVALID;
+  }
+  try {
+    const def = await resolvePipelineFile(file, { registry: builtinRegistry() });
+    io.stdout.write(`${file}: valid (${def.sources.length} sources, ${def.transforms.length} transforms, ${def.sinks.length} sinks)\n`);
+    return EXIT_OK;
+  } catch (err) {
+    io.stderr.write(formatError(err) + '\n');
+    return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
+  }
+}
+
+async function run(file: string | undefined, opts: { once: boolean; level: LevelWithSilent }, io: CliIo): Promise<number> {
+  if (!file) {
+    io.stderr.write('error: plumline run needs a pipeline file\n');
+    return EXIT_INVALID;
+  }
+  const redactor = new SecretRedactor();
+  const logger = createLogger({ level: opts.level, redactor, destination: io.stderr });
+  let pipeline;
+  try {
+    pipeline = await loadPipeline(file, { plugins: builtinRegistry(), logger, once: opts.once });
+    for (const s of pipeline.definition.secrets) redactor.add(s);
+  } catch (err) {
+    io.stderr.write(formatError(err) + '\n');
+    return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
+  }
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal: sig }, 'signal received: stopping gracefully (send it again to stop at once)');
+      void pipeline.stop().catch(() => {});
+    } else {
+      logger.warn({ signal: sig }, 'second signal: stopping now; uncommitted work will be redone on the next run');
+      process.exit(EXIT_SIGNAL);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await pipeline.start();
+    const result = await pipeline.done;
+    const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
+    logger.info({ components: totals }, 'done');
+    return signals > 0 && !opts.once ? EXIT_OK : EXIT_OK;
+  } catch (err) {
+    logger.error({ err }, 'pipeline failed');
+    io.stderr.write(redactor.redact(formatError(err)) + '\n');
+    return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

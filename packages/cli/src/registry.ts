@@ -1,0 +1,7 @@
+import { corePlugins, PluginRegistry } from '@plumline/core';
+import { fileSink } from '@plumline/sink-file';
+
+/** Every plugin the CLI knows: core's built-ins and each package's. */
+export function builtinRegistry(): PluginRegistry {
+  return new PluginRegistry([...corePlugins, fileSink]);
+}

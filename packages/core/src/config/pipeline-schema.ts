@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { duration } from '../schema.js';
+
+export const DEFAULT_STATE_PATH = '.plumline/state';
+export const DEFAULT_DEAD_LETTER_PATH = '.plumline/dead-letter.ndjson';
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 16;
+export const DEFAULT_COMMIT_INTERVAL = '1s';
+export const DEFAULT_SHUTDOWN_TIMEOUT = '30s';
+export const DEFAULT_SINK_MAX_RETRIES = -1;
+export const DEAD_LETTER_STREAM = 'dead_letter';
+
+const componentId = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { message: 'component names start with a letter and hold letters, digits, _ and -' });
+
+/** Keys every component has; the rest is the plugin's and is checked by its own schema. */
+const componentCommon = {
+  type: z.string().min(1).optional().describe('The plugin type, e.g. `generate`, `dedupe`, `file`.'),
+  use: z.string().min(1).optional().describe('A module path (relative to the pipeline file) or package name that exports the plugin.'),
+};
+
+export const sourceEntrySchema = z.looseObject(componentCommon);
+export const componentWithInputsSchema = z.looseObject({
+  ...componentCommon,
+  inputs: z.array(z.string().min(1)).min(1).describe('Components (or `name.output`) whose batches this one takes.'),
+});
+
+export const runtimeSettingsSchema = z
+  .strictObject({
+    max_in_flight_batches: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(DEFAULT_MAX_IN_FLIGHT_BATCHES)
+      .describe('Batches a source may have emitted and not yet fully acknowledged. Bounds memory; a slow sink slows the sources.'),
+    commit_interval: duration('How often acknowledged checkpoints are written to the state store.', DEFAULT_COMMIT_INTERVAL),
+    shutdown_timeout: duration('How long a graceful stop may take to drain in-flight batches before it gives up.', DEFAULT_SHUTDOWN_TIMEOUT),
+    sink_max_retries: z
+      .int()
+      .min(-1)
+      .default(DEFAULT_SINK_MAX_RETRIES)
+      .describe('Retries of a failed sink write before the pipeline fails; -1 retries forever (the pipeline slows instead of dropping).'),
+  })
+  .prefault({});
+
+export const deadLetterSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default(DEFAULT_DEAD_LETTER_PATH)
+      .describe(`NDJSON file for dead letters when no sink takes the \`${DEAD_LETTER_STREAM}\` stream as input.`),
+  })
+  .prefault({});
+
+export const stateSectionSchema = z
+  .looseObject({ type: z.string().min(1).default('directory').describe('State store type: `directory` (default) or one a plugin adds, e.g. `kafka`.') })
+  .prefault({ type: 'directory' });
+
+export const pipelineFileSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+    .optional()
+    .describe("The pipeline's id, used to name its state. Default: the file's base name."),
+  state: stateSectionSchema,
+  dead_letter: deadLetterSchema,
+  runtime: runtimeSettingsSchema,
+  sources: z.record(componentId, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one source' }),
+  transforms: z.record(componentId, componentWithInputsSchema).default({}),
+  sinks: z.record(componentId, componentWithInputsSchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one sink' }),
+});
+
+export type PipelineFile = z.output<typeof pipelineFileSchema>;
+export type RuntimeSettings = z.output<typeof runtimeSettingsSchema>;

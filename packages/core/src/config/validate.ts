@@ -1,0 +1,100 @@
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { formatPath, type KeyPath, type YamlDocument } from './yaml-document.js';
+
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
+
+function defOf(schema: z.ZodType): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+/** The keys an object schema accepts at `path`, for "did you mean" hints. */
+function knownKeys(schema: z.ZodType, path: KeyPath): string[] {
+  let s: z.ZodType | undefined = schema;
+  let i = 0;
+  while (s) {
+    const def = defOf(s);
+    if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') s = def.in;
+    else if (i === path.length) return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+    else if (def.type === 'object' && def.shape) s = def.shape[String(path[i++])];
+    else if (def.type === 'array') (s = def.element), i++;
+    else if (def.type === 'record') (s = def.valueType), i++;
+    else return [];
+  }
+  return [];
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+function valueAt(root: unknown, path: KeyPath): unknown {
+  let v = root;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[p];
+  }
+  return v;
+}
+
+/**
+ * Validates `value` (found at `basePath` of `doc`) with `schema`. Returns the parsed output,
+ * or throws nothing and returns the located errors: one per problem, each naming file,
+ * line, column and key path, and saying what to do.
+ */
+export function validateConfig<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  doc: YamlDocument,
+  basePath: KeyPath,
+): { ok: true; data: z.output<S> } | { ok: false; errors: ConfigError[] } {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, data: result.data };
+  const errors: ConfigError[] = [];
+  for (const issue of result.error.issues) {
+    const rel = issue.path as (string | number)[];
+    const path = [...basePath, ...rel];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys(schema, rel);
+      for (const key of issue.keys) {
+        const close = known.filter((k) => editDistance(k, key) <= 2);
+        const hint = close.length ? ` (did you mean "${close[0]}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : '';
+        errors.push(
+          new ConfigError('CONFIG_UNKNOWN_KEY', `unknown key "${key}": remove it or fix its spelling${hint}`, {
+            location: doc.locate(path, key),
+            fields: { key },
+          }),
+        );
+      }
+      continue;
+    }
+    if (issue.code === 'invalid_type' && valueAt(value, rel) === undefined) {
+      const key = String(rel[rel.length - 1] ?? '');
+      errors.push(
+        new ConfigError('CONFIG_MISSING_KEY', `missing required key "${key}" (${issue.message.replace(/^Invalid input: /, '')}): add it`, {
+          location: doc.locate(path.slice(0, -1), key),
+          fields: { key },
+        }),
+      );
+      continue;
+    }
+    errors.push(
+      new ConfigError('CONFIG_INVALID_VALUE', `${issue.message.replace(/^Invalid input: /, 'invalid value: ')}`, {
+        location: doc.locate(path),
+        fields: { path: formatPath(path) },
+      }),
+    );
+  }
+  return { ok: false, errors };
+}

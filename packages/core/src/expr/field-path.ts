@@ -1,0 +1,53 @@
+import type { CallEvent } from '../event.js';
+
+export type Getter = (event: CallEvent) => unknown;
+
+const PATH_RE = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+
+/** True for `kind`, `attributes.channel`, `raw.log_id`. */
+export function isFieldPath(path: string): boolean {
+  return PATH_RE.test(path);
+}
+
+/** A fast reader for a dotted path, specialised by depth (the common cases are one and two levels). */
+export function compileGetter(path: string): Getter {
+  const parts = path.split('.');
+  if (parts.length === 1) {
+    const a = parts[0]!;
+    return (e) => (e as unknown as Record<string, unknown>)[a];
+  }
+  if (parts.length === 2) {
+    const [a, b] = parts as [string, string];
+    return (e) => {
+      const o = (e as unknown as Record<string, unknown>)[a];
+      return o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[b] : undefined;
+    };
+  }
+  return (e) => {
+    let v: unknown = e;
+    for (const p of parts) {
+      if (v === null || typeof v !== 'object') return undefined;
+      v = (v as Record<string, unknown>)[p];
+    }
+    return v;
+  };
+}
+
+/**
+ * Sets `value` at `path` in `target`, copying each nested object on the way down so that the
+ * original event (which other branches may hold) is never changed. `target` itself must
+ * already be a copy. `undefined` deletes.
+ */
+export function setPathCopying(target: Record<string, unknown>, parts: readonly string[], value: unknown): void {
+  let obj = target;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i]!;
+    const cur = obj[p];
+    const copy = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
+    obj[p] = copy;
+    obj = copy;
+  }
+  const last = parts[parts.length - 1]!;
+  if (value === undefined) delete obj[last];
+  else obj[last] = value;
+}

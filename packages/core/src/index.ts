@@ -1,0 +1,66 @@
+export type { CallEvent, DeadLetter } from './event.js';
+export { EVENT_SCHEMA_VERSION } from './event.js';
+export type { Batch } from './batch.js';
+export type { Receipt, BatchPosition } from './receipt.js';
+export { combineReceipts, detachedReceipt } from './receipt.js';
+export {
+  PlumlineError,
+  ConfigError,
+  ConfigErrors,
+  PluginError,
+  PipelineError,
+  StateError,
+  isRetriable,
+  type SourceLocation,
+} from './errors.js';
+export type {
+  ComponentContext,
+  OperatorContext,
+  SinkContext,
+  StateStoreContext,
+  Source,
+  SourcePage,
+  Operator,
+  Sink,
+  SinkBatch,
+  SinkWriteResult,
+  SourcePlugin,
+  OperatorPlugin,
+  SinkPlugin,
+  StateStorePlugin,
+  AnyPlugin,
+  PluginKind,
+} from './plugin.js';
+export { defineSource, defineOperator, defineSink, defineStateStore, isPlugin } from './plugin.js';
+export { PluginRegistry, loadPluginModule } from './registry.js';
+export { z, duration, byteSize, secret, toJsonSchema } from './schema.js';
+export { createLogger, SecretRedactor, type Logger, type LoggerOptions, type LevelWithSilent } from './logger.js';
+export { ComponentTelemetry, type ComponentStats } from './telemetry.js';
+export type { StateStore, ComponentState } from './state/state-store.js';
+export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
+export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult } from './runtime/pipeline.js';
+export type { StoredCheckpoint } from './runtime/source-tracker.js';
+export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent } from './runtime/resolve-pipeline.js';
+export { pipelineJsonSchema } from './config/pipeline-json-schema.js';
+export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
+export { mapEvents, filterEvents, withDead, toDeadLetter } from './operators/per-event.js';
+export { compileCondition, conditionSchema, type Condition, type Predicate } from './expr/predicate.js';
+export { compileTemplate, templateFields, templateProblems } from './expr/template.js';
+export { compileGetter, isFieldPath } from './expr/field-path.js';
+export { parseDuration, formatDuration, isDuration } from './util/duration.js';
+export { parseByteSize } from './util/size.js';
+export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff.js';
+export { writeFileAtomic, fsyncDir } from './util/fs-durable.js';
+export { isoFromMs } from './util/fast-iso.js';
+export type { JsonValue } from './util/json.js';
+export { corePlugins } from './builtins.js';
+export { mapOperator } from './operators/map/map-operator.js';
+export { filterOperator } from './operators/filter/filter-operator.js';
+export { dedupeOperator } from './operators/dedupe/dedupe-operator.js';
+export { routeOperator, UNMATCHED_OUTPUT } from './operators/route/route-operator.js';
+export { stdinSource, parseEventLine } from './sources/stdin/stdin-source.js';
+export { generateSource } from './sources/generate/generate-source.js';
+export { CallGenerator } from './sources/generate/call-generator.js';
+export { stdoutSink } from './sinks/stdout/stdout-sink.js';
+export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
+export { directoryStatePlugin } from './state/directory-state-plugin.js';

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { map } from 'rxjs';
+import type { Batch } from '../../batch.js';
+import type { CallEvent } from '../../event.js';
+import { compileGetter, isFieldPath } from '../../expr/field-path.js';
+import { defineOperator, type OperatorContext } from '../../plugin.js';
+import type { BatchPosition, Receipt } from '../../receipt.js';
+import { duration } from '../../schema.js';
+import { hashKey } from './key-hash.js';
+import { KeyTable } from './key-table.js';
+import { decodeKeyBlocks, encodeKeyBlocks, type KeyBlock } from './key-log.js';
+
+export const DEFAULT_DEDUPE_TTL = '7d';
+export const DEFAULT_DEDUPE_MAX_KEYS = 1_000_000;
+export const DEDUPE_MAX_KEYS_LIMIT = 50_000_000;
+const KEY_LOG = 'keys';
+/** Compact the key log once it holds this much more than the live keys need. */
+const COMPACT_SLACK_BYTES = 16 * 1024 * 1024;
+
+export const dedupeConfigSchema = z.strictObject({
+  key: z
+    .array(z.string().refine(isFieldPath, 'expected a field path'))
+    .min(1)
+    .default(['id'])
+    .describe('Fields whose values together identify an event. Default: [id].'),
+  ttl: duration('How long a key is remembered after its event passed.', DEFAULT_DEDUPE_TTL),
+  max_keys: z
+    .int()
+    .min(1)
+    .max(DEDUPE_MAX_KEYS_LIMIT)
+    .default(DEFAULT_DEDUPE_MAX_KEYS)
+    .describe('Most keys kept; past it the oldest are forgotten first. About 25 bytes each.'),
+  persist: z.boolean().default(true).describe('Keep keys in the state store so that a restart does not re-emit events already delivered.'),
+});
+
+export type DedupeConfig = z.output<typeof dedupeConfigSchema>;
+
+/**
+ * `dedupe`: drops events whose key was seen within `ttl`.
+ *
+ * A key is remembered from the moment its event passes, so a duplicate in flight is dropped;
+ * it is persisted only when its batch is acknowledged by every sink, and it counts after a
+ * restart only if the checkpoint covering that batch was committed. A batch that fails
+ * releases its keys, so a re-read copy is never dropped as a duplicate of itself.
+ *
+ * ```yaml
+ * unique:
+ *   type: dedupe
+ *   inputs: [parsed]
+ *   key: [id]
+ *   ttl: 7d
+ *   max_keys: 10000000
+ * ```
+ */
+export const dedupeOperator = defineOperator({
+  type: 'dedupe',
+  description: 'Drops events whose key (a list of fields) was already seen within a TTL; bounded memory, state survives restarts.',
+  configSchema: dedupeConfigSchema,
+  async create(config, ctx) {
+    const deduper = new Deduper(config, ctx);
+    if (config.persist) await deduper.load();
+    return { apply: map((b: Batch) => deduper.process(b)) };
+  },
+});
+
+class Deduper {
+  private readonly table: KeyTable;
+  private readonly keyOf: (e: CallEvent) => string;
+  private readonly ttlSec: number;
+  private readonly hash = new Uint32Array(2);
+  /** Acknowledged keys not yet appended to the log. */
+  private durable: KeyBlock[] = [];
+  /** Appended, but their checkpoint may not be committed yet: kept for compaction. */
+  private uncommitted: KeyBlock[] = [];
+  /** Keys of batches still in flight, for compaction to leave out. */
+  private readonly pending = new Set<Uint32Array>();
+  private logBytes = 0;
+
+  constructor(
+    private readonly config: DedupeConfig,
+    private readonly ctx: OperatorContext,
+  ) {
+    this.table = new KeyTable(config.max_keys);
+    this.ttlSec = Math.max(1, Math.round(config.ttl / 1000));
+    const getters = config.key.map(compileGetter);
+    if (getters.length === 1) {
+      const g = getters[0]!;
+      this.keyOf = (e) => {
+        const v = g(e);
+        return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
+      };
+    } else {
+      this.keyOf = (e) => getters.map((g) => JSON.stringify(g(e) ?? null)).join('\u001f');
+    }
+    if (config.persist) ctx.onCommit(() => this.persist());
+  }
+
+  async load(): Promise<void> {
+    const data = await this.ctx.state.readLog(KEY_LOG);
+    this.logBytes = data.byteLength;
+    const nowSec = Math.floor(Date.now() / 1000);
+    let skipped = 0;
+    for (const block of decodeKeyBlocks(data)) {
+      if (!this.ctx.isCommitted(block.positions)) {
+        skipped += block.keys.length / 3;
+        continue;
+      }
+      const k = block.keys;
+      for (let i = 0; i < k.length; i += 3) if (k[i + 2]! > nowSec) this.table.add(k[i]!, k[i + 1]!, k[i + 2]!, nowSec);
+    }
+    this.ctx.logger.info({ keys: this.table.size, skippedUncommitted: skipped }, 'dedupe keys restored');
+    if (skipped > 0 || this.logBytes > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
+  }
+
+  process(batch: Batch): Batch {
+    const nowSec = Math.floor(Date.now() / 1000);
+    const exp = nowSec + this.ttlSec;
+    const events = batch.events;
+    const out: CallEvent[] = [];
+    const added: number[] = [];
+    const h = this.hash;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      hashKey(this.keyOf(e), h);
+      if (this.table.add(h[0]!, h[1]!, exp, nowSec)) {
+        out.push(e);
+        added.push(h[0]!, h[1]!);
+      }
+    }
+    if (added.length > 0) this.track(batch.receipt, added, exp);
+    return out.length === events.length ? batch : { events: out, receipt: batch.receipt };
+  }
+
+  private track(receipt: Receipt, added: number[], exp: number): void {
+    const keys = new Uint32Array((added.length / 2) * 3);
+    for (let i = 0, j = 0; i < added.length; i += 2, j += 3) {
+      keys[j] = added[i]!;
+      keys[j + 1] = added[i + 1]!;
+      keys[j + 2] = exp;
+    }
+    this.pending.add(keys);
+    receipt.onSettled((error) => {
+      this.pending.delete(keys);
+      if (error === undefined) {
+        if (this.config.persist) this.durable.push({ positions: receipt.positions, keys });
+      } else {
+        for (let i = 0; i < keys.length; i += 3) this.table.delete(keys[i]!, keys[i + 1]!);
+      }
+    });
+  }
+
+  /** Commit hook: append what became durable; compact when the log outgrew the live keys. */
+  private async persist(): Promise<void> {
+    this.uncommitted = this.uncommitted.filter((b) => !this.ctx.isCommitted(b.positions));
+    if (this.durable.length === 0) return;
+    const blocks = this.durable;
+    this.durable = [];
+    const data = encodeKeyBlocks(blocks);
+    await this.ctx.state.append(KEY_LOG, data);
+    this.logBytes += data.byteLength;
+    this.uncommitted.push(...blocks);
+    if (this.logBytes > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
+  }
+
+  /**
+   * Rewrites the log as one block of committed keys plus the blocks whose checkpoint is not
+   * committed yet (with their positions), leaving out keys of batches still in flight.
+   */
+  private async compact(): Promise<void> {
+    const exclude = new Set<string>();
+    for (const keys of this.pending) for (let i = 0; i < keys.length; i += 3) exclude.add(`${keys[i]}:${keys[i + 1]}`);
+    for (const b of [...this.uncommitted, ...this.durable]) for (let i = 0; i < b.keys.length; i += 3) exclude.add(`${b.keys[i]}:${b.keys[i + 1]}`);
+    const nowSec = Math.floor(Date.now() / 1000);
+    const committed: number[] = [];
+    this.table.forEach((hi, lo, exp) => {
+      if (exclude.size === 0 || !exclude.has(`${hi}:${lo}`)) committed.push(hi, lo, exp);
+    }, nowSec);
+    const blocks: KeyBlock[] = [{ positions: [] as BatchPosition[], keys: Uint32Array.from(committed) }, ...this.uncommitted];
+    const data = encodeKeyBlocks(blocks);
+    await this.ctx.state.rewriteLog(KEY_LOG, data);
+    this.logBytes = data.byteLength;
+    this.ctx.logger.debug({ keys: committed.length / 3, bytes: data.byteLength }, 'dedupe key log compacted');
+  }
+}

@@ -1,0 +1,176 @@
+import type { Meter, Tracer } from '@opentelemetry/api';
+import type { OperatorFunction } from 'rxjs';
+import type { z } from 'zod';
+import type { Batch } from './batch.js';
+import type { CallEvent, DeadLetter } from './event.js';
+import type { Logger } from './logger.js';
+import type { BatchPosition } from './receipt.js';
+import type { ComponentState, StateStore } from './state/state-store.js';
+import type { ComponentTelemetry } from './telemetry.js';
+import type { JsonValue } from './util/json.js';
+
+/** What every component gets from the runtime when it is created. */
+export interface ComponentContext {
+  /** The component's name in the pipeline file. */
+  readonly id: string;
+  /** Its `type:`. */
+  readonly type: string;
+  /** A child logger that tags each line with the component id; secrets are redacted. */
+  readonly logger: Logger;
+  /** OpenTelemetry meter and tracer (no-ops unless the host installed an SDK). */
+  readonly meter: Meter;
+  readonly tracer: Tracer;
+  /** Counters the runtime reads for the pipeline handle and metrics. */
+  readonly telemetry: ComponentTelemetry;
+  /** Aborted when the pipeline stops: cancel waits, requests and timers with it. */
+  readonly signal: AbortSignal;
+  /** This component's slice of the pipeline's state store. */
+  readonly state: ComponentState;
+  /** True under `--once`: sources end at the end of their current range. */
+  readonly once: boolean;
+  /** Directory of the pipeline file (or the working directory), for resolving relative paths. */
+  readonly baseDir: string;
+  /**
+   * True when every position is covered by the checkpoints committed so far (at start: those
+   * of the previous run). Components that keep their own durable records (file sink lengths,
+   * dedupe keys) use it to keep only what the committed checkpoints cover.
+   */
+  isCommitted(positions: readonly BatchPosition[]): boolean;
+  /** Reports an error from background work (timers, sockets). Fails the pipeline unless the error is retriable, in which case it is logged and counted. */
+  reportError(error: unknown): void;
+}
+
+/** What a source's `read` yields: one page of events and where the source is after it. */
+export interface SourcePage {
+  events: CallEvent[];
+  /** The position to resume after this page; stored once this page and all before it are acknowledged. */
+  checkpoint?: JsonValue;
+  /** Records that could not be turned into events (bad lines, unparseable bodies). */
+  dead?: DeadLetter[];
+}
+
+export interface Source {
+  /**
+   * Called once, after `create`, with the checkpoint last committed for this component
+   * (undefined on a first run). Yields pages in order. The runtime pulls the next page only
+   * when it has credit (bounded batches in flight), and calls `return()` on the iterator when
+   * the pipeline stops; `ctx.signal` is aborted at the same moment to cut short any wait.
+   */
+  read(checkpoint: JsonValue | undefined): AsyncIterable<SourcePage>;
+  /** True when `read` ends by itself (a finite range, `--once`). `--once` refuses a source that is not bounded. */
+  readonly bounded: boolean;
+  /** Called once when the pipeline stops, after `read` ended. Releases sockets and servers. Must be idempotent. */
+  close?(): Promise<void>;
+}
+
+export type OperatorContext = ComponentContext & {
+  /**
+   * Registers `hook` to run before every checkpoint commit and at shutdown. Operators with
+   * state (dedupe) persist what became durable since the last commit here, so that stored
+   * state never runs behind a stored checkpoint.
+   */
+  onCommit(hook: () => Promise<void>): void;
+};
+
+export interface Operator {
+  /**
+   * The RxJS operator over batches. For each input batch it must pass the batch's receipt
+   * on exactly once (in an output batch), or release it. Output batches are new objects.
+   */
+  apply: OperatorFunction<Batch, Batch>;
+  /** Called once after the input completed and every output was consumed. Idempotent. */
+  close?(): Promise<void>;
+}
+
+export type SinkContext = ComponentContext;
+
+/** What a sink hands back for a batch: records it refused for good, with the reason. */
+export interface SinkWriteResult {
+  dead?: DeadLetter[];
+}
+
+/** The batch as a sink sees it. */
+export interface SinkBatch {
+  readonly events: readonly CallEvent[];
+  /** The source batches it stands for: record them with the data to recover exactly after a crash. */
+  readonly positions: readonly BatchPosition[];
+}
+
+export interface Sink {
+  /**
+   * Called with each non-empty batch, in order. Resolves once every event in it is durable
+   * (fsynced, acknowledged by the broker). Reject with a retriable error to have the runtime
+   * retry the same batch with backoff; a non-retriable rejection fails the pipeline.
+   */
+  write(batch: SinkBatch): Promise<SinkWriteResult | void>;
+  /** Called when the input ended or the pipeline stops, after the last write resolved. */
+  flush?(): Promise<void>;
+  /** Releases resources. Called once after `flush`; must be idempotent. */
+  close(): Promise<void>;
+  /** Writes the runtime may have in flight at once (default 1). Resolution order is free; the runtime keeps checkpoints ordered. */
+  readonly maxInFlight?: number;
+}
+
+export interface StateStoreContext {
+  readonly logger: Logger;
+  readonly baseDir: string;
+  /** The pipeline's id (`id:` in the file, else the file's base name). */
+  readonly pipelineId: string;
+}
+
+interface PluginBase<K extends string, S extends z.ZodType> {
+  readonly kind: K;
+  /** The YAML `type:` value. */
+  readonly type: string;
+  /** One sentence for docs and `plumline schema`. */
+  readonly description: string;
+  /** Strict schema of the component's keys (`type`, `inputs` and `use` excluded). */
+  readonly configSchema: S;
+}
+
+export interface SourcePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'source', S> {
+  create(config: z.output<S>, ctx: ComponentContext): Source | Promise<Source>;
+}
+
+export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'transform', S> {
+  /** Named outputs besides the main one, referenced downstream as `id.name` (e.g. `route`). */
+  outputs?(config: z.output<S>): readonly string[];
+  create(config: z.output<S>, ctx: OperatorContext): Operator | Promise<Operator>;
+}
+
+export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'sink', S> {
+  create(config: z.output<S>, ctx: SinkContext): Sink | Promise<Sink>;
+}
+
+export interface StateStorePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'state', S> {
+  create(config: z.output<S>, ctx: StateStoreContext): StateStore | Promise<StateStore>;
+}
+
+export type AnyPlugin = SourcePlugin | OperatorPlugin | SinkPlugin | StateStorePlugin;
+export type PluginKind = AnyPlugin['kind'];
+
+type Definition<P> = Omit<P, 'kind'>;
+
+export function defineSource<S extends z.ZodType>(def: Definition<SourcePlugin<S>>): SourcePlugin<S> {
+  return Object.freeze({ ...def, kind: 'source' as const });
+}
+export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlugin<S>>): OperatorPlugin<S> {
+  return Object.freeze({ ...def, kind: 'transform' as const });
+}
+export function defineSink<S extends z.ZodType>(def: Definition<SinkPlugin<S>>): SinkPlugin<S> {
+  return Object.freeze({ ...def, kind: 'sink' as const });
+}
+export function defineStateStore<S extends z.ZodType>(def: Definition<StateStorePlugin<S>>): StateStorePlugin<S> {
+  return Object.freeze({ ...def, kind: 'state' as const });
+}
+
+export function isPlugin(value: unknown): value is AnyPlugin {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Partial<AnyPlugin>;
+  return (
+    (v.kind === 'source' || v.kind === 'transform' || v.kind === 'sink' || v.kind === 'state') &&
+    typeof v.type === 'string' &&
+    typeof v.create === 'function' &&
+    typeof v.configSchema === 'object'
+  );
+}

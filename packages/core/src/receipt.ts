@@ -1,0 +1,124 @@
+/** Identifies one source batch durably: the source component's id and its sequence number. */
+export interface BatchPosition {
+  readonly source: string;
+  readonly seq: number;
+}
+
+/**
+ * The acknowledgement handle that travels with a batch. Every holder of a batch owns one
+ * reference; the source's checkpoint may advance past the batch only when every reference
+ * was released. Fan-out retains one reference per extra branch; a sink releases its
+ * reference once the batch is durable; an operator that drops a batch releases it.
+ */
+export interface Receipt {
+  /** Source batches this receipt stands for (one, or several for a joined batch). */
+  readonly positions: readonly BatchPosition[];
+  /** Adds `count` references. Call before handing the batch to extra holders. */
+  retain(count?: number): void;
+  /** Drops one reference: this holder is done with the batch, successfully. */
+  release(): void;
+  /** The batch cannot be delivered. Settles the receipt with `error`; the checkpoint never passes it. */
+  fail(error: unknown): void;
+  /** Calls `listener` once when the receipt settles: with no argument on success, with the error on failure. */
+  onSettled(listener: (error?: unknown) => void): void;
+}
+
+type Listener = (error?: unknown) => void;
+
+/** @internal The receipt of one source batch. */
+export class SourceReceipt implements Receipt {
+  readonly positions: readonly BatchPosition[];
+  private refs = 1;
+  private settled = false;
+  private error: unknown = undefined;
+  private listeners: Listener[] | undefined;
+
+  constructor(
+    readonly source: string,
+    readonly seq: number,
+    private readonly onSettle: (receipt: SourceReceipt, error?: unknown) => void,
+  ) {
+    this.positions = [{ source, seq }];
+  }
+
+  retain(count = 1): void {
+    if (this.settled) throw new Error(`receipt ${this.source}#${this.seq} retained after it settled`);
+    this.refs += count;
+  }
+
+  release(): void {
+    if (this.settled) return;
+    if (--this.refs === 0) this.settle(undefined);
+  }
+
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.settle(error ?? new Error('batch failed'));
+  }
+
+  onSettled(listener: Listener): void {
+    if (this.settled) {
+      listener(this.error);
+      return;
+    }
+    (this.listeners ??= []).push(listener);
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  private settle(error: unknown): void {
+    this.settled = true;
+    this.error = error;
+    this.onSettle(this, error);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const l of listeners) l(error);
+  }
+}
+
+/** A receipt standing for several others, for operators that join events from many batches. */
+class CompositeReceipt implements Receipt {
+  readonly positions: readonly BatchPosition[];
+  constructor(private readonly parts: readonly Receipt[]) {
+    this.positions = parts.flatMap((p) => p.positions);
+  }
+  retain(count = 1): void {
+    for (const p of this.parts) p.retain(count);
+  }
+  release(): void {
+    for (const p of this.parts) p.release();
+  }
+  fail(error: unknown): void {
+    for (const p of this.parts) p.fail(error);
+  }
+  onSettled(listener: Listener): void {
+    let remaining = this.parts.length;
+    let firstError: unknown;
+    if (remaining === 0) {
+      listener();
+      return;
+    }
+    for (const p of this.parts) {
+      p.onSettled((error) => {
+        if (error !== undefined && firstError === undefined) firstError = error;
+        if (--remaining === 0) listener(firstError);
+      });
+    }
+  }
+}
+
+/**
+ * Combines receipts into one that an operator emitting a joined batch can pass on.
+ * The caller hands over one reference of each part to the result.
+ */
+export function combineReceipts(receipts: readonly Receipt[]): Receipt {
+  if (receipts.length === 1) return receipts[0]!;
+  return new CompositeReceipt(receipts);
+}
+
+/** A receipt that tracks nothing: for batches built outside a pipeline (tests, tools). */
+export function detachedReceipt(): Receipt {
+  return new SourceReceipt('detached', 0, () => {});
+}

@@ -1,0 +1,451 @@
+import { resolve } from 'node:path';
+import { connectable, EMPTY, merge, Subject, type Observable, share, tap, map, catchError, filter, finalize, type Connectable } from 'rxjs';
+import type { Batch } from '../batch.js';
+import type { DeadLetter } from '../event.js';
+import { ConfigError, PipelineError, PlumlineError } from '../errors.js';
+import { createLogger, SecretRedactor, type Logger } from '../logger.js';
+import type { AnyPlugin, ComponentContext, Operator, Sink, Source } from '../plugin.js';
+import type { BatchPosition } from '../receipt.js';
+import { PluginRegistry } from '../registry.js';
+import { scopeState, type StateStore } from '../state/state-store.js';
+import { ComponentTelemetry, type ComponentStats } from '../telemetry.js';
+import { DEFAULT_BACKOFF } from '../util/backoff.js';
+import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
+import type { JsonValue } from '../util/json.js';
+import { DeadLetterFileSink, deadLetterEvent } from './dead-letter.js';
+import { resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
+import { SinkRunner } from './sink-runner.js';
+import { sourceBatches } from './source-driver.js';
+import { SourceTracker, type StoredCheckpoint } from './source-tracker.js';
+
+const CHECKPOINTS_KEY = 'checkpoints';
+
+export interface PipelineOptions {
+  /** Plugins the pipeline may use. Default: core's built-ins only (the CLI adds every package's). */
+  plugins?: PluginRegistry | readonly AnyPlugin[];
+  /** Root logger. Default: pino to stderr, JSON unless stderr is a TTY. */
+  logger?: Logger;
+  /** Aborting it stops the pipeline gracefully. */
+  signal?: AbortSignal;
+  /** Environment for `${VAR}` interpolation. Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Run every source to the end of its current range, then finish. */
+  once?: boolean;
+  /** Use this store instead of the one the `state:` section names (tests, embedding). */
+  stateStore?: StateStore;
+  /** For error locations when `input` is YAML text. */
+  file?: string;
+  /** Directory for relative paths in `use:`. */
+  baseDir?: string;
+}
+
+export interface PipelineResult {
+  stats: Record<string, ComponentStats>;
+  checkpoints: Record<string, StoredCheckpoint>;
+}
+
+/** A running (or runnable) pipeline. */
+export interface Pipeline {
+  readonly id: string;
+  readonly definition: ResolvedPipeline;
+  /** Opens the state store, creates every component and starts the sources. Resolves once all are running. */
+  start(): Promise<void>;
+  /** Graceful stop: stop sources, drain in-flight batches, flush sinks, commit checkpoints. Idempotent. */
+  stop(): Promise<PipelineResult>;
+  /** Immediate stop: gives up on in-flight work; what was committed stays committed. */
+  abort(): void;
+  /** Settles when the pipeline finished: resolves after a clean end or stop, rejects with the error that failed it. */
+  readonly done: Promise<PipelineResult>;
+  /** Per-component counters, live. */
+  stats(): Record<string, ComponentStats>;
+}
+
+/** Loads a pipeline from a YAML file path. */
+export async function loadPipeline(path: string, options: PipelineOptions = {}): Promise<Pipeline> {
+  const registry = toRegistry(options.plugins);
+  const def = await resolvePipelineFile(path, { registry, env: options.env, baseDir: options.baseDir });
+  return new PipelineRuntime(def, options);
+}
+
+/**
+ * Creates a pipeline from YAML text or an object with the same shape. Validation happens
+ * here (throws {@link ConfigErrors} with located errors); nothing runs until `start()`.
+ */
+export async function createPipeline(input: string | object, options: PipelineOptions = {}): Promise<Pipeline> {
+  const registry = toRegistry(options.plugins);
+  const def = await resolvePipeline(input, { registry, env: options.env, file: options.file, baseDir: options.baseDir });
+  return new PipelineRuntime(def, options);
+}
+
+function toRegistry(plugins: PipelineOptions['plugins']): PluginRegistry {
+  if (plugins instanceof PluginRegistry) return plugins;
+  return new PluginRegistry(plugins ?? []);
+}
+
+interface Created<T> {
+  id: string;
+  instance: T;
+  telemetry: ComponentTelemetry;
+  ctx: ComponentContext;
+}
+
+class PipelineRuntime implements Pipeline {
+  readonly id: string;
+  private readonly logger: Logger;
+  private readonly redactor = new SecretRedactor();
+  private readonly sourcesStop = new AbortController();
+  private readonly hardStop = new AbortController();
+  private readonly telemetry = new Map<string, ComponentTelemetry>();
+  private readonly trackers = new Map<string, SourceTracker>();
+  private readonly commitHooks: (() => Promise<void>)[] = [];
+  private state: StateStore | undefined;
+  private restored: Record<string, StoredCheckpoint> = {};
+  private lastCommitted = '';
+  private commitChain: Promise<void> = Promise.resolve();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private fatal: unknown;
+  private started: Promise<void> | undefined;
+  private stopping: Promise<PipelineResult> | undefined;
+  private sources: Created<Source>[] = [];
+  private operators: Created<Operator>[] = [];
+  private sinks: Created<Sink>[] = [];
+  private resolveDone!: (r: PipelineResult) => void;
+  private rejectDone!: (e: unknown) => void;
+  readonly done: Promise<PipelineResult>;
+
+  constructor(
+    readonly definition: ResolvedPipeline,
+    private readonly options: PipelineOptions,
+  ) {
+    this.id = definition.id;
+    for (const s of definition.secrets) this.redactor.add(s);
+    this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
+    this.done = new Promise((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    // A caller that only awaits start() must not see an unhandled rejection from `done`.
+    this.done.catch(() => {});
+    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  stats(): Record<string, ComponentStats> {
+    const out: Record<string, ComponentStats> = {};
+    for (const [id, t] of this.telemetry) out[id] = { ...t.stats };
+    return out;
+  }
+
+  start(): Promise<void> {
+    return (this.started ??= this.doStart().catch(async (err) => {
+      await this.closeAll();
+      this.rejectDone(err);
+      throw err;
+    }));
+  }
+
+  /** Sequence numbers covered by the last committed checkpoints. */
+  private committedSeq: Record<string, number> = {};
+  private isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
+
+  private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): ComponentContext & { onCommit(h: () => Promise<void>): void; isCommitted(p: readonly BatchPosition[]): boolean } {
+    const telemetry = new ComponentTelemetry(id, type, kind);
+    this.telemetry.set(id, telemetry);
+    return {
+      id,
+      type,
+      logger: this.logger.child({ component: id }),
+      meter: telemetry.meter,
+      tracer: telemetry.tracer,
+      telemetry,
+      signal,
+      state: scopeState(this.state!, id),
+      once: this.options.once ?? false,
+      baseDir: this.definition.baseDir,
+      reportError: (error) => this.reportError(id, error),
+      onCommit: (hook) => this.commitHooks.push(hook),
+      isCommitted: this.isCommitted,
+    };
+  }
+
+  private reportError(component: string, error: unknown): void {
+    const retriable = error instanceof PlumlineError ? error.retriable : false;
+    this.telemetry.get(component)?.error();
+    if (retriable) {
+      this.logger.warn({ component, err: error }, 'background error (will retry)');
+      return;
+    }
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = error;
+    this.logger.error({ err: error }, 'pipeline failed; stopping');
+    void this.stop();
+  }
+
+  private async doStart(): Promise<void> {
+    const def = this.definition;
+    this.state =
+      this.options.stateStore ??
+      (await def.state.plugin.create(def.state.config as never, { logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id }));
+    await this.state.open();
+    this.restored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
+    this.lastCommitted = JSON.stringify(this.restored);
+    this.committedSeq = Object.fromEntries(Object.entries(this.restored).map(([id, c]) => [id, c.seq]));
+
+    for (const c of def.sources) {
+      const ctx = this.context(c.id, c.plugin.type, 'source', this.sourcesStop.signal);
+      const instance = await c.plugin.create(c.config as never, ctx);
+      this.sources.push({ id: c.id, instance, telemetry: ctx.telemetry, ctx });
+      if (this.options.once && !instance.bounded) {
+        throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${c.id}" (${c.plugin.type}) never ends, so it cannot run with --once: give it an end (e.g. count or end), or run without --once`, {
+          fields: { component: c.id },
+        });
+      }
+    }
+    for (const c of def.transforms) {
+      const ctx = this.context(c.id, c.plugin.type, 'transform', this.hardStop.signal);
+      const instance = await c.plugin.create(c.config as never, ctx);
+      this.operators.push({ id: c.id, instance, telemetry: ctx.telemetry, ctx });
+    }
+    for (const c of def.sinks) {
+      const ctx = this.context(c.id, c.plugin.type, 'sink', this.hardStop.signal);
+      const instance = await c.plugin.create(c.config as never, ctx);
+      this.sinks.push({ id: c.id, instance, telemetry: ctx.telemetry, ctx });
+    }
+    this.wire();
+    this.commitTimer = setInterval(() => {
+      void this.commit().catch((err) => this.reportError('state', err));
+    }, def.settings.commit_interval);
+    this.commitTimer.unref();
+    this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false }, 'pipeline started');
+  }
+
+  /** Builds the RxJS graph, subscribes every sink, then connects the sources. */
+  private wire(): void {
+    const def = this.definition;
+    const deadSubject = new Subject<Batch>();
+    const connectables: Connectable<Batch>[] = [];
+    let producers = 0;
+    const producerDone = (): void => {
+      if (--producers === 0) deadSubject.complete();
+    };
+    const toDead = (component: string, dead: readonly DeadLetter[], batch: Batch): void => {
+      deadSubject.next({ events: dead.map((d) => deadLetterEvent(d, component)), receipt: batch.receipt });
+    };
+    const extractDead = (component: string, telemetry: ComponentTelemetry) => (source: Observable<Batch>): Observable<Batch> => {
+      producers++;
+      return source.pipe(
+        map((b) => {
+          if (!b.dead || b.dead.length === 0) return b;
+          telemetry.deadLettered(b.dead.length);
+          this.logger.warn({ component, count: b.dead.length, code: b.dead[0]!.code, reason: b.dead[0]!.reason }, 'records sent to the dead-letter output');
+          b.receipt.retain();
+          toDead(component, b.dead, b);
+          return b.output === undefined ? { events: b.events, receipt: b.receipt } : { events: b.events, receipt: b.receipt, output: b.output };
+        }),
+        catchError((err) => {
+          this.telemetry.get(component)?.error();
+          this.fail(err);
+          return EMPTY;
+        }),
+        finalize(producerDone),
+      );
+    };
+
+    // How many consumers each stream has: fan-out retains one receipt reference per extra consumer.
+    const consumers = new Map<string, number>();
+    for (const c of [...def.transforms, ...def.sinks]) for (const ref of c.inputs) consumers.set(ref, (consumers.get(ref) ?? 0) + 1);
+    const streams = new Map<string, Observable<Batch>>();
+    const publish = (ref: string, stream: Observable<Batch>): void => {
+      const k = consumers.get(ref) ?? 0;
+      if (k === 0) {
+        // Nobody takes this output: its batches count as done.
+        stream.subscribe((b) => b.receipt.release());
+        if (ref !== DEAD_LETTER_STREAM && !ref.includes('.')) this.logger.warn({ component: ref }, 'component output has no consumer; its events are discarded');
+        return;
+      }
+      streams.set(ref, k === 1 ? stream : stream.pipe(tap((b) => b.receipt.retain(k - 1)), share()));
+    };
+
+    for (const [i, c] of def.sources.entries()) {
+      const created = this.sources[i]!;
+      const tracker = new SourceTracker(c.id, this.restored[c.id], def.settings.max_in_flight_batches, (id, err) => this.fail(err), (d) => created.telemetry.inFlight(d));
+      this.trackers.set(c.id, tracker);
+      const restoredPosition = this.restored[c.id]?.position ?? undefined;
+      const base = connectable(sourceBatches(created.instance, restoredPosition, tracker, created.telemetry, this.sourcesStop.signal), {
+        connector: () => new Subject<Batch>(),
+        resetOnDisconnect: false,
+      });
+      connectables.push(base);
+      publish(c.id, base.pipe(extractDead(c.id, created.telemetry)));
+    }
+    const inputOf = (refs: readonly string[]): Observable<Batch> => {
+      const parts = refs.map((r) => (r === DEAD_LETTER_STREAM ? deadSubject : streams.get(r)!));
+      return parts.length === 1 ? parts[0]! : merge(...parts);
+    };
+    for (const [i, c] of def.transforms.entries()) {
+      const created = this.operators[i]!;
+      const t = created.telemetry;
+      const out = inputOf(c.inputs).pipe(
+        tap((b) => t.eventsIn(b.events.length)),
+        created.instance.apply,
+        tap((b) => t.eventsOut(b.events.length)),
+        extractDead(c.id, t),
+      );
+      const outputs = c.plugin.outputs?.(c.config as never) ?? [];
+      if (outputs.length === 0) {
+        publish(c.id, out);
+      } else {
+        const shared = out.pipe(share());
+        publish(c.id, shared.pipe(filter((b) => b.output === undefined)));
+        for (const o of outputs) publish(`${c.id}.${o}`, shared.pipe(filter((b) => b.output === o)));
+      }
+    }
+
+    const sinkOptions = {
+      maxRetries: def.settings.sink_max_retries,
+      backoff: DEFAULT_BACKOFF,
+      signal: this.hardStop.signal,
+      onFatal: (err: unknown) => this.fail(err),
+    };
+    const runners: Promise<void>[] = [];
+    let deadConsumed = false;
+    for (const [i, c] of def.sinks.entries()) {
+      const created = this.sinks[i]!;
+      const takesDead = c.inputs.includes(DEAD_LETTER_STREAM);
+      deadConsumed ||= takesDead;
+      if (!takesDead) producers++;
+      const runner = new SinkRunner(c.id, created.instance, created.telemetry, created.ctx.logger, {
+        ...sinkOptions,
+        deadLetter: takesDead
+          ? (dead, batch) => {
+              // A sink that writes dead letters cannot feed its own refusals back to itself.
+              created.ctx.logger.error({ count: dead.length, reason: dead[0]?.reason }, 'dead-letter sink refused records');
+              batch.receipt.release();
+            }
+          : (dead, batch) => toDead(c.id, dead, batch),
+      });
+      const finished = runner.consume(inputOf(c.inputs));
+      runners.push(takesDead ? finished : finished.finally(producerDone));
+    }
+    if (!deadConsumed) {
+      const telemetry = new ComponentTelemetry(DEAD_LETTER_STREAM, 'dead_letter_file', 'sink');
+      this.telemetry.set(DEAD_LETTER_STREAM, telemetry);
+      const sink = new DeadLetterFileSink(resolve(def.deadLetterPath));
+      const logger = this.logger.child({ component: DEAD_LETTER_STREAM });
+      this.sinks.push({ id: DEAD_LETTER_STREAM, instance: sink, telemetry, ctx: undefined as never });
+      const runner = new SinkRunner(DEAD_LETTER_STREAM, sink, telemetry, logger, {
+        ...sinkOptions,
+        deadLetter: (_dead, batch) => batch.receipt.release(),
+      });
+      runners.push(runner.consume(deadSubject));
+    }
+    if (producers === 0) deadSubject.complete();
+
+    void Promise.all(runners).then(
+      () => this.finish(),
+      (err) => {
+        this.fail(err);
+        return this.finish();
+      },
+    );
+    for (const c of connectables) c.connect();
+  }
+
+  /** Writes the checkpoints every sink has durably passed, after the operators persisted their state. */
+  commit(): Promise<void> {
+    const next = this.commitChain.then(async () => {
+      if (!this.state) return;
+      const snapshot: Record<string, StoredCheckpoint> = { ...this.restored };
+      for (const [id, tracker] of this.trackers) snapshot[id] = tracker.checkpoint;
+      const text = JSON.stringify(snapshot);
+      if (text === this.lastCommitted) return;
+      for (const hook of this.commitHooks) await hook();
+      await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
+      this.lastCommitted = text;
+    });
+    this.commitChain = next.catch(() => {});
+    return next;
+  }
+
+  private finished = false;
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.commitTimer);
+    let commitError: unknown;
+    try {
+      await this.commit();
+    } catch (err) {
+      commitError = err;
+    }
+    await this.closeAll();
+    const result: PipelineResult = { stats: this.stats(), checkpoints: Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint])) };
+    const error = this.fatal ?? commitError;
+    if (error !== undefined) {
+      this.rejectDone(error);
+    } else {
+      this.logger.info({ checkpoints: result.checkpoints }, 'pipeline finished');
+      this.resolveDone(result);
+    }
+  }
+
+  private closed = false;
+  private async closeAll(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const safely = async (id: string, fn: () => Promise<void> | undefined): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error({ component: id, err }, 'error while closing');
+        if (this.fatal === undefined) this.fatal = err;
+      }
+    };
+    for (const s of this.sinks) {
+      await safely(s.id, () => s.instance.flush?.());
+      await safely(s.id, () => s.instance.close());
+    }
+    for (const o of this.operators) await safely(o.id, () => o.instance.close?.());
+    for (const s of this.sources) await safely(s.id, () => s.instance.close?.());
+    await safely('state', () => this.state?.close());
+  }
+
+  stop(): Promise<PipelineResult> {
+    return (this.stopping ??= (async () => {
+      this.logger.info('stopping: draining in-flight batches');
+      this.sourcesStop.abort(new PipelineError('PIPELINE_STOPPED', 'pipeline stopping'));
+      for (const t of this.trackers.values()) t.releaseWaiters();
+      if (!this.started) {
+        this.finished = true;
+        await this.closeAll();
+        const result = { stats: this.stats(), checkpoints: {} };
+        this.resolveDone(result);
+        return result;
+      }
+      await this.started.catch(() => {});
+      const timeout = setTimeout(() => {
+        this.logger.error({ timeoutMs: this.definition.settings.shutdown_timeout }, 'graceful stop timed out; aborting in-flight work');
+        this.abort();
+      }, this.definition.settings.shutdown_timeout);
+      timeout.unref();
+      try {
+        return await this.done;
+      } finally {
+        clearTimeout(timeout);
+      }
+    })());
+  }
+
+  abort(): void {
+    this.sourcesStop.abort(new PipelineError('PIPELINE_STOPPED', 'pipeline stopping'));
+    this.hardStop.abort(new PipelineError('PIPELINE_ABORTED', 'pipeline aborted'));
+    for (const t of this.trackers.values()) t.releaseWaiters();
+    if (this.fatal === undefined) this.fatal = new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained');
+    // Sinks stuck in a write would hold `done` forever; finish without them.
+    void this.finish();
+  }
+}

@@ -1,0 +1,118 @@
+import { SourceReceipt } from '../receipt.js';
+import type { JsonValue } from '../util/json.js';
+
+/** What is stored per source in the state store's `checkpoints` document. */
+export interface StoredCheckpoint {
+  /** Sequence number of the last batch covered. Sequence numbers keep growing across restarts. */
+  seq: number;
+  /** The source's own position after that batch (what `read` gets back). */
+  position: JsonValue | null;
+}
+
+interface Pending {
+  receipt: SourceReceipt;
+  position: JsonValue | null;
+  settled: boolean;
+}
+
+/**
+ * Per source: issues receipts with increasing sequence numbers, limits how many batches may be
+ * in flight (credit), and advances the committable checkpoint only over a contiguous run of
+ * settled batches, whatever order sinks acknowledge them in.
+ */
+export class SourceTracker {
+  private readonly pending: Pending[] = [];
+  private head = 0;
+  private nextSeq: number;
+  private committable: StoredCheckpoint;
+  private creditWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private failure: unknown;
+
+  constructor(
+    readonly sourceId: string,
+    restored: StoredCheckpoint | undefined,
+    private readonly maxInFlight: number,
+    private readonly onFailure: (sourceId: string, error: unknown) => void,
+    private readonly onInFlightChange: (delta: number) => void = () => {},
+  ) {
+    this.committable = restored ?? { seq: 0, position: null };
+    this.nextSeq = this.committable.seq + 1;
+  }
+
+  get inFlight(): number {
+    return this.pending.length - this.head;
+  }
+
+  /** The checkpoint every sink has durably passed. */
+  get checkpoint(): StoredCheckpoint {
+    return this.committable;
+  }
+
+  /** A receipt for the next batch; `position` is where the source will be after it (undefined: unchanged). */
+  issue(position: JsonValue | undefined): SourceReceipt {
+    const seq = this.nextSeq++;
+    const last = this.pending.length > this.head ? this.pending[this.pending.length - 1]!.position : this.committable.position;
+    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err));
+    this.pending.push({ receipt, position: position === undefined ? last : position, settled: false });
+    this.onInFlightChange(1);
+    return receipt;
+  }
+
+  /** Resolves when fewer than `maxInFlight` batches are unacknowledged. */
+  waitForCredit(): Promise<void> {
+    if (this.inFlight < this.maxInFlight) return Promise.resolve();
+    return new Promise((resolve) => this.creditWaiters.push(resolve));
+  }
+
+  /** Resolves when every issued batch settled. */
+  waitIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Wakes everyone waiting (used when stopping). */
+  releaseWaiters(): void {
+    const waiters = [...this.creditWaiters.splice(0), ...this.idleWaiters.splice(0)];
+    for (const w of waiters) w();
+  }
+
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  private settle(receipt: SourceReceipt, error: unknown): void {
+    if (error !== undefined) {
+      // The checkpoint never passes a failed batch: on restart it is read again.
+      if (this.failure === undefined) {
+        this.failure = error;
+        this.onFailure(this.sourceId, error);
+      }
+    }
+    const index = this.head + (receipt.seq - (this.pending[this.head]?.receipt.seq ?? receipt.seq));
+    const entry = this.pending[index];
+    if (!entry || entry.receipt !== receipt) return;
+    entry.settled = true;
+    if (this.failure !== undefined) return;
+    let advanced = 0;
+    while (this.head < this.pending.length && this.pending[this.head]!.settled) {
+      const e = this.pending[this.head++]!;
+      this.committable = { seq: e.receipt.seq, position: e.position };
+      advanced++;
+    }
+    if (advanced === 0) return;
+    this.onInFlightChange(-advanced);
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.creditWaiters.length && this.inFlight < this.maxInFlight) {
+      const waiters = this.creditWaiters.splice(0);
+      for (const w of waiters) w();
+    }
+    if (this.inFlight === 0 && this.idleWaiters.length) {
+      const waiters = this.idleWaiters.splice(0);
+      for (const w of waiters) w();
+    }
+  }
+}

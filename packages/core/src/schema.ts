@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { isDuration, parseDuration } from './util/duration.js';
+import { isByteSize, parseByteSize } from './util/size.js';
+
+export { z };
+
+function durationText(description: string) {
+  return z
+    .string()
+    .refine(isDuration, { message: 'expected a duration with a unit, e.g. 500ms, 30s, 5m, 2h, 7d' })
+    .describe(description)
+    .transform((text) => parseDuration(text));
+}
+
+function sizeText(description: string) {
+  return z
+    .string()
+    .refine(isByteSize, { message: 'expected a size with a unit, e.g. 64KiB, 100MB, 1GiB' })
+    .describe(description)
+    .transform((text) => parseByteSize(text));
+}
+
+type DurationSchema = ReturnType<typeof durationText>;
+type SizeSchema = ReturnType<typeof sizeText>;
+
+/**
+ * A duration written with a unit (`500ms`, `30s`, `5m`, `7d`), parsed to milliseconds.
+ * `fallback` is a duration string, shown as is in JSON Schema and docs.
+ */
+export function duration(description: string): DurationSchema;
+export function duration(description: string, fallback: string): z.ZodDefault<DurationSchema>;
+export function duration(description: string, fallback?: string): DurationSchema | z.ZodDefault<DurationSchema> {
+  const base = durationText(description);
+  return fallback === undefined ? base : base.default(parseDuration(fallback)).meta({ default: fallback });
+}
+
+/** A size with a unit (`64KiB`, `100MB`), parsed to bytes. */
+export function byteSize(description: string): SizeSchema;
+export function byteSize(description: string, fallback: string): z.ZodDefault<SizeSchema>;
+export function byteSize(description: string, fallback?: string): SizeSchema | z.ZodDefault<SizeSchema> {
+  const base = sizeText(description);
+  return fallback === undefined ? base : base.default(parseByteSize(fallback)).meta({ default: fallback });
+}
+
+const secretSchemas = new WeakSet<z.ZodType>();
+
+/** A string that must never be logged (passwords, keys). Its value is redacted from every log line. */
+export function secret(description: string) {
+  const schema = z.string().min(1).describe(description).meta({ writeOnly: true, 'x-secret': true });
+  secretSchemas.add(schema);
+  return schema;
+}
+
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType };
+
+/** Every string under a field declared with {@link secret} in `value`, validated by `schema`. */
+export function collectSecrets(schema: z.ZodType, value: unknown, out: string[] = []): string[] {
+  if (secretSchemas.has(schema)) {
+    if (typeof value === 'string') out.push(value);
+    return out;
+  }
+  const def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+  switch (def.type) {
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+    case 'catch':
+      return def.innerType ? collectSecrets(def.innerType, value, out) : out;
+    case 'pipe':
+      return def.in ? collectSecrets(def.in, value, out) : out;
+    case 'object':
+      if (value && typeof value === 'object' && def.shape) {
+        for (const [k, s] of Object.entries(def.shape)) collectSecrets(s, (value as Record<string, unknown>)[k], out);
+      }
+      return out;
+    case 'array':
+      if (Array.isArray(value) && def.element) for (const v of value) collectSecrets(def.element, v, out);
+      return out;
+    case 'record':
+      if (value && typeof value === 'object' && def.valueType) for (const v of Object.values(value)) collectSecrets(def.valueType, v, out);
+      return out;
+    case 'union':
+      for (const o of def.options ?? []) collectSecrets(o, value, out);
+      return out;
+    default:
+      return out;
+  }
+}
+
+/** The JSON Schema of a plugin config (input side: what a user writes in YAML). */
+export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

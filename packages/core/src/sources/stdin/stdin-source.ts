@@ -1,0 +1,104 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { CallEvent, DeadLetter } from '../../event.js';
+import { defineSource, type SourcePage } from '../../plugin.js';
+
+export const DEFAULT_STDIN_BATCH_SIZE = 1000;
+export const STDIN_READ_CHUNK_BYTES = 1 << 20;
+
+export const stdinConfigSchema = z.strictObject({
+  batch_size: z.int().min(1).max(100_000).default(DEFAULT_STDIN_BATCH_SIZE).describe('Events per batch at most.'),
+  max_line_bytes: z.int().min(64).default(1 << 20).describe('Longer lines are dead-lettered instead of parsed.'),
+});
+
+/**
+ * Turns one NDJSON line into an event. Objects that lack `id` are refused (an event without
+ * a stable id cannot be deduplicated or traced); missing `source`, `kind`, `time` and
+ * `attributes` get defaults.
+ */
+export function parseEventLine(line: string, sourceId: string): CallEvent {
+  const v = JSON.parse(line) as unknown;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError('line is not a JSON object');
+  const o = v as Partial<CallEvent>;
+  if (typeof o.id !== 'string' || o.id === '') throw new TypeError('event has no string "id"');
+  if (o.source === undefined) o.source = sourceId;
+  if (o.kind === undefined) o.kind = 'record';
+  if (o.time === undefined) o.time = new Date().toISOString();
+  if (o.attributes === undefined) o.attributes = {};
+  return o as CallEvent;
+}
+
+/**
+ * Reads NDJSON lines and emits them as batches. Used with `--once` it ends at end of input.
+ * A line that is not a JSON event object goes to the dead-letter output with the reason.
+ */
+export async function* readNdjsonEvents(input: Readable, sourceId: string, batchSize: number, maxLineBytes: number): AsyncGenerator<SourcePage> {
+  let rest = '';
+  let events: CallEvent[] = [];
+  let dead: DeadLetter[] = [];
+  let lineNo = 0;
+  const take = (line: string): void => {
+    lineNo++;
+    if (line.length === 0 || (line.length === 1 && line === '\r')) return;
+    if (line.length > maxLineBytes) {
+      dead.push({ code: 'LINE_TOO_LONG', reason: `line ${lineNo} is longer than ${maxLineBytes} bytes`, record: line.slice(0, 1024), context: { line: lineNo } });
+      return;
+    }
+    try {
+      events.push(parseEventLine(line, sourceId));
+    } catch (err) {
+      dead.push({ code: 'BAD_EVENT_LINE', reason: `line ${lineNo}: ${(err as Error).message}`, record: line, context: { line: lineNo } });
+    }
+  };
+  for await (const chunk of input) {
+    const text = rest + (chunk as Buffer).toString('utf8');
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      take(text.slice(start, nl));
+      start = nl + 1;
+      if (events.length >= batchSize) {
+        yield dead.length ? { events, dead } : { events };
+        events = [];
+        dead = [];
+      }
+    }
+    rest = text.slice(start);
+    // Interactive input: hand over what we have when nothing more is buffered.
+    if ((events.length > 0 || dead.length > 0) && input.readableLength === 0) {
+      yield dead.length ? { events, dead } : { events };
+      events = [];
+      dead = [];
+    }
+  }
+  if (rest.length) take(rest);
+  if (events.length || dead.length) yield dead.length ? { events, dead } : { events };
+}
+
+/**
+ * `stdin`: NDJSON events from standard input, one per line.
+ *
+ * ```yaml
+ * sources:
+ *   in: { type: stdin }
+ * ```
+ */
+export const stdinSource = defineSource({
+  type: 'stdin',
+  description: 'Reads NDJSON events from standard input; ends at end of input.',
+  configSchema: stdinConfigSchema,
+  create(config, ctx) {
+    let stream: Readable | undefined;
+    return {
+      bounded: true,
+      read() {
+        stream = createReadStream('', { fd: 0, highWaterMark: STDIN_READ_CHUNK_BYTES, autoClose: false });
+        ctx.signal.addEventListener('abort', () => stream?.destroy(), { once: true });
+        return readNdjsonEvents(stream, ctx.id, config.batch_size, config.max_line_bytes);
+      },
+      async close() {
+        stream?.destroy();
+      },
+    };
+  },
+});

@@ -1,0 +1,41 @@
+/** Exponential backoff with full jitter, as in the AWS architecture blog's "full jitter". */
+export interface BackoffPolicy {
+  /** First delay before jitter. */
+  initialDelayMs: number;
+  /** Upper bound of any delay. */
+  maxDelayMs: number;
+  /** Growth per attempt. */
+  multiplier: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 30_000, multiplier: 2 };
+
+/**
+ * Delay before retry number `attempt` (1-based): uniformly random in [base/2, base] where
+ * base = min(max, initial · multiplier^(attempt-1)). Half-jitter keeps a floor so a retry
+ * storm cannot collapse to zero delays.
+ */
+export function backoffDelayMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1));
+  return Math.round(base / 2 + random() * (base / 2));
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. The timer never holds the process open. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,32 @@
+import { open, rename, mkdir, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** fsyncs a directory so that a rename or create inside it survives power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Replaces `path` with `data` so that after a crash at any moment the file holds either the
+ * old or the new content, whole: write a temporary file, fsync it, rename over, fsync the directory.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(dir);
+}

@@ -1,0 +1,27 @@
+import { byteSize, duration, z } from '@plumline/core';
+import { pathTemplateProblems } from './path-template.js';
+
+export const DEFAULT_MAX_OPEN_FILES = 64;
+export const DEFAULT_INDEX_COMPACT_RECORDS = 5_000;
+
+export const fileSinkConfigSchema = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .superRefine((t, ctx) => {
+      for (const m of pathTemplateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
+    })
+    .describe('File path template, relative to the working directory: `{{field}}` from the event, `%Y %m %d %H %M %S %j` from its time (UTC). E.g. `out/{{source}}/{{kind}}/%Y-%m-%d.ndjson`.'),
+  gzip: z.boolean().default(false).describe('Compress: `.gz` is appended to the name; each write is one gzip member, so `zcat` reads the whole file.'),
+  rotate: z
+    .strictObject({
+      max_bytes: byteSize('Start a new part (`name.1.ndjson`, `name.2.ndjson`, …) before a file would grow past this size.').optional(),
+      interval: duration('Start a new part when the current one has been open this long (wall clock).').optional(),
+    })
+    .optional()
+    .describe('Rotation of the files a path renders to. Without it a file grows as long as its path renders the same.'),
+  max_open_files: z.int().min(1).max(10_000).default(DEFAULT_MAX_OPEN_FILES).describe('Open file handles kept at most; the least recently written are closed first.'),
+  include_raw: z.boolean().default(true).describe('Write the `raw` field of events.'),
+});
+
+export type FileSinkConfig = z.output<typeof fileSinkConfigSchema>;

@@ -1,0 +1,2 @@
+export { fileSink, FileSink } from './file-sink.js';
+export { fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';

@@ -1,0 +1,81 @@
+import { compileGetter, templateProblems, type CallEvent } from '@plumline/core';
+
+const STRFTIME_RE = /%([YmdHMSj%])/g;
+
+/** Problems in a path template, for config validation. */
+export function pathTemplateProblems(template: string): string[] {
+  const out = templateProblems(template);
+  for (const m of template.matchAll(/%(.)/g)) if (!'YmdHMSj%'.includes(m[1]!)) out.push(`"%${m[1]}" is not supported: use %Y %m %d %H %M %S %j or %%`);
+  return out;
+}
+
+function dayOfYear(time: string): string {
+  const d = Date.parse(time.slice(0, 10) + 'T00:00:00Z');
+  const start = Date.UTC(Number(time.slice(0, 4)), 0, 1);
+  return String(Math.floor((d - start) / 86_400_000) + 1).padStart(3, '0');
+}
+
+/** The event time as a canonical ISO-8601 UTC string, parsing only when it is not one already. */
+function canonicalTime(time: string): string {
+  if (time.length >= 20 && time[4] === '-' && time[10] === 'T' && time.endsWith('Z')) return time;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? '1970-01-01T00:00:00.000Z' : new Date(ms).toISOString();
+}
+
+const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
+
+function safe(v: unknown): string {
+  if (v === undefined || v === null || v === '') return 'unknown';
+  return String(v).replace(/[/\\\u0000]/g, '_').replace(/^\.+$/, '_');
+}
+
+/**
+ * Compiles `out/{{source}}/{{kind}}/%Y-%m-%d.ndjson`: `{{field}}` from the event, `%Y %m %d
+ * %H %M %S %j` from the event's time in UTC. Field values are made safe for paths (`/` and
+ * `..` cannot climb out of the template's directory; a missing field renders as `unknown`).
+ */
+export function compilePathTemplate(template: string): { render: (e: CallEvent) => string; isStatic: boolean } {
+  const literals: string[] = [];
+  const getters: ((e: CallEvent) => unknown)[] = [];
+  let last = 0;
+  for (const m of template.matchAll(TOKEN_RE)) {
+    literals.push(template.slice(last, m.index));
+    getters.push(compileGetter(m[1]!));
+    last = m.index! + m[0].length;
+  }
+  literals.push(template.slice(last));
+  const hasTime = /%[YmdHMSj]/.test(template);
+  if (getters.length === 0 && !hasTime) {
+    const fixed = template.replace(/%%/g, '%');
+    return { render: () => fixed, isStatic: true };
+  }
+  return {
+    isStatic: false,
+    render: (e) => {
+      let path = literals[0]!;
+      for (let i = 0; i < getters.length; i++) path += safe(getters[i]!(e)) + literals[i + 1]!;
+      if (!hasTime) return path.replace(/%%/g, '%');
+      const t = canonicalTime(e.time);
+      return path.replace(STRFTIME_RE, (_m, c: string) => {
+        switch (c) {
+          case 'Y':
+            return t.slice(0, 4);
+          case 'm':
+            return t.slice(5, 7);
+          case 'd':
+            return t.slice(8, 10);
+          case 'H':
+            return t.slice(11, 13);
+          case 'M':
+            return t.slice(14, 16);
+          case 'S':
+            return t.slice(17, 19);
+          case 'j':
+            return dayOfYear(t);
+          default:
+            return '%';
+        }
+      });
+    },
+  };
+}
