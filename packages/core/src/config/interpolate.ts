@@ -1,23 +1,32 @@
 const VAR_RE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-export interface InterpolationProblem {
-  variable: string;
+export interface VariableProblem {
+  name: string;
+  /** 1-based column of the `$`. */
+  column: number;
 }
 
 /**
- * Replaces `${VAR}` and `${VAR:-default}` with values from `env`; `$$` writes a literal `$`.
- * Returns the new text and the variables that were unset and had no default.
+ * Replaces `${VAR}` and `${VAR:-default}` in one line with values from `env` (an empty value
+ * counts as unset); `$$` writes a literal `$`. Reports variables that are unset without a
+ * default, and values holding a line break (which could inject YAML structure).
  */
-export function interpolate(text: string, env: Readonly<Record<string, string | undefined>>): { value: string; missing: string[] } {
-  if (!text.includes('$')) return { value: text, missing: [] };
-  const missing: string[] = [];
-  const value = text.replace(VAR_RE, (match, name: string | undefined, fallback: string | undefined) => {
+export function interpolateLine(
+  line: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { value: string; missing: VariableProblem[]; multiline: VariableProblem[] } {
+  const missing: VariableProblem[] = [];
+  const multiline: VariableProblem[] = [];
+  const value = line.replace(VAR_RE, (match, name: string | undefined, fallback: string | undefined, offset: number) => {
     if (match === '$$') return '$';
     const v = env[name!];
-    if (v !== undefined && v !== '') return v;
-    if (fallback !== undefined) return fallback;
-    missing.push(name!);
-    return '';
+    const chosen = v !== undefined && v !== '' ? v : fallback;
+    if (chosen === undefined) {
+      missing.push({ name: name!, column: offset + 1 });
+      return '';
+    }
+    if (/[\r\n]/.test(chosen)) multiline.push({ name: name!, column: offset + 1 });
+    return chosen;
   });
-  return { value, missing };
+  return { value, missing, multiline };
 }

@@ -89,9 +89,12 @@ export function validateConfig<S extends z.ZodType>(
       );
       continue;
     }
+    const last = path[path.length - 1];
+    // Custom checks (conditions, templates) name a key; point at it rather than its value.
+    const location = issue.code === 'custom' && typeof last === 'string' ? doc.locate(path.slice(0, -1), last) : doc.locate(path);
     errors.push(
       new ConfigError('CONFIG_INVALID_VALUE', `${issue.message.replace(/^Invalid input: /, 'invalid value: ')}`, {
-        location: doc.locate(path),
+        location,
         fields: { path: formatPath(path) },
       }),
     );

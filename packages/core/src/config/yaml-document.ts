@@ -1,6 +1,6 @@
-import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, ConfigErrors, type SourceLocation } from '../errors.js';
-import { interpolate } from './interpolate.js';
+import { interpolateLine } from './interpolate.js';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -18,35 +18,46 @@ export class YamlDocument {
 
   /** Parses and interpolates `text`. Throws {@link ConfigErrors} with every located syntax and interpolation error. */
   static parse(text: string, file: string, env: Readonly<Record<string, string | undefined>>): YamlDocument {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const errors: ConfigError[] = [];
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      errors.push(
-        new ConfigError('CONFIG_YAML_SYNTAX', `${e.message.split('\n')[0]} (fix the YAML syntax)`, {
-          location: { file, line: pos?.line ?? 1, column: pos?.col ?? 1, path: '' },
-        }),
-      );
-    }
-    if (errors.length) throw new ConfigErrors(errors);
-    visit(doc, {
-      Scalar(_key, node, path) {
-        if (typeof node.value !== 'string' || !node.value.includes('$')) return;
-        const { value, missing } = interpolate(node.value, env);
-        for (const name of missing) {
-          const pos = lines.linePos(node.range?.[0] ?? 0);
+    // Interpolate the text before parsing, line by line, as Vector does: `count: ${COUNT}`
+    // then parses as a number, and `${X}` works unquoted inside flow maps. Comment lines are
+    // left alone. Lines keep their numbers; a value may not add lines (YAML injection).
+    const interpolated = text
+      .split('\n')
+      .map((lineText, i) => {
+        if (!lineText.includes('$') || /^\s*#/.test(lineText)) return lineText;
+        const { value, missing, multiline } = interpolateLine(lineText, env);
+        for (const m of missing) {
           errors.push(
-            new ConfigError('CONFIG_ENV_MISSING', `environment variable ${name} is not set: export it, or write \${${name}:-default}`, {
-              location: { file, line: pos.line, column: pos.col, path: pathOf(path as readonly unknown[], node) },
-              fields: { variable: name },
+            new ConfigError('CONFIG_ENV_MISSING', `environment variable ${m.name} is not set: export it, or write \${${m.name}:-default}`, {
+              location: { file, line: i + 1, column: m.column, path: '' },
+              fields: { variable: m.name },
             }),
           );
         }
-        node.value = value;
-      },
-    });
+        for (const m of multiline) {
+          errors.push(
+            new ConfigError('CONFIG_ENV_MULTILINE', `environment variable ${m.name} holds a line break, which would change the file's structure: remove it`, {
+              location: { file, line: i + 1, column: m.column, path: '' },
+              fields: { variable: m.name },
+            }),
+          );
+        }
+        return value;
+      })
+      .join('\n');
     if (errors.length) throw new ConfigErrors(errors);
+    const lines = new LineCounter();
+    const doc = parseDocument(interpolated, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    for (const e of doc.errors) {
+      const pos = lines.linePos(e.pos[0]);
+      errors.push(
+        new ConfigError('CONFIG_YAML_SYNTAX', `${e.message.split('\n')[0]} (fix the YAML syntax)`, {
+          location: { file, line: pos.line, column: pos.col, path: '' },
+        }),
+      );
+    }
+    if (errors.length) throw new ConfigErrors([errors[0]!]);
     return new YamlDocument(file, doc, lines, doc.toJS({ maxAliasCount: 100 }) ?? {});
   }
 
@@ -57,31 +68,43 @@ export class YamlDocument {
 
   /**
    * Location of the value at `path`. With `key`, the location of that key inside the map at
-   * `path` (for unknown keys). Falls back to the nearest existing ancestor.
+   * `path` (unknown keys), or of the map's own key when `key` is absent from it (missing keys).
+   * A path that does not exist falls back to its nearest existing ancestor's key.
    */
   locate(path: KeyPath, key?: string): SourceLocation {
-    const fullPath = key === undefined ? path : [...path, key];
-    const pathText = formatPath(fullPath);
+    const pathText = formatPath(key === undefined ? path : [...path, key]);
     if (!this.doc || !this.lines) return { file: this.file, line: 0, column: 0, path: pathText };
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = this.doc.getIn(path.slice(0, depth), true) as Node | undefined;
-      if (!node || !('range' in node) || !node.range) continue;
-      let offset = node.range[0];
-      if (depth === path.length && key !== undefined && isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
-        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-      } else if (depth < path.length || key !== undefined) {
-        // The value itself is missing: point at the key of the nearest existing map entry.
-        const parent = depth > 0 ? (this.doc.getIn(path.slice(0, depth - 1), true) as Node | undefined) : undefined;
-        if (parent && isMap(parent)) {
-          const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[depth - 1]);
-          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-        }
-      }
-      const pos = this.lines.linePos(offset);
+    const at = (offset: number): SourceLocation => {
+      const pos = this.lines!.linePos(offset);
       return { file: this.file, line: pos.line, column: pos.col, path: pathText };
+    };
+    if (key !== undefined) {
+      const node = this.doc.getIn(path, true) as Node | undefined;
+      if (node && isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) return at(pair.key.range[0]);
+      }
+      return at(this.keyOffset(path));
     }
-    return { file: this.file, line: 1, column: 1, path: pathText };
+    const node = this.doc.getIn(path, true) as Node | undefined;
+    if (node && 'range' in node && node.range) return at(node.range[0]);
+    return at(this.keyOffset(path));
+  }
+
+  /** Offset of the key (or sequence item) that names `path` in its parent; the nearest existing one when it is missing. */
+  private keyOffset(path: KeyPath): number {
+    for (let depth = path.length; depth > 0; depth--) {
+      const parent = this.doc!.getIn(path.slice(0, depth - 1), true) as Node | undefined;
+      const last = path[depth - 1];
+      if (parent && isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+        if (pair && isScalar(pair.key) && pair.key.range) return pair.key.range[0];
+      } else if (parent && isSeq(parent) && typeof last === 'number') {
+        const item = parent.items[last] as Node | undefined;
+        if (item && 'range' in item && item.range) return item.range[0];
+      }
+    }
+    return 0;
   }
 }
 
@@ -89,17 +112,4 @@ export function formatPath(path: KeyPath): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
   return out;
-}
-
-function pathOf(ancestors: readonly unknown[], _node: unknown): string {
-  const parts: (string | number)[] = [];
-  for (let i = 0; i < ancestors.length; i++) {
-    const a = ancestors[i];
-    if (isPair(a) && isScalar(a.key)) parts.push(String(a.key.value));
-    else if (isSeq(a)) {
-      const next = ancestors[i + 1] ?? _node;
-      parts.push(a.items.indexOf(next as never));
-    }
-  }
-  return formatPath(parts);
 }

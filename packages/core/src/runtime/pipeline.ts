@@ -126,7 +126,7 @@ class PipelineRuntime implements Pipeline {
     });
     // A caller that only awaits start() must not see an unhandled rejection from `done`.
     this.done.catch(() => {});
-    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    options.signal?.addEventListener('abort', () => this.stop().catch(() => {}), { once: true });
   }
 
   stats(): Record<string, ComponentStats> {
@@ -181,7 +181,8 @@ class PipelineRuntime implements Pipeline {
     if (this.fatal !== undefined) return;
     this.fatal = error;
     this.logger.error({ err: error }, 'pipeline failed; stopping');
-    void this.stop();
+    // The error surfaces through `done`; this internal stop must not add an unhandled rejection.
+    this.stop().catch(() => {});
   }
 
   private async doStart(): Promise<void> {

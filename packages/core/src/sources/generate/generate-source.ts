@@ -61,8 +61,8 @@ export const generateSource = defineSource({
             if (dueMs > 1) await sleep(dueMs, ctx.signal).catch(() => {});
             if (ctx.signal.aborted) return;
           }
-          const events: CallEvent[] = new Array(n);
-          for (let i = 0; i < n; i++) events[i] = gen.event(next + i);
+          const events: CallEvent[] = [];
+          for (let i = 0; i < n; i++) events.push(gen.event(next + i));
           next += n;
           yield { events, checkpoint: { next } };
         }

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigErrors, PluginRegistry, corePlugins, resolvePipeline } from '../index.js';
+
+const registry = new PluginRegistry(corePlugins);
+
+async function errorsOf(yaml: string, env: Record<string, string> = {}) {
+  try {
+    await resolvePipeline(yaml, { registry, env, file: 'p.yaml' });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigErrors);
+    return (err as ConfigErrors).errors.map((e) => ({ code: e.code, line: e.location?.line, column: e.location?.column, path: e.location?.path, file: e.location?.file }));
+  }
+  throw new Error('expected the pipeline to be invalid');
+}
+
+const VALID = `sources:
+  gen: { type: generate, count: 10 }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`;
+
+describe('pipeline config errors name file, line, column and key path', () => {
+  it('accepts a valid file', async () => {
+    const def = await resolvePipeline(VALID, { registry, env: {}, file: 'p.yaml' });
+    expect(def.sources.map((s) => s.id)).toEqual(['gen']);
+    expect(def.id).toBe('p');
+  });
+
+  it('locates an unknown key inside a plugin config', async () => {
+    const errors = await errorsOf(`sources:
+  gen:
+    type: generate
+    cuont: 10
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`);
+    expect(errors).toEqual([{ code: 'CONFIG_UNKNOWN_KEY', line: 4, column: 5, path: 'sources.gen.cuont', file: 'p.yaml' }]);
+  });
+
+  it('locates a value of the wrong type', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: "many" }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`);
+    expect(errors).toEqual([{ code: 'CONFIG_INVALID_VALUE', line: 2, column: 33, path: 'sources.gen.count', file: 'p.yaml' }]);
+  });
+
+  it('locates a bad duration', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 10 }
+transforms:
+  d:
+    type: dedupe
+    inputs: [gen]
+    ttl: 30
+sinks:
+  out: { type: stdout, inputs: [d] }
+`);
+    expect(errors).toEqual([{ code: 'CONFIG_INVALID_VALUE', line: 7, column: 10, path: 'transforms.d.ttl', file: 'p.yaml' }]);
+  });
+
+  it('reports a missing required key at its parent', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 10 }
+sinks:
+  out:
+    type: stdout
+`);
+    expect(errors).toEqual([{ code: 'CONFIG_MISSING_KEY', line: 4, column: 3, path: 'sinks.out.inputs', file: 'p.yaml' }]);
+  });
+
+  it('reports YAML syntax errors with their position', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 10
+sinks: {}
+`);
+    expect(errors[0]!.code).toBe('CONFIG_YAML_SYNTAX');
+    expect(errors[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports an unknown plugin type and an unknown input', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generat }
+sinks:
+  out: { type: stdout, inputs: [nope] }
+`);
+    expect(errors).toEqual([
+      { code: 'CONFIG_UNKNOWN_TYPE', line: 2, column: 16, path: 'sources.gen.type', file: 'p.yaml' },
+      { code: 'CONFIG_BAD_INPUT', line: 4, column: 33, path: 'sinks.out.inputs[0]', file: 'p.yaml' },
+    ]);
+  });
+
+  it('rejects cycles between transforms', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 10 }
+transforms:
+  a: { type: filter, inputs: [b], where: {} }
+  b: { type: filter, inputs: [a], where: {} }
+sinks:
+  out: { type: stdout, inputs: [a] }
+`);
+    expect(errors.map((e) => e.code)).toContain('CONFIG_CYCLE');
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}, and locates an unset variable', async () => {
+    const yaml = `sources:
+  gen: { type: generate, count: \${COUNT}, seed: \${SEED:-9} }
+dead_letter: { path: "\${OUT_DIR}/x.ndjson" }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`;
+    const errors = await errorsOf(yaml, { COUNT: '5' });
+    expect(errors).toEqual([{ code: 'CONFIG_ENV_MISSING', line: 3, column: 23, path: '', file: 'p.yaml' }]);
+    const def = await resolvePipeline(yaml, { registry, env: { COUNT: '5', OUT_DIR: '/tmp/o' }, file: 'p.yaml' });
+    expect(def.sources[0]!.config).toMatchObject({ count: 5, seed: 9 });
+    expect(def.deadLetterPath).toBe('/tmp/o/x.ndjson');
+  });
+
+  it('refuses a variable whose value would add lines to the file', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: \${COUNT} }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`, { COUNT: '5\nsinks: {}' });
+    expect(errors).toEqual([{ code: 'CONFIG_ENV_MULTILINE', line: 2, column: 33, path: '', file: 'p.yaml' }]);
+  });
+
+  it('leaves $$ and comment lines alone', async () => {
+    const def = await resolvePipeline(`# uses \${NOT_SET}
+sources:
+  gen: { type: generate, count: 1 }
+dead_letter: { path: "out/$$HOME.ndjson" }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`, { registry, env: {}, file: 'p.yaml' });
+    expect(def.deadLetterPath).toBe('out/$HOME.ndjson');
+  });
+
+  it('rejects unknown top-level keys and names reserved for the dead-letter stream', async () => {
+    const errors = await errorsOf(`sourcez: {}
+sources:
+  dead_letter: { type: generate, count: 1 }
+sinks:
+  out: { type: stdout, inputs: [dead_letter] }
+`);
+    expect(errors.map((e) => e.code)).toEqual(['CONFIG_UNKNOWN_KEY']);
+    const e2 = await errorsOf(`sources:
+  dead_letter: { type: generate, count: 1 }
+sinks:
+  out: { type: stdout, inputs: [dead_letter] }
+`);
+    expect(e2.map((e) => e.code)).toContain('CONFIG_DUPLICATE_NAME');
+  });
+
+  it('requires a named output of a route', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 1 }
+transforms:
+  r: { type: route, inputs: [gen], routes: { calls: { kind: call } } }
+sinks:
+  out: { type: stdout, inputs: [r] }
+  out2: { type: stdout, inputs: [r.nope] }
+`);
+    expect(errors.map((e) => [e.code, e.path])).toEqual([
+      ['CONFIG_BAD_INPUT', 'sinks.out.inputs[0]'],
+      ['CONFIG_BAD_INPUT', 'sinks.out2.inputs[0]'],
+    ]);
+  });
+
+  it('checks conditions with located messages', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 1 }
+transforms:
+  f:
+    type: filter
+    inputs: [gen]
+    where:
+      durationSec: { greater: 3 }
+sinks:
+  out: { type: stdout, inputs: [f] }
+`);
+    expect(errors).toEqual([{ code: 'CONFIG_INVALID_VALUE', line: 8, column: 22, path: 'transforms.f.where.durationSec.greater', file: 'p.yaml' }]);
+  });
+});

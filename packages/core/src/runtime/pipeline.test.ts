@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { arraySource, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
+import { corePlugins, createPipeline, defineOperator, defineSink, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
+import { tmpDir } from '../test-support/tmp-dir.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const silent = { level: 'silent' } as const;
+import { createLogger } from '../logger.js';
+const logger = createLogger(silent);
+
+function events(prefix: string, n: number, from = 0): CallEvent[] {
+  return Array.from({ length: n }, (_, i) => testEvent(`${prefix}${from + i}`));
+}
+
+function registry(...extra: Parameters<PluginRegistry['register']>[0][]): PluginRegistry {
+  return new PluginRegistry([...corePlugins, ...extra]);
+}
+
+/** Records every checkpoint document written, to check what was committed when. */
+class RecordingStore extends MemoryStateStore implements StateStore {
+  readonly commits: Record<string, { seq: number }>[] = [];
+  constructor(private readonly onCommit?: (c: Record<string, { seq: number }>) => void) {
+    super();
+  }
+  override async set(key: string, value: JsonValue): Promise<void> {
+    if (key === 'checkpoints') {
+      const c = value as unknown as Record<string, { seq: number }>;
+      this.onCommit?.(c);
+      this.commits.push(c);
+    }
+    await super.set(key, value);
+  }
+}
+
+describe('pipeline runtime', () => {
+  it('merges inputs (fan-in) and gives every sink every batch (fan-out)', async () => {
+    const a = arraySource([events('a', 3), events('a', 2, 3)], 'src_a');
+    const b = arraySource([events('b', 4)], 'src_b');
+    const s1 = memorySink({ type: 'mem1' });
+    const s2 = memorySink({ type: 'mem2', maxInFlight: 4 });
+    const state = new RecordingStore();
+    const p = await createPipeline(
+      {
+        sources: { a: { type: 'src_a' }, b: { type: 'src_b' } },
+        transforms: { both: { type: 'filter', inputs: ['a', 'b'], where: {} } },
+        sinks: { one: { type: 'mem1', inputs: ['both'] }, two: { type: 'mem2', inputs: ['both', 'a'] } },
+      },
+      { plugins: registry(a, b, s1.plugin, s2.plugin), logger, once: true, stateStore: state },
+    );
+    await p.start();
+    const result = await p.done;
+    expect(s1.record.events.map((e) => e.id).sort()).toEqual([...events('a', 5), ...events('b', 4)].map((e) => e.id).sort());
+    // `two` takes `both` and `a` directly: a's events twice, b's once.
+    expect(s2.record.events).toHaveLength(5 * 2 + 4);
+    expect(result.checkpoints).toEqual({ a: { seq: 2, position: { next: 2 } }, b: { seq: 1, position: { next: 1 } } });
+    expect(await state.get('checkpoints')).toEqual(result.checkpoints);
+    expect(s1.record.closed).toBe(1);
+    expect(s1.record.flushed).toBe(1);
+  });
+
+  it('advances a checkpoint only over batches every sink acknowledged, whatever order acks come in', async () => {
+    const pages = Array.from({ length: 60 }, (_, i) => events(`p${i}-`, 5));
+    const src = arraySource(pages);
+    const done = new Set<number>();
+    // Later writes finish sooner: acknowledgements arrive out of order.
+    const slow = memorySink({ type: 'slow', maxInFlight: 8, delayMs: (n) => 2 + ((7 - (n % 8)) * 3) });
+    const origWrite = slow.plugin.create;
+    const tracking = defineSink({
+      type: 'tracking',
+      description: 'wraps slow',
+      configSchema: z.strictObject({}),
+      async create(config, ctx) {
+        const inner = await origWrite(config, ctx);
+        return {
+          maxInFlight: 8,
+          async write(batch) {
+            await inner.write(batch);
+            for (const p of batch.positions) done.add(p.seq);
+          },
+          close: () => inner.close(),
+        };
+      },
+    });
+    const state = new RecordingStore((c) => {
+      for (let seq = 1; seq <= c.src!.seq; seq++) expect(done.has(seq), `seq ${seq} committed before its write completed`).toBe(true);
+    });
+    const p = await createPipeline(
+      { runtime: { commit_interval: '5ms' }, sources: { src: { type: 'array' } }, sinks: { out: { type: 'tracking', inputs: ['src'] } } },
+      { plugins: registry(src, tracking), logger, once: true, stateStore: state },
+    );
+    await p.start();
+    const result = await p.done;
+    expect(result.checkpoints.src!.seq).toBe(60);
+    expect(state.commits.length).toBeGreaterThan(1);
+    const seqs = state.commits.map((c) => c.src!.seq);
+    expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+  });
+
+  it('back-pressures a fast source behind a slow sink: bounded batches in flight, flat memory', async () => {
+    const maxInFlight = 4;
+    let written = 0;
+    let maxAhead = 0;
+    let rssMin = Number.POSITIVE_INFINITY;
+    let rssMax = 0;
+    const slowSink = defineSink({
+      type: 'slow',
+      description: 'slow',
+      configSchema: z.strictObject({}),
+      create(_c, ctx) {
+        return {
+          async write(batch) {
+            await new Promise((r) => setTimeout(r, 1));
+            written += batch.events.length;
+            if (written > 200_000) {
+              const rss = process.memoryUsage().rss;
+              rssMin = Math.min(rssMin, rss);
+              rssMax = Math.max(rssMax, rss);
+            }
+            void ctx;
+          },
+          close: async () => {},
+        };
+      },
+    });
+    const p = await createPipeline(
+      {
+        runtime: { max_in_flight_batches: maxInFlight },
+        sources: { gen: { type: 'generate', count: 2_000_000, batch_size: 5000 } },
+        transforms: { m: { type: 'map', inputs: ['gen'], set: { 'attributes.x': 1 } } },
+        sinks: { out: { type: 'slow', inputs: ['m'] } },
+      },
+      { plugins: registry(slowSink), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const timer = setInterval(() => {
+      const s = p.stats();
+      maxAhead = Math.max(maxAhead, s.gen!.eventsOut - written);
+    }, 1);
+    const result = await p.done;
+    clearInterval(timer);
+    expect(written).toBe(2_000_000);
+    expect(result.stats.gen!.eventsOut).toBe(2_000_000);
+    // The source is never more than max_in_flight_batches pages ahead of the sink.
+    expect(maxAhead).toBeLessThanOrEqual(maxInFlight * 5000);
+    // 2 million events passed; memory held steady (generous bound: GC timing varies).
+    expect(rssMax - rssMin).toBeLessThan(150 * 1024 * 1024);
+  });
+
+  it('sends records an operator cannot process to the dead-letter output with the reason, and delivers the rest', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const picky = defineOperator({
+        type: 'picky',
+        description: 'fails on odd events',
+        configSchema: z.strictObject({}),
+        create() {
+          return {
+            apply: mapEvents((e) => {
+              if (Number(e.id.slice(1)) % 2 === 1) throw new PipelineError('ODD_EVENT', `event ${e.id} is odd`);
+              return e;
+            }),
+          };
+        },
+      });
+      const src = arraySource([events('e', 6)]);
+      const sink = memorySink();
+      const p = await createPipeline(
+        { dead_letter: { path: join(dir, 'dlq.ndjson') }, sources: { src: { type: 'array' } }, transforms: { pick: { type: 'picky', inputs: ['src'] } }, sinks: { out: { type: 'memory', inputs: ['pick'] } } },
+        { plugins: registry(src, picky, sink.plugin), logger, once: true, stateStore: new MemoryStateStore() },
+      );
+      await p.start();
+      const result = await p.done;
+      expect(sink.record.events.map((e) => e.id)).toEqual(['e0', 'e2', 'e4']);
+      const dead = (await readFile(join(dir, 'dlq.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as CallEvent);
+      expect(dead.map((d) => (d.raw as CallEvent).id)).toEqual(['e1', 'e3', 'e5']);
+      expect(dead[0]!.attributes).toMatchObject({ code: 'ODD_EVENT', component: 'pick' });
+      expect(result.stats.pick!.deadLettered).toBe(3);
+      expect(result.checkpoints.src!.seq).toBe(1);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('lets a sink take the dead_letter stream', async () => {
+    const src = arraySource([[testEvent('ok')]]);
+    const bad = defineOperator({
+      type: 'bad',
+      description: 'dead-letters everything',
+      configSchema: z.strictObject({}),
+      create: () => ({ apply: mapEvents(() => { throw new Error('nope'); }) }),
+    });
+    const sink = memorySink();
+    const p = await createPipeline(
+      { sources: { src: { type: 'array' } }, transforms: { b: { type: 'bad', inputs: ['src'] } }, sinks: { dlq: { type: 'memory', inputs: ['dead_letter'] }, out: { type: 'blackhole', inputs: ['b'] } } },
+      { plugins: registry(src, bad, sink.plugin), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await p.done;
+    expect(sink.record.events).toHaveLength(1);
+    expect(sink.record.events[0]).toMatchObject({ kind: 'dead_letter', attributes: { code: 'PROCESSING_FAILED', reason: 'nope', component: 'b' } });
+  });
+
+  it('retries a failing sink write with backoff and delivers every event once', async () => {
+    const src = arraySource([events('r', 3), events('r', 3, 3)]);
+    const sink = memorySink({ failTimes: 2 });
+    const p = await createPipeline(
+      { sources: { src: { type: 'array' } }, transforms: { d: { type: 'dedupe', inputs: ['src'] } }, sinks: { out: { type: 'memory', inputs: ['d'] } } },
+      { plugins: registry(src, sink.plugin), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const result = await p.done;
+    expect(sink.record.events.map((e) => e.id)).toEqual(events('r', 6).map((e) => e.id));
+    expect(result.stats.out!.retries).toBe(2);
+  });
+
+  it('routes events to named outputs; an output nobody takes still settles its batches', async () => {
+    const src = arraySource([[testEvent('s1'), testEvent('c1', { kind: 'call' }), testEvent('x1', { kind: 'other' })]]);
+    const calls = memorySink({ type: 'calls' });
+    const rest = memorySink({ type: 'rest' });
+    const p = await createPipeline(
+      {
+        sources: { src: { type: 'array' } },
+        transforms: { r: { type: 'route', inputs: ['src'], routes: { calls: { kind: 'call' }, sessions: { kind: 'session' } } } },
+        sinks: { c: { type: 'calls', inputs: ['r.calls'] }, u: { type: 'rest', inputs: ['r._unmatched'] } },
+      },
+      { plugins: registry(src, calls.plugin, rest.plugin), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const result = await p.done;
+    expect(calls.record.events.map((e) => e.id)).toEqual(['c1']);
+    expect(rest.record.events.map((e) => e.id)).toEqual(['x1']);
+    expect(result.checkpoints.src!.seq).toBe(1);
+  });
+
+  it('refuses --once for a source that never ends', async () => {
+    const p = await createPipeline(
+      { sources: { g: { type: 'generate' } }, sinks: { out: { type: 'blackhole', inputs: ['g'] } } },
+      { plugins: registry(), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await expect(p.start()).rejects.toMatchObject({ code: 'CONFIG_NOT_BOUNDED' });
+  });
+
+  it('stops gracefully: sources stop, in-flight batches drain, the checkpoint covers exactly what was delivered', async () => {
+    const state = new MemoryStateStore();
+    const sink = memorySink({ delayMs: 2 });
+    const p = await createPipeline(
+      { sources: { g: { type: 'generate', rate: 20000, batch_size: 100 } }, sinks: { out: { type: 'memory', inputs: ['g'] } } },
+      { plugins: registry(sink.plugin), logger, stateStore: state },
+    );
+    await p.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await p.stop();
+    expect(sink.record.events.length).toBeGreaterThan(0);
+    const cp = (await state.get('checkpoints')) as Record<string, { position: { next: number } }>;
+    expect(cp.g!.position.next).toBe(sink.record.events.length);
+    expect(result.stats.g!.inFlightBatches).toBe(0);
+    expect(sink.record.closed).toBe(1);
+    // stop() is idempotent.
+    await expect(p.stop()).resolves.toBe(result);
+  });
+});
+
+describe('dedupe with state', () => {
+  it('does not re-emit events delivered before a restart', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const run = async (type: string, pages: CallEvent[][]) => {
+        const src = arraySource(pages, type);
+        const sink = memorySink();
+        const p = await createPipeline(
+          { state: { type: 'directory', path: join(dir, 'state') }, sources: { [type]: { type } }, transforms: { d: { type: 'dedupe', inputs: [type] } }, sinks: { out: { type: 'memory', inputs: ['d'] } } },
+          { plugins: registry(src, sink.plugin), logger, once: true },
+        );
+        await p.start();
+        await p.done;
+        return sink.record.events.map((e) => e.id);
+      };
+      expect(await run('first', [events('k', 3), events('k', 2, 3)])).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+      // A second source re-reads an overlapping range (as a polling source with overlap does).
+      expect(await run('second', [events('k', 4, 3)])).toEqual(['k5', 'k6']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('loses nothing when a sink fails: keys of undelivered events are not kept', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const src = arraySource([events('f', 2), events('f', 2, 2)]);
+      let calls = 0;
+      const failing = defineSink({
+        type: 'failing',
+        description: 'fails the second write for good',
+        configSchema: z.strictObject({}),
+        create: () => ({
+          async write() {
+            if (++calls === 2) throw new PipelineError('DISK_GONE', 'disk gone', { retriable: false });
+          },
+          close: async () => {},
+        }),
+      });
+      const cfg = (sinkType: string) => ({
+        state: { type: 'directory', path: join(dir, 'state') },
+        sources: { src: { type: 'array' } },
+        transforms: { d: { type: 'dedupe', inputs: ['src'] } },
+        sinks: { out: { type: sinkType, inputs: ['d'] } },
+      });
+      const p1 = await createPipeline(cfg('failing'), { plugins: registry(src, failing), logger, once: true });
+      await p1.start();
+      await expect(p1.done).rejects.toMatchObject({ code: 'DISK_GONE' });
+      const sink = memorySink();
+      const p2 = await createPipeline(cfg('memory'), { plugins: registry(src, sink.plugin), logger, once: true });
+      await p2.start();
+      await p2.done;
+      expect(sink.record.events.map((e) => e.id)).toEqual(['f2', 'f3']);
+    } finally {
+      await cleanup();
+    }
+  });
+});

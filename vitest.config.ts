@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string, file = 'index.ts'): string => fileURLToPath(new URL(`./packages/${pkg}/src/${file}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // In-process tests run the TypeScript sources; tests that spawn the CLI use the built dist.
+    alias: [
+      { find: /^@plumline\/core\/testing$/, replacement: src('core', 'testing/index.ts') },
+      { find: /^@plumline\/core$/, replacement: src('core') },
+      { find: /^@plumline\/sink-file$/, replacement: src('sink-file') },
+      { find: /^@plumline\/cli$/, replacement: src('cli') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: process.env.CI ? ['default'] : ['default'],
+  },
+});
