@@ -54,6 +54,10 @@ export class FileSink implements Sink {
   private indexRecords: IndexRecord[] = [];
   private closed: Promise<void> | undefined;
   private useCounter = 0;
+  /** Parts rotated away during the current group, closed once it is written. */
+  private retired: OpenFile[] = [];
+  /** Files written by the current group, with their size before it (for rollback). */
+  private inGroup = new Map<OpenFile, number>();
 
   constructor(
     private readonly config: FileSinkConfig,
@@ -154,8 +158,8 @@ export class FileSink implements Sink {
     const old = r?.interval !== undefined && f.size > 0 && nowMs - f.openedAtMs >= r.interval;
     if (full || old) {
       const next: OpenFile = { file: partFile(path, f.part + 1, this.config.gzip), path, part: f.part + 1, size: -1, openedAtMs: nowMs, fh: undefined, lastUsed: 0 };
-      void f.fh?.close().catch(() => {});
-      f.fh = undefined;
+      // The finished part may still have bytes queued in this group: close it after the group.
+      this.retired.push(f);
       this.files.set(path, next);
       f = next;
     }
@@ -167,7 +171,7 @@ export class FileSink implements Sink {
     await mkdir(dirname(f.file), { recursive: true });
     const openCount = [...this.files.values()].filter((x) => x.fh).length;
     if (openCount >= this.config.max_open_files) {
-      const lru = [...this.files.values()].filter((x) => x.fh).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      const lru = [...this.files.values()].filter((x) => x.fh && !this.inGroup.has(x)).sort((a, b) => a.lastUsed - b.lastUsed)[0];
       if (lru) {
         const fh = lru.fh!;
         lru.fh = undefined;
@@ -186,6 +190,28 @@ export class FileSink implements Sink {
   }
 
   private async writeGroup(group: readonly Pending[]): Promise<void> {
+    this.inGroup = new Map();
+    try {
+      await this.writeGroupOnce(group);
+    } catch (err) {
+      // Undo what this group wrote, so a retry of the same batches cannot duplicate lines.
+      for (const [f, size] of this.inGroup) {
+        if (size < 0) continue;
+        f.size = size;
+        await truncate(f.file, size).catch(() => {});
+      }
+      throw err;
+    } finally {
+      for (const f of this.retired) {
+        const fh = f.fh;
+        f.fh = undefined;
+        await fh?.close().catch(() => {});
+      }
+      this.retired = [];
+    }
+  }
+
+  private async writeGroupOnce(group: readonly Pending[]): Promise<void> {
     const nowMs = Date.now();
     // Per batch: its chunks per rendered path.
     const perBatch: Map<string, string>[] = group.map(({ batch }) => {
@@ -212,6 +238,7 @@ export class FileSink implements Sink {
         const data = this.config.gzip ? gzipSync(text) : Buffer.from(text, 'utf8');
         const f = this.target(path, data.length, nowMs);
         await this.ensureOpen(f, opens);
+        if (!this.inGroup.has(f)) this.inGroup.set(f, f.size);
         f.lastUsed = ++this.useCounter;
         segs.push([f.file, f.size, f.size + data.length]);
         f.size += data.length;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { connectable, EMPTY, merge, Subject, type Observable, share, tap, map, catchError, filter, finalize, type Connectable } from 'rxjs';
 import type { Batch } from '../batch.js';
@@ -103,6 +104,8 @@ class PipelineRuntime implements Pipeline {
   private lastCommitted = '';
   private commitChain: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | undefined;
+  /** Held from start until finish: a running pipeline keeps the process alive even while every wait is on unref'd timers. */
+  private keepAlive: NodeJS.Timeout | undefined;
   private fatal: unknown;
   private started: Promise<void> | undefined;
   private stopping: Promise<PipelineResult> | undefined;
@@ -118,6 +121,8 @@ class PipelineRuntime implements Pipeline {
     private readonly options: PipelineOptions,
   ) {
     this.id = definition.id;
+    // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
+    setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
     this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
     this.done = new Promise((res, rej) => {
@@ -220,6 +225,7 @@ class PipelineRuntime implements Pipeline {
       void this.commit().catch((err) => this.reportError('state', err));
     }, def.settings.commit_interval);
     this.commitTimer.unref();
+    this.keepAlive = setInterval(() => {}, 1 << 30);
     this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false }, 'pipeline started');
   }
 
@@ -377,6 +383,7 @@ class PipelineRuntime implements Pipeline {
     if (this.finished) return;
     this.finished = true;
     clearInterval(this.commitTimer);
+    clearInterval(this.keepAlive);
     let commitError: unknown;
     try {
       await this.commit();

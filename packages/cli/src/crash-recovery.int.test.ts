@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { CallGenerator } from '@plumline/core';
+import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const TRIALS = 20;
+const EVENTS = 12_000;
+
+/** Runs the CLI; kills it with SIGKILL after `killAfterMs` unless it ends first. Resolves with its exit code (null when killed). */
+function runCli(args: string[], cwd: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+async function readAll(dir: string, gzip: boolean): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const kind of ['session', 'call', 'error']) {
+    const kindDir = join(dir, 'out', kind);
+    let files: string[] = [];
+    try {
+      files = await readdir(kindDir);
+    } catch {
+      continue;
+    }
+    const part = (f: string) => Number(/\.(\d+)\.ndjson/.exec(f)?.[1] ?? 0);
+    files.sort((a, b) => part(a) - part(b));
+    const ids: string[] = [];
+    for (const f of files) {
+      const buf = await readFile(join(kindDir, f));
+      const text = gzip ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+      // Every file must end in a whole line.
+      expect(text === '' || text.endsWith('\n'), `${f} ends mid-line`).toBe(true);
+      for (const line of text.split('\n')) if (line) ids.push((JSON.parse(line) as { id: string }).id);
+    }
+    out.set(kind, ids);
+  }
+  return out;
+}
+
+describe('file sink crash safety (real process, SIGKILL at random points)', () => {
+  it(`output equals input exactly (generate → dedupe → file) after ${TRIALS} crash-and-restart trials`, { timeout: 240_000 }, async () => {
+    // One in five events repeats a recent one; dedupe must drop exactly those, across crashes.
+    const gen = new CallGenerator({ seed: 11, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0.2, source: 'gen' });
+    const expected = new Map<string, string[]>();
+    const seen = new Set<string>();
+    for (let i = 0; i < EVENTS; i++) {
+      const e = gen.event(i);
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      expected.set(e.kind, [...(expected.get(e.kind) ?? []), e.id]);
+    }
+    expect(seen.size).toBeLessThan(EVENTS * 0.9);
+    let kills = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const { dir, cleanup } = await tmpDir('plumline-crash-');
+      try {
+        const gzip = trial % 3 === 1;
+        const rotate = trial % 4 === 2 ? '\n    rotate: { max_bytes: 64KB }' : '';
+        await writeFile(
+          join(dir, 'p.yaml'),
+          `runtime: { commit_interval: 20ms }
+sources:
+  gen: { type: generate, seed: 11, count: ${EVENTS}, batch_size: 50, rate: 40000, duplicate_ratio: 0.2 }
+transforms:
+  unique: { type: dedupe, inputs: [gen], key: [id] }
+sinks:
+  files:
+    type: file
+    inputs: [unique]
+    path: "out/{{kind}}/%Y-%m-%d.ndjson"
+    gzip: ${gzip}${rotate}
+`,
+        );
+        // Two kills at random points, then let it finish.
+        for (let k = 0; k < 2; k++) {
+          const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir, 150 + Math.floor(Math.random() * 350));
+          if (r.code === null) kills++;
+          else expect(r.code, r.stderr).toBe(0);
+        }
+        const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+        expect(last.code, last.stderr).toBe(0);
+        const got = await readAll(dir, gzip);
+        for (const [kind, ids] of expected) expect(got.get(kind), `trial ${trial} kind ${kind}`).toEqual(ids);
+      } finally {
+        await cleanup();
+      }
+    }
+    // The test only means something if processes really died mid-run.
+    expect(kills).toBeGreaterThanOrEqual(TRIALS);
+  });
+});
