@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[] } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timers = (opts.signalsAtMs ?? []).map((ms) => setTimeout(() => child.kill('SIGTERM'), ms));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      timers.forEach(clearTimeout);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('plumline CLI', () => {
+  it('validate: exit 0 for a valid file, 2 with file:line:column and the quoted line for a broken one', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'good.yaml'), 'sources:\n  g: { type: generate, count: 1 }\nsinks:\n  o: { type: file, inputs: [g], path: out.ndjson }\n');
+      const ok = await cli(['validate', 'good.yaml'], dir);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('valid');
+      await writeFile(join(dir, 'bad.yaml'), 'sources:\n  g: { type: generate, count: 1 }\nsinks:\n  o:\n    type: file\n    inputs: [g]\n    pathh: out.ndjson\n');
+      const bad = await cli(['validate', 'bad.yaml'], dir);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('bad.yaml:7:5: sinks.o.pathh: unknown key "pathh"');
+      expect(bad.stderr).toContain('did you mean "path"');
+      expect(bad.stderr).toContain('7 |     pathh: out.ndjson');
+      const syntax = await cli(['validate', 'syntax.yaml'], dir);
+      expect(syntax.code).toBe(2);
+      await writeFile(join(dir, 'syntax.yaml'), 'sources:\n  g: { type: generate\nsinks: []\n');
+      const s2 = await cli(['validate', 'syntax.yaml'], dir);
+      expect(s2.code).toBe(2);
+      expect(s2.stderr).toMatch(/syntax\.yaml:\d+:\d+: /);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('schema prints a JSON Schema that knows every plugin', async () => {
+    const r = await cli(['schema'], process.cwd());
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as { properties: { sinks: { additionalProperties: { oneOf: { properties: { type: { const: string } } }[] } } } };
+    const sinkTypes = schema.properties.sinks.additionalProperties.oneOf.map((s) => s.properties.type.const);
+    expect(sinkTypes).toEqual(expect.arrayContaining(['file', 'stdout', 'blackhole']));
+  });
+
+  it('run: SIGTERM stops gracefully (exit 0, checkpoint equals what reached the file); a restart continues exactly', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(
+        join(dir, 'p.yaml'),
+        'sources:\n  g: { type: generate, rate: 2000 }\nsinks:\n  o: { type: file, inputs: [g], path: out.ndjson }\n',
+      );
+      const r = await cli(['run', 'p.yaml', '--log-level', 'info'], dir, { signalsAtMs: [1500] });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('stopping gracefully');
+      const lines = (await readFile(join(dir, 'out.ndjson'), 'utf8')).trim().split('\n');
+      expect(lines.length).toBeGreaterThan(100);
+      const cp = JSON.parse(await readFile(join(dir, '.plumline/state/checkpoints.json'), 'utf8')) as { g: { position: { next: number } } };
+      expect(cp.g.position.next).toBe(lines.length);
+      // The next run picks up at the next event.
+      const again = await cli(['run', 'p.yaml', '--log-level', 'warn'], dir, { signalsAtMs: [800] });
+      expect(again.code).toBe(0);
+      const all = (await readFile(join(dir, 'out.ndjson'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { attributes: { index: number } }).attributes.index);
+      expect(all).toEqual(all.map((_, i) => i));
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('run: a second signal stops at once with exit 130', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      // A sink that cannot keep up: stdout into a pipe nobody reads fills up and stalls the drain.
+      await writeFile(join(dir, 'p.yaml'), 'runtime: { shutdown_timeout: 1m }\nsources:\n  g: { type: generate, batch_size: 5000 }\nsinks:\n  o: { type: stdout, inputs: [g] }\n');
+      const child = spawn(process.execPath, [BIN, 'run', 'p.yaml'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.pause();
+      await new Promise((r) => setTimeout(r, 1000));
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(130);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('run --once exits non-zero with a clear message for a source that cannot end', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'p.yaml'), 'sources:\n  g: { type: generate }\nsinks:\n  o: { type: blackhole, inputs: [g] }\n');
+      const r = await cli(['run', 'p.yaml', '--once'], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('cannot run with --once');
+    } finally {
+      await cleanup();
+    }
+  });
+
+});
