@@ -12,7 +12,7 @@ export const fileSinkConfigSchema = z.strictObject({
       for (const m of pathTemplateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
     })
     .describe('File path template, relative to the working directory: `{{field}}` from the event, `%Y %m %d %H %M %S %j` from its time (UTC). E.g. `out/{{source}}/{{kind}}/%Y-%m-%d.ndjson`.'),
-  gzip: z.boolean().default(false).describe('Compress: `.gz` is appended to the name; each write is one gzip member, so `zcat` reads the whole file.'),
+  gzip: z.boolean().default(false).describe('Compress: `.gz` is appended to the name (unless the path ends in it); each write is one gzip member, so `zcat` reads the whole file.'),
   rotate: z
     .strictObject({
       max_bytes: byteSize('Start a new part (`name.1.ndjson`, `name.2.ndjson`, …) before a file would grow past this size.').optional(),

@@ -24,8 +24,9 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** `out/a.ndjson` part 2 → `out/a.2.ndjson`; gzip adds `.gz`. */
-function partFile(path: string, part: number, gzip: boolean): string {
+/** `out/a.ndjson` part 2 → `out/a.2.ndjson`; gzip adds `.gz` unless the template already ends in it. */
+function partFile(template: string, part: number, gzip: boolean): string {
+  const path = gzip && template.endsWith('.gz') ? template.slice(0, -3) : template;
   let name = path;
   if (part > 0) {
     const ext = extname(path);

@@ -1,0 +1,21 @@
+// Runs one pipeline file in this process (as the CLI would) and reports time and peak RSS.
+import { readFileSync } from 'node:fs';
+import { createLogger, createPipeline, MemoryStateStore } from '../packages/core/dist/index.js';
+import { builtinRegistry } from '../packages/cli/dist/index.js';
+
+const [file, countText] = process.argv.slice(2);
+const p = await createPipeline(readFileSync(file, 'utf8'), {
+  plugins: builtinRegistry(),
+  logger: createLogger({ level: 'warn' }),
+  once: true,
+  stateStore: process.env.BENCH_STATE === 'memory' ? new MemoryStateStore() : undefined,
+  file,
+});
+const started = performance.now();
+await p.start();
+const result = await p.done;
+const ms = performance.now() - started;
+const firstSource = Object.keys(result.checkpoints)[0];
+process.stdout.write(
+  JSON.stringify({ events: result.stats[firstSource].eventsOut || Number(countText), ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, stats: result.stats }) + '\n',
+);
