@@ -26,4 +26,4 @@ for (const f of files) {
 const first = files.find((f) => f.endsWith('.ndjson'));
 console.log(`\n${total} unique events archived (duplicates dropped by dedupe). One of them:\n`);
 console.log(JSON.stringify(JSON.parse(readFileSync(first, 'utf8').split('\n')[0]), null, 2));
-console.log('\nRun it again: nothing new is written — the source resumes from its checkpoint in .plumline/demo/state.');
+console.log('\nRun `node packages/cli/dist/bin.js run examples/demo.yaml --once` again: nothing new is written, because the source resumes from its checkpoint in .plumline/demo/state.');

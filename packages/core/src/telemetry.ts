@@ -31,6 +31,7 @@ interface Instruments {
   deadLettered: Counter;
   inFlight: UpDownCounter;
   requestDuration: Histogram;
+  checkpointLag: Histogram;
 }
 
 let instruments: Instruments | undefined;
@@ -47,6 +48,7 @@ function getInstruments(meter: Meter): Instruments {
     deadLettered: meter.createCounter('plumline.component.dead_lettered', { description: 'Records sent to the dead-letter output' }),
     inFlight: meter.createUpDownCounter('plumline.component.in_flight_batches', { description: 'Batches emitted and not yet acknowledged' }),
     requestDuration: meter.createHistogram('plumline.source.request_duration', { description: 'Source request latency', unit: 's' }),
+    checkpointLag: meter.createHistogram('plumline.source.checkpoint_lag', { description: 'Age of the newest event covered by a committed checkpoint', unit: 's' }),
   });
 }
 
@@ -94,6 +96,11 @@ export class ComponentTelemetry {
   inFlight(delta: number): void {
     this.stats.inFlightBatches += delta;
     this.inst.inFlight.add(delta, this.attrs);
+  }
+  /** Recorded at each checkpoint commit: now minus the time of the newest event the checkpoint covers. */
+  checkpointLag(seconds: number): void {
+    this.stats.checkpointLagSec = seconds;
+    this.inst.checkpointLag.record(seconds, this.attrs);
   }
   requestDuration(seconds: number, attributes: Record<string, string | number> = {}): void {
     this.inst.requestDuration.record(seconds, { ...this.attrs, ...attributes });

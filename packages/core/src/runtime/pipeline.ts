@@ -371,6 +371,11 @@ class PipelineRuntime implements Pipeline {
       if (text === this.lastCommitted) return;
       for (const hook of this.commitHooks) await hook();
       await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      const now = Date.now();
+      for (const [id, tracker] of this.trackers) {
+        const t = tracker.committedEventTimeMs;
+        if (!Number.isNaN(t)) this.telemetry.get(id)!.checkpointLag((now - t) / 1000);
+      }
       this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
       this.lastCommitted = text;
     });

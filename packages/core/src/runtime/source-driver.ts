@@ -33,7 +33,8 @@ export function sourceBatches(
           if (result.done) break;
           if (stopped) break;
           const page = result.value;
-          const receipt = tracker.issue(page.checkpoint);
+          const last = page.events[page.events.length - 1];
+          const receipt = tracker.issue(page.checkpoint, last ? Date.parse(last.time) : Number.NaN);
           telemetry.eventsOut(page.events.length);
           subscriber.next(page.dead?.length ? { events: page.events, receipt, dead: page.dead } : { events: page.events, receipt });
         }

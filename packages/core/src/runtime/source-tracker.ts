@@ -13,6 +13,8 @@ interface Pending {
   receipt: SourceReceipt;
   position: JsonValue | null;
   settled: boolean;
+  /** Event time (ms) of the batch's last event, for lag; NaN when unknown. */
+  eventTimeMs: number;
 }
 
 /**
@@ -50,11 +52,14 @@ export class SourceTracker {
   }
 
   /** A receipt for the next batch; `position` is where the source will be after it (undefined: unchanged). */
-  issue(position: JsonValue | undefined): SourceReceipt {
+  /** Event time (ms) of the newest batch the committable checkpoint covers; NaN before any. */
+  committedEventTimeMs = Number.NaN;
+
+  issue(position: JsonValue | undefined, eventTimeMs = Number.NaN): SourceReceipt {
     const seq = this.nextSeq++;
     const last = this.pending.length > this.head ? this.pending[this.pending.length - 1]!.position : this.committable.position;
     const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err));
-    this.pending.push({ receipt, position: position === undefined ? last : position, settled: false });
+    this.pending.push({ receipt, position: position === undefined ? last : position, settled: false, eventTimeMs });
     this.onInFlightChange(1);
     return receipt;
   }
@@ -98,6 +103,7 @@ export class SourceTracker {
     while (this.head < this.pending.length && this.pending[this.head]!.settled) {
       const e = this.pending[this.head++]!;
       this.committable = { seq: e.receipt.seq, position: e.position };
+      if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
       advanced++;
     }
     if (advanced === 0) return;

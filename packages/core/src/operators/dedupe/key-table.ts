@@ -1,5 +1,11 @@
 const EMPTY = 0;
 const INITIAL_CAPACITY = 1024;
+/** Highest load of the linear-probing index: ≈1.8 probes per hit, ≈3.6 per miss. */
+const MAX_LOAD = 0.6;
+
+function indexSize(capacity: number): number {
+  return nextPow2(Math.ceil(capacity / MAX_LOAD));
+}
 
 function nextPow2(n: number): number {
   let p = 1;
@@ -10,8 +16,8 @@ function nextPow2(n: number): number {
 /**
  * A set of 64-bit key hashes with expiry, bounded to `maxKeys` by evicting the oldest
  * insertion first. Memory: 12 bytes per key in an insertion-ordered ring plus a linear-probing
- * index of 4-byte slots at load ≤ 0.5 — about 20–28 bytes per key, so 10 million keys fit in
- * roughly 250 MB. Grows by doubling up to `maxKeys`, so small pipelines stay small.
+ * index of 4-byte slots at load ≤ 0.6 — about 19 bytes per key at 10 million keys (187 MB).
+ * Grows by doubling up to `maxKeys`, so small pipelines stay small.
  */
 export class KeyTable {
   private cap: number;
@@ -29,7 +35,7 @@ export class KeyTable {
     this.hi = new Uint32Array(this.cap);
     this.lo = new Uint32Array(this.cap);
     this.exp = new Uint32Array(this.cap);
-    this.index = new Int32Array(nextPow2(this.cap * 2));
+    this.index = new Int32Array(indexSize(this.cap));
     this.mask = this.index.length - 1;
   }
 
@@ -170,7 +176,14 @@ export class KeyTable {
     this.exp = exp;
     this.cap = newCap;
     this.tail = 0;
-    this.index = new Int32Array(nextPow2(newCap * 2));
+    const size = indexSize(newCap);
+    if (size === this.index.length) {
+      // Same size: rebuild in place rather than hold two large indexes at once.
+      this.index.fill(EMPTY);
+    } else {
+      this.index = new Int32Array(0);
+      this.index = new Int32Array(size);
+    }
     this.mask = this.index.length - 1;
     for (let i = 0; i < this.count; i++) this.insertIndex(hi[i]!, lo[i]!, i);
   }

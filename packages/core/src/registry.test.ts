@@ -1,0 +1,46 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CallGenerator, createPipeline, createLogger, corePlugins, defineSink, PluginRegistry, z, MemoryStateStore } from './index.js';
+import { tmpDir } from './test-support/tmp-dir.js';
+
+describe('plugin registry', () => {
+  it('refuses a second plugin of the same kind and type', () => {
+    const sink = defineSink({ type: 'stdout', description: 'x', configSchema: z.strictObject({}), create: () => ({ write: async () => {}, close: async () => {} }) });
+    expect(() => new PluginRegistry([...corePlugins, sink])).toThrow(expect.objectContaining({ code: 'PLUGIN_DUPLICATE_TYPE' }));
+  });
+
+  it('loads a custom plugin from a module path with use:, relative to the pipeline file', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const core = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'index.js')).href;
+      await writeFile(
+        join(dir, 'upper-sink.mjs'),
+        `import { defineSink, z } from ${JSON.stringify(core)};
+export const seen = [];
+export default defineSink({
+  type: 'upper',
+  description: 'remembers upper-cased ids',
+  configSchema: z.strictObject({ prefix: z.string().describe('prefix') }),
+  create(config) {
+    return { async write(batch) { for (const e of batch.events) seen.push(config.prefix + e.id.toUpperCase()); }, async close() {} };
+  },
+});
+`,
+      );
+      const yaml = `sources:\n  g: { type: generate, count: 3 }\nsinks:\n  u: { use: ./upper-sink.mjs, inputs: [g], prefix: "x-" }\n`;
+      const p = await createPipeline(yaml, { plugins: corePlugins, logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore(), baseDir: dir, file: join(dir, 'p.yaml') });
+      await p.start();
+      await p.done;
+      const mod = (await import(pathToFileURL(join(dir, 'upper-sink.mjs')).href)) as { seen: string[] };
+      const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'g' });
+      expect(mod.seen).toEqual([0, 1, 2].map((i) => 'x-' + gen.event(i).id.toUpperCase()));
+      // Its schema is checked like any other, with located errors.
+      const err = (await createPipeline(yaml.replace('prefix', 'prefx'), { plugins: corePlugins, baseDir: dir, file: 'p.yaml' }).catch((e) => e)) as { errors: { code: string }[] };
+      expect(err.errors.map((e) => e.code)).toContain('CONFIG_MISSING_KEY');
+    } finally {
+      await cleanup();
+    }
+  });
+});
