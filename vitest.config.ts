@@ -10,6 +10,8 @@ export default defineConfig({
       { find: /^@plumline\/core\/testing$/, replacement: src('core', 'testing/index.ts') },
       { find: /^@plumline\/core$/, replacement: src('core') },
       { find: /^@plumline\/sink-file$/, replacement: src('sink-file') },
+      { find: /^@plumline\/source-plum\/emulator$/, replacement: src('source-plum', 'emulator/index.ts') },
+      { find: /^@plumline\/source-plum$/, replacement: src('source-plum') },
       { find: /^@plumline\/cli$/, replacement: src('cli') },
     ],
   },

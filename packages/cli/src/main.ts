@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
+import { emulate } from './emulate.js';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
 
@@ -19,6 +20,9 @@ Usage:
       Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.
   plumline schema
       Print the JSON Schema of pipeline files (for editor completion).
+  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>]
+      Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
+      default demo/demo-password) until SIGINT/SIGTERM.
   plumline help | --help
 
 Log levels: trace, debug, info (default), warn, error, silent.
@@ -40,6 +44,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         once: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
+        port: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        seed: { type: 'string', default: '1' },
+        rate: { type: 'string' },
       },
     });
   } catch (err) {
@@ -62,6 +70,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     case 'schema':
       io.stdout.write(JSON.stringify(pipelineJsonSchema(builtinRegistry()), null, 2) + '\n');
       return EXIT_OK;
+    case 'emulate':
+      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate) }, io);
     case 'run':
       return run(rest[0], { once: parsed.values.once ?? false, level }, io);
     default:

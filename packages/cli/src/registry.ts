@@ -1,7 +1,8 @@
 import { corePlugins, PluginRegistry } from '@plumline/core';
 import { fileSink } from '@plumline/sink-file';
+import { plumParseOperator, plumSource } from '@plumline/source-plum';
 
 /** Every plugin the CLI knows: core's built-ins and each package's. */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, fileSink]);
+  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator]);
 }

@@ -1,0 +1,58 @@
+const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+const MONTH_NAMES = Object.keys(MONTHS);
+const CLF_RE = /^(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?: [+-]\d{4})?$/;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** Wall-clock fields of `epochMs` in `zone`. */
+export function wallClock(epochMs: number, zone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(zone).formatToParts(new Date(epochMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return { y: parts.year!, mo: parts.month! - 1, d: parts.day!, h: parts.hour!, mi: parts.minute!, s: parts.second! };
+}
+
+/** Offset of `zone` from UTC at `epochMs`, in ms (New York in winter: −5 h). */
+function offsetMs(epochMs: number, zone: string): number {
+  const w = wallClock(epochMs, zone);
+  return Date.UTC(w.y, w.mo, w.d, w.h, w.mi, w.s) - Math.floor(epochMs / 1000) * 1000;
+}
+
+/**
+ * The instant at which the wall clock in `zone` shows the given time. Ambiguous times (the
+ * repeated hour when DST ends) resolve to the first occurrence; skipped ones shift forward.
+ */
+export function zonedToEpochMs(y: number, mo: number, d: number, h: number, mi: number, s: number, zone: string): number {
+  const asUtc = Date.UTC(y, mo, d, h, mi, s);
+  let guess = asUtc - offsetMs(asUtc, zone);
+  const second = asUtc - offsetMs(guess, zone);
+  if (second !== guess) guess = Math.min(guess, second);
+  return guess;
+}
+
+/**
+ * Reads Plum's bracketed time `03/Nov/2017:00:10:42 -0500` as wall-clock time in `zone`. The
+ * printed offset is ignored: plum.md shows it does not match the epochs. `\/` is accepted for `/`.
+ */
+export function parseClfInZone(text: string, zone: string): number | undefined {
+  const m = CLF_RE.exec(text.replace(/\\\//g, '/'));
+  if (!m) return undefined;
+  const mo = MONTHS[m[2]!];
+  if (mo === undefined) return undefined;
+  return zonedToEpochMs(Number(m[3]), mo, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]), zone);
+}
+
+/** Formats `epochMs` the way Plum prints it, with a fixed printed offset (as the vendor does). */
+export function formatClf(epochMs: number, zone: string, printedOffset: string): string {
+  const w = wallClock(epochMs, zone);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${p2(w.d)}/${MONTH_NAMES[w.mo]}/${w.y}:${p2(w.h)}:${p2(w.mi)}:${p2(w.s)} ${printedOffset}`;
+}

@@ -1,0 +1,98 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { PlumApiError } from './plum-errors.js';
+
+export type PlumFormat = 'json' | 'xml';
+
+/** One row of `calls/logs`. All values are strings, as the API sends them. */
+export interface PlumLogRow {
+  log_id: string;
+  session_id: string;
+  dest: string;
+  type: string;
+  src: string;
+  start: string;
+  end: string;
+}
+
+/** The result of `calls/log/{id}`. */
+export interface PlumLogDetail {
+  dest: string;
+  src: string;
+  type: string;
+  timestamp: string;
+  location: string;
+  log: string;
+}
+
+export interface Envelope {
+  status: string;
+  error: string;
+  result: Record<string, unknown> | undefined;
+}
+
+const LIST_PATHS = new Set(['logs.result.logs.log', 'sessions.result.sessions.session', 'errors.result.errors.error']);
+
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  isArray: (_name, jpath) => LIST_PATHS.has(String(jpath)),
+});
+
+/**
+ * Decodes a response body into the envelope. JSON: the vendor's own failure sample has a
+ * trailing comma (`{"status":"failure","error":"…",}`), which is tolerated so its error text
+ * still surfaces. XML: the root element is named after the service; `<error/>` is empty.
+ */
+export function decodeEnvelope(body: string, format: PlumFormat, path: string): Envelope {
+  let doc: unknown;
+  if (format === 'json') {
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      try {
+        doc = JSON.parse(body.replace(/,\s*([}\]])/g, '$1'));
+      } catch (err) {
+        throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} is not valid JSON (${body.length} bytes): ${(err as Error).message}`, { retriable: true, path, cause: err });
+      }
+    }
+  } else {
+    const valid = XMLValidator.validate(body);
+    if (valid !== true) {
+      throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} is not valid XML (${body.length} bytes): ${valid.err.msg} at line ${valid.err.line}`, { retriable: true, path });
+    }
+    const parsed = xml.parse(body) as Record<string, unknown>;
+    const root = Object.keys(parsed).find((k) => !k.startsWith('?'));
+    doc = root ? parsed[root] : undefined;
+  }
+  if (!doc || typeof doc !== 'object') throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} has no envelope`, { retriable: true, path });
+  const o = doc as Record<string, unknown>;
+  if (typeof o.status !== 'string') throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} has no "status" in its envelope`, { retriable: true, path });
+  const result = o.result && typeof o.result === 'object' ? (o.result as Record<string, unknown>) : undefined;
+  return { status: o.status, error: typeof o.error === 'string' ? o.error : '', result };
+}
+
+/** A list inside `result`: JSON gives an array; XML gives `{ log: [...] }`, or '' / nothing when empty. */
+export function listOf(result: Record<string, unknown> | undefined, key: string, item: string): unknown[] {
+  const v = result?.[key];
+  if (Array.isArray(v)) return v;
+  if (v && typeof v === 'object') {
+    const inner = (v as Record<string, unknown>)[item];
+    if (Array.isArray(inner)) return inner;
+    if (inner !== undefined && inner !== '') return [inner];
+  }
+  return [];
+}
+
+/** A numeric total (a string in both formats). */
+export function totalOf(result: Record<string, unknown> | undefined, key: string, path: string): number {
+  const n = Number(result?.[key]);
+  if (!Number.isFinite(n) || n < 0) throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} has no valid ${key}`, { retriable: true, path });
+  return n;
+}
+
+/** XML keeps the JSON escape `\/` literally inside text; JSON.parse already turned it into `/`. */
+export function unescapeSlashes(text: string): string {
+  return text.includes('\\/') ? text.replace(/\\\//g, '/') : text;
+}

@@ -1,0 +1,27 @@
+import { PipelineError } from '@plumline/core';
+
+/**
+ * An error talking to the Plum API. Codes:
+ * - `PLUM_AUTH_FAILED` — bad login (401/403 or an "unauthorized" failure envelope); not retried.
+ * - `PLUM_API_FAILURE` — the API answered with a failure envelope (bad range, bad parameter); not retried.
+ * - `PLUM_HTTP_STATUS` — 429 or 5xx; retried with backoff, honouring Retry-After.
+ * - `PLUM_BAD_BODY` — a body that does not parse (truncated, malformed); retried, then dead-lettered.
+ * - `PLUM_TIMEOUT` / `PLUM_CONNECTION` — the request did not complete; retried.
+ */
+export class PlumApiError extends PipelineError {
+  constructor(
+    code: 'PLUM_AUTH_FAILED' | 'PLUM_API_FAILURE' | 'PLUM_HTTP_STATUS' | 'PLUM_BAD_BODY' | 'PLUM_TIMEOUT' | 'PLUM_CONNECTION',
+    message: string,
+    options: { retriable: boolean; cause?: unknown; status?: number; path?: string; retryAfterMs?: number },
+  ) {
+    super(code, message, { retriable: options.retriable, cause: options.cause, fields: { status: options.status, path: options.path, retryAfterMs: options.retryAfterMs } });
+  }
+
+  get retryAfterMs(): number | undefined {
+    return this.fields.retryAfterMs as number | undefined;
+  }
+
+  get path(): string | undefined {
+    return this.fields.path as string | undefined;
+  }
+}

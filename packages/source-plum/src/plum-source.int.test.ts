@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { corePlugins, createLogger, createPipeline, PluginRegistry, MemoryStateStore, type CallEvent, type PipelineResult } from '@plumline/core';
+import { memorySink } from '@plumline/core/testing';
+import { Writable } from 'node:stream';
+import { PlumEmulator, type PlumEmulatorOptions } from './emulator/index.js';
+import { plumSource } from './plum-source.js';
+
+let emulator: PlumEmulator | undefined;
+afterEach(async () => {
+  await emulator?.stop();
+  emulator = undefined;
+});
+
+async function startEmulator(opts: PlumEmulatorOptions = {}): Promise<string> {
+  emulator = new PlumEmulator({ seed: 5, sessionsPerSecond: 0.02, username: 'u', password: 'p', ...opts });
+  return emulator.start();
+}
+
+interface Run {
+  events: CallEvent[];
+  dead: CallEvent[];
+  result?: PipelineResult;
+  error?: unknown;
+  logs: string;
+}
+
+async function run(source: Record<string, unknown>, options: { once?: boolean; stopAfterMs?: number; dedupe?: boolean; state?: MemoryStateStore } = {}): Promise<Run> {
+  const sink = memorySink({ type: 'mem' });
+  const dlq = memorySink({ type: 'dlq' });
+  let logs = '';
+  const logger = createLogger({ level: 'info', pretty: false, destination: new Writable({ write(c, _e, cb) { logs += c.toString(); cb(); } }) });
+  const p = await createPipeline(
+    {
+      sources: { plum: { type: 'plum', username: 'u', password: 'p', ...source } },
+      transforms: options.dedupe ? { unique: { type: 'dedupe', inputs: ['plum'] } } : {},
+      sinks: { out: { type: 'mem', inputs: [options.dedupe ? 'unique' : 'plum'] }, dead: { type: 'dlq', inputs: ['dead_letter'] } },
+    },
+    { plugins: new PluginRegistry([...corePlugins, plumSource, sink.plugin, dlq.plugin]), logger, once: options.once ?? true, stateStore: options.state ?? new MemoryStateStore() },
+  );
+  await p.start();
+  if (options.stopAfterMs) setTimeout(() => void p.stop().catch(() => {}), options.stopAfterMs);
+  const out: Run = { events: sink.record.events, dead: dlq.record.events, logs };
+  try {
+    out.result = await p.done;
+  } catch (err) {
+    out.error = err;
+  }
+  out.logs = logs;
+  return out;
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const byId = (a: CallEvent, b: CallEvent) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+describe('plum source against the emulator', () => {
+  it('reads calls (list + detail), sessions and errors; JSON and XML give identical events', async () => {
+    const base_url = await startEmulator();
+    const range = { start: nowSec() - 3 * 86_400, end: nowSec() - 60 };
+    const json = await run({ base_url, ...range, format: 'json' });
+    const xml = await run({ base_url, ...range, format: 'xml' });
+    expect(json.error).toBeUndefined();
+    expect(xml.error).toBeUndefined();
+    const kinds = new Set(json.events.map((e) => e.kind));
+    expect(kinds).toEqual(new Set(['call', 'session', 'error']));
+    expect(json.events.length).toBeGreaterThan(3000);
+    expect([...xml.events].sort(byId)).toEqual([...json.events].sort(byId));
+    const call = json.events.find((e) => e.kind === 'call')!;
+    expect(call.attributes.log).toContain('\n');
+    expect(call.attributes.location).toBeTruthy();
+    // Each call joins its session.
+    const sessions = new Set(json.events.filter((e) => e.kind === 'session').map((e) => e.attributes.sessionId));
+    expect(sessions.has(call.attributes.sessionId)).toBe(true);
+    expect(json.dead).toEqual([]);
+  });
+
+  it('pages by the rows that came back when the server returns fewer than limit', async () => {
+    const base_url = await startEmulator();
+    const range = { start: nowSec() - 86_400, end: nowSec() - 60, streams: ['sessions'], page_size: 50 };
+    const full = await run({ base_url, ...range });
+    emulator!.setFaults({ maxPageRows: 7 });
+    const before = emulator!.stats.byService.sessions ?? 0;
+    const short = await run({ base_url, ...range });
+    expect(short.events).toEqual(full.events);
+    expect((emulator!.stats.byService.sessions ?? 0) - before).toBe(Math.ceil(full.events.length / 7));
+  });
+
+  it('filters by number, one listing per number', async () => {
+    const base_url = await startEmulator();
+    const r = await run({ base_url, start: nowSec() - 86_400, end: nowSec() - 60, streams: ['calls'], numbers: ['6177123000', '8009957586'] });
+    expect(r.events.length).toBeGreaterThan(0);
+    expect(new Set(r.events.map((e) => e.to))).toEqual(new Set(['6177123000', '8009957586']));
+  });
+
+  it('polls incrementally: new sessions arriving between polls are delivered exactly once', async () => {
+    const base_url = await startEmulator({ sessionsPerSecond: 20 });
+    const start = nowSec() - 3;
+    const state = new MemoryStateStore();
+    const r = await run({ base_url, start, streams: ['sessions'], poll_interval: '300ms', overlap: '2s' }, { once: false, stopAfterMs: 2500, dedupe: true, state });
+    expect(r.error).toBeUndefined();
+    const cursor = (r.result!.checkpoints.plum!.position as { sessions: number }).sessions;
+    const [lo, hi] = emulator!.data.indexRange(start, cursor);
+    const expected = Array.from({ length: hi - lo }, (_, i) => `plum:session:${emulator!.data.session(lo + i).sessionId}`);
+    const got = r.events.map((e) => e.id);
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.sort()).toEqual(expected.sort());
+    // Polls overlapped, and dedupe removed the overlap.
+    expect(r.result!.stats.unique!.eventsIn).toBeGreaterThan(r.result!.stats.unique!.eventsOut);
+    expect(cursor).toBeGreaterThan(start + 1);
+  });
+
+  it('retries 429 after Retry-After, and 500s, then delivers everything', async () => {
+    const base_url = await startEmulator();
+    const range = { base_url, start: nowSec() - 86_400, end: nowSec() - 60, streams: ['sessions'] };
+    const clean = await run(range);
+    emulator!.setFaults({ next: [{ status: 429, retryAfterSec: 1 }, { status: 500 }, { status: 503 }] });
+    const first = emulator!.stats.arrivals.length;
+    const r = await run(range);
+    expect(r.events).toEqual(clean.events);
+    expect(r.result!.stats.plum!.retries).toBe(3);
+    const arrivals = emulator!.stats.arrivals.slice(first);
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
+  });
+
+  it('retries a slow response that times out, and a truncated body', async () => {
+    const base_url = await startEmulator();
+    const range = { base_url, start: nowSec() - 86_400, end: nowSec() - 60, streams: ['errors'], request_timeout: '300ms' };
+    const clean = await run(range);
+    emulator!.setFaults({ next: [{ delayMs: 1000 }, { truncate: true }] });
+    const r = await run(range);
+    expect(r.events).toEqual(clean.events);
+    expect(r.result!.stats.plum!.retries).toBe(2);
+  });
+
+  it('dead-letters a body that stays unreadable, with the request, and goes on', async () => {
+    const base_url = await startEmulator();
+    emulator!.setFaults({ next: [{ truncate: true }, { truncate: true }] });
+    const r = await run({ base_url, start: nowSec() - 86_400, end: nowSec() - 60, streams: ['sessions', 'errors'], max_retries: 1 });
+    expect(r.error).toBeUndefined();
+    expect(r.dead).toHaveLength(1);
+    expect(r.dead[0]!.attributes).toMatchObject({ code: 'PLUM_BAD_BODY' });
+    expect(r.dead[0]!.raw).toMatchObject({ stream: 'sessions', offset: 0, limit: 1000 });
+    expect(r.events.some((e) => e.kind === 'error')).toBe(true);
+  });
+
+  it('dead-letters malformed lines with the raw text and delivers the rest', async () => {
+    const base_url = await startEmulator();
+    const range = { base_url, start: nowSec() - 86_400, end: nowSec() - 60, streams: ['sessions'] };
+    const clean = await run(range);
+    emulator!.setFaults({ malformedLineRate: 0.1 });
+    const r = await run(range);
+    expect(r.dead.length).toBeGreaterThan(0);
+    expect(r.dead.length + r.events.length).toBe(clean.events.length);
+    expect(r.dead[0]!.attributes).toMatchObject({ code: 'PLUM_LINE_UNPARSEABLE' });
+    expect(String(r.dead[0]!.raw)).toMatch(/\?\?\?$/);
+  });
+
+  it('stops at once on a bad password, with the server error and no retries', async () => {
+    const base_url = await startEmulator();
+    const r = await run({ base_url, password: 'wrong', start: nowSec() - 3600, end: nowSec() - 60 });
+    expect(r.error).toMatchObject({ code: 'PLUM_AUTH_FAILED' });
+    expect(String((r.error as Error).message)).toContain('Unauthorized access to logs service');
+    expect(emulator!.stats.requests).toBe(1);
+    expect(r.logs).not.toContain('"wrong"');
+  });
+
+  it('clamps a backfill past a retention window, says so once, and reads the rest', async () => {
+    const base_url = await startEmulator();
+    const r = await run({ base_url, backfill: '8d', streams: ['calls', 'sessions'] });
+    expect(r.error).toBeUndefined();
+    expect(r.logs.match(/keeps 5 days of call logs/g)).toHaveLength(1);
+    const oldestCall = Math.min(...r.events.filter((e) => e.kind === 'call').map((e) => Date.parse(e.time) / 1000));
+    const oldestSession = Math.min(...r.events.filter((e) => e.kind === 'session').map((e) => Date.parse(e.time) / 1000));
+    expect(nowSec() - oldestCall).toBeLessThanOrEqual(5 * 86_400);
+    expect(nowSec() - oldestSession).toBeGreaterThan(7 * 86_400);
+  });
+});

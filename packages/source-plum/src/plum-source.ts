@@ -1,0 +1,198 @@
+import { defineSource, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { PlumClient } from './plum-client.js';
+import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
+import { PlumApiError } from './plum-errors.js';
+import { mapConcurrent } from './map-concurrent.js';
+import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
+import { plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
+
+/** Per stream: every record that started before this epoch second was delivered. */
+export type PlumCheckpoint = Partial<Record<PlumStream, number>>;
+
+export const RETENTION_SEC: Record<PlumStream, number> = { calls: 5 * 86_400, sessions: 365 * 86_400, errors: 365 * 86_400 };
+/** Keep clear of the retention edge: a request that starts exactly on it may be refused a moment later. */
+const RETENTION_MARGIN_SEC = 120;
+
+const iso = (sec: number): string => new Date(sec * 1000).toISOString();
+
+/** Turns a list row and its detail into a call event. */
+export function callEvent(row: PlumLogRow, detail: PlumLogDetail, includeRaw: boolean): CallEvent {
+  const start = Number(row.start);
+  const end = Number(row.end);
+  const e: CallEvent = {
+    id: `plum:call:${row.log_id}`,
+    source: PLUM_SOURCE,
+    kind: 'call',
+    time: iso(start),
+    endTime: iso(end),
+    direction: row.type === 'outbound' ? 'outbound' : 'inbound',
+    from: row.src,
+    to: row.dest,
+    durationSec: end - start,
+    attributes: { logId: row.log_id, sessionId: row.session_id, location: detail.location, log: detail.log, detailTimestamp: Number(detail.timestamp) },
+  };
+  if (includeRaw) e.raw = { row, detail };
+  return e;
+}
+
+class PlumSource {
+  private readonly client: PlumClient;
+  private readonly clamped = new Set<PlumStream>();
+
+  constructor(
+    private readonly c: PlumSourceConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.client = new PlumClient({
+      baseUrl: c.base_url,
+      username: c.username,
+      password: c.password,
+      format: c.format,
+      requestTimeoutMs: c.request_timeout,
+      maxRetries: c.max_retries,
+      connections: c.concurrency + 1,
+      logger: ctx.logger,
+      telemetry: ctx.telemetry,
+      signal: ctx.signal,
+    });
+  }
+
+  get bounded(): boolean {
+    return this.ctx.once || this.c.end !== undefined;
+  }
+
+  async *read(checkpoint: PlumCheckpoint | undefined): AsyncGenerator<SourcePage> {
+    const cursor: PlumCheckpoint = { ...checkpoint };
+    const nowSec = () => Math.floor(Date.now() / 1000);
+    const firstStart = this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec();
+    const configuredStart = this.c.start !== undefined ? toEpochSec(this.c.start) : 0;
+    const endSec = this.c.end === undefined ? undefined : toEpochSec(this.c.end);
+    const overlapSec = Math.floor(this.c.overlap / 1000);
+    for (;;) {
+      const rangeEnd = Math.min(endSec ?? Number.POSITIVE_INFINITY, nowSec());
+      for (const stream of this.c.streams) {
+        if (this.ctx.signal.aborted) return;
+        // After the first range, reach back by `overlap` for late records, never before a configured start.
+        let from = cursor[stream] !== undefined ? Math.max(cursor[stream]! - overlapSec, configuredStart) : firstStart;
+        const oldest = nowSec() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
+        if (from < oldest) {
+          if (!this.clamped.has(stream)) {
+            this.ctx.logger.info({ stream, requested: iso(from), clampedTo: iso(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
+            this.clamped.add(stream);
+          }
+          from = oldest;
+        }
+        if (from < rangeEnd) yield* this.readRange(stream, from, rangeEnd);
+        if (this.ctx.signal.aborted) return;
+        // Everything before rangeEnd was emitted; the checkpoint moves once it is all acknowledged.
+        cursor[stream] = Math.max(cursor[stream] ?? 0, rangeEnd);
+        yield { events: [], checkpoint: { ...cursor } };
+      }
+      if (this.bounded && (endSec === undefined || rangeEnd >= endSec)) return;
+      await sleep(this.c.poll_interval, this.ctx.signal).catch(() => {});
+      if (this.ctx.signal.aborted) return;
+    }
+  }
+
+  private async *readRange(stream: PlumStream, from: number, to: number): AsyncGenerator<SourcePage> {
+    for (const number of this.c.numbers ?? [undefined]) {
+      let offset = 0;
+      let total = Number.POSITIVE_INFINITY;
+      while (offset < total && !this.ctx.signal.aborted) {
+        const q = { number, offset, limit: this.c.page_size };
+        let page: SourcePage;
+        let received: number;
+        try {
+          if (stream === 'calls') {
+            const list = await this.client.listLogs(from, to, q);
+            total = list.total;
+            received = list.rows.length;
+            page = await this.callsPage(list.rows);
+          } else {
+            const list = stream === 'sessions' ? await this.client.listSessions(from, to, q) : await this.client.listErrors(from, to, q);
+            total = list.total;
+            received = list.lines.length;
+            page = this.linesPage(stream, list.lines, list.path);
+          }
+        } catch (err) {
+          if (!(err instanceof PlumApiError) || err.code !== 'PLUM_BAD_BODY') throw err;
+          // Unreadable after every retry: keep the request so it can be replayed, and move on.
+          const dead: DeadLetter = { code: err.code, reason: err.message, record: { stream, from, to, ...q }, context: { path: err.path } };
+          yield { events: [], dead: [dead] };
+          if (total === Number.POSITIVE_INFINITY) break;
+          offset += this.c.page_size;
+          continue;
+        }
+        if (received === 0) {
+          if (offset < total) this.ctx.logger.warn({ stream, offset, total }, 'Plum returned an empty page before the reported total; stopping this listing');
+          break;
+        }
+        // Page by what came back: the server may return fewer rows than `limit`.
+        offset += received;
+        yield page;
+      }
+    }
+  }
+
+  private linesPage(stream: 'sessions' | 'errors', lines: string[], path: string): SourcePage {
+    const events: CallEvent[] = [];
+    const dead: DeadLetter[] = [];
+    for (const line of lines) {
+      try {
+        const e = stream === 'sessions' ? parseSessionLine(line) : parseErrorLine(line, this.c.time_zone);
+        if (!this.c.include_raw) delete e.raw;
+        events.push(e);
+      } catch (err) {
+        dead.push({ code: (err as { code?: string }).code ?? 'PLUM_LINE_UNPARSEABLE', reason: (err as Error).message, record: line, context: { stream, path } });
+      }
+    }
+    return dead.length ? { events, dead } : { events };
+  }
+
+  private async callsPage(rows: PlumLogRow[]): Promise<SourcePage> {
+    const dead: DeadLetter[] = [];
+    const details = await mapConcurrent(rows, this.c.concurrency, async (row) => {
+      try {
+        return await this.client.getLog(row.log_id);
+      } catch (err) {
+        if (err instanceof PlumApiError && (err.code === 'PLUM_AUTH_FAILED' || this.ctx.signal.aborted)) throw err;
+        dead.push({ code: (err as PlumApiError).code ?? 'PLUM_DETAIL_FAILED', reason: (err as Error).message, record: row, context: { path: (err as PlumApiError).path } });
+        return undefined;
+      }
+    });
+    const events: CallEvent[] = [];
+    rows.forEach((row, i) => {
+      const d = details[i];
+      if (d) events.push(callEvent(row, d, this.c.include_raw));
+    });
+    return dead.length ? { events, dead } : { events };
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/**
+ * `plum`: Plum DEV's Call Log API as a stream of `call`, `session` and `error` events.
+ *
+ * ```yaml
+ * sources:
+ *   plum:
+ *     type: plum
+ *     base_url: ${PLUM_URL:-https://hosting.plumvoice.com/ws/}
+ *     username: ${PLUM_USER}
+ *     password: ${PLUM_PASSWORD}
+ *     backfill: 2d
+ *     poll_interval: 60s
+ * ```
+ */
+export const plumSource = defineSource({
+  type: 'plum',
+  description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
+  configSchema: plumSourceConfigSchema,
+  create(config, ctx) {
+    const s = new PlumSource(config, ctx);
+    return { bounded: s.bounded, read: (cp) => s.read(cp as PlumCheckpoint | undefined), close: () => s.close() };
+  },
+});
