@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PipelineError, type CallEvent } from '@plumline/core';
+import { isoFromMs, PipelineError, type CallEvent } from '@plumline/core';
 import { parseClfInZone } from './zoned-time.js';
 
 export const DEFAULT_PLUM_TIME_ZONE = 'America/New_York';
@@ -15,7 +15,7 @@ export class PlumLineError extends PipelineError {
   }
 }
 
-const iso = (sec: number): string => new Date(sec * 1000).toISOString();
+const iso = (sec: number): string => isoFromMs(sec * 1000);
 
 /**
  * Parses a session line: `{direction} {number} {channel} [{local time}] {peer} {session_id}

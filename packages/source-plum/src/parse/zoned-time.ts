@@ -13,17 +13,45 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Wall-clock fields of `epochMs` in `zone`. */
-export function wallClock(epochMs: number, zone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+const HOUR_MS = 3_600_000;
+const offsetCache = new Map<string, number>();
+
+function intlWallClock(epochMs: number, zone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
   const parts: Record<string, number> = {};
   for (const p of formatter(zone).formatToParts(new Date(epochMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   return { y: parts.year!, mo: parts.month! - 1, d: parts.day!, h: parts.hour!, mi: parts.minute!, s: parts.second! };
 }
 
-/** Offset of `zone` from UTC at `epochMs`, in ms (New York in winter: −5 h). */
+/**
+ * Offset of `zone` from UTC at `epochMs`, in ms (New York in winter: −5 h). Cached per UTC hour:
+ * zones change offset on hour or half-hour boundaries, and Intl is slow (microseconds a call).
+ */
 function offsetMs(epochMs: number, zone: string): number {
-  const w = wallClock(epochMs, zone);
-  return Date.UTC(w.y, w.mo, w.d, w.h, w.mi, w.s) - Math.floor(epochMs / 1000) * 1000;
+  const hour = Math.floor(epochMs / HOUR_MS);
+  const key = `${zone}|${hour}`;
+  let off = offsetCache.get(key);
+  if (off === undefined) {
+    // Sample the end of the hour too: a change at half past lands in the hour's second half.
+    const at = hour * HOUR_MS;
+    const w = intlWallClock(at, zone);
+    off = Date.UTC(w.y, w.mo, w.d, w.h, w.mi, w.s) - at;
+    const w2 = intlWallClock(at + HOUR_MS - 1000, zone);
+    const off2 = Date.UTC(w2.y, w2.mo, w2.d, w2.h, w2.mi, w2.s) - (at + HOUR_MS - 1000);
+    if (off2 !== off) {
+      // Rare: an offset change inside the hour. Do not cache; compute exactly.
+      const w3 = intlWallClock(epochMs, zone);
+      return Date.UTC(w3.y, w3.mo, w3.d, w3.h, w3.mi, w3.s) - Math.floor(epochMs / 1000) * 1000;
+    }
+    if (offsetCache.size > 100_000) offsetCache.clear();
+    offsetCache.set(key, off);
+  }
+  return off;
+}
+
+/** Wall-clock fields of `epochMs` in `zone`. */
+export function wallClock(epochMs: number, zone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const d = new Date(Math.floor(epochMs / 1000) * 1000 + offsetMs(epochMs, zone));
+  return { y: d.getUTCFullYear(), mo: d.getUTCMonth(), d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
 }
 
 /**
