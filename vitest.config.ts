@@ -12,6 +12,8 @@ export default defineConfig({
       { find: /^@plumline\/sink-file$/, replacement: src('sink-file') },
       { find: /^@plumline\/source-plum\/emulator$/, replacement: src('source-plum', 'emulator/index.ts') },
       { find: /^@plumline\/source-plum$/, replacement: src('source-plum') },
+      { find: /^@plumline\/source-iplum\/emulator$/, replacement: src('source-iplum', 'emulator/index.ts') },
+      { find: /^@plumline\/source-iplum$/, replacement: src('source-iplum') },
       { find: /^@plumline\/cli$/, replacement: src('cli') },
     ],
   },

@@ -1,4 +1,5 @@
 import { PlumEmulator } from '@plumline/source-plum/emulator';
+import { IplumEmulator } from '@plumline/source-iplum/emulator';
 import type { CliIo } from './main.js';
 
 export interface EmulateOptions {
@@ -6,6 +7,7 @@ export interface EmulateOptions {
   port: number;
   seed: number;
   rate?: number;
+  callbackUrl?: string;
 }
 
 /**
@@ -13,8 +15,9 @@ export interface EmulateOptions {
  * from PLUM_USER / PLUM_PASSWORD (default demo / demo-password).
  */
 export async function emulate(which: string | undefined, opts: EmulateOptions, io: CliIo): Promise<number> {
+  if (which === 'iplum') return emulateIplum(opts, io);
   if (which !== 'plum') {
-    io.stderr.write(`error: plumline emulate knows: plum (got "${which ?? ''}")\n`);
+    io.stderr.write(`error: plumline emulate knows: plum, iplum (got "${which ?? ''}")\n`);
     return 2;
   }
   const emulator = new PlumEmulator({
@@ -27,6 +30,34 @@ export async function emulate(which: string | undefined, opts: EmulateOptions, i
   });
   const url = await emulator.start();
   io.stdout.write(`Plum emulator listening on ${url} (user ${process.env.PLUM_USER || 'demo'}); faults: POST ${url.replace(/ws\/$/, '')}_emulator/faults\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await emulator.stop();
+  return 0;
+}
+
+/**
+ * `plumline emulate iplum`: the iPlum API emulator. Keys from IPLUM_ACCESS_KEY / IPLUM_SECRET_KEY /
+ * IPLUM_USERNAME (defaults DEMOACCESSKEY / demo-secret-key / admin@acme-voice.com). With
+ * --callback-url it also pushes callbacks for new records there (header CALLBACK_HEADER=value).
+ */
+async function emulateIplum(opts: EmulateOptions, io: CliIo): Promise<number> {
+  const header = process.env.CALLBACK_HEADER;
+  const emulator = new IplumEmulator({
+    host: opts.host,
+    port: opts.port,
+    seed: opts.seed,
+    recordsPerSecond: opts.rate,
+    accessKey: process.env.IPLUM_ACCESS_KEY || undefined,
+    secretKey: process.env.IPLUM_SECRET_KEY || undefined,
+    username: process.env.IPLUM_USERNAME || undefined,
+    callbackUrl: opts.callbackUrl,
+    callbackHeaders: header && header.includes('=') ? { [header.slice(0, header.indexOf('='))]: header.slice(header.indexOf('=') + 1) } : undefined,
+  });
+  const url = await emulator.start();
+  io.stdout.write(`iPlum emulator listening on ${url}${opts.callbackUrl ? `; pushing callbacks to ${opts.callbackUrl}` : ''}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,8 +1,9 @@
 import { corePlugins, PluginRegistry } from '@plumline/core';
 import { fileSink } from '@plumline/sink-file';
 import { plumParseOperator, plumSource } from '@plumline/source-plum';
+import { iplumCallbacksSource, iplumSource } from '@plumline/source-iplum';
 
 /** Every plugin the CLI knows: core's built-ins and each package's. */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator]);
+  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource]);
 }

@@ -64,3 +64,4 @@ export { CallGenerator } from './sources/generate/call-generator.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
 export { directoryStatePlugin } from './state/directory-state-plugin.js';
+export { mapConcurrent } from './util/map-concurrent.js';

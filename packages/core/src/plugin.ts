@@ -36,6 +36,12 @@ export interface ComponentContext {
    * dedupe keys) use it to keep only what the committed checkpoints cover.
    */
   isCommitted(positions: readonly BatchPosition[]): boolean;
+  /**
+   * For sources: the checkpoint position of this component committed last (what `read` would
+   * get after a restart now). Sources with their own logs (a callback receiver's write-ahead
+   * log) trim what it covers.
+   */
+  committedPosition(): JsonValue | undefined;
   /** Reports an error from background work (timers, sockets). Fails the pipeline unless the error is retriable, in which case it is logged and counted. */
   reportError(error: unknown): void;
 }

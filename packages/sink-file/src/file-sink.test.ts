@@ -27,6 +27,7 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
     once: false,
     baseDir: process.cwd(),
     isCommitted: committed,
+    committedPosition: () => undefined,
     reportError: () => {},
   };
 }

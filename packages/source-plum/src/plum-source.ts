@@ -1,8 +1,8 @@
-import { defineSource, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, mapConcurrent, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
-import { mapConcurrent } from './map-concurrent.js';
+
 import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
 import { plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
 

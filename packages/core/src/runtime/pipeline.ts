@@ -150,6 +150,7 @@ class PipelineRuntime implements Pipeline {
 
   /** Sequence numbers covered by the last committed checkpoints. */
   private committedSeq: Record<string, number> = {};
+  private committedPositions: Record<string, JsonValue | null> = {};
   private isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
 
   private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): ComponentContext & { onCommit(h: () => Promise<void>): void; isCommitted(p: readonly BatchPosition[]): boolean } {
@@ -169,6 +170,7 @@ class PipelineRuntime implements Pipeline {
       reportError: (error) => this.reportError(id, error),
       onCommit: (hook) => this.commitHooks.push(hook),
       isCommitted: this.isCommitted,
+      committedPosition: () => (this.committedPositions[id] ?? undefined) as JsonValue | undefined,
     };
   }
 
@@ -199,6 +201,7 @@ class PipelineRuntime implements Pipeline {
     this.restored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
     this.lastCommitted = JSON.stringify(this.restored);
     this.committedSeq = Object.fromEntries(Object.entries(this.restored).map(([id, c]) => [id, c.seq]));
+    this.committedPositions = Object.fromEntries(Object.entries(this.restored).map(([id, c]) => [id, c.position]));
 
     for (const c of def.sources) {
       const ctx = this.context(c.id, c.plugin.type, 'source', this.sourcesStop.signal);
@@ -377,6 +380,7 @@ class PipelineRuntime implements Pipeline {
         if (!Number.isNaN(t)) this.telemetry.get(id)!.checkpointLag((now - t) / 1000);
       }
       this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
+      this.committedPositions = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.position]));
       this.lastCommitted = text;
     });
     this.commitChain = next.catch(() => {});

@@ -1,0 +1,210 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import { defineSource, type CallEvent, type ComponentContext, type SourcePage } from '@plumline/core';
+import { recordingEvent, usageEvent } from '../iplum-events.js';
+import { callbackConfigSchema, type CallbackConfig } from './callback-config.js';
+import { CallbackWal, type WalEntry } from './callback-wal.js';
+
+const PAGE_MAX_EVENTS = 1000;
+
+/** Checkpoint of the receiver: the last write-ahead-log entry whose event every sink acknowledged. */
+export interface CallbackCheckpoint {
+  walSeq: number;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A pushed record as an event (the same event the poller makes for it). Throws with the reason when it fails the schema. */
+export function callbackEvent(body: unknown, includeRaw: boolean): CallEvent {
+  const o = body as Record<string, unknown>;
+  if (o && typeof o === 'object' && 'phonenumber' in o && !('usage' in o)) return recordingEvent(o as never, includeRaw);
+  return usageEvent(o as never, includeRaw);
+}
+
+class CallbackReceiver {
+  private server: Server | undefined;
+  private readonly wal: CallbackWal;
+  private queue: { seq: number; event: CallEvent }[] = [];
+  private wake: (() => void) | undefined;
+  private closed: Promise<void> | undefined;
+  readonly stats = { accepted: 0, rejected: 0 };
+
+  constructor(
+    private readonly c: CallbackConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.wal = new CallbackWal(ctx.state);
+  }
+
+  private committedSeq(): number {
+    return (this.ctx.committedPosition() as CallbackCheckpoint | undefined)?.walSeq ?? 0;
+  }
+
+  /** Replays the log, then listens. */
+  async start(): Promise<void> {
+    const replay: WalEntry[] = await this.wal.open(this.committedSeq());
+    for (const e of replay) {
+      try {
+        this.queue.push({ seq: e.seq, event: callbackEvent(e.body, this.c.include_raw) });
+      } catch (err) {
+        this.ctx.logger.error({ seq: e.seq, err }, 'a logged callback no longer parses; skipping it');
+      }
+    }
+    if (replay.length) this.ctx.logger.info({ callbacks: replay.length }, 'replaying callbacks stored before a restart');
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.ctx.logger.error({ err }, 'callback handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    };
+    this.server = this.c.tls ? createHttpsServer({ cert: readFileSync(this.c.tls.cert), key: readFileSync(this.c.tls.key) }, handler) : createHttpServer(handler);
+    const i = this.c.listen.lastIndexOf(':');
+    const host = this.c.listen.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(this.c.listen.slice(i + 1));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => this.ctx.reportError(err));
+    this.ctx.logger.info({ listen: this.c.listen, path: this.c.path, tls: Boolean(this.c.tls) }, 'iPlum callback receiver listening');
+  }
+
+  get address(): { port: number } {
+    return this.server!.address() as { port: number };
+  }
+
+  private reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    if (status >= 400) this.stats.rejected++;
+    res.writeHead(status, { 'content-type': 'application/json', ...headers, ...(status === 413 ? { connection: 'close' } : {}) });
+    res.end(JSON.stringify(body));
+  }
+
+  private authorized(req: IncomingMessage, pathname: string): boolean {
+    const a = this.c.auth;
+    if ('header' in a) {
+      const v = req.headers[a.header.name.toLowerCase()];
+      return typeof v === 'string' && safeEqual(v, a.header.value);
+    }
+    if ('path_secret' in a) return safeEqual(pathname, `${this.c.path.replace(/\/$/, '')}/${a.path_secret}`);
+    const h = req.headers.authorization ?? '';
+    if (!h.startsWith('Basic ')) return false;
+    return safeEqual(Buffer.from(h.slice(6), 'base64').toString('utf8'), `${a.basic.username}:${a.basic.password}`);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://receiver');
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      return this.reply(res, 200, { status: 'ok', pending: this.pending(), accepted: this.stats.accepted });
+    }
+    const base = this.c.path.replace(/\/$/, '');
+    const onPath = 'path_secret' in this.c.auth ? url.pathname.startsWith(`${base}/`) : url.pathname === this.c.path;
+    if (!onPath) return this.reply(res, 404, { error: 'not found' });
+    if (req.method !== 'POST') return this.reply(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    if (!this.authorized(req, url.pathname)) {
+      this.ctx.logger.warn({ remote: req.socket.remoteAddress }, 'callback without valid credentials refused');
+      return this.reply(res, 401, { error: 'unauthorized' }, 'basic' in this.c.auth ? { 'www-authenticate': 'Basic realm="plumline"' } : {});
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.c.max_body) return this.reply(res, 413, { error: `body over ${this.c.max_body} bytes` });
+    if (!/^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '')) return this.reply(res, 415, { error: 'send Content-Type: application/json' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > this.c.max_body) return this.reply(res, 413, { error: `body over ${this.c.max_body} bytes` });
+      chunks.push(chunk as Buffer);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      this.ctx.logger.warn({ reason: (err as Error).message }, 'callback with malformed JSON refused');
+      return this.reply(res, 400, { error: 'malformed JSON' });
+    }
+    let event: CallEvent;
+    try {
+      event = callbackEvent(body, this.c.include_raw);
+    } catch (err) {
+      this.ctx.logger.warn({ reason: (err as Error).message }, 'callback that fails the schema refused');
+      return this.reply(res, 400, { error: (err as Error).message });
+    }
+    if (this.pending() >= this.c.max_pending) {
+      return this.reply(res, 503, { error: 'pipeline saturated; retry later' }, { 'retry-after': '1' });
+    }
+    // Durable before 2xx: a 2xx that is then lost would be lost for good.
+    const seq = await this.wal.append(body);
+    this.stats.accepted++;
+    this.queue.push({ seq, event });
+    this.wake?.();
+    this.reply(res, 200, { status: 'accepted' });
+  }
+
+  /** Stored and not yet acknowledged by every sink. */
+  private pending(): number {
+    return this.wal.lastSeq - this.committedSeq();
+  }
+
+  async *read(): AsyncGenerator<SourcePage> {
+    while (!this.ctx.signal.aborted) {
+      if (this.queue.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          const t = setTimeout(resolve, 1000);
+          t.unref();
+          this.ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        this.wake = undefined;
+        await this.wal.trim(this.committedSeq()).catch((err: unknown) => this.ctx.reportError(err));
+        continue;
+      }
+      const take = this.queue.splice(0, PAGE_MAX_EVENTS);
+      yield { events: take.map((t) => t.event), checkpoint: { walSeq: take[take.length - 1]!.seq } };
+    }
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= (async () => {
+      const s = this.server;
+      this.server = undefined;
+      if (s) {
+        s.closeIdleConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await this.wal.flush();
+    })());
+  }
+}
+
+/**
+ * `iplum_callbacks`: an HTTP(S) receiver for iPlum's usage and recording callbacks. Every
+ * accepted callback is fsynced to a write-ahead log before the 2xx, replayed after a crash,
+ * and trimmed once the sinks acknowledged it. Events are the same as the poller's, so `dedupe`
+ * on `id` merges pushed and polled copies.
+ *
+ * ```yaml
+ * sources:
+ *   pushed:
+ *     type: iplum_callbacks
+ *     listen: 0.0.0.0:8090
+ *     auth: { header: { name: x-plumline-secret, value: "${CALLBACK_SECRET}" } }
+ * ```
+ */
+export const iplumCallbacksSource = defineSource({
+  type: 'iplum_callbacks',
+  description: "Receives iPlum's push callbacks over HTTP(S), durably (write-ahead log) before answering 2xx.",
+  configSchema: callbackConfigSchema,
+  async create(config, ctx) {
+    const r = new CallbackReceiver(config, ctx);
+    await r.start();
+    return { bounded: false, read: () => r.read(), close: () => r.close() };
+  },
+});

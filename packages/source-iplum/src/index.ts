@@ -1,0 +1,10 @@
+export { iplumSource, type IplumCheckpoint } from './iplum-source.js';
+export { iplumSourceConfigSchema, type IplumSourceConfig, type IplumStream, USAGE_TYPES, MAX_WINDOW_MS } from './iplum-source-config.js';
+export { iplumCallbacksSource, callbackEvent, type CallbackCheckpoint } from './callbacks/callback-receiver.js';
+export { callbackConfigSchema, type CallbackConfig } from './callbacks/callback-config.js';
+export { IplumClient, type IplumClientOptions } from './iplum-client.js';
+export { IplumApiError } from './iplum-errors.js';
+export { sign, signedHeaders, representation, type SignInput } from './iplum-signer.js';
+export { splitWindows, type TimeWindow } from './window-splitter.js';
+export { formatIplumDate, parseIplumDate } from './iplum-date.js';
+export { usageEvent, recordingEvent, parseLength, type IplumUsageRecord, type IplumRecordingRecord } from './iplum-events.js';

@@ -1,0 +1,111 @@
+import { backoffDelayMs, sleep, DEFAULT_BACKOFF, type Logger, type ComponentTelemetry } from '@plumline/core';
+import { Pool, errors as undiciErrors } from 'undici';
+import { IplumApiError } from './iplum-errors.js';
+import { signedHeaders } from './iplum-signer.js';
+
+export interface IplumClientOptions {
+  baseUrl: string;
+  accessKey: string;
+  secretKey: string;
+  username: string;
+  version: string;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  connections: number;
+  logger: Logger;
+  telemetry?: ComponentTelemetry;
+  signal?: AbortSignal;
+  /** Clock for the signature epoch (tests). */
+  now?: () => number;
+}
+
+const MAX_RETRY_AFTER_MS = 300_000;
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, secs * 1000));
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - Date.now()));
+}
+
+/**
+ * A client of iPlum's API: every request is a signed JSON POST; each attempt is signed afresh
+ * (a new epoch), so a retried request is never refused as stale.
+ */
+export class IplumClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly o: IplumClientOptions) {
+    const url = new URL(o.baseUrl);
+    this.basePath = url.pathname.replace(/\/$/, '');
+    this.pool = new Pool(url.origin, { connections: o.connections, keepAliveTimeout: 30_000 });
+  }
+
+  /** POSTs `body` to `endpoint` (e.g. `/usage/getusage`) and returns the parsed JSON. */
+  async post(endpoint: string, body: Record<string, unknown>): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(endpoint, body);
+      } catch (err) {
+        const e = err instanceof IplumApiError ? err : new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
+        if (!e.retriable || attempt >= this.o.maxRetries || this.o.signal?.aborted) throw e;
+        this.o.telemetry?.retry();
+        const delay = Math.max(backoffDelayMs(attempt + 1, DEFAULT_BACKOFF), e.retryAfterMs ?? 0);
+        this.o.logger.warn({ code: e.code, status: e.fields.status, path: endpoint, attempt: attempt + 1, delayMs: delay }, 'iPlum request failed; retrying');
+        await sleep(delay, this.o.signal);
+      }
+    }
+  }
+
+  private async once(endpoint: string, body: Record<string, unknown>): Promise<unknown> {
+    const path = `${this.basePath}${endpoint}`;
+    const epoch = Math.floor((this.o.now ?? Date.now)() / 1000);
+    const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
+    const started = performance.now();
+    let status: number;
+    let text: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const res = await this.pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
+      status = res.statusCode;
+      retryAfter = res.headers['retry-after'];
+      text = await res.body.text();
+    } catch (err) {
+      if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+        throw new IplumApiError('IPLUM_TIMEOUT', `request to ${endpoint} timed out after ${this.o.requestTimeoutMs} ms`, { retriable: true, path: endpoint, cause: err });
+      }
+      throw new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
+    } finally {
+      this.o.telemetry?.requestDuration((performance.now() - started) / 1000, { endpoint });
+    }
+    if (status === 429 || status >= 500) {
+      throw new IplumApiError('IPLUM_HTTP_STATUS', `iPlum answered ${status} to ${endpoint}`, { retriable: true, status, path: endpoint, retryAfterMs: parseRetryAfter(retryAfter) });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      if (status >= 400) parsed = undefined;
+      else throw new IplumApiError('IPLUM_BAD_BODY', `response to ${endpoint} is not valid JSON (${text.length} bytes)`, { retriable: true, path: endpoint, cause: err });
+    }
+    if (status >= 400) {
+      const e = (parsed ?? {}) as { errorCode?: string; errorDescription?: string };
+      const desc = e.errorDescription ?? `HTTP ${status}`;
+      if (status === 401 || status === 403) {
+        throw new IplumApiError('IPLUM_AUTH_FAILED', `iPlum refused the request (HTTP ${status}): ${desc} — check access_key, secret_key and username`, { retriable: false, status, path: endpoint, errorCode: e.errorCode });
+      }
+      if (e.errorCode === 'ERR_INVALID_DATE') throw new IplumApiError('IPLUM_INVALID_DATE', `iPlum refused the date range: ${desc}`, { retriable: false, status, path: endpoint, errorCode: e.errorCode });
+      if (e.errorCode === 'ERR_INVALID_REQUEST') throw new IplumApiError('IPLUM_INVALID_REQUEST', `iPlum refused the request: ${desc}`, { retriable: false, status, path: endpoint, errorCode: e.errorCode });
+      throw new IplumApiError('IPLUM_API_ERROR', `iPlum answered ${status} to ${endpoint}: ${desc}`, { retriable: false, status, path: endpoint, errorCode: e.errorCode });
+    }
+    return parsed;
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= this.pool.close());
+  }
+}

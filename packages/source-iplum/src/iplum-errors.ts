@@ -1,0 +1,23 @@
+import { PipelineError } from '@plumline/core';
+
+/**
+ * An error talking to iPlum. Codes:
+ * - `IPLUM_AUTH_FAILED` — 401/403; not retried.
+ * - `IPLUM_INVALID_REQUEST` — 400 ERR_INVALID_REQUEST; not retried (stops the source with the server's description).
+ * - `IPLUM_INVALID_DATE` — 400 ERR_INVALID_DATE (a window over 5 days); not retried.
+ * - `IPLUM_HTTP_STATUS` — 429 or 5xx; retried with backoff, honouring Retry-After.
+ * - `IPLUM_BAD_BODY` — a body that does not parse; retried, then dead-lettered with its window.
+ * - `IPLUM_TIMEOUT` / `IPLUM_CONNECTION` — retried.
+ */
+export class IplumApiError extends PipelineError {
+  constructor(
+    code: 'IPLUM_AUTH_FAILED' | 'IPLUM_INVALID_REQUEST' | 'IPLUM_INVALID_DATE' | 'IPLUM_HTTP_STATUS' | 'IPLUM_BAD_BODY' | 'IPLUM_TIMEOUT' | 'IPLUM_CONNECTION' | 'IPLUM_API_ERROR',
+    message: string,
+    options: { retriable: boolean; cause?: unknown; status?: number; path?: string; retryAfterMs?: number; errorCode?: string },
+  ) {
+    super(code, message, { retriable: options.retriable, cause: options.cause, fields: { status: options.status, path: options.path, retryAfterMs: options.retryAfterMs, errorCode: options.errorCode } });
+  }
+  get retryAfterMs(): number | undefined {
+    return this.fields.retryAfterMs as number | undefined;
+  }
+}
