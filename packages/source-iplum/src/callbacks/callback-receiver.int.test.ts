@@ -1,0 +1,151 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { corePlugins, createLogger, createPipeline, defineSink, PluginRegistry, MemoryStateStore, z, type Pipeline } from '@plumline/core';
+import { memorySink } from '@plumline/core/testing';
+import { iplumCallbacksSource } from './callback-receiver.js';
+import { iplumSource } from '../iplum-source.js';
+import { usageEvent } from '../iplum-events.js';
+import { IplumEmulator } from '../emulator/index.js';
+
+const USAGE = { source: 'iPlum', clientReferenceId: '1234', usage: 'text', recordId: 'rec-1', from: '+14081231234', to: 'test@iplum.com', startTimeUTC: '2023-03-24T00:00:00Z', endTimeUTC: '2023-03-24T00:00:00Z', duration: '1', direction: 'in', type: 'external', content: 'Hello', iPlumCredits: 1, userId: 'test@test.com' };
+const RECORDING = { source: 'iPlum', clientReferenceId: '1234', recordId: 'ae0b4e3e', phonenumber: '+14081231234', dateTimeUTC: '2023-03-22T00:24:00Z', duration: '3', direction: 'in', length: '434.2 KB', content: 'http://media.iplum.com/ae0b4e3e.mp3', userId: 'test@test.com' };
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function receiver(auth: Record<string, unknown>, extra: Record<string, unknown> = {}, sinkPlugin = memorySink({ type: 'mem' })) {
+  const p: Pipeline = await createPipeline(
+    { runtime: { commit_interval: '20ms' }, sources: { cb: { type: 'iplum_callbacks', auth, ...extra } }, sinks: { out: { type: 'mem', inputs: ['cb'] } } },
+    { plugins: new PluginRegistry([...corePlugins, iplumCallbacksSource, sinkPlugin.plugin]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
+  );
+  await p.start();
+  cleanup.push(() => p.stop().catch(() => {}));
+  return { p, record: sinkPlugin.record };
+}
+
+/** A port the OS just handed out and released, for a receiver configured with a fixed `listen`. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('iplum_callbacks receiver', () => {
+  it('accepts authorized usage and recording callbacks as the same events the poller makes', async () => {
+    const port = await freePort();
+    const { record } = await receiver({ header: { name: 'x-secret', value: 'hunter2-long' } }, { listen: `127.0.0.1:${port}` });
+    const url = `http://127.0.0.1:${port}/iplum/callbacks`;
+    expect((await postJson(url, USAGE, { 'x-secret': 'hunter2-long' })).status).toBe(200);
+    expect((await postJson(url, RECORDING, { 'x-secret': 'hunter2-long' })).status).toBe(200);
+    await until(() => record.events.length === 2);
+    expect(record.events[0]).toEqual(usageEvent(USAGE));
+    expect(record.events[1]).toMatchObject({ id: 'iplum:ae0b4e3e', kind: 'recording', attributes: { recordingUrl: RECORDING.content, sizeBytes: 444621 } });
+    const health = await request(`http://127.0.0.1:${port}/healthz`);
+    expect(health.statusCode).toBe(200);
+    expect(await health.body.json()).toMatchObject({ status: 'ok', accepted: 2 });
+  });
+
+  it('refuses with 401 / 413 / 415 / 400 / 405 / 404, and keeps running', async () => {
+    const port = await freePort();
+    const { record } = await receiver({ header: { name: 'x-secret', value: 'hunter2-long' } }, { listen: `127.0.0.1:${port}`, max_body: '1KiB' });
+    const url = `http://127.0.0.1:${port}/iplum/callbacks`;
+    const ok = { 'x-secret': 'hunter2-long' };
+    expect((await postJson(url, USAGE)).status).toBe(401);
+    expect((await postJson(url, USAGE, { 'x-secret': 'wrong' })).status).toBe(401);
+    expect((await postJson(url, { ...USAGE, content: 'x'.repeat(2000) }, ok)).status).toBe(413);
+    const notJson = await request(url, { method: 'POST', headers: { ...ok, 'content-type': 'text/plain' }, body: 'hi' });
+    expect(notJson.statusCode).toBe(415);
+    await notJson.body.dump();
+    expect((await postJson(url, '{"recordId": ', ok)).status).toBe(400);
+    const schema = await postJson(url, { recordId: 'x', usage: 'telex', startTimeUTC: 'now' }, ok);
+    expect(schema.status).toBe(400);
+    expect(schema.body).toContain('telex');
+    const get = await request(url);
+    expect(get.statusCode).toBe(405);
+    await get.body.dump();
+    expect((await postJson(`http://127.0.0.1:${port}/elsewhere`, USAGE, ok)).status).toBe(404);
+    expect((await postJson(url, USAGE, ok)).status).toBe(200);
+    await until(() => record.events.length === 1);
+  });
+
+  it('supports a secret path segment and HTTP Basic', async () => {
+    const p1 = await freePort();
+    await receiver({ path_secret: 's3cret-path' }, { listen: `127.0.0.1:${p1}` });
+    expect((await postJson(`http://127.0.0.1:${p1}/iplum/callbacks/s3cret-path`, USAGE)).status).toBe(200);
+    expect((await postJson(`http://127.0.0.1:${p1}/iplum/callbacks/guess`, USAGE)).status).toBe(401);
+    const p2 = await freePort();
+    await receiver({ basic: { username: 'iplum', password: 'pa55word' } }, { listen: `127.0.0.1:${p2}` });
+    const basic = (u: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${pw}`).toString('base64')}` });
+    expect((await postJson(`http://127.0.0.1:${p2}/iplum/callbacks`, USAGE, basic('iplum', 'pa55word'))).status).toBe(200);
+    expect((await postJson(`http://127.0.0.1:${p2}/iplum/callbacks`, USAGE, basic('iplum', 'nope'))).status).toBe(401);
+  });
+
+  it('answers 503 with Retry-After when the pipeline is saturated instead of buffering without bound', async () => {
+    const port = await freePort();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const stuck = defineSink({ type: 'mem', description: 'never acks until released', configSchema: z.strictObject({}), create: () => ({ write: () => gate, close: async () => {} }) });
+    await receiver({ header: { name: 'x-secret', value: 'hunter2-long' } }, { listen: `127.0.0.1:${port}`, max_pending: 3 }, { plugin: stuck, record: undefined as never });
+    const url = `http://127.0.0.1:${port}/iplum/callbacks`;
+    const statuses: number[] = [];
+    const retryAfter: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await postJson(url, { ...USAGE, recordId: `r${i}` }, { 'x-secret': 'hunter2-long' });
+      statuses.push(r.status);
+      retryAfter.push(r.headers['retry-after']);
+    }
+    expect(statuses).toEqual([200, 200, 200, 503, 503]);
+    expect(retryAfter[3]).toBe('1');
+    release();
+  });
+
+  it('end to end: the emulator pushes callbacks; with the poller and dedupe, each record arrives once', async () => {
+    const port = await freePort();
+    const emulator = new IplumEmulator({ seed: 8, recordsPerSecond: 20, accessKey: 'AK', secretKey: 'SK-secret', username: 'admin@acme-voice.com', callbackUrl: `http://127.0.0.1:${port}/iplum/callbacks`, callbackHeaders: { 'x-secret': 'hunter2-long' }, callbackIntervalMs: 100 });
+    const base = await emulator.start();
+    cleanup.push(() => emulator.stop());
+    const sink = memorySink({ type: 'mem' });
+    const start = Date.now();
+    const p = await createPipeline(
+      {
+        sources: {
+          pushed: { type: 'iplum_callbacks', listen: `127.0.0.1:${port}`, auth: { header: { name: 'x-secret', value: 'hunter2-long' } } },
+          polled: { type: 'iplum', base_url: base, access_key: 'AK', secret_key: 'SK-secret', username: 'admin@acme-voice.com', start: new Date(start).toISOString(), poll_interval: '300ms', overlap: '1s', usage_types: ['iplumtext', 'externalcall', 'externaltext', 'fax', 'iplumcall'] },
+        },
+        transforms: { unique: { type: 'dedupe', inputs: ['pushed', 'polled'] } },
+        sinks: { out: { type: 'mem', inputs: ['unique'] } },
+      },
+      { plugins: new PluginRegistry([...corePlugins, iplumCallbacksSource, iplumSource, sink.plugin]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    const result = await p.stop();
+    const ids = sink.record.events.map((e) => e.id);
+    expect(ids.length).toBeGreaterThan(20);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Both paths delivered, and dedupe merged the copies.
+    expect(result.stats.pushed!.eventsOut).toBeGreaterThan(0);
+    expect(result.stats.polled!.eventsOut).toBeGreaterThan(0);
+    expect(result.stats.unique!.eventsIn).toBeGreaterThan(result.stats.unique!.eventsOut);
+    expect(emulator.stats.callbacksSent).toBeGreaterThan(0);
+  });
+});
