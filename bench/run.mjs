@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { makeInput } from './make-input.mjs';
 import { plumBench } from './plum-bench.mjs';
+import { iplumBench } from './iplum-bench.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -94,6 +95,7 @@ const c = child([join(root, 'bench/run-pipeline.mjs'), join(tmp, 'c.yaml'), Stri
 if (c.stats.out.eventsIn !== KEYS) throw new Error(`(c) passed ${c.stats.out.eventsIn} events, expected ${KEYS}`);
 
 const plumRows = await plumBench(root, tmp);
+const iplumRows = await iplumBench(root, tmp);
 
 const verdict = (ok) => (ok ? 'met' : '**not met**');
 rows.push(
@@ -125,6 +127,7 @@ ${rows.join('\n')}
 | benchmark | events/s | peak RSS | requests | target |
 |---|---:|---:|---|---|
 ${plumRows.join('\n')}
+${iplumRows.join('\n')}
 
 Notes
 - Plum rows: the emulator runs in the benchmark's process, the pipeline in a child process, on

@@ -83,13 +83,20 @@ export function usageEvent(r: IplumUsageRecord, includeRaw = true): CallEvent {
     clientReferenceId: r.clientReferenceId,
   };
   if (r.content !== undefined) attributes[MEDIA_RE.test(r.content) ? 'mediaUrl' : 'content'] = r.content;
-  const e: CallEvent = { id: `iplum:${r.recordId}`, source: IPLUM_SOURCE, kind: r.usage, time, attributes };
-  if (endTime) e.endTime = endTime;
   const dir = direction(r.direction);
-  if (dir) e.direction = dir;
-  if (r.from !== undefined) e.from = r.from;
-  if (r.to !== undefined) e.to = r.to;
-  if (endTime && r.usage === 'call') e.durationSec = Math.max(0, (Date.parse(endTime) - Date.parse(time)) / 1000);
+  // Fields in the same order as every other source's events.
+  const e: CallEvent = {
+    id: `iplum:${r.recordId}`,
+    source: IPLUM_SOURCE,
+    kind: r.usage,
+    time,
+    ...(endTime ? { endTime } : {}),
+    ...(dir ? { direction: dir } : {}),
+    ...(r.from !== undefined ? { from: r.from } : {}),
+    ...(r.to !== undefined ? { to: r.to } : {}),
+    ...(endTime && r.usage === 'call' ? { durationSec: Math.max(0, (Date.parse(endTime) - Date.parse(time)) / 1000) } : {}),
+    attributes,
+  };
   if (includeRaw) e.raw = r;
   return e;
 }
@@ -109,10 +116,15 @@ export function recordingEvent(r: IplumRecordingRecord, includeRaw = true): Call
     clientReferenceId: r.clientReferenceId,
   };
   if (r.content !== undefined) attributes.recordingUrl = r.content;
-  const e: CallEvent = { id: `iplum:${r.recordId}`, source: IPLUM_SOURCE, kind: 'recording', time: isoOf(r.dateTimeUTC, 'dateTimeUTC', r.recordId), attributes };
-  if (dir) e.direction = dir;
-  if (dir === 'outbound') e.to = r.phonenumber;
-  else e.from = r.phonenumber;
+  const e: CallEvent = {
+    id: `iplum:${r.recordId}`,
+    source: IPLUM_SOURCE,
+    kind: 'recording',
+    time: isoOf(r.dateTimeUTC, 'dateTimeUTC', r.recordId),
+    ...(dir ? { direction: dir } : {}),
+    ...(dir === 'outbound' ? { to: r.phonenumber } : { from: r.phonenumber }),
+    attributes,
+  };
   if (includeRaw) e.raw = r;
   return e;
 }

@@ -105,7 +105,8 @@ describe('round trip (property)', () => {
 
   it('error times written in a zone read back to the same instant (outside the repeated DST hour)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1_400_000_000, max: 1_900_000_000 }), fc.constantFrom('America/New_York', 'UTC', 'Europe/Berlin'), fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && !s.includes('\n')), (t, zone, msg) => {
+      fc.property(fc.integer({ min: 1_400_000_000, max: 1_900_000_000 }), fc.constantFrom('America/New_York', 'UTC', 'Europe/Berlin'), // `\/` reads as `/` (the JSON escape Plum leaves in XML), so a message cannot carry it literally.
+        fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && !s.includes('\n') && !s.includes('\\/')), (t, zone, msg) => {
         const line = `error 6175551234 0 [${formatClf(t * 1000, zone, '-0400')}] 8009957586 000020;000;${t} ${msg}`;
         const back = Date.parse(parseErrorLine(line, zone).time) / 1000;
         // In the hour repeated when DST ends, a wall-clock time names two instants; we take the first.
