@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@plumline\/source-plum$/, replacement: src('source-plum') },
       { find: /^@plumline\/source-iplum\/emulator$/, replacement: src('source-iplum', 'emulator/index.ts') },
       { find: /^@plumline\/source-iplum$/, replacement: src('source-iplum') },
+      { find: /^@plumline\/sink-kafka$/, replacement: src('sink-kafka') },
       { find: /^@plumline\/cli$/, replacement: src('cli') },
     ],
   },
@@ -22,6 +23,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Starts a real Kafka broker (scripts/kafka.sh) for the *.kafka.int.test.ts files, and stops it after.
+    globalSetup: ['./scripts/kafka-global-setup.ts'],
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

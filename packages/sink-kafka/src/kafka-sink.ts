@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
+import kafkajs from 'kafkajs';
+import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
+import { kafkaLogCreator } from './kafka-log.js';
+
+const { Kafka, CompressionTypes } = kafkajs;
+type Producer = kafkajs.Producer;
+type Admin = kafkajs.Admin;
+type Message = kafkajs.Message;
+
+/** Broker answers that no retry will change: the batch fails the pipeline with the reason. */
+const PERMANENT = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
+
+/** Everything else (leaders moving, brokers restarting, timeouts) is retried: the pipeline slows instead of dropping. */
+function permanentType(err: unknown): string | undefined {
+  for (let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (e.type && PERMANENT.has(e.type)) return e.type;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return undefined;
+}
+
+export function kafkaClientConfig(c: { brokers: string[]; client_id: string; ssl?: KafkaSinkConfig['ssl']; sasl?: KafkaSinkConfig['sasl']; request_timeout?: number }, ctx: Pick<ComponentContext, 'logger'>): kafkajs.KafkaConfig {
+  const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readFileSync(c.ssl.ca)] : undefined, cert: c.ssl.cert ? readFileSync(c.ssl.cert) : undefined, key: c.ssl.key ? readFileSync(c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
+  return {
+    clientId: c.client_id,
+    brokers: c.brokers,
+    ssl,
+    sasl: c.sasl ? ({ mechanism: c.sasl.mechanism, username: c.sasl.username, password: c.sasl.password } as kafkajs.SASLOptions) : undefined,
+    requestTimeout: c.request_timeout,
+    logCreator: kafkaLogCreator(ctx.logger),
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+  };
+}
+
+/**
+ * The Kafka sink: one record per event, value = the event as JSON, key and topic from templates.
+ * A batch is acknowledged only once the broker acknowledged every record in it (acks=all by
+ * default, idempotent producer). Batches are written one at a time, so a retried batch never
+ * overtakes a later one: records of one key keep their order.
+ */
+export class KafkaSink implements Sink {
+  readonly maxInFlight = 1;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly topicOf: (e: CallEvent) => string;
+  private readonly keyOf: (e: CallEvent) => string;
+  private readonly headerOf: [string, (e: CallEvent) => string][];
+  private readonly staticTopic: string | undefined;
+  private readonly known = new Set<string>();
+  private connected = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly c: KafkaSinkConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    const kafka = new Kafka(kafkaClientConfig(c, ctx));
+    this.producer = kafka.producer({ idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false });
+    this.admin = kafka.admin();
+    this.topicOf = compileTemplate(c.topic, 'unknown');
+    this.keyOf = compileTemplate(c.key);
+    this.headerOf = Object.entries(c.headers).map(([k, t]) => [k, compileTemplate(t)]);
+    this.staticTopic = /\{\{/.test(c.topic) ? undefined : c.topic;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.admin.connect();
+      await this.producer.connect();
+      this.connected = true;
+    } catch (err) {
+      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+    }
+    if (this.staticTopic) await this.ensureTopics([this.staticTopic]);
+  }
+
+  /** Creates missing topics when `create_topics` is set; otherwise a missing topic is an error that says what to do. */
+  private async ensureTopics(topics: string[]): Promise<void> {
+    const missing = topics.filter((t) => !this.known.has(t));
+    if (missing.length === 0) return;
+    const existing = new Set(await this.admin.listTopics());
+    const absent = missing.filter((t) => !existing.has(t));
+    if (absent.length && !this.c.create_topics) {
+      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'}, or set create_topics on sink ${this.ctx.id}`, { retriable: false, fields: { topics: absent } });
+    }
+    if (absent.length) {
+      const ct = this.c.create_topics!;
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })),
+      });
+      this.ctx.logger.info({ topics: absent }, 'created Kafka topics');
+    }
+    for (const t of missing) this.known.add(t);
+  }
+
+  /** The records of a batch by topic, and the events too large to send. */
+  encode(events: readonly CallEvent[]): { byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number } {
+    const byTopic = new Map<string, Message[]>();
+    const dead: DeadLetter[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const value = JSON.stringify(e);
+      const key = this.keyOf(e);
+      const headers: Record<string, string> = { source: e.source, kind: e.kind, schema_version: String(EVENT_SCHEMA_VERSION) };
+      for (const [k, f] of this.headerOf) headers[k] = f(e);
+      let size = Buffer.byteLength(value) + Buffer.byteLength(key);
+      for (const [k, v] of Object.entries(headers)) size += k.length + Buffer.byteLength(v);
+      if (size > this.c.max_record_bytes) {
+        dead.push({ code: 'KAFKA_RECORD_TOO_LARGE', reason: `record of ${size} bytes exceeds max_record_bytes (${this.c.max_record_bytes})`, record: e, context: { key } });
+        continue;
+      }
+      bytes += size;
+      const topic = this.topicOf(e);
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      list.push({ key, value, headers });
+    }
+    return { byTopic, dead, bytes };
+  }
+
+  async write(batch: SinkBatch): Promise<{ dead?: DeadLetter[] }> {
+    const { byTopic, dead, bytes } = this.encode(batch.events);
+    if (byTopic.size === 0) return { dead };
+    await this.ensureTopics([...byTopic.keys()]);
+    try {
+      await this.producer.sendBatch({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        acks: this.c.acks === 'all' ? -1 : this.c.acks,
+        timeout: this.c.request_timeout,
+        compression: this.c.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      });
+    } catch (err) {
+      const permanent = permanentType(err);
+      throw new PipelineError('KAFKA_PRODUCE_FAILED', `Kafka did not take a batch${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
+    }
+    this.ctx.telemetry.bytesOut(bytes);
+    return dead.length ? { dead } : {};
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= (async () => {
+      if (!this.connected) return;
+      await this.producer.disconnect().catch(() => {});
+      await this.admin.disconnect().catch(() => {});
+    })());
+  }
+}
+
+/**
+ * `kafka`: writes events to Apache Kafka.
+ *
+ * ```yaml
+ * sinks:
+ *   kafka:
+ *     type: kafka
+ *     inputs: [unique]
+ *     brokers: ["127.0.0.1:9092"]
+ *     topic: "calls.{{kind}}"
+ *     key: "{{id}}"
+ *     create_topics: { partitions: 3, replication: 1 }
+ * ```
+ */
+export const kafkaSink = defineSink({
+  type: 'kafka',
+  description: 'Writes events to Apache Kafka (kafkajs): templated topics and keys, acks=all, idempotent, ordered per key.',
+  configSchema: kafkaSinkConfigSchema,
+  async create(config, ctx) {
+    const sink = new KafkaSink(config, ctx);
+    try {
+      await sink.start();
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
+    return sink;
+  },
+});
