@@ -7,18 +7,21 @@ import { PlumEmulator } from '../packages/source-plum/dist/emulator/index.js';
 import { IplumEmulator } from '../packages/source-iplum/dist/emulator/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
-rmSync(join(root, 'out/demo'), { recursive: true, force: true });
-rmSync(join(root, '.plumline/demo'), { recursive: true, force: true });
+// `--kafka` (pnpm demo:kafka): also write to the Kafka broker that scripts/kafka.sh started.
+const kafka = process.argv.includes('--kafka');
+const name = kafka ? 'demo-kafka' : 'demo';
+rmSync(join(root, 'out', name), { recursive: true, force: true });
+rmSync(join(root, '.plumline', name), { recursive: true, force: true });
 
 // 0.2% of lines are served malformed, to show that bad records reach the dead-letter file.
 const emulator = new PlumEmulator({ seed: 7, sessionsPerSecond: 0.05, username: 'demo', password: 'demo-password', faults: { malformedLineRate: 0.002 } });
 const url = await emulator.start();
 const iplum = new IplumEmulator({ seed: 7, recordsPerSecond: 0.02, accessKey: 'DEMOACCESSKEY', secretKey: 'demo-secret-key', username: 'admin@acme-voice.com' });
 const iplumUrl = await iplum.start();
-console.log(`Plum emulator listening on ${url}\niPlum emulator listening on ${iplumUrl}\n\n$ plumline run examples/demo.yaml --once\n`);
+console.log(`Plum emulator listening on ${url}\niPlum emulator listening on ${iplumUrl}\n\n$ plumline run examples/${name}.yaml --once\n`);
 
 const code = await new Promise((resolve) => {
-  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', 'examples/demo.yaml', '--once'], {
+  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', `examples/${name}.yaml`, '--once'], {
     cwd: root,
     stdio: 'inherit',
     env: {
@@ -39,12 +42,12 @@ await iplum.stop();
 if (code !== 0) process.exit(code ?? 1);
 
 const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
-const files = walk(join(root, 'out/demo')).sort();
+const files = walk(join(root, 'out', name)).sort();
 console.log('\nOutput files:');
 const count = (f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).length;
 for (const f of files) console.log(`  ${relative(root, f).padEnd(56)} ${String(statSync(f).size).padStart(9)} bytes  ${String(count(f)).padStart(6)} lines`);
 const sample = (source, kind) => {
-  const dir = join(root, 'out/demo', source, kind);
+  const dir = join(root, 'out', name, source, kind);
   if (!existsSync(dir)) return;
   const f = readdirSync(dir).sort()[0];
   const e = JSON.parse(readFileSync(join(dir, f), 'utf8').split('\n')[0]);
@@ -56,4 +59,16 @@ sample('plum', 'session');
 sample('plum', 'call');
 sample('iplum', 'text');
 sample('iplum', 'recording');
-console.log('\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/demo/state, and dedupe drops the 5-minute overlap it re-reads.');
+console.log(`\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/${name}/state, and dedupe drops the 5-minute overlap it re-reads.`);
+
+if (kafka) {
+  const { default: kafkajs } = await import('kafkajs');
+  const admin = new kafkajs.Kafka({ brokers: [process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  console.log('\nKafka topics:');
+  for (const topic of (await admin.listTopics()).filter((t) => t.startsWith('demo.')).sort()) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    console.log(`  ${topic.padEnd(28)} ${offsets.reduce((n, o) => n + Number(o.high), 0)} records`);
+  }
+  await admin.disconnect();
+}
