@@ -2,9 +2,9 @@ import { corePlugins, PluginRegistry } from '@plumline/core';
 import { fileSink } from '@plumline/sink-file';
 import { plumParseOperator, plumSource } from '@plumline/source-plum';
 import { iplumCallbacksSource, iplumSource } from '@plumline/source-iplum';
-import { kafkaSink } from '@plumline/sink-kafka';
+import { kafkaSink, kafkaStatePlugin } from '@plumline/sink-kafka';
 
 /** Every plugin the CLI knows: core's built-ins and each package's. */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource, kafkaSink]);
+  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource, kafkaSink, kafkaStatePlugin]);
 }
