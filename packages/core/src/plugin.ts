@@ -28,6 +28,8 @@ export interface ComponentContext {
   readonly state: ComponentState;
   /** True under `--once`: sources end at the end of their current range. */
   readonly once: boolean;
+  /** The pipeline's id (`id:` in the file, else the file's base name). */
+  readonly pipelineId: string;
   /** Directory of the pipeline file (or the working directory), for resolving relative paths. */
   readonly baseDir: string;
   /**
@@ -42,6 +44,8 @@ export interface ComponentContext {
    * log) trim what it covers.
    */
   committedPosition(): JsonValue | undefined;
+  /** Every source's last committed checkpoint (`{ seq, position }` by source id). */
+  committedCheckpoints(): Record<string, { seq: number; position: JsonValue | null }>;
   /** Reports an error from background work (timers, sockets). Fails the pipeline unless the error is retriable, in which case it is logged and counted. */
   reportError(error: unknown): void;
 }
@@ -115,6 +119,12 @@ export interface Sink {
   close(): Promise<void>;
   /** Writes the runtime may have in flight at once (default 1). Resolution order is free; the runtime keeps checkpoints ordered. */
   readonly maxInFlight?: number;
+  /**
+   * True when `write` stores the checkpoints of the batch's positions durably together with
+   * its events (exactly-once sinks). The runtime then never writes checkpoints itself: what the
+   * sink stored is what a restart resumes from.
+   */
+  readonly ownsCheckpoints?: boolean;
 }
 
 export interface StateStoreContext {

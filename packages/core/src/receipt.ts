@@ -2,6 +2,8 @@
 export interface BatchPosition {
   readonly source: string;
   readonly seq: number;
+  /** The source's position after this batch (what its checkpoint becomes once the batch is delivered). */
+  readonly checkpoint?: unknown;
 }
 
 /**
@@ -37,8 +39,9 @@ export class SourceReceipt implements Receipt {
     readonly source: string,
     readonly seq: number,
     private readonly onSettle: (receipt: SourceReceipt, error?: unknown) => void,
+    checkpoint?: unknown,
   ) {
-    this.positions = [{ source, seq }];
+    this.positions = [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
   }
 
   retain(count = 1): void {

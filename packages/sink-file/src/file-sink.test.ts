@@ -28,6 +28,8 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
     baseDir: process.cwd(),
     isCommitted: committed,
     committedPosition: () => undefined,
+    committedCheckpoints: () => ({}),
+    pipelineId: "test",
     reportError: () => {},
   };
 }

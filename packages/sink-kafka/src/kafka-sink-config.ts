@@ -35,12 +35,18 @@ export const kafkaSinkConfigSchema = z
       .optional()
       .describe('Create missing topics with these settings. Absent: a missing topic fails the sink at start (when the topic has no template fields) or on first write.'),
     ssl: z.union([z.boolean(), z.strictObject({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).optional().describe('TLS to the brokers: true, or PEM file paths.'),
+    exactly_once: z
+      .boolean()
+      .default(false)
+      .describe('Write each batch and the checkpoint after it in one Kafka transaction (needs `state: { type: kafka }` on the same cluster and `state_topic`; this must be the only sink). Consumers must read with isolation.level=read_committed.'),
+    state_topic: z.string().min(1).default('plumline-state').describe('With exactly_once: the state topic of the pipeline (`state.topic`), where checkpoints are committed.'),
     sasl: z
       .strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secret('SASL password.') })
       .optional()
       .describe('SASL authentication.'),
   })
   .superRefine((c, ctx) => {
+    if (c.exactly_once && (!c.idempotent || c.acks !== 'all')) ctx.addIssue({ code: 'custom', path: ['exactly_once'], message: 'exactly_once needs idempotent: true and acks: all' });
     if (c.idempotent && c.acks !== 'all') ctx.addIssue({ code: 'custom', path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 0 or 1' });
   });
 

@@ -10,7 +10,7 @@ type Admin = kafkajs.Admin;
 type Message = kafkajs.Message;
 
 /** Broker answers that no retry will change: the batch fails the pipeline with the reason. */
-const PERMANENT = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
+const PERMANENT = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
 
 /** Everything else (leaders moving, brokers restarting, timeouts) is retried: the pipeline slows instead of dropping. */
 function permanentType(err: unknown): string | undefined {
@@ -42,7 +42,10 @@ export function kafkaClientConfig(c: { brokers: string[]; client_id: string; ssl
  */
 export class KafkaSink implements Sink {
   readonly maxInFlight = 1;
+  readonly ownsCheckpoints: boolean;
   private readonly producer: Producer;
+  /** With exactly_once: the checkpoints document committed with the last batch. */
+  private checkpoints: Record<string, { seq: number; position: unknown }> = {};
   private readonly admin: Admin;
   private readonly topicOf: (e: CallEvent) => string;
   private readonly keyOf: (e: CallEvent) => string;
@@ -57,7 +60,13 @@ export class KafkaSink implements Sink {
     private readonly ctx: ComponentContext,
   ) {
     const kafka = new Kafka(kafkaClientConfig(c, ctx));
-    this.producer = kafka.producer({ idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false });
+    this.ownsCheckpoints = c.exactly_once;
+    this.producer = kafka.producer(
+      c.exactly_once
+        ? // Its own transactional id per pipeline and sink: a replacement worker fences this one.
+          { transactionalId: `plumline-${ctx.pipelineId}-${ctx.id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }
+        : { idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false },
+    );
     this.admin = kafka.admin();
     this.topicOf = compileTemplate(c.topic, 'unknown');
     this.keyOf = compileTemplate(c.key);
@@ -74,6 +83,12 @@ export class KafkaSink implements Sink {
       throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
     }
     if (this.staticTopic) await this.ensureTopics([this.staticTopic]);
+    if (this.c.exactly_once) {
+      this.checkpoints = { ...this.ctx.committedCheckpoints() };
+      // Initialising the transactional id aborts whatever a killed predecessor left open.
+      const tx = await this.producer.transaction();
+      await tx.abort();
+    }
   }
 
   /** Creates missing topics when `create_topics` is set; otherwise a missing topic is an error that says what to do. */
@@ -123,6 +138,7 @@ export class KafkaSink implements Sink {
 
   async write(batch: SinkBatch): Promise<{ dead?: DeadLetter[] }> {
     const { byTopic, dead, bytes } = this.encode(batch.events);
+    if (this.c.exactly_once) return this.writeTransaction(batch, byTopic, dead, bytes);
     if (byTopic.size === 0) return { dead };
     await this.ensureTopics([...byTopic.keys()]);
     try {
@@ -136,6 +152,27 @@ export class KafkaSink implements Sink {
       const permanent = permanentType(err);
       throw new PipelineError('KAFKA_PRODUCE_FAILED', `Kafka did not take a batch${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
     }
+    this.ctx.telemetry.bytesOut(bytes);
+    return dead.length ? { dead } : {};
+  }
+
+  /** Events and the checkpoint after them, in one transaction: both land, or neither does. */
+  private async writeTransaction(batch: SinkBatch, byTopic: Map<string, Message[]>, dead: DeadLetter[], bytes: number): Promise<{ dead?: DeadLetter[] }> {
+    if (byTopic.size) await this.ensureTopics([...byTopic.keys()]);
+    const next = { ...this.checkpoints };
+    for (const p of batch.positions) if ((next[p.source]?.seq ?? 0) < p.seq) next[p.source] = { seq: p.seq, position: p.checkpoint ?? null };
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    topicMessages.push({ topic: this.c.state_topic, messages: [{ key: `${this.ctx.pipelineId}/checkpoints`, value: JSON.stringify(next) }] });
+    const tx = await this.producer.transaction();
+    try {
+      await tx.sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: this.c.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => {});
+      const permanent = permanentType(err) ?? (/fenced|epoch/i.test((err as Error).message) ? 'PRODUCER_FENCED' : undefined);
+      throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka did not commit a batch's transaction${permanent ? ` (${permanent}: another worker may have taken over)` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
+    }
+    this.checkpoints = next;
     this.ctx.telemetry.bytesOut(bytes);
     return dead.length ? { dead } : {};
   }

@@ -167,10 +167,12 @@ class PipelineRuntime implements Pipeline {
       state: scopeState(this.state!, id),
       once: this.options.once ?? false,
       baseDir: this.definition.baseDir,
+      pipelineId: this.definition.id,
       reportError: (error) => this.reportError(id, error),
       onCommit: (hook) => this.commitHooks.push(hook),
       isCommitted: this.isCommitted,
       committedPosition: () => (this.committedPositions[id] ?? undefined) as JsonValue | undefined,
+      committedCheckpoints: () => Object.fromEntries(Object.entries(this.committedSeq).map(([s, seq]) => [s, { seq, position: this.committedPositions[s] ?? null }])),
     };
   }
 
@@ -222,6 +224,10 @@ class PipelineRuntime implements Pipeline {
       const ctx = this.context(c.id, c.plugin.type, 'sink', this.hardStop.signal);
       const instance = await c.plugin.create(c.config as never, ctx);
       this.sinks.push({ id: c.id, instance, telemetry: ctx.telemetry, ctx });
+    }
+    const owners = this.sinks.filter((s) => s.instance.ownsCheckpoints);
+    if (owners.length > 0 && def.sinks.length > 1) {
+      throw new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', `sink "${owners[0]!.id}" is exactly-once: it must be the pipeline's only sink (checkpoints are committed with its data); move other sinks to a pipeline of their own`, {});
     }
     this.wire();
     this.commitTimer = setInterval(() => {
@@ -373,7 +379,8 @@ class PipelineRuntime implements Pipeline {
       const text = JSON.stringify(snapshot);
       if (text === this.lastCommitted) return;
       for (const hook of this.commitHooks) await hook();
-      await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
+      if (!this.sinks.some((s) => s.instance.ownsCheckpoints)) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
       const now = Date.now();
       for (const [id, tracker] of this.trackers) {
         const t = tracker.committedEventTimeMs;

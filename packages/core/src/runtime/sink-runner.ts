@@ -45,7 +45,8 @@ export class SinkRunner {
     input.subscribe({
       next: (batch) => {
         this.telemetry.eventsIn(batch.events.length);
-        if (batch.events.length === 0 || this.failed) {
+        // An exactly-once sink stores checkpoints with its data, so it must see checkpoint-only batches too.
+        if ((batch.events.length === 0 && !this.sink.ownsCheckpoints) || this.failed) {
           if (this.failed) batch.receipt.fail(new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`));
           else batch.receipt.release();
           return;

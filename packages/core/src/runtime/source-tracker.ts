@@ -58,8 +58,9 @@ export class SourceTracker {
   issue(position: JsonValue | undefined, eventTimeMs = Number.NaN): SourceReceipt {
     const seq = this.nextSeq++;
     const last = this.pending.length > this.head ? this.pending[this.pending.length - 1]!.position : this.committable.position;
-    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err));
-    this.pending.push({ receipt, position: position === undefined ? last : position, settled: false, eventTimeMs });
+    const pos = position === undefined ? last : position;
+    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), pos);
+    this.pending.push({ receipt, position: pos, settled: false, eventTimeMs });
     this.onInFlightChange(1);
     return receipt;
   }

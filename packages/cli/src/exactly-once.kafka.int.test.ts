@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { CallGenerator } from '@plumline/core';
+import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const brokers = inject('kafkaBrokers');
+const EVENTS = 4000;
+const KILLS = 20;
+
+function runCli(dir: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'run', 'p.yaml', '--once', '--log-level', 'error'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+async function readCommitted(topic: string, atLeast: number): Promise<string[]> {
+  const kafka = new kafkajs.Kafka({ clientId: 'eos-check', brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `eos-check-${Date.now()}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const ids: string[] = [];
+  let last = Date.now();
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      last = Date.now();
+      ids.push((JSON.parse(String(message.value)) as { id: string }).id);
+    },
+  });
+  const started = Date.now();
+  while ((ids.length < atLeast || Date.now() - last < 1500) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 100));
+  await consumer.disconnect();
+  return ids;
+}
+
+describe('exactly-once into Kafka (real broker, SIGKILL at random points)', () => {
+  it(`a read-committed consumer sees every event exactly once after ${KILLS} kills`, { timeout: 300_000 }, async () => {
+    const { dir, cleanup } = await tmpDir('plumline-eos-');
+    const suffix = Date.now().toString(36);
+    const topic = `eos-${suffix}`;
+    try {
+      await writeFile(
+        join(dir, 'p.yaml'),
+        `id: eos-${suffix}
+state: { type: kafka, brokers: ${JSON.stringify(brokers)}, topic: state-${suffix} }
+runtime: { max_in_flight_batches: 4 }
+sources:
+  gen: { type: generate, seed: 5, count: ${EVENTS}, batch_size: 50, rate: 1500 }
+sinks:
+  kafka: { type: kafka, inputs: [gen], brokers: ${JSON.stringify(brokers)}, topic: ${topic}, exactly_once: true, state_topic: state-${suffix}, create_topics: { partitions: 2 } }
+`,
+      );
+      let kills = 0;
+      for (let k = 0; k < KILLS; k++) {
+        const r = await runCli(dir, 1200 + Math.floor(Math.random() * 2500));
+        if (r.code === null) kills++;
+        else {
+          expect(r.code, r.stderr).toBe(0);
+          break;
+        }
+      }
+      const last = await runCli(dir);
+      expect(last.code, last.stderr).toBe(0);
+      const gen = new CallGenerator({ seed: 5, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
+      const expected = Array.from({ length: EVENTS }, (_, i) => gen.event(i).id).sort();
+      const ids = await readCommitted(topic, EVENTS);
+      expect(ids.length).toBe(EVENTS);
+      expect([...ids].sort()).toEqual(expected);
+      expect(kills).toBeGreaterThanOrEqual(Math.min(KILLS, 10));
+    } finally {
+      await cleanup();
+    }
+  });
+});
