@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { makeInput } from './make-input.mjs';
 import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
+import { kafkaBench } from './kafka-bench.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -96,6 +97,7 @@ if (c.stats.out.eventsIn !== KEYS) throw new Error(`(c) passed ${c.stats.out.eve
 
 const plumRows = await plumBench(root, tmp);
 const iplumRows = await iplumBench(root, tmp);
+const kafkaRows = await kafkaBench(root, tmp, EVENTS);
 
 const verdict = (ok) => (ok ? 'met' : '**not met**');
 rows.push(
@@ -129,7 +131,14 @@ ${rows.join('\n')}
 ${plumRows.join('\n')}
 ${iplumRows.join('\n')}
 
+## Kafka (a real single-node broker from scripts/kafka.sh, on the same machine)
+
+| benchmark | events/s | peak RSS | relative | target |
+|---|---:|---:|---|---|
+${kafkaRows.join('\n')}
+
 Notes
+- Kafka rows: ${EVENTS.toLocaleString('en-US')} events, topics of 3 partitions; the broker (768 MB heap) shares the 2 cores.
 - Plum rows: the emulator runs in the benchmark's process, the pipeline in a child process, on
   the same 2 cores. A call needs its own \`calls/log/{id}\` request, so calls/s follows
   concurrency ÷ (emulator latency + request overhead) until the CPU is the limit.

@@ -1,0 +1,23 @@
+// The ceiling for the Kafka sink: a bare kafkajs producer sending the same events with the same
+// settings (idempotent, acks=all, batches of 1,000, one batch at a time). Prints {events, ms, maxRssBytes}.
+import kafkajs from 'kafkajs';
+import { CallGenerator } from '../packages/core/dist/index.js';
+
+const [brokers, topic, nText] = process.argv.slice(2);
+const N = Number(nText);
+const kafka = new kafkajs.Kafka({ clientId: 'bare', brokers: [brokers], logLevel: kafkajs.logLevel.NOTHING });
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+await producer.connect();
+const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
+const started = performance.now();
+for (let i = 0; i < N; i += 1000) {
+  const messages = [];
+  for (let j = i; j < Math.min(N, i + 1000); j++) {
+    const e = gen.event(j);
+    messages.push({ key: e.id, value: JSON.stringify(e), headers: { source: e.source, kind: e.kind, schema_version: '1' } });
+  }
+  await producer.send({ topic, messages, acks: -1 });
+}
+const ms = performance.now() - started;
+await producer.disconnect();
+process.stdout.write(JSON.stringify({ events: N, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
