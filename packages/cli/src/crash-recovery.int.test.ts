@@ -1,30 +1,14 @@
-import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator } from '@plumline/core';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { runCli } from './test-support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const TRIALS = 20;
 const EVENTS = 12_000;
 
-/** Runs the CLI; kills it with SIGKILL after `killAfterMs` unless it ends first. Resolves with its exit code (null when killed). */
-function runCli(args: string[], cwd: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
 
 async function readAll(dir: string, gzip: boolean): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();

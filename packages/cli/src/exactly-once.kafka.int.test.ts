@@ -1,30 +1,15 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { CallGenerator } from '@plumline/core';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { runCli } from './test-support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const brokers = inject('kafkaBrokers');
 const EVENTS = 4000;
 const KILLS = 20;
 
-function runCli(dir: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'p.yaml', '--once', '--log-level', 'error'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
 
 async function readCommitted(topic: string, atLeast: number): Promise<string[]> {
   const kafka = new kafkajs.Kafka({ clientId: 'eos-check', brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -64,14 +49,14 @@ sinks:
       );
       let kills = 0;
       for (let k = 0; k < KILLS; k++) {
-        const r = await runCli(dir, 1200 + Math.floor(Math.random() * 2500));
+        const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'error'], dir, 1200 + Math.floor(Math.random() * 2500));
         if (r.code === null) kills++;
         else {
           expect(r.code, r.stderr).toBe(0);
           break;
         }
       }
-      const last = await runCli(dir);
+      const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'error'], dir);
       expect(last.code, last.stderr).toBe(0);
       const gen = new CallGenerator({ seed: 5, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
       const expected = Array.from({ length: EVENTS }, (_, i) => gen.event(i).id).sort();

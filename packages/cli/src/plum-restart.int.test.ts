@@ -1,26 +1,11 @@
-import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { runCli } from './test-support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
-function runCli(args: string[], cwd: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
 
 let emulator: PlumEmulator;
 let url: string;

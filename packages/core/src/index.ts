@@ -65,3 +65,4 @@ export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
 export { directoryStatePlugin } from './state/directory-state-plugin.js';
 export { mapConcurrent } from './util/map-concurrent.js';
+export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './util/retry.js';

@@ -1,4 +1,4 @@
-import { backoffDelayMs, sleep, DEFAULT_BACKOFF, type Logger, type ComponentTelemetry } from '@plumline/core';
+import { parseRetryAfter, retryWithBackoff, type Logger, type ComponentTelemetry } from '@plumline/core';
 import { Pool, errors as undiciErrors } from 'undici';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
@@ -19,16 +19,6 @@ export interface IplumClientOptions {
   now?: () => number;
 }
 
-const MAX_RETRY_AFTER_MS = 300_000;
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, secs * 1000));
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - Date.now()));
-}
 
 /**
  * A client of iPlum's API: every request is a signed JSON POST; each attempt is signed afresh
@@ -47,18 +37,22 @@ export class IplumClient {
 
   /** POSTs `body` to `endpoint` (e.g. `/usage/getusage`) and returns the parsed JSON. */
   async post(endpoint: string, body: Record<string, unknown>): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(endpoint, body);
-      } catch (err) {
-        const e = err instanceof IplumApiError ? err : new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
-        if (!e.retriable || attempt >= this.o.maxRetries || this.o.signal?.aborted) throw e;
-        this.o.telemetry?.retry();
-        const delay = Math.max(backoffDelayMs(attempt + 1, DEFAULT_BACKOFF), e.retryAfterMs ?? 0);
-        this.o.logger.warn({ code: e.code, status: e.fields.status, path: endpoint, attempt: attempt + 1, delayMs: delay }, 'iPlum request failed; retrying');
-        await sleep(delay, this.o.signal);
-      }
-    }
+    // Each attempt signs afresh (a new epoch): a retried request is never refused as stale.
+    return retryWithBackoff(
+      () =>
+        this.once(endpoint, body).catch((err: unknown) => {
+          throw err instanceof IplumApiError ? err : new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
+        }),
+      {
+        maxRetries: this.o.maxRetries,
+        signal: this.o.signal,
+        retryAfterMs: (e) => (e as IplumApiError).retryAfterMs,
+        onRetry: (e, attempt, delayMs) => {
+          this.o.telemetry?.retry();
+          this.o.logger.warn({ code: (e as IplumApiError).code, status: (e as IplumApiError).fields.status, path: endpoint, attempt, delayMs }, 'iPlum request failed; retrying');
+        },
+      },
+    );
   }
 
   private async once(endpoint: string, body: Record<string, unknown>): Promise<unknown> {

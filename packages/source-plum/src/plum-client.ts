@@ -1,4 +1,4 @@
-import { backoffDelayMs, sleep, DEFAULT_BACKOFF, type Logger, type ComponentTelemetry } from '@plumline/core';
+import { parseRetryAfter, retryWithBackoff, type Logger, type ComponentTelemetry } from '@plumline/core';
 import { Pool, errors as undiciErrors } from 'undici';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -24,17 +24,6 @@ export interface ListQuery {
   limit: number;
 }
 
-/** The longest Retry-After we honour; a server asking for more gets this. */
-const MAX_RETRY_AFTER_MS = 300_000;
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, secs * 1000));
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - Date.now()));
-}
 
 /**
  * A client of Plum DEV's Call Log REST API: Basic auth, JSON or XML, one keep-alive pool.
@@ -90,18 +79,21 @@ export class PlumClient {
 
   /** GETs `path`, retrying what may succeed later; returns the envelope's result. */
   async get(path: string): Promise<Record<string, unknown> | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(path);
-      } catch (err) {
-        const e = err instanceof PlumApiError ? err : new PlumApiError('PLUM_CONNECTION', `request to ${path} failed: ${(err as Error).message}`, { retriable: true, path, cause: err });
-        if (!e.retriable || attempt >= this.options.maxRetries || this.options.signal?.aborted) throw e;
-        this.options.telemetry?.retry();
-        const delay = Math.max(backoffDelayMs(attempt + 1, DEFAULT_BACKOFF), e.retryAfterMs ?? 0);
-        this.options.logger.warn({ code: e.code, status: e.fields.status, path, attempt: attempt + 1, delayMs: delay }, 'Plum request failed; retrying');
-        await sleep(delay, this.options.signal);
-      }
-    }
+    return retryWithBackoff(
+      () =>
+        this.once(path).catch((err: unknown) => {
+          throw err instanceof PlumApiError ? err : new PlumApiError('PLUM_CONNECTION', `request to ${path} failed: ${(err as Error).message}`, { retriable: true, path, cause: err });
+        }),
+      {
+        maxRetries: this.options.maxRetries,
+        signal: this.options.signal,
+        retryAfterMs: (e) => (e as PlumApiError).retryAfterMs,
+        onRetry: (e, attempt, delayMs) => {
+          this.options.telemetry?.retry();
+          this.options.logger.warn({ code: (e as PlumApiError).code, status: (e as PlumApiError).fields.status, path, attempt, delayMs }, 'Plum request failed; retrying');
+        },
+      },
+    );
   }
 
   private async once(path: string): Promise<Record<string, unknown> | undefined> {
