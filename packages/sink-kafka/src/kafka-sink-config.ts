@@ -20,7 +20,7 @@ export const kafkaSinkConfigSchema = z
     key: template('Record key template.').default('{{id}}'),
     headers: z.record(z.string().min(1), template('Header value template.')).default({}).describe('Extra headers (templates). `source`, `kind` and `schema_version` are always set.'),
     encoding: z.enum(['json']).default('json').describe('Value encoding. (avro and json_schema through a schema registry are not built yet.)'),
-    compression: z.enum(['none', 'gzip']).default('none').describe('Batch compression. (lz4, snappy and zstd need their kafkajs codecs, not bundled yet.)'),
+    compression: z.enum(['none', 'gzip', 'snappy']).default('none').describe('Batch compression: none, gzip or snappy (lz4 and zstd: not yet).'),
     acks: z.union([z.literal('all'), z.literal(1), z.literal(0)]).default('all').describe('Acknowledgements required: all (default), 1 or 0.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: retries never duplicate or reorder records.'),
     max_in_flight: z.int().min(1).max(5).default(DEFAULT_MAX_IN_FLIGHT).describe('Requests in flight per broker connection (≤ 5 keeps order with idempotence).'),

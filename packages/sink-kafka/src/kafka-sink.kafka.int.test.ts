@@ -84,9 +84,9 @@ describe('kafka sink (real broker)', () => {
     for (const seq of byPartition.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
   });
 
-  it('round-trips with gzip compression', async () => {
-    const topic = unique('gz');
-    await run({ topic, compression: 'gzip', create_topics: {} }, { count: 500 });
+  it.each(['gzip', 'snappy'])('round-trips with %s compression through the broker', async (compression) => {
+    const topic = unique(compression);
+    await run({ topic, compression, create_topics: {} }, { count: 500 });
     const got = await consume([topic], 500);
     expect(got.map((r) => r.value)).toEqual(generated(500));
   });

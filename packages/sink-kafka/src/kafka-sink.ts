@@ -3,11 +3,22 @@ import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, PipelineError, type 
 import kafkajs from 'kafkajs';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
+import { registerCodecs } from './codecs.js';
+
+registerCodecs();
 
 const { Kafka, CompressionTypes } = kafkajs;
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy } as const;
 type Producer = kafkajs.Producer;
 type Admin = kafkajs.Admin;
 type Message = kafkajs.Message;
+
+/**
+ * Idempotent and transactional producers retry without limit, as kafkajs intends: giving up and
+ * resending from outside would start a new sequence and could duplicate. A broker that stays down
+ * therefore stalls the pipeline (it slows instead of dropping) until it returns or the pipeline stops.
+ */
+export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 };
 
 /** Broker answers that no retry will change: the batch fails the pipeline with the reason. */
 const PERMANENT = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
@@ -64,8 +75,8 @@ export class KafkaSink implements Sink {
     this.producer = kafka.producer(
       c.exactly_once
         ? // Its own transactional id per pipeline and sink: a replacement worker fences this one.
-          { transactionalId: `plumline-${ctx.pipelineId}-${ctx.id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }
-        : { idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false },
+          { transactionalId: `plumline-${ctx.pipelineId}-${ctx.id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY }
+        : { idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) },
     );
     this.admin = kafka.admin();
     this.topicOf = compileTemplate(c.topic, 'unknown');
@@ -146,7 +157,7 @@ export class KafkaSink implements Sink {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         acks: this.c.acks === 'all' ? -1 : this.c.acks,
         timeout: this.c.request_timeout,
-        compression: this.c.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        compression: COMPRESSION[this.c.compression],
       });
     } catch (err) {
       const permanent = permanentType(err);
@@ -165,7 +176,7 @@ export class KafkaSink implements Sink {
     topicMessages.push({ topic: this.c.state_topic, messages: [{ key: `${this.ctx.pipelineId}/checkpoints`, value: JSON.stringify(next) }] });
     const tx = await this.producer.transaction();
     try {
-      await tx.sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: this.c.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None });
+      await tx.sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => {});

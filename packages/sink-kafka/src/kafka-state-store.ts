@@ -1,6 +1,6 @@
 import { defineStateStore, secret, StateError, z, type JsonValue, type Logger, type StateStore } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { kafkaClientConfig } from './kafka-sink.js';
+import { IDEMPOTENT_RETRY, kafkaClientConfig } from './kafka-sink.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -48,7 +48,7 @@ export class KafkaStateStore implements StateStore {
     private readonly logger: Logger,
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }));
-    this.producer = this.kafka.producer({ transactionalId: `plumline-${pipelineId}`, idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.kafka.producer({ transactionalId: `plumline-${pipelineId}`, idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
   }
 
   private prefix(): string {
