@@ -66,3 +66,4 @@ export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
 export { directoryStatePlugin } from './state/directory-state-plugin.js';
 export { mapConcurrent } from './util/map-concurrent.js';
 export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './util/retry.js';
+export { pollRanges, type PollRangesOptions } from './sources/poll-ranges.js';

@@ -1,4 +1,4 @@
-import { defineSource, mapConcurrent, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, mapConcurrent, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -38,27 +38,26 @@ class IplumSource {
     return this.ctx.once || this.c.end !== undefined;
   }
 
-  async *read(checkpoint: IplumCheckpoint | undefined): AsyncGenerator<SourcePage> {
-    const cursor: IplumCheckpoint = { ...checkpoint };
-    const firstStart = this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? Date.now() - this.c.backfill : Date.now();
-    const configuredStart = this.c.start !== undefined ? toEpochMs(this.c.start) : 0;
-    const endMs = this.c.end === undefined ? undefined : toEpochMs(this.c.end);
-    for (;;) {
-      const rangeEnd = Math.min(endMs ?? Number.POSITIVE_INFINITY, Date.now());
-      for (const stream of this.c.streams) {
-        const from = cursor[stream] !== undefined ? Math.max(cursor[stream]! - this.c.overlap, configuredStart) : firstStart;
-        for (const w of splitWindows(from, rangeEnd, this.c.window)) {
-          if (this.ctx.signal.aborted) return;
-          yield await this.readWindow(stream, w);
-          // The window's events are in the page above; the checkpoint moves once they are acknowledged.
-          cursor[stream] = Math.max(cursor[stream] ?? 0, w.endMs);
-          yield { events: [], checkpoint: { ...cursor } };
-        }
-      }
-      if (this.bounded && (endMs === undefined || rangeEnd >= endMs)) return;
-      await sleep(this.c.poll_interval, this.ctx.signal).catch(() => {});
-      if (this.ctx.signal.aborted) return;
-    }
+  read(checkpoint: IplumCheckpoint | undefined): AsyncIterable<SourcePage> {
+    return pollRanges<IplumStream>({
+      streams: this.c.streams,
+      checkpoint,
+      firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? Date.now() - this.c.backfill : Date.now(),
+      configuredStart: this.c.start !== undefined ? toEpochMs(this.c.start) : 0,
+      end: this.c.end === undefined ? undefined : toEpochMs(this.c.end),
+      overlap: this.c.overlap,
+      pollIntervalMs: this.c.poll_interval,
+      bounded: this.bounded,
+      signal: this.ctx.signal,
+      now: Date.now,
+      // Windows of at most `window`: the checkpoint moves after each one.
+      split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
+      read: (stream, from, to) => this.readWindowPages(stream, { startMs: from, endMs: to }),
+    });
+  }
+
+  private async *readWindowPages(stream: IplumStream, w: TimeWindow): AsyncGenerator<SourcePage> {
+    yield await this.readWindow(stream, w);
   }
 
   private async readWindow(stream: IplumStream, w: TimeWindow): Promise<SourcePage> {

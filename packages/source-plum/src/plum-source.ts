@@ -1,4 +1,4 @@
-import { defineSource, mapConcurrent, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, mapConcurrent, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -61,37 +61,30 @@ class PlumSource {
     return this.ctx.once || this.c.end !== undefined;
   }
 
-  async *read(checkpoint: PlumCheckpoint | undefined): AsyncGenerator<SourcePage> {
-    const cursor: PlumCheckpoint = { ...checkpoint };
+  read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage> {
     const nowSec = () => Math.floor(Date.now() / 1000);
-    const firstStart = this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec();
-    const configuredStart = this.c.start !== undefined ? toEpochSec(this.c.start) : 0;
-    const endSec = this.c.end === undefined ? undefined : toEpochSec(this.c.end);
-    const overlapSec = Math.floor(this.c.overlap / 1000);
-    for (;;) {
-      const rangeEnd = Math.min(endSec ?? Number.POSITIVE_INFINITY, nowSec());
-      for (const stream of this.c.streams) {
-        if (this.ctx.signal.aborted) return;
-        // After the first range, reach back by `overlap` for late records, never before a configured start.
-        let from = cursor[stream] !== undefined ? Math.max(cursor[stream]! - overlapSec, configuredStart) : firstStart;
+    return pollRanges<PlumStream>({
+      streams: this.c.streams,
+      checkpoint,
+      firstStart: this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec(),
+      configuredStart: this.c.start !== undefined ? toEpochSec(this.c.start) : 0,
+      end: this.c.end === undefined ? undefined : toEpochSec(this.c.end),
+      overlap: Math.floor(this.c.overlap / 1000),
+      pollIntervalMs: this.c.poll_interval,
+      bounded: this.bounded,
+      signal: this.ctx.signal,
+      now: nowSec,
+      clampStart: (stream, from) => {
         const oldest = nowSec() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
-        if (from < oldest) {
-          if (!this.clamped.has(stream)) {
-            this.ctx.logger.info({ stream, requested: iso(from), clampedTo: iso(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
-            this.clamped.add(stream);
-          }
-          from = oldest;
+        if (from >= oldest) return from;
+        if (!this.clamped.has(stream)) {
+          this.ctx.logger.info({ stream, requested: iso(from), clampedTo: iso(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
+          this.clamped.add(stream);
         }
-        if (from < rangeEnd) yield* this.readRange(stream, from, rangeEnd);
-        if (this.ctx.signal.aborted) return;
-        // Everything before rangeEnd was emitted; the checkpoint moves once it is all acknowledged.
-        cursor[stream] = Math.max(cursor[stream] ?? 0, rangeEnd);
-        yield { events: [], checkpoint: { ...cursor } };
-      }
-      if (this.bounded && (endSec === undefined || rangeEnd >= endSec)) return;
-      await sleep(this.c.poll_interval, this.ctx.signal).catch(() => {});
-      if (this.ctx.signal.aborted) return;
-    }
+        return oldest;
+      },
+      read: (stream, from, to) => this.readRange(stream, from, to),
+    });
   }
 
   private async *readRange(stream: PlumStream, from: number, to: number): AsyncGenerator<SourcePage> {

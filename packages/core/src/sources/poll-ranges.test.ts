@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { SourcePage } from '../plugin.js';
+import { pollRanges, type PollRangesOptions } from './poll-ranges.js';
+
+async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string, number, number][]) {
+  const pages: SourcePage[] = [];
+  const base: PollRangesOptions<'a' | 'b'> = {
+    streams: ['a', 'b'],
+    checkpoint: undefined,
+    firstStart: 0,
+    configuredStart: 0,
+    end: 100,
+    overlap: 10,
+    pollIntervalMs: 1,
+    bounded: true,
+    signal: new AbortController().signal,
+    now: () => 1000,
+    async *read(stream, from, to) {
+      reads.push([stream, from, to]);
+      yield { events: [] };
+    },
+    ...o,
+  };
+  for await (const p of pollRanges(base)) pages.push(p);
+  return pages;
+}
+
+describe('pollRanges', () => {
+  it('reads each stream from its start to the end, then checkpoints it', async () => {
+    const reads: [string, number, number][] = [];
+    const pages = await collect({}, reads);
+    expect(reads).toEqual([['a', 0, 100], ['b', 0, 100]]);
+    expect(pages.filter((p) => p.checkpoint).map((p) => p.checkpoint)).toEqual([{ a: 100 }, { a: 100, b: 100 }]);
+  });
+
+  it('resumes from the checkpoint minus overlap, never before a configured start, and splits into parts', async () => {
+    const reads: [string, number, number][] = [];
+    const pages = await collect({ checkpoint: { a: 50, b: 5 }, configuredStart: 0, end: 90, split: (f, t) => [{ start: f, end: Math.min(t, f + 30) }, ...(f + 30 < t ? [{ start: f + 30, end: t }] : [])] }, reads);
+    expect(reads).toEqual([['a', 40, 70], ['a', 70, 90], ['b', 0, 30], ['b', 30, 90]]);
+    expect(pages.filter((p) => p.checkpoint).map((p) => p.checkpoint)).toEqual([{ a: 70, b: 5 }, { a: 90, b: 5 }, { a: 90, b: 30 }, { a: 90, b: 90 }]);
+  });
+
+  it('clamps starts, and keeps polling up to now when unbounded until aborted', async () => {
+    const reads: [string, number, number][] = [];
+    const ac = new AbortController();
+    let t = 100;
+    await collect(
+      {
+        streams: ['a'],
+        end: undefined,
+        bounded: false,
+        firstStart: 0,
+        clampStart: (_s, from) => Math.max(from, 20),
+        signal: ac.signal,
+        now: () => (t += 50),
+        async *read(stream, from, to) {
+          reads.push([stream, from, to]);
+          if (reads.length === 3) ac.abort();
+          yield { events: [] };
+        },
+      },
+      reads,
+    );
+    expect(reads).toEqual([['a', 20, 150], ['a', 140, 200], ['a', 190, 250]]);
+  });
+
+  it('does not move the cursor past a read cut short by a stop', async () => {
+    const ac = new AbortController();
+    const pages = await collect({ streams: ['a'], signal: ac.signal, async *read() { ac.abort(); yield { events: [] }; } }, []);
+    expect(pages.some((p) => p.checkpoint)).toBe(false);
+  });
+});
