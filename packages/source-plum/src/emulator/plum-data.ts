@@ -1,3 +1,4 @@
+import type { PlumLogRow } from '../plum-envelope.js';
 import { formatClf } from '../parse/zoned-time.js';
 
 /** Everything the emulator serves is a function of (seed, index): the same seed always gives the same data. */
@@ -40,15 +41,8 @@ export interface SessionRecord {
   endSec: number;
 }
 
-export interface CallRecord {
-  log_id: string;
-  session_id: string;
-  dest: string;
-  type: string;
-  src: string;
-  start: string;
-  end: string;
-}
+/** A `calls/logs` row as the emulator serves it: the same wire shape the client reads. */
+export type CallRecord = PlumLogRow;
 
 export class PlumData {
   constructor(readonly o: PlumDataOptions) {}
