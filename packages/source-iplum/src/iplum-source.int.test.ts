@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { corePlugins, createLogger, createPipeline, PluginRegistry, MemoryStateStore, type CallEvent, type PipelineResult } from '@plumline/core';
-import { memorySink } from '@plumline/core/testing';
+import { createLogger } from '@plumline/core';
+import { runSource, type SourceRun } from '@plumline/core/testing';
 import { IplumEmulator, usageTypeOf, type IplumEmulatorOptions } from './emulator/index.js';
 import { iplumSource } from './iplum-source.js';
 import { IplumClient } from './iplum-client.js';
@@ -21,24 +20,8 @@ async function startEmulator(o: IplumEmulatorOptions = {}): Promise<string> {
   return emulator.start();
 }
 
-async function run(source: Record<string, unknown>): Promise<{ events: CallEvent[]; dead: CallEvent[]; result?: PipelineResult; error?: unknown; logs: string }> {
-  const sink = memorySink({ type: 'mem' });
-  const dlq = memorySink({ type: 'dlq' });
-  let logs = '';
-  const logger = createLogger({ level: 'info', pretty: false, destination: new Writable({ write(c, _e, cb) { logs += c.toString(); cb(); } }) });
-  const p = await createPipeline(
-    { sources: { iplum: { type: 'iplum', ...KEYS, ...source } }, sinks: { out: { type: 'mem', inputs: ['iplum'] }, dead: { type: 'dlq', inputs: ['dead_letter'] } } },
-    { plugins: new PluginRegistry([...corePlugins, iplumSource, sink.plugin, dlq.plugin]), logger, once: true, stateStore: new MemoryStateStore() },
-  );
-  await p.start();
-  const out: { events: CallEvent[]; dead: CallEvent[]; result?: PipelineResult; error?: unknown; logs: string } = { events: sink.record.events, dead: dlq.record.events, logs: '' };
-  try {
-    out.result = await p.done;
-  } catch (err) {
-    out.error = err;
-  }
-  out.logs = logs;
-  return out;
+function run(source: Record<string, unknown>): Promise<SourceRun> {
+  return runSource(iplumSource, { ...KEYS, ...source });
 }
 
 const DAY = 86_400_000;

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { corePlugins, createLogger, createPipeline, PluginRegistry, MemoryStateStore, type CallEvent, type PipelineResult } from '@plumline/core';
-import { memorySink } from '@plumline/core/testing';
-import { Writable } from 'node:stream';
+import { MemoryStateStore, type CallEvent } from '@plumline/core';
+import { runSource, type SourceRun } from '@plumline/core/testing';
 import { PlumEmulator, type PlumEmulatorOptions } from './emulator/index.js';
 import { plumSource } from './plum-source.js';
 
@@ -16,37 +15,10 @@ async function startEmulator(opts: PlumEmulatorOptions = {}): Promise<string> {
   return emulator.start();
 }
 
-interface Run {
-  events: CallEvent[];
-  dead: CallEvent[];
-  result?: PipelineResult;
-  error?: unknown;
-  logs: string;
-}
+const CREDENTIALS = { username: 'u', password: 'p' };
 
-async function run(source: Record<string, unknown>, options: { once?: boolean; stopAfterMs?: number; dedupe?: boolean; state?: MemoryStateStore } = {}): Promise<Run> {
-  const sink = memorySink({ type: 'mem' });
-  const dlq = memorySink({ type: 'dlq' });
-  let logs = '';
-  const logger = createLogger({ level: 'info', pretty: false, destination: new Writable({ write(c, _e, cb) { logs += c.toString(); cb(); } }) });
-  const p = await createPipeline(
-    {
-      sources: { plum: { type: 'plum', username: 'u', password: 'p', ...source } },
-      transforms: options.dedupe ? { unique: { type: 'dedupe', inputs: ['plum'] } } : {},
-      sinks: { out: { type: 'mem', inputs: [options.dedupe ? 'unique' : 'plum'] }, dead: { type: 'dlq', inputs: ['dead_letter'] } },
-    },
-    { plugins: new PluginRegistry([...corePlugins, plumSource, sink.plugin, dlq.plugin]), logger, once: options.once ?? true, stateStore: options.state ?? new MemoryStateStore() },
-  );
-  await p.start();
-  if (options.stopAfterMs) setTimeout(() => void p.stop().catch(() => {}), options.stopAfterMs);
-  const out: Run = { events: sink.record.events, dead: dlq.record.events, logs };
-  try {
-    out.result = await p.done;
-  } catch (err) {
-    out.error = err;
-  }
-  out.logs = logs;
-  return out;
+function run(source: Record<string, unknown>, options: { once?: boolean; stopAfterMs?: number; dedupe?: boolean; state?: MemoryStateStore } = {}): Promise<SourceRun> {
+  return runSource(plumSource, { ...CREDENTIALS, ...source }, { once: options.once, stopAfterMs: options.stopAfterMs, dedupe: options.dedupe, stateStore: options.state });
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
