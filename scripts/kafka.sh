@@ -3,6 +3,10 @@
 # Apache Kafka's own jars on Maven Central and run with the machine's JDK.
 #   scripts/kafka.sh up|down|status      (stop/start: stop and restart keeping the data)
 #   KAFKA_VERSION (default 4.3.1), KAFKA_PORT (default 9092)
+#   KAFKA_SECURED=1 adds two listeners for trying authentication and TLS:
+#     SASL_PLAINTEXT on KAFKA_PORT+2 (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; user from KAFKA_SASL_USER /
+#     KAFKA_SASL_PASSWORD, default plumline / plumline-secret) and SSL on KAFKA_PORT+3 with a
+#     self-signed certificate for 127.0.0.1 written to .kafka/run-PORT/ca.pem.
 # Jars come through Maven's local repository (~/.m2), so a second `up` takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +35,36 @@ case "${1:-}" in
       touch "$LIB/.complete"
     fi
     rm -rf "$RUN"; mkdir -p "$RUN/data"
+    LISTENERS="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT"
+    ADVERTISED="PLAINTEXT://127.0.0.1:$PORT"
+    PROTOCOLS="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    SECURED_PROPS=""; SCRAM_ARGS=()
+    if [ "${KAFKA_SECURED:-0}" = 1 ]; then
+      SPORT=$((PORT + 2)); TPORT=$((PORT + 3))
+      SUSER="${KAFKA_SASL_USER:-plumline}"; SPASS="${KAFKA_SASL_PASSWORD:-plumline-secret}"
+      openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$RUN/key.pem" -out "$RUN/ca.pem" 2>/dev/null
+      cat "$RUN/key.pem" "$RUN/ca.pem" > "$RUN/broker.pem"
+      LISTENERS="$LISTENERS,SASL_PLAINTEXT://127.0.0.1:$SPORT,SSL://127.0.0.1:$TPORT"
+      ADVERTISED="$ADVERTISED,SASL_PLAINTEXT://127.0.0.1:$SPORT,SSL://127.0.0.1:$TPORT"
+      PROTOCOLS="$PROTOCOLS,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL"
+      SECURED_PROPS="sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SUSER=\"$SPASS\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$RUN/broker.pem"
+      SCRAM_ARGS=(--add-scram "SCRAM-SHA-256=[name=$SUSER,password=$SPASS]" --add-scram "SCRAM-SHA-512=[name=$SUSER,password=$SPASS]")
+    fi
     cat > "$RUN/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$LISTENERS
+advertised.listeners=$ADVERTISED
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$PROTOCOLS
 log.dirs=$RUN/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -49,9 +74,10 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+$SECURED_PROPS
 PROPS
     ID=$(java -cp "$LIB/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    java -cp "$LIB/*" kafka.tools.StorageTool format -t "$ID" -c "$RUN/server.properties" --ignore-formatted >"$RUN/format.log" 2>&1 \
+    java -cp "$LIB/*" kafka.tools.StorageTool format -t "$ID" -c "$RUN/server.properties" --ignore-formatted "${SCRAM_ARGS[@]}" >"$RUN/format.log" 2>&1 \
       || { cat "$RUN/format.log" >&2; exit 1; }
     echo "$VERSION" > "$RUN/version"
     exec "$0" start
