@@ -66,4 +66,5 @@ export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
 export { directoryStatePlugin } from './state/directory-state-plugin.js';
 export { mapConcurrent } from './util/map-concurrent.js';
 export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './util/retry.js';
+export { closeServerNow } from './util/close-server.js';
 export { pollRanges, type PollRangesOptions } from './sources/poll-ranges.js';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServerNow } from '@plumline/core';
 import { request } from 'undici';
 import { parseIplumDate } from '../iplum-date.js';
 import { sign } from '../iplum-signer.js';
@@ -97,9 +98,7 @@ export class IplumEmulator {
     clearInterval(this.pushTimer);
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeServerNow(s);
   }
 
   private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServerNow } from '@plumline/core';
 import { PlumData, type SessionRecord } from './plum-data.js';
 
 export const CALL_RETENTION_SEC = 5 * 86_400;
@@ -119,9 +120,7 @@ export class PlumEmulator {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeServerNow(s);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
