@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@plumline\/source-plum$/, replacement: src('source-plum') },
       { find: /^@plumline\/source-iplum\/emulator$/, replacement: src('source-iplum', 'emulator/index.ts') },
       { find: /^@plumline\/source-iplum$/, replacement: src('source-iplum') },
+      { find: /^@plumline\/sink-kafka\/emulator$/, replacement: src('sink-kafka', 'schema-registry/emulator-index.ts') },
       { find: /^@plumline\/sink-kafka$/, replacement: src('sink-kafka') },
       { find: /^@plumline\/cli$/, replacement: src('cli') },
     ],

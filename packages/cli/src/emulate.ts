@@ -1,5 +1,6 @@
 import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { IplumEmulator } from '@plumline/source-iplum/emulator';
+import { RegistryEmulator } from '@plumline/sink-kafka/emulator';
 import type { CliIo } from './main.js';
 
 export interface EmulateOptions {
@@ -16,8 +17,9 @@ export interface EmulateOptions {
  */
 export async function emulate(which: string | undefined, opts: EmulateOptions, io: CliIo): Promise<number> {
   if (which === 'iplum') return emulateIplum(opts, io);
+  if (which === 'schema-registry') return emulateRegistry(opts, io);
   if (which !== 'plum') {
-    io.stderr.write(`error: plumline emulate knows: plum, iplum (got "${which ?? ''}")\n`);
+    io.stderr.write(`error: plumline emulate knows: plum, iplum, schema-registry (got "${which ?? ''}")\n`);
     return 2;
   }
   const emulator = new PlumEmulator({
@@ -30,12 +32,25 @@ export async function emulate(which: string | undefined, opts: EmulateOptions, i
   });
   const url = await emulator.start();
   io.stdout.write(`Plum emulator listening on ${url} (user ${process.env.PLUM_USER || 'demo'}); faults: POST ${url.replace(/ws\/$/, '')}_emulator/faults\n`);
+  return serveUntilSignal(() => emulator.stop());
+}
+
+/** Keeps an emulator serving until SIGINT or SIGTERM, then stops it. */
+async function serveUntilSignal(stop: () => Promise<void>): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await emulator.stop();
+  await stop();
   return 0;
+}
+
+/** `plumline emulate schema-registry`: a Confluent-compatible schema registry in memory (for the avro and json_schema encodings). */
+async function emulateRegistry(opts: EmulateOptions, io: CliIo): Promise<number> {
+  const emulator = new RegistryEmulator({ host: opts.host, port: opts.port });
+  const url = await emulator.start();
+  io.stdout.write(`schema registry emulator listening on ${url}\n`);
+  return serveUntilSignal(() => emulator.stop());
 }
 
 /**
@@ -58,10 +73,5 @@ async function emulateIplum(opts: EmulateOptions, io: CliIo): Promise<number> {
   });
   const url = await emulator.start();
   io.stdout.write(`iPlum emulator listening on ${url}${opts.callbackUrl ? `; pushing callbacks to ${opts.callbackUrl}` : ''}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await emulator.stop();
-  return 0;
+  return serveUntilSignal(() => emulator.stop());
 }

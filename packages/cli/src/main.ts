@@ -24,6 +24,7 @@ Usage:
       Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
       default demo/demo-password) until SIGINT/SIGTERM.
   plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>]
+  plumline emulate schema-registry [--port 8083]
       Serve an emulator of iPlum's usage API (keys from IPLUM_ACCESS_KEY/IPLUM_SECRET_KEY/
       IPLUM_USERNAME); with --callback-url, push callbacks for new records there.
   plumline help | --help
@@ -75,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       io.stdout.write(JSON.stringify(pipelineJsonSchema(builtinRegistry()), null, 2) + '\n');
       return EXIT_OK;
     case 'emulate':
-      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? (rest[0] === 'iplum' ? 8082 : 8081)), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'] }, io);
+      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'] }, io);
     case 'run':
       return run(rest[0], { once: parsed.values.once ?? false, level }, io);
     default:

@@ -19,8 +19,18 @@ export const kafkaSinkConfigSchema = z
     topic: template('Topic template over event fields, e.g. `calls.{{kind}}`.'),
     key: template('Record key template.').default('{{id}}'),
     headers: z.record(z.string().min(1), template('Header value template.')).default({}).describe('Extra headers (templates). `source`, `kind` and `schema_version` are always set.'),
-    encoding: z.enum(['json']).default('json').describe('Value encoding. (avro and json_schema through a schema registry are not built yet.)'),
-    compression: z.enum(['none', 'gzip', 'snappy']).default('none').describe('Batch compression: none, gzip or snappy (lz4 and zstd: not yet).'),
+    encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Value encoding: json (plain JSON), or avro / json_schema in Confluent\'s wire format through `schema_registry`.'),
+    schema_registry: z
+      .strictObject({
+        url: z.url().describe('Base URL of a Confluent-compatible schema registry, e.g. http://127.0.0.1:8081.'),
+        username: z.string().min(1).optional().describe('Basic auth user.'),
+        password: secret('Basic auth password.').optional(),
+        subject_strategy: z.enum(['topic_name', 'record_name', 'topic_record_name']).default('topic_name').describe('Subject naming: `{topic}-value` (topic_name), `io.plumline.CallEvent` (record_name) or `{topic}-io.plumline.CallEvent`.'),
+        compatibility: z.enum(['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE']).default('BACKWARD').describe("Compatibility level set on a subject the sink creates; an existing subject's level must match."),
+      })
+      .optional()
+      .describe('Schema registry for the avro and json_schema encodings (the event schema is registered at first use of each subject).'),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Batch compression: none, gzip, snappy, lz4 or zstd.'),
     acks: z.union([z.literal('all'), z.literal(1), z.literal(0)]).default('all').describe('Acknowledgements required: all (default), 1 or 0.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: retries never duplicate or reorder records.'),
     max_in_flight: z.int().min(1).max(5).default(DEFAULT_MAX_IN_FLIGHT).describe('Requests in flight per broker connection (≤ 5 keeps order with idempotence).'),
@@ -47,6 +57,9 @@ export const kafkaSinkConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.exactly_once && (!c.idempotent || c.acks !== 'all')) ctx.addIssue({ code: 'custom', path: ['exactly_once'], message: 'exactly_once needs idempotent: true and acks: all' });
+    if (c.encoding !== 'json' && !c.schema_registry) ctx.addIssue({ code: 'custom', path: ['schema_registry'], message: `encoding ${c.encoding} needs schema_registry (its url); or use encoding: json` });
+    if (c.encoding === 'json' && c.schema_registry) ctx.addIssue({ code: 'custom', path: ['encoding'], message: 'schema_registry is set but encoding is json: set encoding to avro or json_schema, or remove schema_registry' });
+    if (c.schema_registry && (c.schema_registry.username === undefined) !== (c.schema_registry.password === undefined)) ctx.addIssue({ code: 'custom', path: ['schema_registry', 'password'], message: 'set both username and password, or neither' });
     if (c.idempotent && c.acks !== 'all') ctx.addIssue({ code: 'custom', path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 0 or 1' });
   });
 

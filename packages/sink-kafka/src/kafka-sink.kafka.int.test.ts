@@ -4,7 +4,10 @@ import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { CallGenerator, corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry, type CallEvent } from '@plumline/core';
 import { arraySource, memorySink } from '@plumline/core/testing';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { kafkaSink } from './kafka-sink.js';
+import { RegistryEmulator } from './schema-registry/registry-emulator.js';
+import { fromAvroRecord } from './schema-registry/event-schemas.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-consumer', brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -20,7 +23,7 @@ interface Consumed {
 }
 
 /** Reads `topics` from the beginning with an independent consumer until `count` records arrived (or times out). */
-async function consume(topics: string[], count: number, timeoutMs = 30_000): Promise<Consumed[]> {
+async function consume(topics: string[], count: number, timeoutMs = 30_000, decode: (value: Buffer) => Promise<CallEvent> = async (v) => JSON.parse(String(v)) as CallEvent): Promise<Consumed[]> {
   const consumer = kafka.consumer({ groupId: unique('check'), readUncommitted: false });
   await consumer.connect();
   for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
@@ -31,7 +34,7 @@ async function consume(topics: string[], count: number, timeoutMs = 30_000): Pro
       eachMessage: async ({ topic, partition, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-        out.push({ topic, partition, key: String(message.key), value: JSON.parse(String(message.value)) as CallEvent, headers });
+        out.push({ topic, partition, key: String(message.key), value: await decode(message.value!), headers });
         if (out.length >= count) {
           clearTimeout(t);
           resolve();
@@ -84,11 +87,74 @@ describe('kafka sink (real broker)', () => {
     for (const seq of byPartition.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
   });
 
-  it.each(['gzip', 'snappy'])('round-trips with %s compression through the broker', async (compression) => {
+  it.each(['gzip', 'snappy', 'lz4', 'zstd'])('round-trips with %s compression through the broker', async (compression) => {
     const topic = unique(compression);
     await run({ topic, compression, create_topics: {} }, { count: 500 });
     const got = await consume([topic], 500);
     expect(got.map((r) => r.value)).toEqual(generated(500));
+  });
+
+  // The broker re-compresses into the topic's codec with the Java libraries: our codecs must read those bytes too.
+  it.each(['snappy', 'lz4', 'zstd'])('reads batches the broker compressed itself with %s', async (codec) => {
+    const topic = unique(`broker-${codec}`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'compression.type', value: codec }] }] });
+    await admin.disconnect();
+    await run({ topic, compression: 'gzip' }, { count: 2000, batch_size: 1000 });
+    const got = await consume([topic], 2000);
+    expect(got.map((r) => r.value)).toEqual(generated(2000));
+  });
+
+  it.each([
+    ['avro', (v: unknown) => fromAvroRecord(v as Record<string, unknown>)],
+    ['json_schema', (v: unknown) => v as CallEvent],
+  ] as const)('writes %s through a schema registry: registered once, decodable by an independent consumer', async (encoding, toEvent) => {
+    const registry = new RegistryEmulator();
+    const url = await registry.start();
+    try {
+      const topic = unique(encoding);
+      const sink = { topic, encoding, schema_registry: { url }, create_topics: {} };
+      await run(sink, { count: 300, batch_size: 100 });
+      await run(sink, { count: 300, batch_size: 100, seed: 2 });
+      // The same schema under the same subject: one version, however many batches and runs.
+      expect(registry.versions(`${topic}-value`)).toEqual([1]);
+      const reader = new SchemaRegistry({ host: url });
+      const got = await consume([topic], 600, 30_000, async (v) => toEvent(await reader.decode(v)));
+      expect(got.map((r) => r.value)).toEqual([...generated(300), ...generated(300, 2)]);
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('dead-letters an event that does not fit the registered schema, and fails at start when the registry refuses the schema', async () => {
+    const registry = new RegistryEmulator();
+    const url = await registry.start();
+    try {
+      const topic = unique('badschema');
+      const good = generated(20);
+      const bad = { ...good[5]!, id: 'bad-1', direction: 'sideways' as 'inbound' };
+      const src = arraySource([[...good.slice(0, 10), bad, ...good.slice(10)]]);
+      const dlq = memorySink({ type: 'dlq' });
+      const p = await createPipeline(
+        { sources: { src: { type: 'array' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic, encoding: 'json_schema', schema_registry: { url }, create_topics: {} }, dead: { type: 'dlq', inputs: ['dead_letter'] } } },
+        { plugins: new PluginRegistry([...corePlugins, kafkaSink, src, dlq.plugin]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
+      );
+      await p.start();
+      await p.done;
+      expect(dlq.record.events.map((e) => [e.attributes.code, (e.raw as CallEvent).id])).toEqual([['KAFKA_ENCODING_FAILED', 'bad-1']]);
+      const reader = new SchemaRegistry({ host: url });
+      const got = await consume([topic], 20, 30_000, async (v) => (await reader.decode(v)) as CallEvent);
+      expect(got.map((r) => r.value.id)).toEqual(good.map((e) => e.id));
+
+      // An avro schema on a subject whose history it cannot read: the registry answers 409, the sink does not start.
+      const clash = unique('clash');
+      await fetch(`${url}/subjects/${clash}-value/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: JSON.stringify({ type: 'record', name: 'Other', fields: [{ name: 'n', type: 'int' }] }) }) });
+      await fetch(`${url}/config/${clash}-value`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ compatibility: 'BACKWARD' }) });
+      await expect(run({ topic: clash, encoding: 'avro', schema_registry: { url }, create_topics: {} }, { count: 1 })).rejects.toMatchObject({ code: 'KAFKA_SCHEMA_REGISTRY_FAILED', retriable: false });
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('sends a record over the size limit to the dead-letter output with the reason, the rest to Kafka', async () => {

@@ -4,11 +4,12 @@ import kafkajs from 'kafkajs';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { registerCodecs } from './codecs.js';
+import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
 registerCodecs();
 
 const { Kafka, CompressionTypes } = kafkajs;
-const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy } as const;
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
 type Producer = kafkajs.Producer;
 type Admin = kafkajs.Admin;
 type Message = kafkajs.Message;
@@ -63,6 +64,7 @@ export class KafkaSink implements Sink {
   private readonly headerOf: [string, (e: CallEvent) => string][];
   private readonly staticTopic: string | undefined;
   private readonly known = new Set<string>();
+  private readonly registry: RegistryEncoder | undefined;
   private connected = false;
   private closed: Promise<void> | undefined;
 
@@ -83,6 +85,7 @@ export class KafkaSink implements Sink {
     this.keyOf = compileTemplate(c.key);
     this.headerOf = Object.entries(c.headers).map(([k, t]) => [k, compileTemplate(t)]);
     this.staticTopic = /\{\{/.test(c.topic) ? undefined : c.topic;
+    this.registry = c.encoding !== 'json' && c.schema_registry ? new RegistryEncoder(c.encoding, c.schema_registry, c.client_id) : undefined;
   }
 
   async start(): Promise<void> {
@@ -93,7 +96,10 @@ export class KafkaSink implements Sink {
     } catch (err) {
       throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
     }
-    if (this.staticTopic) await this.ensureTopics([this.staticTopic]);
+    if (this.staticTopic) {
+      await this.ensureTopics([this.staticTopic]);
+      await this.registry?.prepare(this.staticTopic);
+    }
     if (this.c.exactly_once) {
       this.checkpoints = { ...this.ctx.committedCheckpoints() };
       // Initialising the transactional id aborts whatever a killed predecessor left open.
@@ -122,24 +128,34 @@ export class KafkaSink implements Sink {
     for (const t of missing) this.known.add(t);
   }
 
-  /** The records of a batch by topic, and the events too large to send. */
-  encode(events: readonly CallEvent[]): { byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number } {
+  /** The records of a batch by topic, and the events that cannot be sent (too large, or not fitting the schema). */
+  async encode(events: readonly CallEvent[]): Promise<{ byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number }> {
     const byTopic = new Map<string, Message[]>();
     const dead: DeadLetter[] = [];
     let bytes = 0;
     for (const e of events) {
-      const value = JSON.stringify(e);
+      const topic = this.topicOf(e);
       const key = this.keyOf(e);
+      let value: string | Buffer;
+      if (this.registry) {
+        const prepared = this.registry.readyFor(topic) ?? (await this.registry.prepare(topic));
+        try {
+          value = RegistryEncoder.encode(prepared, this.c.encoding as 'avro' | 'json_schema', e);
+        } catch (err) {
+          dead.push({ code: 'KAFKA_ENCODING_FAILED', reason: `event does not fit the ${this.c.encoding} schema: ${(err as Error).message}`, record: e, context: { key, topic } });
+          continue;
+        }
+      } else value = JSON.stringify(e);
       const headers: Record<string, string> = { source: e.source, kind: e.kind, schema_version: String(EVENT_SCHEMA_VERSION) };
       for (const [k, f] of this.headerOf) headers[k] = f(e);
-      let size = Buffer.byteLength(value) + Buffer.byteLength(key);
+      let size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+      size += Buffer.byteLength(key);
       for (const [k, v] of Object.entries(headers)) size += k.length + Buffer.byteLength(v);
       if (size > this.c.max_record_bytes) {
         dead.push({ code: 'KAFKA_RECORD_TOO_LARGE', reason: `record of ${size} bytes exceeds max_record_bytes (${this.c.max_record_bytes})`, record: e, context: { key } });
         continue;
       }
       bytes += size;
-      const topic = this.topicOf(e);
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, (list = []));
       list.push({ key, value, headers });
@@ -148,7 +164,7 @@ export class KafkaSink implements Sink {
   }
 
   async write(batch: SinkBatch): Promise<{ dead?: DeadLetter[] }> {
-    const { byTopic, dead, bytes } = this.encode(batch.events);
+    const { byTopic, dead, bytes } = await this.encode(batch.events);
     if (this.c.exactly_once) return this.writeTransaction(batch, byTopic, dead, bytes);
     if (byTopic.size === 0) return { dead };
     await this.ensureTopics([...byTopic.keys()]);

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { kafkaSinkConfigSchema } from './kafka-sink-config.js';
+
+const base = { brokers: ['127.0.0.1:9092'], topic: 't' };
+const problems = (c: Record<string, unknown>) => {
+  const r = kafkaSinkConfigSchema.safeParse({ ...base, ...c });
+  return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+};
+
+describe('kafka sink config', () => {
+  it('accepts every codec and encoding that has what it needs', () => {
+    for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) expect(problems({ compression })).toEqual([]);
+    expect(problems({ encoding: 'avro', schema_registry: { url: 'http://127.0.0.1:8081' } })).toEqual([]);
+    expect(problems({ encoding: 'json_schema', schema_registry: { url: 'http://r:8081', username: 'u', password: 'p' } })).toEqual([]);
+  });
+
+  it('names the key of each conflict: an encoding without a registry, a registry with json, half of the credentials', () => {
+    expect(problems({ encoding: 'avro' })).toEqual(['schema_registry']);
+    expect(problems({ schema_registry: { url: 'http://127.0.0.1:8081' } })).toEqual(['encoding']);
+    expect(problems({ encoding: 'avro', schema_registry: { url: 'http://r:8081', username: 'u' } })).toEqual(['schema_registry.password']);
+    expect(problems({ compression: 'brotli' })).toEqual(['compression']);
+    expect(problems({ encoding: 'avro', schema_registry: { url: 'http://r:8081', subject: 'x' } })).toEqual(['schema_registry']);
+  });
+});

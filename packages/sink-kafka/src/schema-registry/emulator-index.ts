@@ -1,0 +1,1 @@
+export { RegistryEmulator, type RegistryEmulatorOptions, type Compatibility } from './registry-emulator.js';
