@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@plumline\/source-iplum$/, replacement: src('source-iplum') },
       { find: /^@plumline\/sink-kafka\/emulator$/, replacement: src('sink-kafka', 'schema-registry/emulator-index.ts') },
       { find: /^@plumline\/sink-kafka$/, replacement: src('sink-kafka') },
+      { find: /^@plumline\/operators$/, replacement: src('operators') },
       { find: /^@plumline\/cli$/, replacement: src('cli') },
     ],
   },

@@ -3,8 +3,9 @@ import { fileSink } from '@plumline/sink-file';
 import { plumParseOperator, plumSource } from '@plumline/source-plum';
 import { iplumCallbacksSource, iplumSource } from '@plumline/source-iplum';
 import { kafkaSink, kafkaStatePlugin } from '@plumline/sink-kafka';
+import { callOperators } from '@plumline/operators';
 
 /** Every plugin the CLI knows: core's built-ins and each package's. */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource, kafkaSink, kafkaStatePlugin]);
+  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource, kafkaSink, kafkaStatePlugin, ...callOperators]);
 }

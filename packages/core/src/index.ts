@@ -2,7 +2,7 @@ export type { CallEvent, DeadLetter } from './event.js';
 export { EVENT_SCHEMA_VERSION } from './event.js';
 export type { Batch } from './batch.js';
 export type { Receipt, BatchPosition } from './receipt.js';
-export { combineReceipts, detachedReceipt } from './receipt.js';
+export { combineReceipts, detachedReceipt, operatorReceipt } from './receipt.js';
 export {
   PlumlineError,
   ConfigError,
@@ -46,7 +46,7 @@ export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, withDead, toDeadLetter } from './operators/per-event.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from './expr/predicate.js';
 export { compileTemplate, templateFields, templateProblems } from './expr/template.js';
-export { compileGetter, isFieldPath } from './expr/field-path.js';
+export { compileGetter, isFieldPath, setPathCopying } from './expr/field-path.js';
 export { parseDuration, formatDuration, isDuration } from './util/duration.js';
 export { parseByteSize } from './util/size.js';
 export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff.js';

@@ -40,8 +40,9 @@ export class SourceReceipt implements Receipt {
     readonly seq: number,
     private readonly onSettle: (receipt: SourceReceipt, error?: unknown) => void,
     checkpoint?: unknown,
+    standsForSourceBatch = true,
   ) {
-    this.positions = [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
+    this.positions = !standsForSourceBatch ? [] : [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
   }
 
   retain(count = 1): void {
@@ -119,6 +120,15 @@ class CompositeReceipt implements Receipt {
 export function combineReceipts(receipts: readonly Receipt[]): Receipt {
   if (receipts.length === 1) return receipts[0]!;
   return new CompositeReceipt(receipts);
+}
+
+/**
+ * A receipt for a batch an operator emits on its own — a timer releasing events it held, as
+ * `correlate` does when a window closes. It stands for no source batch (no positions, so no
+ * checkpoint waits on it); `onSettled` tells the operator when every sink is done with the batch.
+ */
+export function operatorReceipt(): Receipt {
+  return new SourceReceipt('', 0, () => {}, undefined, false);
 }
 
 /** A receipt that tracks nothing: for batches built outside a pipeline (tests, tools). */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { corePlugins } from '../builtins.js';
 import type { CallEvent } from '../event.js';
 import { createLogger } from '../logger.js';
-import { defineSink, defineSource, type AnyPlugin, type SinkBatch, type SourcePage, type SourcePlugin } from '../plugin.js';
+import { defineSink, defineSource, type AnyPlugin, type OperatorPlugin, type SinkBatch, type SourcePage, type SourcePlugin } from '../plugin.js';
 import type { BatchPosition } from '../receipt.js';
 import { PluginRegistry } from '../registry.js';
 import { createPipeline, type PipelineResult } from '../runtime/pipeline.js';
@@ -116,19 +116,44 @@ export async function runSource(
   config: Record<string, unknown>,
   options: { once?: boolean; stopAfterMs?: number; dedupe?: boolean; stateStore?: StateStore; plugins?: readonly AnyPlugin[] } = {},
 ): Promise<SourceRun> {
-  const sink = memorySink({ type: 'runsource_memory' });
-  const dlq = memorySink({ type: 'runsource_dead' });
+  const id = plugin.type;
+  return runGraph({ [id]: { type: plugin.type, ...config } }, options.dedupe ? { unique: { type: 'dedupe', inputs: [id] } } : {}, options.dedupe ? 'unique' : id, [plugin, ...(options.plugins ?? [])], options);
+}
+
+/**
+ * Runs one operator plugin (component id = its type) over the given pages of events, fed by
+ * an `array` source, into an in-memory sink; dead letters and logs are captured. `--once` by
+ * default. Pass the same `stateStore` to two runs to test a restart.
+ *
+ * @example
+ * const run = await runOperator(maskOperator, { numbers: 'drop' }, [[testEvent('a', { from: '+12125550100' })]]);
+ * expect(run.events[0]!.from).toBeUndefined();
+ */
+export async function runOperator(
+  plugin: OperatorPlugin,
+  config: Record<string, unknown>,
+  pages: readonly (readonly CallEvent[])[],
+  options: { once?: boolean; stopAfterMs?: number; stateStore?: StateStore; plugins?: readonly AnyPlugin[] } = {},
+): Promise<SourceRun> {
+  const id = plugin.type;
+  return runGraph({ input: { type: 'runoperator_array' } }, { [id]: { type: plugin.type, inputs: ['input'], ...config } }, id, [plugin, arraySource(pages, 'runoperator_array'), ...(options.plugins ?? [])], options);
+}
+
+async function runGraph(
+  sources: Record<string, Record<string, unknown>>,
+  transforms: Record<string, Record<string, unknown>>,
+  last: string,
+  plugins: readonly AnyPlugin[],
+  options: { once?: boolean; stopAfterMs?: number; stateStore?: StateStore },
+): Promise<SourceRun> {
+  const sink = memorySink({ type: 'run_memory' });
+  const dlq = memorySink({ type: 'run_dead' });
   const run: SourceRun = { events: sink.record.events, dead: dlq.record.events, logs: '' };
   const logger = createLogger({ level: 'info', pretty: false, destination: new Writable({ write(c, _e, cb) { run.logs += String(c); cb(); } }) });
-  const id = plugin.type;
   const p = await createPipeline(
+    { sources, transforms, sinks: { out: { type: 'run_memory', inputs: [last] }, dead: { type: 'run_dead', inputs: ['dead_letter'] } } },
     {
-      sources: { [id]: { type: plugin.type, ...config } },
-      transforms: options.dedupe ? { unique: { type: 'dedupe', inputs: [id] } } : {},
-      sinks: { out: { type: 'runsource_memory', inputs: [options.dedupe ? 'unique' : id] }, dead: { type: 'runsource_dead', inputs: ['dead_letter'] } },
-    },
-    {
-      plugins: new PluginRegistry([...corePlugins, ...(options.plugins ?? []), plugin, sink.plugin, dlq.plugin]),
+      plugins: new PluginRegistry([...corePlugins, ...plugins, sink.plugin, dlq.plugin]),
       logger,
       once: options.stopAfterMs === undefined ? (options.once ?? true) : false,
       stateStore: options.stateStore ?? new MemoryStateStore(),

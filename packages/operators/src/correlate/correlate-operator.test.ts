@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { firstValueFrom, from, Subject, toArray } from 'rxjs';
+import { detachedReceipt, type Batch, type CallEvent, type OperatorContext } from '@plumline/core';
+import { MemoryStateStore, runOperator, testEvent } from '@plumline/core/testing';
+import { correlateOperator } from './correlate-operator.js';
+
+const rules = [{ name: 'session_detail', anchor: { kind: 'session' }, partner: { kind: 'error' }, anchor_key: 'attributes.sessionId', partner_key: 'attributes.sessionId', as: 'errors', emit: 'window' }];
+const session = (sid: string) => testEvent(`session:${sid}`, { kind: 'session', attributes: { sessionId: sid } });
+const error = (sid: string, n: number) => testEvent(`error:${sid}:${n}`, { kind: 'error', attributes: { sessionId: sid } });
+const batch = (events: CallEvent[]): Batch => ({ events, receipt: detachedReceipt() });
+const ctx = (once: boolean) => {
+  const values = new Map<string, unknown>();
+  return { once, logger: { info() {}, warn() {} }, onCommit() {}, isCommitted: () => true, state: { get: async (k: string) => values.get(k), set: async (k: string, v: unknown) => void values.set(k, v) } } as unknown as OperatorContext;
+};
+
+describe('correlate (in a pipeline)', () => {
+  it('under --once every window closes at the end of input: sessions carry their errors, lone errors come out flagged', async () => {
+    const run = await runOperator(correlateOperator, { window: '10m', rules }, [[error('s1', 1), session('s1')], [session('s2'), error('s1', 2), error('zz', 1)]]);
+    const byId = new Map(run.events.map((e) => [e.id, e]));
+    expect([...byId.keys()].sort()).toEqual(['error:zz:1', 'session:s1', 'session:s2']);
+    expect((byId.get('session:s1')!.attributes.errors as CallEvent[]).map((e) => e.id)).toEqual(['error:s1:1', 'error:s1:2']);
+    expect(byId.get('session:s2')!.attributes.correlation).toEqual({ rule: 'session_detail', unmatched: true });
+    expect(byId.get('error:zz:1')!.attributes.correlation).toEqual({ rule: 'session_detail', unmatched: true });
+    expect(run.error).toBeUndefined();
+  });
+
+  it('held events survive a restart through the state store: the error read after the restart still joins its session', async () => {
+    const store = new MemoryStateStore();
+    const pages = [[session('s1'), testEvent('pass-1')], [error('s1', 1)]];
+    // First run: only the first page, then a graceful stop with the session still waiting for its window.
+    const first = await runOperator(correlateOperator, { window: '10m', rules }, pages.slice(0, 1), { stateStore: store, stopAfterMs: 400 });
+    expect(first.error).toBeUndefined();
+    expect(first.events.map((e) => e.id)).toEqual(['pass-1']);
+    // Second run resumes after page 1 (the array source's checkpoint) and reads the error.
+    const second = await runOperator(correlateOperator, { window: '10m', rules }, pages, { stateStore: store });
+    expect(second.events.map((e) => e.id)).toEqual(['session:s1']);
+    expect((second.events[0]!.attributes.errors as CallEvent[]).map((e) => e.id)).toEqual(['error:s1:1']);
+  });
+
+  it('closes windows on its own timer while the input is idle', async () => {
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '50ms', rules }), ctx(false));
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    input.next(batch([session('t1')]));
+    await expect.poll(() => out.flatMap((b) => b.events).map((e) => e.id), { timeout: 2000 }).toContain('session:t1');
+    // The timer's batch stands for no source batch: no checkpoint waits on it.
+    expect(out.at(-1)!.receipt.positions).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  it('RxJS edge cases: empty input, an upstream error, a synchronous source, early unsubscribe', async () => {
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules }), ctx(true));
+    expect((await firstValueFrom(from([] as Batch[]).pipe(op.apply, toArray()))).flatMap((b) => b.events)).toEqual([]);
+    const sync = await firstValueFrom(from([batch([session('a')]), batch([error('a', 1)])]).pipe(op.apply, toArray()));
+    expect(sync.flatMap((b) => b.events).map((e) => e.id)).toEqual(['session:a']);
+    const failing = new Subject<Batch>();
+    const errors: unknown[] = [];
+    failing.pipe(op.apply).subscribe({ error: (e) => errors.push(e) });
+    failing.error(new Error('upstream'));
+    expect(errors).toHaveLength(1);
+    const input = new Subject<Batch>();
+    const seen: Batch[] = [];
+    const sub = input.pipe(op.apply).subscribe((b) => seen.push(b));
+    input.next(batch([testEvent('x')]));
+    sub.unsubscribe();
+    input.next(batch([testEvent('y')]));
+    expect(seen.flatMap((b) => b.events).map((e) => e.id)).toEqual(['x']);
+  });
+});

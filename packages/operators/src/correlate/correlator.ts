@@ -1,0 +1,237 @@
+import { compileGetter, type BatchPosition, type CallEvent } from '@plumline/core';
+import type { CorrelateConfig, CorrelateRule } from './correlate-config.js';
+
+/** One event the correlator holds, with what it needs to be restored after a restart. */
+export interface Held {
+  e: CallEvent;
+  rule: number;
+  role: 'anchor' | 'partner';
+  keys: string[];
+  positions: readonly BatchPosition[];
+  arrivedMs: number;
+  /** For an anchor: the partners joined to it so far. */
+  partners?: Held[];
+  /** Left the correlator (joined into an anchor, or emitted). */
+  gone?: boolean;
+  /** In the arrival queue (a held anchor or a lone partner). */
+  queued?: boolean;
+  /** Counted in `pending`. */
+  counted?: boolean;
+}
+
+/** What leaves the correlator: the events, and every held event they contain (for durability tracking). */
+export interface Released {
+  events: CallEvent[];
+  held: Held[];
+}
+
+interface CompiledRule {
+  rule: CorrelateRule;
+  as: string;
+  anchorKeys: ((e: CallEvent) => unknown)[];
+  partnerKeys: ((e: CallEvent) => unknown)[];
+  spanMs: number | undefined;
+  anchors: Map<string, Held[]>;
+  partners: Map<string, Held[]>;
+}
+
+const matches = (m: CorrelateRule['anchor'], e: CallEvent) => m.kind.includes(e.kind) && (m.source === undefined || m.source === e.source);
+const keysOf = (getters: ((e: CallEvent) => unknown)[], e: CallEvent) => {
+  const out: string[] = [];
+  for (const g of getters) {
+    const v = g(e);
+    if (v !== undefined && v !== null && v !== '') out.push(String(v));
+  }
+  return out;
+};
+function pushTo(index: Map<string, Held[]>, key: string, h: Held): void {
+  const list = index.get(key);
+  if (list) list.push(h);
+  else index.set(key, [h]);
+}
+
+/** Partners travel inside the anchor without their raw record (the anchor's event would double in size). */
+const slim = (e: CallEvent): CallEvent => {
+  if (e.raw === undefined) return e;
+  const { raw: _raw, ...rest } = e;
+  return rest;
+};
+
+/**
+ * The join logic of `correlate`, free of RxJS and timers so it can be tested directly: events
+ * go in with their positions and arrival time; joined or expired events come out.
+ */
+export class Correlator {
+  private readonly rules: CompiledRule[];
+  /** Held anchors and lone partners in arrival order (entries that left are skipped lazily). */
+  private queue: Held[] = [];
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly c: CorrelateConfig) {
+    this.rules = c.rules.map((rule) => ({
+      rule,
+      as: rule.as ?? rule.name,
+      anchorKeys: rule.anchor_key.map(compileGetter),
+      partnerKeys: rule.partner_key.map(compileGetter),
+      spanMs: rule.within_span,
+      anchors: new Map(),
+      partners: new Map(),
+    }));
+  }
+
+  /** Events held now. */
+  get pending(): number {
+    return this.count;
+  }
+
+  /** Every event held, for a snapshot. */
+  heldEvents(): Held[] {
+    const out: Held[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const h = this.queue[i]!;
+      if (h.gone) continue;
+      out.push(h);
+      if (h.partners) out.push(...h.partners);
+    }
+    return out;
+  }
+
+  /**
+   * Takes one event. Returns what leaves now: the event itself when no rule gives it a role,
+   * a joined anchor, or nothing (the event is held).
+   */
+  accept(e: CallEvent, positions: readonly BatchPosition[], nowMs: number, out: Released): void {
+    for (let r = 0; r < this.rules.length; r++) {
+      const cr = this.rules[r]!;
+      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, { e, rule: r, role: 'anchor', keys: keysOf(cr.anchorKeys, e), positions, arrivedMs: nowMs, partners: [] }, out);
+      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, { e, rule: r, role: 'partner', keys: keysOf(cr.partnerKeys, e), positions, arrivedMs: nowMs }, out);
+    }
+    out.events.push(e);
+  }
+
+  private acceptAnchor(cr: CompiledRule, a: Held, out: Released): void {
+    if (a.keys.length === 0) return this.release(a, out);
+    // Partners that came first.
+    for (const k of a.keys) {
+      const waiting = cr.partners.get(k);
+      if (!waiting) continue;
+      for (const p of waiting) if (!p.gone && this.inSpan(cr, a.e, p.e)) this.join(a, p);
+      const left = waiting.filter((p) => !p.gone);
+      if (left.length) cr.partners.set(k, left);
+      else cr.partners.delete(k);
+    }
+    if (a.partners!.length && cr.rule.emit === 'first_partner') return this.release(a, out);
+    this.hold(a);
+    for (const k of a.keys) pushTo(cr.anchors, k, a);
+  }
+
+  private acceptPartner(cr: CompiledRule, p: Held, out: Released): void {
+    if (p.keys.length === 0) return this.release(p, out);
+    for (const k of p.keys) {
+      const anchors = cr.anchors.get(k);
+      const a = anchors?.find((x) => !x.gone && this.inSpan(cr, x.e, p.e));
+      if (!a) continue;
+      this.join(a, p);
+      if (cr.rule.emit === 'first_partner') this.release(a, out);
+      return;
+    }
+    this.hold(p);
+    for (const k of p.keys) pushTo(cr.partners, k, p);
+  }
+
+  private inSpan(cr: CompiledRule, anchor: CallEvent, partner: CallEvent): boolean {
+    if (cr.spanMs === undefined) return true;
+    const t = Date.parse(partner.time);
+    const start = Date.parse(anchor.time) - cr.spanMs;
+    const end = Date.parse(anchor.endTime ?? anchor.time) + cr.spanMs;
+    return t >= start && t <= end;
+  }
+
+  private join(a: Held, p: Held): void {
+    p.gone = true;
+    a.partners!.push(p);
+    if (a.queued) this.track(p);
+  }
+
+  private track(h: Held): void {
+    if (!h.counted) {
+      h.counted = true;
+      this.count++;
+    }
+  }
+
+  private untrack(h: Held): void {
+    if (h.counted) {
+      h.counted = false;
+      this.count--;
+    }
+  }
+
+  private hold(h: Held): void {
+    h.queued = true;
+    this.queue.push(h);
+    this.track(h);
+    for (const p of h.partners ?? []) this.track(p);
+    // Memory stays bounded: past max_pending, the oldest leave early, as if their window closed.
+    while (this.count > this.c.max_pending) {
+      const oldest = this.nextQueued();
+      if (!oldest) break;
+      this.evicted++;
+      this.expireOne(oldest, this.overflow);
+    }
+  }
+
+  /** Events evicted by max_pending since the last call of {@link takeOverflow}. */
+  private overflow: Released = { events: [], held: [] };
+  evicted = 0;
+
+  /** What max_pending pushed out; the caller emits it with the batch in hand. */
+  takeOverflow(): Released {
+    const o = this.overflow;
+    this.overflow = { events: [], held: [] };
+    return o;
+  }
+
+  private nextQueued(): Held | undefined {
+    while (this.head < this.queue.length && this.queue[this.head]!.gone) this.head++;
+    const h = this.queue[this.head];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return h;
+  }
+
+  /** Releases every held event whose window closed at `nowMs` (all of them with Infinity). */
+  expire(nowMs: number, out: Released): void {
+    for (let h = this.nextQueued(); h && h.arrivedMs + this.c.window <= nowMs; h = this.nextQueued()) this.expireOne(h, out);
+  }
+
+  private expireOne(h: Held, out: Released): void {
+    const cr = this.rules[h.rule]!;
+    const index = h.role === 'anchor' ? cr.anchors : cr.partners;
+    for (const k of h.keys) {
+      const list = index.get(k);
+      if (!list) continue;
+      const left = list.filter((x) => x !== h);
+      if (left.length) index.set(k, left);
+      else index.delete(k);
+    }
+    this.release(h, out);
+  }
+
+  /** Emits an anchor with its partners (flagged unmatched when it has none), or a lone partner, flagged. */
+  private release(h: Held, out: Released): void {
+    this.untrack(h);
+    for (const p of h.partners ?? []) this.untrack(p);
+    h.gone = true;
+    const cr = this.rules[h.rule]!;
+    const partners = h.partners ?? [];
+    const attributes: Record<string, unknown> = { ...h.e.attributes };
+    if (h.role === 'anchor') attributes[cr.as] = partners.map((p) => slim(p.e));
+    attributes.correlation = partners.length ? { rule: cr.rule.name, partners: partners.length } : { rule: cr.rule.name, unmatched: true };
+    out.events.push({ ...h.e, attributes });
+    out.held.push(h, ...partners);
+  }
+}

@@ -1,0 +1,116 @@
+import { resolve } from 'node:path';
+import { compileGetter, defineOperator, mapEvents, PipelineError, setPathCopying, type CallEvent, type OperatorContext } from '@plumline/core';
+import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
+import { LocalClock } from './local-clock.js';
+import { LookupTable } from './lookup-table.js';
+import { PhoneNormalizer } from './phone-normalizer.js';
+
+type Step = (target: Record<string, unknown>, e: CallEvent) => void;
+
+const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
+
+function phoneSteps(c: Exclude<EnrichConfig['phone'], false>): Step[] {
+  const normalizer = new PhoneNormalizer(c.default_region);
+  const target = c.target.split('.');
+  return c.fields.map((field) => {
+    const get = compileGetter(field);
+    const at = [...target, field.split('.').pop()!];
+    return (t, e) => {
+      const v = get(e);
+      if (typeof v === 'string' && v !== '') setPathCopying(t, at, normalizer.normalize(v));
+    };
+  });
+}
+
+function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Step {
+  const get = compileGetter(l.match);
+  const at = l.as.split('.');
+  return (t, e) => {
+    const v = get(e);
+    const row = v === undefined || v === null ? undefined : table.get(String(v));
+    if (row) setPathCopying(t, at, row);
+    else if (l.default) setPathCopying(t, at, l.default);
+  };
+}
+
+function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
+  const clock = new LocalClock(c.zone);
+  const at = c.target.split('.');
+  const bh = c.business_hours;
+  const days = new Set<string>(bh?.days);
+  const holidays = new Set(bh?.holidays);
+  const [start, end] = bh ? [minutes(bh.start), minutes(bh.end)] : [0, 0];
+  return (t, e) => {
+    const ms = Date.parse(e.time);
+    if (Number.isNaN(ms)) return;
+    const l = clock.at(ms);
+    const out: Record<string, unknown> = { time: l.local, date: l.date, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin, zone: c.zone };
+    if (bh) out.businessHours = days.has(l.weekday) && !holidays.has(l.date) && l.minuteOfDay >= start && l.minuteOfDay < end;
+    setPathCopying(t, at, out);
+  };
+}
+
+/**
+ * `enrich`: what a telephony data team adds first. Phone numbers to E.164 with country, type and
+ * (NANP) area code; rows of lookup tables (CSV/JSON, reloaded when the file changes) by any
+ * field; `durationSec` where missing; local time, weekday and a business-hours flag in a zone.
+ * Events are copied, never changed in place; a non-number stays as it was, with the reason.
+ *
+ * ```yaml
+ * enriched:
+ *   type: enrich
+ *   inputs: [plum]
+ *   phone: { fields: [from, to], default_region: US }
+ *   lookups:
+ *     - { file: lines.csv, key: number, match: attributes.phone.to.e164, as: attributes.line, default: { campaign: unknown } }
+ *   local_time:
+ *     zone: America/New_York
+ *     business_hours: { days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00", holidays: ["2026-12-25"] }
+ * ```
+ */
+export const enrichOperator = defineOperator({
+  type: 'enrich',
+  description: 'Adds E.164 phone numbers (country, type, area code), lookup-table rows, durations and local time / business hours.',
+  configSchema: enrichConfigSchema,
+  async create(config, ctx: OperatorContext) {
+    const steps: Step[] = [];
+    if (config.duration)
+      steps.push((t, e) => {
+        if (e.durationSec === undefined && e.endTime) {
+          const d = (Date.parse(e.endTime) - Date.parse(e.time)) / 1000;
+          if (Number.isFinite(d) && d >= 0) t.durationSec = d;
+        }
+      });
+    if (config.phone !== false) steps.push(...phoneSteps(config.phone));
+    const timers: NodeJS.Timeout[] = [];
+    for (const l of config.lookups) {
+      const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);
+      await table.reloadIfChanged();
+      ctx.logger.info({ file: l.file, rows: table.size }, 'lookup table loaded');
+      steps.push(lookupStep(l, table));
+      if (l.reload_interval > 0) {
+        const timer = setInterval(() => {
+          table.reloadIfChanged().then(
+            (changed) => changed && ctx.logger.info({ file: l.file, rows: table.size }, 'lookup table reloaded'),
+            // A file caught mid-write or removed: the previous rows stay in use, the error is reported (retriable: logged and counted).
+            (err: unknown) => ctx.reportError(new PipelineError('LOOKUP_RELOAD_FAILED', `lookup table ${l.file} not reloaded, its previous rows stay in use: ${(err as Error).message}`, { cause: err, retriable: true, fields: { file: l.file } })),
+          );
+        }, l.reload_interval);
+        timer.unref();
+        timers.push(timer);
+      }
+    }
+    if (config.local_time) steps.push(localTimeStep(config.local_time));
+    return {
+      apply: mapEvents((e) => {
+        const t = { ...e, attributes: { ...e.attributes } } as unknown as Record<string, unknown>;
+        // Each step sees what the steps before it added (a lookup can match on the E.164 form).
+        for (const s of steps) s(t, t as unknown as CallEvent);
+        return t as unknown as CallEvent;
+      }),
+      async close() {
+        for (const t of timers) clearInterval(t);
+      },
+    };
+  },
+});

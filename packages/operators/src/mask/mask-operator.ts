@@ -1,0 +1,114 @@
+import { createHmac } from 'node:crypto';
+import { compileGetter, ConfigError, defineOperator, mapEvents, setPathCopying, type CallEvent } from '@plumline/core';
+import { CONTENT_FIELDS, maskConfigSchema, NUMBER_FIELDS, type MaskAction, type MaskConfig } from './mask-config.js';
+
+/** The smallest HMAC key accepted: shorter keys make the hashes of a phone number space guessable. */
+export const MIN_KEY_BYTES = 16;
+
+type Masker = (value: unknown) => unknown;
+type Step = (target: Record<string, unknown>, e: CallEvent) => void;
+
+/** `***` and the last N digits; values without digits become `***`. */
+function truncate(value: unknown, keep: number): unknown {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const digits = String(value).replace(/\D/g, '');
+  return `***${digits.slice(-keep)}`;
+}
+
+/**
+ * Numbers are hashed by their digits, so "+1 (800) 555-0100" and "18005550100" give the same
+ * hash and still join; anything with an "@" (iPlum user e-mails) is hashed as written.
+ */
+const numberForm = (v: string) => (v.includes('@') ? v : v.replace(/\D/g, '') || v);
+
+function masker(action: MaskAction, key: Buffer | undefined, hashChars: number, isNumber: boolean): Masker | 'keep' {
+  if (action === 'keep') return 'keep';
+  if (action === 'drop') return () => undefined;
+  if (action === 'hash')
+    return (v) => {
+      if (v === undefined || v === null) return v;
+      const text = typeof v === 'string' ? (isNumber ? numberForm(v) : v) : JSON.stringify(v);
+      return `hmac:${createHmac('sha256', key!).update(text).digest('hex').slice(0, hashChars)}`;
+    };
+  return (v) => truncate(v, action.truncate);
+}
+
+/** Every field the config touches, with what happens to it (explicit `fields` win). */
+export function maskPlan(c: MaskConfig): Map<string, MaskAction> {
+  const plan = new Map<string, MaskAction>();
+  for (const f of NUMBER_FIELDS) plan.set(f, c.numbers);
+  for (const f of CONTENT_FIELDS) plan.set(f, c.content);
+  plan.set('raw', c.raw);
+  for (const [f, a] of Object.entries(c.fields)) plan.set(f, a);
+  return plan;
+}
+
+function needsKey(c: MaskConfig): boolean {
+  return [...maskPlan(c).values()].includes('hash');
+}
+
+/**
+ * `mask`: privacy for call data before any sink sees it. Phone numbers are hashed with a keyed
+ * HMAC-SHA256 (the same number gives the same hash, so joins and counts still work, but the
+ * number cannot be read back or guessed without the key), truncated to their last digits, or
+ * dropped; free text is dropped or hashed; the raw record is dropped. enrich's E.164 and national
+ * forms are masked like the number they came from.
+ *
+ * ```yaml
+ * masked:
+ *   type: mask
+ *   inputs: [enriched]
+ *   numbers: hash                 # key from $PLUMLINE_MASK_KEY
+ *   content: drop
+ *   fields: { attributes.userId: hash, to: { truncate: 4 } }
+ * ```
+ */
+export const maskOperator = defineOperator({
+  type: 'mask',
+  description: 'Hashes (keyed HMAC-SHA256), truncates or drops phone numbers, content fields and the raw record.',
+  configSchema: maskConfigSchema,
+  create(config) {
+    let key: Buffer | undefined;
+    if (needsKey(config)) {
+      const text = process.env[config.key_env];
+      if (!text || Buffer.byteLength(text) < MIN_KEY_BYTES)
+        throw new ConfigError('CONFIG_MASK_KEY_MISSING', `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${[...maskPlan(config)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ')})`, { fields: { env: config.key_env } });
+      key = Buffer.from(text);
+    }
+    const steps: Step[] = [];
+    for (const [field, action] of maskPlan(config)) {
+      const m = masker(action, key, config.hash_chars, NUMBER_FIELDS.includes(field));
+      if (m === 'keep') continue;
+      const get = compileGetter(field);
+      const parts = field.split('.');
+      steps.push((t, e) => {
+        const v = get(e);
+        if (v !== undefined) setPathCopying(t, parts, m(v));
+      });
+    }
+    // enrich's results: { from: { e164, national, … }, to: … } under phone_target.
+    const numbers = masker(config.numbers, key, config.hash_chars, true);
+    if (numbers !== 'keep') {
+      const getPhone = compileGetter(config.phone_target);
+      const parts = config.phone_target.split('.');
+      steps.push((t, e) => {
+        const phone = getPhone(e);
+        if (phone === null || typeof phone !== 'object') return;
+        const out: Record<string, unknown> = {};
+        for (const [name, info] of Object.entries(phone as Record<string, unknown>)) {
+          if (info === null || typeof info !== 'object') continue;
+          const { e164, national, ...rest } = info as Record<string, unknown>;
+          out[name] = { ...rest, ...(e164 !== undefined && numbers(e164) !== undefined ? { e164: numbers(e164) } : {}), ...(national !== undefined && numbers(national) !== undefined ? { national: numbers(national) } : {}) };
+        }
+        setPathCopying(t, parts, out);
+      });
+    }
+    return {
+      apply: mapEvents((e) => {
+        const t = { ...e, attributes: { ...e.attributes } } as unknown as Record<string, unknown>;
+        for (const s of steps) s(t, e);
+        return t as unknown as CallEvent;
+      }),
+    };
+  },
+});
