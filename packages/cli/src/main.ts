@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
 import { emulate } from './emulate.js';
+import { tapCommand } from './tap-command.js';
+import { testCommand } from './test-command.js';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
 
@@ -9,6 +11,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_INVALID = 2;
 export const EXIT_SIGNAL = 130;
+/** Events `plumline tap` prints by default before it stops. */
+export const DEFAULT_TAP_LIMIT = 20;
 
 const USAGE = `plumline — log-stream pipelines for telephony call logs
 
@@ -24,9 +28,16 @@ Usage:
       Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
       default demo/demo-password) until SIGINT/SIGTERM.
   plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>]
-  plumline emulate schema-registry [--port 8083]
       Serve an emulator of iPlum's usage API (keys from IPLUM_ACCESS_KEY/IPLUM_SECRET_KEY/
       IPLUM_USERNAME); with --callback-url, push callbacks for new records there.
+  plumline emulate schema-registry [--port 8083]
+      Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).
+  plumline test <pipeline.yaml>
+      Run the file's tests: section (inputs into transforms, conditions on their output).
+      Exit 0 when all pass, 1 when one fails, 2 for a config error.
+  plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
+      Run the pipeline and print a sample of what a source or transform emits (the sinks
+      get what they always get). Stops after --limit events (0: at SIGINT).
   plumline help | --help
 
 Log levels: trace, debug, info (default), warn, error, silent.
@@ -53,6 +64,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         seed: { type: 'string', default: '1' },
         rate: { type: 'string' },
         'callback-url': { type: 'string' },
+        limit: { type: 'string', default: String(DEFAULT_TAP_LIMIT) },
+        every: { type: 'string', default: '1' },
+        format: { type: 'string' },
       },
     });
   } catch (err) {
@@ -79,6 +93,18 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'] }, io);
     case 'run':
       return run(rest[0], { once: parsed.values.once ?? false, level }, io);
+    case 'test':
+      return testCommand(rest[0], io);
+    case 'tap': {
+      const limit = Number(parsed.values.limit);
+      const every = Number(parsed.values.every);
+      const format = parsed.values.format ?? ((io.stdout as NodeJS.WriteStream).isTTY ? 'table' : 'ndjson');
+      if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(every) || every < 1 || (format !== 'ndjson' && format !== 'table')) {
+        io.stderr.write('error: --limit is an integer ≥ 0, --every an integer ≥ 1, --format ndjson or table\n');
+        return EXIT_INVALID;
+      }
+      return tapCommand(rest[0], rest[1], { limit, every, format }, io);
+    }
     default:
       io.stderr.write(`error: unknown command "${command}"\n\n${USAGE}`);
       return EXIT_INVALID;

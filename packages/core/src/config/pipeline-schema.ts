@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../schema.js';
+import { pipelineTestSchema } from '../pipeline-tests/pipeline-test-schema.js';
 
 export const DEFAULT_STATE_PATH = '.plumline/state';
 export const DEFAULT_DEAD_LETTER_PATH = '.plumline/dead-letter.ndjson';
@@ -69,6 +70,7 @@ export const pipelineFileSchema = z.strictObject({
   sources: z.record(componentId, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one source' }),
   transforms: z.record(componentId, componentWithInputsSchema).default({}),
   sinks: z.record(componentId, componentWithInputsSchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one sink' }),
+  tests: z.array(pipelineTestSchema).default([]).describe('Unit tests of the transforms, run by `plumline test` (never by `run`).'),
 });
 
 export type PipelineFile = z.output<typeof pipelineFileSchema>;

@@ -65,6 +65,14 @@ describe('mask', () => {
     }
   });
 
+  it('masks events nested by correlate (a session\'s errors) like top-level ones', async () => {
+    const [e] = await enrichThenMask([testEvent('s', { from: '12125550100', attributes: { details: shaped('2125550100', '(212) 555-0100').slice(0, 2) } })], {});
+    const text = JSON.stringify(e);
+    expect(text).not.toContain('2125550100');
+    expect(text).not.toContain('555-0100');
+    expect(((e!.attributes.details as CallEvent[])[1]!.attributes as Record<string, unknown>).message).toBeUndefined();
+  });
+
   it('truncates to the last digits, drops content and raw by default, and applies per-field rules', async () => {
     const run = await runOperator(maskOperator, { numbers: { truncate: 4 }, fields: { 'attributes.recordId': 'hash', to: 'keep' } }, [shaped('2125550123', '(212) 555-0123').slice(2, 3)]);
     const [e] = run.events;

@@ -43,6 +43,8 @@ export function maskPlan(c: MaskConfig): Map<string, MaskAction> {
   return plan;
 }
 
+const isEventLike = (v: unknown): v is CallEvent => v !== null && typeof v === 'object' && typeof (v as CallEvent).id === 'string' && typeof (v as CallEvent).kind === 'string' && typeof (v as CallEvent).attributes === 'object';
+
 function needsKey(c: MaskConfig): boolean {
   return [...maskPlan(c).values()].includes('hash');
 }
@@ -103,12 +105,15 @@ export const maskOperator = defineOperator({
         setPathCopying(t, parts, out);
       });
     }
-    return {
-      apply: mapEvents((e) => {
-        const t = { ...e, attributes: { ...e.attributes } } as unknown as Record<string, unknown>;
-        for (const s of steps) s(t, e);
-        return t as unknown as CallEvent;
-      }),
+    const maskOne = (e: CallEvent): CallEvent => {
+      const t = { ...e, attributes: { ...e.attributes } } as unknown as Record<string, unknown>;
+      for (const s of steps) s(t, e);
+      // Events nested in attributes (correlate's partners: a session's errors, a call's
+      // recording) hold numbers too: they are masked the same way.
+      const attributes = t.attributes as Record<string, unknown>;
+      for (const [k, v] of Object.entries(attributes)) if (Array.isArray(v) && v.some(isEventLike)) attributes[k] = v.map((x) => (isEventLike(x) ? maskOne(x) : x));
+      return t as unknown as CallEvent;
     };
+    return { apply: mapEvents(maskOne) };
   },
 });
