@@ -33,6 +33,8 @@ const code = await new Promise((resolve) => {
       IPLUM_ACCESS_KEY: 'DEMOACCESSKEY',
       IPLUM_SECRET_KEY: 'demo-secret-key',
       IPLUM_USERNAME: 'admin@acme-voice.com',
+      // The demo's own key for mask's HMAC; a real deployment sets its own secret.
+      PLUMLINE_MASK_KEY: process.env.PLUMLINE_MASK_KEY || 'demo-mask-key-not-for-production',
     },
   });
   child.on('exit', resolve);
