@@ -7,6 +7,7 @@ import { makeInput } from './make-input.mjs';
 import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
 import { kafkaBench } from './kafka-bench.mjs';
+import { operatorsBench } from './operators-bench.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -95,6 +96,7 @@ console.log('(c) dedupe with 10M keys…');
 const c = child([join(root, 'bench/run-pipeline.mjs'), join(tmp, 'c.yaml'), String(KEYS)], undefined, { BENCH_STATE: 'memory' });
 if (c.stats.out.eventsIn !== KEYS) throw new Error(`(c) passed ${c.stats.out.eventsIn} events, expected ${KEYS}`);
 
+const operatorRows = await operatorsBench(root, tmp, input, EVENTS);
 const plumRows = await plumBench(root, tmp);
 const iplumRows = await iplumBench(root, tmp);
 const kafkaRows = await kafkaBench(root, tmp, EVENTS);
@@ -124,6 +126,12 @@ ratios from 0.72 to 1.00 across runs of one afternoon: read one run as one sampl
 |---|---:|---:|---|---|
 ${rows.join('\n')}
 
+## Call operators (same input as (a), each run in its own process)
+
+| benchmark | events/s | peak RSS | relative | target |
+|---|---:|---:|---|---|
+${operatorRows.join('\n')}
+
 ## Sources
 
 | benchmark | events/s | peak RSS | requests | target |
@@ -147,6 +155,10 @@ Notes
   commit index before acknowledging each group of batches; the hand-written loop never fsyncs.
 - (c) keeps every key (no TTL expiry, no eviction): the peak RSS is the whole process — the
   key table (64-bit hashes, ≈19 bytes a key at 10M) plus the engine and events in flight.
+- Operator rows: enrich with phone numbers and local time/business hours; correlate joins
+  errors to the session on their channel (first partner, window 1m, max_pending 100,000): on this
+  input 70% of events are sessions that wait for a partner, so it runs at max_pending, logging
+  the held events to the state store; mask hashes every number (HMAC cached per value).
 - (b) measures the engine: batches of 1,000 generated events through \`map\` (sets one attribute,
   copying the event) and \`filter\`, into a sink that discards them. Generation is part of the cost.
 `;

@@ -51,7 +51,7 @@ export { parseDuration, formatDuration, isDuration } from './util/duration.js';
 export { parseByteSize } from './util/size.js';
 export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff.js';
 export { writeFileAtomic, fsyncDir } from './util/fs-durable.js';
-export { isoFromMs } from './util/fast-iso.js';
+export { isoFromMs, msFromIso } from './util/fast-iso.js';
 export type { JsonValue } from './util/json.js';
 export { corePlugins } from './builtins.js';
 export { mapOperator } from './operators/map/map-operator.js';

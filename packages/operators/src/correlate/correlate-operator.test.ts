@@ -8,10 +8,7 @@ const rules = [{ name: 'session_detail', anchor: { kind: 'session' }, partner: {
 const session = (sid: string) => testEvent(`session:${sid}`, { kind: 'session', attributes: { sessionId: sid } });
 const error = (sid: string, n: number) => testEvent(`error:${sid}:${n}`, { kind: 'error', attributes: { sessionId: sid } });
 const batch = (events: CallEvent[]): Batch => ({ events, receipt: detachedReceipt() });
-const ctx = (once: boolean) => {
-  const values = new Map<string, unknown>();
-  return { once, logger: { info() {}, warn() {} }, onCommit() {}, isCommitted: () => true, state: { get: async (k: string) => values.get(k), set: async (k: string, v: unknown) => void values.set(k, v) } } as unknown as OperatorContext;
-};
+const ctx = (once: boolean) => ({ once, logger: { info() {}, warn() {} }, onCommit() {}, isCommitted: () => true, state: new MemoryStateStore() }) as unknown as OperatorContext;
 
 describe('correlate (in a pipeline)', () => {
   it('under --once every window closes at the end of input: sessions carry their errors, lone errors come out flagged', async () => {

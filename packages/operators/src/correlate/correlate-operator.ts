@@ -3,50 +3,109 @@ import { defineOperator, operatorReceipt, type Batch, type BatchPosition, type C
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
 import { Correlator, type Held, type Released } from './correlator.js';
 
-/** State key of the held events. */
-const STATE_KEY = 'held';
+/** State log of the held events: one JSON line per event that started being held, and lines naming those that left. */
+const LOG_KEY = 'held.log';
 /** How often closed windows are looked for, at most (a quarter of the window when that is shorter). */
 export const MAX_TICK_MS = 1_000;
+/** The log is rewritten when it is more than twice what is live plus this. */
+const COMPACT_SLACK_BYTES = 1 << 20;
+/** At most one warning about max_pending per this many milliseconds (with the count since the last). */
+const EVICTION_WARN_INTERVAL_MS = 10_000;
 
-interface StoredHeld {
+interface AddRecord {
+  n: number;
   e: CallEvent;
-  positions: BatchPosition[];
-  ageMs: number;
+  p: { source: string; seq: number }[];
+  t: number;
 }
 
 /**
- * Joins events to their partners within a window, with the held events kept in the state store:
- * every commit writes the events still held or not yet delivered downstream, each with the
- * source positions it came from; a restart restores those whose positions are committed (the
- * others are read again from the source) and replays them through the same rules.
+ * Joins events to their partners within a window, keeping what it holds in a log in the state
+ * store: at each commit it appends the events that started being held since the last one (with
+ * the source positions they came from) and the numbers of those that left and were delivered
+ * downstream. A restart replays the log and restores the events whose positions are committed
+ * (the others are read again from the source). The log is compacted when it outgrows what is live.
  */
 class CorrelateOperator {
   private readonly correlator: Correlator;
+  /** Held events not yet in the log. */
+  private unsaved: Held[] = [];
+  /** Logged events that left and whose output batch every sink finished with. */
+  private done: Held[] = [];
   /** Released events whose output batch sinks have not finished with: still owed after a crash. */
   private readonly inflight = new Set<Held[]>();
-  private restored: StoredHeld[] = [];
+  private restored: AddRecord[] = [];
+  private nextN = 1;
+  private logBytes = 0;
+  private liveBytes = 0;
+  private evictedSinceWarn = 0;
+  private lastWarnMs = 0;
 
   constructor(
     private readonly c: CorrelateConfig,
     private readonly ctx: OperatorContext,
   ) {
-    this.correlator = new Correlator(c);
+    this.correlator = new Correlator(c, (h) => {
+      if (!h.log) this.unsaved.push(h);
+    });
     ctx.onCommit(() => this.persist());
   }
 
   async load(): Promise<void> {
-    const stored = ((await this.ctx.state.get(STATE_KEY)) as StoredHeld[] | undefined) ?? [];
-    this.restored = stored.filter((h) => this.ctx.isCommitted(h.positions));
-    if (stored.length) this.ctx.logger.info({ restored: this.restored.length, fromUncommittedBatches: stored.length - this.restored.length }, 'correlate: held events restored');
+    const data = Buffer.from(await this.ctx.state.readLog(LOG_KEY));
+    this.logBytes = data.byteLength;
+    const live = new Map<number, AddRecord & { bytes: number }>();
+    for (const line of data.toString('utf8').split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as AddRecord | { g: number[] };
+      if ('g' in r) for (const n of r.g) live.delete(n);
+      else live.set(r.n, { ...r, bytes: Buffer.byteLength(line) + 1 });
+      this.nextN = Math.max(this.nextN, ('n' in r ? r.n : 0) + 1);
+    }
+    const committed = [...live.values()].filter((r) => this.ctx.isCommitted(r.p));
+    this.restored = committed;
+    if (live.size) this.ctx.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
+    // The log is rewritten with what was restored: the rest comes again from the source.
+    if (committed.length !== live.size || this.logBytes > 0) await this.rewrite(committed);
   }
 
+  private async rewrite(records: AddRecord[]): Promise<void> {
+    const text = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t }) + '\n').join('');
+    await this.ctx.state.rewriteLog(LOG_KEY, Buffer.from(text));
+    this.logBytes = this.liveBytes = Buffer.byteLength(text);
+  }
+
+  /** Commit hook: appends what started being held and what was delivered since the last commit. */
   private async persist(): Promise<void> {
-    const now = Date.now();
-    const all = [...this.correlator.heldEvents()];
-    for (const group of this.inflight) all.push(...group);
-    // Positions without their checkpoints: isCommitted needs only source and seq.
-    const stored: StoredHeld[] = all.map((h) => ({ e: h.e, positions: h.positions.map((p) => ({ source: p.source, seq: p.seq })), ageMs: now - h.arrivedMs }));
-    await this.ctx.state.set(STATE_KEY, stored as never);
+    const lines: string[] = [];
+    for (const h of this.unsaved) {
+      if (h.log) continue;
+      const line = JSON.stringify({ n: this.nextN, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs } satisfies AddRecord) + '\n';
+      h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
+      this.liveBytes += h.log.bytes;
+      lines.push(line);
+    }
+    this.unsaved = [];
+    const gone = this.done.filter((h) => h.log).map((h) => h.log!.n);
+    for (const h of this.done) if (h.log) this.liveBytes -= h.log.bytes;
+    this.done = [];
+    if (gone.length) lines.push(JSON.stringify({ g: gone }) + '\n');
+    if (lines.length === 0) return;
+    const data = Buffer.from(lines.join(''));
+    await this.ctx.state.append(LOG_KEY, data);
+    this.logBytes += data.byteLength;
+    if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
+  }
+
+  /** Rewrites the log as the logged events that are still held or not yet delivered. */
+  private async compact(): Promise<void> {
+    const live: AddRecord[] = [];
+    const add = (h: Held) => {
+      if (h.log) live.push({ n: h.log.n, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs });
+    };
+    for (const h of this.correlator.heldEvents()) add(h);
+    for (const group of this.inflight) for (const h of group) add(h);
+    await this.rewrite(live);
   }
 
   /** Keeps released events owed until the receipt of the batch carrying them settles. */
@@ -55,15 +114,29 @@ class CorrelateOperator {
     const group = out.held;
     this.inflight.add(group);
     receipt.onSettled((error) => {
-      if (error === undefined) this.inflight.delete(group);
+      if (error !== undefined) return;
+      this.inflight.delete(group);
+      for (const h of group) {
+        if (h.log) this.done.push(h);
+        // Never logged: it need not be, it is delivered.
+        else h.log = { n: 0, bytes: 0 };
+      }
     });
+  }
+
+  private warnEvicted(count: number): void {
+    this.evictedSinceWarn += count;
+    const now = Date.now();
+    if (now - this.lastWarnMs < EVICTION_WARN_INTERVAL_MS) return;
+    this.ctx.logger.warn({ evicted: this.evictedSinceWarn, maxPending: this.c.max_pending }, 'correlate: max_pending reached, oldest events released unmatched');
+    this.evictedSinceWarn = 0;
+    this.lastWarnMs = now;
   }
 
   apply = (input: Observable<Batch>): Observable<Batch> =>
     new Observable<Batch>((sub) => {
-      const now = Date.now();
       const first: Released = { events: [], held: [] };
-      for (const h of this.restored) this.correlator.accept(h.e, h.positions, now - h.ageMs, first);
+      for (const r of this.restored) this.correlator.accept(r.e, r.p, r.t, first, { n: r.n, bytes: Buffer.byteLength(JSON.stringify(r)) + 1 });
       this.restored = [];
       const emitOwn = (out: Released) => {
         if (out.events.length === 0) return;
@@ -89,7 +162,7 @@ class CorrelateOperator {
           if (overflow.events.length) {
             out.events.push(...overflow.events);
             out.held.push(...overflow.held);
-            this.ctx.logger.warn({ evicted: overflow.events.length, maxPending: this.c.max_pending }, 'correlate: max_pending reached, oldest events released unmatched');
+            this.warnEvicted(overflow.events.length);
           }
           this.track(out, batch.receipt);
           sub.next(batch.dead ? { events: out.events, receipt: batch.receipt, dead: batch.dead, ...(batch.output !== undefined ? { output: batch.output } : {}) } : { events: out.events, receipt: batch.receipt });

@@ -17,6 +17,8 @@ export interface Held {
   queued?: boolean;
   /** Counted in `pending`. */
   counted?: boolean;
+  /** The operator's bookkeeping for its state log (sequence number, bytes logged). */
+  log?: { n: number; bytes: number };
 }
 
 /** What leaves the correlator: the events, and every held event they contain (for durability tracking). */
@@ -25,14 +27,35 @@ export interface Released {
   held: Held[];
 }
 
+/**
+ * Held entries under one key, oldest first. Entries leave in (roughly) arrival order, so removal
+ * marks them gone and the head moves past them: no array is ever searched to remove one entry.
+ */
+class HeldList {
+  items: Held[] = [];
+  head = 0;
+  push(h: Held): void {
+    this.items.push(h);
+  }
+  /** Moves the head past entries that left; true when nothing is left. */
+  trim(): boolean {
+    while (this.head < this.items.length && this.items[this.head]!.gone) this.head++;
+    if (this.head > 32 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return this.head >= this.items.length;
+  }
+}
+
 interface CompiledRule {
   rule: CorrelateRule;
   as: string;
   anchorKeys: ((e: CallEvent) => unknown)[];
   partnerKeys: ((e: CallEvent) => unknown)[];
   spanMs: number | undefined;
-  anchors: Map<string, Held[]>;
-  partners: Map<string, Held[]>;
+  anchors: Map<string, HeldList>;
+  partners: Map<string, HeldList>;
 }
 
 const matches = (m: CorrelateRule['anchor'], e: CallEvent) => m.kind.includes(e.kind) && (m.source === undefined || m.source === e.source);
@@ -44,12 +67,11 @@ const keysOf = (getters: ((e: CallEvent) => unknown)[], e: CallEvent) => {
   }
   return out;
 };
-function pushTo(index: Map<string, Held[]>, key: string, h: Held): void {
-  const list = index.get(key);
-  if (list) list.push(h);
-  else index.set(key, [h]);
+function pushTo(index: Map<string, HeldList>, key: string, h: Held): void {
+  let list = index.get(key);
+  if (!list) index.set(key, (list = new HeldList()));
+  list.push(h);
 }
-
 /** Partners travel inside the anchor without their raw record (the anchor's event would double in size). */
 const slim = (e: CallEvent): CallEvent => {
   if (e.raw === undefined) return e;
@@ -67,8 +89,16 @@ export class Correlator {
   private queue: Held[] = [];
   private head = 0;
   private count = 0;
+  /** Events evicted by max_pending, waiting for {@link takeOverflow}. */
+  private overflow: Released = { events: [], held: [] };
+  /** Events evicted by max_pending so far. */
+  evicted = 0;
 
-  constructor(private readonly c: CorrelateConfig) {
+  /** @param onHold called for each event that starts being held (it must then survive a restart). */
+  constructor(
+    private readonly c: CorrelateConfig,
+    private readonly onHold: (h: Held) => void = () => {},
+  ) {
     this.rules = c.rules.map((rule) => ({
       rule,
       as: rule.as ?? rule.name,
@@ -98,14 +128,14 @@ export class Correlator {
   }
 
   /**
-   * Takes one event. Returns what leaves now: the event itself when no rule gives it a role,
-   * a joined anchor, or nothing (the event is held).
+   * Takes one event. What leaves now goes to `out`: the event itself when no rule gives it a
+   * role, or a joined anchor; otherwise the event is held. `log` carries a restored event's log entry.
    */
-  accept(e: CallEvent, positions: readonly BatchPosition[], nowMs: number, out: Released): void {
+  accept(e: CallEvent, positions: readonly BatchPosition[], nowMs: number, out: Released, log?: Held['log']): void {
     for (let r = 0; r < this.rules.length; r++) {
       const cr = this.rules[r]!;
-      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, { e, rule: r, role: 'anchor', keys: keysOf(cr.anchorKeys, e), positions, arrivedMs: nowMs, partners: [] }, out);
-      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, { e, rule: r, role: 'partner', keys: keysOf(cr.partnerKeys, e), positions, arrivedMs: nowMs }, out);
+      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, { e, rule: r, role: 'anchor', keys: keysOf(cr.anchorKeys, e), positions, arrivedMs: nowMs, partners: [], log }, out);
+      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, { e, rule: r, role: 'partner', keys: keysOf(cr.partnerKeys, e), positions, arrivedMs: nowMs, log }, out);
     }
     out.events.push(e);
   }
@@ -116,10 +146,11 @@ export class Correlator {
     for (const k of a.keys) {
       const waiting = cr.partners.get(k);
       if (!waiting) continue;
-      for (const p of waiting) if (!p.gone && this.inSpan(cr, a.e, p.e)) this.join(a, p);
-      const left = waiting.filter((p) => !p.gone);
-      if (left.length) cr.partners.set(k, left);
-      else cr.partners.delete(k);
+      for (let i = waiting.head; i < waiting.items.length; i++) {
+        const p = waiting.items[i]!;
+        if (!p.gone && this.inSpan(cr, a.e, p.e)) this.join(a, p);
+      }
+      if (waiting.trim()) cr.partners.delete(k);
     }
     if (a.partners!.length && cr.rule.emit === 'first_partner') return this.release(a, out);
     this.hold(a);
@@ -130,10 +161,18 @@ export class Correlator {
     if (p.keys.length === 0) return this.release(p, out);
     for (const k of p.keys) {
       const anchors = cr.anchors.get(k);
-      const a = anchors?.find((x) => !x.gone && this.inSpan(cr, x.e, p.e));
+      if (!anchors) continue;
+      let a: Held | undefined;
+      for (let i = anchors.head; i < anchors.items.length && !a; i++) {
+        const x = anchors.items[i]!;
+        if (!x.gone && this.inSpan(cr, x.e, p.e)) a = x;
+      }
       if (!a) continue;
       this.join(a, p);
-      if (cr.rule.emit === 'first_partner') this.release(a, out);
+      if (cr.rule.emit === 'first_partner') {
+        this.release(a, out);
+        if (anchors.trim()) cr.anchors.delete(k);
+      } else this.onHold(p);
       return;
     }
     this.hold(p);
@@ -172,6 +211,7 @@ export class Correlator {
     h.queued = true;
     this.queue.push(h);
     this.track(h);
+    this.onHold(h);
     for (const p of h.partners ?? []) this.track(p);
     // Memory stays bounded: past max_pending, the oldest leave early, as if their window closed.
     while (this.count > this.c.max_pending) {
@@ -181,10 +221,6 @@ export class Correlator {
       this.expireOne(oldest, this.overflow);
     }
   }
-
-  /** Events evicted by max_pending since the last call of {@link takeOverflow}. */
-  private overflow: Released = { events: [], held: [] };
-  evicted = 0;
 
   /** What max_pending pushed out; the caller emits it with the batch in hand. */
   takeOverflow(): Released {
@@ -209,16 +245,10 @@ export class Correlator {
   }
 
   private expireOne(h: Held, out: Released): void {
+    this.release(h, out);
     const cr = this.rules[h.rule]!;
     const index = h.role === 'anchor' ? cr.anchors : cr.partners;
-    for (const k of h.keys) {
-      const list = index.get(k);
-      if (!list) continue;
-      const left = list.filter((x) => x !== h);
-      if (left.length) index.set(k, left);
-      else index.delete(k);
-    }
-    this.release(h, out);
+    for (const k of h.keys) if (index.get(k)?.trim()) index.delete(k);
   }
 
   /** Emits an anchor with its partners (flagged unmatched when it has none), or a lone partner, flagged. */

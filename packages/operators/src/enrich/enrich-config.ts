@@ -19,7 +19,7 @@ export const enrichConfigSchema = z
         z.strictObject({
           fields: z.array(fieldPath).min(1).default(DEFAULT_PHONE_FIELDS).describe('Fields holding phone numbers.'),
           default_region: z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 region such as US').default(DEFAULT_REGION).describe('Region for numbers written without a country code.'),
-          target: fieldPath.default(DEFAULT_PHONE_TARGET).describe('Where the results go: `{target}.{field name}` = { e164, national, country, type, areaCode } or { notANumber, reason }.'),
+          target: fieldPath.default(DEFAULT_PHONE_TARGET).describe('Where the results go: `{target}.{field name}` = { e164, country, type, areaCode } or { notANumber, reason }.'),
         }),
       ])
       .default({ fields: DEFAULT_PHONE_FIELDS, default_region: DEFAULT_REGION, target: DEFAULT_PHONE_TARGET })
@@ -40,7 +40,7 @@ export const enrichConfigSchema = z
     local_time: z
       .strictObject({
         zone: z.string().refine(isKnownZone, 'unknown time zone (expected an IANA name such as America/New_York)').describe('IANA time zone.'),
-        target: fieldPath.default('attributes.local').describe('Where { time, date, hour, weekday, offsetMin } go.'),
+        target: fieldPath.default('attributes.local').describe('Where { time, hour, weekday, offsetMin, businessHours } go.'),
         business_hours: z
           .strictObject({
             days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).default([...DEFAULT_BUSINESS_DAYS]),

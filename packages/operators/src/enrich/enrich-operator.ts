@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { compileGetter, defineOperator, mapEvents, PipelineError, setPathCopying, type CallEvent, type OperatorContext } from '@plumline/core';
+import { compileGetter, defineOperator, mapEvents, msFromIso, PipelineError, type CallEvent, type OperatorContext } from '@plumline/core';
+import { setInCopy } from '../set-in-copy.js';
 import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
 import { LocalClock } from './local-clock.js';
 import { LookupTable } from './lookup-table.js';
@@ -9,17 +10,25 @@ type Step = (target: Record<string, unknown>, e: CallEvent) => void;
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
 
-function phoneSteps(c: Exclude<EnrichConfig['phone'], false>): Step[] {
+/** One step for every phone field: their results go into one object at the target. */
+function phoneStep(c: Exclude<EnrichConfig['phone'], false>): Step {
   const normalizer = new PhoneNormalizer(c.default_region);
   const target = c.target.split('.');
-  return c.fields.map((field) => {
-    const get = compileGetter(field);
-    const at = [...target, field.split('.').pop()!];
-    return (t, e) => {
+  const getTarget = compileGetter(c.target);
+  const fields = c.fields.map((field) => [field.split('.').pop()!, compileGetter(field)] as const);
+  return (t, e) => {
+    let phone: Record<string, unknown> | undefined;
+    for (const [name, get] of fields) {
       const v = get(e);
-      if (typeof v === 'string' && v !== '') setPathCopying(t, at, normalizer.normalize(v));
-    };
-  });
+      if (typeof v !== 'string' || v === '') continue;
+      if (!phone) {
+        const existing = getTarget(e);
+        phone = existing !== null && typeof existing === 'object' ? { ...(existing as Record<string, unknown>) } : {};
+      }
+      phone[name] = normalizer.normalize(v);
+    }
+    if (phone) setInCopy(t, target, phone);
+  };
 }
 
 function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Step {
@@ -28,8 +37,8 @@ function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Ste
   return (t, e) => {
     const v = get(e);
     const row = v === undefined || v === null ? undefined : table.get(String(v));
-    if (row) setPathCopying(t, at, row);
-    else if (l.default) setPathCopying(t, at, l.default);
+    if (row) setInCopy(t, at, row);
+    else if (l.default) setInCopy(t, at, l.default);
   };
 }
 
@@ -41,12 +50,12 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
   const holidays = new Set(bh?.holidays);
   const [start, end] = bh ? [minutes(bh.start), minutes(bh.end)] : [0, 0];
   return (t, e) => {
-    const ms = Date.parse(e.time);
+    const ms = msFromIso(e.time);
     if (Number.isNaN(ms)) return;
     const l = clock.at(ms);
-    const out: Record<string, unknown> = { time: l.local, date: l.date, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin, zone: c.zone };
+    const out: Record<string, unknown> = { time: l.local, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin };
     if (bh) out.businessHours = days.has(l.weekday) && !holidays.has(l.date) && l.minuteOfDay >= start && l.minuteOfDay < end;
-    setPathCopying(t, at, out);
+    setInCopy(t, at, out);
   };
 }
 
@@ -55,6 +64,8 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
  * (NANP) area code; rows of lookup tables (CSV/JSON, reloaded when the file changes) by any
  * field; `durationSec` where missing; local time, weekday and a business-hours flag in a zone.
  * Events are copied, never changed in place; a non-number stays as it was, with the reason.
+ * What it adds is kept small (every byte is written by every sink): the E.164 form carries the
+ * national number, the local time carries the date.
  *
  * ```yaml
  * enriched:
@@ -77,11 +88,11 @@ export const enrichOperator = defineOperator({
     if (config.duration)
       steps.push((t, e) => {
         if (e.durationSec === undefined && e.endTime) {
-          const d = (Date.parse(e.endTime) - Date.parse(e.time)) / 1000;
+          const d = (msFromIso(e.endTime) - msFromIso(e.time)) / 1000;
           if (Number.isFinite(d) && d >= 0) t.durationSec = d;
         }
       });
-    if (config.phone !== false) steps.push(...phoneSteps(config.phone));
+    if (config.phone !== false) steps.push(phoneStep(config.phone));
     const timers: NodeJS.Timeout[] = [];
     for (const l of config.lookups) {
       const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);

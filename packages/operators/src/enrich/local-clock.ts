@@ -1,3 +1,5 @@
+import { isoFromMs } from '@plumline/core';
+
 /** Local time of day and calendar facts of an instant in one IANA zone. */
 export interface LocalTime {
   /** `YYYY-MM-DDTHH:mm:ss` in the zone, without offset. */
@@ -15,6 +17,8 @@ export interface LocalTime {
 
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const mod = (a: number, b: number) => ((a % b) + b) % b;
 /** Cached hours (≈ 11 years of hourly offsets); the cache restarts when full. */
 const MAX_CACHED_HOURS = 100_000;
 
@@ -47,9 +51,12 @@ export class LocalClock {
 
   at(ms: number): LocalTime {
     const offsetMin = this.offsetMinAt(ms);
-    const d = new Date(ms + offsetMin * 60_000);
-    const iso = d.toISOString();
-    return { local: iso.slice(0, 19), offsetMin, hour: d.getUTCHours(), weekday: WEEKDAYS[d.getUTCDay()]!, date: iso.slice(0, 10), minuteOfDay: d.getUTCHours() * 60 + d.getUTCMinutes() };
+    const local = ms + offsetMin * 60_000;
+    const iso = isoFromMs(local);
+    const minuteOfDay = Math.floor(mod(local, DAY_MS) / 60_000);
+    // 1970-01-01 was a Thursday (index 4 with Sunday = 0).
+    const weekday = WEEKDAYS[mod(Math.floor(local / DAY_MS) + 4, 7)]!;
+    return { local: iso.slice(0, 19), offsetMin, hour: Math.floor(minuteOfDay / 60), weekday, date: iso.slice(0, 10), minuteOfDay };
   }
 }
 

@@ -2,7 +2,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 
 /** What `enrich` adds for one number field. */
 export type PhoneInfo =
-  | { e164: string; country?: string; type?: string; areaCode?: string; national: string }
+  | { e164: string; country?: string; type?: string; areaCode?: string }
   | { notANumber: true; reason: string };
 
 /** Distinct numbers remembered; call logs repeat the same lines and callers all day. */
@@ -52,7 +52,7 @@ export class PhoneNormalizer {
     if (!/\d/.test(text)) return { notANumber: true, reason: 'no digits' };
     const p = parsePhoneNumberFromString(text, this.defaultRegion as CountryCode);
     if (!p || !p.isPossible()) return { notANumber: true, reason: 'not a possible phone number' };
-    const info: { e164: string; country?: string; type?: string; areaCode?: string; national: string } = { e164: p.number, national: p.nationalNumber };
+    const info: { e164: string; country?: string; type?: string; areaCode?: string } = { e164: p.number };
     if (p.country) info.country = p.country;
     const type = p.getType();
     if (type) info.type = TYPES[type] ?? type.toLowerCase();

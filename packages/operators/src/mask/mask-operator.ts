@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { compileGetter, ConfigError, defineOperator, mapEvents, setPathCopying, type CallEvent } from '@plumline/core';
+import { compileGetter, ConfigError, defineOperator, mapEvents, type CallEvent } from '@plumline/core';
+import { setInCopy } from '../set-in-copy.js';
 import { CONTENT_FIELDS, maskConfigSchema, NUMBER_FIELDS, type MaskAction, type MaskConfig } from './mask-config.js';
 
 /** The smallest HMAC key accepted: shorter keys make the hashes of a phone number space guessable. */
@@ -21,14 +22,35 @@ function truncate(value: unknown, keep: number): unknown {
  */
 const numberForm = (v: string) => (v.includes('@') ? v : v.replace(/\D/g, '') || v);
 
-function masker(action: MaskAction, key: Buffer | undefined, hashChars: number, isNumber: boolean): Masker | 'keep' {
+/** Distinct hashed values remembered: the same numbers recur all day, and an HMAC costs microseconds. */
+export const HASH_CACHE_SIZE = 100_000;
+
+/** Keyed HMAC-SHA256 (hex, cut to `chars`), cached by input. */
+class Hasher {
+  private cache = new Map<string, string>();
+  constructor(
+    private readonly key: Buffer,
+    private readonly chars: number,
+  ) {}
+  hash(text: string): string {
+    let h = this.cache.get(text);
+    if (h === undefined) {
+      h = `hmac:${createHmac('sha256', this.key).update(text).digest('hex').slice(0, this.chars)}`;
+      // A full cache starts over: cheaper than LRU bookkeeping, and the working set refills it at once.
+      if (this.cache.size >= HASH_CACHE_SIZE) this.cache = new Map();
+      this.cache.set(text, h);
+    }
+    return h;
+  }
+}
+
+function masker(action: MaskAction, hasher: Hasher | undefined, isNumber: boolean): Masker | 'keep' {
   if (action === 'keep') return 'keep';
   if (action === 'drop') return () => undefined;
   if (action === 'hash')
     return (v) => {
       if (v === undefined || v === null) return v;
-      const text = typeof v === 'string' ? (isNumber ? numberForm(v) : v) : JSON.stringify(v);
-      return `hmac:${createHmac('sha256', key!).update(text).digest('hex').slice(0, hashChars)}`;
+      return hasher!.hash(typeof v === 'string' ? (isNumber ? numberForm(v) : v) : JSON.stringify(v));
     };
   return (v) => truncate(v, action.truncate);
 }
@@ -77,19 +99,20 @@ export const maskOperator = defineOperator({
         throw new ConfigError('CONFIG_MASK_KEY_MISSING', `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${[...maskPlan(config)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ')})`, { fields: { env: config.key_env } });
       key = Buffer.from(text);
     }
+    const hasher = key ? new Hasher(key, config.hash_chars) : undefined;
     const steps: Step[] = [];
     for (const [field, action] of maskPlan(config)) {
-      const m = masker(action, key, config.hash_chars, NUMBER_FIELDS.includes(field));
+      const m = masker(action, hasher, NUMBER_FIELDS.includes(field));
       if (m === 'keep') continue;
       const get = compileGetter(field);
       const parts = field.split('.');
       steps.push((t, e) => {
         const v = get(e);
-        if (v !== undefined) setPathCopying(t, parts, m(v));
+        if (v !== undefined) setInCopy(t, parts, m(v));
       });
     }
     // enrich's results: { from: { e164, national, … }, to: … } under phone_target.
-    const numbers = masker(config.numbers, key, config.hash_chars, true);
+    const numbers = masker(config.numbers, hasher, true);
     if (numbers !== 'keep') {
       const getPhone = compileGetter(config.phone_target);
       const parts = config.phone_target.split('.');
@@ -100,9 +123,14 @@ export const maskOperator = defineOperator({
         for (const [name, info] of Object.entries(phone as Record<string, unknown>)) {
           if (info === null || typeof info !== 'object') continue;
           const { e164, national, ...rest } = info as Record<string, unknown>;
-          out[name] = { ...rest, ...(e164 !== undefined && numbers(e164) !== undefined ? { e164: numbers(e164) } : {}), ...(national !== undefined && numbers(national) !== undefined ? { national: numbers(national) } : {}) };
+          const masked: Record<string, unknown> = rest;
+          const e = e164 === undefined ? undefined : numbers(e164);
+          const n = national === undefined ? undefined : numbers(national);
+          if (e !== undefined) masked.e164 = e;
+          if (n !== undefined) masked.national = n;
+          out[name] = masked;
         }
-        setPathCopying(t, parts, out);
+        setInCopy(t, parts, out);
       });
     }
     const maskOne = (e: CallEvent): CallEvent => {

@@ -1,0 +1,71 @@
+// The call operators on the stdin benchmark's input: each alone before dedupe → file, and the
+// full chain stdin → enrich → correlate → mask → dedupe → file, beside stdin → dedupe → file in
+// the same run. Standalone: `node bench/operators-bench.mjs` (after pnpm build) prints the rows.
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeInput } from './make-input.mjs';
+
+const ENRICH = `{ type: enrich, inputs: [in], local_time: { zone: America/New_York, business_hours: {} } }`;
+// Generated events have no session ids: errors join the open session on their channel.
+const CORRELATE = (input) => `{ type: correlate, inputs: [${input}], window: 1m, rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel }] }`;
+const MASK = (input) => `{ type: mask, inputs: [${input}], numbers: hash }`;
+
+function pipeline(tmp, name, transforms, last) {
+  writeFileSync(
+    join(tmp, `${name}.yaml`),
+    `state: { type: directory, path: state-${name} }
+sources:
+  in: { type: stdin }
+transforms:
+${transforms.map(([id, def]) => `  ${id}: ${def}`).join('\n')}
+  d: { type: dedupe, inputs: [${last}], key: [id] }
+sinks:
+  out: { type: file, inputs: [d], path: out-${name}.ndjson }
+`,
+  );
+  return join(tmp, `${name}.yaml`);
+}
+
+export async function operatorsBench(root, tmp, input, events) {
+  const run = (file) => {
+    const stdin = openSync(input, 'r');
+    const r = spawnSync(process.execPath, [join(root, 'bench/run-pipeline.mjs'), file, String(events)], { cwd: tmp, env: { ...process.env, PLUMLINE_MASK_KEY: 'bench-mask-key-0123456789' }, stdio: [stdin, 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    closeSync(stdin);
+    if (r.status !== 0) throw new Error(`${file} exited ${r.status}`);
+    return JSON.parse(r.stdout.toString().trim().split('\n').pop());
+  };
+  const cases = [
+    ['d0', 'stdin → dedupe → file (reference)', pipeline(tmp, 'd0', [['pass', `{ type: filter, inputs: [in], where: { id: { exists: true } } }`]], 'pass')],
+    ['d1', 'stdin → enrich → dedupe → file', pipeline(tmp, 'd1', [['e', ENRICH]], 'e')],
+    ['d2', 'stdin → correlate → dedupe → file', pipeline(tmp, 'd2', [['c', CORRELATE('in')]], 'c')],
+    ['d3', 'stdin → mask → dedupe → file', pipeline(tmp, 'd3', [['m', MASK('in')]], 'm')],
+    ['d4', 'stdin → enrich → correlate → mask → dedupe → file', pipeline(tmp, 'd4', [['e', ENRICH], ['c', CORRELATE('e')], ['m', MASK('c')]], 'm')],
+  ];
+  const results = {};
+  for (const [key, label, file] of cases) {
+    console.log(`(${key}) ${label}…`);
+    results[key] = run(file);
+  }
+  const rate = (r) => Math.round(events / (r.ms / 1000));
+  const mb = (b) => `${Math.round(b / 1024 / 1024)} MB`;
+  const ref = rate(results.d0);
+  return cases.map(([key, label]) => {
+    const r = results[key];
+    const ratio = rate(r) / ref;
+    const target = key === 'd0' ? 'reference' : key === 'd4' ? `≥ 0.5 of (d0): ${ratio >= 0.5 ? 'met' : '**not met**'}` : `within 20% of (d0): ${ratio >= 0.8 ? 'met' : '**not met**'}`;
+    return `| (${key}) ${label} | ${rate(r).toLocaleString('en-US')} | ${mb(r.maxRssBytes)} | ${ratio.toFixed(2)} of (d0) | ${target} |`;
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const root = new URL('..', import.meta.url).pathname;
+  const tmp = join(root, '.bench-tmp-ops');
+  const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const input = join(tmp, 'input.ndjson');
+  await makeInput(input, events);
+  console.log((await operatorsBench(root, tmp, input, events)).join('\n'));
+  rmSync(tmp, { recursive: true, force: true });
+}
