@@ -6,7 +6,22 @@ import { LocalClock } from './local-clock.js';
 import { LookupTable } from './lookup-table.js';
 import { PhoneNormalizer } from './phone-normalizer.js';
 
-type Step = (target: Record<string, unknown>, e: CallEvent) => void;
+/**
+ * What enrich adds to one event, collected before the event is copied once: `attributes.x` values
+ * (the common case) in `attrs`, top-level fields in `top`, anything deeper in `deep`.
+ */
+interface Draft {
+  attrs: Record<string, unknown>;
+  top: Record<string, unknown> | undefined;
+  deep: [string[], unknown][] | undefined;
+}
+type Step = (d: Draft, e: CallEvent) => void;
+
+function put(d: Draft, parts: readonly string[], value: unknown): void {
+  if (parts.length === 2 && parts[0] === 'attributes') d.attrs[parts[1]!] = value;
+  else if (parts.length === 1) (d.top ??= {})[parts[0]!] = value;
+  else (d.deep ??= []).push([[...parts], value]);
+}
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
 
@@ -16,7 +31,7 @@ function phoneStep(c: Exclude<EnrichConfig['phone'], false>): Step {
   const target = c.target.split('.');
   const getTarget = compileGetter(c.target);
   const fields = c.fields.map((field) => [field.split('.').pop()!, compileGetter(field)] as const);
-  return (t, e) => {
+  return (d, e) => {
     let phone: Record<string, unknown> | undefined;
     for (const [name, get] of fields) {
       const v = get(e);
@@ -27,18 +42,21 @@ function phoneStep(c: Exclude<EnrichConfig['phone'], false>): Step {
       }
       phone[name] = normalizer.normalize(v);
     }
-    if (phone) setInCopy(t, target, phone);
+    if (phone) put(d, target, phone);
   };
 }
 
 function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Step {
   const get = compileGetter(l.match);
+  const parts = l.match.split('.');
+  // A match under attributes.x reads what earlier steps put there first (e.g. attributes.phone.to.e164).
+  const fromDraft = parts[0] === 'attributes' && parts.length >= 2 ? compileGetter(parts.slice(1).join('.')) : undefined;
   const at = l.as.split('.');
-  return (t, e) => {
-    const v = get(e);
+  return (d, e) => {
+    const v = fromDraft && parts[1]! in d.attrs ? fromDraft(d.attrs as unknown as CallEvent) : get(e);
     const row = v === undefined || v === null ? undefined : table.get(String(v));
-    if (row) setInCopy(t, at, row);
-    else if (l.default) setInCopy(t, at, l.default);
+    if (row) put(d, at, row);
+    else if (l.default) put(d, at, l.default);
   };
 }
 
@@ -49,13 +67,13 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
   const days = new Set<string>(bh?.days);
   const holidays = new Set(bh?.holidays);
   const [start, end] = bh ? [minutes(bh.start), minutes(bh.end)] : [0, 0];
-  return (t, e) => {
+  return (d, e) => {
     const ms = msFromIso(e.time);
     if (Number.isNaN(ms)) return;
     const l = clock.at(ms);
     const out: Record<string, unknown> = { time: l.local, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin };
     if (bh) out.businessHours = days.has(l.weekday) && !holidays.has(l.date) && l.minuteOfDay >= start && l.minuteOfDay < end;
-    setInCopy(t, at, out);
+    put(d, at, out);
   };
 }
 
@@ -86,10 +104,10 @@ export const enrichOperator = defineOperator({
   async create(config, ctx: OperatorContext) {
     const steps: Step[] = [];
     if (config.duration)
-      steps.push((t, e) => {
+      steps.push((d, e) => {
         if (e.durationSec === undefined && e.endTime) {
-          const d = (msFromIso(e.endTime) - msFromIso(e.time)) / 1000;
-          if (Number.isFinite(d) && d >= 0) t.durationSec = d;
+          const sec = (msFromIso(e.endTime) - msFromIso(e.time)) / 1000;
+          if (Number.isFinite(sec) && sec >= 0) (d.top ??= {}).durationSec = sec;
         }
       });
     if (config.phone !== false) steps.push(phoneStep(config.phone));
@@ -114,10 +132,12 @@ export const enrichOperator = defineOperator({
     if (config.local_time) steps.push(localTimeStep(config.local_time));
     return {
       apply: mapEvents((e) => {
-        const t = { ...e, attributes: { ...e.attributes } } as unknown as Record<string, unknown>;
-        // Each step sees what the steps before it added (a lookup can match on the E.164 form).
-        for (const s of steps) s(t, t as unknown as CallEvent);
-        return t as unknown as CallEvent;
+        const d: Draft = { attrs: {}, top: undefined, deep: undefined };
+        for (const s of steps) s(d, e);
+        // One copy of the event and one of its attributes, with everything added at once.
+        const out = (d.top ? { ...e, ...d.top, attributes: { ...e.attributes, ...d.attrs } } : { ...e, attributes: { ...e.attributes, ...d.attrs } }) as unknown as Record<string, unknown>;
+        if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
+        return out as unknown as CallEvent;
       }),
       async close() {
         for (const t of timers) clearInterval(t);
