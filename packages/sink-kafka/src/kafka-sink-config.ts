@@ -12,6 +12,30 @@ const template = (description: string) =>
     })
     .describe(description);
 
+/** TLS to the brokers (shared by the sink and the kafka state store). */
+export const kafkaSslSchema = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      ca: z.string().optional().describe('PEM file of the CA(s) that signed the brokers’ certificates (default: the system CAs).'),
+      cert: z.string().optional().describe('PEM client certificate, for mutual TLS.'),
+      key: z.string().optional().describe('PEM private key of the client certificate.'),
+      reject_unauthorized: z.boolean().default(true).describe('Refuse brokers whose certificate cannot be verified (default true).'),
+    }),
+  ])
+  .optional()
+  .describe('TLS to the brokers: true, or PEM file paths.');
+
+/** SASL authentication (shared by the sink and the kafka state store). */
+export const kafkaSaslSchema = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+    username: z.string().min(1).describe('SASL user.'),
+    password: secret('SASL password.'),
+  })
+  .optional()
+  .describe('SASL authentication.');
+
 export const kafkaSinkConfigSchema = z
   .strictObject({
     brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers, e.g. ["127.0.0.1:9092"].'),
@@ -38,22 +62,19 @@ export const kafkaSinkConfigSchema = z
     request_timeout: duration('Timeout of one produce request.', '30s'),
     create_topics: z
       .strictObject({
-        partitions: z.int().min(1).default(1),
-        replication: z.int().min(1).default(1),
-        cleanup_policy: z.enum(['delete', 'compact']).default('delete'),
+        partitions: z.int().min(1).default(1).describe('Partitions of a created topic.'),
+        replication: z.int().min(1).default(1).describe('Replication factor of a created topic.'),
+        cleanup_policy: z.enum(['delete', 'compact']).default('delete').describe('cleanup.policy of a created topic.'),
       })
       .optional()
       .describe('Create missing topics with these settings. Absent: a missing topic fails the sink at start (when the topic has no template fields) or on first write.'),
-    ssl: z.union([z.boolean(), z.strictObject({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).optional().describe('TLS to the brokers: true, or PEM file paths.'),
+    ssl: kafkaSslSchema,
     exactly_once: z
       .boolean()
       .default(false)
       .describe('Write each batch and the checkpoint after it in one Kafka transaction (needs `state: { type: kafka }` on the same cluster and `state_topic`; this must be the only sink). Consumers must read with isolation.level=read_committed.'),
     state_topic: z.string().min(1).default('plumline-state').describe('With exactly_once: the state topic of the pipeline (`state.topic`), where checkpoints are committed.'),
-    sasl: z
-      .strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secret('SASL password.') })
-      .optional()
-      .describe('SASL authentication.'),
+    sasl: kafkaSaslSchema,
   })
   .superRefine((c, ctx) => {
     if (c.exactly_once && (!c.idempotent || c.acks !== 'all')) ctx.addIssue({ code: 'custom', path: ['exactly_once'], message: 'exactly_once needs idempotent: true and acks: all' });

@@ -1,6 +1,7 @@
-import { defineStateStore, secret, StateError, z, type JsonValue, type Logger, type StateStore } from '@plumline/core';
+import { defineStateStore, StateError, z, type JsonValue, type Logger, type StateStore } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { IDEMPOTENT_RETRY, kafkaClientConfig } from './kafka-sink.js';
+import { kafkaSaslSchema, kafkaSslSchema } from './kafka-sink-config.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -10,11 +11,11 @@ const LOAD_IDLE_MS = 1500;
 export const kafkaStateConfigSchema = z.strictObject({
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers.'),
   topic: z.string().min(1).default('plumline-state').describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
-  client_id: z.string().min(1).default('plumline-state'),
+  client_id: z.string().min(1).default('plumline-state').describe('Kafka client id.'),
   create_topic: z.boolean().default(true).describe('Create the topic (1 partition, cleanup.policy=compact) when missing.'),
   replication: z.int().min(1).default(1).describe('Replication factor when creating the topic.'),
-  ssl: z.boolean().optional().describe('TLS to the brokers.'),
-  sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secret('SASL password.') }).optional(),
+  ssl: kafkaSslSchema,
+  sasl: kafkaSaslSchema,
 });
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
 

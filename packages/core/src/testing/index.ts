@@ -168,3 +168,5 @@ async function runGraph(
   }
   return run;
 }
+export { testContext, type TestContext } from './test-context.js';
+export * from './contracts/index.js';

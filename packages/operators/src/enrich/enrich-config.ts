@@ -43,9 +43,9 @@ export const enrichConfigSchema = z
         target: fieldPath.default('attributes.local').describe('Where { time, hour, weekday, offsetMin, businessHours } go.'),
         business_hours: z
           .strictObject({
-            days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).default([...DEFAULT_BUSINESS_DAYS]),
-            start: clock.default('09:00'),
-            end: clock.default('17:00'),
+            days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).default([...DEFAULT_BUSINESS_DAYS]).describe('Business days (default mon–fri).'),
+            start: clock.default('09:00').describe('Opening time, local (default 09:00).'),
+            end: clock.default('17:00').describe('Closing time, local, exclusive (default 17:00).'),
             holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')).default([]).describe('Local dates that are never business hours.'),
           })
           .optional()

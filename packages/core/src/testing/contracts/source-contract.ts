@@ -1,0 +1,111 @@
+import { describe, it } from 'vitest';
+import type { SourcePage, SourcePlugin } from '../../plugin.js';
+import type { JsonValue } from '../../util/json.js';
+import { testContext } from '../test-context.js';
+import { checkErrorCode, checkNothingLeft, checkSchema, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
+
+export interface SourceContractOptions {
+  plugin: SourcePlugin;
+  /** A valid config of a bounded read (it runs with `once`) that yields at least two pages. */
+  config(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** A config with which reading fails (bad credentials, nothing listening), for the error contract. */
+  failingConfig?(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  baseDir?: string;
+  /** Pages read at most (endless sources). Default 1,000. */
+  maxPages?: number;
+  /**
+   * The source re-reads some records before its checkpoint on purpose (an overlap that catches
+   * late writes; dedupe removes the repeats): only losses are then a violation, not repeats.
+   */
+  resumeMayRepeat?: boolean;
+}
+
+export const SOURCE_RESUME_CONTRACT = 'reading from a checkpoint yields what followed it, none of what came before';
+export const SOURCE_STOP_CONTRACT = 'it stops when the runtime stops pulling, and close leaves nothing running';
+
+/** The source contracts as checks, to run by hand. */
+export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] {
+  const create = async (config: Record<string, unknown>) => o.plugin.create(o.plugin.configSchema.parse(config), testContext({ id: 'source', type: o.plugin.type, kind: 'source', baseDir: o.baseDir }));
+  const readAll = async (config: Record<string, unknown>, from: JsonValue | undefined): Promise<SourcePage[]> => {
+    const source = await create(config);
+    const pages: SourcePage[] = [];
+    try {
+      for await (const page of source.read(from)) {
+        pages.push(page);
+        if (pages.length >= (o.maxPages ?? 1000)) break;
+      }
+    } finally {
+      await source.close?.();
+    }
+    return pages;
+  };
+  const checks: ContractCheck[] = [
+    { name: SCHEMA_CONTRACT, run: async () => checkSchema(o.plugin.configSchema, await o.config()) },
+    {
+      name: SOURCE_RESUME_CONTRACT,
+      run: async () => {
+        const config = await o.config();
+        const pages = await readAll(config, undefined);
+        // Resume from the checkpoint nearest the middle that still has events after it.
+        const candidates = pages.map((p, i) => (p.checkpoint !== undefined && pages.slice(i + 1).some((q) => q.events.length) ? i : -1)).filter((i) => i >= 0);
+        if (candidates.length === 0) violated(SOURCE_RESUME_CONTRACT, `the config must yield a checkpoint with events after it to check a resume; it yielded ${pages.length} pages, ${pages.filter((p) => p.checkpoint !== undefined).length} with a checkpoint`);
+        const k = candidates[Math.floor(candidates.length / 2)]!;
+        const checkpoint = pages[k]!.checkpoint;
+        const before = new Set(pages.slice(0, k + 1).flatMap((p) => p.events.map((e) => e.id)));
+        const after = pages.slice(k + 1).flatMap((p) => p.events.map((e) => e.id));
+        const resumed = (await readAll(config, checkpoint)).flatMap((p) => p.events.map((e) => e.id));
+        const repeated = resumed.filter((id) => before.has(id));
+        if (repeated.length && !o.resumeMayRepeat) violated(SOURCE_RESUME_CONTRACT, `resumed from page ${k + 1}'s checkpoint, it yielded ${repeated.length} events from before it again (e.g. ${repeated[0]})`);
+        // A live source may have more by now: what followed must come first, in order.
+        const head = resumed.slice(0, after.length);
+        const lost = after.filter((id) => !head.includes(id));
+        if (lost.length) violated(SOURCE_RESUME_CONTRACT, `resumed from page ${k + 1}'s checkpoint, ${lost.length} events that followed it did not come (e.g. ${lost[0]})`);
+      },
+    },
+    {
+      name: SOURCE_STOP_CONTRACT,
+      run: async () => {
+        const config = await o.config();
+        const watch = watchResources();
+        const ctx = testContext({ id: 'source', type: o.plugin.type, kind: 'source', baseDir: o.baseDir });
+        const source = await o.plugin.create(o.plugin.configSchema.parse(config), ctx);
+        const it = source.read(undefined)[Symbol.asyncIterator]();
+        await it.next();
+        // What the runtime does when the pipeline stops.
+        ctx.abort();
+        await it.return?.();
+        await source.close?.();
+        await source.close?.();
+        await checkNothingLeft(watch, 'return() and close');
+      },
+    },
+  ];
+  if (o.failingConfig)
+    checks.push({
+      name: ERROR_CODE_CONTRACT,
+      run: async () => {
+        let err: unknown;
+        try {
+          await readAll(await o.failingConfig!(), undefined);
+        } catch (e) {
+          err = e;
+        }
+        if (err === undefined) violated(ERROR_CODE_CONTRACT, 'with the failing config, reading did not fail');
+        checkErrorCode(err, 'the failing source');
+      },
+    });
+  return checks;
+}
+
+/**
+ * Registers the source contracts as vitest tests: strict documented schema, exact resume from
+ * a checkpoint, stopping when the runtime stops pulling with nothing left running, stable error codes.
+ *
+ * @example
+ * sourceContract({ plugin: mySource, config: () => ({ url, page_size: 10 }) });
+ */
+export function sourceContract(o: SourceContractOptions): void {
+  describe(`source contract: ${o.plugin.type}`, () => {
+    for (const c of sourceContractChecks(o)) it(c.name, c.run);
+  });
+}

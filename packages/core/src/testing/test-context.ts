@@ -1,0 +1,58 @@
+import { Writable } from 'node:stream';
+import { metrics, trace } from '@opentelemetry/api';
+import { createLogger } from '../logger.js';
+import type { ComponentContext, OperatorContext } from '../plugin.js';
+import { MemoryStateStore } from '../state/directory-state-store.js';
+import { scopeState, type StateStore } from '../state/state-store.js';
+import { ComponentTelemetry, INSTRUMENTATION_NAME } from '../telemetry.js';
+
+/** A context to create one plugin outside a pipeline, and what the plugin did with it. */
+export interface TestContext extends OperatorContext {
+  /** Errors handed to `reportError`. */
+  readonly reported: unknown[];
+  /** Hooks registered with `onCommit` (an operator's persistence), to run by hand. */
+  readonly commitHooks: (() => Promise<void>)[];
+  /** Every log line written through `logger`, as JSON text. */
+  readonly logs: string[];
+  /** Aborts `signal`, as the runtime does when the pipeline stops. */
+  abort(): void;
+}
+
+/**
+ * A {@link ComponentContext} for running a plugin by hand in tests: in-memory state, a logger
+ * that keeps its lines, every checkpoint counted as committed unless `isCommitted` says otherwise.
+ *
+ * @example
+ * const ctx = testContext({ id: 'out', type: 'file' });
+ * const sink = await fileSink.create(fileSink.configSchema.parse({ path: 'out.ndjson' }), ctx);
+ */
+export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted'] } = {}): TestContext {
+  const id = options.id ?? 'under_test';
+  const type = options.type ?? id;
+  const logs: string[] = [];
+  const reported: unknown[] = [];
+  const commitHooks: (() => Promise<void>)[] = [];
+  const controller = new AbortController();
+  return {
+    id,
+    type,
+    logger: createLogger({ level: 'debug', pretty: false, destination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) }).child({ component: id }),
+    meter: metrics.getMeter(INSTRUMENTATION_NAME),
+    tracer: trace.getTracer(INSTRUMENTATION_NAME),
+    telemetry: new ComponentTelemetry(id, type, options.kind ?? 'transform'),
+    signal: controller.signal,
+    state: scopeState(options.state ?? new MemoryStateStore(), id),
+    once: options.once ?? true,
+    pipelineId: 'test',
+    baseDir: options.baseDir ?? process.cwd(),
+    isCommitted: options.isCommitted ?? (() => true),
+    committedPosition: () => undefined,
+    committedCheckpoints: () => ({}),
+    reportError: (e) => void reported.push(e),
+    onCommit: (hook) => void commitHooks.push(hook),
+    reported,
+    commitHooks,
+    logs,
+    abort: () => controller.abort(),
+  };
+}
