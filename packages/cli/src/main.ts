@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
 import { emulate } from './emulate.js';
+import { newPluginCommand } from './new-plugin-command.js';
 import { tapCommand } from './tap-command.js';
 import { testCommand } from './test-command.js';
 import { formatError } from './format-error.js';
@@ -38,6 +39,8 @@ Usage:
   plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
       Run the pipeline and print a sample of what a source or transform emits (the sinks
       get what they always get). Stops after --limit events (0: at SIGINT).
+  plumline new plugin <name> --kind source|operator|sink [--dir <parent>]
+      Scaffold a plugin package (schema, plugin, conformance tests, README) that builds as is.
   plumline help | --help
 
 Log levels: trace, debug, info (default), warn, error, silent.
@@ -67,6 +70,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         limit: { type: 'string', default: String(DEFAULT_TAP_LIMIT) },
         every: { type: 'string', default: '1' },
         format: { type: 'string' },
+        kind: { type: 'string' },
+        dir: { type: 'string' },
       },
     });
   } catch (err) {
@@ -95,6 +100,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return run(rest[0], { once: parsed.values.once ?? false, level }, io);
     case 'test':
       return testCommand(rest[0], io);
+    case 'new':
+      return newPluginCommand(rest, { kind: parsed.values.kind, dir: parsed.values.dir }, io);
     case 'tap': {
       const limit = Number(parsed.values.limit);
       const every = Number(parsed.values.every);

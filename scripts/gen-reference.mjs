@@ -1,0 +1,7 @@
+// `pnpm docs`: regenerates docs/reference.md from the plugins' config schemas.
+import { writeFileSync } from 'node:fs';
+import { builtinRegistry, renderReference } from '../packages/cli/dist/index.js';
+
+const file = new URL('../docs/reference.md', import.meta.url);
+writeFileSync(file, renderReference(builtinRegistry()));
+console.log(`wrote ${file.pathname}`);
