@@ -97,6 +97,13 @@ PROPS
     done
     echo "kafka.sh: broker did not listen within 60 s; log:" >&2; tail -40 "$RUN/kafka.log" >&2; exit 1
     ;;
+  pause|resume)
+    # Freezes (SIGSTOP) or thaws (SIGCONT) the broker: it stops answering at once without closing
+    # connections, as a hung broker does (tests of stalls and readiness).
+    running || { echo "kafka not running" >&2; exit 1; }
+    kill "-$([ "$1" = pause ] && echo STOP || echo CONT)" "$(cat "$PIDFILE")"
+    echo "kafka ${1}d"
+    ;;
   stop)
     # Stops the broker but keeps its data, for `start` (tests of a broker restart).
     if running; then PID=$(cat "$PIDFILE"); kill "$PID"; for _ in $(seq 1 60); do kill -0 "$PID" 2>/dev/null || break; sleep 0.5; done; kill -9 "$PID" 2>/dev/null || true; fi
@@ -116,5 +123,5 @@ PROPS
   status)
     if running && listening; then echo "kafka $(cat "$RUN/version") running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; else echo "kafka not running"; exit 1; fi
     ;;
-  *) echo "usage: scripts/kafka.sh up|down|status|stop|start   (KAFKA_VERSION, KAFKA_PORT)" >&2; exit 2 ;;
+  *) echo "usage: scripts/kafka.sh up|down|status|stop|start|pause|resume   (KAFKA_VERSION, KAFKA_PORT)" >&2; exit 2 ;;
 esac

@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigErrors, createLogger, loadPipeline, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, loadPipeline, parseDuration, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
 import { emulate } from './emulate.js';
+import { installPrometheus, OpsServer } from './ops-server.js';
+import { ProgressView } from './progress-view.js';
 import { newPluginCommand } from './new-plugin-command.js';
 import { tapCommand } from './tap-command.js';
+import { topCommand } from './top-command.js';
 import { testCommand } from './test-command.js';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
@@ -18,9 +21,12 @@ export const DEFAULT_TAP_LIMIT = 20;
 const USAGE = `plumline — log-stream pipelines for telephony call logs
 
 Usage:
-  plumline run <pipeline.yaml> [--once] [--log-level <level>]
+  plumline run <pipeline.yaml> [--once] [--log-level <level>] [--http 127.0.0.1:9464]
       Run until SIGINT/SIGTERM (a second signal stops at once). With --once, run every
-      source to the end of its current range, flush, and exit 0.
+      source to the end of its current range, flush, and exit 0 (progress bars on a TTY).
+      --http serves /metrics (Prometheus), /healthz and /readyz.
+  plumline top <http://host:port> [--interval 1s] [--frames N]
+      A live view of a running pipeline's components (rates, lag, errors) from its /metrics.
   plumline validate <pipeline.yaml>
       Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.
   plumline schema
@@ -71,6 +77,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         every: { type: 'string', default: '1' },
         format: { type: 'string' },
         kind: { type: 'string' },
+        http: { type: 'string' },
+        interval: { type: 'string' },
+        frames: { type: 'string' },
         dir: { type: 'string' },
       },
     });
@@ -97,9 +106,18 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     case 'emulate':
       return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'] }, io);
     case 'run':
-      return run(rest[0], { once: parsed.values.once ?? false, level }, io);
+      return run(rest[0], { once: parsed.values.once ?? false, level, http: parsed.values.http }, io);
     case 'test':
       return testCommand(rest[0], io);
+    case 'top': {
+      const intervalMs = parsed.values.interval ? parseDuration(parsed.values.interval) : 1000;
+      const frames = parsed.values.frames === undefined ? undefined : Number(parsed.values.frames);
+      if (!Number.isFinite(intervalMs) || intervalMs <= 0 || (frames !== undefined && (!Number.isInteger(frames) || frames < 1))) {
+        io.stderr.write('error: --interval is a duration (e.g. 1s), --frames an integer ≥ 1\n');
+        return EXIT_INVALID;
+      }
+      return topCommand(rest[0], { intervalMs, frames }, io);
+    }
     case 'new':
       return newPluginCommand(rest, { kind: parsed.values.kind, dir: parsed.values.dir }, io);
     case 'tap': {
@@ -133,21 +151,36 @@ async function validate(file: string | undefined, io: CliIo): Promise<number> {
   }
 }
 
-async function run(file: string | undefined, opts: { once: boolean; level: LevelWithSilent }, io: CliIo): Promise<number> {
+async function run(file: string | undefined, opts: { once: boolean; level: LevelWithSilent; http: string | undefined }, io: CliIo): Promise<number> {
   if (!file) {
     io.stderr.write('error: plumline run needs a pipeline file\n');
     return EXIT_INVALID;
   }
   const redactor = new SecretRedactor();
   const logger = createLogger({ level: opts.level, redactor, destination: io.stderr });
+  let ops: OpsServer | undefined;
+  if (opts.http) {
+    // Before the pipeline exists, so its instruments come from the SDK, not the no-op API.
+    ops = new OpsServer(installPrometheus());
+    try {
+      const url = await ops.start(opts.http);
+      logger.info({ metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, 'serving metrics and health');
+    } catch (err) {
+      io.stderr.write(`error: cannot serve --http ${opts.http}: ${(err as Error).message}\n`);
+      return EXIT_INVALID;
+    }
+  }
   let pipeline;
   try {
     pipeline = await loadPipeline(file, { plugins: builtinRegistry(), logger, once: opts.once });
     for (const s of pipeline.definition.secrets) redactor.add(s);
+    ops?.attach(pipeline);
   } catch (err) {
+    await ops?.close();
     io.stderr.write(formatError(err) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
   }
+  const progress = opts.once ? new ProgressView(pipeline, io.stderr, logger) : undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
@@ -163,6 +196,7 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   process.on('SIGTERM', onSignal);
   try {
     await pipeline.start();
+    progress?.start();
     const result = await pipeline.done;
     const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
     logger.info({ components: totals }, 'done');
@@ -172,6 +206,8 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
     io.stderr.write(redactor.redact(formatError(err)) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
   } finally {
+    progress?.stop();
+    await ops?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

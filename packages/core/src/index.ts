@@ -35,10 +35,10 @@ export { defineSource, defineOperator, defineSink, defineStateStore, isPlugin } 
 export { PluginRegistry, loadPluginModule } from './registry.js';
 export { z, duration, byteSize, secret, toJsonSchema } from './schema.js';
 export { createLogger, SecretRedactor, type Logger, type LoggerOptions, type LevelWithSilent } from './logger.js';
-export { ComponentTelemetry, type ComponentStats } from './telemetry.js';
+export { ComponentTelemetry, type ComponentStats, type ComponentHealth } from './telemetry.js';
 export type { StateStore, ComponentState } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
-export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult } from './runtime/pipeline.js';
+export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth } from './runtime/pipeline.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent } from './runtime/resolve-pipeline.js';
 export { pipelineJsonSchema } from './config/pipeline-json-schema.js';

@@ -104,6 +104,8 @@ export interface SinkBatch {
   readonly events: readonly CallEvent[];
   /** The source batches it stands for: record them with the data to recover exactly after a crash. */
   readonly positions: readonly BatchPosition[];
+  /** W3C traceparent of this write's span (when an OpenTelemetry SDK records traces), for sinks that can pass it downstream. */
+  readonly traceparent?: string;
 }
 
 export interface Sink {

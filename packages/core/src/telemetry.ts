@@ -1,4 +1,4 @@
-import { metrics, trace, type Counter, type Meter, type Tracer, type UpDownCounter, type Histogram } from '@opentelemetry/api';
+import { metrics, SpanKind, SpanStatusCode, trace, type Counter, type Meter, type Tracer, type UpDownCounter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
 
 export const INSTRUMENTATION_NAME = '@plumline/core';
 
@@ -16,6 +16,15 @@ export interface ComponentStats {
   inFlightBatches: number;
   /** Seconds between now and the time of the newest event covered by the committed checkpoint (sources only). */
   checkpointLagSec: number;
+  /** Sources that know their range: units (windows, pages, ranges) done of the total. */
+  progress?: { done: number; total: number; unit: string };
+}
+
+/** Whether a component works right now, for readiness. */
+export interface ComponentHealth {
+  ok: boolean;
+  /** Why not, when not. */
+  reason?: string;
 }
 
 export function emptyStats(): ComponentStats {
@@ -31,15 +40,22 @@ interface Instruments {
   deadLettered: Counter;
   inFlight: UpDownCounter;
   requestDuration: Histogram;
-  checkpointLag: Histogram;
+  checkpointLag: ObservableGauge;
 }
 
-let instruments: Instruments | undefined;
+/** Components alive now, for the observable gauges. */
+const live = new Set<ComponentTelemetry>();
+/** One set of instruments per meter: the API hands out no-op meters until an SDK is registered, then real ones. */
+const instrumentsByMeter = new WeakMap<Meter, Instruments>();
 
 function getInstruments(meter: Meter): Instruments {
-  // Created once: the API hands back no-op instruments until an SDK is registered, and the
-  // SDK's global meter provider is registered before pipelines start in every supported setup.
-  return (instruments ??= {
+  let found = instrumentsByMeter.get(meter);
+  if (found) return found;
+  const checkpointLag = meter.createObservableGauge('plumline.component.checkpoint_lag_seconds', { description: 'Age of the newest event covered by the committed checkpoint (sources)', unit: 's' });
+  checkpointLag.addCallback((result) => {
+    for (const t of live) if (t.kind === 'source') result.observe(t.stats.checkpointLagSec, t.attributes);
+  });
+  found = {
     eventsIn: meter.createCounter('plumline.component.events_in', { description: 'Events received by a component' }),
     eventsOut: meter.createCounter('plumline.component.events_out', { description: 'Events emitted or written by a component' }),
     bytesOut: meter.createCounter('plumline.component.bytes_out', { description: 'Bytes written by a sink', unit: 'By' }),
@@ -47,9 +63,11 @@ function getInstruments(meter: Meter): Instruments {
     retries: meter.createCounter('plumline.component.retries', { description: 'Retried operations' }),
     deadLettered: meter.createCounter('plumline.component.dead_lettered', { description: 'Records sent to the dead-letter output' }),
     inFlight: meter.createUpDownCounter('plumline.component.in_flight_batches', { description: 'Batches emitted and not yet acknowledged' }),
-    requestDuration: meter.createHistogram('plumline.source.request_duration', { description: 'Source request latency', unit: 's' }),
-    checkpointLag: meter.createHistogram('plumline.source.checkpoint_lag', { description: 'Age of the newest event covered by a committed checkpoint', unit: 's' }),
-  });
+    requestDuration: meter.createHistogram('plumline.source.request_duration_seconds', { description: 'Source request latency', unit: 's' }),
+    checkpointLag,
+  };
+  instrumentsByMeter.set(meter, found);
+  return found;
 }
 
 /** Counts for one component; every method updates both the plain stats and the OTel instruments. */
@@ -57,14 +75,52 @@ export class ComponentTelemetry {
   readonly stats: ComponentStats = emptyStats();
   readonly meter: Meter;
   readonly tracer: Tracer;
+  readonly attributes: { component: string; component_type: string; component_kind: string };
   private readonly attrs: { component: string; component_type: string; component_kind: string };
   private readonly inst: Instruments;
+  private failure: string | undefined;
+  /** Start times of writes or requests in progress, to see one that hangs. */
+  private readonly pending = new Set<number>();
 
-  constructor(readonly componentId: string, componentType: string, componentKind: 'source' | 'transform' | 'sink') {
+  constructor(
+    readonly componentId: string,
+    componentType: string,
+    readonly kind: 'source' | 'transform' | 'sink',
+  ) {
     this.meter = metrics.getMeter(INSTRUMENTATION_NAME);
     this.tracer = trace.getTracer(INSTRUMENTATION_NAME);
-    this.attrs = { component: componentId, component_type: componentType, component_kind: componentKind };
+    this.attrs = this.attributes = { component: componentId, component_type: componentType, component_kind: kind };
     this.inst = getInstruments(this.meter);
+    live.add(this);
+  }
+
+  /** The component left the pipeline: its gauges stop reporting. */
+  dispose(): void {
+    live.delete(this);
+  }
+
+  /** A write (or request) failed and is being retried: not healthy until one succeeds. */
+  failing(reason: string): void {
+    this.failure = reason;
+  }
+  recovered(): void {
+    this.failure = undefined;
+  }
+  /** Marks the start of a write; call the returned function when it settled. */
+  begin(): () => void {
+    const t = Date.now();
+    this.pending.add(t);
+    return () => this.pending.delete(t);
+  }
+  /** Failing, or a write that has taken longer than `stallMs`. */
+  health(stallMs: number, now = Date.now()): ComponentHealth {
+    if (this.failure) return { ok: false, reason: this.failure };
+    for (const t of this.pending) if (now - t > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - t) / 1000)} s` };
+    return { ok: true };
+  }
+  /** Sources that know their range report how far they are. */
+  progress(done: number, total: number, unit: string): void {
+    this.stats.progress = { done, total, unit };
   }
 
   eventsIn(n: number): void {
@@ -100,9 +156,24 @@ export class ComponentTelemetry {
   /** Recorded at each checkpoint commit: now minus the time of the newest event the checkpoint covers. */
   checkpointLag(seconds: number): void {
     this.stats.checkpointLagSec = seconds;
-    this.inst.checkpointLag.record(seconds, this.attrs);
   }
   requestDuration(seconds: number, attributes: Record<string, string | number> = {}): void {
     this.inst.requestDuration.record(seconds, { ...this.attrs, ...attributes });
+  }
+  /**
+   * Starts a source request: a span (`name`, e.g. "plum GET sessions") and, when the returned
+   * function is called, its latency in the request-duration histogram. Pass the error, if any.
+   */
+  startRequest(name: string, attributes: Record<string, string | number> = {}): (error?: unknown) => void {
+    const started = performance.now();
+    const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { 'plumline.component': this.componentId, ...attributes } });
+    return (error) => {
+      this.requestDuration((performance.now() - started) / 1000, attributes);
+      if (error !== undefined) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+      }
+      span.end();
+    };
   }
 }

@@ -129,7 +129,7 @@ export class KafkaSink implements Sink {
   }
 
   /** The records of a batch by topic, and the events that cannot be sent (too large, or not fitting the schema). */
-  async encode(events: readonly CallEvent[]): Promise<{ byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number }> {
+  async encode(events: readonly CallEvent[], traceparent?: string): Promise<{ byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number }> {
     const byTopic = new Map<string, Message[]>();
     const dead: DeadLetter[] = [];
     let bytes = 0;
@@ -148,6 +148,8 @@ export class KafkaSink implements Sink {
       } else value = JSON.stringify(e);
       const headers: Record<string, string> = { source: e.source, kind: e.kind, schema_version: String(EVENT_SCHEMA_VERSION) };
       for (const [k, f] of this.headerOf) headers[k] = f(e);
+      // The write's trace: downstream consumers continue it (W3C Trace Context).
+      if (traceparent) headers.traceparent = traceparent;
       let size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
       size += Buffer.byteLength(key);
       for (const [k, v] of Object.entries(headers)) size += k.length + Buffer.byteLength(v);
@@ -164,7 +166,7 @@ export class KafkaSink implements Sink {
   }
 
   async write(batch: SinkBatch): Promise<{ dead?: DeadLetter[] }> {
-    const { byTopic, dead, bytes } = await this.encode(batch.events);
+    const { byTopic, dead, bytes } = await this.encode(batch.events, batch.traceparent);
     if (this.c.exactly_once) return this.writeTransaction(batch, byTopic, dead, bytes);
     if (byTopic.size === 0) return { dead };
     await this.ensureTopics([...byTopic.keys()]);

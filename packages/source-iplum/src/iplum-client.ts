@@ -59,7 +59,8 @@ export class IplumClient {
     const path = `${this.basePath}${endpoint}`;
     const epoch = Math.floor((this.o.now ?? Date.now)() / 1000);
     const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
-    const started = performance.now();
+    const end = this.o.telemetry?.startRequest(`iplum POST ${endpoint}`, { endpoint });
+    let failure: unknown;
     let status: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
@@ -69,12 +70,13 @@ export class IplumClient {
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (err) {
+      failure = err;
       if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
         throw new IplumApiError('IPLUM_TIMEOUT', `request to ${endpoint} timed out after ${this.o.requestTimeoutMs} ms`, { retriable: true, path: endpoint, cause: err });
       }
       throw new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
     } finally {
-      this.o.telemetry?.requestDuration((performance.now() - started) / 1000, { endpoint });
+      end?.(failure);
     }
     if (status === 429 || status >= 500) {
       throw new IplumApiError('IPLUM_HTTP_STATUS', `iPlum answered ${status} to ${endpoint}`, { retriable: true, status, path: endpoint, retryAfterMs: parseRetryAfter(retryAfter) });

@@ -53,6 +53,7 @@ class IplumSource {
       // Windows of at most `window`: the checkpoint moves after each one.
       split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
       read: (stream, from, to) => this.readWindowPages(stream, { startMs: from, endMs: to }),
+      onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
     });
   }
 

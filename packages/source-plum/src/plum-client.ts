@@ -97,7 +97,9 @@ export class PlumClient {
   }
 
   private async once(path: string): Promise<Record<string, unknown> | undefined> {
-    const started = performance.now();
+    const service = path.split('/').slice(-3, -2)[0] ?? '';
+    const end = this.options.telemetry?.startRequest(`plum GET ${service}`, { service });
+    let failure: unknown;
     let status: number;
     let body: string;
     let retryAfter: string | string[] | undefined;
@@ -114,12 +116,13 @@ export class PlumClient {
       retryAfter = res.headers['retry-after'];
       body = await res.body.text();
     } catch (err) {
+      failure = err;
       if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
         throw new PlumApiError('PLUM_TIMEOUT', `request to ${path} timed out after ${this.options.requestTimeoutMs} ms`, { retriable: true, path, cause: err });
       }
       throw new PlumApiError('PLUM_CONNECTION', `request to ${path} failed: ${(err as Error).message}`, { retriable: true, path, cause: err });
     } finally {
-      this.options.telemetry?.requestDuration((performance.now() - started) / 1000, { service: path.split('/').slice(-3, -2)[0] ?? '' });
+      end?.(failure);
     }
     if (status === 429 || status >= 500) {
       throw new PlumApiError('PLUM_HTTP_STATUS', `Plum answered ${status} to ${path}`, { retriable: true, status, path, retryAfterMs: parseRetryAfter(retryAfter) });

@@ -74,6 +74,7 @@ class PlumSource {
       bounded: this.bounded,
       signal: this.ctx.signal,
       now: nowSec,
+      onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'streams'),
       clampStart: (stream, from) => {
         const oldest = nowSec() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
         if (from >= oldest) return from;

@@ -8,6 +8,7 @@ export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 16;
 export const DEFAULT_COMMIT_INTERVAL = '1s';
 export const DEFAULT_SHUTDOWN_TIMEOUT = '30s';
 export const DEFAULT_SINK_MAX_RETRIES = -1;
+export const DEFAULT_STALL_TIMEOUT = '10s';
 export const DEAD_LETTER_STREAM = 'dead_letter';
 
 const componentId = z
@@ -41,6 +42,7 @@ export const runtimeSettingsSchema = z
       .min(-1)
       .default(DEFAULT_SINK_MAX_RETRIES)
       .describe('Retries of a failed sink write before the pipeline fails; -1 retries forever (the pipeline slows instead of dropping).'),
+    stall_timeout: duration('A sink whose write has not finished after this long counts as failing (not ready on /readyz) until it finishes.', DEFAULT_STALL_TIMEOUT),
   })
   .prefault({});
 

@@ -9,7 +9,7 @@ import type { AnyPlugin, ComponentContext, Operator, Sink, Source } from '../plu
 import type { BatchPosition } from '../receipt.js';
 import { PluginRegistry } from '../registry.js';
 import { scopeState, type StateStore } from '../state/state-store.js';
-import { ComponentTelemetry, type ComponentStats } from '../telemetry.js';
+import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
 import { DEFAULT_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import type { JsonValue } from '../util/json.js';
@@ -59,6 +59,22 @@ export interface Pipeline {
   readonly done: Promise<PipelineResult>;
   /** Per-component counters, live. */
   stats(): Record<string, ComponentStats>;
+  /**
+   * For readiness probes: ready once every component was created and started, and while no
+   * component is failing (a sink retrying a failed write, or one stalled past `runtime.stall_timeout`).
+   */
+  health(): PipelineHealth;
+}
+
+export interface PipelineHealth {
+  /** Every component started. */
+  started: boolean;
+  /** The pipeline ended (cleanly or not). */
+  finished: boolean;
+  /** The error that failed it, if it failed. */
+  error?: string;
+  ready: boolean;
+  components: Record<string, ComponentHealth>;
 }
 
 /** Loads a pipeline from a YAML file path. */
@@ -112,6 +128,10 @@ class PipelineRuntime implements Pipeline {
   private sources: Created<Source>[] = [];
   private operators: Created<Operator>[] = [];
   private sinks: Created<Sink>[] = [];
+  /** Every component started (for readiness). */
+  private running = false;
+  /** 'ok' after a clean end, the error's message after a failure; undefined while it runs. */
+  private endState: string | undefined;
   private resolveDone!: (r: PipelineResult) => void;
   private rejectDone!: (e: unknown) => void;
   readonly done: Promise<PipelineResult>;
@@ -138,6 +158,16 @@ class PipelineRuntime implements Pipeline {
     const out: Record<string, ComponentStats> = {};
     for (const [id, t] of this.telemetry) out[id] = { ...t.stats };
     return out;
+  }
+
+  health(): PipelineHealth {
+    const stallMs = this.definition.settings.stall_timeout;
+    const components: Record<string, ComponentHealth> = {};
+    for (const [id, t] of this.telemetry) components[id] = t.health(stallMs);
+    const started = this.running;
+    const finished = this.endState !== undefined;
+    const error = this.endState && this.endState !== 'ok' ? this.endState : undefined;
+    return { started, finished, ...(error ? { error } : {}), ready: started && !finished && Object.values(components).every((c) => c.ok), components };
   }
 
   start(): Promise<void> {
@@ -235,6 +265,7 @@ class PipelineRuntime implements Pipeline {
     }, def.settings.commit_interval);
     this.commitTimer.unref();
     this.keepAlive = setInterval(() => {}, 1 << 30);
+    this.running = true;
     this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false }, 'pipeline started');
   }
 
@@ -409,6 +440,8 @@ class PipelineRuntime implements Pipeline {
     await this.closeAll();
     const result: PipelineResult = { stats: this.stats(), checkpoints: Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint])) };
     const error = this.fatal ?? commitError;
+    for (const t of this.telemetry.values()) t.dispose();
+    this.endState = error === undefined ? 'ok' : ((error as Error)?.message ?? String(error));
     if (error !== undefined) {
       this.rejectDone(error);
     } else {

@@ -1,3 +1,4 @@
+import { isSpanContextValid, SpanStatusCode } from '@opentelemetry/api';
 import type { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { DeadLetter } from '../event.js';
@@ -85,8 +86,17 @@ export class SinkRunner {
 
   private async writeWithRetry(batch: Batch): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      const done = this.telemetry.begin();
+      // One span per write; its W3C traceparent travels with the batch so a sink can pass it on
+      // (the Kafka sink puts it in each record's headers).
+      const span = this.telemetry.tracer.startSpan(`${this.id} write`, { attributes: { 'plumline.component': this.id, 'plumline.events': batch.events.length, 'plumline.attempt': attempt + 1 } });
+      const sc = span.spanContext();
+      const traceparent = isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}` : undefined;
       try {
-        const result = await this.sink.write({ events: batch.events, positions: batch.receipt.positions });
+        const result = await this.sink.write({ events: batch.events, positions: batch.receipt.positions, ...(traceparent ? { traceparent } : {}) });
+        span.end();
+        done();
+        this.telemetry.recovered();
         const dead = result?.dead ?? [];
         this.telemetry.eventsOut(batch.events.length - dead.length);
         if (dead.length) {
@@ -97,7 +107,12 @@ export class SinkRunner {
         batch.receipt.release();
         return;
       } catch (err) {
+        done();
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+        span.end();
         this.telemetry.error();
+        this.telemetry.failing(`write failed: ${(err as Error)?.message ?? String(err)}`);
         const retriable = isRetriable(err);
         const exhausted = this.options.maxRetries >= 0 && attempt >= this.options.maxRetries;
         if (!retriable || exhausted || this.options.signal.aborted) {

@@ -27,6 +27,8 @@ export interface PollRangesOptions<S extends string> {
   split?: (from: number, to: number) => { start: number; end: number }[];
   /** Reads one part of one stream. Must end early (without error) when `signal` aborts. */
   read: (stream: S, from: number, to: number) => AsyncIterable<SourcePage>;
+  /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -44,17 +46,24 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
   const cursor: Partial<Record<S, number>> = { ...o.checkpoint };
   for (;;) {
     const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, o.now());
-    for (const stream of o.streams) {
-      if (o.signal.aborted) return;
+    // The whole pass is planned first, so progress knows its total.
+    const plan = o.streams.map((stream) => {
       const at = cursor[stream];
       let from = at !== undefined ? Math.max(at - o.overlap, o.configuredStart) : o.firstStart;
       if (o.clampStart) from = o.clampStart(stream, from);
-      const parts = from < rangeEnd ? (o.split ? o.split(from, rangeEnd) : [{ start: from, end: rangeEnd }]) : [];
+      return { stream, parts: from < rangeEnd ? (o.split ? o.split(from, rangeEnd) : [{ start: from, end: rangeEnd }]) : [] };
+    });
+    const total = plan.reduce((n, p) => n + p.parts.length, 0);
+    let done = 0;
+    o.onProgress?.(done, total);
+    for (const { stream, parts } of plan) {
+      if (o.signal.aborted) return;
       for (const part of parts) {
         yield* o.read(stream, part.start, part.end);
         // A read cut short by a stop did not cover its part: the cursor stays.
         if (o.signal.aborted) return;
         cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
+        o.onProgress?.(++done, total);
         yield { events: [], checkpoint: { ...cursor } as Record<string, number> };
       }
       if (parts.length === 0) {

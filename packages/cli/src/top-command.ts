@@ -1,0 +1,128 @@
+import type { CliIo } from './main.js';
+
+/** One sample of a metric: name, labels, value. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text format (the lines `top` needs: samples with labels). */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export interface ComponentRow {
+  id: string;
+  kind: string;
+  type: string;
+  eventsIn: number;
+  eventsOut: number;
+  inPerSec: number;
+  outPerSec: number;
+  errors: number;
+  retries: number;
+  dead: number;
+  inFlight: number;
+  lagSec: number | undefined;
+}
+
+const METRIC = {
+  in: 'plumline_component_events_in_total',
+  out: 'plumline_component_events_out_total',
+  errors: 'plumline_component_errors_total',
+  retries: 'plumline_component_retries_total',
+  dead: 'plumline_component_dead_lettered_total',
+  inFlight: 'plumline_component_in_flight_batches',
+  lag: 'plumline_component_checkpoint_lag_seconds',
+};
+
+/** Rows per component from two scrapes `dtSec` apart (rates from the difference). */
+export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec: number): ComponentRow[] {
+  const rows = new Map<string, ComponentRow>();
+  const row = (s: Sample) => {
+    const id = s.labels.component!;
+    let r = rows.get(id);
+    if (!r) rows.set(id, (r = { id, kind: s.labels.component_kind ?? '', type: s.labels.component_type ?? '', eventsIn: 0, eventsOut: 0, inPerSec: 0, outPerSec: 0, errors: 0, retries: 0, dead: 0, inFlight: 0, lagSec: undefined }));
+    return r;
+  };
+  const prev = new Map((before ?? []).map((s) => [`${s.name}|${s.labels.component}`, s.value]));
+  const rate = (s: Sample) => (before && dtSec > 0 ? Math.max(0, s.value - (prev.get(`${s.name}|${s.labels.component}`) ?? 0)) / dtSec : 0);
+  for (const s of now) {
+    if (!s.labels.component) continue;
+    const r = row(s);
+    if (s.name === METRIC.in) [r.eventsIn, r.inPerSec] = [s.value, rate(s)];
+    else if (s.name === METRIC.out) [r.eventsOut, r.outPerSec] = [s.value, rate(s)];
+    else if (s.name === METRIC.errors) r.errors = s.value;
+    else if (s.name === METRIC.retries) r.retries = s.value;
+    else if (s.name === METRIC.dead) r.dead = s.value;
+    else if (s.name === METRIC.inFlight) r.inFlight = s.value;
+    else if (s.name === METRIC.lag) r.lagSec = s.value;
+  }
+  const order = { source: 0, transform: 1, sink: 2 } as Record<string, number>;
+  return [...rows.values()].sort((a, b) => (order[a.kind] ?? 3) - (order[b.kind] ?? 3) || a.id.localeCompare(b.id));
+}
+
+const num = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
+
+/** The frame `top` draws: a header and one line per component. */
+export function renderTop(url: string, rows: ComponentRow[], health: string): string {
+  const head = `${'component'.padEnd(16)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)}`;
+  const lines = rows.map(
+    (r) =>
+      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : `${r.lagSec.toFixed(1)}s`).padStart(8)}`,
+  );
+  return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
+}
+
+/**
+ * `plumline top <url>`: reads the pipeline's /metrics and /readyz every interval and shows each
+ * component's rates, totals, errors, retries, dead letters, batches in flight and checkpoint lag,
+ * like `vector top`. On a TTY the frame is redrawn in place; `--frames N` stops after N frames.
+ */
+export async function topCommand(url: string | undefined, opts: { intervalMs: number; frames: number | undefined }, io: CliIo): Promise<number> {
+  if (!url) {
+    io.stderr.write('error: plumline top needs the URL of a pipeline run with --http, e.g. plumline top http://127.0.0.1:9464\n');
+    return 2;
+  }
+  const base = url.replace(/\/(metrics)?$/, '');
+  const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
+  let before: Sample[] | undefined;
+  let beforeMs = 0;
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGINT', onSignal);
+  try {
+    for (let frame = 0; !stop && (opts.frames === undefined || frame < opts.frames); frame++) {
+      let samples: Sample[];
+      let health = 'unknown';
+      try {
+        samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+        const ready = await fetch(`${base}/readyz`);
+        health = ready.ok ? 'ready' : `NOT READY ${JSON.stringify(Object.fromEntries(Object.entries(((await ready.json()) as { components?: Record<string, { ok: boolean; reason?: string }> }).components ?? {}).filter(([, c]) => !c.ok).map(([id, c]) => [id, c.reason])))}`;
+      } catch (err) {
+        io.stderr.write(`error: cannot read ${base}/metrics: ${(err as Error).message}\n`);
+        return 1;
+      }
+      const now = Date.now();
+      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000), health);
+      io.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : text + '\n');
+      before = samples;
+      beforeMs = now;
+      if (opts.frames !== undefined && frame + 1 >= opts.frames) break;
+      await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
