@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, parseDuration, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
 import { emulate } from './emulate.js';
-import { installPrometheus, OpsServer } from './ops-server.js';
+import type { OpsServer } from './ops-server.js';
 import { ProgressView } from './progress-view.js';
 import { newPluginCommand } from './new-plugin-command.js';
 import { tapCommand } from './tap-command.js';
@@ -160,7 +160,9 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   const logger = createLogger({ level: opts.level, redactor, destination: io.stderr });
   let ops: OpsServer | undefined;
   if (opts.http) {
-    // Before the pipeline exists, so its instruments come from the SDK, not the no-op API.
+    // Before the pipeline exists, so its instruments come from the SDK, not the no-op API. The
+    // OpenTelemetry SDK (≈ 16 MB in memory) loads only when --http asks for it.
+    const { installPrometheus, OpsServer } = await import('./ops-server.js');
     ops = new OpsServer(installPrometheus());
     try {
       const url = await ops.start(opts.http);

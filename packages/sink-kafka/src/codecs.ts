@@ -1,7 +1,5 @@
 import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
-import { compressFrame, decompressFrame } from 'lz4-napi';
-import * as zstd from '@bokuweb/zstd-wasm';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
@@ -20,20 +18,28 @@ const ZSTD_MAX_BYTES = 1 << 30;
  * pure-JS lz4js wrote frames the broker never answered for; lz4-napi (lz4_flex, prebuilt binaries
  * shipped as npm packages) writes frames the broker and the Java client read.
  */
+// The lz4 and zstd libraries load on first use: a pipeline that does not compress with them does
+// not pay their memory (≈ 20 MB together).
+let lz4: Promise<typeof import('lz4-napi')> | undefined;
 const Lz4Codec: Codec = () => ({
-  compress: (encoder) => compressFrame(encoder.buffer, { blockChecksums: false, contentChecksum: false }),
-  decompress: (buffer) => decompressFrame(buffer),
+  compress: async (encoder) => (await (lz4 ??= import('lz4-napi'))).compressFrame(encoder.buffer, { blockChecksums: false, contentChecksum: false }),
+  decompress: async (buffer) => (await (lz4 ??= import('lz4-napi'))).decompressFrame(buffer),
 });
 
-let zstdReady: Promise<void> | undefined;
+let zstdReady: Promise<typeof import('@bokuweb/zstd-wasm')> | undefined;
+const loadZstd = () =>
+  (zstdReady ??= import('@bokuweb/zstd-wasm').then(async (m) => {
+    await m.init();
+    return m;
+  }));
 /** zstd compiled to WebAssembly: no native build, the same bytes as libzstd. */
 const ZstdCodec: Codec = () => ({
   async compress(encoder) {
-    await (zstdReady ??= zstd.init());
+    const zstd = await loadZstd();
     return Buffer.from(zstd.compress(encoder.buffer, ZSTD_LEVEL));
   },
   async decompress(buffer) {
-    await (zstdReady ??= zstd.init());
+    const zstd = await loadZstd();
     // A frame without a content size is decompressed into a growing buffer until it fits.
     for (let size = ZSTD_FIRST_GUESS_BYTES; ; size *= 4) {
       try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SourcePage } from '../plugin.js';
 import { pollRanges, type PollRangesOptions } from './poll-ranges.js';
+import { FakeClock } from '../testing/fake-clock.js';
 
 async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string, number, number][]) {
   const pages: SourcePage[] = [];
@@ -68,5 +69,41 @@ describe('pollRanges', () => {
     const ac = new AbortController();
     const pages = await collect({ streams: ['a'], signal: ac.signal, async *read() { ac.abort(); yield { events: [] }; } }, []);
     expect(pages.some((p) => p.checkpoint)).toBe(false);
+  });
+
+  it('polls again each poll interval on its clock (a fake clock: no real waiting), reporting progress per pass', async () => {
+    const clock = new FakeClock(1_000);
+    const reads: [string, number, number][] = [];
+    const progress: [number, number][] = [];
+    const ac = new AbortController();
+    const it = pollRanges<'a'>({
+      streams: ['a'],
+      checkpoint: undefined,
+      firstStart: 0,
+      configuredStart: 0,
+      overlap: 100,
+      pollIntervalMs: 60_000,
+      bounded: false,
+      signal: ac.signal,
+      now: clock.now,
+      sleep: clock.sleep,
+      onProgress: (d, t) => progress.push([d, t]),
+      async *read(stream, from, to) {
+        reads.push([stream, from, to]);
+        yield { events: [] };
+      },
+    })[Symbol.asyncIterator]();
+    await it.next(); // the read page
+    await it.next(); // its checkpoint
+    const next = it.next(); // now sleeping 60 s on the fake clock
+    await clock.advance(59_999);
+    expect(reads).toEqual([['a', 0, 1_000]]);
+    await clock.advance(1);
+    await next;
+    // The second poll reaches back `overlap` before the cursor, up to the clock's now.
+    expect(reads).toEqual([['a', 0, 1_000], ['a', 900, 61_000]]);
+    expect(progress).toEqual([[0, 1], [1, 1], [0, 1]]);
+    ac.abort();
+    await it.return?.(undefined);
   });
 });

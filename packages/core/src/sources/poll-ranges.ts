@@ -29,6 +29,8 @@ export interface PollRangesOptions<S extends string> {
   read: (stream: S, from: number, to: number) => AsyncIterable<SourcePage>;
   /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
   onProgress?: (done: number, total: number) => void;
+  /** Waits between polls (default: a real, unref'd timer). Tests pass a fake clock's. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
       }
     }
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
-    await sleep(o.pollIntervalMs, o.signal).catch(() => {});
+    await (o.sleep ?? sleep)(o.pollIntervalMs, o.signal).catch(() => {});
     if (o.signal.aborted) return;
   }
 }

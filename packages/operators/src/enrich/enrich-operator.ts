@@ -26,8 +26,7 @@ function put(d: Draft, parts: readonly string[], value: unknown): void {
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
 
 /** One step for every phone field: their results go into one object at the target. */
-function phoneStep(c: Exclude<EnrichConfig['phone'], false>): Step {
-  const normalizer = new PhoneNormalizer(c.default_region);
+function phoneStep(c: Exclude<EnrichConfig['phone'], false>, normalizer: PhoneNormalizer): Step {
   const target = c.target.split('.');
   const getTarget = compileGetter(c.target);
   const fields = c.fields.map((field) => [field.split('.').pop()!, compileGetter(field)] as const);
@@ -110,7 +109,7 @@ export const enrichOperator = defineOperator({
           if (Number.isFinite(sec) && sec >= 0) (d.top ??= {}).durationSec = sec;
         }
       });
-    if (config.phone !== false) steps.push(phoneStep(config.phone));
+    if (config.phone !== false) steps.push(phoneStep(config.phone, await PhoneNormalizer.create(config.phone.default_region)));
     const timers: NodeJS.Timeout[] = [];
     for (const l of config.lookups) {
       const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /** What `enrich` adds for one number field. */
 export type PhoneInfo =
@@ -31,9 +31,16 @@ const TYPES: Record<string, string> = {
 export class PhoneNormalizer {
   private cache = new Map<string, PhoneInfo>();
 
-  constructor(
+  /** Loads libphonenumber-js's full metadata (≈ 10 MB in memory) only when enrich uses phones. */
+  static async create(defaultRegion: string, cacheSize = DEFAULT_PHONE_CACHE_SIZE): Promise<PhoneNormalizer> {
+    const { parsePhoneNumberFromString } = await import('libphonenumber-js/max');
+    return new PhoneNormalizer(parsePhoneNumberFromString, defaultRegion, cacheSize);
+  }
+
+  private constructor(
+    private readonly parsePhone: typeof parsePhoneNumberFromString,
     private readonly defaultRegion: string,
-    private readonly cacheSize = DEFAULT_PHONE_CACHE_SIZE,
+    private readonly cacheSize: number,
   ) {}
 
   normalize(text: string): PhoneInfo {
@@ -50,7 +57,7 @@ export class PhoneNormalizer {
   private parse(text: string): PhoneInfo {
     if (text.includes('@')) return { notANumber: true, reason: 'an e-mail address, not a phone number' };
     if (!/\d/.test(text)) return { notANumber: true, reason: 'no digits' };
-    const p = parsePhoneNumberFromString(text, this.defaultRegion as CountryCode);
+    const p = this.parsePhone(text, this.defaultRegion as CountryCode);
     if (!p || !p.isPossible()) return { notANumber: true, reason: 'not a possible phone number' };
     const info: { e164: string; country?: string; type?: string; areaCode?: string } = { e164: p.number };
     if (p.country) info.country = p.country;

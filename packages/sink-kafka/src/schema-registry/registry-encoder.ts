@@ -1,5 +1,5 @@
 import { PipelineError, type CallEvent } from '@plumline/core';
-import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaSinkConfig } from '../kafka-sink-config.js';
 import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, toAvroRecord } from './event-schemas.js';
 
@@ -23,7 +23,8 @@ function wireHeader(id: number): Buffer {
  * (409 incompatible, 422 invalid) is not.
  */
 export class RegistryEncoder {
-  private readonly registry: SchemaRegistry;
+  /** The client library (avsc, ajv, protobufjs: ≈ 18 MB) loads only when a registry encoding is used. */
+  private registryClient: Promise<{ registry: SchemaRegistry; lib: typeof import('@kafkajs/confluent-schema-registry') }> | undefined;
   private readonly bySubject = new Map<string, Promise<Prepared>>();
   private readonly ready = new Map<string, Prepared>();
 
@@ -32,8 +33,16 @@ export class RegistryEncoder {
     private readonly c: RegistryConfig,
     clientId: string,
   ) {
-    const auth = c.username !== undefined ? { username: c.username, password: c.password ?? '' } : undefined;
-    this.registry = new SchemaRegistry({ host: c.url, clientId, auth, retry: { retries: 2 } });
+    this.clientId = clientId;
+  }
+
+  private readonly clientId: string;
+
+  private client() {
+    return (this.registryClient ??= import('@kafkajs/confluent-schema-registry').then((lib) => {
+      const auth = this.c.username !== undefined ? { username: this.c.username, password: this.c.password ?? '' } : undefined;
+      return { lib, registry: new lib.SchemaRegistry({ host: this.c.url, clientId: this.clientId, auth, retry: { retries: 2 } }) };
+    }));
   }
 
   subjectOf(topic: string): string {
@@ -68,13 +77,14 @@ export class RegistryEncoder {
   }
 
   private async register(subject: string): Promise<Prepared> {
-    const schema =
-      this.encoding === 'avro'
-        ? { type: SchemaType.AVRO as const, schema: JSON.stringify(EVENT_AVRO_SCHEMA) }
-        : { type: SchemaType.JSON as const, schema: JSON.stringify(EVENT_JSON_SCHEMA) };
+    const { lib, registry } = await this.client();
+    const opts = { subject, compatibility: lib.COMPATIBILITY[this.c.compatibility] };
     let id: number;
     try {
-      ({ id } = await this.registry.register(schema, { subject, compatibility: COMPATIBILITY[this.c.compatibility] }));
+      ({ id } =
+        this.encoding === 'avro'
+          ? await registry.register({ type: lib.SchemaType.AVRO, schema: JSON.stringify(EVENT_AVRO_SCHEMA) }, opts)
+          : await registry.register({ type: lib.SchemaType.JSON, schema: JSON.stringify(EVENT_JSON_SCHEMA) }, opts));
     } catch (err) {
       const status = (err as { status?: number }).status;
       const refused = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
@@ -84,7 +94,7 @@ export class RegistryEncoder {
         fields: { subject, ...(status ? { status } : {}) },
       });
     }
-    const s = await this.registry.getSchema(id);
+    const s = await registry.getSchema(id);
     return { header: wireHeader(id), toBuffer: (payload) => s.toBuffer(payload) };
   }
 

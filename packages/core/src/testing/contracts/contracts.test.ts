@@ -8,8 +8,9 @@ import { filterOperator } from '../../operators/filter/filter-operator.js';
 import { mapOperator } from '../../operators/map/map-operator.js';
 import { routeOperator } from '../../operators/route/route-operator.js';
 import { generateSource } from '../../sources/generate/generate-source.js';
+import { blackholeSink } from '../../sinks/blackhole/blackhole-sink.js';
 import type { CallEvent } from '../../event.js';
-import { CLOSE_CONTRACT, ContractViolation, ERROR_CODE_CONTRACT, IMMUTABLE_CONTRACT, operatorContract, operatorContractChecks, RECEIPT_CONTRACT, RX_CONTRACT, SCHEMA_CONTRACT, SINK_DURABILITY_CONTRACT, sinkContractChecks, sourceContract, SOURCE_RESUME_CONTRACT, sourceContractChecks } from './index.js';
+import { CLOSE_CONTRACT, ContractViolation, ERROR_CODE_CONTRACT, IMMUTABLE_CONTRACT, operatorContract, operatorContractChecks, RECEIPT_CONTRACT, RX_CONTRACT, SCHEMA_CONTRACT, SINK_DURABILITY_CONTRACT, sinkContract, sinkContractChecks, sourceContract, SOURCE_RESUME_CONTRACT, sourceContractChecks } from './index.js';
 
 // The core built-ins pass their suites.
 sourceContract({ plugin: generateSource, config: () => ({ count: 500, batch_size: 100 }) });
@@ -17,6 +18,9 @@ operatorContract({ plugin: mapOperator, config: () => ({ set: { 'attributes.team
 operatorContract({ plugin: filterOperator, config: () => ({ where: { kind: 'session' } }) });
 operatorContract({ plugin: routeOperator, config: () => ({ routes: { calls: { kind: 'call' }, long: { durationSec: { gte: 60 } } } }) });
 operatorContract({ plugin: dedupeOperator, config: () => ({ key: ['id'] }) });
+// Stores nothing: schema and close contracts only. (stdout is left out: it would print the
+// contract's events into the test output; its code path is the blackhole's plus a write.)
+sinkContract({ plugin: blackholeSink, config: () => ({}) });
 
 /** Runs one named check and returns the violation it raised (undefined when it passed). */
 async function violation(checks: { name: string; run(): Promise<void> }[], name: string): Promise<ContractViolation | undefined> {
