@@ -30,10 +30,17 @@ class CorrelateOperator {
   private readonly correlator: Correlator;
   /** Held events not yet in the log. */
   private unsaved: Held[] = [];
-  /** Logged events that left and whose output batch every sink finished with. */
-  private done: Held[] = [];
+  /**
+   * Released events whose output batch every sink finished with, until that batch's positions
+   * are committed: a sink may drop uncommitted data on recovery (the file sink does), so until
+   * then the event is still owed after a crash and must stay in the log.
+   */
+  private delivered: { held: Held; positions: readonly BatchPosition[] }[] = [];
   /** Released events whose output batch sinks have not finished with: still owed after a crash. */
   private readonly inflight = new Set<Held[]>();
+  /** Events of `unsaved` already delivered and committed: they never need logging. */
+  private readonly settledAndCommitted = (h: Held) => this.deliveredAt.has(h) && this.ctx.isCommitted(this.deliveredAt.get(h)!);
+  private readonly deliveredAt = new WeakMap<Held, readonly BatchPosition[]>();
   private restored: AddRecord[] = [];
   private nextN = 1;
   private logBytes = 0;
@@ -75,20 +82,31 @@ class CorrelateOperator {
     this.logBytes = this.liveBytes = Buffer.byteLength(text);
   }
 
-  /** Commit hook: appends what started being held and what was delivered since the last commit. */
+  /**
+   * Commit hook, before each checkpoint commit: appends the events that started being held (unless
+   * already delivered in a committed batch), and the numbers of those delivered in a batch whose
+   * positions are committed. (isCommitted reflects the commit before this one: conservative.)
+   */
   private async persist(): Promise<void> {
     const lines: string[] = [];
     for (const h of this.unsaved) {
-      if (h.log) continue;
+      if (h.log || this.settledAndCommitted(h)) continue;
       const line = JSON.stringify({ n: this.nextN, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs } satisfies AddRecord) + '\n';
       h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
       this.liveBytes += h.log.bytes;
       lines.push(line);
     }
     this.unsaved = [];
-    const gone = this.done.filter((h) => h.log).map((h) => h.log!.n);
-    for (const h of this.done) if (h.log) this.liveBytes -= h.log.bytes;
-    this.done = [];
+    const gone: number[] = [];
+    const pending: typeof this.delivered = [];
+    for (const d of this.delivered) {
+      if (!this.ctx.isCommitted(d.positions)) pending.push(d);
+      else if (d.held.log) {
+        gone.push(d.held.log.n);
+        this.liveBytes -= d.held.log.bytes;
+      }
+    }
+    this.delivered = pending;
     if (gone.length) lines.push(JSON.stringify({ g: gone }) + '\n');
     if (lines.length === 0) return;
     const data = Buffer.from(lines.join(''));
@@ -105,6 +123,7 @@ class CorrelateOperator {
     };
     for (const h of this.correlator.heldEvents()) add(h);
     for (const group of this.inflight) for (const h of group) add(h);
+    for (const d of this.delivered) add(d.held);
     await this.rewrite(live);
   }
 
@@ -113,13 +132,13 @@ class CorrelateOperator {
     if (out.held.length === 0) return;
     const group = out.held;
     this.inflight.add(group);
+    const positions = receipt.positions;
     receipt.onSettled((error) => {
       if (error !== undefined) return;
       this.inflight.delete(group);
       for (const h of group) {
-        if (h.log) this.done.push(h);
-        // Never logged: it need not be, it is delivered.
-        else h.log = { n: 0, bytes: 0 };
+        this.deliveredAt.set(h, positions);
+        this.delivered.push({ held: h, positions });
       }
     });
   }
