@@ -9,6 +9,8 @@ import { mapOperator } from '../../operators/map/map-operator.js';
 import { routeOperator } from '../../operators/route/route-operator.js';
 import { generateSource } from '../../sources/generate/generate-source.js';
 import { blackholeSink } from '../../sinks/blackhole/blackhole-sink.js';
+import { stdoutSink } from '../../sinks/stdout/stdout-sink.js';
+import { stdinSource } from '../../sources/stdin/stdin-source.js';
 import type { CallEvent } from '../../event.js';
 import { CLOSE_CONTRACT, ContractViolation, ERROR_CODE_CONTRACT, IMMUTABLE_CONTRACT, operatorContract, operatorContractChecks, RECEIPT_CONTRACT, RX_CONTRACT, SCHEMA_CONTRACT, SINK_DURABILITY_CONTRACT, sinkContract, sinkContractChecks, sourceContract, SOURCE_RESUME_CONTRACT, sourceContractChecks } from './index.js';
 
@@ -18,9 +20,12 @@ operatorContract({ plugin: mapOperator, config: () => ({ set: { 'attributes.team
 operatorContract({ plugin: filterOperator, config: () => ({ where: { kind: 'session' } }) });
 operatorContract({ plugin: routeOperator, config: () => ({ routes: { calls: { kind: 'call' }, long: { durationSec: { gte: 60 } } } }) });
 operatorContract({ plugin: dedupeOperator, config: () => ({ key: ['id'] }) });
-// Stores nothing: schema and close contracts only. (stdout is left out: it would print the
-// contract's events into the test output; its code path is the blackhole's plus a write.)
+// Sinks that store nothing: schema and close contracts only.
 sinkContract({ plugin: blackholeSink, config: () => ({}) });
+sinkContract({ plugin: stdoutSink, config: () => ({ include_raw: false }) });
+// Standard input cannot be read again from a checkpoint, and a test worker's fd 0 is not a
+// readable stream: only its schema is checked here (the stdin benchmark and CLI tests read it).
+sourceContract({ plugin: stdinSource, config: () => ({}), resumable: false, stopCheck: false });
 
 /** Runs one named check and returns the violation it raised (undefined when it passed). */
 async function violation(checks: { name: string; run(): Promise<void> }[], name: string): Promise<ContractViolation | undefined> {

@@ -18,6 +18,10 @@ export interface SourceContractOptions {
    * late writes; dedupe removes the repeats): only losses are then a violation, not repeats.
    */
   resumeMayRepeat?: boolean;
+  /** False for sources that cannot resume by nature (stdin): the resume check is skipped. */
+  resumable?: boolean;
+  /** False when the source cannot be read in a test worker at all (stdin): the stop check is skipped. */
+  stopCheck?: boolean;
 }
 
 export const SOURCE_RESUME_CONTRACT = 'reading from a checkpoint yields what followed it, none of what came before';
@@ -39,9 +43,9 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
     }
     return pages;
   };
-  const checks: ContractCheck[] = [
-    { name: SCHEMA_CONTRACT, run: async () => checkSchema(o.plugin.configSchema, await o.config()) },
-    {
+  const checks: ContractCheck[] = [{ name: SCHEMA_CONTRACT, run: async () => checkSchema(o.plugin.configSchema, await o.config()) }];
+  if (o.resumable !== false)
+    checks.push({
       name: SOURCE_RESUME_CONTRACT,
       run: async () => {
         const config = await o.config();
@@ -61,8 +65,9 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
         const lost = after.filter((id) => !head.includes(id));
         if (lost.length) violated(SOURCE_RESUME_CONTRACT, `resumed from page ${k + 1}'s checkpoint, ${lost.length} events that followed it did not come (e.g. ${lost[0]})`);
       },
-    },
-    {
+    });
+  if (o.stopCheck !== false)
+    checks.push({
       name: SOURCE_STOP_CONTRACT,
       run: async () => {
         const config = await o.config();
@@ -78,8 +83,7 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
         await source.close?.();
         await checkNothingLeft(watch, 'return() and close');
       },
-    },
-  ];
+    });
   if (o.failingConfig)
     checks.push({
       name: ERROR_CODE_CONTRACT,
