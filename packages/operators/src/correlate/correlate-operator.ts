@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import { defineOperator, operatorReceipt, type Batch, type BatchPosition, type CallEvent, type OperatorContext, type Receipt } from '@plumline/core';
+import { defineOperator, operatorReceipt, type Batch, type CallEvent, type OperatorContext, type Receipt } from '@plumline/core';
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
 import { Correlator, type Held, type Released } from './correlator.js';
 
@@ -35,12 +35,10 @@ class CorrelateOperator {
    * are committed: a sink may drop uncommitted data on recovery (the file sink does), so until
    * then the event is still owed after a crash and must stay in the log.
    */
-  private delivered: { held: Held; positions: readonly BatchPosition[] }[] = [];
+  private delivered: Held[] = [];
   /** Released events whose output batch sinks have not finished with: still owed after a crash. */
   private readonly inflight = new Set<Held[]>();
-  /** Events of `unsaved` already delivered and committed: they never need logging. */
-  private readonly settledAndCommitted = (h: Held) => this.deliveredAt.has(h) && this.ctx.isCommitted(this.deliveredAt.get(h)!);
-  private readonly deliveredAt = new WeakMap<Held, readonly BatchPosition[]>();
+
   private restored: AddRecord[] = [];
   private nextN = 1;
   private logBytes = 0;
@@ -90,7 +88,8 @@ class CorrelateOperator {
   private async persist(): Promise<void> {
     const lines: string[] = [];
     for (const h of this.unsaved) {
-      if (h.log || this.settledAndCommitted(h)) continue;
+      // Already delivered in a committed batch: it never needs logging.
+      if (h.log || (h.deliveredAt && this.ctx.isCommitted(h.deliveredAt))) continue;
       const line = JSON.stringify({ n: this.nextN, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs } satisfies AddRecord) + '\n';
       h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
       this.liveBytes += h.log.bytes;
@@ -98,12 +97,12 @@ class CorrelateOperator {
     }
     this.unsaved = [];
     const gone: number[] = [];
-    const pending: typeof this.delivered = [];
-    for (const d of this.delivered) {
-      if (!this.ctx.isCommitted(d.positions)) pending.push(d);
-      else if (d.held.log) {
-        gone.push(d.held.log.n);
-        this.liveBytes -= d.held.log.bytes;
+    const pending: Held[] = [];
+    for (const h of this.delivered) {
+      if (!this.ctx.isCommitted(h.deliveredAt!)) pending.push(h);
+      else if (h.log) {
+        gone.push(h.log.n);
+        this.liveBytes -= h.log.bytes;
       }
     }
     this.delivered = pending;
@@ -123,7 +122,7 @@ class CorrelateOperator {
     };
     for (const h of this.correlator.heldEvents()) add(h);
     for (const group of this.inflight) for (const h of group) add(h);
-    for (const d of this.delivered) add(d.held);
+    for (const h of this.delivered) add(h);
     await this.rewrite(live);
   }
 
@@ -137,8 +136,8 @@ class CorrelateOperator {
       if (error !== undefined) return;
       this.inflight.delete(group);
       for (const h of group) {
-        this.deliveredAt.set(h, positions);
-        this.delivered.push({ held: h, positions });
+        h.deliveredAt = positions;
+        this.delivered.push(h);
       }
     });
   }

@@ -19,6 +19,8 @@ export interface Held {
   counted?: boolean;
   /** The operator's bookkeeping for its state log (sequence number, bytes logged). */
   log?: { n: number; bytes: number };
+  /** Positions of the output batch that carried it out, once every sink finished with that batch. */
+  deliveredAt?: readonly BatchPosition[];
 }
 
 /** What leaves the correlator: the events, and every held event they contain (for durability tracking). */
