@@ -104,6 +104,11 @@ PROPS
     kill "-$([ "$1" = pause ] && echo STOP || echo CONT)" "$(cat "$PIDFILE")"
     echo "kafka ${1}d"
     ;;
+  kill)
+    # Kills the broker outright (SIGKILL), keeping its data, for `start` (tests of a crash).
+    if running; then PID=$(cat "$PIDFILE"); kill -9 "$PID"; for _ in $(seq 1 20); do kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done; fi
+    echo "kafka killed (data kept)"
+    ;;
   stop)
     # Stops the broker but keeps its data, for `start` (tests of a broker restart).
     if running; then PID=$(cat "$PIDFILE"); kill "$PID"; for _ in $(seq 1 60); do kill -0 "$PID" 2>/dev/null || break; sleep 0.5; done; kill -9 "$PID" 2>/dev/null || true; fi
@@ -123,5 +128,5 @@ PROPS
   status)
     if running && listening; then echo "kafka $(cat "$RUN/version") running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; else echo "kafka not running"; exit 1; fi
     ;;
-  *) echo "usage: scripts/kafka.sh up|down|status|stop|start|pause|resume   (KAFKA_VERSION, KAFKA_PORT)" >&2; exit 2 ;;
+  *) echo "usage: scripts/kafka.sh up|down|status|stop|start|kill|pause|resume   (KAFKA_VERSION, KAFKA_PORT)" >&2; exit 2 ;;
 esac

@@ -13,14 +13,14 @@ const SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.ur
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 describe('operations against a real broker', () => {
-  it('/readyz turns 503 while the Kafka broker hangs and 200 again once it answers; nothing is lost', { timeout: 120_000 }, async () => {
+  it('/readyz turns 503 while the Kafka broker hangs or is down, and 200 again once it is back; nothing is lost', { timeout: 120_000 }, async () => {
     const ops = new OpsServer(installPrometheus());
     const base = await ops.start('127.0.0.1:0');
     const topic = unique('ready');
     const p = await createPipeline(
       {
         runtime: { stall_timeout: '2s' },
-        sources: { gen: { type: 'generate', count: 12000, rate: 1000, batch_size: 50 } },
+        sources: { gen: { type: 'generate', count: 25000, rate: 1000, batch_size: 50 } },
         sinks: { kafka: { type: 'kafka', inputs: ['gen'], brokers, topic, create_topics: {} } },
       },
       { plugins: builtinRegistry(), once: true, logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
@@ -38,8 +38,13 @@ describe('operations against a real broker', () => {
       expect(body.components.kafka).toMatchObject({ ok: false, reason: expect.stringMatching(/not finished|failed/) });
       execFileSync('bash', [SCRIPT, 'resume'], { env, stdio: 'ignore' });
       await expect.poll(status, { timeout: 60_000, interval: 250 }).toBe(200);
+      // Now a crash: the process is gone, connections are refused until it is started again.
+      execFileSync('bash', [SCRIPT, 'kill'], { env, stdio: 'ignore' });
+      await expect.poll(status, { timeout: 30_000, interval: 250 }).toBe(503);
+      execFileSync('bash', [SCRIPT, 'start'], { env, stdio: 'ignore' });
+      await expect.poll(status, { timeout: 60_000, interval: 250 }).toBe(200);
       const result = await p.done;
-      expect(result.stats.kafka!.eventsOut).toBe(12000);
+      expect(result.stats.kafka!.eventsOut).toBe(25000);
     } finally {
       execFileSync('bash', [SCRIPT, 'resume'], { env, stdio: 'ignore' });
       await p.stop().catch(() => {});
