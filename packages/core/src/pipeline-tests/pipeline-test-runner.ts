@@ -9,7 +9,7 @@ import type { PluginRegistry } from '../registry.js';
 import { createPipeline } from '../runtime/pipeline.js';
 import { resolvePipeline } from '../runtime/resolve-pipeline.js';
 import { MemoryStateStore } from '../state/directory-state-store.js';
-import { arraySource } from '../testing/index.js';
+import { arraySource } from '../testing/array-source.js';
 import { validateConfig } from '../config/validate.js';
 import { YamlDocument } from '../config/yaml-document.js';
 import { DEAD_LETTER_STREAM, pipelineFileSchema } from '../config/pipeline-schema.js';

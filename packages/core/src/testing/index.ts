@@ -1,4 +1,7 @@
 import { Writable } from 'node:stream';
+import { arraySource } from './array-source.js';
+
+export { arraySource } from './array-source.js';
 import { z } from 'zod';
 import { corePlugins } from '../builtins.js';
 import type { CallEvent } from '../event.js';
@@ -15,28 +18,6 @@ export { MemoryStateStore } from '../state/directory-state-store.js';
 /** A minimal valid event for tests. */
 export function testEvent(id: string, overrides: Partial<CallEvent> = {}): CallEvent {
   return { id, source: 'test', kind: 'session', time: '2026-01-01T00:00:00.000Z', attributes: {}, ...overrides };
-}
-
-/**
- * A source plugin (type `array`) that emits the given pages in order and ends. Its checkpoint
- * is the index of the next page, so it resumes correctly after a restart.
- */
-export function arraySource(pages: readonly (readonly CallEvent[])[], type = 'array') {
-  return defineSource({
-    type,
-    description: 'Emits fixed pages of events (tests).',
-    configSchema: z.strictObject({}),
-    create() {
-      return {
-        bounded: true,
-        async *read(checkpoint): AsyncGenerator<SourcePage> {
-          for (let i = (checkpoint as { next?: number } | undefined)?.next ?? 0; i < pages.length; i++) {
-            yield { events: [...pages[i]!], checkpoint: { next: i + 1 } };
-          }
-        },
-      };
-    },
-  });
 }
 
 /** What a {@link memorySink} saw. */

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/** Every module `entry` loads at run time (type-only imports excluded), and the packages it imports. */
+function runtimeGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^'";]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      else packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+describe("@plumline/core's main entry", () => {
+  it('loads neither vitest nor the conformance suites (those live behind @plumline/core/testing)', () => {
+    const { files, packages } = runtimeGraph(fileURLToPath(new URL('./index.ts', import.meta.url)));
+    // Only declared dependencies (and Node's own modules): an optional peer such as vitest would
+    // break `import '@plumline/core'` in a production install.
+    const declared = Object.keys((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+    expect([...packages].filter((p) => !p.startsWith('node:') && !declared.includes(p))).toEqual([]);
+    expect([...files].filter((f) => f.includes('/contracts/'))).toEqual([]);
+  });
+});
