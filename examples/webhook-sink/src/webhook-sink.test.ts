@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadPipeline, PluginRegistry, corePlugins } from '@plumline/core';
+import { createLogger, loadPipeline, MemoryStateStore, PluginRegistry, corePlugins } from '@plumline/core';
 import { sinkContract } from '@plumline/core/testing';
 import { webhookSink } from './webhook-sink.js';
 
@@ -84,7 +84,7 @@ sinks:
     bearer_token: \${WEBHOOK_TOKEN:-t0ken-for-tests}
 `,
       );
-      const p = await loadPipeline(join(dir, 'p.yaml'), { plugins: new PluginRegistry(corePlugins), once: true, logger: createLogger({ level: 'silent' }) });
+      const p = await loadPipeline(join(dir, 'p.yaml'), { plugins: new PluginRegistry(corePlugins), once: true, logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() });
       await p.start();
       const result = await p.done;
       expect(result.stats.hook!.eventsOut).toBe(250);

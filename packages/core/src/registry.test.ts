@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,32 @@ export default defineSink({
       // Its schema is checked like any other, with located errors.
       const err = (await createPipeline(yaml.replace('prefix', 'prefx'), { plugins: corePlugins, baseDir: dir, file: 'p.yaml' }).catch((e) => e)) as { errors: { code: string }[] };
       expect(err.errors.map((e) => e.code)).toContain('CONFIG_MISSING_KEY');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('loads a plugin package by name from node_modules beside the pipeline file, also one that exports only an import condition', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const core = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'index.js')).href;
+      const pkg = join(dir, 'node_modules', '@acme', 'plumline-esm-only');
+      await mkdir(join(pkg, 'dist'), { recursive: true });
+      await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/plumline-esm-only', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } }));
+      await writeFile(
+        join(pkg, 'dist', 'index.js'),
+        `import { defineSink, z } from ${JSON.stringify(core)};
+export const count = { n: 0 };
+export const countingSink = defineSink({ type: 'counting', description: 'counts', configSchema: z.strictObject({}), create: () => ({ async write(b) { count.n += b.events.length; }, async close() {} }) });
+`,
+      );
+      const yaml = `sources:\n  g: { type: generate, count: 7 }\nsinks:\n  c: { use: "@acme/plumline-esm-only", type: counting, inputs: [g] }\n`;
+      const p = await createPipeline(yaml, { plugins: corePlugins, logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore(), baseDir: dir, file: join(dir, 'p.yaml') });
+      await p.start();
+      expect((await p.done).stats.c!.eventsOut).toBe(7);
+      // A package that is not installed: a clear error with a stable code.
+      const missing = await createPipeline(yaml.replace('@acme/plumline-esm-only', '@acme/not-installed'), { plugins: corePlugins, baseDir: dir, file: 'p.yaml' }).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('cannot load plugin module "@acme/not-installed" (not found in node_modules') });
     } finally {
       await cleanup();
     }

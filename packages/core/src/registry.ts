@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
+import { resolvePackageEntry } from './util/resolve-package.js';
 import { pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
 import { PluginError } from './errors.js';
 import { isPlugin, type AnyPlugin, type PluginKind } from './plugin.js';
 
@@ -56,17 +56,16 @@ export async function loadPluginModule(specifier: string, baseDir: string): Prom
   if (specifier.startsWith('.') || isAbsolute(specifier)) {
     url = pathToFileURL(resolve(baseDir, specifier)).href;
   } else {
-    try {
-      url = pathToFileURL(createRequire(resolve(baseDir, 'noop.js')).resolve(specifier)).href;
-    } catch {
-      url = specifier;
-    }
+    // A package installed beside the pipeline file (or above it); else as Node resolves it from here.
+    const entry = resolvePackageEntry(specifier, baseDir);
+    url = entry ? pathToFileURL(entry).href : specifier;
   }
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw new PluginError('PLUGIN_LOAD_FAILED', `cannot load plugin module "${specifier}": ${(err as Error).message}`, {
+    const where = url === specifier ? ` (not found in node_modules from ${baseDir} upward: install it beside the pipeline file)` : '';
+    throw new PluginError('PLUGIN_LOAD_FAILED', `cannot load plugin module "${specifier}"${where}: ${(err as Error).message}`, {
       cause: err,
       fields: { specifier },
     });
