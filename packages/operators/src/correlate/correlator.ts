@@ -69,6 +69,10 @@ const keysOf = (getters: ((e: CallEvent) => unknown)[], e: CallEvent) => {
   }
   return out;
 };
+function held(e: CallEvent, rule: number, role: Held['role'], keys: string[], positions: readonly BatchPosition[], arrivedMs: number, partners: Held[] | undefined, log: Held['log']): Held {
+  return { e, rule, role, keys, positions, arrivedMs, partners, gone: false, queued: false, counted: false, log, deliveredAt: undefined };
+}
+
 function pushTo(index: Map<string, HeldList>, key: string, h: Held): void {
   let list = index.get(key);
   if (!list) index.set(key, (list = new HeldList()));
@@ -136,8 +140,9 @@ export class Correlator {
   accept(e: CallEvent, positions: readonly BatchPosition[], nowMs: number, out: Released, log?: Held['log']): void {
     for (let r = 0; r < this.rules.length; r++) {
       const cr = this.rules[r]!;
-      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, { e, rule: r, role: 'anchor', keys: keysOf(cr.anchorKeys, e), positions, arrivedMs: nowMs, partners: [], log }, out);
-      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, { e, rule: r, role: 'partner', keys: keysOf(cr.partnerKeys, e), positions, arrivedMs: nowMs, log }, out);
+      // Every field set up front: one object shape for all held events keeps V8's accesses monomorphic.
+      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, held(e, r, 'anchor', keysOf(cr.anchorKeys, e), positions, nowMs, [], log), out);
+      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, held(e, r, 'partner', keysOf(cr.partnerKeys, e), positions, nowMs, undefined, log), out);
     }
     out.events.push(e);
   }
