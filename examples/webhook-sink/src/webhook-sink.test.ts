@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadPipeline, MemoryStateStore, PluginRegistry, corePlugins } from '@plumline/core';
+import { closeServerNow, createLogger, loadPipeline, MemoryStateStore, PluginRegistry, corePlugins } from '@plumline/core';
 import { sinkContract } from '@plumline/core/testing';
 import { webhookSink } from './webhook-sink.js';
 
@@ -32,9 +32,8 @@ class Receiver {
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return closeServerNow(this.server);
   }
 }
 

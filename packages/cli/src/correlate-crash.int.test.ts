@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator, type CallEvent } from '@plumline/core';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
-import { runCli } from './test-support/run-cli.js';
+import { runWithRandomKills } from './test-support/run-cli.js';
 
 const TRIALS = 8;
 const EVENTS = 6_000;
@@ -48,13 +48,7 @@ sinks:
   out: { type: file, inputs: [joined], path: out.ndjson }
 `,
         );
-        for (let k = 0; k < 2; k++) {
-          const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir, 150 + Math.floor(Math.random() * 400));
-          if (r.code === null) kills++;
-          else expect(r.code, r.stderr).toBe(0);
-        }
-        const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
-        expect(last.code, last.stderr).toBe(0);
+        kills += await runWithRandomKills(dir, { attempts: 2, minMs: 150, spreadMs: 400 });
         const got = await idsOut(join(dir, 'out.ndjson'));
         const missing = [...expected].filter((id) => !got.has(id));
         expect(missing, `trial ${trial}: lost ${missing.length}`).toEqual([]);

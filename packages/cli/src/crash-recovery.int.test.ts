@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator } from '@plumline/core';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
-import { runCli } from './test-support/run-cli.js';
+import { runWithRandomKills } from './test-support/run-cli.js';
 
 const TRIALS = 20;
 const EVENTS = 12_000;
@@ -70,13 +70,7 @@ sinks:
 `,
         );
         // Two kills at random points, then let it finish.
-        for (let k = 0; k < 2; k++) {
-          const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir, 150 + Math.floor(Math.random() * 350));
-          if (r.code === null) kills++;
-          else expect(r.code, r.stderr).toBe(0);
-        }
-        const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
-        expect(last.code, last.stderr).toBe(0);
+        kills += await runWithRandomKills(dir, { attempts: 2, minMs: 150, spreadMs: 350 });
         const got = await readAll(dir, gzip);
         for (const [kind, ids] of expected) expect(got.get(kind), `trial ${trial} kind ${kind}`).toEqual(ids);
       } finally {

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { CallGenerator } from '@plumline/core';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
-import { runCli } from './test-support/run-cli.js';
+import { runWithRandomKills } from './test-support/run-cli.js';
 
 const brokers = inject('kafkaBrokers');
 const EVENTS = 4000;
@@ -47,17 +47,7 @@ sinks:
   kafka: { type: kafka, inputs: [gen], brokers: ${JSON.stringify(brokers)}, topic: ${topic}, exactly_once: true, state_topic: state-${suffix}, create_topics: { partitions: 2 } }
 `,
       );
-      let kills = 0;
-      for (let k = 0; k < KILLS; k++) {
-        const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'error'], dir, 1200 + Math.floor(Math.random() * 2500));
-        if (r.code === null) kills++;
-        else {
-          expect(r.code, r.stderr).toBe(0);
-          break;
-        }
-      }
-      const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'error'], dir);
-      expect(last.code, last.stderr).toBe(0);
+      const kills = await runWithRandomKills(dir, { attempts: KILLS, minMs: 1200, spreadMs: 2500, logLevel: 'error', stopWhenDone: true });
       const gen = new CallGenerator({ seed: 5, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
       const expected = Array.from({ length: EVENTS }, (_, i) => gen.event(i).id).sort();
       const ids = await readCommitted(topic, EVENTS);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { Pipeline } from '@plumline/core';
+import { closeServerNow, type Pipeline } from '@plumline/core';
 
 /**
  * Installs the OpenTelemetry metrics SDK with a Prometheus exporter as the global meter
@@ -61,8 +61,6 @@ export class OpsServer {
   async close(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServerNow(s);
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
-import { runCli } from './test-support/run-cli.js';
+import { runWithRandomKills } from './test-support/run-cli.js';
 
 
 
@@ -43,13 +43,7 @@ sinks:
   files: { type: file, inputs: [unique], path: "out/{{kind}}.ndjson" }
 `,
         );
-        for (let k = 0; k < 3; k++) {
-          const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir, 300 + Math.floor(Math.random() * 1200));
-          if (r.code === null) kills++;
-          else expect(r.code, r.stderr).toBe(0);
-        }
-        const last = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
-        expect(last.code, last.stderr).toBe(0);
+        kills += await runWithRandomKills(dir, { attempts: 3, minMs: 300, spreadMs: 1200 });
         const ids: string[] = [];
         for (const f of await readdir(join(dir, 'out'))) {
           const text = await readFile(join(dir, 'out', f), 'utf8');

@@ -1,4 +1,4 @@
-import { metrics, SpanKind, SpanStatusCode, trace, type Counter, type Meter, type Tracer, type UpDownCounter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
+import { isSpanContextValid, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Span, type Meter, type Tracer, type UpDownCounter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
 
 export const INSTRUMENTATION_NAME = '@plumline/core';
 
@@ -75,12 +75,12 @@ export class ComponentTelemetry {
   readonly stats: ComponentStats = emptyStats();
   readonly meter: Meter;
   readonly tracer: Tracer;
+  /** The labels of this component's metrics. */
   readonly attributes: { component: string; component_type: string; component_kind: string };
-  private readonly attrs: { component: string; component_type: string; component_kind: string };
   private readonly inst: Instruments;
   private failure: string | undefined;
-  /** Start times of writes or requests in progress, to see one that hangs. */
-  private readonly pending = new Set<number>();
+  /** Writes in progress (one token each, with its start time), to see one that hangs. */
+  private readonly pending = new Set<{ startedMs: number }>();
 
   constructor(
     readonly componentId: string,
@@ -89,7 +89,7 @@ export class ComponentTelemetry {
   ) {
     this.meter = metrics.getMeter(INSTRUMENTATION_NAME);
     this.tracer = trace.getTracer(INSTRUMENTATION_NAME);
-    this.attrs = this.attributes = { component: componentId, component_type: componentType, component_kind: kind };
+    this.attributes = { component: componentId, component_type: componentType, component_kind: kind };
     this.inst = getInstruments(this.meter);
     live.add(this);
   }
@@ -106,16 +106,27 @@ export class ComponentTelemetry {
   recovered(): void {
     this.failure = undefined;
   }
-  /** Marks the start of a write; call the returned function when it settled. */
-  begin(): () => void {
-    const t = Date.now();
-    this.pending.add(t);
-    return () => this.pending.delete(t);
+  /**
+   * Starts a sink write: tracked for stall detection, with a span whose W3C traceparent (when an
+   * SDK records traces) can travel with the batch. Call `end` when the write settled, with its error.
+   */
+  startWrite(name: string, attributes: Record<string, string | number>): { traceparent: string | undefined; end(error?: unknown): void } {
+    const token = { startedMs: Date.now() };
+    this.pending.add(token);
+    const span = this.tracer.startSpan(name, { attributes: { 'plumline.component': this.componentId, ...attributes } });
+    const sc = span.spanContext();
+    return {
+      traceparent: isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}` : undefined,
+      end: (error) => {
+        this.pending.delete(token);
+        endSpan(span, error);
+      },
+    };
   }
   /** Failing, or a write that has taken longer than `stallMs`. */
   health(stallMs: number, now = Date.now()): ComponentHealth {
     if (this.failure) return { ok: false, reason: this.failure };
-    for (const t of this.pending) if (now - t > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - t) / 1000)} s` };
+    for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s` };
     return { ok: true };
   }
   /** Sources that know their range report how far they are. */
@@ -126,39 +137,39 @@ export class ComponentTelemetry {
   eventsIn(n: number): void {
     if (n === 0) return;
     this.stats.eventsIn += n;
-    this.inst.eventsIn.add(n, this.attrs);
+    this.inst.eventsIn.add(n, this.attributes);
   }
   eventsOut(n: number): void {
     if (n === 0) return;
     this.stats.eventsOut += n;
-    this.inst.eventsOut.add(n, this.attrs);
+    this.inst.eventsOut.add(n, this.attributes);
   }
   bytesOut(n: number): void {
     this.stats.bytesOut += n;
-    this.inst.bytesOut.add(n, this.attrs);
+    this.inst.bytesOut.add(n, this.attributes);
   }
   error(): void {
     this.stats.errors++;
-    this.inst.errors.add(1, this.attrs);
+    this.inst.errors.add(1, this.attributes);
   }
   retry(): void {
     this.stats.retries++;
-    this.inst.retries.add(1, this.attrs);
+    this.inst.retries.add(1, this.attributes);
   }
   deadLettered(n: number): void {
     this.stats.deadLettered += n;
-    this.inst.deadLettered.add(n, this.attrs);
+    this.inst.deadLettered.add(n, this.attributes);
   }
   inFlight(delta: number): void {
     this.stats.inFlightBatches += delta;
-    this.inst.inFlight.add(delta, this.attrs);
+    this.inst.inFlight.add(delta, this.attributes);
   }
   /** Recorded at each checkpoint commit: now minus the time of the newest event the checkpoint covers. */
   checkpointLag(seconds: number): void {
     this.stats.checkpointLagSec = seconds;
   }
   requestDuration(seconds: number, attributes: Record<string, string | number> = {}): void {
-    this.inst.requestDuration.record(seconds, { ...this.attrs, ...attributes });
+    this.inst.requestDuration.record(seconds, { ...this.attributes, ...attributes });
   }
   /**
    * Starts a source request: a span (`name`, e.g. "plum GET sessions") and, when the returned
@@ -169,11 +180,16 @@ export class ComponentTelemetry {
     const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { 'plumline.component': this.componentId, ...attributes } });
     return (error) => {
       this.requestDuration((performance.now() - started) / 1000, attributes);
-      if (error !== undefined) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      }
-      span.end();
+      endSpan(span, error);
     };
   }
+}
+
+/** Ends a span, marking it failed with the error when there is one. */
+function endSpan(span: Span, error: unknown): void {
+  if (error !== undefined) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+  }
+  span.end();
 }

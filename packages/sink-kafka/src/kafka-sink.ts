@@ -140,7 +140,7 @@ export class KafkaSink implements Sink {
       if (this.registry) {
         const prepared = this.registry.readyFor(topic) ?? (await this.registry.prepare(topic));
         try {
-          value = RegistryEncoder.encode(prepared, this.c.encoding as 'avro' | 'json_schema', e);
+          value = prepared.encode(e);
         } catch (err) {
           dead.push({ code: 'KAFKA_ENCODING_FAILED', reason: `event does not fit the ${this.c.encoding} schema: ${(err as Error).message}`, record: e, context: { key, topic } });
           continue;

@@ -21,3 +21,25 @@ export function runCli(args: string[], cwd: string, killAfterMs?: number): Promi
     });
   });
 }
+
+/**
+ * The crash tests' loop: runs `plumline run p.yaml --once` in `dir` up to `attempts` times, each
+ * SIGKILLed after a random delay in [minMs, minMs + spreadMs) unless it ends first (with
+ * `stopWhenDone`, a run that ends stops the loop), then once more to the end. Resolves with how
+ * many runs were killed; rejects with its stderr when a run that was not killed exits non-zero.
+ */
+export async function runWithRandomKills(dir: string, o: { attempts: number; minMs: number; spreadMs: number; logLevel?: string; stopWhenDone?: boolean }): Promise<number> {
+  const args = ['run', 'p.yaml', '--once', '--log-level', o.logLevel ?? 'warn'];
+  let kills = 0;
+  for (let k = 0; k < o.attempts; k++) {
+    const r = await runCli(args, dir, o.minMs + Math.floor(Math.random() * o.spreadMs));
+    if (r.code === null) kills++;
+    else {
+      if (r.code !== 0) throw new Error(`plumline run exited ${r.code}: ${r.stderr}`);
+      if (o.stopWhenDone) break;
+    }
+  }
+  const last = await runCli(args, dir);
+  if (last.code !== 0) throw new Error(`the final plumline run exited ${last.code}: ${last.stderr}`);
+  return kills;
+}

@@ -130,8 +130,8 @@ class PipelineRuntime implements Pipeline {
   private sinks: Created<Sink>[] = [];
   /** Every component started (for readiness). */
   private running = false;
-  /** 'ok' after a clean end, the error's message after a failure; undefined while it runs. */
-  private endState: string | undefined;
+  /** Set when the pipeline ended: `error` is the message of what failed it, if anything did. */
+  private ended: { error?: string } | undefined;
   private resolveDone!: (r: PipelineResult) => void;
   private rejectDone!: (e: unknown) => void;
   readonly done: Promise<PipelineResult>;
@@ -165,9 +165,8 @@ class PipelineRuntime implements Pipeline {
     const components: Record<string, ComponentHealth> = {};
     for (const [id, t] of this.telemetry) components[id] = t.health(stallMs);
     const started = this.running;
-    const finished = this.endState !== undefined;
-    const error = this.endState && this.endState !== 'ok' ? this.endState : undefined;
-    return { started, finished, ...(error ? { error } : {}), ready: started && !finished && Object.values(components).every((c) => c.ok), components };
+    const finished = this.ended !== undefined;
+    return { started, finished, ...this.ended, ready: started && !finished && Object.values(components).every((c) => c.ok), components };
   }
 
   start(): Promise<void> {
@@ -441,7 +440,7 @@ class PipelineRuntime implements Pipeline {
     const result: PipelineResult = { stats: this.stats(), checkpoints: Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint])) };
     const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();
-    this.endState = error === undefined ? 'ok' : ((error as Error)?.message ?? String(error));
+    this.ended = error === undefined ? {} : { error: (error as Error)?.message ?? String(error) };
     if (error !== undefined) {
       this.rejectDone(error);
     } else {

@@ -1,4 +1,3 @@
-import { isSpanContextValid, SpanStatusCode } from '@opentelemetry/api';
 import type { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { DeadLetter } from '../event.js';
@@ -86,16 +85,13 @@ export class SinkRunner {
 
   private async writeWithRetry(batch: Batch): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const done = this.telemetry.begin();
-      // One span per write; its W3C traceparent travels with the batch so a sink can pass it on
-      // (the Kafka sink puts it in each record's headers).
-      const span = this.telemetry.tracer.startSpan(`${this.id} write`, { attributes: { 'plumline.component': this.id, 'plumline.events': batch.events.length, 'plumline.attempt': attempt + 1 } });
-      const sc = span.spanContext();
-      const traceparent = isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}` : undefined;
+      // The write's traceparent travels with the batch so a sink can pass it on (the Kafka sink
+      // puts it in each record's headers).
+      const write = this.telemetry.startWrite(`${this.id} write`, { 'plumline.events': batch.events.length, 'plumline.attempt': attempt + 1 });
+      const traceparent = write.traceparent;
       try {
         const result = await this.sink.write({ events: batch.events, positions: batch.receipt.positions, ...(traceparent ? { traceparent } : {}) });
-        span.end();
-        done();
+        write.end();
         this.telemetry.recovered();
         const dead = result?.dead ?? [];
         this.telemetry.eventsOut(batch.events.length - dead.length);
@@ -107,10 +103,7 @@ export class SinkRunner {
         batch.receipt.release();
         return;
       } catch (err) {
-        done();
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-        span.end();
+        write.end(err);
         this.telemetry.error();
         this.telemetry.failing(`write failed: ${(err as Error)?.message ?? String(err)}`);
         const retriable = isRetriable(err);

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import { defineOperator, operatorReceipt, type Batch, type CallEvent, type OperatorContext, type Receipt } from '@plumline/core';
+import { defineOperator, operatorReceipt, withDead, type Batch, type CallEvent, type OperatorContext, type Receipt } from '@plumline/core';
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
 import { Correlator, type Held, type Released } from './correlator.js';
 
@@ -18,6 +18,9 @@ interface AddRecord {
   p: { source: string; seq: number }[];
   t: number;
 }
+
+/** The log record of a held event (positions without their checkpoints: isCommitted needs only source and seq). */
+const recordOf = (h: Held, n: number): AddRecord => ({ n, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs });
 
 /**
  * Joins events to their partners within a window, keeping what it holds in a log in the state
@@ -39,7 +42,8 @@ class CorrelateOperator {
   /** Released events whose output batch sinks have not finished with: still owed after a crash. */
   private readonly inflight = new Set<Held[]>();
 
-  private restored: AddRecord[] = [];
+  /** Records restored by `load`, with their size in the log, replayed when the operator is subscribed. */
+  private restored: (AddRecord & { bytes: number })[] = [];
   private nextN = 1;
   private logBytes = 0;
   private liveBytes = 0;
@@ -71,11 +75,12 @@ class CorrelateOperator {
     this.restored = committed;
     if (live.size) this.ctx.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
     // The log is rewritten with what was restored: the rest comes again from the source.
-    if (committed.length !== live.size || this.logBytes > 0) await this.rewrite(committed);
+    if (this.logBytes > 0) await this.rewrite(committed);
   }
 
   private async rewrite(records: AddRecord[]): Promise<void> {
-    const text = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t }) + '\n').join('');
+    // Only the record's own fields (a restored record also carries its size).
+    const text = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t } satisfies AddRecord) + '\n').join('');
     await this.ctx.state.rewriteLog(LOG_KEY, Buffer.from(text));
     this.logBytes = this.liveBytes = Buffer.byteLength(text);
   }
@@ -90,7 +95,7 @@ class CorrelateOperator {
     for (const h of this.unsaved) {
       // Already delivered in a committed batch: it never needs logging.
       if (h.log || (h.deliveredAt && this.ctx.isCommitted(h.deliveredAt))) continue;
-      const line = JSON.stringify({ n: this.nextN, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs } satisfies AddRecord) + '\n';
+      const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
       h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
       this.liveBytes += h.log.bytes;
       lines.push(line);
@@ -118,7 +123,7 @@ class CorrelateOperator {
   private async compact(): Promise<void> {
     const live: AddRecord[] = [];
     const add = (h: Held) => {
-      if (h.log) live.push({ n: h.log.n, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs });
+      if (h.log) live.push(recordOf(h, h.log.n));
     };
     for (const h of this.correlator.heldEvents()) add(h);
     for (const group of this.inflight) for (const h of group) add(h);
@@ -154,7 +159,7 @@ class CorrelateOperator {
   apply = (input: Observable<Batch>): Observable<Batch> =>
     new Observable<Batch>((sub) => {
       const first: Released = { events: [], held: [] };
-      for (const r of this.restored) this.correlator.accept(r.e, r.p, r.t, first, { n: r.n, bytes: Buffer.byteLength(JSON.stringify(r)) + 1 });
+      for (const r of this.restored) this.correlator.accept(r.e, r.p, r.t, first, { n: r.n, bytes: r.bytes });
       this.restored = [];
       const emitOwn = (out: Released) => {
         if (out.events.length === 0) return;
@@ -163,11 +168,13 @@ class CorrelateOperator {
         sub.next({ events: out.events, receipt });
       };
       emitOwn(first);
-      const tick = setInterval(() => {
+      /** Emits, in a batch of the operator's own, what held events' windows closed by `nowMs`. */
+      const closeWindows = (nowMs: number) => {
         const out: Released = { events: [], held: [] };
-        this.correlator.expire(Date.now(), out);
+        this.correlator.expire(nowMs, out);
         emitOwn(out);
-      }, Math.min(MAX_TICK_MS, Math.max(10, this.c.window / 4)));
+      };
+      const tick = setInterval(() => closeWindows(Date.now()), Math.min(MAX_TICK_MS, Math.max(10, this.c.window / 4)));
       tick.unref();
       const inner = input.subscribe({
         next: (batch) => {
@@ -183,7 +190,7 @@ class CorrelateOperator {
             this.warnEvicted(overflow.events.length);
           }
           this.track(out, batch.receipt);
-          sub.next(batch.dead ? { events: out.events, receipt: batch.receipt, dead: batch.dead, ...(batch.output !== undefined ? { output: batch.output } : {}) } : { events: out.events, receipt: batch.receipt });
+          sub.next(withDead(batch, out.events, undefined));
         },
         error: (err: unknown) => {
           clearInterval(tick);
@@ -193,11 +200,7 @@ class CorrelateOperator {
           clearInterval(tick);
           // Under --once the input is over for good: every window closes now. Otherwise the held
           // events wait in the state store for the next run.
-          if (this.ctx.once) {
-            const out: Released = { events: [], held: [] };
-            this.correlator.expire(Number.POSITIVE_INFINITY, out);
-            emitOwn(out);
-          }
+          if (this.ctx.once) closeWindows(Number.POSITIVE_INFINITY);
           sub.complete();
         },
       });

@@ -13,14 +13,14 @@ import { PhoneNormalizer } from './phone-normalizer.js';
 interface Draft {
   attrs: Record<string, unknown>;
   top: Record<string, unknown> | undefined;
-  deep: [string[], unknown][] | undefined;
+  deep: [readonly string[], unknown][] | undefined;
 }
 type Step = (d: Draft, e: CallEvent) => void;
 
 function put(d: Draft, parts: readonly string[], value: unknown): void {
   if (parts.length === 2 && parts[0] === 'attributes') d.attrs[parts[1]!] = value;
   else if (parts.length === 1) (d.top ??= {})[parts[0]!] = value;
-  else (d.deep ??= []).push([[...parts], value]);
+  else (d.deep ??= []).push([parts, value]);
 }
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
@@ -134,7 +134,7 @@ export const enrichOperator = defineOperator({
         const d: Draft = { attrs: {}, top: undefined, deep: undefined };
         for (const s of steps) s(d, e);
         // One copy of the event and one of its attributes, with everything added at once.
-        const out = (d.top ? { ...e, ...d.top, attributes: { ...e.attributes, ...d.attrs } } : { ...e, attributes: { ...e.attributes, ...d.attrs } }) as unknown as Record<string, unknown>;
+        const out: Record<string, unknown> = { ...e, ...d.top, attributes: { ...e.attributes, ...d.attrs } };
         if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
         return out as unknown as CallEvent;
       }),

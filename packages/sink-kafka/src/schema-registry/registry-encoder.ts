@@ -5,8 +5,8 @@ import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, toAvroRecord }
 
 type RegistryConfig = NonNullable<KafkaSinkConfig['schema_registry']>;
 interface Prepared {
-  header: Buffer;
-  toBuffer(payload: object): Buffer;
+  /** The record value of an event; throws (with the reason) when the event does not fit the schema. */
+  encode(e: CallEvent): Buffer;
 }
 
 /** Confluent's wire format: magic byte 0, the schema id as a big-endian uint32, then the payload. */
@@ -31,12 +31,8 @@ export class RegistryEncoder {
   constructor(
     private readonly encoding: 'avro' | 'json_schema',
     private readonly c: RegistryConfig,
-    clientId: string,
-  ) {
-    this.clientId = clientId;
-  }
-
-  private readonly clientId: string;
+    private readonly clientId: string,
+  ) {}
 
   private client() {
     return (this.registryClient ??= import('@kafkajs/confluent-schema-registry').then((lib) => {
@@ -94,13 +90,14 @@ export class RegistryEncoder {
         fields: { subject, ...(status ? { status } : {}) },
       });
     }
-    const s = await registry.getSchema(id);
-    return { header: wireHeader(id), toBuffer: (payload) => s.toBuffer(payload) };
-  }
-
-  /** The record value for an event; throws (with the reason) when the event does not fit the schema. */
-  static encode(prepared: Prepared, encoding: 'avro' | 'json_schema', e: CallEvent): Buffer {
-    const body = prepared.toBuffer(encoding === 'avro' ? toAvroRecord(e) : (e as unknown as object));
-    return Buffer.concat([prepared.header, body], prepared.header.length + body.length);
+    const schema = await registry.getSchema(id);
+    const header = wireHeader(id);
+    const payloadOf = this.encoding === 'avro' ? toAvroRecord : (e: CallEvent) => e as unknown as object;
+    return {
+      encode(e) {
+        const body = schema.toBuffer(payloadOf(e));
+        return Buffer.concat([header, body], header.length + body.length);
+      },
+    };
   }
 }

@@ -51,6 +51,18 @@ export function checkSchema(schema: z.ZodType, validConfig: Record<string, unkno
   if (undocumented.length) violated(SCHEMA_CONTRACT, `keys without a description: ${undocumented.join(', ')} (add .describe(...))`);
 }
 
+/** Runs what must fail with a coded error (a plugin under its failing config) and checks the error. */
+export async function checkFailsWithCode(what: string, noFailure: string, run: () => Promise<void>): Promise<void> {
+  let err: unknown;
+  try {
+    await run();
+  } catch (e) {
+    err = e;
+  }
+  if (err === undefined) violated(ERROR_CODE_CONTRACT, noFailure);
+  checkErrorCode(err, what);
+}
+
 /** The error is a PlumlineError with an UPPER_SNAKE code and a boolean retriable. */
 export function checkErrorCode(err: unknown, what: string): void {
   if (!(err instanceof PlumlineError)) violated(ERROR_CODE_CONTRACT, `${what} threw ${err instanceof Error ? err.name : typeof err} (${String((err as Error)?.message ?? err)}) instead of a PlumlineError subclass`);

@@ -3,7 +3,7 @@ import type { CallEvent } from '../../event.js';
 import type { SinkPlugin } from '../../plugin.js';
 import { CallGenerator } from '../../sources/generate/call-generator.js';
 import { testContext } from '../test-context.js';
-import { checkErrorCode, checkNothingLeft, checkSchema, CLOSE_CONTRACT, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
+import { checkFailsWithCode, checkNothingLeft, checkSchema, CLOSE_CONTRACT, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
 
 export interface SinkContractOptions {
   plugin: SinkPlugin;
@@ -77,18 +77,15 @@ export function sinkContractChecks(o: SinkContractOptions): ContractCheck[] {
     checks.push({
       name: ERROR_CODE_CONTRACT,
       run: async () => {
-        let err: unknown;
         let sink: Awaited<ReturnType<typeof create>> | undefined;
-        try {
-          sink = await create(await o.failingConfig!());
-          await sink.write({ events: events(5, 4), positions: [{ source: 'contract', seq: 1 }] });
-        } catch (e) {
-          err = e;
-        } finally {
-          await sink?.close().catch(() => {});
-        }
-        if (err === undefined) violated(ERROR_CODE_CONTRACT, 'with the failing config, neither create nor write failed');
-        checkErrorCode(err, 'the failing sink');
+        await checkFailsWithCode('the failing sink', 'with the failing config, neither create nor write failed', async () => {
+          try {
+            sink = await create(await o.failingConfig!());
+            await sink.write({ events: events(5, 4), positions: [{ source: 'contract', seq: 1 }] });
+          } finally {
+            await sink?.close().catch(() => {});
+          }
+        });
       },
     });
   return checks;

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import type { SourcePage, SourcePlugin } from '../../plugin.js';
 import type { JsonValue } from '../../util/json.js';
 import { testContext } from '../test-context.js';
-import { checkErrorCode, checkNothingLeft, checkSchema, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
+import { checkFailsWithCode, checkNothingLeft, checkSchema, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
 
 export interface SourceContractOptions {
   plugin: SourcePlugin;
@@ -88,14 +88,9 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
     checks.push({
       name: ERROR_CODE_CONTRACT,
       run: async () => {
-        let err: unknown;
-        try {
+        await checkFailsWithCode('the failing source', 'with the failing config, reading did not fail', async () => {
           await readAll(await o.failingConfig!(), undefined);
-        } catch (e) {
-          err = e;
-        }
-        if (err === undefined) violated(ERROR_CODE_CONTRACT, 'with the failing config, reading did not fail');
-        checkErrorCode(err, 'the failing source');
+        });
       },
     });
   return checks;
