@@ -7,6 +7,7 @@ import { runWithRandomKills } from './test-support/run-cli.js';
 
 const TRIALS = 8;
 const EVENTS = 6_000;
+const DURABLE_AFTER = ['0s', '50ms', '1h', '50ms'];
 
 /** Every id in the output, top-level or nested in an anchor by correlate, with how often it appears. */
 async function idsOut(file: string): Promise<Map<string, number>> {
@@ -31,7 +32,8 @@ describe('correlate across crashes (real process, SIGKILL at random points)', ()
       const { dir, cleanup } = await tmpDir('plumline-correlate-crash-');
       try {
         // Errors join the session on their channel; a short window and a small max_pending keep
-        // events moving in and out of the held set (and its log) while the kills land.
+        // events moving in and out of the held set while the kills land. durable_after varies:
+        // every held event logged (0s), only those held past 50ms, or none (held under checkpoint holds only).
         await writeFile(
           join(dir, 'p.yaml'),
           `runtime: { commit_interval: 20ms }
@@ -42,6 +44,7 @@ transforms:
     type: correlate
     inputs: [gen]
     window: 150ms
+    durable_after: ${DURABLE_AFTER[trial % DURABLE_AFTER.length]}
     max_pending: ${trial % 2 ? 200 : 5000}
     rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel, as: errors, emit: ${trial % 3 ? 'first_partner' : 'window'} }]
 sinks:
@@ -54,6 +57,9 @@ sinks:
         expect(missing, `trial ${trial}: lost ${missing.length}`).toEqual([]);
         expect([...got.keys()].filter((id) => !expected.has(id))).toEqual([]);
         for (const n of got.values()) duplicates += n - 1;
+        // No hold outlives the run: the last checkpoint covers every generated event.
+        const checkpoints = JSON.parse(await readFile(join(dir, '.plumline/state/checkpoints.json'), 'utf8')) as { gen: { position: { next: number } } };
+        expect(checkpoints.gen.position.next).toBe(EVENTS);
         joined += [...got.entries()].length;
       } finally {
         await cleanup();

@@ -16,6 +16,8 @@ export {
 export type {
   ComponentContext,
   OperatorContext,
+  CommitInfo,
+  CheckpointHold,
   SinkContext,
   StateStoreContext,
   Source,

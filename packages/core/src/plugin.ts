@@ -73,13 +73,39 @@ export interface Source {
   close?(): Promise<void>;
 }
 
+/** What a commit hook is told about the commit it runs before. */
+export interface CommitInfo {
+  /**
+   * True for the last commit, when the pipeline stops: an operator holding events in memory
+   * under {@link OperatorContext.holdCheckpoint} makes them durable now (and releases its holds)
+   * so the next run resumes past them; the runtime takes the checkpoints again after the hooks.
+   */
+  readonly final: boolean;
+}
+
+/** A hold taken with {@link OperatorContext.holdCheckpoint}. */
+export interface CheckpointHold {
+  /** Lets the checkpoints pass the held batches again. Idempotent. */
+  release(): void;
+}
+
 export type OperatorContext = ComponentContext & {
   /**
    * Registers `hook` to run before every checkpoint commit and at shutdown. Operators with
    * state (dedupe) persist what became durable since the last commit here, so that stored
    * state never runs behind a stored checkpoint.
    */
-  onCommit(hook: () => Promise<void>): void;
+  onCommit(hook: (info: CommitInfo) => Promise<void>): void;
+  /**
+   * Keeps the sources' checkpoints from covering the batches at `positions` until the hold is
+   * released, without holding up the sources (credit is counted on acknowledgements, not on
+   * checkpoints). Called from the operator's `next`, while it still holds the batch's receipt,
+   * for events it keeps in memory across batches: after a crash the source reads them again,
+   * so they need no state of their own. Release a hold once what replaced the events is
+   * acknowledged downstream, or once they are durable in the operator's state. An operator
+   * that takes holds declares {@link Operator.holdsEvents}.
+   */
+  holdCheckpoint(positions: readonly BatchPosition[]): CheckpointHold;
 };
 
 export interface Operator {
@@ -88,6 +114,11 @@ export interface Operator {
    * on exactly once (in an output batch), or release it. Output batches are new objects.
    */
   apply: OperatorFunction<Batch, Batch>;
+  /**
+   * True when the operator keeps events across batches under checkpoint holds. Exactly-once sinks
+   * store checkpoints with each batch they write, past any hold, so the pipeline refuses them then.
+   */
+  readonly holdsEvents?: boolean;
   /** Called once after the input completed and every output was consumed. Idempotent. */
   close?(): Promise<void>;
 }

@@ -40,9 +40,10 @@ export class SourceReceipt implements Receipt {
     readonly seq: number,
     private readonly onSettle: (receipt: SourceReceipt, error?: unknown) => void,
     checkpoint?: unknown,
-    standsForSourceBatch = true,
+    /** The positions it stands for when it is not a source batch's own (an operator's receipt). */
+    standsFor?: readonly BatchPosition[],
   ) {
-    this.positions = !standsForSourceBatch ? [] : [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
+    this.positions = standsFor ?? [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
   }
 
   retain(count = 1): void {
@@ -123,12 +124,14 @@ export function combineReceipts(receipts: readonly Receipt[]): Receipt {
 }
 
 /**
- * A receipt for a batch an operator emits on its own — a timer releasing events it held, as
- * `correlate` does when a window closes. It stands for no source batch (no positions, so no
- * checkpoint waits on it); `onSettled` tells the operator when every sink is done with the batch.
+ * A receipt for a batch an operator emits on its own — events it held, released when a window
+ * closes, as `correlate` does. No checkpoint waits on it; `onSettled` tells the operator when
+ * every sink is done with the batch. `positions` names the source batches its events came from
+ * (sinks that keep writes only as far as the committed checkpoints reach, like the file sink,
+ * then treat it as those batches' data); none when its events are durable in the operator's state.
  */
-export function operatorReceipt(): Receipt {
-  return new SourceReceipt('', 0, () => {}, undefined, false);
+export function operatorReceipt(positions: readonly BatchPosition[] = []): Receipt {
+  return new SourceReceipt('', 0, () => {}, undefined, positions);
 }
 
 /** A receipt that tracks nothing: for batches built outside a pipeline (tests, tools). */

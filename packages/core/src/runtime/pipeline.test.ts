@@ -238,6 +238,16 @@ describe('pipeline runtime', () => {
     expect(result.checkpoints.src!.seq).toBe(1);
   });
 
+  it('refuses an exactly-once sink behind an operator that holds checkpoints, naming the operator', async () => {
+    const holding = defineOperator({ type: 'holding', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s, holdsEvents: true }) });
+    const owning = defineSink({ type: 'owning', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async () => {}, close: async () => {} }) });
+    const p = await createPipeline(
+      { sources: { g: { type: 'generate', count: 1 } }, transforms: { h: { type: 'holding', inputs: ['g'] } }, sinks: { out: { type: 'owning', inputs: ['h'] } } },
+      { plugins: registry(holding, owning), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await expect(p.start()).rejects.toMatchObject({ code: 'CONFIG_EXACTLY_ONCE_HOLDING_OPERATOR', fields: { component: 'h' } });
+  });
+
   it('refuses --once for a source that never ends', async () => {
     const p = await createPipeline(
       { sources: { g: { type: 'generate' } }, sinks: { out: { type: 'blackhole', inputs: ['g'] } } },

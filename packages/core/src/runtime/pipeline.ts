@@ -5,7 +5,7 @@ import type { Batch } from '../batch.js';
 import type { DeadLetter } from '../event.js';
 import { ConfigError, PipelineError, PlumlineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
-import type { AnyPlugin, ComponentContext, Operator, Sink, Source } from '../plugin.js';
+import type { AnyPlugin, CheckpointHold, CommitInfo, ComponentContext, Operator, OperatorContext, Sink, Source } from '../plugin.js';
 import type { BatchPosition } from '../receipt.js';
 import { PluginRegistry } from '../registry.js';
 import { scopeState, type StateStore } from '../state/state-store.js';
@@ -114,7 +114,7 @@ class PipelineRuntime implements Pipeline {
   private readonly hardStop = new AbortController();
   private readonly telemetry = new Map<string, ComponentTelemetry>();
   private readonly trackers = new Map<string, SourceTracker>();
-  private readonly commitHooks: (() => Promise<void>)[] = [];
+  private readonly commitHooks: ((info: CommitInfo) => Promise<void>)[] = [];
   private state: StateStore | undefined;
   private restored: Record<string, StoredCheckpoint> = {};
   private lastCommitted = '';
@@ -182,7 +182,17 @@ class PipelineRuntime implements Pipeline {
   private committedPositions: Record<string, JsonValue | null> = {};
   private isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
 
-  private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): ComponentContext & { onCommit(h: () => Promise<void>): void; isCommitted(p: readonly BatchPosition[]): boolean } {
+  /** Holds the checkpoints of the sources of `positions` (see OperatorContext.holdCheckpoint). */
+  private holdCheckpoint = (positions: readonly BatchPosition[]): CheckpointHold => {
+    const releases: (() => void)[] = [];
+    for (const p of positions) {
+      const tracker = this.trackers.get(p.source);
+      if (tracker) releases.push(tracker.hold(p.seq));
+    }
+    return { release: () => releases.forEach((r) => r()) };
+  };
+
+  private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): OperatorContext {
     const telemetry = new ComponentTelemetry(id, type, kind);
     this.telemetry.set(id, telemetry);
     return {
@@ -198,7 +208,8 @@ class PipelineRuntime implements Pipeline {
       baseDir: this.definition.baseDir,
       pipelineId: this.definition.id,
       reportError: (error) => this.reportError(id, error),
-      onCommit: (hook) => this.commitHooks.push(hook),
+      onCommit: (hook) => void this.commitHooks.push(hook),
+      holdCheckpoint: this.holdCheckpoint,
       isCommitted: this.isCommitted,
       committedPosition: () => (this.committedPositions[id] ?? undefined) as JsonValue | undefined,
       committedCheckpoints: () => Object.fromEntries(Object.entries(this.committedSeq).map(([s, seq]) => [s, { seq, position: this.committedPositions[s] ?? null }])),
@@ -257,6 +268,14 @@ class PipelineRuntime implements Pipeline {
     const owners = this.sinks.filter((s) => s.instance.ownsCheckpoints);
     if (owners.length > 0 && def.sinks.length > 1) {
       throw new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', `sink "${owners[0]!.id}" is exactly-once: it must be the pipeline's only sink (checkpoints are committed with its data); move other sinks to a pipeline of their own`, {});
+    }
+    const holder = this.operators.find((o) => o.instance.holdsEvents);
+    if (owners.length > 0 && holder) {
+      throw new ConfigError(
+        'CONFIG_EXACTLY_ONCE_HOLDING_OPERATOR',
+        `sink "${owners[0]!.id}" is exactly-once, but "${holder.id}" keeps events across batches and holds checkpoints back, which an exactly-once sink (storing the checkpoint with each batch) would pass: use the sink without exactly_once after "${holder.id}" (a dedupe before it removes what a restart repeats)`,
+        { fields: { component: holder.id } },
+      );
     }
     this.wire();
     this.commitTimer = setInterval(() => {
@@ -400,15 +419,26 @@ class PipelineRuntime implements Pipeline {
     for (const c of connectables) c.connect();
   }
 
-  /** Writes the checkpoints every sink has durably passed, after the operators persisted their state. */
-  commit(): Promise<void> {
+  /**
+   * Writes the checkpoints every sink has durably passed, after the operators persisted their
+   * state. The checkpoints are taken before the hooks run (what the hooks persist covers them);
+   * the final commit takes them again after, for the holds the hooks released.
+   */
+  commit(final = false): Promise<void> {
     const next = this.commitChain.then(async () => {
       if (!this.state) return;
-      const snapshot: Record<string, StoredCheckpoint> = { ...this.restored };
-      for (const [id, tracker] of this.trackers) snapshot[id] = tracker.checkpoint;
+      const take = () => {
+        const snapshot: Record<string, StoredCheckpoint> = { ...this.restored };
+        for (const [id, tracker] of this.trackers) snapshot[id] = tracker.checkpoint;
+        return snapshot;
+      };
+      let snapshot = take();
+      // The hooks run even when the checkpoints did not move: an operator's holds may be what
+      // keeps them, waiting for the hooks to see the last commit.
+      for (const hook of this.commitHooks) await hook({ final });
+      if (final) snapshot = take();
       const text = JSON.stringify(snapshot);
       if (text === this.lastCommitted) return;
-      for (const hook of this.commitHooks) await hook();
       // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
       if (!this.sinks.some((s) => s.instance.ownsCheckpoints)) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
       const now = Date.now();
@@ -432,7 +462,10 @@ class PipelineRuntime implements Pipeline {
     clearInterval(this.keepAlive);
     let commitError: unknown;
     try {
-      await this.commit();
+      await this.commit(true);
+      // Holds that wait for a commit (an operator's events that left under another batch's
+      // positions) end in the hooks of the next one: a second round lets the checkpoints pass them.
+      await this.commit(true);
     } catch (err) {
       commitError = err;
     }

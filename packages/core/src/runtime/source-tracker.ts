@@ -21,10 +21,18 @@ interface Pending {
  * Per source: issues receipts with increasing sequence numbers, limits how many batches may be
  * in flight (credit), and advances the committable checkpoint only over a contiguous run of
  * settled batches, whatever order sinks acknowledge them in.
+ *
+ * Credit and checkpoint are separate: a batch stops counting against credit once it settled,
+ * but an operator holding some of its events in memory (`correlate`) can keep the checkpoint
+ * from passing it (`hold`) without stopping the source.
  */
 export class SourceTracker {
   private readonly pending: Pending[] = [];
   private head = 0;
+  /** Issued batches not settled yet: what credit counts. */
+  private unsettled = 0;
+  /** Holds by sequence number (a count: several operators, or several holds, may keep one batch). */
+  private readonly holds = new Map<number, number>();
   private nextSeq: number;
   private committable: StoredCheckpoint;
   private creditWaiters: (() => void)[] = [];
@@ -42,8 +50,29 @@ export class SourceTracker {
     this.nextSeq = this.committable.seq + 1;
   }
 
+  /** Batches issued and not settled. */
   get inFlight(): number {
-    return this.pending.length - this.head;
+    return this.unsettled;
+  }
+
+  /**
+   * Keeps the checkpoint from covering batch `seq` until the returned function is called (once;
+   * later calls do nothing). A hold on a batch the checkpoint already covers is an error of the caller.
+   */
+  hold(seq: number): () => void {
+    if (seq <= this.committable.seq) throw new Error(`hold on ${this.sourceId}#${seq}, which the checkpoint already covers`);
+    this.holds.set(seq, (this.holds.get(seq) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = this.holds.get(seq)! - 1;
+      if (n > 0) this.holds.set(seq, n);
+      else {
+        this.holds.delete(seq);
+        this.advance();
+      }
+    };
   }
 
   /** The checkpoint every sink has durably passed. */
@@ -61,6 +90,7 @@ export class SourceTracker {
     const pos = position === undefined ? last : position;
     const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), pos);
     this.pending.push({ receipt, position: pos, settled: false, eventTimeMs });
+    this.unsettled++;
     this.onInFlightChange(1);
     return receipt;
   }
@@ -97,29 +127,32 @@ export class SourceTracker {
     }
     const index = this.head + (receipt.seq - (this.pending[this.head]?.receipt.seq ?? receipt.seq));
     const entry = this.pending[index];
-    if (!entry || entry.receipt !== receipt) return;
+    if (!entry || entry.receipt !== receipt || entry.settled) return;
     entry.settled = true;
-    if (this.failure !== undefined) return;
-    let advanced = 0;
-    while (this.head < this.pending.length && this.pending[this.head]!.settled) {
-      const e = this.pending[this.head++]!;
-      this.committable = { seq: e.receipt.seq, position: e.position };
-      if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
-      advanced++;
-    }
-    if (advanced === 0) return;
-    this.onInFlightChange(-advanced);
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.creditWaiters.length && this.inFlight < this.maxInFlight) {
+    this.unsettled--;
+    this.onInFlightChange(-1);
+    this.advance();
+    if (this.creditWaiters.length && this.unsettled < this.maxInFlight) {
       const waiters = this.creditWaiters.splice(0);
       for (const w of waiters) w();
     }
-    if (this.inFlight === 0 && this.idleWaiters.length) {
+    if (this.unsettled === 0 && this.idleWaiters.length) {
       const waiters = this.idleWaiters.splice(0);
       for (const w of waiters) w();
+    }
+  }
+
+  /** Moves the committable checkpoint over settled batches nothing holds. */
+  private advance(): void {
+    if (this.failure !== undefined) return;
+    while (this.head < this.pending.length && this.pending[this.head]!.settled && !this.holds.has(this.pending[this.head]!.receipt.seq)) {
+      const e = this.pending[this.head++]!;
+      this.committable = { seq: e.receipt.seq, position: e.position };
+      if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
+    }
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { metrics, trace } from '@opentelemetry/api';
 import { createLogger } from '../logger.js';
-import type { ComponentContext, OperatorContext } from '../plugin.js';
+import type { CommitInfo, ComponentContext, OperatorContext } from '../plugin.js';
+import type { BatchPosition } from '../receipt.js';
 import { MemoryStateStore } from '../state/directory-state-store.js';
 import { scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, INSTRUMENTATION_NAME } from '../telemetry.js';
@@ -11,7 +12,9 @@ export interface TestContext extends OperatorContext {
   /** Errors handed to `reportError`. */
   readonly reported: unknown[];
   /** Hooks registered with `onCommit` (an operator's persistence), to run by hand. */
-  readonly commitHooks: (() => Promise<void>)[];
+  readonly commitHooks: ((info: CommitInfo) => Promise<void>)[];
+  /** Positions under checkpoint holds not released yet (`holdCheckpoint`), one entry per hold. */
+  readonly holds: Set<readonly BatchPosition[]>;
   /** Every log line written through `logger`, as JSON text. */
   readonly logs: string[];
   /** Aborts `signal`, as the runtime does when the pipeline stops. */
@@ -31,7 +34,8 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
   const type = options.type ?? id;
   const logs: string[] = [];
   const reported: unknown[] = [];
-  const commitHooks: (() => Promise<void>)[] = [];
+  const commitHooks: ((info: CommitInfo) => Promise<void>)[] = [];
+  const holds = new Set<readonly BatchPosition[]>();
   const controller = new AbortController();
   return {
     id,
@@ -50,7 +54,13 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
     committedCheckpoints: () => ({}),
     reportError: (e) => void reported.push(e),
     onCommit: (hook) => void commitHooks.push(hook),
+    holdCheckpoint: (positions) => {
+      const entry = [...positions];
+      holds.add(entry);
+      return { release: () => void holds.delete(entry) };
+    },
     reported,
+    holds,
     commitHooks,
     logs,
     abort: () => controller.abort(),

@@ -2,6 +2,7 @@ import { duration, isFieldPath, z } from '@plumline/core';
 
 export const DEFAULT_WINDOW = '5m';
 export const DEFAULT_MAX_PENDING = 100_000;
+export const DEFAULT_DURABLE_AFTER = '30s';
 
 const fieldPath = z.string().refine(isFieldPath, { message: 'expected a field path such as attributes.sessionId' });
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
@@ -26,6 +27,10 @@ export const correlateRuleSchema = z.strictObject({
 export const correlateConfigSchema = z
   .strictObject({
     window: duration('How long (processing time) an event waits for its partner.', DEFAULT_WINDOW),
+    durable_after: duration(
+      'Held events younger than this live in memory only: the source checkpoint stays before them, and after a crash the source reads them again. Older ones are written to the state store so the checkpoint can move on (bounding how much a restart reads again). 0s writes every held event at the next commit.',
+      DEFAULT_DURABLE_AFTER,
+    ),
     max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Events held at most; past it the oldest leave early, unmatched and flagged (memory stays bounded).'),
     rules: z.array(correlateRuleSchema).min(1).describe('Join rules; an event plays a role in the first rule that matches it.'),
   })

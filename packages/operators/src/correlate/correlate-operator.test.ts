@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
-import { detachedReceipt, type Batch, type CallEvent, type OperatorContext } from '@plumline/core';
-import { MemoryStateStore, runOperator, testEvent } from '@plumline/core/testing';
+import { detachedReceipt, operatorReceipt, type Batch, type CallEvent } from '@plumline/core';
+import { MemoryStateStore, runOperator, testContext, testEvent } from '@plumline/core/testing';
 import { correlateOperator } from './correlate-operator.js';
 
 const rules = [{ name: 'session_detail', anchor: { kind: 'session' }, partner: { kind: 'error' }, anchor_key: 'attributes.sessionId', partner_key: 'attributes.sessionId', as: 'errors', emit: 'window' }];
 const session = (sid: string) => testEvent(`session:${sid}`, { kind: 'session', attributes: { sessionId: sid } });
 const error = (sid: string, n: number) => testEvent(`error:${sid}:${n}`, { kind: 'error', attributes: { sessionId: sid } });
 const batch = (events: CallEvent[]): Batch => ({ events, receipt: detachedReceipt() });
-const ctx = (once: boolean) => ({ once, logger: { info() {}, warn() {} }, onCommit() {}, isCommitted: () => true, state: new MemoryStateStore() }) as unknown as OperatorContext;
+const ctx = (once: boolean) => testContext({ once });
 
 describe('correlate (in a pipeline)', () => {
   it('under --once every window closes at the end of input: sessions carry their errors, lone errors come out flagged', async () => {
@@ -41,8 +41,8 @@ describe('correlate (in a pipeline)', () => {
     const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
     input.next(batch([session('t1')]));
     await expect.poll(() => out.flatMap((b) => b.events).map((e) => e.id), { timeout: 2000 }).toContain('session:t1');
-    // The timer's batch stands for no source batch: no checkpoint waits on it.
-    expect(out.at(-1)!.receipt.positions).toEqual([]);
+    // The timer's batch stands for the source batch the session came in.
+    expect(out.at(-1)!.receipt.positions).toEqual(detachedReceipt().positions);
     sub.unsubscribe();
   });
 
@@ -63,5 +63,66 @@ describe('correlate (in a pipeline)', () => {
     sub.unsubscribe();
     input.next(batch([testEvent('y')]));
     expect(seen.flatMap((b) => b.events).map((e) => e.id)).toEqual(['x']);
+  });
+});
+
+describe('correlate: checkpoint holds instead of state for young held events', () => {
+  const pos = (source: string, seq: number) => [{ source, seq }];
+  const batchAt = (events: CallEvent[], positions: { source: string; seq: number }[]): Batch => ({ events, receipt: operatorReceipt(positions) });
+  const heldPositions = (c: ReturnType<typeof testContext>) => [...c.holds].map((p) => p.map((x) => `${x.source}#${x.seq}`).join(',')).sort();
+  const firstPartner = [{ ...rules[0]!, emit: 'first_partner' }];
+
+  it('holds the batch of a held event until the batch carrying it out is delivered, and sends it under that batch', async () => {
+    const c = testContext({ once: false });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules: firstPartner }), c);
+    const out: Batch[] = [];
+    const input = new Subject<Batch>();
+    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    input.next(batchAt([session('s1'), testEvent('pass')], pos('src', 1)));
+    expect(heldPositions(c)).toEqual(['src#1']);
+    input.next(batchAt([error('s1', 1)], pos('src', 2)));
+    const joined = out.find((b) => b.events.some((e) => e.id === 'session:s1'))!;
+    // The joined session leaves under the batch it came in: a sink keeps it exactly when that batch is committed.
+    expect(joined.receipt.positions).toEqual(pos('src', 1));
+    expect(heldPositions(c)).toEqual(['src#1', 'src#2']);
+    joined.receipt.release();
+    // The error's own batch (later, same source) cannot be committed before the session's: no need to wait.
+    expect(heldPositions(c)).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  it('a part from another source stays held until the first part’s batch is committed', async () => {
+    let committed = false;
+    const c = testContext({ once: false, isCommitted: () => committed });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules: firstPartner }), c);
+    const out: Batch[] = [];
+    const input = new Subject<Batch>();
+    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    input.next(batchAt([session('s1')], pos('a', 1)));
+    input.next(batchAt([error('s1', 1)], pos('b', 1)));
+    for (const b of out) b.receipt.release();
+    expect(heldPositions(c)).toEqual(['b#1']);
+    for (const hook of c.commitHooks) await hook({ final: false });
+    expect(heldPositions(c)).toEqual(['b#1']);
+    committed = true;
+    for (const hook of c.commitHooks) await hook({ final: false });
+    expect(heldPositions(c)).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  it('logs events held longer than durable_after (all of them at the final commit) and releases their holds', async () => {
+    const store = new MemoryStateStore();
+    const c = testContext({ once: false, state: store });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', durable_after: '1h', rules }), c);
+    const input = new Subject<Batch>();
+    const sub = input.pipe(op.apply).subscribe();
+    input.next(batchAt([session('s1')], pos('src', 1)));
+    for (const hook of c.commitHooks) await hook({ final: false });
+    expect(heldPositions(c)).toEqual(['src#1']);
+    expect(Buffer.from(await c.state.readLog('held.log')).toString()).toBe('');
+    for (const hook of c.commitHooks) await hook({ final: true });
+    expect(heldPositions(c)).toEqual([]);
+    expect(Buffer.from(await c.state.readLog('held.log')).toString()).toContain('"id":"session:s1"');
+    sub.unsubscribe();
   });
 });

@@ -1,9 +1,9 @@
 import { Observable } from 'rxjs';
-import { defineOperator, operatorReceipt, withDead, type Batch, type CallEvent, type OperatorContext, type Receipt } from '@plumline/core';
+import { defineOperator, operatorReceipt, withDead, type Batch, type BatchPosition, type CallEvent, type CheckpointHold, type CommitInfo, type OperatorContext, type Receipt } from '@plumline/core';
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
-import { Correlator, type Held, type Released } from './correlator.js';
+import { Correlator, noneReleased, type Held, type Released } from './correlator.js';
 
-/** State log of the held events: one JSON line per event that started being held, and lines naming those that left. */
+/** State log of the held events: one JSON line per event written to it, and lines naming those that left. */
 const LOG_KEY = 'held.log';
 /** How often closed windows are looked for, at most (a quarter of the window when that is shorter). */
 export const MAX_TICK_MS = 1_000;
@@ -22,19 +22,52 @@ interface AddRecord {
 /** The log record of a held event (positions without their checkpoints: isCommitted needs only source and seq). */
 const recordOf = (h: Held, n: number): AddRecord => ({ n, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs });
 
+/** One checkpoint hold for the events of one input batch held in memory, dropped by the last of them. */
+class BatchHold {
+  private count = 0;
+  /**
+   * @param order increases with every input batch: "first" among an event's parts is the part
+   * whose batch came first, which never waits for a later batch (no cycle of holds).
+   */
+  constructor(
+    private readonly hold: CheckpointHold,
+    readonly order: number,
+  ) {}
+  take(): this {
+    this.count++;
+    return this;
+  }
+  drop(): void {
+    if (--this.count === 0) this.hold.release();
+  }
+}
+
 /**
- * Joins events to their partners within a window, keeping what it holds in a log in the state
- * store: at each commit it appends the events that started being held since the last one (with
- * the source positions they came from) and the numbers of those that left and were delivered
- * downstream. A restart replays the log and restores the events whose positions are committed
- * (the others are read again from the source). The log is compacted when it outgrows what is live.
+ * Joins events to their partners within a window. What it holds lives in memory under a
+ * checkpoint hold on the batch it came from: after a crash the source reads it again. Events
+ * held longer than `durable_after` (and all of them at a graceful stop) are written to a log in
+ * the state store instead, so the checkpoint can move on; a restart replays the log and restores
+ * the events whose positions are committed. The log is compacted when it outgrows what is live.
+ *
+ * An event made of held events leaves in a batch standing for the source batch of its oldest
+ * part held in memory (the file sink keeps that write exactly when that batch's checkpoint is
+ * committed, and the source reads the batch again exactly when it is not). The hold on that
+ * batch ends when the output batch is delivered; holds on its other parts' batches end once
+ * the first batch is committed (at once when a later batch of the same source: it cannot be
+ * committed before the first anyway), so they never commit before it.
  */
 class CorrelateOperator {
   private readonly correlator: Correlator;
-  /** Held events not yet in the log. */
+  /** Events held in memory only (not logged), in arrival order; released ones are skipped (and dropped at each commit). */
   private unsaved: Held[] = [];
+  /** The hold of the input batch being processed, taken by its first held event. */
+  private batchHold: BatchHold | undefined;
+  private batchPositions: readonly BatchPosition[] = [];
+  private batchOrder = 0;
+  /** Holds to drop once `after` is committed (parts of an event that left under another batch's positions). */
+  private deferred: { after: readonly BatchPosition[]; h: Held }[] = [];
   /**
-   * Released events whose output batch every sink finished with, until that batch's positions
+   * Logged events whose output batch every sink finished with, until that batch's positions
    * are committed: a sink may drop uncommitted data on recovery (the file sink does), so until
    * then the event is still owed after a crash and must stay in the log.
    */
@@ -55,9 +88,11 @@ class CorrelateOperator {
     private readonly ctx: OperatorContext,
   ) {
     this.correlator = new Correlator(c, (h) => {
-      if (!h.log) this.unsaved.push(h);
+      if (h.log) return;
+      h.hold = this.currentHold();
+      this.unsaved.push(h);
     });
-    ctx.onCommit(() => this.persist());
+    ctx.onCommit((info) => this.persist(info));
   }
 
   async load(): Promise<void> {
@@ -86,21 +121,38 @@ class CorrelateOperator {
   }
 
   /**
-   * Commit hook, before each checkpoint commit: appends the events that started being held (unless
-   * already delivered in a committed batch), and the numbers of those delivered in a batch whose
-   * positions are committed. (isCommitted reflects the commit before this one: conservative.)
+   * Commit hook, before each checkpoint commit: drops the holds whose first batch is committed,
+   * logs the events held in memory for longer than `durable_after` (all of them at the final
+   * commit) and drops their holds, and logs the numbers of logged events delivered in a batch
+   * whose positions are committed. (isCommitted reflects the commit before this one: conservative.)
    */
-  private async persist(): Promise<void> {
+  private async persist(info: CommitInfo): Promise<void> {
+    if (this.deferred.length) {
+      const waiting: typeof this.deferred = [];
+      for (const d of this.deferred) {
+        if (this.ctx.isCommitted(d.after)) this.dropHold(d.h);
+        else waiting.push(d);
+      }
+      this.deferred = waiting;
+    }
     const lines: string[] = [];
-    for (const h of this.unsaved) {
-      // Already delivered in a committed batch: it never needs logging.
-      if (h.log || (h.deliveredAt && this.ctx.isCommitted(h.deliveredAt))) continue;
+    const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
+    let i = 0;
+    for (; i < this.unsaved.length; i++) {
+      const h = this.unsaved[i]!;
+      // Released: its hold ends with the batch that carried it out.
+      if (h.released) continue;
+      if (h.arrivedMs > cutoffMs) break;
       const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
       h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
       this.liveBytes += h.log.bytes;
       lines.push(line);
+      this.dropHold(h);
     }
-    this.unsaved = [];
+    // Released events stay listed until here; dropping them lets their events be collected.
+    const kept: Held[] = [];
+    for (; i < this.unsaved.length; i++) if (!this.unsaved[i]!.released) kept.push(this.unsaved[i]!);
+    this.unsaved = kept;
     const gone: number[] = [];
     const pending: Held[] = [];
     for (const h of this.delivered) {
@@ -119,6 +171,17 @@ class CorrelateOperator {
     if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
   }
 
+  /** A reference to the hold on the input batch being processed (taken on first use). */
+  private currentHold(): BatchHold {
+    this.batchHold ??= new BatchHold(this.ctx.holdCheckpoint(this.batchPositions), this.batchOrder);
+    return this.batchHold.take();
+  }
+
+  private dropHold(h: Held): void {
+    h.hold?.drop();
+    h.hold = undefined;
+  }
+
   /** Rewrites the log as the logged events that are still held or not yet delivered. */
   private async compact(): Promise<void> {
     const live: AddRecord[] = [];
@@ -131,20 +194,76 @@ class CorrelateOperator {
     await this.rewrite(live);
   }
 
-  /** Keeps released events owed until the receipt of the batch carrying them settles. */
-  private track(out: Released, receipt: Receipt): void {
-    if (out.held.length === 0) return;
-    const group = out.held;
-    this.inflight.add(group);
+  /**
+   * Keeps the parts of released events owed until the receipt of the batch carrying them
+   * settles: logged parts then wait for that batch to be committed before leaving the log;
+   * parts held in memory drop their hold (those of `first`'s batch at once, others once it is committed).
+   */
+  private track(parts: Held[], receipt: Receipt, first: readonly BatchPosition[] | undefined): void {
+    if (parts.length === 0) return;
+    this.inflight.add(parts);
     const positions = receipt.positions;
     receipt.onSettled((error) => {
+      // A failed batch fails the pipeline: nothing may pass it.
       if (error !== undefined) return;
-      this.inflight.delete(group);
-      for (const h of group) {
-        h.deliveredAt = positions;
-        this.delivered.push(h);
+      this.inflight.delete(parts);
+      for (const h of parts) {
+        if (h.log) {
+          h.deliveredAt = positions;
+          this.delivered.push(h);
+        } else if (h.hold) {
+          if (h.positions === first || commitsAfter(h.positions, first!)) this.dropHold(h);
+          else this.deferred.push({ after: first!, h });
+        }
       }
     });
+  }
+
+  /**
+   * Sends what left the correlator: events that were never held, and those whose parts all came
+   * in `current` (or are all logged), with the input batch (`carry`); the others in batches of
+   * their own, one per source batch of their first part held in memory.
+   */
+  private emit(out: Released, current: readonly BatchPosition[] | undefined, carry: (events: CallEvent[], parts: Held[]) => void, send: (b: Batch) => void): void {
+    const mine: CallEvent[] = [];
+    const mineParts: Held[] = [];
+    const groups = new Map<readonly BatchPosition[], { events: CallEvent[]; parts: Held[] }>();
+    for (let i = 0; i < out.events.length; i++) {
+      const parts = out.parts[i];
+      const e = out.events[i]!;
+      if (!parts) {
+        mine.push(e);
+        continue;
+      }
+      let firstHold: BatchHold | undefined;
+      let first: readonly BatchPosition[] | undefined;
+      for (const h of parts) {
+        const hold = h.hold as BatchHold | undefined;
+        if (hold && (firstHold === undefined || hold.order < firstHold.order)) {
+          firstHold = hold;
+          first = h.positions;
+        }
+      }
+      if (first === undefined ? current !== undefined : first === current) {
+        mine.push(e);
+        for (const h of parts) mineParts.push(h);
+        continue;
+      }
+      // Parts that came in this batch and left at once were never held: their batch must not be
+      // committed before `first` either (it may be another source's).
+      if (first !== undefined) for (const h of parts) if (!h.hold && !h.log) h.hold = this.currentHold();
+      const key = first ?? NO_POSITIONS;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { events: [], parts: [] }));
+      g.events.push(e);
+      for (const h of parts) g.parts.push(h);
+    }
+    for (const [positions, g] of groups) {
+      const receipt = operatorReceipt(positions);
+      this.track(g.parts, receipt, positions === NO_POSITIONS ? undefined : positions);
+      send({ events: g.events, receipt });
+    }
+    carry(mine, mineParts);
   }
 
   private warnEvicted(count: number): void {
@@ -158,19 +277,22 @@ class CorrelateOperator {
 
   apply = (input: Observable<Batch>): Observable<Batch> =>
     new Observable<Batch>((sub) => {
-      const first: Released = { events: [], held: [] };
+      const send = (b: Batch) => sub.next(b);
+      /** Emits, in batches of the operator's own, what was released outside any input batch. */
+      const emitOwn = (out: Released) =>
+        this.emit(out, undefined, (events, parts) => {
+          if (events.length === 0) return;
+          const receipt = operatorReceipt();
+          this.track(parts, receipt, undefined);
+          send({ events, receipt });
+        }, send);
+      const first = noneReleased();
       for (const r of this.restored) this.correlator.accept(r.e, r.p, r.t, first, { n: r.n, bytes: r.bytes });
       this.restored = [];
-      const emitOwn = (out: Released) => {
-        if (out.events.length === 0) return;
-        const receipt = operatorReceipt();
-        this.track(out, receipt);
-        sub.next({ events: out.events, receipt });
-      };
       emitOwn(first);
-      /** Emits, in a batch of the operator's own, what held events' windows closed by `nowMs`. */
+      /** Emits what held events' windows closed by `nowMs`. */
       const closeWindows = (nowMs: number) => {
-        const out: Released = { events: [], held: [] };
+        const out = noneReleased();
         this.correlator.expire(nowMs, out);
         emitOwn(out);
       };
@@ -178,19 +300,24 @@ class CorrelateOperator {
       tick.unref();
       const inner = input.subscribe({
         next: (batch) => {
-          const out: Released = { events: [], held: [] };
+          const out = noneReleased();
           const positions = batch.receipt.positions;
           const nowMs = Date.now();
+          this.batchPositions = positions;
+          this.batchHold = undefined;
+          this.batchOrder++;
           for (const e of batch.events) this.correlator.accept(e, positions, nowMs, out);
           this.correlator.expire(nowMs, out);
           const overflow = this.correlator.takeOverflow();
           if (overflow.events.length) {
             out.events.push(...overflow.events);
-            out.held.push(...overflow.held);
+            out.parts.push(...overflow.parts);
             this.warnEvicted(overflow.events.length);
           }
-          this.track(out, batch.receipt);
-          sub.next(withDead(batch, out.events, undefined));
+          this.emit(out, positions, (events, parts) => {
+            this.track(parts, batch.receipt, positions);
+            send(withDead(batch, events, undefined));
+          }, send);
         },
         error: (err: unknown) => {
           clearInterval(tick);
@@ -199,7 +326,7 @@ class CorrelateOperator {
         complete: () => {
           clearInterval(tick);
           // Under --once the input is over for good: every window closes now. Otherwise the held
-          // events wait in the state store for the next run.
+          // events wait (logged at the final commit) for the next run.
           if (this.ctx.once) closeWindows(Number.POSITIVE_INFINITY);
           sub.complete();
         },
@@ -210,6 +337,13 @@ class CorrelateOperator {
       };
     });
 }
+
+/** True when `later` cannot be committed before `first`: each of its positions follows one of `first`'s in the same source. */
+const commitsAfter = (later: readonly BatchPosition[], first: readonly BatchPosition[]): boolean =>
+  later.every((l) => first.some((f) => f.source === l.source && f.seq <= l.seq));
+
+/** Group key for events whose parts are all logged: their batch stands for no source batch. */
+const NO_POSITIONS: readonly BatchPosition[] = [];
 
 /**
  * `correlate`: joins related events within a window, in bounded memory. The anchor is emitted
@@ -244,6 +378,6 @@ export const correlateOperator = defineOperator({
   async create(config, ctx) {
     const op = new CorrelateOperator(config, ctx);
     await op.load();
-    return { apply: op.apply };
+    return { apply: op.apply, holdsEvents: true };
   },
 });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { testEvent, } from '@plumline/core/testing';
 import type { CallEvent } from '@plumline/core';
 import { correlateConfigSchema } from './correlate-config.js';
-import { Correlator, type Released } from './correlator.js';
+import { Correlator, noneReleased, type Released } from './correlator.js';
 
 const WINDOW = 60_000;
 const config = (extra: Record<string, unknown> = {}) =>
@@ -21,12 +21,12 @@ const icall = (id: string, number: string, time: string, endTime: string) => tes
 const recording = (id: string, number: string, time: string) => testEvent(id, { source: 'iplum', kind: 'recording', time, attributes: { phoneNumber: number } });
 
 function feed(c: Correlator, events: CallEvent[], nowMs = 0): CallEvent[] {
-  const out: Released = { events: [], held: [] };
+  const out: Released = noneReleased();
   for (const e of events) c.accept(e, [{ source: 's', seq: 1 }], nowMs, out);
   return out.events;
 }
 function expire(c: Correlator, nowMs: number): CallEvent[] {
-  const out: Released = { events: [], held: [] };
+  const out: Released = noneReleased();
   c.expire(nowMs, out);
   return out.events;
 }

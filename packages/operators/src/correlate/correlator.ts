@@ -17,17 +17,24 @@ export interface Held {
   queued?: boolean;
   /** Counted in `pending`. */
   counted?: boolean;
+  /** Emitted (alone or inside its anchor). */
+  released: boolean;
   /** The operator's bookkeeping for its state log (sequence number, bytes logged). */
   log?: { n: number; bytes: number };
+  /** The operator's checkpoint hold while the event is held in memory only (not logged). */
+  hold?: { drop(): void };
   /** Positions of the output batch that carried it out, once every sink finished with that batch. */
   deliveredAt?: readonly BatchPosition[];
 }
 
-/** What leaves the correlator: the events, and every held event they contain (for durability tracking). */
+/** What leaves the correlator: the events, and per event the held events it is made of (for durability tracking). */
 export interface Released {
   events: CallEvent[];
-  held: Held[];
+  /** Per entry of `events`: the held events it was made of, or undefined for an event no rule held. */
+  parts: (Held[] | undefined)[];
 }
+
+export const noneReleased = (): Released => ({ events: [], parts: [] });
 
 /**
  * Held entries under one key, oldest first. Entries leave in (roughly) arrival order, so removal
@@ -70,7 +77,7 @@ const keysOf = (getters: ((e: CallEvent) => unknown)[], e: CallEvent) => {
   return out;
 };
 function held(e: CallEvent, rule: number, role: Held['role'], keys: string[], positions: readonly BatchPosition[], arrivedMs: number, partners: Held[] | undefined, log: Held['log']): Held {
-  return { e, rule, role, keys, positions, arrivedMs, partners, gone: false, queued: false, counted: false, log, deliveredAt: undefined };
+  return { e, rule, role, keys, positions, arrivedMs, partners, gone: false, queued: false, counted: false, released: false, log, hold: undefined, deliveredAt: undefined };
 }
 
 function pushTo(index: Map<string, HeldList>, key: string, h: Held): void {
@@ -96,7 +103,7 @@ export class Correlator {
   private head = 0;
   private count = 0;
   /** Events evicted by max_pending, waiting for {@link takeOverflow}. */
-  private overflow: Released = { events: [], held: [] };
+  private overflow: Released = noneReleased();
   /** Events evicted by max_pending so far. */
   evicted = 0;
 
@@ -145,6 +152,7 @@ export class Correlator {
       if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, held(e, r, 'partner', keysOf(cr.partnerKeys, e), positions, nowMs, undefined, log), out);
     }
     out.events.push(e);
+    out.parts.push(undefined);
   }
 
   private acceptAnchor(cr: CompiledRule, a: Held, out: Released): void {
@@ -232,7 +240,7 @@ export class Correlator {
   /** What max_pending pushed out; the caller emits it with the batch in hand. */
   takeOverflow(): Released {
     const o = this.overflow;
-    this.overflow = { events: [], held: [] };
+    this.overflow = noneReleased();
     return o;
   }
 
@@ -263,12 +271,14 @@ export class Correlator {
     this.untrack(h);
     for (const p of h.partners ?? []) this.untrack(p);
     h.gone = true;
+    h.released = true;
     const cr = this.rules[h.rule]!;
     const partners = h.partners ?? [];
+    for (const p of partners) p.released = true;
     const attributes: Record<string, unknown> = { ...h.e.attributes };
     if (h.role === 'anchor') attributes[cr.as] = partners.map((p) => slim(p.e));
     attributes.correlation = partners.length ? { rule: cr.rule.name, partners: partners.length } : { rule: cr.rule.name, unmatched: true };
     out.events.push({ ...h.e, attributes });
-    out.held.push(h, ...partners);
+    out.parts.push(partners.length ? [h, ...partners] : [h]);
   }
 }

@@ -94,9 +94,15 @@ export function operatorContractChecks(o: OperatorContractOptions): ContractChec
         const receipts: CountingReceipt[] = [];
         const outputs = await lastValueFrom(from(batchesOf((o.events ?? defaultEvents)(), receipts)).pipe(op.apply, toArray()));
         // What sinks do: release each output batch once they are done with it.
-        for (const b of outputs) b.receipt.release();
-        for (const hook of ctx.commitHooks) await hook();
+        let heldAny = false;
+        for (const b of outputs) {
+          heldAny ||= ctx.holds.size > 0;
+          b.receipt.release();
+        }
+        for (const hook of ctx.commitHooks) await hook({ final: true });
         await op.close?.();
+        if (heldAny && !op.holdsEvents) violated(RECEIPT_CONTRACT, 'the operator took checkpoint holds but does not declare holdsEvents: exactly-once sinks would pass its holds');
+        if (ctx.holds.size) violated(RECEIPT_CONTRACT, `${ctx.holds.size} checkpoint holds were never released after every output was delivered and the final commit ran: the checkpoint could never pass them`);
         const unsettled = receipts.filter((r) => r.settled === 0);
         if (unsettled.length) violated(RECEIPT_CONTRACT, `${unsettled.length} of ${receipts.length} input receipts were never released (batch ${unsettled[0]!.positions[0]!.seq}): the checkpoint could never pass them`);
         const twice = receipts.filter((r) => r.settled > 1 || r.overReleased > 0);

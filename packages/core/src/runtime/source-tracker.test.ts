@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { SourceTracker } from './source-tracker.js';
+
+describe('SourceTracker checkpoint holds', () => {
+  const tracker = (maxInFlight = 2) => new SourceTracker('src', undefined, maxInFlight, () => {});
+
+  it('keeps the checkpoint before a held batch, then passes it and what settled after it once released', () => {
+    const t = tracker(10);
+    const [r1, r2, r3] = [t.issue({ at: 1 }), t.issue({ at: 2 }), t.issue({ at: 3 })];
+    const release = t.hold(2);
+    r1.release();
+    r2.release();
+    r3.release();
+    expect(t.checkpoint).toEqual({ seq: 1, position: { at: 1 } });
+    release();
+    expect(t.checkpoint).toEqual({ seq: 3, position: { at: 3 } });
+  });
+
+  it('counts holds: a batch held twice waits for both; a second release of one hold does nothing', () => {
+    const t = tracker(10);
+    const r1 = t.issue({ at: 1 });
+    const a = t.hold(1);
+    const b = t.hold(1);
+    r1.release();
+    a();
+    a();
+    expect(t.checkpoint.seq).toBe(0);
+    b();
+    expect(t.checkpoint.seq).toBe(1);
+  });
+
+  it('does not hold up the source: credit comes back when batches settle, held or not', async () => {
+    const t = tracker(1);
+    const r1 = t.issue({ at: 1 });
+    t.hold(1);
+    let granted = false;
+    const credit = t.waitForCredit().then(() => (granted = true));
+    r1.release();
+    await credit;
+    expect(granted).toBe(true);
+    expect(t.inFlight).toBe(0);
+    expect(t.checkpoint.seq).toBe(0);
+  });
+
+  it('refuses a hold on a batch the checkpoint already covers', () => {
+    const t = tracker();
+    t.issue({ at: 1 }).release();
+    expect(() => t.hold(1)).toThrow();
+  });
+});
