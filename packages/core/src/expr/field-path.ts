@@ -43,7 +43,8 @@ export function setPathCopying(target: Record<string, unknown>, parts: readonly 
   for (let i = 0; i < parts.length - 1; i++) {
     const p = parts[i]!;
     const cur = obj[p];
-    const copy = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
+    // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
+    const copy: Record<string, unknown> = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? Object.assign({}, cur as Record<string, unknown>) : {};
     obj[p] = copy;
     obj = copy;
   }

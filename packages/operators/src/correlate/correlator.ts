@@ -63,6 +63,8 @@ interface CompiledRule {
   anchorKeys: ((e: CallEvent) => unknown)[];
   partnerKeys: ((e: CallEvent) => unknown)[];
   spanMs: number | undefined;
+  /** The flag of every event of this rule that leaves alone: one frozen object, shared (events are never changed in place). */
+  unmatched: Readonly<Record<string, unknown>>;
   anchors: Map<string, HeldList>;
   partners: Map<string, HeldList>;
 }
@@ -85,6 +87,8 @@ function pushTo(index: Map<string, HeldList>, key: string, h: Held): void {
   if (!list) index.set(key, (list = new HeldList()));
   list.push(h);
 }
+const NO_PARTNERS: readonly CallEvent[] = Object.freeze([]);
+
 /** Partners travel inside the anchor without their raw record (the anchor's event would double in size). */
 const slim = (e: CallEvent): CallEvent => {
   if (e.raw === undefined) return e;
@@ -118,6 +122,7 @@ export class Correlator {
       anchorKeys: rule.anchor_key.map(compileGetter),
       partnerKeys: rule.partner_key.map(compileGetter),
       spanMs: rule.within_span,
+      unmatched: Object.freeze({ rule: rule.name, unmatched: true }),
       anchors: new Map(),
       partners: new Map(),
     }));
@@ -275,9 +280,10 @@ export class Correlator {
     const cr = this.rules[h.rule]!;
     const partners = h.partners ?? [];
     for (const p of partners) p.released = true;
-    const attributes: Record<string, unknown> = { ...h.e.attributes };
-    if (h.role === 'anchor') attributes[cr.as] = partners.map((p) => slim(p.e));
-    attributes.correlation = partners.length ? { rule: cr.rule.name, partners: partners.length } : { rule: cr.rule.name, unmatched: true };
+    // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
+    const attributes: Record<string, unknown> = Object.assign({}, h.e.attributes);
+    if (h.role === 'anchor') attributes[cr.as] = partners.length ? partners.map((p) => slim(p.e)) : NO_PARTNERS;
+    attributes.correlation = partners.length ? { rule: cr.rule.name, partners: partners.length } : cr.unmatched;
     out.events.push({ ...h.e, attributes });
     out.parts.push(partners.length ? [h, ...partners] : [h]);
   }

@@ -7,8 +7,8 @@ import { LookupTable } from './lookup-table.js';
 import { PhoneNormalizer } from './phone-normalizer.js';
 
 /**
- * What enrich adds to one event, collected before the event is copied once: `attributes.x` values
- * (the common case) in `attrs`, top-level fields in `top`, anything deeper in `deep`.
+ * What enrich adds to one event: `attributes.x` values (the common case) go straight into `attrs`,
+ * the copy of the event's attributes; top-level fields are collected in `top`, anything deeper in `deep`.
  */
 interface Draft {
   attrs: Record<string, unknown>;
@@ -48,11 +48,11 @@ function phoneStep(c: Exclude<EnrichConfig['phone'], false>, normalizer: PhoneNo
 function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Step {
   const get = compileGetter(l.match);
   const parts = l.match.split('.');
-  // A match under attributes.x reads what earlier steps put there first (e.g. attributes.phone.to.e164).
+  // A match under attributes reads the attributes as earlier steps left them (e.g. attributes.phone.to.e164).
   const fromDraft = parts[0] === 'attributes' && parts.length >= 2 ? compileGetter(parts.slice(1).join('.')) : undefined;
   const at = l.as.split('.');
   return (d, e) => {
-    const v = fromDraft && parts[1]! in d.attrs ? fromDraft(d.attrs as unknown as CallEvent) : get(e);
+    const v = fromDraft ? fromDraft(d.attrs as unknown as CallEvent) : get(e);
     const row = v === undefined || v === null ? undefined : table.get(String(v));
     if (row) put(d, at, row);
     else if (l.default) put(d, at, l.default);
@@ -131,10 +131,11 @@ export const enrichOperator = defineOperator({
     if (config.local_time) steps.push(localTimeStep(config.local_time));
     return {
       apply: mapEvents((e) => {
-        const d: Draft = { attrs: {}, top: undefined, deep: undefined };
+        // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
+        const attrs: Record<string, unknown> = Object.assign({}, e.attributes);
+        const d: Draft = { attrs, top: undefined, deep: undefined };
         for (const s of steps) s(d, e);
-        // One copy of the event and one of its attributes, with everything added at once.
-        const out: Record<string, unknown> = { ...e, ...d.top, attributes: { ...e.attributes, ...d.attrs } };
+        const out: Record<string, unknown> = d.top ? Object.assign({}, e, d.top, { attributes: attrs }) : { ...e, attributes: attrs };
         if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
         return out as unknown as CallEvent;
       }),
