@@ -110,6 +110,18 @@ describe('correlate: checkpoint holds instead of state for young held events', (
     sub.unsubscribe();
   });
 
+  it('logs at the next commit, whatever durable_after, an event that came in a batch standing for no source batch (nothing to hold)', async () => {
+    const c = testContext({ once: false });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', durable_after: '1h', rules }), c);
+    const input = new Subject<Batch>();
+    const sub = input.pipe(op.apply).subscribe();
+    input.next(batchAt([session('s1')], []));
+    expect(heldPositions(c)).toEqual([]);
+    for (const hook of c.commitHooks) await hook({ final: false });
+    expect(Buffer.from(await c.state.readLog('held.log')).toString()).toContain('"id":"session:s1"');
+    sub.unsubscribe();
+  });
+
   it('logs events held longer than durable_after (all of them at the final commit) and releases their holds', async () => {
     const store = new MemoryStateStore();
     const c = testContext({ once: false, state: store });

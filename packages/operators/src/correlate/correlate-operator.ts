@@ -89,7 +89,9 @@ class CorrelateOperator {
   ) {
     this.correlator = new Correlator(c, (h) => {
       if (h.log) return;
-      h.hold = this.currentHold();
+      // An event of a batch standing for no source batch (an upstream operator's own) has no
+      // batch to hold: it is logged at the next commit whatever its age.
+      if (h.positions.length > 0) h.hold = this.currentHold();
       this.unsaved.push(h);
     });
     ctx.onCommit((info) => this.persist(info));
@@ -137,21 +139,21 @@ class CorrelateOperator {
     }
     const lines: string[] = [];
     const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
-    let i = 0;
-    for (; i < this.unsaved.length; i++) {
-      const h = this.unsaved[i]!;
-      // Released: its hold ends with the batch that carried it out.
+    // Released events leave the list here (their hold ends with the batch that carried them out);
+    // the others are logged once old enough, or at once when no source batch stands behind them.
+    const kept: Held[] = [];
+    for (const h of this.unsaved) {
       if (h.released) continue;
-      if (h.arrivedMs > cutoffMs) break;
+      if (h.arrivedMs > cutoffMs && h.hold) {
+        kept.push(h);
+        continue;
+      }
       const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
       h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
       this.liveBytes += h.log.bytes;
       lines.push(line);
       this.dropHold(h);
     }
-    // Released events stay listed until here; dropping them lets their events be collected.
-    const kept: Held[] = [];
-    for (; i < this.unsaved.length; i++) if (!this.unsaved[i]!.released) kept.push(this.unsaved[i]!);
     this.unsaved = kept;
     const gone: number[] = [];
     const pending: Held[] = [];
