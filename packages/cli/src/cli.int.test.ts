@@ -116,4 +116,29 @@ describe('plumline CLI', () => {
     }
   });
 
+  it('stdin: reads a pipe left non-blocking by the parent line by line as it arrives', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'p.yaml'), 'sources:\n  in: { type: stdin }\nsinks:\n  o: { type: stdout, inputs: [in] }\n');
+      // Node's spawn hands children blocking descriptors: a small Python wrapper sets O_NONBLOCK
+      // on fd 0 and execs the CLI, as shells, supervisors and other runtimes may leave it.
+      const wrapper = 'import os, fcntl, sys; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK); os.execv(sys.argv[1], sys.argv[1:])';
+      const child = spawn('python3', ['-c', wrapper, process.execPath, BIN, 'run', 'p.yaml', '--once', '--log-level', 'warn'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise((r) => setTimeout(r, 500));
+      child.stdin.write('{"id":"a1"}\n');
+      await expect.poll(() => stdout + stderr, { timeout: 10_000 }).toContain('"id":"a1"');
+      child.stdin.end('{"id":"a2"}\n');
+      const code = await exited;
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['a1', 'a2']);
+    } finally {
+      await cleanup();
+    }
+  });
 });

@@ -1,7 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { CallEvent, DeadLetter } from '../../event.js';
+import { PipelineError } from '../../errors.js';
 import { defineSource, type SourcePage } from '../../plugin.js';
 
 export const DEFAULT_STDIN_BATCH_SIZE = 1000;
@@ -92,9 +93,9 @@ export const stdinSource = defineSource({
     return {
       bounded: true,
       read() {
-        stream = createReadStream('', { fd: 0, highWaterMark: STDIN_READ_CHUNK_BYTES, autoClose: false });
+        stream = stdinStream();
         ctx.signal.addEventListener('abort', () => stream?.destroy(), { once: true });
-        return readNdjsonEvents(stream, ctx.id, config.batch_size, config.max_line_bytes);
+        return failingAs(readNdjsonEvents(stream, ctx.id, config.batch_size, config.max_line_bytes));
       },
       async close() {
         stream?.destroy();
@@ -102,3 +103,27 @@ export const stdinSource = defineSource({
     };
   },
 });
+
+/**
+ * A regular file on fd 0 is read in large chunks with plain reads (the fast path, `< file`).
+ * Anything else — a pipe, a socket, a terminal — goes through process.stdin, which libuv polls:
+ * plain reads fail with EAGAIN when the descriptor is non-blocking (as a parent may leave it).
+ */
+function stdinStream(): Readable {
+  let regular = false;
+  try {
+    regular = fstatSync(0).isFile();
+  } catch {
+    // No fd 0 to stat: process.stdin reports what is wrong.
+  }
+  return regular ? createReadStream('', { fd: 0, highWaterMark: STDIN_READ_CHUNK_BYTES, autoClose: false }) : process.stdin;
+}
+
+/** Passes pages on; a read error becomes a located, non-retriable STDIN_READ_FAILED. */
+async function* failingAs(pages: AsyncGenerator<SourcePage>): AsyncGenerator<SourcePage> {
+  try {
+    yield* pages;
+  } catch (err) {
+    throw new PipelineError('STDIN_READ_FAILED', `cannot read standard input: ${(err as Error).message}`, { cause: err, retriable: false, fields: { code: (err as NodeJS.ErrnoException).code } });
+  }
+}
