@@ -93,7 +93,7 @@ export type OperatorContext = ComponentContext & {
   /**
    * Registers `hook` to run before every checkpoint commit and at shutdown. Operators with
    * state (dedupe) persist what became durable since the last commit here, so that stored
-   * state never runs behind a stored checkpoint.
+   * state never runs behind a stored checkpoint. Hooks run one at a time, downstream operators' first.
    */
   onCommit(hook: (info: CommitInfo) => Promise<void>): void;
   /**

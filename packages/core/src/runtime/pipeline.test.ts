@@ -238,6 +238,30 @@ describe('pipeline runtime', () => {
     expect(result.checkpoints.src!.seq).toBe(1);
   });
 
+  it('runs commit hooks downstream first, and tells the last commit it is final', async () => {
+    const calls: string[] = [];
+    const hooked = defineOperator({
+      type: 'hooked',
+      configSchema: z.strictObject({ name: z.string() }),
+      create: (c, ctx) => {
+        ctx.onCommit(async (info) => void calls.push(`${c.name}${info.final ? ':final' : ''}`));
+        return { apply: (s) => s };
+      },
+    });
+    const p = await createPipeline(
+      {
+        sources: { g: { type: 'generate', count: 10 } },
+        // Declared downstream first: the runtime orders transforms by their inputs.
+        transforms: { second: { type: 'hooked', inputs: ['first'], name: 'second' }, first: { type: 'hooked', inputs: ['g'], name: 'first' } },
+        sinks: { out: { type: 'blackhole', inputs: ['second'] } },
+      },
+      { plugins: registry(hooked), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await p.done;
+    expect(calls.slice(-2)).toEqual(['second:final', 'first:final']);
+  });
+
   it('refuses an exactly-once sink behind an operator that holds checkpoints, naming the operator', async () => {
     const holding = defineOperator({ type: 'holding', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s, holdsEvents: true }) });
     const owning = defineSink({ type: 'owning', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async () => {}, close: async () => {} }) });

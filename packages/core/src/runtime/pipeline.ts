@@ -435,7 +435,10 @@ class PipelineRuntime implements Pipeline {
       let snapshot = take();
       // The hooks run even when the checkpoints did not move: an operator's holds may be what
       // keeps them, waiting for the hooks to see the last commit.
-      for (const hook of this.commitHooks) await hook({ final });
+      // Downstream first (operators register in topological order): an operator that takes over
+      // an event from one upstream (correlate after correlate) makes it durable before the
+      // upstream one forgets it, so a crash between the two writes repeats it instead of losing it.
+      for (let i = this.commitHooks.length - 1; i >= 0; i--) await this.commitHooks[i]!({ final });
       if (final) snapshot = take();
       const text = JSON.stringify(snapshot);
       if (text === this.lastCommitted) return;
