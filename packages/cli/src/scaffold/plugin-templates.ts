@@ -156,7 +156,14 @@ export const ${t.camel}Operator = defineOperator({
   description: 'Sets an attribute on every event.',
   configSchema: ${t.camel}ConfigSchema,
   create(config) {
-    return { apply: mapEvents((e) => ({ ...e, attributes: { ...e.attributes, [config.field]: config.value } })) };
+    return {
+      apply: mapEvents((e) => {
+        // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
+        const attributes: Record<string, unknown> = Object.assign({}, e.attributes);
+        attributes[config.field] = config.value;
+        return { ...e, attributes };
+      }),
+    };
   },
 });
 `;
