@@ -252,8 +252,9 @@ class CorrelateOperator {
         continue;
       }
       // Parts that came in this batch and left at once were never held: their batch must not be
-      // committed before `first` either (it may be another source's).
-      if (first !== undefined) for (const h of parts) if (!h.hold && !h.log) h.hold = this.currentHold();
+      // committed before `first` either (it may be another source's). (Outside an input batch —
+      // a window closing — no part is fresh: each has a hold, a log entry, or no source batch.)
+      if (first !== undefined && current !== undefined) for (const h of parts) if (!h.hold && !h.log && h.positions === current) h.hold = this.currentHold();
       const key = first ?? NO_POSITIONS;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { events: [], parts: [] }));
