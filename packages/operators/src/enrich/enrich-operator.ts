@@ -46,13 +46,13 @@ function phoneStep(c: Exclude<EnrichConfig['phone'], false>, normalizer: PhoneNo
 }
 
 function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Step {
-  const get = compileGetter(l.match);
   const parts = l.match.split('.');
   // A match under attributes reads the attributes as earlier steps left them (e.g. attributes.phone.to.e164).
-  const fromDraft = parts[0] === 'attributes' && parts.length >= 2 ? compileGetter(parts.slice(1).join('.')) : undefined;
+  const underAttributes = parts[0] === 'attributes' && parts.length >= 2;
+  const get = compileGetter(underAttributes ? parts.slice(1).join('.') : l.match);
   const at = l.as.split('.');
   return (d, e) => {
-    const v = fromDraft ? fromDraft(d.attrs as unknown as CallEvent) : get(e);
+    const v = get(underAttributes ? (d.attrs as unknown as CallEvent) : e);
     const row = v === undefined || v === null ? undefined : table.get(String(v));
     if (row) put(d, at, row);
     else if (l.default) put(d, at, l.default);

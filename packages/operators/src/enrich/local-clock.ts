@@ -1,4 +1,5 @@
 import { isoFromMs } from '@plumline/core';
+import { MemoMap } from '../memo-map.js';
 
 /** Local time of day and calendar facts of an instant in one IANA zone. */
 export interface LocalTime {
@@ -28,7 +29,8 @@ const MAX_CACHED_HOURS = 100_000;
  */
 export class LocalClock {
   private readonly fmt: Intl.DateTimeFormat;
-  private offsets = new Map<number, number>();
+  /** Offsets by UTC hour. */
+  private readonly offsets = new MemoMap<number, number>(MAX_CACHED_HOURS, (hour) => this.offsetMinOfHour(hour));
 
   constructor(readonly zone: string) {
     // Throws RangeError for an unknown zone: the config schema checks with the same call.
@@ -36,17 +38,14 @@ export class LocalClock {
   }
 
   offsetMinAt(ms: number): number {
-    const hour = Math.floor(ms / HOUR_MS);
-    let off = this.offsets.get(hour);
-    if (off === undefined) {
-      const p: Record<string, string> = {};
-      for (const part of this.fmt.formatToParts(new Date(hour * HOUR_MS))) p[part.type] = part.value;
-      const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-      off = Math.round((asUtc - hour * HOUR_MS) / 60_000);
-      if (this.offsets.size >= MAX_CACHED_HOURS) this.offsets = new Map();
-      this.offsets.set(hour, off);
-    }
-    return off;
+    return this.offsets.get(Math.floor(ms / HOUR_MS));
+  }
+
+  private offsetMinOfHour(hour: number): number {
+    const p: Record<string, string> = {};
+    for (const part of this.fmt.formatToParts(new Date(hour * HOUR_MS))) p[part.type] = part.value;
+    const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+    return Math.round((asUtc - hour * HOUR_MS) / 60_000);
   }
 
   at(ms: number): LocalTime {

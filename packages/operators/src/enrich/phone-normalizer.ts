@@ -1,4 +1,5 @@
 import type { CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { MemoMap } from '../memo-map.js';
 
 /** What `enrich` adds for one number field. */
 export type PhoneInfo =
@@ -29,7 +30,7 @@ const TYPES: Record<string, string> = {
  * come back as `notANumber` with the reason instead of throwing. Results are cached by input.
  */
 export class PhoneNormalizer {
-  private cache = new Map<string, PhoneInfo>();
+  private readonly cache: MemoMap<string, PhoneInfo>;
 
   /** Loads libphonenumber-js's full metadata (≈ 10 MB in memory) only when enrich uses phones. */
   static async create(defaultRegion: string, cacheSize = DEFAULT_PHONE_CACHE_SIZE): Promise<PhoneNormalizer> {
@@ -40,18 +41,13 @@ export class PhoneNormalizer {
   private constructor(
     private readonly parsePhone: typeof parsePhoneNumberFromString,
     private readonly defaultRegion: string,
-    private readonly cacheSize: number,
-  ) {}
+    cacheSize: number,
+  ) {
+    this.cache = new MemoMap(cacheSize, (text) => this.parse(text));
+  }
 
   normalize(text: string): PhoneInfo {
-    let info = this.cache.get(text);
-    if (info === undefined) {
-      info = this.parse(text);
-      // A full cache starts over: cheaper than LRU bookkeeping, and the working set refills it at once.
-      if (this.cache.size >= this.cacheSize) this.cache = new Map();
-      this.cache.set(text, info);
-    }
-    return info;
+    return this.cache.get(text);
   }
 
   private parse(text: string): PhoneInfo {

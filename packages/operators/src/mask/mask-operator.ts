@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileGetter, ConfigError, defineOperator, mapEvents, type CallEvent } from '@plumline/core';
+import { MemoMap } from '../memo-map.js';
 import { setInCopy } from '../set-in-copy.js';
 import { CONTENT_FIELDS, maskConfigSchema, NUMBER_FIELDS, type MaskAction, type MaskConfig } from './mask-config.js';
 
@@ -27,31 +28,17 @@ export const HASH_CACHE_SIZE = 100_000;
 
 /** Keyed HMAC-SHA256 (hex, cut to `chars`), cached by input. */
 class Hasher {
-  private cache = new Map<string, string>();
+  private readonly texts: MemoMap<string, string>;
   /** Phone numbers by the value as written (several spellings of one number share one hash): no digit extraction on a hit. */
-  private numbers = new Map<string, string>();
-  constructor(
-    private readonly key: Buffer,
-    private readonly chars: number,
-  ) {}
+  private readonly numbers = new MemoMap<string, string>(HASH_CACHE_SIZE, (written) => this.hash(numberForm(written)));
+  constructor(key: Buffer, chars: number) {
+    this.texts = new MemoMap(HASH_CACHE_SIZE, (text) => `hmac:${createHmac('sha256', key).update(text).digest('hex').slice(0, chars)}`);
+  }
   hash(text: string): string {
-    let h = this.cache.get(text);
-    if (h === undefined) {
-      h = `hmac:${createHmac('sha256', this.key).update(text).digest('hex').slice(0, this.chars)}`;
-      // A full cache starts over: cheaper than LRU bookkeeping, and the working set refills it at once.
-      if (this.cache.size >= HASH_CACHE_SIZE) this.cache = new Map();
-      this.cache.set(text, h);
-    }
-    return h;
+    return this.texts.get(text);
   }
   hashNumber(written: string): string {
-    let h = this.numbers.get(written);
-    if (h === undefined) {
-      h = this.hash(numberForm(written));
-      if (this.numbers.size >= HASH_CACHE_SIZE) this.numbers = new Map();
-      this.numbers.set(written, h);
-    }
-    return h;
+    return this.numbers.get(written);
   }
 }
 

@@ -94,11 +94,9 @@ export function operatorContractChecks(o: OperatorContractOptions): ContractChec
         const receipts: CountingReceipt[] = [];
         const outputs = await lastValueFrom(from(batchesOf((o.events ?? defaultEvents)(), receipts)).pipe(op.apply, toArray()));
         // What sinks do: release each output batch once they are done with it.
-        let heldAny = false;
-        for (const b of outputs) {
-          heldAny ||= ctx.holds.size > 0;
-          b.receipt.release();
-        }
+        // Holds only end as outputs are delivered: any the operator took are still there now.
+        const heldAny = ctx.holds.size > 0;
+        for (const b of outputs) b.receipt.release();
         for (const hook of ctx.commitHooks) await hook({ final: true });
         await op.close?.();
         if (heldAny && !op.holdsEvents) violated(RECEIPT_CONTRACT, 'the operator took checkpoint holds but does not declare holdsEvents: exactly-once sinks would pass its holds');
