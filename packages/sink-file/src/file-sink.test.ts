@@ -136,4 +136,28 @@ describe('file sink', () => {
       await cleanup();
     }
   });
+
+  it('dead-letters an event JSON cannot represent, with its id and reason, and writes the rest of the batch', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      for (const path of ['a.ndjson', '{{kind}}.ndjson']) {
+        const sink = await make({ path: join(dir, path) }, new MemoryStateStore());
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        const bad = [{ ...ev(2), attributes: { big: 10n } }, { ...ev(3), attributes: { cyclic } }] as unknown as CallEvent[];
+        const result = await sink.write({ events: [ev(1), ...bad, ev(4)], positions: [{ source: 'src', seq: 1 }] });
+        await sink.close();
+        expect(result?.dead?.map((d) => [d.code, (d.record as CallEvent).id])).toEqual([
+          ['FILE_ENCODING_FAILED', 'e2'],
+          ['FILE_ENCODING_FAILED', 'e3'],
+        ]);
+        // The dead letter itself must be writable as JSON.
+        expect(() => JSON.stringify(result?.dead)).not.toThrow();
+        const file = path === 'a.ndjson' ? 'a.ndjson' : 'session.ndjson';
+        expect(lines(await readFile(join(dir, file), 'utf8')).map((e) => e.id)).toEqual(['e1', 'e4']);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
 });

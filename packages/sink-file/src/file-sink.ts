@@ -1,10 +1,11 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defineSink, fsyncDir, PipelineError, type CallEvent, type ComponentContext, type Sink, type SinkBatch } from '@plumline/core';
+import { defineSink, fsyncDir, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
 import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { compilePathTemplate } from './path-template.js';
+import { writeAll } from './write-all.js';
 
 const INDEX_LOG = 'index';
 
@@ -20,7 +21,11 @@ interface OpenFile {
 
 interface Pending {
   batch: SinkBatch;
-  resolve: () => void;
+  /** The batch's bytes per rendered path, rendered when it arrived. */
+  chunks: Map<string, Buffer>;
+  /** Events that cannot be written as JSON. */
+  dead: DeadLetter[];
+  resolve: (result: SinkWriteResult) => void;
   reject: (err: unknown) => void;
 }
 
@@ -46,7 +51,7 @@ function partFile(template: string, part: number, gzip: boolean): string {
  */
 export class FileSink implements Sink {
   readonly maxInFlight = 64;
-  private readonly render: (e: CallEvent) => string;
+  private readonly pathOf: (e: CallEvent) => string;
   private readonly staticPath: boolean;
   private readonly files = new Map<string, OpenFile>();
   private readonly known = new Set<string>();
@@ -65,7 +70,7 @@ export class FileSink implements Sink {
     private readonly ctx: ComponentContext,
   ) {
     const t = compilePathTemplate(config.path);
-    this.render = t.render;
+    this.pathOf = t.render;
     this.staticPath = t.isStatic;
   }
 
@@ -120,9 +125,12 @@ export class FileSink implements Sink {
     await fsyncDir(dirname(file));
   }
 
-  write(batch: SinkBatch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
+  write(batch: SinkBatch): Promise<SinkWriteResult> {
+    return new Promise<SinkWriteResult>((resolve, reject) => {
+      // Render now rather than when the group is written: the main thread then does this work
+      // while the previous group's write and fsync are in flight, not after them.
+      const { chunks, dead } = this.render(batch);
+      this.queue.push({ batch, chunks, dead, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -134,7 +142,7 @@ export class FileSink implements Sink {
         this.queue = [];
         try {
           await this.writeGroup(group);
-          for (const p of group) p.resolve();
+          for (const p of group) p.resolve(p.dead.length ? { dead: p.dead } : {});
         } catch (err) {
           const error = new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true });
           for (const p of group) p.reject(error);
@@ -146,6 +154,34 @@ export class FileSink implements Sink {
   }
 
   private lineOf = (e: CallEvent): string => (this.config.include_raw || e.raw === undefined ? JSON.stringify(e) : JSON.stringify({ ...e, raw: undefined }));
+
+  /**
+   * A batch's bytes per rendered path (compressed with gzip), and the events JSON cannot
+   * represent (a BigInt or a cycle that an operator put there), which go to the dead letters.
+   */
+  private render(batch: SinkBatch): { chunks: Map<string, Buffer>; dead: DeadLetter[] } {
+    const texts = new Map<string, string>();
+    const dead: DeadLetter[] = [];
+    let text = '';
+    for (const e of batch.events) {
+      let line: string;
+      try {
+        line = this.lineOf(e) + '\n';
+      } catch (err) {
+        dead.push({ code: 'FILE_ENCODING_FAILED', reason: `event cannot be written as JSON: ${(err as Error).message}`, record: { id: e.id, source: e.source, kind: e.kind, time: e.time } });
+        continue;
+      }
+      if (this.staticPath) text += line;
+      else {
+        const p = this.pathOf(e);
+        texts.set(p, (texts.get(p) ?? '') + line);
+      }
+    }
+    if (this.staticPath) texts.set(this.pathOf(batch.events[0]!), text);
+    const chunks = new Map<string, Buffer>();
+    for (const [path, t] of texts) chunks.set(path, this.config.gzip ? gzipSync(t) : Buffer.from(t, 'utf8'));
+    return { chunks, dead };
+  }
 
   /** Picks the part a chunk of `bytes` goes to, rotating when the current one is full or old. */
   private target(path: string, bytes: number, nowMs: number): OpenFile {
@@ -214,29 +250,13 @@ export class FileSink implements Sink {
 
   private async writeGroupOnce(group: readonly Pending[]): Promise<void> {
     const nowMs = Date.now();
-    // Per batch: its chunks per rendered path.
-    const perBatch: Map<string, string>[] = group.map(({ batch }) => {
-      const chunks = new Map<string, string>();
-      if (this.staticPath) {
-        let text = '';
-        for (const e of batch.events) text += this.lineOf(e) + '\n';
-        chunks.set(this.render(batch.events[0]!), text);
-      } else {
-        for (const e of batch.events) {
-          const p = this.render(e);
-          chunks.set(p, (chunks.get(p) ?? '') + this.lineOf(e) + '\n');
-        }
-      }
-      return chunks;
-    });
     const writes = new Map<OpenFile, Buffer[]>();
     const opens: IndexRecord[] = [];
     const records: IndexRecord[] = [];
     let bytes = 0;
     for (let i = 0; i < group.length; i++) {
       const segs: [string, number, number][] = [];
-      for (const [path, text] of perBatch[i]!) {
-        const data = this.config.gzip ? gzipSync(text) : Buffer.from(text, 'utf8');
+      for (const [path, data] of group[i]!.chunks) {
         const f = this.target(path, data.length, nowMs);
         await this.ensureOpen(f, opens);
         if (!this.inGroup.has(f)) this.inGroup.set(f, f.size);
@@ -257,7 +277,8 @@ export class FileSink implements Sink {
     await Promise.all(
       [...writes].map(async ([f, bufs]) => {
         const fh = f.fh!;
-        await fh.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+        // writev: one system call without first copying the group's buffers into one.
+        await writeAll(fh, bufs);
         await fh.datasync();
       }),
     );
