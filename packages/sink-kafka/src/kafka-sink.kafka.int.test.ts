@@ -157,11 +157,12 @@ describe('kafka sink (real broker)', () => {
     }
   });
 
-  it('sends a record over the size limit to the dead-letter output with the reason, the rest to Kafka', async () => {
+  it('sends a record over the size limit or not writable as JSON to the dead-letter output with the reason, the rest to Kafka', async () => {
     const topic = unique('big');
     const small = generated(50);
     const huge = { ...small[10]!, id: 'huge-1', attributes: { blob: 'x'.repeat(1_500_000) } };
-    const src = arraySource([small.slice(0, 20), [huge, ...small.slice(20)]]);
+    const bigint = { ...small[11]!, id: 'bigint-1', attributes: { n: 10n } } as unknown as CallEvent;
+    const src = arraySource([small.slice(0, 20), [huge, ...small.slice(20, 30), bigint, ...small.slice(30)]]);
     const dlq = memorySink({ type: 'dlq' });
     const p = await createPipeline(
       { sources: { src: { type: 'array' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic, create_topics: {} }, dead: { type: 'dlq', inputs: ['dead_letter'] } } },
@@ -169,12 +170,14 @@ describe('kafka sink (real broker)', () => {
     );
     await p.start();
     const result = await p.done;
-    expect(dlq.record.events).toHaveLength(1);
-    expect(dlq.record.events[0]!.attributes).toMatchObject({ code: 'KAFKA_RECORD_TOO_LARGE', component: 'kafka' });
-    expect((dlq.record.events[0]!.raw as CallEvent).id).toBe('huge-1');
+    expect(dlq.record.events.map((e) => [e.attributes.code, (e.raw as CallEvent).id])).toEqual([
+      ['KAFKA_RECORD_TOO_LARGE', 'huge-1'],
+      ['KAFKA_ENCODING_FAILED', 'bigint-1'],
+    ]);
+    expect(dlq.record.events[0]!.attributes).toMatchObject({ component: 'kafka' });
     const got = await consume([topic], 50);
     expect(got.map((r) => r.value.id)).toEqual(small.map((e) => e.id));
-    expect(result.stats.kafka!.deadLettered).toBe(1);
+    expect(result.stats.kafka!.deadLettered).toBe(2);
   });
 
   it('fails at start with a clear error when the topic does not exist and create_topics is not set', async () => {

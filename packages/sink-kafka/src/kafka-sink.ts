@@ -145,7 +145,15 @@ export class KafkaSink implements Sink {
           dead.push({ code: 'KAFKA_ENCODING_FAILED', reason: `event does not fit the ${this.c.encoding} schema: ${(err as Error).message}`, record: e, context: { key, topic } });
           continue;
         }
-      } else value = JSON.stringify(e);
+      } else {
+        try {
+          value = JSON.stringify(e);
+        } catch (err) {
+          // A BigInt or a cycle a custom operator put there: the record names the event, since the event itself cannot be written.
+          dead.push({ code: 'KAFKA_ENCODING_FAILED', reason: `event cannot be written as JSON: ${(err as Error).message}`, record: { id: e.id, source: e.source, kind: e.kind, time: e.time }, context: { key, topic } });
+          continue;
+        }
+      }
       const headers: Record<string, string> = { source: e.source, kind: e.kind, schema_version: String(EVENT_SCHEMA_VERSION) };
       for (const [k, f] of this.headerOf) headers[k] = f(e);
       // The write's trace: downstream consumers continue it (W3C Trace Context).
