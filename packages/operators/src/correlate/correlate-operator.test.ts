@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
-import { detachedReceipt, operatorReceipt, type Batch, type CallEvent } from '@plumline/core';
+import { detachedReceipt, operatorReceipt, StateError, type Batch, type CallEvent } from '@plumline/core';
 import { MemoryStateStore, runOperator, testContext, testEvent } from '@plumline/core/testing';
 import { correlateOperator } from './correlate-operator.js';
 
@@ -110,15 +110,39 @@ describe('correlate: checkpoint holds instead of state for young held events', (
     sub.unsubscribe();
   });
 
-  it('logs at the next commit, whatever durable_after, an event that came in a batch standing for no source batch (nothing to hold)', async () => {
-    const c = testContext({ once: false });
+  it('logs an event that came in a batch standing for no source batch (nothing to hold) before that batch may settle', async () => {
+    // Upstream (another correlate that logged the event) forgets it once the batch settles.
+    const store = new MemoryStateStore();
+    const c = testContext({ once: false, state: store });
     const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', durable_after: '1h', rules }), c);
     const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe();
-    input.next(batchAt([session('s1')], []));
+    const sub = input.pipe(op.apply).subscribe((b) => b.receipt.release());
+    const logged = () => Buffer.concat([...store.logs].filter(([k]) => k.endsWith('held.log')).flatMap(([, v]) => v)).toString();
+    const b = batchAt([session('s1'), testEvent('pass')], []);
+    let loggedAtSettle: string | undefined;
+    b.receipt.onSettled(() => (loggedAtSettle = logged()));
+    input.next(b);
     expect(heldPositions(c)).toEqual([]);
+    expect(loggedAtSettle).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(loggedAtSettle).toContain('"id":"session:s1"');
+    // Logged once: the next commit does not write it again.
     for (const hook of c.commitHooks) await hook({ final: false });
-    expect(Buffer.from(await c.state.readLog('held.log')).toString()).toContain('"id":"session:s1"');
+    expect(logged().split('session:s1').length - 1).toBe(1);
+    sub.unsubscribe();
+  });
+
+  it('fails the batch when the event it must log cannot be written', async () => {
+    const failing = new MemoryStateStore();
+    failing.append = () => Promise.reject(new StateError('STATE_WRITE_FAILED', 'disk full'));
+    const c = testContext({ once: false, state: failing });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules }), c);
+    const input = new Subject<Batch>();
+    const sub = input.pipe(op.apply).subscribe((b) => b.receipt.release());
+    const b = batchAt([session('s1')], []);
+    const settled = new Promise<unknown>((r) => b.receipt.onSettled(r));
+    input.next(b);
+    expect(await settled).toMatchObject({ code: 'STATE_WRITE_FAILED' });
     sub.unsubscribe();
   });
 

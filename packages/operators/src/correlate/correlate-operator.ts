@@ -60,6 +60,14 @@ class CorrelateOperator {
   private readonly correlator: Correlator;
   /** Events held in memory only (not logged), in arrival order; released ones are skipped (and dropped at each commit). */
   private unsaved: Held[] = [];
+  /**
+   * Events of the input batch at hand that came in a batch standing for no source batch (an
+   * upstream operator's own, e.g. an upstream correlate's logged events): nothing can be held for
+   * them, so those still held when the batch is done are logged before its receipt may settle.
+   */
+  private orphans: Held[] = [];
+  /** Every write to the log, in order: an append must not overtake another or meet a rewrite. */
+  private writes: Promise<void> = Promise.resolve();
   /** The hold of the input batch being processed, taken by its first held event. */
   private batchHold: BatchHold | undefined;
   private batchPositions: readonly BatchPosition[] = [];
@@ -89,9 +97,11 @@ class CorrelateOperator {
   ) {
     this.correlator = new Correlator(c, (h) => {
       if (h.log) return;
-      // An event of a batch standing for no source batch (an upstream operator's own) has no
-      // batch to hold: it is logged at the next commit whatever its age.
-      if (h.positions.length > 0) h.hold = this.currentHold();
+      if (h.positions.length === 0) {
+        this.orphans.push(h);
+        return;
+      }
+      h.hold = this.currentHold();
       this.unsaved.push(h);
     });
     ctx.onCommit((info) => this.persist(info));
@@ -113,6 +123,42 @@ class CorrelateOperator {
     if (live.size) this.ctx.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
     // The log is rewritten with what was restored: the rest comes again from the source.
     if (this.logBytes > 0) await this.rewrite(committed);
+  }
+
+  /** Runs `write` after every log write queued before it. */
+  private serially(write: () => Promise<void>): Promise<void> {
+    const done = this.writes.then(write);
+    this.writes = done.catch(() => {});
+    return done;
+  }
+
+  /** The log line of `h`, which from now on counts as logged. */
+  private logLine(h: Held): string {
+    const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
+    h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
+    this.liveBytes += h.log.bytes;
+    return line;
+  }
+
+  /**
+   * Logs the orphans of the input batch at hand that are still held, keeping the batch's receipt
+   * until they are durable: upstream, the batch counts as delivered once it settles (an upstream
+   * correlate then forgets the events), so they must be in this log by then.
+   */
+  private logOrphans(receipt: Receipt): void {
+    const lines: string[] = [];
+    for (const h of this.orphans) if (!h.released && !h.log) lines.push(this.logLine(h));
+    this.orphans = [];
+    if (lines.length === 0) return;
+    receipt.retain();
+    this.serially(async () => {
+      const data = Buffer.from(lines.join(''));
+      await this.ctx.state.append(LOG_KEY, data);
+      this.logBytes += data.byteLength;
+    }).then(
+      () => receipt.release(),
+      (err: unknown) => receipt.fail(err),
+    );
   }
 
   private async rewrite(records: AddRecord[]): Promise<void> {
@@ -140,7 +186,7 @@ class CorrelateOperator {
     const lines: string[] = [];
     const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
     // Released events leave the list here (their hold ends with the batch that carried them out);
-    // the others are logged once old enough, or at once when no source batch stands behind them.
+    // the others are logged once old enough.
     const kept: Held[] = [];
     for (const h of this.unsaved) {
       if (h.released) continue;
@@ -148,10 +194,7 @@ class CorrelateOperator {
         kept.push(h);
         continue;
       }
-      const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
-      h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
-      this.liveBytes += h.log.bytes;
-      lines.push(line);
+      lines.push(this.logLine(h));
       this.dropHold(h);
     }
     this.unsaved = kept;
@@ -167,10 +210,12 @@ class CorrelateOperator {
     this.delivered = pending;
     if (gone.length) lines.push(JSON.stringify({ g: gone }) + '\n');
     if (lines.length === 0) return;
-    const data = Buffer.from(lines.join(''));
-    await this.ctx.state.append(LOG_KEY, data);
-    this.logBytes += data.byteLength;
-    if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
+    await this.serially(async () => {
+      const data = Buffer.from(lines.join(''));
+      await this.ctx.state.append(LOG_KEY, data);
+      this.logBytes += data.byteLength;
+      if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
+    });
   }
 
   /** A reference to the hold on the input batch being processed (taken on first use). */
@@ -317,6 +362,8 @@ class CorrelateOperator {
             out.parts.push(...overflow.parts);
             this.warnEvicted(overflow.events.length);
           }
+          // Before the batch goes on: downstream may release it at once.
+          this.logOrphans(batch.receipt);
           this.emit(out, positions, (events, parts) => {
             this.track(parts, batch.receipt, positions);
             send(withDead(batch, events, undefined));
