@@ -7,7 +7,7 @@ import { makeInput } from './make-input.mjs';
 import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
 import { kafkaBench } from './kafka-bench.mjs';
-import { operatorsBench } from './operators-bench.mjs';
+import { operatorsBench, PAIRS } from './operators-bench.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -127,6 +127,10 @@ ratios from 0.72 to 1.00 across runs of one afternoon: read one run as one sampl
 ${rows.join('\n')}
 
 ## Call operators (same input as (a), each run in its own process)
+
+Each row ran ${PAIRS} times, each time right after a run of (d0), because the VM's speed drifts
+within minutes: "relative" is the median of those pairs' ratios (range in brackets), events/s and
+RSS are the median run's. The (d0) row is the median of all its runs.
 
 | benchmark | events/s | peak RSS | written | relative | target |
 |---|---:|---:|---:|---|---|
