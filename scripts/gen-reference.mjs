@@ -1,4 +1,4 @@
-// `pnpm docs`: regenerates docs/reference.md from the plugins' config schemas.
+// `pnpm run docs` (plain `pnpm docs` is pnpm's own command, which opens the package's web page): regenerates docs/reference.md from the plugins' config schemas.
 import { writeFileSync } from 'node:fs';
 import { builtinRegistry, renderReference } from '../packages/cli/dist/index.js';
 

@@ -4,9 +4,9 @@ import { builtinRegistry } from './registry.js';
 import { renderReference } from './reference-docs.js';
 
 describe('docs/reference.md', () => {
-  it('is what the plugins’ schemas generate today (run `pnpm docs` after changing a schema)', () => {
+  it('is what the plugins’ schemas generate today (run `pnpm run docs` after changing a schema)', () => {
     const checkedIn = readFileSync(new URL('../../../docs/reference.md', import.meta.url), 'utf8');
-    expect(checkedIn === renderReference(builtinRegistry()), 'docs/reference.md is stale: run `pnpm docs` and commit it').toBe(true);
+    expect(checkedIn === renderReference(builtinRegistry()), 'docs/reference.md is stale: run `pnpm run docs` and commit it').toBe(true);
   });
 
   it('lists every component and every key of each', () => {

@@ -17,7 +17,7 @@ export const callbackConfigSchema = z.strictObject({
     .union([
       z.strictObject({ header: z.strictObject({ name: z.string().min(1).default(DEFAULT_SECRET_HEADER).describe('Header carrying the secret.'), value: secret('The shared secret.') }) }),
       z.strictObject({ path_secret: secret('A secret last path segment: iPlum posts to <path>/<secret>.') }),
-      z.strictObject({ basic: z.strictObject({ username: z.string().min(1), password: secret('Basic auth password.') }) }),
+      z.strictObject({ basic: z.strictObject({ username: z.string().min(1).describe('Basic auth user name.'), password: secret('Basic auth password.') }) }),
     ])
     .describe('How callers prove they are iPlum (the API signs nothing): exactly one of header, path_secret, basic.'),
   max_body: byteSize('Largest request body accepted; larger gets 413.', DEFAULT_MAX_BODY),

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import { defineSource, type CallEvent, type ComponentContext, type SourcePage } from '@plumline/core';
+import { defineSource, PipelineError, type CallEvent, type ComponentContext, type SourcePage } from '@plumline/core';
 import { recordingEvent, usageEvent } from '../iplum-events.js';
 import { callbackConfigSchema, type CallbackConfig } from './callback-config.js';
 import { CallbackWal, type WalEntry } from './callback-wal.js';
@@ -73,6 +73,11 @@ class CallbackReceiver {
         this.server!.off('error', reject);
         resolve();
       });
+    }).catch((err: unknown) => {
+      this.server = undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'EADDRINUSE' ? ': another process listens there; pick another port in `listen`' : code === 'EACCES' ? ': ports below 1024 need privileges' : '';
+      throw new PipelineError('CALLBACK_LISTEN_FAILED', `iplum_callbacks cannot listen on ${this.c.listen}${hint} (${(err as Error).message})`, { cause: err, retriable: false, fields: { listen: this.c.listen, code } });
     });
     this.server.on('error', (err) => this.ctx.reportError(err));
     this.ctx.logger.info({ listen: this.c.listen, path: this.c.path, tls: Boolean(this.c.tls) }, 'iPlum callback receiver listening');

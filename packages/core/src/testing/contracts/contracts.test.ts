@@ -86,6 +86,52 @@ describe('the conformance suites fail deliberately broken plugins, naming the co
     expect(await violation(checks, SCHEMA_CONTRACT)).toBeUndefined();
   });
 
+  it('a push source that replays every record it ever accepted after a restart, or none of them', async () => {
+    // Records arrive through `inbox` (as a webhook would post them); the source logs each one in
+    // its state before accepting it and, when created again, replays the log after `replayFrom`.
+    const inbox = new Set<(id: string) => Promise<void>>();
+    const pushy = (type: string, replayFrom: (committed: number) => number) =>
+      defineSource({
+        type,
+        description: 'A push source with a write-ahead log.',
+        configSchema: z.strictObject({}),
+        create: async (_c, ctx) => {
+          const logged = Buffer.from(await ctx.state.readLog('wal')).toString().split('\n').filter(Boolean);
+          const from = replayFrom((ctx.committedPosition() as number | undefined) ?? 0);
+          const queue = logged.map((id, i) => ({ id, seq: i + 1 })).filter((r) => r.seq > from);
+          let seq = logged.length;
+          let wake: (() => void) | undefined;
+          const accept = async (id: string) => {
+            await ctx.state.append('wal', Buffer.from(`${id}\n`));
+            queue.push({ id, seq: ++seq });
+            wake?.();
+          };
+          inbox.add(accept);
+          return {
+            bounded: false,
+            async *read() {
+              while (!ctx.signal.aborted) {
+                const r = queue.shift();
+                if (r) yield { events: [{ id: r.id, source: type, kind: 'call', time: '2026-01-01T00:00:00Z', attributes: {} }], checkpoint: r.seq };
+                else await new Promise<void>((resolve) => ((wake = resolve), ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+              }
+            },
+            async close() {
+              inbox.delete(accept);
+            },
+          };
+        },
+      });
+    let n = 0;
+    const push = async (_config: Record<string, unknown>, count: number) => {
+      for (let i = 0; i < count; i++) for (const accept of inbox) await accept(`p${++n}`);
+    };
+    const run = async (type: string, replayFrom: (committed: number) => number) => violation(sourceContractChecks({ plugin: pushy(type, replayFrom), config: () => ({}), push }), SOURCE_RESUME_CONTRACT);
+    expect(await run('exact', (committed) => committed)).toBeUndefined();
+    expect((await run('replays_all', () => 0))?.message).toMatch(/events from before it again/);
+    expect((await run('replays_none', () => Number.POSITIVE_INFINITY))?.message).toMatch(/did not come again/);
+  });
+
   it('an operator that drops receipts and changes its input', async () => {
     const careless = defineOperator({
       type: 'careless',
