@@ -1,20 +1,19 @@
-import { setPathCopying } from '@plumline/core';
+import { setPathCopying, type CallEvent } from '@plumline/core';
 
 /**
  * Sets `value` at `parts` in `t`, a copy of an event whose `attributes` object is already a copy
  * of its own: the top level and `attributes.x` are written in place (no further copies, the hot
- * case), deeper paths copy the objects on the way down. `undefined` deletes.
+ * case), deeper paths copy the objects on the way down. `undefined` removes the field (it is
+ * set to undefined, see {@link CallEvent}).
  */
 export function setInCopy(t: Record<string, unknown>, parts: readonly string[], value: unknown): void {
   const [first, second] = parts;
   if (parts.length === 1) {
-    if (value === undefined) delete t[first!];
-    else t[first!] = value;
+    t[first!] = value;
   } else if (first === 'attributes') {
     const attributes = t.attributes as Record<string, unknown>;
     if (parts.length === 2) {
-      if (value === undefined) delete attributes[second!];
-      else attributes[second!] = value;
+      attributes[second!] = value;
     } else setPathCopying(attributes, parts.slice(1), value);
   } else setPathCopying(t, parts, value);
 }

@@ -134,7 +134,7 @@ class PlumSource {
     for (const line of lines) {
       try {
         const e = stream === 'sessions' ? parseSessionLine(line) : parseErrorLine(line, this.c.time_zone);
-        if (!this.c.include_raw) delete e.raw;
+        if (!this.c.include_raw) e.raw = undefined;
         events.push(e);
       } catch (err) {
         dead.push({ code: (err as { code?: string }).code ?? 'PLUM_LINE_UNPARSEABLE', reason: (err as Error).message, record: line, context: { stream, path } });

@@ -36,7 +36,8 @@ export function compileGetter(path: string): Getter {
 /**
  * Sets `value` at `path` in `target`, copying each nested object on the way down so that the
  * original event (which other branches may hold) is never changed. `target` itself must
- * already be a copy. `undefined` deletes.
+ * already be a copy. `undefined` removes the field: it is set to undefined, which is absent in
+ * JSON and to every path (`delete` would make the object a slow dictionary).
  */
 export function setPathCopying(target: Record<string, unknown>, parts: readonly string[], value: unknown): void {
   let obj = target;
@@ -49,6 +50,5 @@ export function setPathCopying(target: Record<string, unknown>, parts: readonly 
     obj = copy;
   }
   const last = parts[parts.length - 1]!;
-  if (value === undefined) delete obj[last];
-  else obj[last] = value;
+  obj[last] = value;
 }

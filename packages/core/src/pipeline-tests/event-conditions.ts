@@ -23,15 +23,28 @@ function subset(actual: unknown, expected: unknown): boolean {
   return Object.entries(expected as Record<string, unknown>).every(([k, v]) => subset((actual as Record<string, unknown>)[k], v));
 }
 
+/**
+ * A value as a sink writes it: JSON leaves out fields set to undefined (how operators remove
+ * them), and the expected side comes from YAML, so objects are compared in that form.
+ */
+function asWritten(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  try {
+    return JSON.parse(JSON.stringify(v)) as unknown;
+  } catch {
+    return v;
+  }
+}
+
 /** Every field check of `condition` against `event`. */
 export function checkEvent(condition: EventCondition, event: CallEvent): FieldCheck[] {
   const out: FieldCheck[] = [];
   for (const [path, expected] of Object.entries(condition.equals ?? {})) {
-    const actual = compileGetter(path)(event);
+    const actual = asWritten(compileGetter(path)(event));
     out.push({ op: 'equals', path, expected, actual, ok: isDeepStrictEqual(actual, expected) });
   }
   for (const [path, expected] of Object.entries(condition.contains ?? {})) {
-    const actual = compileGetter(path)(event);
+    const actual = asWritten(compileGetter(path)(event));
     out.push({ op: 'contains', path, expected, actual, ok: contains(actual, expected) });
   }
   for (const [path, expected] of Object.entries(condition.matches ?? {})) {

@@ -47,8 +47,8 @@ type Step = (target: Record<string, unknown>, original: CallEvent) => void;
  */
 function assign(target: Record<string, unknown>, parts: readonly string[], value: unknown): void {
   if (parts.length === 1) {
-    if (value === undefined) delete target[parts[0]!];
-    else target[parts[0]!] = value;
+    // undefined rather than delete: see setPathCopying.
+    target[parts[0]!] = value;
     return;
   }
   const head = target[parts[0]!];
@@ -58,8 +58,7 @@ function assign(target: Record<string, unknown>, parts: readonly string[], value
     return;
   }
   if (parts.length === 2) {
-    if (value === undefined) delete (head as Record<string, unknown>)[parts[1]!];
-    else (head as Record<string, unknown>)[parts[1]!] = value;
+    (head as Record<string, unknown>)[parts[1]!] = value;
     return;
   }
   setPathCopying(head as Record<string, unknown>, parts.slice(1), value);
