@@ -2,6 +2,7 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CallEvent, DeadLetter } from '../event.js';
 import type { Sink, SinkBatch } from '../plugin.js';
+import { lenientJson } from '../util/lenient-json.js';
 
 let counter = 0;
 
@@ -33,7 +34,8 @@ export class DeadLetterFileSink implements Sink {
       this.fh = await open(this.path, 'a');
     }
     let text = '';
-    for (const e of batch.events) text += JSON.stringify(e) + '\n';
+    // Leniently: a record an operator could not process may hold what JSON cannot (a BigInt, a cycle).
+    for (const e of batch.events) text += lenientJson(e) + '\n';
     await this.fh.write(text);
     await this.fh.datasync();
   }

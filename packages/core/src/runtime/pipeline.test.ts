@@ -187,6 +187,47 @@ describe('pipeline runtime', () => {
     }
   });
 
+  it('keeps a dead letter whose record JSON cannot represent (a BigInt, a cycle) in the dead-letter file, and goes on', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      // An operator that puts a BigInt and a cycle in each event, and one that refuses every event.
+      const odd = defineOperator({
+        type: 'odd',
+        description: 'adds what JSON cannot write',
+        configSchema: z.strictObject({}),
+        create: () => ({
+          apply: mapEvents((e) => {
+            const attributes: Record<string, unknown> = { ...e.attributes, big: 2n ** 70n };
+            attributes.self = attributes;
+            return { ...e, attributes };
+          }),
+        }),
+      });
+      const refuse = defineOperator({
+        type: 'refuse',
+        description: 'fails on every event',
+        configSchema: z.strictObject({}),
+        create: () => ({ apply: mapEvents((e) => { throw new PipelineError('REFUSED', `event ${e.id} refused`); }) }),
+      });
+      const src = arraySource([events('e', 2), events('f', 1)]);
+      const p = await createPipeline(
+        { dead_letter: { path: join(dir, 'dlq.ndjson') }, sources: { src: { type: 'array' } }, transforms: { o: { type: 'odd', inputs: ['src'] }, r: { type: 'refuse', inputs: ['o'] } }, sinks: { out: { type: 'blackhole', inputs: ['r'] } } },
+        { plugins: registry(src, odd, refuse), logger, once: true, stateStore: new MemoryStateStore() },
+      );
+      await p.start();
+      const result = await p.done;
+      const dead = (await readFile(join(dir, 'dlq.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as CallEvent);
+      expect(dead.map((d) => [(d.raw as CallEvent).id, (d.raw as CallEvent).attributes.big, (d.raw as CallEvent).attributes.self])).toEqual([
+        ['e0', '1180591620717411303424', '[Circular]'],
+        ['e1', '1180591620717411303424', '[Circular]'],
+        ['f0', '1180591620717411303424', '[Circular]'],
+      ]);
+      expect(result.checkpoints.src!.seq).toBe(2);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('lets a sink take the dead_letter stream', async () => {
     const src = arraySource([[testEvent('ok')]]);
     const bad = defineOperator({
