@@ -1,5 +1,6 @@
 export type { CallEvent, DeadLetter } from './event.js';
 export { EVENT_SCHEMA_VERSION } from './event.js';
+export { eventJsonLine, unwritableAsJson } from './event-json-line.js';
 export type { Batch } from './batch.js';
 export type { Receipt, BatchPosition } from './receipt.js';
 export { combineReceipts, detachedReceipt, operatorReceipt } from './receipt.js';

@@ -1,7 +1,7 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defineSink, fsyncDir, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
 import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { compilePathTemplate } from './path-template.js';
@@ -153,8 +153,6 @@ export class FileSink implements Sink {
     }
   }
 
-  private lineOf = (e: CallEvent): string => (this.config.include_raw || e.raw === undefined ? JSON.stringify(e) : JSON.stringify({ ...e, raw: undefined }));
-
   /**
    * A batch's bytes per rendered path (compressed with gzip), and the events JSON cannot
    * represent (a BigInt or a cycle that an operator put there), which go to the dead letters.
@@ -166,9 +164,9 @@ export class FileSink implements Sink {
     for (const e of batch.events) {
       let line: string;
       try {
-        line = this.lineOf(e) + '\n';
+        line = eventJsonLine(e, this.config.include_raw) + '\n';
       } catch (err) {
-        dead.push({ code: 'FILE_ENCODING_FAILED', reason: `event cannot be written as JSON: ${(err as Error).message}`, record: { id: e.id, source: e.source, kind: e.kind, time: e.time } });
+        dead.push(unwritableAsJson(e, err, 'FILE_ENCODING_FAILED'));
         continue;
       }
       if (this.staticPath) text += line;

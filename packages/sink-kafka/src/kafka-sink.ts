@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
+import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
@@ -149,8 +149,7 @@ export class KafkaSink implements Sink {
         try {
           value = JSON.stringify(e);
         } catch (err) {
-          // A BigInt or a cycle a custom operator put there: the record names the event, since the event itself cannot be written.
-          dead.push({ code: 'KAFKA_ENCODING_FAILED', reason: `event cannot be written as JSON: ${(err as Error).message}`, record: { id: e.id, source: e.source, kind: e.kind, time: e.time }, context: { key, topic } });
+          dead.push(unwritableAsJson(e, err, 'KAFKA_ENCODING_FAILED', { key, topic }));
           continue;
         }
       }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { eventJsonLine, unwritableAsJson } from '../../event-json-line.js';
+import type { DeadLetter } from '../../event.js';
 import { defineSink } from '../../plugin.js';
 
 export const stdoutConfigSchema = z.strictObject({
@@ -6,7 +8,8 @@ export const stdoutConfigSchema = z.strictObject({
 });
 
 /**
- * `stdout`: NDJSON to standard output. A batch is acknowledged once the OS took the bytes.
+ * `stdout`: NDJSON to standard output. A batch is acknowledged once the OS took the bytes. An
+ * event JSON cannot represent goes to the dead letters (`STDOUT_ENCODING_FAILED`).
  *
  * ```yaml
  * sinks:
@@ -22,11 +25,16 @@ export const stdoutSink = defineSink({
     return {
       write(batch) {
         let text = '';
+        const dead: DeadLetter[] = [];
         for (const e of batch.events) {
-          text += (config.include_raw || e.raw === undefined ? JSON.stringify(e) : JSON.stringify({ ...e, raw: undefined })) + '\n';
+          try {
+            text += eventJsonLine(e, config.include_raw) + '\n';
+          } catch (err) {
+            dead.push(unwritableAsJson(e, err, 'STDOUT_ENCODING_FAILED'));
+          }
         }
         ctx.telemetry.bytesOut(Buffer.byteLength(text));
-        return new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
+        return new Promise((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve(dead.length ? { dead } : {}))));
       },
       async close() {},
     };
