@@ -35,7 +35,7 @@ export interface SourceContractOptions {
 }
 
 /** Records pushed by the resume check of a push source. */
-export const PUSHED_RECORDS = 6;
+const PUSHED_RECORDS = 6;
 /** How long a push source may take to yield what it accepted. */
 const PUSH_WAIT_MS = 5_000;
 
@@ -75,7 +75,9 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
       const pushed = push > 0 ? o.push!(config, push) : Promise.resolve();
       let got = 0;
       while (got < want) {
-        const next = await Promise.race([it.next(), new Promise<'late'>((r) => setTimeout(r, PUSH_WAIT_MS, 'late').unref())]);
+        let timer: NodeJS.Timeout | undefined;
+        const next = await Promise.race([it.next(), new Promise<'late'>((r) => (timer = setTimeout(r, PUSH_WAIT_MS, 'late')))]);
+        clearTimeout(timer);
         if (next === 'late' || next.done) break;
         pages.push(next.value);
         got += next.value.events.length;
