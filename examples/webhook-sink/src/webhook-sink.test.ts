@@ -66,6 +66,16 @@ describe('webhook sink', () => {
     await sink.close();
   });
 
+  it('dead-letters an event JSON cannot represent and posts the rest', async () => {
+    const ctx = (await import('@plumline/core/testing')).testContext({ kind: 'sink' });
+    const sink = await webhookSink.create(webhookSink.configSchema.parse({ url: `${base}/bigint` }), ctx);
+    const ok = { id: 'b1', source: 's', kind: 'call', time: '2026-01-01T00:00:00Z', attributes: {} };
+    const result = await sink.write({ events: [ok, { ...ok, id: 'b2', attributes: { n: 1n } }, { ...ok, id: 'b3' }], positions: [] });
+    expect(result?.dead?.map((d) => [d.code, (d.record as { id: string }).id])).toEqual([['WEBHOOK_ENCODING_FAILED', 'b2']]);
+    expect(receiver.received.get('/bigint')).toEqual(['b1', 'b3']);
+    await sink.close();
+  });
+
   it('is loaded from a pipeline file with use:, as a user of the published package would', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plumline-webhook-'));
     try {

@@ -1,4 +1,4 @@
-import { defineSink, parseRetryAfter, PipelineError, retryWithBackoff, type Sink, type SinkBatch, type SinkContext } from '@plumline/core';
+import { defineSink, eventJsonLine, parseRetryAfter, PipelineError, retryWithBackoff, unwritableAsJson, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
 import { webhookSinkConfigSchema, type WebhookSinkConfig } from './webhook-sink-config.js';
 
 /** The receiver refused the batch for good (4xx other than 408/429): retrying will not help. */
@@ -16,10 +16,23 @@ class WebhookSink implements Sink {
     this.maxInFlight = c.max_in_flight;
   }
 
-  /** Resolves once the receiver answered 2xx: that is this sink's "durable". */
-  async write(batch: SinkBatch): Promise<void> {
+  /**
+   * Resolves once the receiver answered 2xx: that is this sink's "durable". An event JSON cannot
+   * represent goes to the dead letters instead of failing the batch (retrying would not help).
+   */
+  async write(batch: SinkBatch): Promise<SinkWriteResult> {
     if (this.closed) throw new PipelineError('WEBHOOK_CLOSED', 'write after close', { retriable: false });
-    const body = JSON.stringify(batch.events);
+    const items: string[] = [];
+    const dead: DeadLetter[] = [];
+    for (const e of batch.events) {
+      try {
+        items.push(eventJsonLine(e, true));
+      } catch (err) {
+        dead.push(unwritableAsJson(e, err, 'WEBHOOK_ENCODING_FAILED'));
+      }
+    }
+    if (items.length === 0) return { dead };
+    const body = `[${items.join(',')}]`;
     await retryWithBackoff((attempt) => this.post(body, attempt), {
       maxRetries: this.c.max_retries,
       signal: this.ctx.signal,
@@ -30,6 +43,7 @@ class WebhookSink implements Sink {
       },
     });
     this.ctx.telemetry.bytesOut(Buffer.byteLength(body));
+    return dead.length ? { dead } : {};
   }
 
   private async post(body: string, attempt: number): Promise<void> {
