@@ -23,13 +23,14 @@ export interface TestContext extends OperatorContext {
 
 /**
  * A {@link ComponentContext} for running a plugin by hand in tests: in-memory state, a logger
- * that keeps its lines, every checkpoint counted as committed unless `isCommitted` says otherwise.
+ * that keeps its lines, every checkpoint counted as committed unless `isCommitted` says otherwise,
+ * and no committed position of its own unless `committedPosition` gives one (a restart, for a source).
  *
  * @example
  * const ctx = testContext({ id: 'out', type: 'file' });
  * const sink = await fileSink.create(fileSink.configSchema.parse({ path: 'out.ndjson' }), ctx);
  */
-export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted'] } = {}): TestContext {
+export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted']; committedPosition?: ComponentContext['committedPosition'] } = {}): TestContext {
   const id = options.id ?? 'under_test';
   const type = options.type ?? id;
   const logs: string[] = [];
@@ -50,7 +51,7 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
     pipelineId: 'test',
     baseDir: options.baseDir ?? process.cwd(),
     isCommitted: options.isCommitted ?? (() => true),
-    committedPosition: () => undefined,
+    committedPosition: options.committedPosition ?? (() => undefined),
     committedCheckpoints: () => ({}),
     reportError: (e) => void reported.push(e),
     onCommit: (hook) => void commitHooks.push(hook),

@@ -44,10 +44,7 @@ export const SOURCE_STOP_CONTRACT = 'it stops when the runtime stops pulling, an
 
 /** The source contracts as checks, to run by hand. */
 export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] {
-  const context = (state?: StateStore, committed?: JsonValue) => {
-    const ctx = testContext({ id: 'source', type: o.plugin.type, kind: 'source', baseDir: o.baseDir, state });
-    return committed === undefined ? ctx : { ...ctx, committedPosition: () => committed };
-  };
+  const context = (state?: StateStore, committed?: JsonValue) => testContext({ id: 'source', type: o.plugin.type, kind: 'source', baseDir: o.baseDir, state, committedPosition: () => committed });
   const create = async (config: Record<string, unknown>) => o.plugin.create(o.plugin.configSchema.parse(config), context());
   const readAll = async (config: Record<string, unknown>, from: JsonValue | undefined): Promise<SourcePage[]> => {
     const source = await create(config);
