@@ -132,6 +132,13 @@ class CorrelateOperator {
     return done;
   }
 
+  /** Appends `lines` to the log. Only inside {@link serially}. */
+  private async append(lines: string[]): Promise<void> {
+    const data = Buffer.from(lines.join(''));
+    await this.ctx.state.append(LOG_KEY, data);
+    this.logBytes += data.byteLength;
+  }
+
   /** The log line of `h`, which from now on counts as logged. */
   private logLine(h: Held): string {
     const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
@@ -151,11 +158,7 @@ class CorrelateOperator {
     this.orphans = [];
     if (lines.length === 0) return;
     receipt.retain();
-    this.serially(async () => {
-      const data = Buffer.from(lines.join(''));
-      await this.ctx.state.append(LOG_KEY, data);
-      this.logBytes += data.byteLength;
-    }).then(
+    this.serially(() => this.append(lines)).then(
       () => receipt.release(),
       (err: unknown) => receipt.fail(err),
     );
@@ -211,9 +214,7 @@ class CorrelateOperator {
     if (gone.length) lines.push(JSON.stringify({ g: gone }) + '\n');
     if (lines.length === 0) return;
     await this.serially(async () => {
-      const data = Buffer.from(lines.join(''));
-      await this.ctx.state.append(LOG_KEY, data);
-      this.logBytes += data.byteLength;
+      await this.append(lines);
       if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
     });
   }
