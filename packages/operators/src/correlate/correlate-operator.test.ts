@@ -71,13 +71,22 @@ describe('correlate: checkpoint holds instead of state for young held events', (
   const batchAt = (events: CallEvent[], positions: { source: string; seq: number }[]): Batch => ({ events, receipt: operatorReceipt(positions) });
   const heldPositions = (c: ReturnType<typeof testContext>) => [...c.holds].map((p) => p.map((x) => `${x.source}#${x.seq}`).join(',')).sort();
   const firstPartner = [{ ...rules[0]!, emit: 'first_partner' }];
-
-  it('holds the batch of a held event until the batch carrying it out is delivered, and sends it under that batch', async () => {
-    const c = testContext({ once: false });
-    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules: firstPartner }), c);
+  /** A correlate (window 10m) on a fresh context, fed through `input`; what it emits goes to `onOut`, by default into `out`. */
+  const started = async (config: Record<string, unknown>, options: Parameters<typeof testContext>[0] = {}, onOut?: (b: Batch) => void) => {
+    const c = testContext({ once: false, ...options });
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', ...config }), c);
     const out: Batch[] = [];
     const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    const sub = input.pipe(op.apply).subscribe(onOut ?? ((b) => out.push(b)));
+    return { c, out, input, sub };
+  };
+  /** Runs the commit hooks, as the runtime does before a commit. */
+  const commit = async (c: ReturnType<typeof testContext>, final = false) => {
+    for (const hook of c.commitHooks) await hook({ final });
+  };
+
+  it('holds the batch of a held event until the batch carrying it out is delivered, and sends it under that batch', async () => {
+    const { c, out, input, sub } = await started({ rules: firstPartner });
     input.next(batchAt([session('s1'), testEvent('pass')], pos('src', 1)));
     expect(heldPositions(c)).toEqual(['src#1']);
     input.next(batchAt([error('s1', 1)], pos('src', 2)));
@@ -93,19 +102,15 @@ describe('correlate: checkpoint holds instead of state for young held events', (
 
   it('a part from another source stays held until the first part’s batch is committed', async () => {
     let committed = false;
-    const c = testContext({ once: false, isCommitted: () => committed });
-    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules: firstPartner }), c);
-    const out: Batch[] = [];
-    const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    const { c, out, input, sub } = await started({ rules: firstPartner }, { isCommitted: () => committed });
     input.next(batchAt([session('s1')], pos('a', 1)));
     input.next(batchAt([error('s1', 1)], pos('b', 1)));
     for (const b of out) b.receipt.release();
     expect(heldPositions(c)).toEqual(['b#1']);
-    for (const hook of c.commitHooks) await hook({ final: false });
+    await commit(c);
     expect(heldPositions(c)).toEqual(['b#1']);
     committed = true;
-    for (const hook of c.commitHooks) await hook({ final: false });
+    await commit(c);
     expect(heldPositions(c)).toEqual([]);
     sub.unsubscribe();
   });
@@ -113,10 +118,7 @@ describe('correlate: checkpoint holds instead of state for young held events', (
   it('logs an event that came in a batch standing for no source batch (nothing to hold) before that batch may settle', async () => {
     // Upstream (another correlate that logged the event) forgets it once the batch settles.
     const store = new MemoryStateStore();
-    const c = testContext({ once: false, state: store });
-    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', durable_after: '1h', rules }), c);
-    const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe((b) => b.receipt.release());
+    const { c, input, sub } = await started({ durable_after: '1h', rules }, { state: store }, (b) => b.receipt.release());
     const logged = () => Buffer.concat([...store.logs].filter(([k]) => k.endsWith('held.log')).flatMap(([, v]) => v)).toString();
     const b = batchAt([session('s1'), testEvent('pass')], []);
     let loggedAtSettle: string | undefined;
@@ -127,7 +129,7 @@ describe('correlate: checkpoint holds instead of state for young held events', (
     await new Promise((r) => setImmediate(r));
     expect(loggedAtSettle).toContain('"id":"session:s1"');
     // Logged once: the next commit does not write it again.
-    for (const hook of c.commitHooks) await hook({ final: false });
+    await commit(c);
     expect(logged().split('session:s1').length - 1).toBe(1);
     sub.unsubscribe();
   });
@@ -135,10 +137,7 @@ describe('correlate: checkpoint holds instead of state for young held events', (
   it('fails the batch when the event it must log cannot be written', async () => {
     const failing = new MemoryStateStore();
     failing.append = () => Promise.reject(new StateError('STATE_WRITE_FAILED', 'disk full'));
-    const c = testContext({ once: false, state: failing });
-    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', rules }), c);
-    const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe((b) => b.receipt.release());
+    const { input, sub } = await started({ rules }, { state: failing }, (b) => b.receipt.release());
     const b = batchAt([session('s1')], []);
     const settled = new Promise<unknown>((r) => b.receipt.onSettled(r));
     input.next(b);
@@ -147,16 +146,12 @@ describe('correlate: checkpoint holds instead of state for young held events', (
   });
 
   it('logs events held longer than durable_after (all of them at the final commit) and releases their holds', async () => {
-    const store = new MemoryStateStore();
-    const c = testContext({ once: false, state: store });
-    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '10m', durable_after: '1h', rules }), c);
-    const input = new Subject<Batch>();
-    const sub = input.pipe(op.apply).subscribe();
+    const { c, input, sub } = await started({ durable_after: '1h', rules });
     input.next(batchAt([session('s1')], pos('src', 1)));
-    for (const hook of c.commitHooks) await hook({ final: false });
+    await commit(c);
     expect(heldPositions(c)).toEqual(['src#1']);
     expect(Buffer.from(await c.state.readLog('held.log')).toString()).toBe('');
-    for (const hook of c.commitHooks) await hook({ final: true });
+    await commit(c, true);
     expect(heldPositions(c)).toEqual([]);
     expect(Buffer.from(await c.state.readLog('held.log')).toString()).toContain('"id":"session:s1"');
     sub.unsubscribe();
