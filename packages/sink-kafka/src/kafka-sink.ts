@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
+import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
@@ -147,7 +147,7 @@ export class KafkaSink implements Sink {
         }
       } else {
         try {
-          value = JSON.stringify(e);
+          value = eventJsonLine(e, true);
         } catch (err) {
           dead.push(unwritableAsJson(e, err, 'KAFKA_ENCODING_FAILED', { key, topic }));
           continue;
