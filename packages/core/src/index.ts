@@ -27,6 +27,8 @@ export type {
   Sink,
   SinkBatch,
   SinkWriteResult,
+  AtomicTarget,
+  AtomicProblem,
   SourcePlugin,
   OperatorPlugin,
   SinkPlugin,
@@ -39,7 +41,8 @@ export { PluginRegistry, loadPluginModule } from './registry.js';
 export { z, duration, byteSize, secret, toJsonSchema } from './schema.js';
 export { createLogger, SecretRedactor, type Logger, type LoggerOptions, type LevelWithSilent } from './logger.js';
 export { ComponentTelemetry, type ComponentStats, type ComponentHealth } from './telemetry.js';
-export type { StateStore, ComponentState } from './state/state-store.js';
+export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from './state/state-store.js';
+export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth } from './runtime/pipeline.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';

@@ -4,8 +4,8 @@ import type { z } from 'zod';
 import type { Batch } from './batch.js';
 import type { CallEvent, DeadLetter } from './event.js';
 import type { Logger } from './logger.js';
-import type { BatchPosition } from './receipt.js';
-import type { ComponentState, StateStore } from './state/state-store.js';
+import type { BatchPosition, Receipt } from './receipt.js';
+import type { AtomicStateStore, ComponentState, StagedWrite, StateStore } from './state/state-store.js';
 import type { ComponentTelemetry } from './telemetry.js';
 import type { JsonValue } from './util/json.js';
 
@@ -48,6 +48,12 @@ export interface ComponentContext {
   committedCheckpoints(): Record<string, { seq: number; position: JsonValue | null }>;
   /** Reports an error from background work (timers, sockets). Fails the pipeline unless the error is retriable, in which case it is logged and counted. */
   reportError(error: unknown): void;
+  /**
+   * The pipeline's state store when it can commit a sink's output together with state writes
+   * (the Kafka store), else undefined. An exactly-once sink commits each `SinkBatch.commit`
+   * through it, and refuses to start without it.
+   */
+  readonly atomicState: AtomicStateStore | undefined;
 }
 
 /** What a source's `read` yields: one page of events and where the source is after it. */
@@ -106,6 +112,19 @@ export type OperatorContext = ComponentContext & {
    * that takes holds declares {@link Operator.holdsEvents}.
    */
   holdCheckpoint(positions: readonly BatchPosition[]): CheckpointHold;
+  /**
+   * True when the pipeline commits each batch's output, its checkpoints and the state staged on
+   * it in one atomic unit (an exactly-once sink). An operator with state then stages the state
+   * change that belongs to a batch with {@link stage} while it handles the batch, instead of
+   * writing it in a commit hook: a hook's write would land apart from the checkpoint it matches.
+   */
+  readonly atomicCommits: boolean;
+  /**
+   * Stages `write` (its key scoped to this operator, like `state`) to commit together with the
+   * batch of `receipt`. Call it from `next`, while the operator still holds the receipt. Does
+   * nothing useful unless {@link atomicCommits}.
+   */
+  stage(receipt: Receipt, write: StagedWrite): void;
 };
 
 export interface Operator {
@@ -137,6 +156,12 @@ export interface SinkBatch {
   readonly positions: readonly BatchPosition[];
   /** W3C traceparent of this write's span (when an OpenTelemetry SDK records traces), for sinks that can pass it downstream. */
   readonly traceparent?: string;
+  /**
+   * For sinks that own checkpoints (exactly-once): the state writes to commit atomically with
+   * these events, through `ctx.atomicState.commitAtomically`: the checkpoints after this batch and
+   * the operator state staged on it. The same writes come again if the write is retried.
+   */
+  readonly commit?: { readonly writes: readonly StagedWrite[] };
 }
 
 export interface Sink {
@@ -153,11 +178,26 @@ export interface Sink {
   /** Writes the runtime may have in flight at once (default 1). Resolution order is free; the runtime keeps checkpoints ordered. */
   readonly maxInFlight?: number;
   /**
-   * True when `write` stores the checkpoints of the batch's positions durably together with
-   * its events (exactly-once sinks). The runtime then never writes checkpoints itself: what the
-   * sink stored is what a restart resumes from.
+   * True when `write` commits `batch.commit.writes` (the checkpoints and operators' staged state)
+   * atomically together with its events (exactly-once sinks). The runtime then never writes
+   * checkpoints itself, and groups batches so that a write covers whole source batches.
    */
   readonly ownsCheckpoints?: boolean;
+}
+
+/** Where a state store's atomic commits go (see {@link AtomicStateStore.atomicTarget}). */
+export interface AtomicTarget {
+  readonly kind: string;
+  readonly endpoints: readonly string[];
+  readonly topic: string;
+}
+
+/** A reason an exactly-once sink cannot commit atomically with the pipeline's state store. */
+export interface AtomicProblem {
+  readonly code: `CONFIG_${string}`;
+  /** The sink config key the problem is located at. */
+  readonly key: string;
+  readonly message: string;
 }
 
 export interface StateStoreContext {
@@ -189,9 +229,17 @@ export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginB
 
 export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'sink', S> {
   create(config: z.output<S>, ctx: SinkContext): Sink | Promise<Sink>;
+  /**
+   * For sinks that can be exactly-once. Called at validate time: undefined when this config does
+   * not commit atomically; otherwise what stops it from committing through a state store with
+   * `target` (undefined: the pipeline's store cannot commit atomically), empty when nothing does.
+   */
+  atomicProblems?(config: z.output<S>, target: AtomicTarget | undefined): readonly AtomicProblem[] | undefined;
 }
 
 export interface StateStorePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'state', S> {
+  /** For stores that implement {@link AtomicStateStore}: where their atomic commits go, from the config alone. */
+  atomicTarget?(config: z.output<S>): AtomicTarget;
   create(config: z.output<S>, ctx: StateStoreContext): StateStore | Promise<StateStore>;
 }
 

@@ -1,3 +1,5 @@
+import type { StagedWrite } from './state/state-store.js';
+
 /** Identifies one source batch durably: the source component's id and its sequence number. */
 export interface BatchPosition {
   readonly source: string;
@@ -23,6 +25,13 @@ export interface Receipt {
   fail(error: unknown): void;
   /** Calls `listener` once when the receipt settles: with no argument on success, with the error on failure. */
   onSettled(listener: (error?: unknown) => void): void;
+  /**
+   * Adds a state write that must commit together with this batch. Operators call it through
+   * `OperatorContext.stage` (which scopes the key), never directly. An exactly-once sink commits
+   * it with the batch's records; if the batch settles without reaching one, the runtime adds it
+   * to the next atomic commit.
+   */
+  stage(write: StagedWrite): void;
 }
 
 type Listener = (error?: unknown) => void;
@@ -34,6 +43,8 @@ export class SourceReceipt implements Receipt {
   private settled = false;
   private error: unknown = undefined;
   private listeners: Listener[] | undefined;
+  /** Writes staged on this batch and not committed yet. */
+  private stagedWrites: StagedWrite[] | undefined;
 
   constructor(
     readonly source: string,
@@ -73,6 +84,22 @@ export class SourceReceipt implements Receipt {
     return this.settled;
   }
 
+  /** @internal References not released yet. */
+  get references(): number {
+    return this.settled ? 0 : this.refs;
+  }
+
+  stage(write: StagedWrite): void {
+    (this.stagedWrites ??= []).push(write);
+  }
+
+  /** @internal Takes the staged writes (an atomic commit is about to carry them). */
+  takeStaged(): StagedWrite[] {
+    const w = this.stagedWrites ?? [];
+    this.stagedWrites = undefined;
+    return w;
+  }
+
   private settle(error: unknown): void {
     this.settled = true;
     this.error = error;
@@ -89,6 +116,9 @@ class CompositeReceipt implements Receipt {
   constructor(private readonly parts: readonly Receipt[]) {
     this.positions = parts.flatMap((p) => p.positions);
   }
+  sourceReceipts(): SourceReceipt[] {
+    return this.parts.flatMap(sourceReceiptsOf);
+  }
   retain(count = 1): void {
     for (const p of this.parts) p.retain(count);
   }
@@ -97,6 +127,9 @@ class CompositeReceipt implements Receipt {
   }
   fail(error: unknown): void {
     for (const p of this.parts) p.fail(error);
+  }
+  stage(write: StagedWrite): void {
+    this.parts[0]?.stage(write);
   }
   onSettled(listener: Listener): void {
     let remaining = this.parts.length;
@@ -112,6 +145,13 @@ class CompositeReceipt implements Receipt {
       });
     }
   }
+}
+
+/** @internal The source receipts a receipt stands for (itself, or a composite's parts). */
+export function sourceReceiptsOf(receipt: Receipt): SourceReceipt[] {
+  if (receipt instanceof SourceReceipt) return [receipt];
+  if (receipt instanceof CompositeReceipt) return receipt.sourceReceipts();
+  return [];
 }
 
 /**

@@ -72,8 +72,8 @@ export const kafkaSinkConfigSchema = z
     exactly_once: z
       .boolean()
       .default(false)
-      .describe('Write each batch and the checkpoint after it in one Kafka transaction (needs `state: { type: kafka }` on the same cluster and `state_topic`; this must be the only sink). Consumers must read with isolation.level=read_committed.'),
-    state_topic: z.string().min(1).default('plumline-state').describe('With exactly_once: the state topic of the pipeline (`state.topic`), where checkpoints are committed.'),
+      .describe('Write each batch, the checkpoints after it and the operator state it changed (dedupe keys) in one Kafka transaction of the state store (needs `state: { type: kafka }` on the same brokers; this must be the only sink). Consumers must read with isolation.level=read_committed.'),
+    state_topic: z.string().min(1).optional().describe('Deprecated: with exactly_once the state store\'s topic is used. If set, it must equal `state.topic`.'),
     sasl: kafkaSaslSchema,
   })
   .superRefine((c, ctx) => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { compileTemplate, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
+import { compileTemplate, ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
@@ -55,9 +55,9 @@ export function kafkaClientConfig(c: { brokers: string[]; client_id: string; ssl
 export class KafkaSink implements Sink {
   readonly maxInFlight = 1;
   readonly ownsCheckpoints: boolean;
-  private readonly producer: Producer;
-  /** With exactly_once: the checkpoints document committed with the last batch. */
-  private checkpoints: Record<string, { seq: number; position: unknown }> = {};
+  /** Without exactly_once: the sink's own producer. With it, records go through the state store's transactional producer. */
+  private readonly producer: Producer | undefined;
+  private atomic: AtomicStateStore | undefined;
   private readonly admin: Admin;
   private readonly topicOf: (e: CallEvent) => string;
   private readonly keyOf: (e: CallEvent) => string;
@@ -74,12 +74,7 @@ export class KafkaSink implements Sink {
   ) {
     const kafka = new Kafka(kafkaClientConfig(c, ctx));
     this.ownsCheckpoints = c.exactly_once;
-    this.producer = kafka.producer(
-      c.exactly_once
-        ? // Its own transactional id per pipeline and sink: a replacement worker fences this one.
-          { transactionalId: `plumline-${ctx.pipelineId}-${ctx.id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY }
-        : { idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) },
-    );
+    this.producer = c.exactly_once ? undefined : kafka.producer({ idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) });
     this.admin = kafka.admin();
     this.topicOf = compileTemplate(c.topic, 'unknown');
     this.keyOf = compileTemplate(c.key);
@@ -89,10 +84,11 @@ export class KafkaSink implements Sink {
   }
 
   async start(): Promise<void> {
+    if (this.c.exactly_once) this.atomic = this.checkAtomicState();
     try {
-      await this.admin.connect();
-      await this.producer.connect();
       this.connected = true;
+      await this.admin.connect();
+      await this.producer?.connect();
     } catch (err) {
       throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
     }
@@ -100,12 +96,15 @@ export class KafkaSink implements Sink {
       await this.ensureTopics([this.staticTopic]);
       await this.registry?.prepare(this.staticTopic);
     }
-    if (this.c.exactly_once) {
-      this.checkpoints = { ...this.ctx.committedCheckpoints() };
-      // Initialising the transactional id aborts whatever a killed predecessor left open.
-      const tx = await this.producer.transaction();
-      await tx.abort();
-    }
+  }
+
+  /** The pipeline's state store, if this sink can commit atomically through it (checked again here for stores an embedder passed in). */
+  private checkAtomicState(): AtomicStateStore {
+    const store = this.ctx.atomicState;
+    const problems = kafkaAtomicProblems(this.c, store?.atomicTarget) ?? [];
+    if (store && problems.length === 0) return store;
+    const p = problems[0]!;
+    throw new ConfigError(p.code, `sink ${this.ctx.id}: ${p.message}`, { fields: { component: this.ctx.id, key: p.key } });
   }
 
   /** Creates missing topics when `create_topics` is set; otherwise a missing topic is an error that says what to do. */
@@ -178,7 +177,7 @@ export class KafkaSink implements Sink {
     if (byTopic.size === 0) return { dead };
     await this.ensureTopics([...byTopic.keys()]);
     try {
-      await this.producer.sendBatch({
+      await this.producer!.sendBatch({
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         acks: this.c.acks === 'all' ? -1 : this.c.acks,
         timeout: this.c.request_timeout,
@@ -192,23 +191,21 @@ export class KafkaSink implements Sink {
     return dead.length ? { dead } : {};
   }
 
-  /** Events and the checkpoint after them, in one transaction: both land, or neither does. */
+  /** Events, the checkpoints after them and the operator state staged on them, in one transaction of the state store's producer. */
   private async writeTransaction(batch: SinkBatch, byTopic: Map<string, Message[]>, dead: DeadLetter[], bytes: number): Promise<{ dead?: DeadLetter[] }> {
     if (byTopic.size) await this.ensureTopics([...byTopic.keys()]);
-    const next = { ...this.checkpoints };
-    for (const p of batch.positions) if ((next[p.source]?.seq ?? 0) < p.seq) next[p.source] = { seq: p.seq, position: p.checkpoint ?? null };
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    topicMessages.push({ topic: this.c.state_topic, messages: [{ key: `${this.ctx.pipelineId}/checkpoints`, value: JSON.stringify(next) }] });
-    const tx = await this.producer.transaction();
-    try {
-      await tx.sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
-      await tx.commit();
-    } catch (err) {
-      await tx.abort().catch(() => {});
-      const permanent = permanentType(err) ?? (/fenced|epoch/i.test((err as Error).message) ? 'PRODUCER_FENCED' : undefined);
-      throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka did not commit a batch's transaction${permanent ? ` (${permanent}: another worker may have taken over)` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
-    }
-    this.checkpoints = next;
+    await this.atomic!.commitAtomically(batch.commit?.writes ?? [], async (handle) => {
+      if (topicMessages.length === 0) return;
+      try {
+        await (handle as kafkajs.Transaction).sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+      } catch (err) {
+        const permanent = permanentType(err);
+        // Transient failures (and fencing) are the store's to classify; these no retry changes.
+        if (permanent === undefined || permanent === 'INVALID_PRODUCER_EPOCH' || permanent === 'PRODUCER_FENCED') throw err;
+        throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka refused a batch's records (${permanent}): ${(err as Error).message}`, { cause: err, retriable: false, fields: { component: this.ctx.id } });
+      }
+    });
     this.ctx.telemetry.bytesOut(bytes);
     return dead.length ? { dead } : {};
   }
@@ -216,7 +213,7 @@ export class KafkaSink implements Sink {
   close(): Promise<void> {
     return (this.closed ??= (async () => {
       if (!this.connected) return;
-      await this.producer.disconnect().catch(() => {});
+      await this.producer?.disconnect().catch(() => {});
       await this.admin.disconnect().catch(() => {});
     })());
   }
@@ -236,10 +233,32 @@ export class KafkaSink implements Sink {
  *     create_topics: { partitions: 3, replication: 1 }
  * ```
  */
+/**
+ * Why `c` cannot commit atomically through a state store at `target`; undefined when `c` is not
+ * exactly-once. The records go through the state store's producer, so the store must be Kafka,
+ * on the brokers the sink names.
+ */
+export function kafkaAtomicProblems(c: KafkaSinkConfig, target: AtomicTarget | undefined): AtomicProblem[] | undefined {
+  if (!c.exactly_once) return undefined;
+  if (target?.kind !== 'kafka') {
+    return [{ code: 'CONFIG_EXACTLY_ONCE_STATE', key: 'exactly_once', message: 'exactly_once needs `state: { type: kafka }` on the same brokers: records, checkpoints and operator state commit in one Kafka transaction of the state store. Set the pipeline\'s state to kafka, or remove exactly_once' }];
+  }
+  const problems: AtomicProblem[] = [];
+  const same = (a: readonly string[], b: readonly string[]) => [...new Set(a)].sort().join(',') === [...new Set(b)].sort().join(',');
+  if (!same(c.brokers, target.endpoints)) {
+    problems.push({ code: 'CONFIG_EXACTLY_ONCE_CLUSTER', key: 'brokers', message: `exactly_once writes through the state store's transaction, so brokers must be the state store's (${target.endpoints.join(', ')}): list the same brokers, or remove exactly_once` });
+  }
+  if (c.state_topic !== undefined && c.state_topic !== target.topic) {
+    problems.push({ code: 'CONFIG_EXACTLY_ONCE_STATE_TOPIC', key: 'state_topic', message: `state_topic "${c.state_topic}" is not the state store's topic ("${target.topic}"): remove state_topic (the store's topic is used), or make them equal` });
+  }
+  return problems;
+}
+
 export const kafkaSink = defineSink({
   type: 'kafka',
   description: 'Writes events to Apache Kafka (kafkajs): templated topics and keys, acks=all, idempotent, ordered per key.',
   configSchema: kafkaSinkConfigSchema,
+  atomicProblems: kafkaAtomicProblems,
   async create(config, ctx) {
     const sink = new KafkaSink(config, ctx);
     try {

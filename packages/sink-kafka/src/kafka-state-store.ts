@@ -1,16 +1,19 @@
-import { defineStateStore, StateError, z, type JsonValue, type Logger, type StateStore } from '@plumline/core';
+import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { IDEMPOTENT_RETRY, kafkaClientConfig } from './kafka-sink.js';
 import { kafkaSaslSchema, kafkaSslSchema } from './kafka-sink-config.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
-/** When loading, stop waiting for more records after this long without any. */
-const LOAD_IDLE_MS = 1500;
+/** A record larger than this goes in a request of its own: the broker's size limit applies to a whole record batch. */
+const OWN_REQUEST_BYTES = 64 * 1024;
+/** Loading gives up (retriably) when the topic's end offsets are not reached in this time. */
+export const STATE_LOAD_TIMEOUT_MS = 60_000;
+export const DEFAULT_STATE_TOPIC = 'plumline-state';
 
 export const kafkaStateConfigSchema = z.strictObject({
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers.'),
-  topic: z.string().min(1).default('plumline-state').describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
+  topic: z.string().min(1).default(DEFAULT_STATE_TOPIC).describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
   client_id: z.string().min(1).default('plumline-state').describe('Kafka client id.'),
   create_topic: z.boolean().default(true).describe('Create the topic (1 partition, cleanup.policy=compact) when missing.'),
   replication: z.int().min(1).default(1).describe('Replication factor when creating the topic.'),
@@ -19,27 +22,41 @@ export const kafkaStateConfigSchema = z.strictObject({
 });
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
 
-function isFenced(err: unknown): boolean {
+/** True when Kafka says another producer with our transactional id took over. */
+export function isFenced(err: unknown): boolean {
   for (let e = err as { type?: string; name?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED' || e.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' || e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message))) return true;
+    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED' || e.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') return true;
+    if (e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message))) return true;
     e = (e.cause ?? e.originalError) as typeof e;
   }
   return false;
 }
 
+type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
+
 /**
  * State on a compacted Kafka topic, so that a pipeline worker that dies can be replaced by one
  * on another machine that resumes from the same checkpoint. Every write is a Kafka transaction of
- * a producer whose transactional id is the pipeline's: when a second worker opens the same
+ * one producer whose transactional id is the pipeline's: when a second worker opens the same
  * pipeline, Kafka fences the first, whose next write fails with STATE_FENCED — the later one wins.
+ * An exactly-once sink writes its records through the same producer (`commitAtomically`), so its
+ * output, the checkpoints and operator state commit in one transaction.
  * Keys are `{pipeline}/{key}`; logs are stored as numbered chunks (`{pipeline}/{key}#{n}`).
+ *
+ * A failed transaction is aborted and the producer replaced (re-initialising the transactional
+ * id aborts whatever the old one left open), so a broker that stops, restarts or loses the
+ * coordinator costs retries, never the pipeline.
  */
-export class KafkaStateStore implements StateStore {
+export class KafkaStateStore implements AtomicStateStore {
+  readonly atomicTarget: { kind: string; endpoints: readonly string[]; topic: string };
   private readonly kafka: kafkajs.Kafka;
-  private readonly producer: kafkajs.Producer;
+  private producer: kafkajs.Producer;
+  /** The producer is connected and its transactional id initialised. */
+  private producerReady = false;
   private readonly values = new Map<string, JsonValue>();
   private readonly logs = new Map<string, Buffer[]>();
   private chain: Promise<unknown> = Promise.resolve();
+  private state: LifecycleState = 'new';
   private fenced: StateError | undefined;
   private closed: Promise<void> | undefined;
 
@@ -49,101 +66,227 @@ export class KafkaStateStore implements StateStore {
     private readonly logger: Logger,
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }));
-    this.producer = this.kafka.producer({ transactionalId: `plumline-${pipelineId}`, idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
+    this.producer = this.newProducer();
+    this.atomicTarget = { kind: 'kafka', endpoints: c.brokers, topic: c.topic };
+  }
+
+  private newProducer(): kafkajs.Producer {
+    return this.kafka.producer({ transactionalId: `plumline-${this.pipelineId}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
   }
 
   private prefix(): string {
     return `${this.pipelineId}/`;
   }
 
+  private unavailable(what: string, err: unknown): StateError {
+    return new StateError('STATE_UNAVAILABLE', `kafka state store (topic ${this.c.topic} at ${this.c.brokers.join(', ')}): cannot ${what}: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      fields: { component: 'state', topic: this.c.topic },
+    });
+  }
+
   async open(): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
+    try {
+      await admin.connect();
+    } catch (err) {
+      throw this.unavailable('connect', err);
+    }
     try {
       const topics = await admin.listTopics();
       if (!topics.includes(this.c.topic)) {
-        if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic`, { retriable: false });
+        if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic`, { retriable: false, fields: { topic: this.c.topic } });
         await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
       }
-      await this.producer.connect();
-      // Claim the pipeline: initialising the transactional id fences any earlier worker.
-      const tx = await this.producer.transaction();
-      await tx.abort();
-      const high = (await admin.fetchTopicOffsets(this.c.topic)).reduce((n, p) => n + Number(p.high), 0);
-      if (high > 0) await this.load();
+      // Claim the pipeline: initialising the transactional id fences any earlier worker and
+      // aborts its open transaction, so the end offsets below are stable.
+      await this.ensureProducer();
+      const ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
+      if ([...ends.values()].some((n) => n > 0)) await this.load(ends);
+    } catch (err) {
+      if (err instanceof StateError) throw err;
+      throw this.unavailable('open the state', err);
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => {});
     }
+    this.state = 'open';
     this.logger.info({ topic: this.c.topic, pipeline: this.pipelineId, keys: this.values.size, logs: this.logs.size }, 'state loaded from Kafka');
   }
 
-  /** Reads the whole topic (read-committed) and keeps this pipeline's latest values. */
-  private async load(): Promise<void> {
+  /**
+   * Connects the producer when it is not, and initialises its transactional id (kafkajs does
+   * that at the first transaction, not on connect): that fences earlier owners of the pipeline
+   * and aborts what they left open.
+   */
+  private async ensureProducer(): Promise<void> {
+    if (this.producerReady) return;
+    await this.producer.connect();
+    const tx = await this.producer.transaction();
+    await tx.abort();
+    this.producerReady = true;
+  }
+
+  /** Reads the topic (read-committed) up to `ends`, the offsets it had when loading began, keeping this pipeline's latest values. */
+  private async load(ends: ReadonlyMap<number, number>): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `plumline-state-load-${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.c.topic, fromBeginning: true });
     const prefix = this.prefix();
     const chunks = new Map<string, Map<number, Buffer | null>>();
-    let last = Date.now();
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        last = Date.now();
-        const key = message.key?.toString() ?? '';
-        if (!key.startsWith(prefix)) return;
-        const k = key.slice(prefix.length);
-        const hash = k.lastIndexOf('#');
-        if (hash > 0 && /^#\d+$/.test(k.slice(hash))) {
-          const log = k.slice(0, hash);
-          const m = chunks.get(log) ?? new Map<number, Buffer | null>();
-          m.set(Number(k.slice(hash + 1)), message.value);
-          chunks.set(log, m);
-        } else if (message.value === null) this.values.delete(k);
-        else this.values.set(k, JSON.parse(message.value.toString()) as JsonValue);
-      },
-    });
-    while (Date.now() - last < LOAD_IDLE_MS) await new Promise((r) => setTimeout(r, 100));
-    await consumer.disconnect();
+    const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
+    let done!: () => void;
+    const reached = new Promise<void>((resolve) => (done = resolve));
+    const passed = (partition: number, lastOffset: string | number | undefined): void => {
+      if (lastOffset !== undefined && Number(lastOffset) + 1 >= (ends.get(partition) ?? 0)) remaining.delete(partition);
+      if (remaining.size === 0) done();
+    };
+    // Batches whose records were all filtered (control records, aborted transactions) count too.
+    const removeListener = consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.lastOffset));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.c.topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const key = message.key?.toString() ?? '';
+          if (!key.startsWith(prefix)) return;
+          const k = key.slice(prefix.length);
+          const hash = k.lastIndexOf('#');
+          if (hash > 0 && /^#\d+$/.test(k.slice(hash))) {
+            const log = k.slice(0, hash);
+            const m = chunks.get(log) ?? new Map<number, Buffer | null>();
+            m.set(Number(k.slice(hash + 1)), message.value);
+            chunks.set(log, m);
+          } else if (message.value === null) this.values.delete(k);
+          else this.values.set(k, JSON.parse(message.value.toString()) as JsonValue);
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StateError('STATE_LOAD_TIMEOUT', `kafka state store: topic ${this.c.topic} not read to its end offsets within ${STATE_LOAD_TIMEOUT_MS / 1000}s`, { fields: { component: 'state', topic: this.c.topic } })), STATE_LOAD_TIMEOUT_MS);
+        timer.unref();
+      });
+      try {
+        await Promise.race([reached, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      removeListener();
+      await consumer.disconnect().catch(() => {});
+    }
     for (const [log, m] of chunks) {
       const parts = [...m].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]).map(([, v]) => v!);
       if (parts.length) this.logs.set(log, parts);
     }
   }
 
-  /** Runs one transaction after the previous one (writes are ordered), mapping fencing to STATE_FENCED. */
-  private transact(messages: kafkajs.Message[]): Promise<void> {
+  /**
+   * Runs one transaction after the previous one (writes are ordered): `output` first (a sink's
+   * records), then the messages `build` makes — built only now, since chunk numbers depend on
+   * every write before. Maps fencing to STATE_FENCED and anything else to a retriable error,
+   * after replacing the producer.
+   */
+  private transact(build: () => kafkajs.Message[], applied: () => void, output?: (tx: kafkajs.Transaction) => Promise<void>): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.fenced) throw this.fenced;
-      const tx = await this.producer.transaction();
+      if (this.state === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
+      let tx: kafkajs.Transaction | undefined;
       try {
-        // One request per large record: the broker's size limit applies to a whole record batch.
+        await this.ensureProducer();
+        tx = await this.producer.transaction();
+        if (output) await output(tx);
         const small: kafkajs.Message[] = [];
-        for (const m of messages) {
-          if (m.value instanceof Buffer && m.value.length > 64 * 1024) await tx.send({ topic: this.c.topic, messages: [m], acks: -1 });
+        for (const m of build()) {
+          if (m.value instanceof Buffer && m.value.length > OWN_REQUEST_BYTES) await tx.send({ topic: this.c.topic, messages: [m], acks: -1 });
           else small.push(m);
         }
         if (small.length) await tx.send({ topic: this.c.topic, messages: small, acks: -1 });
         await tx.commit();
       } catch (err) {
-        await tx.abort().catch(() => {});
-        if (isFenced(err)) {
-          this.fenced = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, { retriable: false, cause: err });
-          throw this.fenced;
-        }
-        throw new StateError('STATE_WRITE_FAILED', `cannot write state to Kafka: ${(err as Error).message}`, { cause: err });
+        throw await this.failed(err, tx);
       }
+      applied();
     };
     const next = this.chain.then(run, run);
     this.chain = next.catch(() => {});
     return next;
   }
 
+  /** After a failed transaction: fenced stays fenced; otherwise abort, replace the producer, and say the caller may retry. */
+  private async failed(err: unknown, tx: kafkajs.Transaction | undefined): Promise<PlumlineError> {
+    if (isFenced(err)) {
+      this.state = 'fenced';
+      this.fenced = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, {
+        retriable: false,
+        cause: err,
+        fields: { component: 'state', topic: this.c.topic },
+      });
+      this.logger.error({ code: 'STATE_FENCED' }, 'fenced: another worker took over this pipeline');
+      return this.fenced;
+    }
+    // kafkajs leaves a producer whose abort failed in ABORTING for good: replace it. Its
+    // successor's initialisation aborts the transaction if the broker still has it open.
+    await tx?.abort().catch(() => {});
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.producerReady = false;
+    await old.disconnect().catch(() => {});
+    // A caller's own verdict (a sink that knows its records can never be written) stands.
+    if (err instanceof PlumlineError) return err;
+    return new StateError('STATE_WRITE_FAILED', `kafka state store (topic ${this.c.topic}): transaction failed and was aborted: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      fields: { component: 'state', topic: this.c.topic },
+    });
+  }
+
   async get(key: string): Promise<JsonValue | undefined> {
     return this.values.get(key);
   }
 
-  async set(key: string, value: JsonValue): Promise<void> {
-    await this.transact([{ key: this.prefix() + key, value: JSON.stringify(value) }]);
-    this.values.set(key, value);
+  set(key: string, value: JsonValue): Promise<void> {
+    return this.transact(
+      () => [{ key: this.prefix() + key, value: JSON.stringify(value) }],
+      () => this.values.set(key, value),
+    );
+  }
+
+  append(key: string, data: Uint8Array): Promise<void> {
+    return this.commitAtomically([{ kind: 'append', key, data }], async () => {});
+  }
+
+  commitAtomically(writes: readonly StagedWrite[], output: (handle: unknown) => Promise<void>): Promise<void> {
+    return this.transact(
+      () => this.messagesOf(writes),
+      () => this.apply(writes),
+      output,
+    );
+  }
+
+  /** The records for `writes`; appends are numbered after the chunks the log has (and earlier appends in the list). */
+  private messagesOf(writes: readonly StagedWrite[]): kafkajs.Message[] {
+    const next = new Map<string, number>();
+    const out: kafkajs.Message[] = [];
+    for (const w of writes) {
+      if (w.kind === 'set') {
+        out.push({ key: this.prefix() + w.key, value: JSON.stringify(w.value) });
+        continue;
+      }
+      const from = next.get(w.key) ?? this.logs.get(w.key)?.length ?? 0;
+      const msgs = this.chunkMessages(w.key, from, w.data);
+      next.set(w.key, from + msgs.length);
+      out.push(...msgs);
+    }
+    return out;
+  }
+
+  private apply(writes: readonly StagedWrite[]): void {
+    for (const w of writes) {
+      if (w.kind === 'set') {
+        this.values.set(w.key, w.value);
+        continue;
+      }
+      const parts = this.logs.get(w.key) ?? [];
+      for (let off = 0; off < w.data.byteLength; off += CHUNK_BYTES) parts.push(Buffer.from(w.data.subarray(off, off + CHUNK_BYTES)));
+      this.logs.set(w.key, parts);
+    }
   }
 
   private chunkMessages(key: string, from: number, data: Uint8Array): kafkajs.Message[] {
@@ -153,29 +296,28 @@ export class KafkaStateStore implements StateStore {
     return out;
   }
 
-  async append(key: string, data: Uint8Array): Promise<void> {
-    const parts = this.logs.get(key) ?? [];
-    await this.transact(this.chunkMessages(key, parts.length, data));
-    for (let off = 0; off < data.byteLength; off += CHUNK_BYTES) parts.push(Buffer.from(data.subarray(off, off + CHUNK_BYTES)));
-    this.logs.set(key, parts);
-  }
-
   async readLog(key: string): Promise<Uint8Array> {
     return Buffer.concat(this.logs.get(key) ?? []);
   }
 
-  async rewriteLog(key: string, data: Uint8Array): Promise<void> {
-    const old = this.logs.get(key)?.length ?? 0;
-    const fresh = this.chunkMessages(key, 0, data);
-    const tombstones: kafkajs.Message[] = [];
-    for (let n = fresh.length; n < old; n++) tombstones.push({ key: `${this.prefix()}${key}#${n}`, value: null });
-    await this.transact([...fresh, ...tombstones]);
-    this.logs.set(key, fresh.map((m) => m.value as Buffer));
+  rewriteLog(key: string, data: Uint8Array): Promise<void> {
+    let fresh: kafkajs.Message[] = [];
+    return this.transact(
+      () => {
+        const old = this.logs.get(key)?.length ?? 0;
+        fresh = this.chunkMessages(key, 0, data);
+        const tombstones: kafkajs.Message[] = [];
+        for (let n = fresh.length; n < old; n++) tombstones.push({ key: `${this.prefix()}${key}#${n}`, value: null });
+        return [...fresh, ...tombstones];
+      },
+      () => this.logs.set(key, fresh.map((m) => m.value as Buffer)),
+    );
   }
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
       await this.chain;
+      this.state = 'closed';
       await this.producer.disconnect().catch(() => {});
     })());
   }
@@ -187,8 +329,9 @@ export class KafkaStateStore implements StateStore {
  */
 export const kafkaStatePlugin = defineStateStore({
   type: 'kafka',
-  description: 'Keeps checkpoints and operator state on a compacted Kafka topic; workers of one pipeline fence each other.',
+  description: 'Keeps checkpoints and operator state on a compacted Kafka topic; workers of one pipeline fence each other; exactly-once sinks commit through it.',
   configSchema: kafkaStateConfigSchema,
+  atomicTarget: (config) => ({ kind: 'kafka', endpoints: config.brokers, topic: config.topic }),
   create(config, ctx) {
     return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);
   },

@@ -6,15 +6,15 @@ import type { DeadLetter } from '../event.js';
 import { ConfigError, PipelineError, PlumlineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
 import type { AnyPlugin, CheckpointHold, CommitInfo, ComponentContext, Operator, OperatorContext, Sink, Source } from '../plugin.js';
-import type { BatchPosition } from '../receipt.js';
+import type { BatchPosition, SourceReceipt } from '../receipt.js';
 import { PluginRegistry } from '../registry.js';
-import { scopeState, type StateStore } from '../state/state-store.js';
+import { isAtomicStateStore, scopeState, type StagedWrite, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
 import { DEFAULT_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import type { JsonValue } from '../util/json.js';
 import { DeadLetterFileSink, deadLetterEvent } from './dead-letter.js';
-import { resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
+import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
 import { SinkRunner } from './sink-runner.js';
 import { sourceBatches } from './source-driver.js';
 import { SourceTracker, type StoredCheckpoint } from './source-tracker.js';
@@ -80,7 +80,7 @@ export interface PipelineHealth {
 /** Loads a pipeline from a YAML file path. */
 export async function loadPipeline(path: string, options: PipelineOptions = {}): Promise<Pipeline> {
   const registry = toRegistry(options.plugins);
-  const def = await resolvePipelineFile(path, { registry, env: options.env, baseDir: options.baseDir });
+  const def = await resolvePipelineFile(path, { registry, env: options.env, baseDir: options.baseDir, stateStoreGiven: options.stateStore !== undefined });
   return new PipelineRuntime(def, options);
 }
 
@@ -90,7 +90,7 @@ export async function loadPipeline(path: string, options: PipelineOptions = {}):
  */
 export async function createPipeline(input: string | object, options: PipelineOptions = {}): Promise<Pipeline> {
   const registry = toRegistry(options.plugins);
-  const def = await resolvePipeline(input, { registry, env: options.env, file: options.file, baseDir: options.baseDir });
+  const def = await resolvePipeline(input, { registry, env: options.env, file: options.file, baseDir: options.baseDir, stateStoreGiven: options.stateStore !== undefined });
   return new PipelineRuntime(def, options);
 }
 
@@ -118,6 +118,8 @@ class PipelineRuntime implements Pipeline {
   private state: StateStore | undefined;
   private restored: Record<string, StoredCheckpoint> = {};
   private lastCommitted = '';
+  /** The first checkpoint of this run that moved was logged (operators and crash tests watch for it). */
+  private progressLogged = false;
   private commitChain: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | undefined;
   /** Held from start until finish: a running pipeline keeps the process alive even while every wait is on unref'd timers. */
@@ -132,6 +134,8 @@ class PipelineRuntime implements Pipeline {
   private running = false;
   /** Set when the pipeline ended: `error` is the message of what failed it, if anything did. */
   private ended: { error?: string } | undefined;
+  /** An exactly-once sink commits every batch's output, checkpoints and staged state atomically. */
+  private readonly atomic: boolean;
   private resolveDone!: (r: PipelineResult) => void;
   private rejectDone!: (e: unknown) => void;
   readonly done: Promise<PipelineResult>;
@@ -141,6 +145,7 @@ class PipelineRuntime implements Pipeline {
     private readonly options: PipelineOptions,
   ) {
     this.id = definition.id;
+    this.atomic = definition.sinks.some((s) => s.plugin.atomicProblems?.(s.config as never, undefined) !== undefined);
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
@@ -208,6 +213,9 @@ class PipelineRuntime implements Pipeline {
       baseDir: this.definition.baseDir,
       pipelineId: this.definition.id,
       reportError: (error) => this.reportError(id, error),
+      atomicState: isAtomicStateStore(this.state!) ? this.state : undefined,
+      atomicCommits: this.atomic,
+      stage: (receipt, write) => receipt.stage({ ...write, key: `${id}/${write.key}` }),
       onCommit: (hook) => void this.commitHooks.push(hook),
       holdCheckpoint: this.holdCheckpoint,
       isCommitted: this.isCommitted,
@@ -267,7 +275,7 @@ class PipelineRuntime implements Pipeline {
     }
     const owners = this.sinks.filter((s) => s.instance.ownsCheckpoints);
     if (owners.length > 0 && def.sinks.length > 1) {
-      throw new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', `sink "${owners[0]!.id}" is exactly-once: it must be the pipeline's only sink (checkpoints are committed with its data); move other sinks to a pipeline of their own`, {});
+      throw new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', exactlyOnceSinksMessage(owners[0]!.id), { fields: { component: owners[0]!.id } });
     }
     const holder = this.operators.find((o) => o.instance.holdsEvents);
     if (owners.length > 0 && holder) {
@@ -337,6 +345,7 @@ class PipelineRuntime implements Pipeline {
     for (const [i, c] of def.sources.entries()) {
       const created = this.sources[i]!;
       const tracker = new SourceTracker(c.id, this.restored[c.id], def.settings.max_in_flight_batches, (id, err) => this.fail(err), (d) => created.telemetry.inFlight(d));
+      tracker.collectsOrphans = this.atomic;
       this.trackers.set(c.id, tracker);
       const restoredPosition = this.restored[c.id]?.position ?? undefined;
       const base = connectable(sourceBatches(created.instance, restoredPosition, tracker, created.telemetry, this.sourcesStop.signal), {
@@ -384,6 +393,7 @@ class PipelineRuntime implements Pipeline {
       if (!takesDead) producers++;
       const runner = new SinkRunner(c.id, created.instance, created.telemetry, created.ctx.logger, {
         ...sinkOptions,
+        ...(created.instance.ownsCheckpoints ? { atomicWrites: this.atomicWrites } : {}),
         deadLetter: takesDead
           ? (dead, batch) => {
               // A sink that writes dead letters cannot feed its own refusals back to itself.
@@ -420,6 +430,29 @@ class PipelineRuntime implements Pipeline {
   }
 
   /**
+   * What an exactly-once sink commits with a group of batches: the state staged on them, writes
+   * orphaned by batches that settled without reaching the sink, and the checkpoints as they will
+   * be once `settling` settle.
+   */
+  private atomicWrites = (settling: readonly SourceReceipt[], all: readonly SourceReceipt[]): StagedWrite[] => {
+    const seqs = new Map<string, Set<number>>();
+    for (const r of settling) {
+      let set = seqs.get(r.source);
+      if (!set) seqs.set(r.source, (set = new Set()));
+      set.add(r.seq);
+    }
+    const writes: StagedWrite[] = [];
+    const checkpoints: Record<string, StoredCheckpoint> = { ...this.restored };
+    for (const [id, tracker] of this.trackers) {
+      writes.push(...tracker.takeOrphanWrites());
+      checkpoints[id] = tracker.checkpointAfter(seqs.get(id) ?? new Set());
+    }
+    for (const r of all) writes.push(...r.takeStaged());
+    writes.push({ kind: 'set', key: CHECKPOINTS_KEY, value: checkpoints as unknown as JsonValue });
+    return writes;
+  };
+
+  /**
    * Writes the checkpoints every sink has durably passed, after the operators persisted their
    * state. The checkpoints are taken before the hooks run (what the hooks persist covers them);
    * the final commit takes them again after, for the holds the hooks released.
@@ -452,6 +485,10 @@ class PipelineRuntime implements Pipeline {
       this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
       this.committedPositions = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.position]));
       this.lastCommitted = text;
+      if (!this.progressLogged) {
+        this.progressLogged = true;
+        this.logger.info({ checkpoints: snapshot }, 'first checkpoint committed');
+      }
     });
     this.commitChain = next.catch(() => {});
     return next;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
-import type { AnyPlugin, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
+import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
 import { validateConfig } from '../config/validate.js';
@@ -41,6 +41,11 @@ export interface ResolveOptions {
   file?: string;
   /** Directory for relative `use:` paths. Default: the file's directory, or the working directory. */
   baseDir?: string;
+  /**
+   * The caller supplies the state store itself (embedding, tests), so the file's `state:` does not
+   * decide whether an exactly-once sink can commit atomically: the sink checks at start instead.
+   */
+  stateStoreGiven?: boolean;
 }
 
 const SECTION_KIND = { sources: 'source', transforms: 'transform', sinks: 'sink' } as const satisfies Record<string, PluginKind>;
@@ -196,6 +201,8 @@ export async function resolvePipeline(input: string | object, options: ResolveOp
   };
   for (const c of [...transforms, ...sinks]) checkInputs(c);
 
+  checkExactlyOnce(sinks, statePlugin && stateConfig !== undefined ? statePlugin.atomicTarget?.(stateConfig as never) : undefined, options.stateStoreGiven ?? false, doc, errors);
+
   const ordered = orderTransforms(transforms, (t) => errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: doc.locate(['transforms', t, 'inputs']) })));
   if (errors.length) throw new ConfigErrors(errors);
 
@@ -212,6 +219,25 @@ export async function resolvePipeline(input: string | object, options: ResolveOp
     sinks,
     secrets,
   };
+}
+
+/** Why an exactly-once sink must be alone, and what to do. */
+export function exactlyOnceSinksMessage(sink: string): string {
+  return `sink "${sink}" is exactly-once: it must be the pipeline's only sink (checkpoints are committed with its data); move other sinks to a pipeline of their own`;
+}
+
+/**
+ * What the file alone decides about exactly-once sinks: one sink only, and a state store it can
+ * commit atomically with (the sink's own checks: kind, cluster, topic).
+ */
+function checkExactlyOnce(sinks: readonly ResolvedComponent<SinkPlugin>[], target: AtomicTarget | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
+  for (const s of sinks) {
+    const problems = s.plugin.atomicProblems?.(s.config as never, target);
+    if (problems === undefined) continue;
+    if (sinks.length > 1) errors.push(new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', exactlyOnceSinksMessage(s.id), { location: doc.locate(['sinks'], s.id), fields: { component: s.id } }));
+    if (stateStoreGiven) continue;
+    for (const p of problems) errors.push(new ConfigError(p.code, p.message, { location: doc.locate(['sinks', s.id], p.key), fields: { component: s.id } }));
+  }
 }
 
 function orderTransforms(transforms: ResolvedComponent<OperatorPlugin>[], onCycle: (id: string) => void): ResolvedComponent<OperatorPlugin>[] {

@@ -1,11 +1,21 @@
 import type { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
-import type { DeadLetter } from '../event.js';
+import type { CallEvent, DeadLetter } from '../event.js';
 import { isRetriable, PipelineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Sink } from '../plugin.js';
+import type { Sink, SinkBatch } from '../plugin.js';
+import { sourceReceiptsOf, type SourceReceipt } from '../receipt.js';
+import type { StagedWrite } from '../state/state-store.js';
 import type { ComponentTelemetry } from '../telemetry.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
+
+/** Most batches one atomic write groups together. */
+export const MAX_ATOMIC_GROUP_BATCHES = 64;
+/**
+ * How long an atomic write waits for the rest of a source batch (a branch still on its way, a
+ * dead-letter write) before it writes what it has; the checkpoint then stops short of that batch.
+ */
+export const ATOMIC_GROUP_WAIT_MS = 1_000;
 
 export interface SinkRunnerOptions {
   /** -1: forever. */
@@ -17,18 +27,30 @@ export interface SinkRunnerOptions {
   deadLetter: (dead: readonly DeadLetter[], batch: Batch) => void;
   /** A write that cannot succeed: the pipeline fails. */
   onFatal: (error: unknown) => void;
+  /**
+   * For sinks that own checkpoints: the state writes to commit with a group of batches, given
+   * the source batches that settle once the group is written (checkpoints after them, their
+   * staged state, writes orphaned by batches that settled elsewhere).
+   */
+  atomicWrites?: (settling: readonly SourceReceipt[], all: readonly SourceReceipt[]) => StagedWrite[];
 }
 
 /**
  * Feeds a sink: writes non-empty batches in arrival order with up to `maxInFlight` writes
  * outstanding, retries retriable failures with backoff and jitter, and releases each batch's
  * receipt once the sink resolved it. Empty batches (everything filtered) are released at once.
+ *
+ * A sink that owns checkpoints (exactly-once) gets groups instead: every batch queued when it is
+ * free, waiting for the other branches of the same source batches, written as one atomic unit
+ * with the checkpoints after them. A fatal failure stops the line: batches queued behind it are
+ * failed, never written.
  */
 export class SinkRunner {
   private readonly queue: Batch[] = [];
   private inFlight = 0;
   private completed = false;
   private failed = false;
+  private pumpScheduled = false;
   private finishedResolve!: () => void;
   private readonly finished = new Promise<void>((resolve) => (this.finishedResolve = resolve));
 
@@ -45,14 +67,18 @@ export class SinkRunner {
     input.subscribe({
       next: (batch) => {
         this.telemetry.eventsIn(batch.events.length);
+        if (this.failed) {
+          batch.receipt.fail(new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } }));
+          return;
+        }
         // An exactly-once sink stores checkpoints with its data, so it must see checkpoint-only batches too.
-        if ((batch.events.length === 0 && !this.sink.ownsCheckpoints) || this.failed) {
-          if (this.failed) batch.receipt.fail(new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`));
-          else batch.receipt.release();
+        if (batch.events.length === 0 && !this.sink.ownsCheckpoints) {
+          batch.receipt.release();
           return;
         }
         this.queue.push(batch);
-        this.pump();
+        if (this.sink.ownsCheckpoints) this.schedulePump();
+        else this.pump();
       },
       error: (err) => {
         // Upstream failures are reported where they happen; here we only finish.
@@ -68,13 +94,25 @@ export class SinkRunner {
     return this.finished;
   }
 
+  /** Atomic groups start a microtask later, so the branches of one source batch emitted together travel together. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
+    if (this.failed) this.failQueued();
     const max = this.sink.maxInFlight ?? 1;
     while (this.inFlight < max && this.queue.length > 0) {
-      const batch = this.queue.shift()!;
+      const group = this.sink.ownsCheckpoints ? this.queue.splice(0, MAX_ATOMIC_GROUP_BATCHES) : [this.queue.shift()!];
       this.inFlight++;
       this.telemetry.inFlight(1);
-      void this.writeWithRetry(batch).finally(() => {
+      const written = this.sink.ownsCheckpoints ? this.writeAtomicGroup(group) : this.writeWithRetry(group);
+      void written.finally(() => {
         this.inFlight--;
         this.telemetry.inFlight(-1);
         this.pump();
@@ -83,24 +121,50 @@ export class SinkRunner {
     }
   }
 
-  private async writeWithRetry(batch: Batch): Promise<void> {
+  private failQueued(): void {
+    const error = new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } });
+    for (const b of this.queue.splice(0)) b.receipt.fail(error);
+  }
+
+  /** Waits (bounded) until the group holds every outstanding reference of its source batches, then writes it whole. */
+  private async writeAtomicGroup(group: Batch[]): Promise<void> {
+    const deadline = Date.now() + ATOMIC_GROUP_WAIT_MS;
+    let counts = referenceCounts(group);
+    while (!covers(counts) && Date.now() < deadline && !this.failed && !this.options.signal.aborted) {
+      await sleep(1, this.options.signal).catch(() => {});
+      if (this.queue.length && group.length < MAX_ATOMIC_GROUP_BATCHES) {
+        group.push(...this.queue.splice(0, MAX_ATOMIC_GROUP_BATCHES - group.length));
+        counts = referenceCounts(group);
+      }
+    }
+    if (this.failed) {
+      const error = new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } });
+      for (const b of group) b.receipt.fail(error);
+      return;
+    }
+    const settling = [...counts].filter(([r, n]) => r.references <= n).map(([r]) => r);
+    const writes = this.options.atomicWrites?.(settling, [...counts.keys()]) ?? [];
+    return this.writeWithRetry(group, writes);
+  }
+
+  private async writeWithRetry(group: readonly Batch[], writes?: StagedWrite[]): Promise<void> {
+    const first = group[0]!;
+    const events = group.length === 1 ? first.events : group.flatMap((b) => b.events);
+    const positions = group.length === 1 ? first.receipt.positions : group.flatMap((b) => b.receipt.positions);
     for (let attempt = 0; ; attempt++) {
       // The write's traceparent travels with the batch so a sink can pass it on (the Kafka sink
       // puts it in each record's headers).
-      const write = this.telemetry.startWrite(`${this.id} write`, { 'plumline.events': batch.events.length, 'plumline.attempt': attempt + 1 });
+      const write = this.telemetry.startWrite(`${this.id} write`, { 'plumline.events': events.length, 'plumline.attempt': attempt + 1 });
       const traceparent = write.traceparent;
       try {
-        const result = await this.sink.write({ events: batch.events, positions: batch.receipt.positions, ...(traceparent ? { traceparent } : {}) });
+        const batch: SinkBatch = { events, positions, ...(traceparent ? { traceparent } : {}), ...(writes ? { commit: { writes } } : {}) };
+        const result = await this.sink.write(batch);
         write.end();
         this.telemetry.recovered();
         const dead = result?.dead ?? [];
-        this.telemetry.eventsOut(batch.events.length - dead.length);
-        if (dead.length) {
-          this.telemetry.deadLettered(dead.length);
-          batch.receipt.retain();
-          this.options.deadLetter(dead, batch);
-        }
-        batch.receipt.release();
+        this.telemetry.eventsOut(events.length - dead.length);
+        if (dead.length) this.deadLetter(dead, group);
+        for (const b of group) b.receipt.release();
         return;
       } catch (err) {
         write.end(err);
@@ -118,7 +182,9 @@ export class SinkRunner {
                   retriable: false,
                   fields: { component: this.id, attempts: attempt + 1 },
                 });
-          batch.receipt.fail(error);
+          for (const b of group) b.receipt.fail(error);
+          // Nothing queued behind a failed batch may be written: its checkpoint would pass the failure.
+          this.failQueued();
           this.options.onFatal(error);
           return;
         }
@@ -134,7 +200,41 @@ export class SinkRunner {
     }
   }
 
+  /** Hands refused records to the dead-letter output under the receipt of the batch each came in. */
+  private deadLetter(dead: readonly DeadLetter[], group: readonly Batch[]): void {
+    this.telemetry.deadLettered(dead.length);
+    if (group.length === 1) {
+      group[0]!.receipt.retain();
+      this.options.deadLetter(dead, group[0]!);
+      return;
+    }
+    const batchOf = new Map<CallEvent, Batch>();
+    for (const b of group) for (const e of b.events) batchOf.set(e, b);
+    const byBatch = new Map<Batch, DeadLetter[]>();
+    for (const d of dead) {
+      const b = batchOf.get(d.record as CallEvent) ?? group[0]!;
+      byBatch.set(b, [...(byBatch.get(b) ?? []), d]);
+    }
+    for (const [b, list] of byBatch) {
+      b.receipt.retain();
+      this.options.deadLetter(list, b);
+    }
+  }
+
   private maybeFinish(): void {
     if (this.completed && this.inFlight === 0 && this.queue.length === 0) this.finishedResolve();
   }
+}
+
+/** How many of the group's batches hold each source batch's receipt. */
+function referenceCounts(group: readonly Batch[]): Map<SourceReceipt, number> {
+  const counts = new Map<SourceReceipt, number>();
+  for (const b of group) for (const r of sourceReceiptsOf(b.receipt)) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+}
+
+/** True when the group holds every reference still out on its source batches. */
+function covers(counts: ReadonlyMap<SourceReceipt, number>): boolean {
+  for (const [r, n] of counts) if (r.references > n) return false;
+  return true;
 }

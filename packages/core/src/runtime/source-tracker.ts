@@ -1,4 +1,5 @@
 import { SourceReceipt } from '../receipt.js';
+import type { StagedWrite } from '../state/state-store.js';
 import type { JsonValue } from '../util/json.js';
 
 /** What is stored per source in the state store's `checkpoints` document. */
@@ -38,6 +39,10 @@ export class SourceTracker {
   private creditWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private failure: unknown;
+  /** Writes staged on batches that settled without an atomic commit carrying them (see takeOrphanWrites). */
+  private orphans: StagedWrite[] = [];
+  /** Set by the runtime when an atomic commit will take the orphan writes; otherwise they are dropped. */
+  collectsOrphans = false;
 
   constructor(
     readonly sourceId: string,
@@ -80,6 +85,29 @@ export class SourceTracker {
     return this.committable;
   }
 
+  /**
+   * The checkpoint as it will be once the batches `settling` (sequence numbers) settle too:
+   * what an exactly-once sink commits together with those batches' output.
+   */
+  checkpointAfter(settling: ReadonlySet<number>): StoredCheckpoint {
+    if (this.failure !== undefined) return this.committable;
+    let cp = this.committable;
+    for (let i = this.head; i < this.pending.length; i++) {
+      const e = this.pending[i]!;
+      if (!(e.settled || settling.has(e.receipt.seq)) || this.holds.has(e.receipt.seq)) break;
+      cp = { seq: e.receipt.seq, position: e.position };
+    }
+    return cp;
+  }
+
+  /**
+   * Writes staged on batches that settled successfully without an atomic commit carrying them
+   * (an operator dropped the batch whole): the next atomic commit carries them instead.
+   */
+  takeOrphanWrites(): StagedWrite[] {
+    return this.orphans.length ? this.orphans.splice(0) : this.orphans;
+  }
+
   /** A receipt for the next batch; `position` is where the source will be after it (undefined: unchanged). */
   /** Event time (ms) of the newest batch the committable checkpoint covers; NaN before any. */
   committedEventTimeMs = Number.NaN;
@@ -118,7 +146,10 @@ export class SourceTracker {
   }
 
   private settle(receipt: SourceReceipt, error: unknown): void {
-    if (error !== undefined) {
+    if (error === undefined) {
+      const staged = receipt.takeStaged();
+      if (staged.length && this.collectsOrphans) this.orphans.push(...staged);
+    } else {
       // The checkpoint never passes a failed batch: on restart it is read again.
       if (this.failure === undefined) {
         this.failure = error;

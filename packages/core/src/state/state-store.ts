@@ -36,3 +36,42 @@ export function scopeState(store: StateStore, prefix: string): ComponentState {
     rewriteLog: (key, data) => store.rewriteLog(k(key), data),
   };
 }
+
+/**
+ * A state write that must land together with one batch's output. An operator stages it on the
+ * batch's receipt (`OperatorContext.stage`); in exactly-once mode the sink commits it in the same
+ * atomic unit as the batch's records and the checkpoints after them. Keys are the store's own
+ * (already scoped to the component).
+ */
+export type StagedWrite =
+  | { readonly kind: 'append'; readonly key: string; readonly data: Uint8Array }
+  | { readonly kind: 'set'; readonly key: string; readonly value: JsonValue };
+
+/**
+ * A state store that can commit a sink's output together with state writes in one atomic unit
+ * (the Kafka state store: one Kafka transaction of one transactional producer). Exactly-once
+ * sinks need one; the pipeline refuses them on any other store.
+ */
+export interface AtomicStateStore extends StateStore {
+  /**
+   * Where atomic commits go, so that a sink can refuse to join one it cannot write to (another
+   * cluster): `kind` names the transport (`kafka`), `endpoints` its addresses, `topic` the place
+   * state lives.
+   */
+  readonly atomicTarget: { readonly kind: string; readonly endpoints: readonly string[]; readonly topic: string };
+  /**
+   * One atomic commit. Called by an exactly-once sink for each group of batches it writes:
+   * `output` sends the sink's records through `handle` (the store's transport: a kafkajs
+   * Transaction for `kafka`), then the store adds `writes` and commits. Everything lands or
+   * nothing does. Commits run one at a time, in call order, with the store's own writes.
+   * Rejects with a retriable StateError after a transient failure (the store has already
+   * recovered its connection: call again with the same arguments), with STATE_FENCED when
+   * another worker took over the pipeline (stop: retrying cannot help).
+   */
+  commitAtomically(writes: readonly StagedWrite[], output: (handle: unknown) => Promise<void>): Promise<void>;
+}
+
+/** True when `store` can commit a sink's output and state writes atomically. */
+export function isAtomicStateStore(store: StateStore): store is AtomicStateStore {
+  return typeof (store as Partial<AtomicStateStore>).commitAtomically === 'function';
+}

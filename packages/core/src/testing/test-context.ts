@@ -4,7 +4,7 @@ import { createLogger } from '../logger.js';
 import type { CommitInfo, ComponentContext, OperatorContext } from '../plugin.js';
 import type { BatchPosition } from '../receipt.js';
 import { MemoryStateStore } from '../state/directory-state-store.js';
-import { scopeState, type StateStore } from '../state/state-store.js';
+import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, INSTRUMENTATION_NAME } from '../telemetry.js';
 
 /** A context to create one plugin outside a pipeline, and what the plugin did with it. */
@@ -25,12 +25,13 @@ export interface TestContext extends OperatorContext {
  * A {@link ComponentContext} for running a plugin by hand in tests: in-memory state, a logger
  * that keeps its lines, every checkpoint counted as committed unless `isCommitted` says otherwise,
  * and no committed position of its own unless `committedPosition` gives one (a restart, for a source).
+ * `atomicCommits` makes operators stage their state on receipts, as behind an exactly-once sink.
  *
  * @example
  * const ctx = testContext({ id: 'out', type: 'file' });
  * const sink = await fileSink.create(fileSink.configSchema.parse({ path: 'out.ndjson' }), ctx);
  */
-export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted']; committedPosition?: ComponentContext['committedPosition'] } = {}): TestContext {
+export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted']; committedPosition?: ComponentContext['committedPosition']; atomicCommits?: boolean } = {}): TestContext {
   const id = options.id ?? 'under_test';
   const type = options.type ?? id;
   const logs: string[] = [];
@@ -38,6 +39,7 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
   const commitHooks: ((info: CommitInfo) => Promise<void>)[] = [];
   const holds = new Set<readonly BatchPosition[]>();
   const controller = new AbortController();
+  const store = options.state ?? new MemoryStateStore();
   return {
     id,
     type,
@@ -46,7 +48,10 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
     tracer: trace.getTracer(INSTRUMENTATION_NAME),
     telemetry: new ComponentTelemetry(id, type, options.kind ?? 'transform'),
     signal: controller.signal,
-    state: scopeState(options.state ?? new MemoryStateStore(), id),
+    state: scopeState(store, id),
+    atomicState: isAtomicStateStore(store) ? store : undefined,
+    atomicCommits: options.atomicCommits ?? false,
+    stage: (receipt, write) => receipt.stage({ ...write, key: `${id}/${write.key}` }),
     once: options.once ?? true,
     pipelineId: 'test',
     baseDir: options.baseDir ?? process.cwd(),

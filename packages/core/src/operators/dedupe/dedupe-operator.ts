@@ -41,7 +41,9 @@ export type DedupeConfig = z.output<typeof dedupeConfigSchema>;
  * A key is remembered from the moment its event passes, so a duplicate in flight is dropped;
  * it is persisted only when its batch is acknowledged by every sink, and it counts after a
  * restart only if the checkpoint covering that batch was committed. A batch that fails
- * releases its keys, so a re-read copy is never dropped as a duplicate of itself.
+ * releases its keys, so a re-read copy is never dropped as a duplicate of itself. Behind an
+ * exactly-once sink the keys of a batch are staged on it and committed in its transaction,
+ * with the checkpoint after it.
  *
  * ```yaml
  * unique:
@@ -72,8 +74,8 @@ class Deduper {
   private durable: KeyBlock[] = [];
   /** Appended, but their checkpoint may not be committed yet: kept for compaction. */
   private uncommitted: KeyBlock[] = [];
-  /** Keys of batches still in flight, for compaction to leave out. */
-  private readonly pending = new Set<Uint32Array>();
+  /** Keys of batches still in flight (with the batches they came in), for compaction. */
+  private readonly pending = new Map<Uint32Array, readonly BatchPosition[]>();
   private logBytes = 0;
 
   constructor(
@@ -138,11 +140,20 @@ class Deduper {
       keys[j + 1] = added[i + 1]!;
       keys[j + 2] = exp;
     }
-    this.pending.add(keys);
+    this.pending.set(keys, receipt.positions);
+    const atomic = this.config.persist && this.ctx.atomicCommits;
+    if (atomic) {
+      const data = encodeKeyBlocks([{ positions: receipt.positions, keys }]);
+      this.ctx.stage(receipt, { kind: 'append', key: KEY_LOG, data });
+      this.logBytes += data.byteLength;
+    }
     receipt.onSettled((error) => {
       this.pending.delete(keys);
       if (error === undefined) {
-        if (this.config.persist) this.durable.push({ positions: receipt.positions, keys });
+        // Atomically committed with its checkpoint, or (a write that waited too long for the
+        // rest of its source batch) committed ahead of it: compaction keeps its positions.
+        if (atomic) this.uncommitted.push({ positions: receipt.positions, keys });
+        else if (this.config.persist) this.durable.push({ positions: receipt.positions, keys });
       } else {
         for (let i = 0; i < keys.length; i += 3) this.table.delete(keys[i]!, keys[i + 1]!);
       }
@@ -168,14 +179,18 @@ class Deduper {
    */
   private async compact(): Promise<void> {
     const exclude = new Set<string>();
-    for (const keys of this.pending) for (let i = 0; i < keys.length; i += 3) exclude.add(`${keys[i]}:${keys[i + 1]}`);
+    for (const keys of this.pending.keys()) for (let i = 0; i < keys.length; i += 3) exclude.add(`${keys[i]}:${keys[i + 1]}`);
     for (const b of [...this.uncommitted, ...this.durable]) for (let i = 0; i < b.keys.length; i += 3) exclude.add(`${b.keys[i]}:${b.keys[i + 1]}`);
     const nowSec = Math.floor(Date.now() / 1000);
     const committed: number[] = [];
     this.table.forEach((hi, lo, exp) => {
       if (exclude.size === 0 || !exclude.has(`${hi}:${lo}`)) committed.push(hi, lo, exp);
     }, nowSec);
-    const blocks: KeyBlock[] = [{ positions: [] as BatchPosition[], keys: Uint32Array.from(committed) }, ...this.uncommitted];
+    // Staged keys of batches in flight may already be in a committed transaction the rewrite
+    // would overwrite: keep them, under their batches' positions (a restart skips them unless
+    // the checkpoint covers those batches).
+    const inFlight: KeyBlock[] = this.ctx.atomicCommits ? [...this.pending].map(([keys, positions]) => ({ positions, keys })) : [];
+    const blocks: KeyBlock[] = [{ positions: [] as BatchPosition[], keys: Uint32Array.from(committed) }, ...this.uncommitted, ...inFlight];
     const data = encodeKeyBlocks(blocks);
     await this.ctx.state.rewriteLog(KEY_LOG, data);
     this.logBytes = data.byteLength;

@@ -4,6 +4,7 @@ import type { Batch } from '../../batch.js';
 import type { CallEvent } from '../../event.js';
 import type { OperatorPlugin } from '../../plugin.js';
 import type { BatchPosition, Receipt } from '../../receipt.js';
+import type { StagedWrite } from '../../state/state-store.js';
 import { CallGenerator } from '../../sources/generate/call-generator.js';
 import { testContext } from '../test-context.js';
 import { checkNothingLeft, checkSchema, CLOSE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
@@ -49,6 +50,10 @@ class CountingReceipt implements Receipt {
   onSettled(listener: (e?: unknown) => void): void {
     if (this.settled) listener(this.failed[0]);
     else this.listeners.push(listener);
+  }
+  readonly staged: StagedWrite[] = [];
+  stage(write: StagedWrite): void {
+    this.staged.push(write);
   }
   private settle(error?: unknown): void {
     this.settled++;
