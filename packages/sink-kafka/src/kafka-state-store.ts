@@ -10,6 +10,15 @@ const OWN_REQUEST_BYTES = 64 * 1024;
 /** Loading gives up (retriably) when the topic's end offsets are not reached in this time. */
 export const STATE_LOAD_TIMEOUT_MS = 60_000;
 export const DEFAULT_STATE_TOPIC = 'plumline-state';
+/**
+ * How long the broker lets one of our transactions stay open before aborting it. A transaction
+ * in flight when the broker goes away stays open through the outage; the broker's default (60 s
+ * in kafkajs) would abort it and bump the producer epoch, which looks exactly like being fenced
+ * by another worker. A worker that dies leaves no wait behind: its successor aborts the
+ * transaction when it initialises the same transactional id. Below the broker's default
+ * transaction.max.timeout.ms (15 minutes).
+ */
+export const TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 
 export const kafkaStateConfigSchema = z.strictObject({
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers.'),
@@ -71,7 +80,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   private newProducer(): kafkajs.Producer {
-    return this.kafka.producer({ transactionalId: `plumline-${this.pipelineId}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
+    return this.kafka.producer({ transactionalId: `plumline-${this.pipelineId}`, transactionTimeout: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
   }
 
   private prefix(): string {
@@ -101,6 +110,7 @@ export class KafkaStateStore implements AtomicStateStore {
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
       // aborts its open transaction, so the end offsets below are stable.
       await this.ensureProducer();
+      this.logger.info({ pipeline: this.pipelineId, topic: this.c.topic }, 'took over pipeline: an earlier worker with this id, if any, is fenced');
       const ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
       if ([...ends.values()].some((n) => n > 0)) await this.load(ends);
     } catch (err) {

@@ -36,6 +36,33 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('a fatal sink error stops the line: batches queued behind it are failed, never written, and no checkpoint passes it', async () => {
+    const src = arraySource(Array.from({ length: 10 }, (_, i) => events(`b${i}-`, 5)), 'src_fatal');
+    const written: string[] = [];
+    const sink = defineSink({
+      type: 'fails_second',
+      description: 'fails its second batch for good',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        write: async (batch) => {
+          await new Promise((r) => setTimeout(r, 20));
+          written.push(batch.events[0]!.id);
+          if (written.length === 2) throw new PipelineError('TEST_PERMANENT', 'cannot ever write this', { retriable: false });
+        },
+        close: async () => {},
+      }),
+    });
+    const state = new RecordingStore();
+    const p = await createPipeline(
+      { runtime: { max_in_flight_batches: 8 }, sources: { s: { type: 'src_fatal' } }, sinks: { out: { type: 'fails_second', inputs: ['s'] } } },
+      { plugins: registry(src, sink), logger, once: true, stateStore: state },
+    );
+    await p.start();
+    await expect(p.done).rejects.toMatchObject({ code: 'TEST_PERMANENT' });
+    expect(written).toEqual(['b0-0', 'b1-0']);
+    expect(Math.max(0, ...state.commits.map((c) => c.s?.seq ?? 0))).toBeLessThanOrEqual(1);
+  });
+
   it('merges inputs (fan-in) and gives every sink every batch (fan-out)', async () => {
     const a = arraySource([events('a', 3), events('a', 2, 3)], 'src_a');
     const b = arraySource([events('b', 4)], 'src_b');

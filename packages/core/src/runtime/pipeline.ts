@@ -10,7 +10,7 @@ import type { BatchPosition, SourceReceipt } from '../receipt.js';
 import { PluginRegistry } from '../registry.js';
 import { isAtomicStateStore, scopeState, type StagedWrite, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
-import { DEFAULT_BACKOFF } from '../util/backoff.js';
+import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import type { JsonValue } from '../util/json.js';
 import { DeadLetterFileSink, deadLetterEvent } from './dead-letter.js';
@@ -380,7 +380,7 @@ class PipelineRuntime implements Pipeline {
 
     const sinkOptions = {
       maxRetries: def.settings.sink_max_retries,
-      backoff: DEFAULT_BACKOFF,
+      backoff: SINK_BACKOFF,
       signal: this.hardStop.signal,
       onFatal: (err: unknown) => this.fail(err),
     };

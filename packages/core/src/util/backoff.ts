@@ -11,6 +11,12 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 30_000, multiplier: 2 };
 
 /**
+ * Sink writes: a sink that waits for a broker or a disk to come back should notice within
+ * seconds, and a sink retry costs the other side little (one request per attempt).
+ */
+export const SINK_BACKOFF: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
+
+/**
  * Delay before retry number `attempt` (1-based): uniformly random in [base/2, base] where
  * base = min(max, initial · multiplier^(attempt-1)). Half-jitter keeps a floor so a retry
  * storm cannot collapse to zero delays.
