@@ -32,6 +32,7 @@ export const iplumSourceConfigSchema = z
     concurrency: z.int().min(1).max(256).default(8).describe('Parallel content / recording-URL requests.'),
     request_timeout: duration('Timeout of one request.', '30s'),
     max_retries: z.int().min(0).max(100).default(5).describe('Retries of a request that failed with 429, 5xx, a timeout or an unreadable body.'),
+    max_retry_duration: duration('How long a window that keeps failing for a reason that may pass (the API down, 5xx) is tried again, at most a minute apart, before the source fails. Absent: without limit when polling, 5m for a bounded run (--once, end).').optional(),
     include_raw: z.boolean().default(true).describe('Keep the original record under `raw`.'),
   })
   .superRefine((c, ctx) => {

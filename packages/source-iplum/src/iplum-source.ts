@@ -1,4 +1,4 @@
-import { defineSource, mapConcurrent, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -54,6 +54,8 @@ class IplumSource {
       split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
       read: (stream, from, to) => this.readWindowPages(stream, { startMs: from, endMs: to }),
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
+      maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
+      ...outageReporting(this.ctx),
     });
   }
 

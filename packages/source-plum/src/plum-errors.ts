@@ -10,11 +10,11 @@ import { PipelineError } from '@plumline/core';
  */
 export class PlumApiError extends PipelineError {
   constructor(
-    code: 'PLUM_AUTH_FAILED' | 'PLUM_API_FAILURE' | 'PLUM_HTTP_STATUS' | 'PLUM_BAD_BODY' | 'PLUM_TIMEOUT' | 'PLUM_CONNECTION',
+    code: 'PLUM_AUTH_FAILED' | 'PLUM_API_FAILURE' | 'PLUM_HTTP_STATUS' | 'PLUM_BAD_BODY' | 'PLUM_TIMEOUT' | 'PLUM_CONNECTION' | 'PLUM_SHORT_LISTING',
     message: string,
-    options: { retriable: boolean; cause?: unknown; status?: number; path?: string; retryAfterMs?: number },
+    options: { retriable: boolean; cause?: unknown; status?: number; path?: string; retryAfterMs?: number; fields?: Record<string, unknown> },
   ) {
-    super(code, message, { retriable: options.retriable, cause: options.cause, fields: { status: options.status, path: options.path, retryAfterMs: options.retryAfterMs } });
+    super(code, message, { retriable: options.retriable, cause: options.cause, fields: { ...options.fields, status: options.status, path: options.path, retryAfterMs: options.retryAfterMs } });
   }
 
   get retryAfterMs(): number | undefined {

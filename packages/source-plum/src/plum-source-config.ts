@@ -42,6 +42,7 @@ export const plumSourceConfigSchema = z
     concurrency: z.int().min(1).max(256).default(DEFAULT_CONCURRENCY).describe('Parallel calls/log/{id} requests.'),
     request_timeout: duration('Timeout of one request (headers and body).', '30s'),
     max_retries: z.int().min(0).max(100).default(DEFAULT_MAX_RETRIES).describe('Retries of a request that failed with 429, 5xx, a timeout or an unreadable body.'),
+    max_retry_duration: duration('How long a range that keeps failing for a reason that may pass (the API down, 5xx, a short listing) is tried again, at most a minute apart, before the source fails. Absent: without limit when polling, 5m for a bounded run (--once, end).').optional(),
     time_zone: z.string().default('America/New_York').refine(isZone, 'not an IANA time zone (e.g. America/New_York)').describe("Zone of the platform's wall clock, used for error lines (which carry no epoch)."),
     include_raw: z.boolean().default(true).describe('Keep the original line or record under `raw`.'),
   })

@@ -1,4 +1,4 @@
-import { defineSource, mapConcurrent, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { backoffDelayMs, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -85,6 +85,8 @@ class PlumSource {
         return oldest;
       },
       read: (stream, from, to) => this.readRange(stream, from, to),
+      maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
+      ...outageReporting(this.ctx),
     });
   }
 
@@ -92,6 +94,7 @@ class PlumSource {
     for (const number of this.c.numbers ?? [undefined]) {
       let offset = 0;
       let total = Number.POSITIVE_INFINITY;
+      let emptyRetries = 0;
       while (offset < total && !this.ctx.signal.aborted) {
         const q = { number, offset, limit: this.c.page_size };
         let page: SourcePage;
@@ -118,9 +121,20 @@ class PlumSource {
           continue;
         }
         if (received === 0) {
-          if (offset < total) this.ctx.logger.warn({ stream, offset, total }, 'Plum returned an empty page before the reported total; stopping this listing');
-          break;
+          if (offset >= total) break;
+          // The listing is short of its own total: ask again; if it stays short, the range
+          // fails (retriably) and the cursor stays before it, rather than skip what is missing.
+          if (++emptyRetries <= this.c.max_retries) {
+            this.ctx.logger.warn({ stream, offset, total, attempt: emptyRetries }, 'Plum returned an empty page before the reported total; asking again');
+            await sleep(backoffDelayMs(emptyRetries), this.ctx.signal).catch(() => {});
+            continue;
+          }
+          throw new PlumApiError('PLUM_SHORT_LISTING', `Plum listed ${offset} of the ${total} ${stream} it reported for ${iso(from)}..${iso(to)}: the rest never came`, {
+            retriable: true,
+            fields: { stream, from, to, offset, total, number },
+          });
         }
+        emptyRetries = 0;
         // Page by what came back: the server may return fewer rows than `limit`.
         offset += received;
         yield page;
@@ -149,7 +163,8 @@ class PlumSource {
       try {
         return await this.client.getLog(row.log_id);
       } catch (err) {
-        if (err instanceof PlumApiError && (err.code === 'PLUM_AUTH_FAILED' || this.ctx.signal.aborted)) throw err;
+        // A detail that may come later (5xx, a timeout) fails the page: the range is read again.
+        if (err instanceof PlumApiError && (err.retriable || err.code === 'PLUM_AUTH_FAILED' || this.ctx.signal.aborted)) throw err;
         dead.push({ code: (err as PlumApiError).code ?? 'PLUM_DETAIL_FAILED', reason: (err as Error).message, record: row, context: { path: (err as PlumApiError).path } });
         return undefined;
       }

@@ -1,0 +1,96 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry } from '@plumline/core';
+import { memorySink } from '@plumline/core/testing';
+import { plumSource } from './plum-source.js';
+
+/**
+ * A Plum server scripted per request, written for these tests alone (not the emulator, which
+ * shares our reading of the vendor page): `respond` sees each request with its number and says
+ * what to answer.
+ */
+type Script = (req: { path: string; offset: number; limit: number; n: number }) => { status: number; sessions?: string[]; total?: number };
+
+const NOW_SEC = Math.floor(Date.now() / 1000);
+const FROM = NOW_SEC - 3600;
+const TOTAL = 31;
+const LINES = Array.from({ length: TOTAL }, (_, i) => {
+  const start = FROM + 60 * i + 10;
+  return `inbound 71855512${String(i).padStart(2, '0')} 3 [03/Nov/2017:14:38:30 -0500] 6177123000 2000${String(i).padStart(2, '0')};003;${start} ${start} ${start + 29} 00:00:29`;
+});
+const ids = LINES.map((l) => `plum:session:${l.split(' ')[6]}`);
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise((r) => server?.close(r));
+  server = undefined;
+});
+
+async function serve(script: Script): Promise<string> {
+  let n = 0;
+  server = createServer((req: IncomingMessage, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const offset = Number(url.searchParams.get('offset') ?? 0);
+    const limit = Number(url.searchParams.get('limit') ?? 1000);
+    const r = script({ path: url.pathname, offset, limit, n: n++ });
+    if (r.status !== 200) {
+      res.writeHead(r.status, { 'content-type': 'text/plain' }).end('Service Unavailable');
+      return;
+    }
+    const sessions = r.sessions ?? LINES.slice(offset, offset + limit);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', error: '', result: { total_sessions: String(r.total ?? TOTAL), sessions } }));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/ws/`;
+}
+
+async function run(baseUrl: string, extra: Record<string, unknown>, once: boolean) {
+  const sink = memorySink({ type: 'mem' });
+  const state = new MemoryStateStore();
+  const p = await createPipeline(
+    {
+      sources: { plum: { type: 'plum', base_url: baseUrl, username: 'u', password: 'p', streams: ['sessions'], start: FROM, page_size: 10, max_retries: 1, ...extra } },
+      sinks: { out: { type: 'mem', inputs: ['plum'] } },
+    },
+    { plugins: new PluginRegistry([...corePlugins, plumSource, sink.plugin]), logger: createLogger({ level: 'silent' }), once, stateStore: state },
+  );
+  await p.start();
+  return { p, sink, state };
+}
+
+describe('plum source against a scripted server (faults the emulator does not make)', () => {
+  it('an empty page before the reported total is asked for again, and then every record arrives', async () => {
+    const url = await serve(({ offset, n }) => (offset === 10 && n === 1 ? { status: 200, sessions: [] } : { status: 200 }));
+    const { p, sink } = await run(url, { end: NOW_SEC }, true);
+    await p.done;
+    expect(sink.record.events.map((e) => e.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('a listing that stays short of its total fails the range with PLUM_SHORT_LISTING; the checkpoint stays before it', async () => {
+    const url = await serve(({ offset }) => (offset >= 10 ? { status: 200, sessions: [] } : { status: 200 }));
+    const { p, sink, state } = await run(url, { end: NOW_SEC, max_retry_duration: '2s' }, true);
+    await expect(p.done).rejects.toMatchObject({ code: 'PLUM_SHORT_LISTING' });
+    // Only the first page's records came (a retried range reads it again), none of the missing ones.
+    expect(new Set(sink.record.events.map((e) => e.id))).toEqual(new Set(ids.slice(0, 10)));
+    const cp = (await state.get('checkpoints')) as Record<string, { position: { sessions?: number } | null }> | undefined;
+    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThan(NOW_SEC);
+  });
+
+  it('rides out an outage (503 on every request for 8 s, past the retry budget of one request): not ready meanwhile, then every record', { timeout: 60_000 }, async () => {
+    const outageMs = Number(process.env.PLUMLINE_OUTAGE_MS ?? 8_000);
+    const startedAt = Date.now();
+    const url = await serve(() => (Date.now() - startedAt < outageMs ? { status: 503 } : { status: 200 }));
+    const { p, sink } = await run(url, { poll_interval: '1h' }, false);
+    try {
+      await expect.poll(() => p.health().components.plum?.ok, { timeout: 10_000 }).toBe(false);
+      expect(p.health().ready).toBe(false);
+      await expect.poll(() => sink.record.events.length, { timeout: outageMs + 70_000, interval: 200 }).toBe(TOTAL);
+      expect(p.health().ready).toBe(true);
+      expect(p.stats().plum!.retries).toBeGreaterThan(2);
+    } finally {
+      await p.stop();
+    }
+    expect(sink.record.events.map((e) => e.id).sort()).toEqual([...ids].sort());
+  });
+});
