@@ -57,6 +57,7 @@ export { parseDuration, formatDuration, isDuration } from './util/duration.js';
 export { parseByteSize } from './util/size.js';
 export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff.js';
 export { writeFileAtomic, fsyncDir } from './util/fs-durable.js';
+export { writeAll, type VectorWriter } from './util/write-all.js';
 export { isoFromMs, msFromIso } from './util/fast-iso.js';
 export type { JsonValue } from './util/json.js';
 export { corePlugins } from './builtins.js';

@@ -1,11 +1,10 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, writeAll, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
 import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { compilePathTemplate } from './path-template.js';
-import { writeAll } from './write-all.js';
 
 const INDEX_LOG = 'index';
 

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
+import { writeAll } from '../util/write-all.js';
 import type { JsonValue } from '../util/json.js';
 import { fsyncDir, writeFileAtomic } from '../util/fs-durable.js';
 import type { StateStore } from './state-store.js';
@@ -113,7 +114,8 @@ export class DirectoryStateStore implements StateStore {
   async append(key: string, data: Uint8Array): Promise<void> {
     try {
       const fh = await this.logHandle(key);
-      await fh.write(data);
+      // One write may be short: a partial record would be a torn line in the middle of the log.
+      await writeAll(fh, [Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
       await fh.datasync();
     } catch (err) {
       throw new StateError('STATE_WRITE_FAILED', `cannot append to state log ${key}`, { cause: err });

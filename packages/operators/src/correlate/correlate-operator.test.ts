@@ -34,6 +34,17 @@ describe('correlate (in a pipeline)', () => {
     expect((second.events[0]!.attributes.errors as CallEvent[]).map((e) => e.id)).toEqual(['error:s1:1']);
   });
 
+  it('a torn last line in the held-event log (a kill during an append) does not stop a restart', async () => {
+    const store = new MemoryStateStore();
+    const pages = [[session('s1'), testEvent('pass-1')], [error('s1', 1)]];
+    await runOperator(correlateOperator, { window: '10m', rules }, pages.slice(0, 1), { stateStore: store, stopAfterMs: 400 });
+    await store.append('correlate/held.log', Buffer.from('{"n":99,"id":"session:s9","e":{"id":"sess'));
+    const second = await runOperator(correlateOperator, { window: '10m', rules }, pages, { stateStore: store });
+    expect(second.error).toBeUndefined();
+    expect(second.events.map((e) => e.id)).toEqual(['session:s1']);
+    expect((second.events[0]!.attributes.errors as CallEvent[]).map((e) => e.id)).toEqual(['error:s1:1']);
+  });
+
   it('closes windows on its own timer while the input is idle', async () => {
     const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '50ms', rules }), ctx(false));
     const input = new Subject<Batch>();

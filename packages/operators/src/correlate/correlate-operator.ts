@@ -111,13 +111,24 @@ class CorrelateOperator {
     const data = Buffer.from(await this.ctx.state.readLog(LOG_KEY));
     this.logBytes = data.byteLength;
     const live = new Map<number, AddRecord & { bytes: number }>();
-    for (const line of data.toString('utf8').split('\n')) {
-      if (!line) continue;
-      const r = JSON.parse(line) as AddRecord | { g: number[] };
+    const lines = data.toString('utf8').split('\n');
+    let unreadable = 0;
+    lines.forEach((line, i) => {
+      if (!line) return;
+      let r: AddRecord | { g: number[] };
+      try {
+        r = JSON.parse(line) as AddRecord | { g: number[] };
+      } catch {
+        // A kill during an append leaves a torn last line: that append never completed, and the
+        // source reads its events again. Anything torn elsewhere is reported and skipped.
+        if (i !== lines.length - 1) unreadable++;
+        return;
+      }
       if ('g' in r) for (const n of r.g) live.delete(n);
       else live.set(r.n, { ...r, bytes: Buffer.byteLength(line) + 1 });
       this.nextN = Math.max(this.nextN, ('n' in r ? r.n : 0) + 1);
-    }
+    });
+    if (unreadable) this.ctx.logger.warn({ code: 'STATE_LOG_DAMAGED', lines: unreadable }, 'correlate: skipped unreadable lines in the held-event log');
     const committed = [...live.values()].filter((r) => this.ctx.isCommitted(r.p));
     this.restored = committed;
     if (live.size) this.ctx.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
