@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +156,43 @@ describe('file sink', () => {
         const file = path === 'a.ndjson' ? 'a.ndjson' : 'session.ndjson';
         expect(lines(await readFile(join(dir, file), 'utf8')).map((e) => e.id)).toEqual(['e1', 'e4']);
       }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('dead-letters events whose path cannot be a file (a 300-byte name, a time that is an array, a directory in the way) and writes the rest, then goes on', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await mkdir(join(dir, 'call-x.ndjson'));
+      const sink = await make({ path: join(dir, '{{kind}}-{{attributes.name}}.ndjson') }, new MemoryStateStore());
+      const long = { ...ev(2), attributes: { name: 'n'.repeat(300) } };
+      const arrayTime = { ...ev(3), time: ['2026'] } as unknown as CallEvent;
+      const timed = await make({ path: join(dir, 'by-time/%Y/{{kind}}.ndjson') }, new MemoryStateStore());
+      const r1 = await timed.write({ events: [ev(1), arrayTime], positions: [{ source: 'src', seq: 1 }] });
+      expect(r1?.dead?.map((d) => [d.code, (d.record as CallEvent).id])).toEqual([['FILE_PATH_INVALID', 'e3']]);
+      const blocked = { ...ev(4, 'call'), attributes: { name: 'x' } };
+      const r2 = await sink.write({ events: [{ ...ev(1), attributes: { name: 'ok' } }, long, blocked], positions: [{ source: 'src', seq: 1 }] });
+      expect(r2?.dead?.map((d) => [d.code, (d.record as CallEvent).id]).sort()).toEqual([
+        ['FILE_PATH_INVALID', 'e2'],
+        ['FILE_PATH_UNWRITABLE', 'e4'],
+      ]);
+      // The next normal event is written: nothing is stuck behind the bad ones.
+      await sink.write({ events: [{ ...ev(5), attributes: { name: 'ok' } }], positions: [{ source: 'src', seq: 2 }] });
+      await sink.close();
+      await timed.close();
+      expect(lines(await readFile(join(dir, 'session-ok.ndjson'), 'utf8')).map((e) => e.id)).toEqual(['e1', 'e5']);
+      expect(lines(await readFile(join(dir, 'by-time/2026/session.ndjson'), 'utf8')).map((e) => e.id)).toEqual(['e1']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses a path that names a directory: at validate time when it ends in a slash, at start when it is one', async () => {
+    expect(fileSink.configSchema.safeParse({ path: '/tmp/' }).success).toBe(false);
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await expect(make({ path: dir }, new MemoryStateStore())).rejects.toMatchObject({ code: 'CONFIG_FILE_PATH_IS_DIRECTORY' });
     } finally {
       await cleanup();
     }

@@ -1,10 +1,16 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, writeAll, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { ConfigError, defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, writeAll, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
 import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
-import { compilePathTemplate } from './path-template.js';
+import { compilePathTemplate, renderedPathProblem } from './path-template.js';
+
+/**
+ * File-system errors no retry changes: the events whose path met one go to the dead letters and
+ * the rest is written. Others (ENOSPC, EIO, EMFILE…) may pass: the batch is retried.
+ */
+export const PERMANENT_FS_ERRORS = new Set(['EISDIR', 'ENOTDIR', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS', 'EINVAL', 'ELOOP', 'EEXIST']);
 
 const INDEX_LOG = 'index';
 
@@ -22,6 +28,8 @@ interface Pending {
   batch: SinkBatch;
   /** The batch's bytes per rendered path, rendered when it arrived. */
   chunks: Map<string, Buffer>;
+  /** The events behind each chunk, to dead-letter them if their path cannot be written. */
+  eventsOf: Map<string, CallEvent[]>;
   /** Events that cannot be written as JSON. */
   dead: DeadLetter[];
   resolve: (result: SinkWriteResult) => void;
@@ -128,8 +136,8 @@ export class FileSink implements Sink {
     return new Promise<SinkWriteResult>((resolve, reject) => {
       // Render now rather than when the group is written: the main thread then does this work
       // while the previous group's write and fsync are in flight, not after them.
-      const { chunks, dead } = this.render(batch);
-      this.queue.push({ batch, chunks, dead, resolve, reject });
+      const { chunks, eventsOf, dead } = this.render(batch);
+      this.queue.push({ batch, chunks, eventsOf, dead, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -143,7 +151,8 @@ export class FileSink implements Sink {
           await this.writeGroup(group);
           for (const p of group) p.resolve(p.dead.length ? { dead: p.dead } : {});
         } catch (err) {
-          const error = new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true });
+          // System errors (ENOSPC, EIO…) may pass; anything else is not ours to call transient.
+          const error = typeof (err as { code?: unknown }).code === 'string' ? new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true, fields: { component: this.ctx.id, errno: (err as { code: string }).code } }) : err;
           for (const p of group) p.reject(error);
         }
       }
@@ -156,10 +165,12 @@ export class FileSink implements Sink {
    * A batch's bytes per rendered path (compressed with gzip), and the events JSON cannot
    * represent (a BigInt or a cycle that an operator put there), which go to the dead letters.
    */
-  private render(batch: SinkBatch): { chunks: Map<string, Buffer>; dead: DeadLetter[] } {
+  private render(batch: SinkBatch): { chunks: Map<string, Buffer>; eventsOf: Map<string, CallEvent[]>; dead: DeadLetter[] } {
     const texts = new Map<string, string>();
+    const eventsOf = new Map<string, CallEvent[]>();
     const dead: DeadLetter[] = [];
     let text = '';
+    const written: CallEvent[] = [];
     for (const e of batch.events) {
       let line: string;
       try {
@@ -168,16 +179,36 @@ export class FileSink implements Sink {
         dead.push(unwritableAsJson(e, err, 'FILE_ENCODING_FAILED'));
         continue;
       }
-      if (this.staticPath) text += line;
-      else {
-        const p = this.pathOf(e);
-        texts.set(p, (texts.get(p) ?? '') + line);
+      if (this.staticPath) {
+        text += line;
+        written.push(e);
+        continue;
       }
+      let p: string;
+      try {
+        p = this.pathOf(e);
+      } catch (err) {
+        dead.push({ code: 'FILE_PATH_INVALID', reason: `the path template cannot be rendered for this event: ${(err as Error).message}`, record: e, context: { template: this.config.path } });
+        continue;
+      }
+      const problem = renderedPathProblem(p);
+      if (problem) {
+        dead.push({ code: 'FILE_PATH_INVALID', reason: problem, record: e, context: { template: this.config.path } });
+        continue;
+      }
+      texts.set(p, (texts.get(p) ?? '') + line);
+      const list = eventsOf.get(p);
+      if (list) list.push(e);
+      else eventsOf.set(p, [e]);
     }
-    if (this.staticPath) texts.set(this.pathOf(batch.events[0]!), text);
+    if (this.staticPath && written.length) {
+      const p = this.pathOf(batch.events[0]!);
+      texts.set(p, text);
+      eventsOf.set(p, written);
+    }
     const chunks = new Map<string, Buffer>();
     for (const [path, t] of texts) chunks.set(path, this.config.gzip ? gzipSync(t) : Buffer.from(t, 'utf8'));
-    return { chunks, dead };
+    return { chunks, eventsOf, dead };
   }
 
   /** Picks the part a chunk of `bytes` goes to, rotating when the current one is full or old. */
@@ -255,7 +286,16 @@ export class FileSink implements Sink {
       const segs: [string, number, number][] = [];
       for (const [path, data] of group[i]!.chunks) {
         const f = this.target(path, data.length, nowMs);
-        await this.ensureOpen(f, opens);
+        try {
+          await this.ensureOpen(f, opens);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === undefined || !PERMANENT_FS_ERRORS.has(code)) throw err;
+          // One fixed path that cannot be written stops the sink; a rendered one costs its events.
+          if (this.staticPath) throw unwritablePath(f.file, code, err);
+          this.unwritable(group[i]!, path, f, code, err);
+          continue;
+        }
         if (!this.inGroup.has(f)) this.inGroup.set(f, f.size);
         f.lastUsed = ++this.useCounter;
         segs.push([f.file, f.size, f.size + data.length]);
@@ -283,6 +323,15 @@ export class FileSink implements Sink {
     this.indexRecords.push(...records);
     this.ctx.telemetry.bytesOut(bytes);
     if (this.indexRecords.length > DEFAULT_INDEX_COMPACT_RECORDS) await this.compactIndex();
+  }
+
+  /** Sends the events of `path` to the dead letters (their file cannot be opened for good) and forgets the file. */
+  private unwritable(p: Pending, path: string, f: OpenFile, code: string, err: unknown): void {
+    for (const e of p.eventsOf.get(path) ?? []) {
+      p.dead.push({ code: 'FILE_PATH_UNWRITABLE', reason: `${code}: ${(err as Error).message}`, record: e, context: { file: f.file } });
+    }
+    if (this.files.get(path) === f) this.files.delete(path);
+    this.ctx.logger.warn({ code: 'FILE_PATH_UNWRITABLE', errno: code, file: f.file, events: p.eventsOf.get(path)?.length ?? 0 }, 'cannot write to this file; its events go to the dead-letter output');
   }
 
   /**
@@ -331,6 +380,25 @@ export class FileSink implements Sink {
   }
 }
 
+function unwritablePath(file: string, code: string, cause: unknown): PipelineError {
+  return new PipelineError('FILE_PATH_UNWRITABLE', `cannot write ${file} (${code}): ${(cause as Error).message}`, { cause, retriable: false, fields: { file, errno: code } });
+}
+
+/** A fixed path is known at start: refuse a directory, and fail now on one that can never be written (its directory cannot be made, no permission). */
+async function checkFixedPath(file: string, template: string, id: string): Promise<void> {
+  if (await stat(file).then((s) => s.isDirectory(), () => false)) {
+    throw new ConfigError('CONFIG_FILE_PATH_IS_DIRECTORY', `sink ${id}: path ${file} is a directory: name a file in it, e.g. ${join(template, 'events.ndjson')}`, { fields: { component: id } });
+  }
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await (await open(file, 'a')).close();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== undefined && PERMANENT_FS_ERRORS.has(code)) throw unwritablePath(file, code, err);
+    throw err;
+  }
+}
+
 /**
  * `file`: NDJSON files with templated paths, rotation and optional gzip; crash-safe.
  *
@@ -349,6 +417,8 @@ export const fileSink = defineSink({
   description: 'Writes NDJSON files (templated paths, rotation, gzip); fsynced before acknowledgement and exact after a crash.',
   configSchema: fileSinkConfigSchema,
   async create(config, ctx) {
+    const fixed = compilePathTemplate(config.path);
+    if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent), 0, config.gzip), config.path, ctx.id);
     const sink = new FileSink(config, ctx);
     await sink.recover();
     return sink;

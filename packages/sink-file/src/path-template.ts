@@ -2,9 +2,13 @@ import { compileGetter, templateProblems, type CallEvent } from '@plumline/core'
 
 const STRFTIME_RE = /%([YmdHMSj%])/g;
 
+/** Longest file name (one path component) the common file systems take, in bytes. */
+export const NAME_MAX_BYTES = 255;
+
 /** Problems in a path template, for config validation. */
 export function pathTemplateProblems(template: string): string[] {
   const out = templateProblems(template);
+  if (/[/\\](\.)?$/.test(template)) out.push('the path names a directory: end it with a file name, e.g. out/calls.ndjson');
   for (const m of template.matchAll(/%(.)/g)) if (!'YmdHMSj%'.includes(m[1]!)) out.push(`"%${m[1]}" is not supported: use %Y %m %d %H %M %S %j or %%`);
   return out;
 }
@@ -27,6 +31,14 @@ const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
 function safe(v: unknown): string {
   if (v === undefined || v === null || v === '') return 'unknown';
   return String(v).replace(/[/\\\u0000]/g, '_').replace(/^\.+$/, '_');
+}
+
+/** Why a rendered path cannot be a file, or undefined when it can (checked before any system call). */
+export function renderedPathProblem(path: string): string | undefined {
+  for (const part of path.split(/[/\\]/)) {
+    if (Buffer.byteLength(part) > NAME_MAX_BYTES) return `ENAMETOOLONG: a path component of ${Buffer.byteLength(part)} bytes (most file systems take ${NAME_MAX_BYTES})`;
+  }
+  return undefined;
 }
 
 /**
@@ -55,6 +67,7 @@ export function compilePathTemplate(template: string): { render: (e: CallEvent) 
       let path = literals[0]!;
       for (let i = 0; i < getters.length; i++) path += safe(getters[i]!(e)) + literals[i + 1]!;
       if (!hasTime) return path.replace(/%%/g, '%');
+      if (typeof e.time !== 'string') throw new TypeError(`event time is ${Array.isArray(e.time) ? 'an array' : typeof e.time}, not an ISO-8601 string`);
       const t = canonicalTime(e.time);
       return path.replace(STRFTIME_RE, (_m, c: string) => {
         switch (c) {

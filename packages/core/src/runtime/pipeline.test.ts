@@ -36,6 +36,27 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('an error plumline does not know (a TypeError in a sink) is retried a few times, then fails the pipeline instead of hanging', async () => {
+    const src = arraySource([events('t', 3)], 'src_typeerror');
+    let attempts = 0;
+    const sink = defineSink({
+      type: 'throws_typeerror',
+      description: 'a buggy sink',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        write: async () => {
+          attempts++;
+          (undefined as unknown as { x: () => void }).x();
+        },
+        close: async () => {},
+      }),
+    });
+    const p = await createPipeline({ sources: { s: { type: 'src_typeerror' } }, sinks: { out: { type: 'throws_typeerror', inputs: ['s'] } } }, { plugins: registry(src, sink), logger, once: true, stateStore: new MemoryStateStore() });
+    await p.start();
+    await expect(p.done).rejects.toMatchObject({ code: 'SINK_WRITE_FAILED' });
+    expect(attempts).toBe(5);
+  }, 30_000);
+
   it('a fatal sink error stops the line: batches queued behind it are failed, never written, and no checkpoint passes it', async () => {
     const src = arraySource(Array.from({ length: 10 }, (_, i) => events(`b${i}-`, 5)), 'src_fatal');
     const written: string[] = [];

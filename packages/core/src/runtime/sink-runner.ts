@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { CallEvent, DeadLetter } from '../event.js';
-import { isRetriable, PipelineError } from '../errors.js';
+import { isRetriable, PipelineError, PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Sink, SinkBatch } from '../plugin.js';
 import { sourceReceiptsOf, type SourceReceipt } from '../receipt.js';
@@ -16,6 +16,12 @@ export const MAX_ATOMIC_GROUP_BATCHES = 64;
  * dead-letter write) before it writes what it has; the checkpoint then stops short of that batch.
  */
 export const ATOMIC_GROUP_WAIT_MS = 1_000;
+/**
+ * Attempts at a write that fails with an error plumline does not know (not a PlumlineError:
+ * most likely a bug, which a retry repeats) before the pipeline fails with it. Known transient
+ * errors are retried as long as `sink_max_retries` allows (default: without end).
+ */
+export const UNKNOWN_ERROR_ATTEMPTS = 5;
 
 export interface SinkRunnerOptions {
   /** -1: forever. */
@@ -171,7 +177,7 @@ export class SinkRunner {
         this.telemetry.error();
         this.telemetry.failing(`write failed: ${(err as Error)?.message ?? String(err)}`);
         const retriable = isRetriable(err);
-        const exhausted = this.options.maxRetries >= 0 && attempt >= this.options.maxRetries;
+        const exhausted = (this.options.maxRetries >= 0 && attempt >= this.options.maxRetries) || (!(err instanceof PlumlineError) && attempt + 1 >= UNKNOWN_ERROR_ATTEMPTS);
         if (!retriable || exhausted || this.options.signal.aborted) {
           this.failed = true;
           const error =
