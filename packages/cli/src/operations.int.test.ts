@@ -91,6 +91,31 @@ sinks:
     }
   });
 
+  it('under generate → dedupe → blackhole at full speed, /healthz answers within 100 ms and SIGINT ends the process within 1 s', { timeout: 60_000 }, async () => {
+    const file = join(work.dir, 'flat-out.yaml');
+    await writeFile(file, `state: { type: directory, path: ${join(work.dir, 'flat-out-state')} }\nsources:\n  gen: { type: generate, batch_size: 1000 }\ntransforms:\n  u: { type: dedupe, inputs: [gen] }\nsinks:\n  out: { type: blackhole, inputs: [u] }\n`);
+    const port = 39490 + Math.floor(Math.random() * 20);
+    const run = spawn(process.execPath, [CLI_BIN, 'run', file, '--http', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
+    try {
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      const answers: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t0 = performance.now();
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+        answers.push(performance.now() - t0);
+      }
+      expect(Math.max(...answers)).toBeLessThan(100);
+      const t0 = performance.now();
+      run.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))]);
+      expect(code).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      run.kill('SIGKILL');
+    }
+  });
+
   it('top renders the components of a running pipeline, with rates from two scrapes', { timeout: 60_000 }, async () => {
     const file = join(work.dir, 'top.yaml');
     await writeFile(file, `state: { type: directory, path: ${join(work.dir, 'top-state')} }\nsources:\n  gen: { type: generate, count: 100000, rate: 10000, batch_size: 200 }\nsinks:\n  out: { type: blackhole, inputs: [gen] }\n`);

@@ -36,6 +36,47 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('checks events where they enter: what a source emits that is not a CallEvent goes to the dead letters with the reason', async () => {
+    const bad = [
+      { ...testEvent('t-array'), time: ['2026'] },
+      { ...testEvent('x'), id: '' },
+      { ...testEvent('attrs'), attributes: null },
+      { ...testEvent('dir'), direction: 'sideways' },
+      { ...testEvent('when'), time: 'yesterday' },
+    ] as unknown as CallEvent[];
+    const src = arraySource([[testEvent('ok1'), ...bad, testEvent('ok2')]], 'src_shapes');
+    const out = memorySink({ type: 'mem_ok' });
+    const dead = memorySink({ type: 'mem_dead' });
+    const p = await createPipeline(
+      { sources: { s: { type: 'src_shapes' } }, sinks: { out: { type: 'mem_ok', inputs: ['s'] }, dead: { type: 'mem_dead', inputs: ['dead_letter'] } } },
+      { plugins: registry(src, out.plugin, dead.plugin), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await p.done;
+    expect(out.record.events.map((e) => e.id)).toEqual(['ok1', 'ok2']);
+    expect(dead.record.events.map((e) => e.attributes.code)).toEqual(Array(5).fill('EVENT_INVALID'));
+    expect(String(dead.record.events[0]!.attributes.reason)).toContain('time');
+  });
+
+  it('never starves the event loop: under a source and sink that never wait, a timer fires within 100 ms and stop() ends it within 1 s', async () => {
+    const p = await createPipeline(
+      { sources: { gen: { type: 'generate', batch_size: 1000 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'], persist: false } }, sinks: { none: { type: 'blackhole', inputs: ['u'] } } },
+      { plugins: registry(), logger, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const lateness: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 0));
+      lateness.push(performance.now() - t0);
+    }
+    expect(p.stats().gen!.eventsOut).toBeGreaterThan(0);
+    expect(Math.max(...lateness)).toBeLessThan(100);
+    const t0 = performance.now();
+    await p.stop();
+    expect(performance.now() - t0).toBeLessThan(1000);
+  }, 30_000);
+
   it('an error plumline does not know (a TypeError in a sink) is retried a few times, then fails the pipeline instead of hanging', async () => {
     const src = arraySource([events('t', 3)], 'src_typeerror');
     let attempts = 0;

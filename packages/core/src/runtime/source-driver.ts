@@ -1,9 +1,32 @@
 import { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
-import type { Source } from '../plugin.js';
+import type { CallEvent, DeadLetter } from '../event.js';
+import { eventShapeProblem } from '../event-shape.js';
+import type { Source, SourcePage } from '../plugin.js';
 import type { JsonValue } from '../util/json.js';
 import type { SourceTracker } from './source-tracker.js';
 import type { ComponentTelemetry } from '../telemetry.js';
+
+/** Longest the driver runs before it lets the event loop serve timers, I/O and signals. */
+export const YIELD_EVERY_MS = 10;
+
+/** Moves events that are not CallEvents to the page's dead letters, with the reason (rare: one pass, no copy when all fit). */
+function checkShapes(page: SourcePage): SourcePage {
+  const events = page.events;
+  let bad: DeadLetter[] | undefined;
+  let good: CallEvent[] | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const problem = eventShapeProblem(events[i]);
+    if (problem === undefined) {
+      good?.push(events[i]!);
+      continue;
+    }
+    good ??= events.slice(0, i);
+    (bad ??= []).push({ code: 'EVENT_INVALID', reason: `not a CallEvent: ${problem}`, record: events[i] });
+  }
+  if (!bad) return page;
+  return { ...page, events: good!, dead: [...(page.dead ?? []), ...bad] };
+}
 
 /**
  * Turns a source's async iterable of pages into a cold Observable of batches that pulls the
@@ -24,15 +47,22 @@ export function sourceBatches(
       if (stopSignal.aborted) resolve();
       stopSignal.addEventListener('abort', () => resolve(), { once: true });
     });
+    let lastYieldMs = performance.now();
     const run = async (): Promise<void> => {
       try {
         while (!stopped && !stopSignal.aborted) {
+          // A source (and sinks) that never wait on I/O would keep the loop in microtasks for
+          // good: signals, timers, /healthz and stop() must still get their turn.
+          if (performance.now() - lastYieldMs >= YIELD_EVERY_MS) {
+            await new Promise<void>((r) => setImmediate(r));
+            lastYieldMs = performance.now();
+          }
           await Promise.race([tracker.waitForCredit(), stopping]);
           if (stopped || stopSignal.aborted) break;
           const result = await iterator.next();
           if (result.done) break;
           if (stopped) break;
-          const page = result.value;
+          const page = checkShapes(result.value);
           const last = page.events[page.events.length - 1];
           const receipt = tracker.issue(page.checkpoint, last ? Date.parse(last.time) : Number.NaN);
           telemetry.eventsOut(page.events.length);
