@@ -21,4 +21,12 @@ describe('kafka sink config', () => {
     expect(problems({ compression: 'brotli' })).toEqual(['compression']);
     expect(problems({ encoding: 'avro', schema_registry: { url: 'http://r:8081', subject: 'x' } })).toEqual(['schema_registry']);
   });
+
+  it('refuses templates that cannot render (unclosed, empty) and a fixed topic Kafka would refuse, at validate time', () => {
+    expect(problems({ topic: 'kq.{{kind' })).toEqual(['topic']);
+    expect(problems({ key: '{{ }}' })).toEqual(['key']);
+    expect(problems({ topic: 'not a topic' })).toEqual(['topic']);
+    expect(problems({ topic: 'x'.repeat(250) })).toEqual(['topic']);
+    expect(problems({ topic: 'kq.{{kind}}', key: '{{id}}' })).toEqual([]);
+  });
 });

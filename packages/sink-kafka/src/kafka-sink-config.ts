@@ -3,6 +3,11 @@ import { duration, secret, templateProblems, z } from '@plumline/core';
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;
 
+/** What Kafka takes as a topic name: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
+export function isValidTopicName(name: string): boolean {
+  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
 const template = (description: string) =>
   z
     .string()
@@ -40,7 +45,14 @@ export const kafkaSinkConfigSchema = z
   .strictObject({
     brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers, e.g. ["127.0.0.1:9092"].'),
     client_id: z.string().min(1).default('plumline').describe('Kafka client id.'),
-    topic: template('Topic template over event fields, e.g. `calls.{{kind}}`.'),
+    topic: template('Topic template over event fields, e.g. `calls.{{kind}}`. A rendered name Kafka would refuse (over 249 characters, characters other than a-z A-Z 0-9 . _ -) sends the event to the dead-letter output (KAFKA_TOPIC_INVALID).').superRefine((t, ctx) => {
+      if (!t.includes('{{') && !isValidTopicName(t)) ctx.addIssue({ code: 'custom', message: `"${t}" is not a Kafka topic name: use 1–249 of a-z A-Z 0-9 . _ -` });
+    }),
+    missing_field: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Value a `topic` or `key` template field renders as when an event lacks it. Absent: such an event goes to the dead-letter output (KAFKA_TEMPLATE_FIELD_MISSING). Header templates render a missing field as an empty string.'),
     key: template('Record key template.').default('{{id}}'),
     headers: z.record(z.string().min(1), template('Header value template.')).default({}).describe('Extra headers (templates). `source`, `kind` and `schema_version` are always set.'),
     encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Value encoding: json (plain JSON), or avro / json_schema in Confluent\'s wire format through `schema_registry`.'),

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { CallGenerator, corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry, type CallEvent } from '@plumline/core';
+import { CallGenerator, corePlugins, createLogger, createPipeline, defineOperator, mapEvents, MemoryStateStore, PluginRegistry, z, type CallEvent } from '@plumline/core';
 import { arraySource, memorySink } from '@plumline/core/testing';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { kafkaSink } from './kafka-sink.js';
@@ -68,6 +68,23 @@ const generated = (n: number, seed = 1, source = 'gen') => {
 };
 
 describe('kafka sink (real broker)', () => {
+  it('dead-letters per event a topic Kafka would refuse (KAFKA_TOPIC_INVALID) and a missing template field (KAFKA_TEMPLATE_FIELD_MISSING), and writes the rest', async () => {
+    const prefix = unique('tpl');
+    const events = generated(300);
+    // Only errors carry attributes.message, and a message has spaces: not a topic name.
+    const withMessage = events.filter((e) => e.attributes.message !== undefined);
+    const without = events.filter((e) => e.attributes.message === undefined);
+    expect(withMessage.length).toBeGreaterThan(0);
+    const strict = await run({ topic: `${prefix}.{{attributes.message}}`, create_topics: {} }, { count: 300, batch_size: 100 }, { deadSink: true });
+    const codes = (d: typeof strict.dead) => d.map((x) => `${String(x.attributes.code)} ${(x.raw as CallEvent).id}`).sort();
+    expect(codes(strict.dead)).toEqual([...without.map((e) => `KAFKA_TEMPLATE_FIELD_MISSING ${e.id}`), ...withMessage.map((e) => `KAFKA_TOPIC_INVALID ${e.id}`)].sort());
+    // With missing_field the events without the field go to the fallback topic; the invalid ones still to the dead letters.
+    const fallback = await run({ topic: `${prefix}.{{attributes.message}}`, missing_field: 'no-message', create_topics: {} }, { count: 300, batch_size: 100 }, { deadSink: true });
+    expect(codes(fallback.dead)).toEqual(withMessage.map((e) => `KAFKA_TOPIC_INVALID ${e.id}`).sort());
+    const got = await consume([`${prefix}.no-message`], without.length);
+    expect(got.map((r) => r.value.id).sort()).toEqual(without.map((e) => e.id).sort());
+  });
+
   it('writes every event once to templated topics, with templated keys and headers', async () => {
     const prefix = unique('calls');
     await run({ topic: `${prefix}.{{kind}}`, key: '{{id}}', headers: { tenant: 'acme', dir: '{{direction}}' }, create_topics: { partitions: 3 } }, { count: 3000, batch_size: 250 });
@@ -133,12 +150,14 @@ describe('kafka sink (real broker)', () => {
     try {
       const topic = unique('badschema');
       const good = generated(20);
-      const bad = { ...good[5]!, id: 'bad-1', direction: 'sideways' as 'inbound' };
+      const bad = { ...good[5]!, id: 'bad-1' };
       const src = arraySource([[...good.slice(0, 10), bad, ...good.slice(10)]]);
       const dlq = memorySink({ type: 'dlq' });
+      // Sources' events are checked where they enter; a custom operator can still spoil one after that.
+      const spoil = defineOperator({ type: 'spoil', description: 'sets a direction the schema refuses', configSchema: z.strictObject({}), create: () => ({ apply: mapEvents((e) => (e.id === 'bad-1' ? { ...e, direction: 'sideways' as 'inbound' } : e)) }) });
       const p = await createPipeline(
-        { sources: { src: { type: 'array' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic, encoding: 'json_schema', schema_registry: { url }, create_topics: {} }, dead: { type: 'dlq', inputs: ['dead_letter'] } } },
-        { plugins: new PluginRegistry([...corePlugins, kafkaSink, src, dlq.plugin]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
+        { sources: { src: { type: 'array' } }, transforms: { spoiled: { type: 'spoil', inputs: ['src'] } }, sinks: { kafka: { type: 'kafka', inputs: ['spoiled'], brokers, topic, encoding: 'json_schema', schema_registry: { url }, create_topics: {} }, dead: { type: 'dlq', inputs: ['dead_letter'] } } },
+        { plugins: new PluginRegistry([...corePlugins, kafkaSink, src, spoil, dlq.plugin]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
       );
       await p.start();
       await p.done;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { compileTemplate, ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
+import { compileStrictTemplate, compileTemplate, ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
+import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { registerCodecs } from './codecs.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
@@ -22,13 +22,22 @@ type Message = kafkajs.Message;
 export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 };
 
 /** Broker answers that no retry will change: the batch fails the pipeline with the reason. */
-const PERMANENT = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
+const PERMANENT = new Set(['INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'POLICY_VIOLATION', 'INVALID_CONFIG', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
 
 /** Everything else (leaders moving, brokers restarting, timeouts) is retried: the pipeline slows instead of dropping. */
 function permanentType(err: unknown): string | undefined {
   for (let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
     if (e.type && PERMANENT.has(e.type)) return e.type;
     e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return undefined;
+}
+
+/** The first permanent error type among kafkajs's per-topic creation errors. */
+function topicErrorsType(errors: unknown[] | undefined): string | undefined {
+  for (const e of errors ?? []) {
+    const t = permanentType(e);
+    if (t) return t;
   }
   return undefined;
 }
@@ -59,8 +68,9 @@ export class KafkaSink implements Sink {
   private readonly producer: Producer | undefined;
   private atomic: AtomicStateStore | undefined;
   private readonly admin: Admin;
-  private readonly topicOf: (e: CallEvent) => string;
-  private readonly keyOf: (e: CallEvent) => string;
+  /** Undefined when the event lacks a field of the template (and no `missing_field` is set). */
+  private readonly topicOf: (e: CallEvent) => string | undefined;
+  private readonly keyOf: (e: CallEvent) => string | undefined;
   private readonly headerOf: [string, (e: CallEvent) => string][];
   private readonly staticTopic: string | undefined;
   private readonly known = new Set<string>();
@@ -76,8 +86,8 @@ export class KafkaSink implements Sink {
     this.ownsCheckpoints = c.exactly_once;
     this.producer = c.exactly_once ? undefined : kafka.producer({ idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) });
     this.admin = kafka.admin();
-    this.topicOf = compileTemplate(c.topic, 'unknown');
-    this.keyOf = compileTemplate(c.key);
+    this.topicOf = c.missing_field === undefined ? compileStrictTemplate(c.topic) : compileTemplate(c.topic, c.missing_field);
+    this.keyOf = c.missing_field === undefined ? compileStrictTemplate(c.key) : compileTemplate(c.key, c.missing_field);
     this.headerOf = Object.entries(c.headers).map(([k, t]) => [k, compileTemplate(t)]);
     this.staticTopic = /\{\{/.test(c.topic) ? undefined : c.topic;
     this.registry = c.encoding !== 'json' && c.schema_registry ? new RegistryEncoder(c.encoding, c.schema_registry, c.client_id) : undefined;
@@ -118,10 +128,16 @@ export class KafkaSink implements Sink {
     }
     if (absent.length) {
       const ct = this.c.create_topics!;
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })),
-      });
+      try {
+        await this.admin.createTopics({
+          waitForLeaders: true,
+          topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })),
+        });
+      } catch (err) {
+        // kafkajs reports what each topic failed with in nested errors; those Kafka calls permanent end here.
+        const permanent = permanentType(err) ?? topicErrorsType((err as { errors?: unknown[] }).errors);
+        throw new PipelineError('KAFKA_TOPIC_CREATE_FAILED', `cannot create topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')}${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined, fields: { topics: absent } });
+      }
       this.ctx.logger.info({ topics: absent }, 'created Kafka topics');
     }
     for (const t of missing) this.known.add(t);
@@ -135,6 +151,14 @@ export class KafkaSink implements Sink {
     for (const e of events) {
       const topic = this.topicOf(e);
       const key = this.keyOf(e);
+      if (topic === undefined || key === undefined) {
+        dead.push({ code: 'KAFKA_TEMPLATE_FIELD_MISSING', reason: `the event lacks a field of the ${topic === undefined ? `topic template "${this.c.topic}"` : `key template "${this.c.key}"`}: give it the field, or set missing_field`, record: e });
+        continue;
+      }
+      if (this.staticTopic === undefined && !isValidTopicName(topic)) {
+        dead.push({ code: 'KAFKA_TOPIC_INVALID', reason: `rendered topic "${topic.slice(0, 300)}" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)`, record: e, context: { topic: topic.slice(0, 300) } });
+        continue;
+      }
       let value: string | Buffer;
       if (this.registry) {
         const prepared = this.registry.readyFor(topic) ?? (await this.registry.prepare(topic));

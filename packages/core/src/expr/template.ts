@@ -3,10 +3,15 @@ import { compileGetter, isFieldPath } from './field-path.js';
 
 const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
 
-/** Problems in a template, for config validation. */
+/** Problems in a template, for config validation: placeholders that are unclosed, empty or not field paths. */
 export function templateProblems(template: string): string[] {
   const out: string[] = [];
   for (const m of template.matchAll(TOKEN_RE)) if (!isFieldPath(m[1]!)) out.push(`"${m[1]}" is not a field path`);
+  // What is left once every well-formed placeholder is taken out must hold no brace pair.
+  const rest = template.replace(TOKEN_RE, '');
+  if (/\{\{\s*\}\}/.test(rest)) out.push('empty placeholder "{{ }}": put a field path in it, e.g. {{kind}}');
+  else if (rest.includes('{{')) out.push('unclosed placeholder: "{{" without "}}" (write {{field}})');
+  else if (rest.includes('}}')) out.push('"}}" without "{{" (write {{field}})');
   return out;
 }
 
@@ -15,10 +20,26 @@ export function templateFields(template: string): string[] {
 }
 
 /**
- * Compiles `calls.{{kind}}.{{attributes.channel}}` into a function of an event. A missing
- * field renders as `fallback` (default: empty string). Values are rendered with String().
+ * Compiles a template into a function that renders it, or returns undefined when the event lacks
+ * one of its fields (null, undefined or absent) — for callers that dead-letter such events
+ * instead of writing a made-up value.
  */
-export function compileTemplate(template: string, fallback = ''): (event: CallEvent) => string {
+export function compileStrictTemplate(template: string): (event: CallEvent) => string | undefined {
+  const { literals, getters } = parseTemplate(template);
+  if (getters.length === 0) return () => template;
+  return (e) => {
+    let out = literals[0]!;
+    for (let i = 0; i < getters.length; i++) {
+      const v = getters[i]!(e);
+      if (v === undefined || v === null) return undefined;
+      out += String(v) + literals[i + 1]!;
+    }
+    return out;
+  };
+}
+
+/** The literal text around each placeholder (one more than the placeholders) and a getter per placeholder. */
+function parseTemplate(template: string): { literals: string[]; getters: ((e: CallEvent) => unknown)[] } {
   const literals: string[] = [];
   const getters: ((e: CallEvent) => unknown)[] = [];
   let last = 0;
@@ -27,14 +48,23 @@ export function compileTemplate(template: string, fallback = ''): (event: CallEv
     getters.push(compileGetter(m[1]!));
     last = m.index! + m[0].length;
   }
-  const tail = template.slice(last);
+  literals.push(template.slice(last));
+  return { literals, getters };
+}
+
+/**
+ * Compiles `calls.{{kind}}.{{attributes.channel}}` into a function of an event. A missing
+ * field renders as `fallback` (default: empty string). Values are rendered with String().
+ */
+export function compileTemplate(template: string, fallback = ''): (event: CallEvent) => string {
+  const { literals, getters } = parseTemplate(template);
   if (getters.length === 0) return () => template;
   return (e) => {
-    let out = '';
+    let out = literals[0]!;
     for (let i = 0; i < getters.length; i++) {
       const v = getters[i]!(e);
-      out += literals[i]! + (v === undefined || v === null ? fallback : String(v));
+      out += (v === undefined || v === null ? fallback : String(v)) + literals[i + 1]!;
     }
-    return out + tail;
+    return out;
   };
 }
