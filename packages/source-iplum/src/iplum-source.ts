@@ -1,4 +1,4 @@
-import { DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -7,7 +7,7 @@ import { iplumSourceConfigSchema, toEpochMs, type IplumSourceConfig, type IplumS
 import { splitWindows, type TimeWindow } from './window-splitter.js';
 
 /** Per stream: the end (ms) of the last window whose events were all acknowledged. */
-export type IplumCheckpoint = Partial<Record<IplumStream, number>>;
+export type IplumCheckpoint = PollCheckpoint<IplumStream>;
 
 const ENDPOINT = { usage: '/usage/getusage', recordings: '/callrecordings/getrecordings' } as const;
 const iso = (ms: number) => new Date(ms).toISOString();

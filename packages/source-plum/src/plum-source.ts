@@ -1,4 +1,4 @@
-import { backoffDelayMs, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { backoffDelayMs, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -6,8 +6,14 @@ import { PlumApiError } from './plum-errors.js';
 import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
 import { plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
 
-/** Per stream: every record that started before this epoch second was delivered. */
-export type PlumCheckpoint = Partial<Record<PlumStream, number>>;
+/** Per stream: every record that started before this epoch second was delivered (see PollCheckpoint). */
+export type PlumCheckpoint = PollCheckpoint<PlumStream>;
+
+/** Where a listing stands inside one range: the index into `numbers` and the offset of the next page. */
+interface ListingPosition {
+  n: number;
+  offset: number;
+}
 
 export const RETENTION_SEC: Record<PlumStream, number> = { calls: 5 * 86_400, sessions: 365 * 86_400, errors: 365 * 86_400 };
 /** Keep clear of the retention edge: a request that starts exactly on it may be refused a moment later. */
@@ -84,15 +90,22 @@ class PlumSource {
         }
         return oldest;
       },
-      read: (stream, from, to) => this.readRange(stream, from, to),
+      read: (stream, from, to, resume) => this.readRange(stream, from, to, resume as ListingPosition | undefined),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
       ...outageReporting(this.ctx),
     });
   }
 
-  private async *readRange(stream: PlumStream, from: number, to: number): AsyncGenerator<SourcePage> {
-    for (const number of this.c.numbers ?? [undefined]) {
-      let offset = 0;
+  /**
+   * Pages through one range (per number, when `numbers` is set), each page carrying the listing
+   * position after it so that a restart resumes at the next page, not at the range's start.
+   */
+  private async *readRange(stream: PlumStream, from: number, to: number, resume: ListingPosition | undefined): AsyncGenerator<SourcePage> {
+    const numbers = this.c.numbers ?? [undefined];
+    for (let n = resume?.n ?? 0; n < numbers.length; n++) {
+      const number = numbers[n];
+      let offset = resume?.n === n ? resume.offset : 0;
+      const at = (next: number): JsonValue => ({ n, offset: next });
       let total = Number.POSITIVE_INFINITY;
       let emptyRetries = 0;
       while (offset < total && !this.ctx.signal.aborted) {
@@ -115,9 +128,12 @@ class PlumSource {
           if (!(err instanceof PlumApiError) || err.code !== 'PLUM_BAD_BODY') throw err;
           // Unreadable after every retry: keep the request so it can be replayed, and move on.
           const dead: DeadLetter = { code: err.code, reason: err.message, record: { stream, from, to, ...q }, context: { path: err.path } };
-          yield { events: [], dead: [dead] };
-          if (total === Number.POSITIVE_INFINITY) break;
+          if (total === Number.POSITIVE_INFINITY) {
+            yield { events: [], dead: [dead], checkpoint: at(Number.MAX_SAFE_INTEGER) };
+            break;
+          }
           offset += this.c.page_size;
+          yield { events: [], dead: [dead], checkpoint: at(offset) };
           continue;
         }
         if (received === 0) {
@@ -137,7 +153,7 @@ class PlumSource {
         emptyRetries = 0;
         // Page by what came back: the server may return fewer rows than `limit`.
         offset += received;
-        yield page;
+        yield { ...page, checkpoint: at(offset) };
       }
     }
   }

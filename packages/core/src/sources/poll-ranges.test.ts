@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SourcePage } from '../plugin.js';
+import { PipelineError } from '../errors.js';
 import { pollRanges, type PollRangesOptions } from './poll-ranges.js';
 import { FakeClock } from '../testing/fake-clock.js';
 
@@ -26,19 +27,27 @@ async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string,
   return pages;
 }
 
+/** The cursors of the checkpoints pages carried (without their read times). */
+const cursors = (pages: SourcePage[]) =>
+  pages.filter((p) => p.checkpoint).map((p) => {
+    const { '@readAt': _r, ...c } = p.checkpoint as Record<string, unknown>;
+    return c;
+  });
+
 describe('pollRanges', () => {
   it('reads each stream from its start to the end, then checkpoints it', async () => {
     const reads: [string, number, number][] = [];
     const pages = await collect({}, reads);
     expect(reads).toEqual([['a', 0, 100], ['b', 0, 100]]);
-    expect(pages.filter((p) => p.checkpoint).map((p) => p.checkpoint)).toEqual([{ a: 100 }, { a: 100, b: 100 }]);
+    expect(cursors(pages)).toEqual([{ a: 100 }, { a: 100, b: 100 }]);
+    expect(pages.at(-1)!.checkpoint).toMatchObject({ '@readAt': { a: 1000, b: 1000 } });
   });
 
   it('resumes from the checkpoint minus overlap, never before a configured start, and splits into parts', async () => {
     const reads: [string, number, number][] = [];
     const pages = await collect({ checkpoint: { a: 50, b: 5 }, configuredStart: 0, end: 90, split: (f, t) => [{ start: f, end: Math.min(t, f + 30) }, ...(f + 30 < t ? [{ start: f + 30, end: t }] : [])] }, reads);
     expect(reads).toEqual([['a', 40, 70], ['a', 70, 90], ['b', 0, 30], ['b', 30, 90]]);
-    expect(pages.filter((p) => p.checkpoint).map((p) => p.checkpoint)).toEqual([{ a: 70, b: 5 }, { a: 90, b: 5 }, { a: 90, b: 30 }, { a: 90, b: 90 }]);
+    expect(cursors(pages)).toEqual([{ a: 70, b: 5 }, { a: 90, b: 5 }, { a: 90, b: 30 }, { a: 90, b: 90 }]);
   });
 
   it('clamps starts, and keeps polling up to now when unbounded until aborted', async () => {
@@ -105,5 +114,50 @@ describe('pollRanges', () => {
     expect(progress).toEqual([[0, 1], [1, 1], [0, 1]]);
     ac.abort();
     await it.return?.(undefined);
+  });
+
+  it('reaches back only as far as records read could have been listed late: a backfill part read long after its end is not read again', async () => {
+    const reads: [string, number, number][] = [];
+    // Part a ended at 50 and was read at 1000: nothing before 50 can still appear; b was read at 55, near its end.
+    await collect({ checkpoint: { a: 50, b: 50, '@readAt': { a: 1000, b: 55 } }, end: 90 }, reads);
+    expect(reads).toEqual([['a', 50, 90], ['b', 45, 90]]);
+  });
+
+  it('pages carry their place in the part; a restart resumes the interrupted part from there, then goes on', async () => {
+    const reads: [string, number, number, unknown][] = [];
+    const read = async function* (stream: string, from: number, to: number, resume?: unknown) {
+      reads.push([stream, from, to, resume]);
+      for (let page = ((resume as { page?: number } | undefined)?.page ?? 0) + 1; page <= 3; page++) yield { events: [], checkpoint: { page } };
+    };
+    const first = await collect({ streams: ['a'], end: 100, read }, []);
+    const mid = first.find((p) => (p.checkpoint as { '@part'?: { at: { page: number } } })['@part']?.at.page === 2)!;
+    expect(mid.checkpoint).toMatchObject({ '@part': { stream: 'a', start: 0, end: 100, at: { page: 2 } } });
+    // A crash after page 2 was acknowledged; the range grew meanwhile (end 150).
+    reads.length = 0;
+    const pages = await collect({ streams: ['a'], end: 150, checkpoint: mid.checkpoint as never, read }, []);
+    expect(reads).toEqual([['a', 0, 100, { page: 2 }], ['a', 100, 150, undefined]]);
+    expect(cursors(pages).at(-1)).toEqual({ a: 150 });
+  });
+
+  it('a retried part resumes after the last page the failed attempt yielded', async () => {
+    const reads: unknown[] = [];
+    let failures = 0;
+    const pages = await collect(
+      {
+        streams: ['a'],
+        sleep: async () => {},
+        async *read(_stream, _from, _to, resume) {
+          reads.push(resume);
+          const from = (resume as { page?: number } | undefined)?.page ?? 0;
+          for (let page = from + 1; page <= 3; page++) {
+            if (page === 2 && failures++ === 0) throw new PipelineError('TEST_TRANSIENT', 'try again', { retriable: true });
+            yield { events: [], checkpoint: { page } };
+          }
+        },
+      },
+      [],
+    );
+    expect(reads).toEqual([undefined, { page: 1 }]);
+    expect(pages.filter((p) => (p.checkpoint as { '@part'?: unknown })['@part']).map((p) => (p.checkpoint as { '@part': { at: unknown } })['@part'].at)).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
   });
 });

@@ -1,5 +1,6 @@
 import { PlumlineError } from '../errors.js';
 import type { ComponentContext, SourcePage } from '../plugin.js';
+import type { JsonValue } from '../util/json.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
 
 /** Between attempts at a part that failed for a reason that may pass (an outage): capped at a minute, jittered. */
@@ -25,18 +26,40 @@ export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetr
   };
 }
 
+/**
+ * The checkpoint of a polling source: per stream, the cursor (everything that started before it
+ * was delivered); under `@readAt`, per stream, when the part that moved its cursor was read; under
+ * `@part`, the part being read when the checkpoint was taken and where in it to resume.
+ */
+export type PollCheckpoint<S extends string> = Partial<Record<S, number>> & {
+  '@readAt'?: Partial<Record<S, number>>;
+  '@part'?: PollPart<S>;
+};
+
+/** A part being read, and where in it the source is (the last acknowledged page's position). */
+export interface PollPart<S extends string> {
+  stream: S;
+  start: number;
+  end: number;
+  at: JsonValue;
+}
+
 export interface PollRangesOptions<S extends string> {
   /** The streams to read, in order, each with its own cursor. */
   streams: readonly S[];
-  /** Cursors restored from the checkpoint: per stream, everything before it was delivered. */
-  checkpoint: Partial<Record<S, number>> | undefined;
+  /** Restored from the checkpoint (see {@link PollCheckpoint}). */
+  checkpoint: PollCheckpoint<S> | undefined;
   /** Start of the first range of a stream without a cursor. */
   firstStart: number;
   /** A later range never starts before this (a configured `start`), however large `overlap` is. */
   configuredStart: number;
   /** End of the whole range (exclusive); undefined: keep polling up to `now()`. */
   end?: number;
-  /** How far each later range reaches back before the cursor, for late records. */
+  /**
+   * How long after its start a record may first be listed (late records). A later range reaches
+   * back this far before the time its predecessor was read, never further than its cursor needs:
+   * a part read long after its end (a backfill) is not read again.
+   */
   overlap: number;
   /** Milliseconds between polls. */
   pollIntervalMs: number;
@@ -49,8 +72,12 @@ export interface PollRangesOptions<S extends string> {
   clampStart?: (stream: S, from: number) => number;
   /** Splits [from, to) into parts; the cursor advances after each (iPlum: windows of ≤ 5 days). Default: one part. */
   split?: (from: number, to: number) => { start: number; end: number }[];
-  /** Reads one part of one stream. Must end early (without error) when `signal` aborts. */
-  read: (stream: S, from: number, to: number) => AsyncIterable<SourcePage>;
+  /**
+   * Reads one part of one stream, from its beginning or, given `resume`, from where a page's
+   * `checkpoint` said (a page's `checkpoint` is its position inside the part: the position after
+   * it, to resume there after a crash). Must end early (without error) when `signal` aborts.
+   */
+  read: (stream: S, from: number, to: number, resume?: JsonValue) => AsyncIterable<SourcePage>;
   /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
   onProgress?: (done: number, total: number) => void;
   /** Waits between polls (default: a real, unref'd timer). Tests pass a fake clock's. */
@@ -66,11 +93,21 @@ export interface PollRangesOptions<S extends string> {
   onRecovered?: () => void;
 }
 
+interface Part {
+  start: number;
+  end: number;
+  /** Where to resume inside the part (from a checkpoint taken while it was read). */
+  resume?: JsonValue;
+}
+
 /**
  * The loop of an incremental polling source, as an async generator of pages: per stream, read
- * `[cursor − overlap, now)` (the first time `[firstStart, now)`), then yield a checkpoint-only page
- * with the cursor moved to the end of what was read — the runtime stores it only once every page
- * before it was acknowledged. Then sleep `pollIntervalMs` and poll again, unless bounded.
+ * from its cursor (reaching back `overlap` before the time the cursor's part was read; the first
+ * time from `firstStart`) to now, then yield a checkpoint-only page with the cursor moved to the
+ * end of what was read — the runtime stores it only once every page before it was acknowledged.
+ * Pages inside a part carry the part and their position in it, so a restart resumes after the
+ * last acknowledged page rather than at the part's start. Then sleep `pollIntervalMs` and poll
+ * again, unless bounded.
  *
  * @example
  * read: (cp) => pollRanges({ streams: ['calls'], checkpoint: cp, firstStart: Date.now() - 86_400_000,
@@ -78,32 +115,39 @@ export interface PollRangesOptions<S extends string> {
  *   now: Date.now, read: (stream, from, to) => fetchPages(stream, from, to) })
  */
 export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage> {
-  const cursor: Partial<Record<S, number>> = { ...o.checkpoint };
+  const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
+  const { '@readAt': restoredReadAt, '@part': restoredPart, ...cursors } = restored;
+  const cursor = cursors as Partial<Record<S, number>>;
+  const readAt: Partial<Record<S, number>> = { ...(restoredReadAt as Partial<Record<S, number>> | undefined) };
+  let pending = restoredPart as PollPart<S> | undefined;
+  const checkpoint = (part?: PollPart<S>): JsonValue => ({ ...cursor, '@readAt': { ...readAt }, ...(part ? { '@part': part } : {}) }) as JsonValue;
   for (;;) {
-    const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, o.now());
+    // When this pass began: every record it reads that started more than `overlap` before this
+    // was listed by then, so a later pass need not reach back past it.
+    const passNow = o.now();
+    const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
     // The whole pass is planned first, so progress knows its total.
-    const plan = o.streams.map((stream) => {
-      const at = cursor[stream];
-      let from = at !== undefined ? Math.max(at - o.overlap, o.configuredStart) : o.firstStart;
-      if (o.clampStart) from = o.clampStart(stream, from);
-      return { stream, parts: from < rangeEnd ? (o.split ? o.split(from, rangeEnd) : [{ start: from, end: rangeEnd }]) : [] };
-    });
+    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, pending?.stream === stream ? pending : undefined) }));
+    pending = undefined;
     const total = plan.reduce((n, p) => n + p.parts.length, 0);
     let done = 0;
     o.onProgress?.(done, total);
     for (const { stream, parts } of plan) {
       if (o.signal.aborted) return;
       for (const part of parts) {
-        yield* readRetrying(o, stream, part);
+        for await (const page of readRetrying(o, stream, part)) {
+          yield page.checkpoint === undefined ? page : { ...page, checkpoint: checkpoint({ stream, start: part.start, end: part.end, at: page.checkpoint }) };
+        }
         // A read cut short by a stop did not cover its part: the cursor stays.
         if (o.signal.aborted) return;
         cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
+        readAt[stream] = passNow;
         o.onProgress?.(++done, total);
-        yield { events: [], checkpoint: { ...cursor } as Record<string, number> };
+        yield { events: [], checkpoint: checkpoint() };
       }
       if (parts.length === 0) {
         cursor[stream] = Math.max(cursor[stream] ?? rangeEnd, rangeEnd);
-        yield { events: [], checkpoint: { ...cursor } as Record<string, number> };
+        yield { events: [], checkpoint: checkpoint() };
       }
     }
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
@@ -112,17 +156,33 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
   }
 }
 
+/** The parts of one stream in this pass: the part a crash interrupted first (from where it stopped), then on up to `rangeEnd`. */
+function planStream<S extends string>(o: PollRangesOptions<S>, stream: S, at: number | undefined, readAt: number | undefined, rangeEnd: number, interrupted: PollPart<S> | undefined): Part[] {
+  const split = (from: number, to: number): Part[] => (from < to ? (o.split ? o.split(from, to) : [{ start: from, end: to }]) : []);
+  if (interrupted) return [{ start: interrupted.start, end: interrupted.end, resume: interrupted.at }, ...split(interrupted.end, rangeEnd)];
+  // Records that started before the cursor but were listed late can only be those that started
+  // within `overlap` of the time the cursor's part was read.
+  let from = at === undefined ? o.firstStart : Math.max(Math.min(at, (readAt ?? at) - o.overlap), o.configuredStart);
+  if (o.clampStart) from = o.clampStart(stream, from);
+  return split(from, rangeEnd);
+}
+
 /**
  * Reads one part, trying again after retriable failures with capped, jittered backoff until it
  * succeeds, the pipeline stops, or `maxRetryDurationMs` passed (then the error ends the source,
  * before the cursor moves past the part). Pages the failed attempt yielded were delivered: the
  * retry reads them again (dedupe, or a sink that keeps what a checkpoint covers, absorbs them).
  */
-async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: { start: number; end: number }): AsyncGenerator<SourcePage> {
+async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part): AsyncGenerator<SourcePage> {
   const started = Date.now();
+  // A retry resumes after the last page the failed attempt yielded, when pages say where they are.
+  let resume = part.resume;
   for (let attempt = 1; ; attempt++) {
     try {
-      yield* o.read(stream, part.start, part.end);
+      for await (const page of o.read(stream, part.start, part.end, resume)) {
+        if (page.checkpoint !== undefined) resume = page.checkpoint;
+        yield page;
+      }
       if (attempt > 1) o.onRecovered?.();
       return;
     } catch (err) {
