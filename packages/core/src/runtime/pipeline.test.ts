@@ -5,6 +5,7 @@ import { tmpDir } from '../test-support/tmp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { getEventListeners } from 'node:events';
 import { runInNewContext } from 'node:vm';
 
 const silent = { level: 'silent' } as const;
@@ -36,6 +37,16 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('removes its listener from the embedder\'s signal once it ended', async () => {
+    const controller = new AbortController();
+    const src = arraySource([events('s', 3)], 'src_signal');
+    const p = await createPipeline({ sources: { s: { type: 'src_signal' } }, sinks: { out: { type: 'blackhole', inputs: ['s'] } } }, { plugins: registry(src), logger, once: true, stateStore: new MemoryStateStore(), signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await p.start();
+    await p.done;
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('checks events where they enter: what a source emits that is not a CallEvent goes to the dead letters with the reason', async () => {
     const bad = [
       { ...testEvent('t-array'), time: ['2026'] },

@@ -122,6 +122,9 @@ class PipelineRuntime implements Pipeline {
   private progressLogged = false;
   private commitChain: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | undefined;
+  private commitRunning = false;
+  /** Removes the listener on `options.signal` (added in the constructor) once the pipeline ended. */
+  private readonly unlistenSignal: () => void;
   /** Held from start until finish: a running pipeline keeps the process alive even while every wait is on unref'd timers. */
   private keepAlive: NodeJS.Timeout | undefined;
   private fatal: unknown;
@@ -156,7 +159,9 @@ class PipelineRuntime implements Pipeline {
     });
     // A caller that only awaits start() must not see an unhandled rejection from `done`.
     this.done.catch(() => {});
-    options.signal?.addEventListener('abort', () => this.stop().catch(() => {}), { once: true });
+    const onAbort = (): void => void this.stop().catch(() => {});
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.unlistenSignal = () => options.signal?.removeEventListener('abort', onAbort);
   }
 
   stats(): Record<string, ComponentStats> {
@@ -287,7 +292,12 @@ class PipelineRuntime implements Pipeline {
     }
     this.wire();
     this.commitTimer = setInterval(() => {
-      void this.commit().catch((err) => this.reportError('state', err));
+      // One commit at a time: a slow store must not have a queue of commits build up behind it.
+      if (this.commitRunning) return;
+      this.commitRunning = true;
+      void this.commit()
+        .catch((err) => this.reportError('state', err))
+        .finally(() => (this.commitRunning = false));
     }, def.settings.commit_interval);
     this.commitTimer.unref();
     this.keepAlive = setInterval(() => {}, 1 << 30);
@@ -510,6 +520,7 @@ class PipelineRuntime implements Pipeline {
       commitError = err;
     }
     await this.closeAll();
+    this.unlistenSignal();
     const result: PipelineResult = { stats: this.stats(), checkpoints: Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint])) };
     const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { corePlugins, createLogger, createPipeline, defineSink, PluginRegistry, MemoryStateStore, z, type Pipeline } from '@plumline/core';
-import { memorySink } from '@plumline/core/testing';
+import { getEventListeners } from 'node:events';
+import { memorySink, testContext } from '@plumline/core/testing';
 import { iplumCallbacksSource } from './callback-receiver.js';
 import { iplumSource } from '../iplum-source.js';
 import { usageEvent } from '../iplum-events.js';
@@ -147,5 +148,17 @@ describe('iplum_callbacks receiver', () => {
     expect(result.stats.polled!.eventsOut).toBeGreaterThan(0);
     expect(result.stats.unique!.eventsIn).toBeGreaterThan(result.stats.unique!.eventsOut);
     expect(emulator.stats.callbacksSent).toBeGreaterThan(0);
+  });
+
+  it('waits idle without leaving a listener behind per idle second (the stop signal keeps at most one)', { timeout: 20_000 }, async () => {
+    const ctx = testContext({ id: 'cb', kind: 'source', once: false });
+    const source = await iplumCallbacksSource.create(iplumCallbacksSource.configSchema.parse({ listen: '127.0.0.1:0', auth: { path_secret: 'idle-secret' } }), ctx);
+    const it = source.read(undefined)[Symbol.asyncIterator]();
+    const next = it.next();
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(getEventListeners(ctx.signal, 'abort').length).toBeLessThanOrEqual(1);
+    ctx.abort();
+    await next;
+    await source.close?.();
   });
 });

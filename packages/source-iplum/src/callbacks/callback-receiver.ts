@@ -161,11 +161,18 @@ class CallbackReceiver {
   async *read(): AsyncGenerator<SourcePage> {
     while (!this.ctx.signal.aborted) {
       if (this.queue.length === 0) {
+        // One listener and one timer per wait, both removed when it ends (a wait every idle
+        // second must not leave a listener behind each time).
         await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          const t = setTimeout(resolve, 1000);
+          const done = (): void => {
+            clearTimeout(t);
+            this.ctx.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          this.wake = done;
+          const t = setTimeout(done, 1000);
           t.unref();
-          this.ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          this.ctx.signal.addEventListener('abort', done, { once: true });
         });
         this.wake = undefined;
         await this.wal.trim(this.committedSeq()).catch((err: unknown) => this.ctx.reportError(err));
