@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger, SecretRedactor } from './logger.js';
+import { ConfigError } from './errors.js';
 import { collectSecrets, secret } from './schema.js';
 
 describe('secret redaction', () => {
@@ -21,5 +22,19 @@ describe('secret redaction', () => {
     expect(out).not.toContain('tok-123456');
     expect(out).toContain('[REDACTED]');
     expect(out).toContain('alice');
+  });
+});
+
+describe('errors in log lines', () => {
+  it('an error plumline raised (the user can fix it) is logged as its code and message, without a stack; a bug keeps its stack', () => {
+    const lines: Record<string, { stack?: string; code?: string; message?: string; cause?: string }>[] = [];
+    const dest = new Writable({ write(c, _e, cb) { lines.push(JSON.parse(c.toString()) as never); cb(); } });
+    const log = createLogger({ level: 'info', destination: dest, pretty: false });
+    const cause = Object.assign(new Error('listen EADDRNOTAVAIL 10.9.9.9:80'), { code: 'EADDRNOTAVAIL' });
+    log.error({ err: new ConfigError('CONFIG_LISTEN', 'cannot listen on 10.9.9.9:80: use an address of this machine', { cause }) }, 'failed');
+    log.error({ err: new TypeError("Cannot read properties of undefined (reading 'x')") }, 'bug');
+    expect(lines[0]!.err).toMatchObject({ code: 'CONFIG_LISTEN', message: expect.stringContaining('10.9.9.9'), cause: 'EADDRNOTAVAIL: listen EADDRNOTAVAIL 10.9.9.9:80' });
+    expect(lines[0]!.err!.stack).toBeUndefined();
+    expect(lines[1]!.err!.stack).toContain('TypeError');
   });
 });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { PlumlineError } from './errors.js';
 
 export type { Logger, LevelWithSilent } from 'pino';
 
@@ -70,6 +71,17 @@ function prettyStream(out: NodeJS.WritableStream, color: boolean): Writable {
   });
 }
 
+/**
+ * How errors appear in log lines: an error plumline raised (a PlumlineError, which says what
+ * went wrong and what to do) as its code, message and fields — a user who gave a bad listen
+ * address or state path needs no stack trace — and anything else, a bug, with its stack.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof PlumlineError)) return pino.stdSerializers.err(err as Error);
+  const cause = err.cause instanceof Error ? { cause: `${(err.cause as { code?: string }).code ? `${(err.cause as { code?: string }).code}: ` : ''}${err.cause.message}` } : {};
+  return { ...err.toJSON(), type: err.name, ...cause };
+}
+
 /** The root logger of a pipeline. Components get children carrying their id as `component`. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const out = options.destination ?? process.stderr;
@@ -80,6 +92,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'info',
       base: undefined,
+      serializers: { err: serializeError },
       hooks: redactor ? { streamWrite: (s: string) => redactor.redact(s) } : {},
     },
     stream as pino.DestinationStream,
