@@ -84,7 +84,7 @@ export class KafkaSink implements Sink {
   ) {
     const kafka = new Kafka(kafkaClientConfig(c, ctx));
     this.ownsCheckpoints = c.exactly_once;
-    this.producer = c.exactly_once ? undefined : kafka.producer({ idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) });
+    this.producer = c.exactly_once ? undefined : kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) });
     this.admin = kafka.admin();
     this.topicOf = c.missing_field === undefined ? compileStrictTemplate(c.topic) : compileTemplate(c.topic, c.missing_field);
     this.keyOf = c.missing_field === undefined ? compileStrictTemplate(c.key) : compileTemplate(c.key, c.missing_field);

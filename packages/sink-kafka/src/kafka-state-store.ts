@@ -80,7 +80,8 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   private newProducer(): kafkajs.Producer {
-    return this.kafka.producer({ transactionalId: `plumline-${this.pipelineId}`, transactionTimeout: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
+    // The partitioner kafkajs 2 uses by default (the Java client's murmur2): named so it does not warn.
+    return this.kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, transactionalId: `plumline-${this.pipelineId}`, transactionTimeout: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
   }
 
   private prefix(): string {
