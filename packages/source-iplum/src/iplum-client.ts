@@ -35,12 +35,15 @@ export class IplumClient {
     this.pool = new Pool(url.origin, { connections: o.connections, keepAliveTimeout: 30_000 });
   }
 
-  /** POSTs `body` to `endpoint` (e.g. `/usage/getusage`) and returns the parsed JSON. */
-  async post(endpoint: string, body: Record<string, unknown>): Promise<unknown> {
+  /**
+   * POSTs `body` to `endpoint` (e.g. `/usage/getusage`) and returns the parsed JSON;
+   * `acceptsText`: the endpoint returns a string, which may come bare rather than as JSON.
+   */
+  async post(endpoint: string, body: Record<string, unknown>, acceptsText = false): Promise<unknown> {
     // Each attempt signs afresh (a new epoch): a retried request is never refused as stale.
     return retryWithBackoff(
       () =>
-        this.once(endpoint, body).catch((err: unknown) => {
+        this.once(endpoint, body, acceptsText).catch((err: unknown) => {
           throw err instanceof IplumApiError ? err : new IplumApiError('IPLUM_CONNECTION', `request to ${endpoint} failed: ${(err as Error).message}`, { retriable: true, path: endpoint, cause: err });
         }),
       {
@@ -55,7 +58,7 @@ export class IplumClient {
     );
   }
 
-  private async once(endpoint: string, body: Record<string, unknown>): Promise<unknown> {
+  private async once(endpoint: string, body: Record<string, unknown>, acceptsText: boolean): Promise<unknown> {
     const path = `${this.basePath}${endpoint}`;
     const epoch = Math.floor((this.o.now ?? Date.now)() / 1000);
     const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
@@ -78,15 +81,24 @@ export class IplumClient {
     } finally {
       end?.(failure);
     }
-    if (status === 429 || status >= 500) {
-      throw new IplumApiError('IPLUM_HTTP_STATUS', `iPlum answered ${status} to ${endpoint}`, { retriable: true, status, path: endpoint, retryAfterMs: parseRetryAfter(retryAfter) });
-    }
     let parsed: unknown;
+    let json = true;
     try {
       parsed = JSON.parse(text);
-    } catch (err) {
-      if (status >= 400) parsed = undefined;
-      else throw new IplumApiError('IPLUM_BAD_BODY', `response to ${endpoint} is not valid JSON (${text.length} bytes)`, { retriable: true, path: endpoint, cause: err });
+    } catch {
+      json = false;
+    }
+    if (status === 429 || status >= 500) {
+      // The vendor page documents an error body on 5xx: say what iPlum said.
+      const e = (json && parsed && typeof parsed === 'object' ? parsed : {}) as { errorCode?: string; errorDescription?: string };
+      const said = e.errorCode || e.errorDescription ? ` (${[e.errorCode, e.errorDescription].filter(Boolean).join(': ')})` : '';
+      throw new IplumApiError('IPLUM_HTTP_STATUS', `iPlum answered ${status} to ${endpoint}${said}`, { retriable: true, status, path: endpoint, retryAfterMs: parseRetryAfter(retryAfter), errorCode: e.errorCode });
+    }
+    if (!json && status < 400) {
+      // getcontent and getrecordingfile "return a string": the page shows it bare (Hello), not
+      // as a JSON string ("Hello"). Accept both where a string is what is asked for.
+      if (acceptsText) return text;
+      throw new IplumApiError('IPLUM_BAD_BODY', `response to ${endpoint} is not valid JSON (${text.length} bytes)`, { retriable: true, path: endpoint });
     }
     if (status >= 400) {
       const e = (parsed ?? {}) as { errorCode?: string; errorDescription?: string };

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseLength, recordingEvent, usageEvent } from './iplum-events.js';
 
 describe('iPlum records as events', () => {
-  it('maps the documented usage example', () => {
-    const r = { source: 'iPlum', clientReferenceId: '1234', usage: 'call', recordId: '0UmFAs73cwKbyqUtmz7ltLI.nGlAD.0Dgjdhpm', from: '+14081231234', to: 'test@iplum.com', startTimeUTC: '2023-03-24T00:00:00Z', endTimeUTC: '2023-03-24T00:02:00Z', duration: '2', direction: 'in', type: 'external', iPlumCredits: 2, userId: 'test@test.com' };
+  it('maps the documented usage example (verbatim: start = end, duration "2" minutes)', () => {
+    const r = JSON.parse('{"source":"iPlum", "clientReferenceId":"1234", "usage":"call", "recordId":"0UmFAs73cwKbyqUtmz7ltLI.nGlAD.0Dgjdhpm", "from":"+14081231234", "to":"test@iplum.com", "startTimeUTC":"2023-03-24T00:00:00Z", "endTimeUTC":"2023-03-24T00:00:00Z", "duration":"2", "direction":"in", "type":"external", "iPlumCredits":2, "userId":"test@test.com"}') as Parameters<typeof usageEvent>[0];
     expect(usageEvent(r)).toEqual({
       id: 'iplum:0UmFAs73cwKbyqUtmz7ltLI.nGlAD.0Dgjdhpm',
       source: 'iplum',
       kind: 'call',
       time: '2023-03-24T00:00:00.000Z',
-      endTime: '2023-03-24T00:02:00.000Z',
+      endTime: '2023-03-24T00:00:00.000Z',
       direction: 'inbound',
       from: '+14081231234',
       to: 'test@iplum.com',
@@ -17,6 +17,12 @@ describe('iPlum records as events', () => {
       attributes: { recordId: r.recordId, usageType: 'external', durationMinutes: 2, credits: 2, userId: 'test@test.com', clientReferenceId: '1234' },
       raw: r,
     });
+  });
+
+  it('reads zone-less times as UTC, whatever the process time zone', () => {
+    const e = usageEvent({ recordId: 'z', usage: 'call', startTimeUTC: '2023-03-24 00:00:00.000', endTimeUTC: '2023-03-24 00:01:30.000', direction: 'in' });
+    expect([e.time, e.endTime, e.durationSec]).toEqual(['2023-03-24T00:00:00.000Z', '2023-03-24T00:01:30.000Z', 90]);
+    expect(recordingEvent({ recordId: 'r', phonenumber: '1', dateTimeUTC: '2023-03-22 00:24:00' }).time).toBe('2023-03-22T00:24:00.000Z');
   });
 
   it('puts callback content under content or mediaUrl', () => {

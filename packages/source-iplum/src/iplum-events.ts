@@ -42,8 +42,18 @@ export function parseLength(text: string | undefined): number | undefined {
   return m ? Math.round(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!) : undefined;
 }
 
+/** A zone at the end of a date-time: `Z`, `+02:00`, `-0500`. */
+const ZONE_RE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
+const LOCAL_DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/;
+
+/**
+ * An iPlum time as ISO-8601 UTC. iPlum sends UTC, sometimes without a zone
+ * (`2023-03-24 00:00:00.000`): such a time is read as UTC, never in the process's own zone.
+ */
 function isoOf(text: unknown, field: string, recordId: unknown): string {
-  const ms = typeof text === 'string' ? Date.parse(text) : Number.NaN;
+  let t = typeof text === 'string' ? text.trim() : '';
+  if (LOCAL_DATE_TIME_RE.test(t) && !ZONE_RE.test(t)) t = `${t.replace(' ', 'T')}Z`;
+  const ms = t ? Date.parse(t) : Number.NaN;
   if (Number.isNaN(ms)) throw new PipelineError('IPLUM_BAD_RECORD', `record ${String(recordId)}: ${field} "${String(text)}" is not a date`, { retriable: false });
   return new Date(ms).toISOString();
 }
@@ -66,6 +76,17 @@ export function checkRecording(r: unknown): asserts r is IplumRecordingRecord {
   const o = r as Record<string, unknown>;
   if (!o || typeof o !== 'object') throw new PipelineError('IPLUM_BAD_RECORD', 'recording record is not an object', { retriable: false });
   for (const k of ['recordId', 'phonenumber', 'dateTimeUTC'] as const) if (typeof o[k] !== 'string' || o[k] === '') throw new PipelineError('IPLUM_BAD_RECORD', `recording record has no string "${k}"`, { retriable: false });
+}
+
+/**
+ * A call's duration: end − start when the record spans time; otherwise the `duration` field
+ * (minutes) — the vendor's own example has start = end with `duration: "2"`.
+ */
+function callDuration(time: string, endTime: string | undefined, minutes: number | undefined): { durationSec?: number } {
+  const span = endTime ? (Date.parse(endTime) - Date.parse(time)) / 1000 : undefined;
+  if (span !== undefined && span > 0) return { durationSec: span };
+  if (minutes !== undefined && Number.isFinite(minutes) && minutes >= 0) return { durationSec: minutes * 60 };
+  return span === undefined ? {} : { durationSec: 0 };
 }
 
 /** A usage record as an event: kind = its usage, id `iplum:{recordId}`. */
@@ -94,7 +115,7 @@ export function usageEvent(r: IplumUsageRecord, includeRaw = true): CallEvent {
     ...(dir ? { direction: dir } : {}),
     ...(r.from !== undefined ? { from: r.from } : {}),
     ...(r.to !== undefined ? { to: r.to } : {}),
-    ...(endTime && r.usage === 'call' ? { durationSec: Math.max(0, (Date.parse(endTime) - Date.parse(time)) / 1000) } : {}),
+    ...(r.usage === 'call' ? callDuration(time, endTime, minutes) : {}),
     attributes,
   };
   if (includeRaw) e.raw = r;

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { representation, sign, signedHeaders } from './iplum-signer.js';
 
-// Computed here from the documented representation, independently of the implementation.
+// Computed here from the documented representation (the page's prose: username lower-cased), independently of the implementation.
 function expected(method: string, accessKey: string, username: string, version: string, epoch: number, path: string, secret: string): string {
-  const rep = `${method.toLowerCase()}\n${accessKey}\n${username}\n${version.toLowerCase()}\n${epoch}\n${path.toLowerCase()}`;
+  const rep = `${method.toLowerCase()}\n${accessKey}\n${username.toLowerCase()}\n${version.toLowerCase()}\n${epoch}\n${path.toLowerCase()}`;
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(Buffer.from(rep, 'utf8')).digest('base64');
 }
 
@@ -18,11 +18,12 @@ describe('iPlum request signing', () => {
     expect(sign(input, 'secret')).toBe('CZCH3awIft3jTL/lhQNN+Dv+ONYolbpAWD3tUUw0JGg=');
   });
 
-  it('lower-cases method, version and path but not the access key or username', () => {
+  it('lower-cases method, username, version and path but not the access key; sends the username as signed', () => {
     const a = sign({ method: 'POST', accessKey: 'Key', username: 'Admin@X.com', version: 'V1', epoch: 1, path: '/Usage/GetUsage' }, 's');
-    expect(a).toBe(expected('post', 'Key', 'Admin@X.com', 'v1', 1, '/usage/getusage', 's'));
+    expect(a).toBe(expected('post', 'Key', 'admin@x.com', 'v1', 1, '/usage/getusage', 's'));
     expect(a).not.toBe(sign({ method: 'POST', accessKey: 'key', username: 'Admin@X.com', version: 'V1', epoch: 1, path: '/Usage/GetUsage' }, 's'));
-    expect(a).not.toBe(sign({ method: 'POST', accessKey: 'Key', username: 'admin@x.com', version: 'V1', epoch: 1, path: '/Usage/GetUsage' }, 's'));
+    expect(a).toBe(sign({ method: 'POST', accessKey: 'Key', username: 'admin@x.com', version: 'V1', epoch: 1, path: '/Usage/GetUsage' }, 's'));
+    expect(signedHeaders({ method: 'POST', accessKey: 'Key', username: 'Admin@X.com', version: 'v1', epoch: 1, path: '/x' }, 's')['x-iplumauth-username']).toBe('admin@x.com');
   });
 
   it('agrees with the independent computation for any input (property)', () => {

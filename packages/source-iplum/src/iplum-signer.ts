@@ -12,12 +12,13 @@ export interface SignInput {
 }
 
 /**
- * The string iPlum signs (iplum.md): method lower-cased, access key, username as is (we follow
- * the vendor's code sample, not its prose), version lower-cased, epoch, path lower-cased —
- * joined by a single line feed.
+ * The string iPlum signs (docs/apis.md): method lower-cased, access key, username lower-cased,
+ * version lower-cased, epoch, path lower-cased — joined by a single line feed. The vendor's
+ * prose lower-cases the username, its C# sample does not: we lower-case it in the header too
+ * (see signedHeaders), so a server following either reading computes the same string.
  */
 export function representation(i: SignInput): string {
-  return [i.method.toLowerCase(), i.accessKey, i.username, i.version.toLowerCase(), String(i.epoch), i.path.toLowerCase()].join('\n');
+  return [i.method.toLowerCase(), i.accessKey, i.username.toLowerCase(), i.version.toLowerCase(), String(i.epoch), i.path.toLowerCase()].join('\n');
 }
 
 /** base64(HMAC-SHA256(secret key, representation)). */
@@ -30,7 +31,8 @@ export function signedHeaders(i: SignInput, secretKey: string): Record<string, s
   return {
     'content-type': 'application/json',
     'x-iplumauth-accesskey': i.accessKey,
-    'x-iplumauth-username': i.username,
+    // Login ids are e-mail addresses (case-insensitive); sent as signed.
+    'x-iplumauth-username': i.username.toLowerCase(),
     'x-iplumauth-epochdatetime': String(i.epoch),
     'x-iplumauth-version': i.version,
     authorization: `iPlumAuth ${sign(i, secretKey)}`,

@@ -3,6 +3,11 @@ import { duration, secret, z } from '@plumline/core';
 export const DEFAULT_IPLUM_BASE_URL = 'https://api.iplum.com/';
 export const IPLUM_STREAMS = ['usage', 'recordings'] as const;
 export const USAGE_TYPES = ['iplumtext', 'externalcall', 'externaltext', 'fax'] as const;
+/**
+ * What is fetched by default: the types the vendor page lists, and `iplumcall`, which its own
+ * example sends — without it iPlum-to-iPlum calls would silently never be fetched.
+ */
+export const DEFAULT_USAGE_TYPES = [...USAGE_TYPES, 'iplumcall'] as const;
 export const MAX_WINDOW_MS = 5 * 86_400_000;
 
 const instant = z.union([z.int().min(0), z.iso.datetime({ offset: true })]).describe('ISO-8601 or UNIX seconds.');
@@ -17,10 +22,10 @@ export const iplumSourceConfigSchema = z
     lang: z.string().length(2).default('en').describe('ISO 639-1 language of error descriptions.'),
     streams: z.array(z.enum(IPLUM_STREAMS)).min(1).default([...IPLUM_STREAMS]).refine((s) => new Set(s).size === s.length, 'list each stream once').describe('usage (calls, texts, faxes) and/or recordings.'),
     usage_types: z
-      .array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum([...USAGE_TYPES, 'iplumcall'])))
+      .array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(DEFAULT_USAGE_TYPES)))
       .min(1)
-      .default([...USAGE_TYPES])
-      .describe('Usage types to fetch (case-insensitive): iplumtext, externalcall, externaltext, fax, iplumcall.'),
+      .default([...DEFAULT_USAGE_TYPES])
+      .describe('Usage types to fetch (case-insensitive): iplumtext, externalcall, externaltext, fax, iplumcall. Default: all five.'),
     start: instant.optional(),
     end: instant.optional().describe('End of the range (exclusive). Absent: now, and keep polling.'),
     backfill: duration('How far back the first run starts (alternative to start), e.g. 30d.').optional(),

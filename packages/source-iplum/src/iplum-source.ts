@@ -98,7 +98,7 @@ class IplumSource {
     const endpoint = stream === 'usage' ? '/usage/getcontent' : '/callrecordings/getrecordingfile';
     await mapConcurrent(wanted, this.c.concurrency, async (e) => {
       try {
-        const value = await this.client.post(endpoint, { Lang: this.c.lang, RecordID: e.attributes.recordId });
+        const value = await this.client.post(endpoint, { Lang: this.c.lang, RecordID: e.attributes.recordId }, true);
         if (typeof value !== 'string') throw new IplumApiError('IPLUM_BAD_BODY', `${endpoint} answered with ${typeof value}, not a string`, { retriable: false, path: endpoint });
         const key = stream === 'recordings' ? 'recordingUrl' : /^https?:\/\//i.test(value) ? 'mediaUrl' : 'content';
         e.attributes[key] = value;
