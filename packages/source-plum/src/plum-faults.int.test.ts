@@ -10,7 +10,7 @@ import { plumSource } from './plum-source.js';
  * shares our reading of the vendor page): `respond` sees each request with its number and says
  * what to answer.
  */
-type Script = (req: { path: string; offset: number; limit: number; n: number }) => { status: number; sessions?: string[]; total?: number };
+type Script = (req: { path: string; offset: number; limit: number; n: number }) => { status: number; sessions?: string[]; total?: number; result?: Record<string, unknown> };
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
 const FROM = NOW_SEC - 3600;
@@ -36,6 +36,10 @@ async function serve(script: Script): Promise<string> {
     const r = script({ path: url.pathname, offset, limit, n: n++ });
     if (r.status !== 200) {
       res.writeHead(r.status, { 'content-type': 'text/plain' }).end('Service Unavailable');
+      return;
+    }
+    if (r.result) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', error: '', result: r.result }));
       return;
     }
     const sessions = r.sessions ?? LINES.slice(offset, offset + limit);
@@ -92,5 +96,33 @@ describe('plum source against a scripted server (faults the emulator does not ma
       await p.stop();
     }
     expect(sink.record.events.map((e) => e.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('a calls/logs row without a readable start or end is dead-lettered (PLUM_BAD_ROW) and the rest delivered; an unknown type is kept as given', async () => {
+    const row = (id: string, extra: Record<string, unknown> = {}) => ({ log_id: id, session_id: `400050;000;${FROM}`, dest: '6177123000', src: '2125551234', type: 'inbound', start: String(FROM + 10), end: String(FROM + 40), ...extra });
+    const logs = [row('1'), row('2', { start: undefined }), row('3', { end: 'soon' }), row('4', { type: 'forwarded' })];
+    const url = await serve(({ path }) =>
+      path.includes('/calls/logs/')
+        ? { status: 200, result: { total_logs: String(logs.length), logs } }
+        : { status: 200, result: { dest: '6177123000', src: '2125551234', type: 'inbound', timestamp: String(FROM + 10), location: 'Boston', log: 'log text' } },
+    );
+    const sink = memorySink({ type: 'mem' });
+    const dead = memorySink({ type: 'dead' });
+    const p = await createPipeline(
+      {
+        sources: { plum: { type: 'plum', base_url: url, username: 'u', password: 'p', streams: ['calls'], start: FROM, end: NOW_SEC } },
+        sinks: { out: { type: 'mem', inputs: ['plum'] }, dl: { type: 'dead', inputs: ['dead_letter'] } },
+      },
+      { plugins: new PluginRegistry([...corePlugins, plumSource, sink.plugin, dead.plugin]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await p.done;
+    expect(sink.record.events.map((e) => e.id)).toEqual(['plum:call:1', 'plum:call:4']);
+    expect(sink.record.events[1]!.direction).toBeUndefined();
+    expect(sink.record.events[1]!.attributes.type).toBe('forwarded');
+    expect(dead.record.events.map((e) => [e.attributes.code, (e.raw as { log_id: string }).log_id])).toEqual([
+      ['PLUM_BAD_ROW', '2'],
+      ['PLUM_BAD_ROW', '3'],
+    ]);
   });
 });

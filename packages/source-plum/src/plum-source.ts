@@ -31,14 +31,27 @@ export function callEvent(row: PlumLogRow, detail: PlumLogDetail, includeRaw: bo
     kind: 'call',
     time: iso(start),
     endTime: iso(end),
-    direction: row.type === 'outbound' ? 'outbound' : 'inbound',
+    // Only the two types the vendor documents become a direction; anything else stays as given.
+    ...(row.type === 'outbound' || row.type === 'inbound' ? { direction: row.type } : {}),
     from: row.src,
     to: row.dest,
     durationSec: end - start,
-    attributes: { logId: row.log_id, sessionId: row.session_id, location: detail.location, log: detail.log, detailTimestamp: Number(detail.timestamp) },
+    attributes: { logId: row.log_id, sessionId: row.session_id, type: row.type, location: detail.location, log: detail.log, detailTimestamp: Number(detail.timestamp) },
   };
   if (includeRaw) e.raw = { row, detail };
   return e;
+}
+
+/** Why a calls/logs row cannot become an event, or undefined. */
+function rowProblem(row: PlumLogRow): string | undefined {
+  if (!row || typeof row !== 'object') return 'calls/logs row is not an object';
+  if (typeof row.log_id !== 'string' && typeof row.log_id !== 'number') return 'calls/logs row has no log_id';
+  for (const k of ['start', 'end'] as const) {
+    const v = (row as unknown as Record<string, unknown>)[k];
+    if ((typeof v !== 'string' && typeof v !== 'number') || v === '' || !Number.isFinite(Number(v))) return `calls/logs row ${String(row.log_id)}: ${k} "${String(v)}" is not a UNIX time`;
+  }
+  if (Number(row.end) < Number(row.start)) return `calls/logs row ${String(row.log_id)}: ends before it starts`;
+  return undefined;
 }
 
 class PlumSource {
@@ -173,8 +186,14 @@ class PlumSource {
     return dead.length ? { events, dead } : { events };
   }
 
-  private async callsPage(rows: PlumLogRow[]): Promise<SourcePage> {
+  private async callsPage(listed: PlumLogRow[]): Promise<SourcePage> {
     const dead: DeadLetter[] = [];
+    // A row without a readable start and end cannot be placed in time: it goes to the dead letters.
+    const rows = listed.filter((row) => {
+      const problem = rowProblem(row);
+      if (problem) dead.push({ code: 'PLUM_BAD_ROW', reason: problem, record: row });
+      return !problem;
+    });
     const details = await mapConcurrent(rows, this.c.concurrency, async (row) => {
       try {
         return await this.client.getLog(row.log_id);
