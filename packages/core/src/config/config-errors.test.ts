@@ -126,6 +126,33 @@ sinks:
     expect(errors).toEqual([{ code: 'CONFIG_ENV_MULTILINE', line: 2, column: 33, path: '', file: 'p.yaml' }]);
   });
 
+  it('puts a variable\'s value into one scalar: it can never add keys (no YAML injection), and a bare number stays a number', async () => {
+    const yaml = `sources:
+  gen: { type: generate, count: \${N}, seed: 1 }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`;
+    const errors = await errorsOf(yaml, { N: '1, duplicate_ratio: 0.9' });
+    expect(errors.map((e) => [e.code, e.line, e.path])).toEqual([['CONFIG_INVALID_VALUE', 2, 'sources.gen.count']]);
+    const def = await resolvePipeline(yaml, { registry, env: { N: '7' }, file: 'p.yaml' });
+    expect(def.sources[0]!.config).toMatchObject({ count: 7 });
+    expect((def.sources[0]!.config as { duplicate_ratio?: number }).duplicate_ratio ?? 0).toBe(0);
+  });
+
+  it('locates alias problems: an undefined alias, and a file whose aliases expand too often', async () => {
+    const undefinedAlias = await errorsOf(`sources:
+  gen: { type: generate, count: *nothing }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`);
+    expect(undefinedAlias.map((e) => [e.code, e.line])).toEqual([[expect.stringMatching(/^CONFIG_YAML/), 2]]);
+    const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) laughs.push(`${c}: &${c} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`);
+    const bomb = await errorsOf(`${laughs.join('\n')}\nsources:\n  gen: { type: generate, count: 1 }\nsinks:\n  out: { type: stdout, inputs: [gen] }\n`);
+    expect(bomb.map((e) => e.code)).toEqual(['CONFIG_YAML_ALIAS']);
+    expect(bomb[0]!.line).toBeGreaterThan(1);
+  });
+
   it('leaves $$ and comment lines alone', async () => {
     const def = await resolvePipeline(`# uses \${NOT_SET}
 sources:

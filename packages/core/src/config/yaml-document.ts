@@ -1,6 +1,6 @@
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, Scalar, type Document, type Node } from 'yaml';
 import { ConfigError, ConfigErrors, type SourceLocation } from '../errors.js';
-import { interpolateLine } from './interpolate.js';
+import { placeholdLine, substituteScalar, type VariableReference } from './interpolate.js';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -19,14 +19,16 @@ export class YamlDocument {
   /** Parses and interpolates `text`. Throws {@link ConfigErrors} with every located syntax and interpolation error. */
   static parse(text: string, file: string, env: Readonly<Record<string, string | undefined>>): YamlDocument {
     const errors: ConfigError[] = [];
-    // Interpolate the text before parsing, line by line, as Vector does: `count: ${COUNT}`
-    // then parses as a number, and `${X}` works unquoted inside flow maps. Comment lines are
-    // left alone. Lines keep their numbers; a value may not add lines (YAML injection).
+    // Each `${VAR}` becomes a placeholder that parses as a plain scalar anywhere (so it works
+    // unquoted inside flow maps); values go into the parsed scalars, so a value stays one value
+    // and cannot add keys. `count: ${COUNT}` still reads as a number. Comment lines are left
+    // alone; lines keep their numbers.
+    const refs = new Map<string, VariableReference>();
     const interpolated = text
       .split('\n')
       .map((lineText, i) => {
         if (!lineText.includes('$') || /^\s*#/.test(lineText)) return lineText;
-        const { value, missing, multiline } = interpolateLine(lineText, env);
+        const { value, missing, multiline } = placeholdLine(lineText, env, refs);
         for (const m of missing) {
           errors.push(
             new ConfigError('CONFIG_ENV_MISSING', `environment variable ${m.name} is not set: export it, or write \${${m.name}:-default}`, {
@@ -58,7 +60,14 @@ export class YamlDocument {
       );
     }
     if (errors.length) throw new ConfigErrors([errors[0]!]);
-    return new YamlDocument(file, doc, lines, doc.toJS({ maxAliasCount: 100 }) ?? {});
+    visit(doc, {
+      Scalar(_key, node) {
+        if (typeof node.value !== 'string' || !node.value.includes('$') && !node.value.includes('plumlinevar')) return;
+        const v = substituteScalar(node.value, node.type === Scalar.PLAIN, refs);
+        if (v !== node.value) node.value = v;
+      },
+    });
+    return new YamlDocument(file, doc, lines, toPlainValue(doc, lines, file));
   }
 
   /** Wraps a plain object (the library API accepts one): errors then carry the key path only. */
@@ -105,6 +114,36 @@ export class YamlDocument {
       }
     }
     return 0;
+  }
+}
+
+/** Most alias expansions a file may cause: a "billion laughs" file is refused, not expanded. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain values; alias problems (undefined, or too many expansions) are located errors. */
+function toPlainValue(doc: Document.Parsed, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        if (isAlias(node) && node.range) {
+          offset = node.range[0];
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    const pos = lines.linePos(offset);
+    const excessive = /excessive alias/i.test((err as Error).message);
+    throw new ConfigErrors([
+      new ConfigError(
+        'CONFIG_YAML_ALIAS',
+        excessive ? `aliases expand more than ${MAX_ALIAS_COUNT} times: write the values out, or use fewer aliases` : `${(err as Error).message.split('\n')[0]}: define the anchor (&name) before its alias (*name)`,
+        { location: { file, line: pos.line, column: pos.col, path: '' }, cause: err },
+      ),
+    ]);
   }
 }
 
