@@ -25,6 +25,7 @@ export function eventShapeProblem(e: unknown): string | undefined {
   if (!isIsoTime(v.time)) return '`time` must be an ISO-8601 date-time string (e.g. 2026-01-01T00:00:00.000Z)';
   if (v.endTime !== undefined && !isIsoTime(v.endTime)) return '`endTime`, when present, must be an ISO-8601 date-time string';
   if (v.attributes === null || typeof v.attributes !== 'object' || Array.isArray(v.attributes)) return '`attributes` must be an object';
+  if (Object.hasOwn(v, '__proto__') || Object.hasOwn(v.attributes, '__proto__')) return 'an event (or its attributes) must not have a `__proto__` key';
   if (v.direction !== undefined && v.direction !== 'inbound' && v.direction !== 'outbound') return '`direction`, when present, must be "inbound" or "outbound"';
   for (const k of OPTIONAL_STRINGS) if (v[k] !== undefined && typeof v[k] !== 'string') return `\`${k}\`, when present, must be a string`;
   if (v.durationSec !== undefined && (typeof v.durationSec !== 'number' || !Number.isFinite(v.durationSec))) return '`durationSec`, when present, must be a finite number';

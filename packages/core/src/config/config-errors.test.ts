@@ -153,6 +153,16 @@ sinks:
     expect(bomb[0]!.line).toBeGreaterThan(1);
   });
 
+  it('refuses a key named __proto__ (a component so named used to vanish), located', async () => {
+    const errors = await errorsOf(`sources:
+  gen: { type: generate, count: 1 }
+  __proto__: { type: generate, count: 2 }
+sinks:
+  out: { type: stdout, inputs: [gen] }
+`);
+    expect(errors.map((e) => [e.code, e.line])).toEqual([['CONFIG_RESERVED_KEY', 3]]);
+  });
+
   it('leaves $$ and comment lines alone', async () => {
     const def = await resolvePipeline(`# uses \${NOT_SET}
 sources:

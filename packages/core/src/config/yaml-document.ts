@@ -60,6 +60,17 @@ export class YamlDocument {
       );
     }
     if (errors.length) throw new ConfigErrors([errors[0]!]);
+    // JavaScript objects cannot hold a `__proto__` key as data: it would set the prototype, and
+    // a component so named would silently vanish.
+    visit(doc, {
+      Pair(_key, pair) {
+        if (isScalar(pair.key) && pair.key.value === '__proto__') {
+          const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+          errors.push(new ConfigError('CONFIG_RESERVED_KEY', '"__proto__" cannot be used as a key: rename it', { location: { file, line: pos.line, column: pos.col, path: '' } }));
+        }
+      },
+    });
+    if (errors.length) throw new ConfigErrors(errors);
     visit(doc, {
       Scalar(_key, node) {
         if (typeof node.value !== 'string' || !node.value.includes('$') && !node.value.includes('plumlinevar')) return;

@@ -45,10 +45,22 @@ export function setPathCopying(target: Record<string, unknown>, parts: readonly 
     const p = parts[i]!;
     const cur = obj[p];
     // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
-    const copy: Record<string, unknown> = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? Object.assign({}, cur as Record<string, unknown>) : {};
+    const copy: Record<string, unknown> = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? copyRecord(cur as Record<string, unknown>) : {};
     obj[p] = copy;
     obj = copy;
   }
   const last = parts[parts.length - 1]!;
   obj[last] = value;
+}
+
+/**
+ * A shallow copy of `o`. Object.assign sets keys by assignment, so an own `__proto__` key (JSON
+ * from outside can have one) would become the copy's prototype; such an object is copied key by
+ * key instead (rare: the fast path costs one own-property check).
+ */
+export function copyRecord(o: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(o, '__proto__')) return Object.assign({}, o);
+  const copy: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) Object.defineProperty(copy, k, { value: o[k], enumerable: true, writable: true, configurable: true });
+  return copy;
 }
