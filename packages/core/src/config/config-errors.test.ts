@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpDir } from '../test-support/tmp-dir.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors, PluginRegistry, corePlugins, resolvePipeline } from '../index.js';
 
@@ -161,6 +164,19 @@ sinks:
   out: { type: stdout, inputs: [gen] }
 `);
     expect(errors.map((e) => [e.code, e.line])).toEqual([['CONFIG_RESERVED_KEY', 3]]);
+  });
+
+  it('refuses a state path that is a file (or runs through one), located, at validate time', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'taken'), 'x');
+      for (const path of [join(dir, 'taken'), join(dir, 'taken', 'state')]) {
+        const errors = await errorsOf(`state: { type: directory, path: ${JSON.stringify(path)} }\n${VALID}`);
+        expect(errors.map((e) => [e.code, e.line, e.path])).toEqual([['CONFIG_INVALID_VALUE', 1, 'state.path']]);
+      }
+    } finally {
+      await cleanup();
+    }
   });
 
   it('leaves $$ and comment lines alone', async () => {

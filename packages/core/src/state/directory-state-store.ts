@@ -37,7 +37,16 @@ export class DirectoryStateStore implements StateStore {
 
   async open(): Promise<void> {
     if (this.opened) return;
-    await mkdir(this.dir, { recursive: true });
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // A path that is a file (or runs through one) is the user's to fix: say so, without a stack.
+      if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EROFS') {
+        throw new StateError('STATE_PATH_UNUSABLE', `state path ${this.dir} cannot be a directory (${code}): ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way: choose another path or move the file' : 'no permission: choose a path this user can write'}`, { retriable: false, cause: err, fields: { path: this.dir, errno: code } });
+      }
+      throw new StateError('STATE_PATH_UNUSABLE', `cannot create state directory ${this.dir}`, { cause: err, fields: { path: this.dir } });
+    }
     await this.lock();
     // Temp files from a write interrupted by a crash are garbage: the rename never happened.
     for (const name of await readdir(this.dir)) {

@@ -8,6 +8,7 @@ export const DEFAULT_SECRET_HEADER = 'x-plumline-secret';
 const listen = z
   .string()
   .regex(/^(\[[^\]]+\]|[^:]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8090')
+  .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65_535, 'the port must be 0–65535 (0: any free port)')
   .describe('Address to listen on (host:port).');
 
 export const callbackConfigSchema = z.strictObject({
