@@ -37,7 +37,7 @@ export interface IplumEmulatorOptions {
 const VALID_USAGE = new Set(['iplumtext', 'externalcall', 'externaltext', 'fax', 'iplumcall']);
 
 /**
- * A faithful emulator of iPlum's usage API (shared/api/iplum.md): four POST endpoints, full
+ * A faithful emulator of iPlum's usage API (docs/apis.md): four POST endpoints, full
  * HMAC-SHA256 signature verification (wrong key, wrong path case or an epoch more than 300 s
  * off → 401), the 5-day rule (400 ERR_INVALID_DATE), 405 for other methods, ERR_INVALID_REQUEST
  * for bad bodies, deterministic seeded data, content and media URLs, recordings, injectable

@@ -94,7 +94,7 @@ export class PlumData {
   sessionLine(s: SessionRecord): string {
     const d = s.endSec - s.startSec;
     const hms = `${pad(Math.floor(d / 3600), 2)}:${pad(Math.floor((d % 3600) / 60), 2)}:${pad(d % 60, 2)}`;
-    // The vendor prints -0500 on session lines whatever the season (plum.md).
+    // The vendor prints -0500 on session lines whatever the season (docs/apis.md).
     return `${s.direction} ${s.number} ${s.channel} [${formatClf(s.startSec * 1000, this.o.timeZone, '-0500')}] ${s.peer} ${s.sessionId} ${s.startSec} ${s.endSec} ${hms}`;
   }
 

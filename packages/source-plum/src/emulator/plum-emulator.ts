@@ -64,7 +64,7 @@ function vendorJson(value: unknown): string {
 }
 
 /**
- * A faithful emulator of Plum DEV's Call Log REST API (see shared/api/plum.md): the four GET
+ * A faithful emulator of Plum DEV's Call Log REST API (see docs/apis.md): the four GET
  * services, Basic auth, JSON or XML by `Accept`, the status/error/result envelope (including
  * the vendor's trailing-comma failure JSON and `\/` escapes), `number`/`offset`/`limit` with the
  * documented bounds, 5-day retention for call logs and 1 year for sessions and errors, and

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseErrorLine, parsePlumLine, parseSessionLine } from './plum-line-parser.js';
 import { formatClf } from './zoned-time.js';
 
-describe('Plum session lines (every sample in plum.md and the vendor page)', () => {
+describe('Plum session lines (every sample in docs/apis.md and the vendor page)', () => {
   it('outbound: number is the dialled number, peer the login', () => {
     const e = parseSessionLine('outbound 12125551234 26 [03/Nov/2017:00:10:42 -0500] test@login.com 300024;026;1509673023 1509682242 1509682255 00:00:13');
     expect(e).toMatchObject({
@@ -41,7 +41,7 @@ describe('Plum session lines (every sample in plum.md and the vendor page)', () 
 describe('Plum error lines', () => {
   it('reads the bracketed time in the configured zone (the printed offset is not trusted)', () => {
     const e = parseErrorLine('error 2125551234 6 [17/Nov/2016:14:40:46 -0400] 6177123000 100025;006;1479411625 Max Disconnect Count Exceeded');
-    // 14:40:46 EST = 19:40:46 UTC = epoch 1479411646, 21 s after the session id's epoch (plum.md).
+    // 14:40:46 EST = 19:40:46 UTC = epoch 1479411646, 21 s after the session id's epoch (docs/apis.md).
     expect(e).toMatchObject({ kind: 'error', time: '2016-11-17T19:40:46.000Z', from: '2125551234', to: '6177123000', attributes: { sessionId: '100025;006;1479411625', channel: 6, message: 'Max Disconnect Count Exceeded' } });
     expect(e.id).toMatch(/^plum:error:100025;006;1479411625:[0-9a-f]{16}$/);
     expect(parseErrorLine('error 2125551234 6 [17/Nov/2016:14:40:46 -0400] 6177123000 100025;006;1479411625 Max Disconnect Count Exceeded', 'UTC').time).toBe('2016-11-17T14:40:46.000Z');

@@ -62,7 +62,7 @@ export function parseSessionLine(rawLine: string): CallEvent {
 /**
  * Parses an error line: `error {number} {channel} [{local time}] {dnis} {session_id} {message…}`.
  * Error lines carry no epochs, so the event time is the bracketed wall-clock time read in
- * `timeZone` (plum.md: the printed offset is not reliable). The id hashes the whole line so
+ * `timeZone` (docs/apis.md: the printed offset is not reliable). The id hashes the whole line so
  * that two errors of one session stay distinct and a re-read line keeps its id.
  */
 export function parseErrorLine(rawLine: string, timeZone = DEFAULT_PLUM_TIME_ZONE): CallEvent {

@@ -68,7 +68,7 @@ export function zonedToEpochMs(y: number, mo: number, d: number, h: number, mi: 
 
 /**
  * Reads Plum's bracketed time `03/Nov/2017:00:10:42 -0500` as wall-clock time in `zone`. The
- * printed offset is ignored: plum.md shows it does not match the epochs. `\/` is accepted for `/`.
+ * printed offset is ignored: the vendor's samples show it does not match the epochs. `\/` is accepted for `/`.
  */
 export function parseClfInZone(text: string, zone: string): number | undefined {
   const m = CLF_RE.exec(text.replace(/\\\//g, '/'));
