@@ -21,6 +21,9 @@ const LINES = Array.from({ length: TOTAL }, (_, i) => {
 });
 const ids = LINES.map((l) => `plum:session:${l.split(' ')[6]}`);
 
+/** 8 s in CI (past the old 3 s retry budget); PLUMLINE_OUTAGE_MS=600000 runs the 10-minute version by hand. */
+const OUTAGE_MS = Number(process.env.PLUMLINE_OUTAGE_MS ?? 8_000);
+
 let server: Server | undefined;
 afterEach(async () => {
   await new Promise((r) => server?.close(r));
@@ -81,15 +84,15 @@ describe('plum source against a scripted server (faults the emulator does not ma
     expect(cp?.plum?.position?.sessions ?? 0).toBeLessThan(NOW_SEC);
   });
 
-  it('rides out an outage (503 on every request for 8 s, past the retry budget of one request): not ready meanwhile, then every record', { timeout: 60_000 }, async () => {
-    const outageMs = Number(process.env.PLUMLINE_OUTAGE_MS ?? 8_000);
+  it(`rides out an outage (503 on every request for ${OUTAGE_MS / 1000} s, past the retry budget of one request): not ready meanwhile, then every record`, { timeout: OUTAGE_MS + 120_000 }, async () => {
+    const outageMs = OUTAGE_MS;
     const startedAt = Date.now();
     const url = await serve(() => (Date.now() - startedAt < outageMs ? { status: 503 } : { status: 200 }));
     const { p, sink } = await run(url, { poll_interval: '1h' }, false);
     try {
       await expect.poll(() => p.health().components.plum?.ok, { timeout: 10_000 }).toBe(false);
       expect(p.health().ready).toBe(false);
-      await expect.poll(() => sink.record.events.length, { timeout: outageMs + 70_000, interval: 200 }).toBe(TOTAL);
+      await expect.poll(() => sink.record.events.length, { timeout: outageMs + 70_000, interval: 500 }).toBe(TOTAL);
       expect(p.health().ready).toBe(true);
       expect(p.stats().plum!.retries).toBeGreaterThan(2);
     } finally {

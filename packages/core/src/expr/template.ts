@@ -25,17 +25,7 @@ export function templateFields(template: string): string[] {
  * instead of writing a made-up value.
  */
 export function compileStrictTemplate(template: string): (event: CallEvent) => string | undefined {
-  const { literals, getters } = parseTemplate(template);
-  if (getters.length === 0) return () => template;
-  return (e) => {
-    let out = literals[0]!;
-    for (let i = 0; i < getters.length; i++) {
-      const v = getters[i]!(e);
-      if (v === undefined || v === null) return undefined;
-      out += String(v) + literals[i + 1]!;
-    }
-    return out;
-  };
+  return compileWith(template, undefined);
 }
 
 /** The literal text around each placeholder (one more than the placeholders) and a getter per placeholder. */
@@ -57,13 +47,21 @@ function parseTemplate(template: string): { literals: string[]; getters: ((e: Ca
  * field renders as `fallback` (default: empty string). Values are rendered with String().
  */
 export function compileTemplate(template: string, fallback = ''): (event: CallEvent) => string {
+  return compileWith(template, fallback) as (event: CallEvent) => string;
+}
+
+/** One renderer for both: a missing field renders as `fallback`, or (undefined) makes the result undefined. */
+function compileWith(template: string, fallback: string | undefined): (event: CallEvent) => string | undefined {
   const { literals, getters } = parseTemplate(template);
   if (getters.length === 0) return () => template;
   return (e) => {
     let out = literals[0]!;
     for (let i = 0; i < getters.length; i++) {
       const v = getters[i]!(e);
-      out += (v === undefined || v === null ? fallback : String(v)) + literals[i + 1]!;
+      if (v === undefined || v === null) {
+        if (fallback === undefined) return undefined;
+        out += fallback + literals[i + 1]!;
+      } else out += String(v) + literals[i + 1]!;
     }
     return out;
   };

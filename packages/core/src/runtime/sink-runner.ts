@@ -74,7 +74,7 @@ export class SinkRunner {
       next: (batch) => {
         this.telemetry.eventsIn(batch.events.length);
         if (this.failed) {
-          batch.receipt.fail(new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } }));
+          batch.receipt.fail(this.failedEarlier());
           return;
         }
         // An exactly-once sink stores checkpoints with its data, so it must see checkpoint-only batches too.
@@ -128,8 +128,13 @@ export class SinkRunner {
   }
 
   private failQueued(): void {
-    const error = new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } });
+    const error = this.failedEarlier();
     for (const b of this.queue.splice(0)) b.receipt.fail(error);
+  }
+
+  /** What a batch that reaches the sink after it failed for good is failed with. */
+  private failedEarlier(): PipelineError {
+    return new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } });
   }
 
   /** Waits (bounded) until the group holds every outstanding reference of its source batches, then writes it whole. */
@@ -144,7 +149,7 @@ export class SinkRunner {
       }
     }
     if (this.failed) {
-      const error = new PipelineError('SINK_FAILED', `sink ${this.id} failed earlier`, { fields: { component: this.id } });
+      const error = this.failedEarlier();
       for (const b of group) b.receipt.fail(error);
       return;
     }

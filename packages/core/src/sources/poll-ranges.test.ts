@@ -130,8 +130,8 @@ describe('pollRanges', () => {
       for (let page = ((resume as { page?: number } | undefined)?.page ?? 0) + 1; page <= 3; page++) yield { events: [], checkpoint: { page } };
     };
     const first = await collect({ streams: ['a'], end: 100, read }, []);
-    const mid = first.find((p) => (p.checkpoint as { '@part'?: { at: { page: number } } })['@part']?.at.page === 2)!;
-    expect(mid.checkpoint).toMatchObject({ '@part': { stream: 'a', start: 0, end: 100, at: { page: 2 } } });
+    const mid = first.find((p) => (p.checkpoint as { '@parts'?: { at: { page: number } }[] })['@parts']?.[0]?.at.page === 2)!;
+    expect(mid.checkpoint).toMatchObject({ '@parts': [{ stream: 'a', start: 0, end: 100, at: { page: 2 } }] });
     // A crash after page 2 was acknowledged; the range grew meanwhile (end 150).
     reads.length = 0;
     const pages = await collect({ streams: ['a'], end: 150, checkpoint: mid.checkpoint as never, read }, []);
@@ -158,6 +158,20 @@ describe('pollRanges', () => {
       [],
     );
     expect(reads).toEqual([undefined, { page: 1 }]);
-    expect(pages.filter((p) => (p.checkpoint as { '@part'?: unknown })['@part']).map((p) => (p.checkpoint as { '@part': { at: unknown } })['@part'].at)).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+    expect(pages.filter((p) => (p.checkpoint as { '@parts'?: unknown })['@parts']).map((p) => (p.checkpoint as { '@parts': { at: unknown }[] })['@parts'][0]!.at)).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+  });
+
+  it('a checkpoint taken before the interrupted part resumes still carries it (a stream already done comes first)', async () => {
+    const read = async function* (_stream: string, _from: number, _to: number, resume?: unknown) {
+      for (let page = ((resume as { page?: number } | undefined)?.page ?? 0) + 1; page <= 3; page++) yield { events: [], checkpoint: { page } };
+    };
+    const restored = { a: 100, '@readAt': { a: 1000 }, '@parts': [{ stream: 'b' as const, start: 0, end: 100, at: { page: 2 } }] };
+    const pages = await collect({ checkpoint: restored as never, end: 100, read }, []);
+    // The first checkpoint is stream a's (nothing to read): it must not drop b's place.
+    expect(pages[0]!.checkpoint).toMatchObject({ a: 100, '@parts': [{ stream: 'b', at: { page: 2 } }] });
+    // Nor may a part of a read while b's waits: with new data for a, a's pages carry both.
+    const both = await collect({ checkpoint: { a: 50, '@readAt': { a: 55 }, '@parts': restored['@parts'] } as never, end: 100, overlap: 0, read }, []);
+    expect(both[0]!.checkpoint).toMatchObject({ '@parts': [{ stream: 'b', at: { page: 2 } }, { stream: 'a', at: { page: 1 } }] });
+    expect(both.find((p) => (p.checkpoint as { a?: number }).a === 100)!.checkpoint).toMatchObject({ '@parts': [{ stream: 'b', at: { page: 2 } }] });
   });
 });

@@ -29,11 +29,12 @@ export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetr
 /**
  * The checkpoint of a polling source: per stream, the cursor (everything that started before it
  * was delivered); under `@readAt`, per stream, when the part that moved its cursor was read; under
- * `@part`, the part being read when the checkpoint was taken and where in it to resume.
+ * `@parts`, the parts being read when the checkpoint was taken (at most one per stream) and where
+ * in each to resume.
  */
 export type PollCheckpoint<S extends string> = Partial<Record<S, number>> & {
   '@readAt'?: Partial<Record<S, number>>;
-  '@part'?: PollPart<S>;
+  '@parts'?: PollPart<S>[];
 };
 
 /** A part being read, and where in it the source is (the last acknowledged page's position). */
@@ -105,7 +106,7 @@ interface Part {
  * from its cursor (reaching back `overlap` before the time the cursor's part was read; the first
  * time from `firstStart`) to now, then yield a checkpoint-only page with the cursor moved to the
  * end of what was read — the runtime stores it only once every page before it was acknowledged.
- * Pages inside a part carry the part and their position in it, so a restart resumes after the
+ * Pages inside a part carry the part and their position in it (`@parts`), so a restart resumes after the
  * last acknowledged page rather than at the part's start. Then sleep `pollIntervalMs` and poll
  * again, unless bounded.
  *
@@ -116,18 +117,21 @@ interface Part {
  */
 export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage> {
   const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
-  const { '@readAt': restoredReadAt, '@part': restoredPart, ...cursors } = restored;
+  const { '@readAt': restoredReadAt, '@parts': restoredParts, ...cursors } = restored;
   const cursor = cursors as Partial<Record<S, number>>;
   const readAt: Partial<Record<S, number>> = { ...(restoredReadAt as Partial<Record<S, number>> | undefined) };
-  let pending = restoredPart as PollPart<S> | undefined;
-  const checkpoint = (part?: PollPart<S>): JsonValue => ({ ...cursor, '@readAt': { ...readAt }, ...(part ? { '@part': part } : {}) }) as JsonValue;
+  // Parts in progress, by stream: every checkpoint carries each until it is done, so a checkpoint
+  // taken while another stream is read (or before an interrupted part resumes) keeps its place.
+  const inProgress = new Map<S, PollPart<S>>(((restoredParts as PollPart<S>[] | undefined) ?? []).map((p) => [p.stream, p]));
+  let pending: Map<S, PollPart<S>> | undefined = new Map(inProgress);
+  const checkpoint = (): JsonValue => ({ ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}) }) as JsonValue;
   for (;;) {
     // When this pass began: every record it reads that started more than `overlap` before this
     // was listed by then, so a later pass need not reach back past it.
     const passNow = o.now();
     const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
     // The whole pass is planned first, so progress knows its total.
-    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, pending?.stream === stream ? pending : undefined) }));
+    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, pending?.get(stream)) }));
     pending = undefined;
     const total = plan.reduce((n, p) => n + p.parts.length, 0);
     let done = 0;
@@ -136,10 +140,16 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
       if (o.signal.aborted) return;
       for (const part of parts) {
         for await (const page of readRetrying(o, stream, part)) {
-          yield page.checkpoint === undefined ? page : { ...page, checkpoint: checkpoint({ stream, start: part.start, end: part.end, at: page.checkpoint }) };
+          if (page.checkpoint === undefined) {
+            yield page;
+            continue;
+          }
+          inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
+          yield { ...page, checkpoint: checkpoint() };
         }
         // A read cut short by a stop did not cover its part: the cursor stays.
         if (o.signal.aborted) return;
+        inProgress.delete(stream);
         cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
         readAt[stream] = passNow;
         o.onProgress?.(++done, total);
