@@ -1,12 +1,15 @@
 // The ceiling for the Kafka sink: a bare kafkajs producer sending the same events with the same
-// settings (idempotent, acks=all, batches of 1,000, one batch at a time). Prints {events, ms, maxRssBytes}.
+// settings (idempotent, acks=all, batches of 1,000, one batch at a time). With a fourth argument
+// `transactional`, the ceiling for exactly-once: one transaction per batch, as the sink commits.
+// Prints {events, ms, maxRssBytes}.
 import kafkajs from 'kafkajs';
 import { CallGenerator } from '../packages/core/dist/index.js';
 
-const [brokers, topic, nText] = process.argv.slice(2);
+const [brokers, topic, nText, mode] = process.argv.slice(2);
 const N = Number(nText);
+const transactional = mode === 'transactional';
 const kafka = new kafkajs.Kafka({ clientId: 'bare', brokers: [brokers], logLevel: kafkajs.logLevel.NOTHING });
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+const producer = kafka.producer(transactional ? { transactionalId: `bare-${process.pid}`, idempotent: true, maxInFlightRequests: 1 } : { idempotent: true, maxInFlightRequests: 5 });
 await producer.connect();
 const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
 const started = performance.now();
@@ -16,7 +19,11 @@ for (let i = 0; i < N; i += 1000) {
     const e = gen.event(j);
     messages.push({ key: e.id, value: JSON.stringify(e), headers: { source: e.source, kind: e.kind, schema_version: '1' } });
   }
-  await producer.send({ topic, messages, acks: -1 });
+  if (transactional) {
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages, acks: -1 });
+    await tx.commit();
+  } else await producer.send({ topic, messages, acks: -1 });
 }
 const ms = performance.now() - started;
 await producer.disconnect();
