@@ -6,6 +6,7 @@ import { CallGenerator, corePlugins, createLogger, createPipeline, defineOperato
 import { arraySource, memorySink } from '@plumline/core/testing';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { kafkaSink } from './kafka-sink.js';
+import { kafkaStatePlugin } from './kafka-state-store.js';
 import { RegistryEmulator } from './schema-registry/registry-emulator.js';
 import { fromAvroRecord } from './schema-registry/event-schemas.js';
 
@@ -68,6 +69,31 @@ const generated = (n: number, seed = 1, source = 'gen') => {
 };
 
 describe('kafka sink (real broker)', () => {
+  it('sends what is over the broker\'s message.max.bytes per partition as several requests: an exactly-once group of many batches of 1,000, and 600 KB records', { timeout: 120_000 }, async () => {
+    const prefix = unique('big');
+    const p = await createPipeline(
+      {
+        id: prefix,
+        state: { type: 'kafka', brokers, topic: `${prefix}-state` },
+        sources: { gen: { type: 'generate', count: 30_000, batch_size: 1000 } },
+        sinks: { kafka: { type: 'kafka', inputs: ['gen'], brokers, topic: `${prefix}.eos`, exactly_once: true, create_topics: { partitions: 1 } } },
+      },
+      { plugins: new PluginRegistry([...corePlugins, kafkaSink, kafkaStatePlugin]), logger: createLogger({ level: 'silent' }), once: true },
+    );
+    await p.start();
+    await p.done;
+    expect((await consume([`${prefix}.eos`], 30_000, 60_000)).length).toBe(30_000);
+    const large = { ...generated(1)[0]!, attributes: { blob: 'x'.repeat(600_000) } };
+    const src = arraySource([[{ ...large, id: 'l1' }, { ...large, id: 'l2' }, { ...large, id: 'l3' }]], 'array_large');
+    const q = await createPipeline(
+      { sources: { src: { type: 'array_large' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic: `${prefix}.large`, create_topics: { partitions: 1 } } } },
+      { plugins: new PluginRegistry([...corePlugins, kafkaSink, src]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
+    );
+    await q.start();
+    await q.done;
+    expect((await consume([`${prefix}.large`], 3)).map((r) => r.value.id)).toEqual(['l1', 'l2', 'l3']);
+  });
+
   it('dead-letters per event a topic Kafka would refuse (KAFKA_TOPIC_INVALID) and a missing template field (KAFKA_TEMPLATE_FIELD_MISSING), and writes the rest', async () => {
     const prefix = unique('tpl');
     const events = generated(300);

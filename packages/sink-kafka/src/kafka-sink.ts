@@ -33,6 +33,43 @@ function permanentType(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Most bytes of records per produce request. kafkajs puts a request's records for one partition
+ * in one record batch, which the broker refuses above message.max.bytes (1 MB by default): a
+ * large batch (an exactly-once group of many batches) goes as several requests.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** A record's overhead in a record batch beyond its key, value and headers (lengths, offsets, timestamps), rounded up. */
+const RECORD_FRAMING_BYTES = 32;
+
+/** The records of a batch as produce requests of at most MAX_REQUEST_BYTES (a larger record goes alone). */
+function requests(byTopic: ReadonlyMap<string, Message[]>, totalBytes: number): { topic: string; messages: Message[] }[][] {
+  if (byTopic.size === 0) return [];
+  if (totalBytes <= MAX_REQUEST_BYTES) return [[...byTopic].map(([topic, messages]) => ({ topic, messages }))];
+  const out: { topic: string; messages: Message[] }[][] = [];
+  let current = new Map<string, Message[]>();
+  let size = 0;
+  const flush = () => {
+    if (current.size) out.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    size = 0;
+  };
+  for (const [topic, messages] of byTopic) {
+    for (const m of messages) {
+      let bytes = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)) + (typeof m.key === 'string' ? Buffer.byteLength(m.key) : 0) + RECORD_FRAMING_BYTES;
+      for (const [k, v] of Object.entries(m.headers ?? {})) bytes += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0) + 2;
+      if (size > 0 && size + bytes > MAX_REQUEST_BYTES) flush();
+      const list = current.get(topic);
+      if (list) list.push(m);
+      else current.set(topic, [m]);
+      size += bytes;
+    }
+  }
+  flush();
+  return out;
+}
+
 /** The first permanent error type among kafkajs's per-topic creation errors. */
 function topicErrorsType(errors: unknown[] | undefined): string | undefined {
   for (const e of errors ?? []) {
@@ -201,12 +238,9 @@ export class KafkaSink implements Sink {
     if (byTopic.size === 0) return { dead };
     await this.ensureTopics([...byTopic.keys()]);
     try {
-      await this.producer!.sendBatch({
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        acks: this.c.acks === 'all' ? -1 : this.c.acks,
-        timeout: this.c.request_timeout,
-        compression: COMPRESSION[this.c.compression],
-      });
+      for (const topicMessages of requests(byTopic, bytes)) {
+        await this.producer!.sendBatch({ topicMessages, acks: this.c.acks === 'all' ? -1 : this.c.acks, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+      }
     } catch (err) {
       const permanent = permanentType(err);
       throw new PipelineError('KAFKA_PRODUCE_FAILED', `Kafka did not take a batch${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
@@ -218,11 +252,11 @@ export class KafkaSink implements Sink {
   /** Events, the checkpoints after them and the operator state staged on them, in one transaction of the state store's producer. */
   private async writeTransaction(batch: SinkBatch, byTopic: Map<string, Message[]>, dead: DeadLetter[], bytes: number): Promise<{ dead?: DeadLetter[] }> {
     if (byTopic.size) await this.ensureTopics([...byTopic.keys()]);
-    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.atomic!.commitAtomically(batch.commit?.writes ?? [], async (handle) => {
-      if (topicMessages.length === 0) return;
       try {
-        await (handle as kafkajs.Transaction).sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+        for (const topicMessages of requests(byTopic, bytes)) {
+          await (handle as kafkajs.Transaction).sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+        }
       } catch (err) {
         const permanent = permanentType(err);
         // Transient failures (and fencing) are the store's to classify; these no retry changes.
