@@ -75,6 +75,13 @@ export interface Source {
   read(checkpoint: JsonValue | undefined): AsyncIterable<SourcePage>;
   /** True when `read` ends by itself (a finite range, `--once`). `--once` refuses a source that is not bounded. */
   readonly bounded: boolean;
+  /**
+   * True when every event `read` yields is a CallEvent by construction (built from fields the
+   * source checked, never passed through from outside). The runtime then skips its per-event
+   * shape check, which otherwise dead-letters what does not fit (EVENT_INVALID). Leave it unset
+   * for a source that hands on records it did not build (stdin, a custom webhook).
+   */
+  readonly wellFormedEvents?: boolean;
   /** Called once when the pipeline stops, after `read` ended. Releases sockets and servers. Must be idempotent. */
   close?(): Promise<void>;
 }

@@ -137,6 +137,6 @@ export const iplumSource = defineSource({
   configSchema: iplumSourceConfigSchema,
   create(config, ctx) {
     const s = new IplumSource(config, ctx);
-    return { bounded: s.bounded, read: (cp) => s.read(cp as IplumCheckpoint | undefined), close: () => s.close() };
+    return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as IplumCheckpoint | undefined), close: () => s.close() };
   },
 });

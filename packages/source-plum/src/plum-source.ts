@@ -237,6 +237,6 @@ export const plumSource = defineSource({
   configSchema: plumSourceConfigSchema,
   create(config, ctx) {
     const s = new PlumSource(config, ctx);
-    return { bounded: s.bounded, read: (cp) => s.read(cp as PlumCheckpoint | undefined), close: () => s.close() };
+    return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as PlumCheckpoint | undefined), close: () => s.close() };
   },
 });

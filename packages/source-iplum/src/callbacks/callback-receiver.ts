@@ -217,6 +217,6 @@ export const iplumCallbacksSource = defineSource({
   async create(config, ctx) {
     const r = new CallbackReceiver(config, ctx);
     await r.start();
-    return { bounded: false, read: () => r.read(), close: () => r.close() };
+    return { bounded: false, wellFormedEvents: true, read: () => r.read(), close: () => r.close() };
   },
 });

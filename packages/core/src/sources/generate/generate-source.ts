@@ -50,6 +50,7 @@ export const generateSource = defineSource({
     const end = config.count ?? Number.POSITIVE_INFINITY;
     return {
       bounded: config.count !== undefined,
+      wellFormedEvents: true,
       async *read(checkpoint): AsyncGenerator<SourcePage> {
         let next = (checkpoint as GenerateCheckpoint | undefined)?.next ?? 0;
         const began = performance.now();
