@@ -8,7 +8,7 @@ import type { SourceTracker } from './source-tracker.js';
 import type { ComponentTelemetry } from '../telemetry.js';
 
 /** Longest the driver runs before it lets the event loop serve timers, I/O and signals. */
-export const YIELD_EVERY_MS = 50;
+export const YIELD_EVERY_MS = 20;
 
 /** Moves events that are not CallEvents to the page's dead letters, with the reason (rare: one pass, no copy when all fit). */
 function checkShapes(page: SourcePage): SourcePage {
