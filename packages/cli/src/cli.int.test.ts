@@ -54,6 +54,26 @@ describe('plumline CLI', () => {
     }
   });
 
+  it('validate: exit 2 for what exactly-once cannot make atomic and for templates that cannot render, each located, in one run', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(
+        join(dir, 'eos.yaml'),
+        'sources:\n  g: { type: generate, count: 1 }\nsinks:\n  k: { type: kafka, inputs: [g], brokers: ["127.0.0.1:9092"], topic: "kq.{{kind", key: "{{ }}", exactly_once: true }\n',
+      );
+      const r = await cli(['validate', 'eos.yaml'], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/eos\.yaml:4:\d+: sinks\.k\.topic: .*unclosed placeholder/);
+      expect(r.stderr).toMatch(/eos\.yaml:4:\d+: sinks\.k\.key: .*empty placeholder/);
+      await writeFile(join(dir, 'eos2.yaml'), 'sources:\n  g: { type: generate, count: 1 }\nsinks:\n  k: { type: kafka, inputs: [g], brokers: ["127.0.0.1:9092"], topic: t, exactly_once: true }\n');
+      const r2 = await cli(['validate', 'eos2.yaml'], dir);
+      expect(r2.code).toBe(2);
+      expect(r2.stderr).toMatch(/eos2\.yaml:4:\d+: sinks\.k\.exactly_once: exactly_once needs `state: \{ type: kafka \}`/);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('schema prints a JSON Schema that knows every plugin', async () => {
     const r = await cli(['schema'], process.cwd());
     expect(r.code).toBe(0);
