@@ -495,7 +495,7 @@ class PipelineRuntime implements Pipeline {
       this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
       this.committedPositions = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.position]));
       this.lastCommitted = text;
-      if (!this.progressLogged) {
+      if (!this.progressLogged && Object.entries(snapshot).some(([id, c]) => c.seq > (this.restored[id]?.seq ?? 0))) {
         this.progressLogged = true;
         this.logger.info({ checkpoints: snapshot }, 'first checkpoint committed');
       }
