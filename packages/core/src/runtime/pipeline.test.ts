@@ -37,6 +37,27 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('shutdown_timeout ends a stop stuck in a commit hook that never returns (abort ends finish), failing with PIPELINE_ABORTED', async () => {
+    const src = arraySource([events('h', 3)], 'src_hook');
+    const stuck = defineOperator({
+      type: 'stuck_hook',
+      description: 'a commit hook that never returns',
+      configSchema: z.strictObject({}),
+      create: (_c, ctx) => {
+        ctx.onCommit(() => new Promise<void>(() => {}));
+        return { apply: mapEvents((e) => e) };
+      },
+    });
+    const p = await createPipeline(
+      { runtime: { shutdown_timeout: '200ms', commit_interval: '1h' }, sources: { s: { type: 'src_hook' } }, transforms: { t: { type: 'stuck_hook', inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['t'] } } },
+      { plugins: registry(src, stuck), logger, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const t0 = performance.now();
+    await expect(p.stop()).rejects.toMatchObject({ code: 'PIPELINE_ABORTED' });
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  }, 15_000);
+
   it('removes its listener from the embedder\'s signal once it ended', async () => {
     const controller = new AbortController();
     const src = arraySource([events('s', 3)], 'src_signal');

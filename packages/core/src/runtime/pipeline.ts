@@ -20,6 +20,8 @@ import { sourceBatches } from './source-driver.js';
 import { SourceTracker, type StoredCheckpoint } from './source-tracker.js';
 
 const CHECKPOINTS_KEY = 'checkpoints';
+/** After abort(), how long the final commit and the closing of components may still take before `done` settles without them. */
+export const ABORT_GRACE_MS = 1_000;
 
 export interface PipelineOptions {
   /** Plugins the pipeline may use. Default: core's built-ins only (the CLI adds every package's). */
@@ -512,14 +514,18 @@ class PipelineRuntime implements Pipeline {
     clearInterval(this.keepAlive);
     let commitError: unknown;
     try {
-      await this.commit(true);
-      // Holds that wait for a commit (an operator's events that left under another batch's
-      // positions) end in the hooks of the next one: a second round lets the checkpoints pass them.
-      await this.commit(true);
+      await this.untilAborted(async () => {
+        await this.commit(true);
+        // Holds that wait for a commit (an operator's events that left under another batch's
+        // positions) end in the hooks of the next one: a second round lets the checkpoints pass them.
+        await this.commit(true);
+      });
     } catch (err) {
       commitError = err;
     }
-    await this.closeAll();
+    // A hook or a sink's close that never returns must not keep `done` from settling once
+    // abort() (or shutdown_timeout) gave up: what was committed stays committed.
+    await this.untilAborted(() => this.closeAll()).catch(() => {});
     this.unlistenSignal();
     const result: PipelineResult = { stats: this.stats(), checkpoints: Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint])) };
     const error = this.fatal ?? commitError;
@@ -531,6 +537,28 @@ class PipelineRuntime implements Pipeline {
       this.logger.info({ checkpoints: result.checkpoints }, 'pipeline finished');
       this.resolveDone(result);
     }
+  }
+
+  /**
+   * Runs `work`; once the pipeline is aborted (before or during it), gives it ABORT_GRACE_MS more
+   * and then gives up on it, rejecting with the abort reason: closing what can be closed is worth
+   * a moment, waiting for ever on a stuck hook or sink is not.
+   */
+  private untilAborted(work: () => Promise<void>): Promise<void> {
+    const signal = this.hardStop.signal;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      timer = setTimeout(() => giveUp(signal.reason), ABORT_GRACE_MS);
+      timer.unref();
+    };
+    let giveUp!: (reason: unknown) => void;
+    const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
+    if (signal.aborted) arm();
+    else signal.addEventListener('abort', arm, { once: true });
+    return Promise.race([work(), gaveUp]).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', arm);
+    });
   }
 
   private closed = false;
