@@ -43,31 +43,30 @@ export const MAX_REQUEST_BYTES = 512 * 1024;
 /** A record's overhead in a record batch beyond its key, value and headers (lengths, offsets, timestamps), rounded up. */
 const RECORD_FRAMING_BYTES = 32;
 
-/** The records of a batch as produce requests of at most MAX_REQUEST_BYTES (a larger record goes alone). */
-function requests(byTopic: ReadonlyMap<string, Message[]>, totalBytes: number): { topic: string; messages: Message[] }[][] {
-  if (byTopic.size === 0) return [];
-  if (totalBytes <= MAX_REQUEST_BYTES) return [[...byTopic].map(([topic, messages]) => ({ topic, messages }))];
-  const out: { topic: string; messages: Message[] }[][] = [];
-  let current = new Map<string, Message[]>();
-  let size = 0;
-  const flush = () => {
-    if (current.size) out.push([...current].map(([topic, messages]) => ({ topic, messages })));
-    current = new Map();
-    size = 0;
-  };
-  for (const [topic, messages] of byTopic) {
-    for (const m of messages) {
-      let bytes = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)) + (typeof m.key === 'string' ? Buffer.byteLength(m.key) : 0) + RECORD_FRAMING_BYTES;
-      for (const [k, v] of Object.entries(m.headers ?? {})) bytes += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0) + 2;
-      if (size > 0 && size + bytes > MAX_REQUEST_BYTES) flush();
-      const list = current.get(topic);
-      if (list) list.push(m);
-      else current.set(topic, [m]);
-      size += bytes;
+/** A batch's records, cut into produce requests of at most MAX_REQUEST_BYTES (a larger record goes alone). */
+class Requests {
+  readonly all: Map<string, Message[]>[] = [];
+  readonly topics = new Set<string>();
+  private size = Number.POSITIVE_INFINITY;
+
+  add(topic: string, message: Message, bytes: number): void {
+    const framed = bytes + RECORD_FRAMING_BYTES;
+    if (this.size + framed > MAX_REQUEST_BYTES && this.size > 0) {
+      this.all.push(new Map());
+      this.size = 0;
     }
+    const current = this.all[this.all.length - 1]!;
+    const list = current.get(topic);
+    if (list) list.push(message);
+    else current.set(topic, [message]);
+    this.size += framed;
+    this.topics.add(topic);
   }
-  flush();
-  return out;
+
+  /** Each request as kafkajs's topicMessages. */
+  *topicMessages(): Generator<{ topic: string; messages: Message[] }[]> {
+    for (const r of this.all) yield [...r].map(([topic, messages]) => ({ topic, messages }));
+  }
 }
 
 /** The first permanent error type among kafkajs's per-topic creation errors. */
@@ -181,8 +180,8 @@ export class KafkaSink implements Sink {
   }
 
   /** The records of a batch by topic, and the events that cannot be sent (too large, or not fitting the schema). */
-  async encode(events: readonly CallEvent[], traceparent?: string): Promise<{ byTopic: Map<string, Message[]>; dead: DeadLetter[]; bytes: number }> {
-    const byTopic = new Map<string, Message[]>();
+  async encode(events: readonly CallEvent[], traceparent?: string): Promise<{ requests: Requests; dead: DeadLetter[]; bytes: number }> {
+    const requests = new Requests();
     const dead: DeadLetter[] = [];
     let bytes = 0;
     for (const e of events) {
@@ -225,20 +224,18 @@ export class KafkaSink implements Sink {
         continue;
       }
       bytes += size;
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
-      list.push({ key, value, headers });
+      requests.add(topic, { key, value, headers }, size);
     }
-    return { byTopic, dead, bytes };
+    return { requests, dead, bytes };
   }
 
   async write(batch: SinkBatch): Promise<{ dead?: DeadLetter[] }> {
-    const { byTopic, dead, bytes } = await this.encode(batch.events, batch.traceparent);
-    if (this.c.exactly_once) return this.writeTransaction(batch, byTopic, dead, bytes);
-    if (byTopic.size === 0) return { dead };
-    await this.ensureTopics([...byTopic.keys()]);
+    const { requests, dead, bytes } = await this.encode(batch.events, batch.traceparent);
+    if (this.c.exactly_once) return this.writeTransaction(batch, requests, dead, bytes);
+    if (requests.topics.size === 0) return { dead };
+    await this.ensureTopics([...requests.topics]);
     try {
-      for (const topicMessages of requests(byTopic, bytes)) {
+      for (const topicMessages of requests.topicMessages()) {
         await this.producer!.sendBatch({ topicMessages, acks: this.c.acks === 'all' ? -1 : this.c.acks, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
       }
     } catch (err) {
@@ -250,11 +247,11 @@ export class KafkaSink implements Sink {
   }
 
   /** Events, the checkpoints after them and the operator state staged on them, in one transaction of the state store's producer. */
-  private async writeTransaction(batch: SinkBatch, byTopic: Map<string, Message[]>, dead: DeadLetter[], bytes: number): Promise<{ dead?: DeadLetter[] }> {
-    if (byTopic.size) await this.ensureTopics([...byTopic.keys()]);
+  private async writeTransaction(batch: SinkBatch, requests: Requests, dead: DeadLetter[], bytes: number): Promise<{ dead?: DeadLetter[] }> {
+    if (requests.topics.size) await this.ensureTopics([...requests.topics]);
     await this.atomic!.commitAtomically(batch.commit?.writes ?? [], async (handle) => {
       try {
-        for (const topicMessages of requests(byTopic, bytes)) {
+        for (const topicMessages of requests.topicMessages()) {
           await (handle as kafkajs.Transaction).sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
         }
       } catch (err) {
