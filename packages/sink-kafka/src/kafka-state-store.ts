@@ -195,17 +195,19 @@ export class KafkaStateStore implements AtomicStateStore {
    * every write before. Maps fencing to STATE_FENCED and anything else to a retriable error,
    * after replacing the producer.
    */
-  private transact(build: () => kafkajs.Message[], applied: () => void, output?: (tx: kafkajs.Transaction) => Promise<void>): Promise<void> {
+  private transact(build: () => { messages: kafkajs.Message[]; apply: () => void }, output?: (tx: kafkajs.Transaction) => Promise<void>): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.fenced) throw this.fenced;
       if (this.state === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
       let tx: kafkajs.Transaction | undefined;
+      let built: ReturnType<typeof build>;
       try {
         await this.ensureProducer();
         tx = await this.producer.transaction();
         if (output) await output(tx);
+        built = build();
         const small: kafkajs.Message[] = [];
-        for (const m of build()) {
+        for (const m of built.messages) {
           if (m.value instanceof Buffer && m.value.length > OWN_REQUEST_BYTES) await tx.send({ topic: this.c.topic, messages: [m], acks: -1 });
           else small.push(m);
         }
@@ -214,7 +216,7 @@ export class KafkaStateStore implements AtomicStateStore {
       } catch (err) {
         throw await this.failed(err, tx);
       }
-      applied();
+      built.apply();
     };
     const next = this.chain.then(run, run);
     this.chain = next.catch(() => {});
@@ -253,10 +255,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   set(key: string, value: JsonValue): Promise<void> {
-    return this.transact(
-      () => [{ key: this.prefix() + key, value: JSON.stringify(value) }],
-      () => this.values.set(key, value),
-    );
+    return this.commitAtomically([{ kind: 'set', key, value }], async () => {});
   }
 
   append(key: string, data: Uint8Array): Promise<void> {
@@ -264,40 +263,32 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   commitAtomically(writes: readonly StagedWrite[], output: (handle: unknown) => Promise<void>): Promise<void> {
-    return this.transact(
-      () => this.messagesOf(writes),
-      () => this.apply(writes),
-      output,
-    );
+    return this.transact(() => this.messagesOf(writes), output);
   }
 
-  /** The records for `writes`; appends are numbered after the chunks the log has (and earlier appends in the list). */
-  private messagesOf(writes: readonly StagedWrite[]): kafkajs.Message[] {
-    const next = new Map<string, number>();
-    const out: kafkajs.Message[] = [];
+  /**
+   * The records for `writes`, and how to apply them to what the store holds once they committed.
+   * Appends are numbered after the chunks the log has (and earlier appends in the list).
+   */
+  private messagesOf(writes: readonly StagedWrite[]): { messages: kafkajs.Message[]; apply: () => void } {
+    const appended = new Map<string, Buffer[]>();
+    const messages: kafkajs.Message[] = [];
     for (const w of writes) {
       if (w.kind === 'set') {
-        out.push({ key: this.prefix() + w.key, value: JSON.stringify(w.value) });
+        messages.push({ key: this.prefix() + w.key, value: JSON.stringify(w.value) });
         continue;
       }
-      const from = next.get(w.key) ?? this.logs.get(w.key)?.length ?? 0;
-      const msgs = this.chunkMessages(w.key, from, w.data);
-      next.set(w.key, from + msgs.length);
-      out.push(...msgs);
+      const chunks = appended.get(w.key) ?? [];
+      const msgs = this.chunkMessages(w.key, (this.logs.get(w.key)?.length ?? 0) + chunks.length, w.data);
+      for (const m of msgs) chunks.push(m.value as Buffer);
+      appended.set(w.key, chunks);
+      messages.push(...msgs);
     }
-    return out;
-  }
-
-  private apply(writes: readonly StagedWrite[]): void {
-    for (const w of writes) {
-      if (w.kind === 'set') {
-        this.values.set(w.key, w.value);
-        continue;
-      }
-      const parts = this.logs.get(w.key) ?? [];
-      for (let off = 0; off < w.data.byteLength; off += CHUNK_BYTES) parts.push(Buffer.from(w.data.subarray(off, off + CHUNK_BYTES)));
-      this.logs.set(w.key, parts);
-    }
+    const apply = (): void => {
+      for (const w of writes) if (w.kind === 'set') this.values.set(w.key, w.value);
+      for (const [key, chunks] of appended) this.logs.set(key, [...(this.logs.get(key) ?? []), ...chunks]);
+    };
+    return { messages, apply };
   }
 
   private chunkMessages(key: string, from: number, data: Uint8Array): kafkajs.Message[] {
@@ -312,17 +303,13 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   rewriteLog(key: string, data: Uint8Array): Promise<void> {
-    let fresh: kafkajs.Message[] = [];
-    return this.transact(
-      () => {
-        const old = this.logs.get(key)?.length ?? 0;
-        fresh = this.chunkMessages(key, 0, data);
-        const tombstones: kafkajs.Message[] = [];
-        for (let n = fresh.length; n < old; n++) tombstones.push({ key: `${this.prefix()}${key}#${n}`, value: null });
-        return [...fresh, ...tombstones];
-      },
-      () => this.logs.set(key, fresh.map((m) => m.value as Buffer)),
-    );
+    return this.transact(() => {
+      const old = this.logs.get(key)?.length ?? 0;
+      const fresh = this.chunkMessages(key, 0, data);
+      const tombstones: kafkajs.Message[] = [];
+      for (let n = fresh.length; n < old; n++) tombstones.push({ key: `${this.prefix()}${key}#${n}`, value: null });
+      return { messages: [...fresh, ...tombstones], apply: () => this.logs.set(key, fresh.map((m) => m.value as Buffer)) };
+    });
   }
 
   close(): Promise<void> {
