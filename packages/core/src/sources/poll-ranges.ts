@@ -122,8 +122,8 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
   const readAt: Partial<Record<S, number>> = { ...(restoredReadAt as Partial<Record<S, number>> | undefined) };
   // Parts in progress, by stream: every checkpoint carries each until it is done, so a checkpoint
   // taken while another stream is read (or before an interrupted part resumes) keeps its place.
+  // When a pass is planned it holds only parts a crash interrupted: every pass ends its parts.
   const inProgress = new Map<S, PollPart<S>>(((restoredParts as PollPart<S>[] | undefined) ?? []).map((p) => [p.stream, p]));
-  let pending: Map<S, PollPart<S>> | undefined = new Map(inProgress);
   const checkpoint = (): JsonValue => ({ ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}) }) as JsonValue;
   for (;;) {
     // When this pass began: every record it reads that started more than `overlap` before this
@@ -131,8 +131,7 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     const passNow = o.now();
     const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
     // The whole pass is planned first, so progress knows its total.
-    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, pending?.get(stream)) }));
-    pending = undefined;
+    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, inProgress.get(stream)) }));
     const total = plan.reduce((n, p) => n + p.parts.length, 0);
     let done = 0;
     o.onProgress?.(done, total);
