@@ -28,7 +28,7 @@ interface Pending {
   batch: SinkBatch;
   /** The batch's bytes per rendered path, rendered when it arrived. */
   chunks: Map<string, Buffer>;
-  /** The events behind each chunk, to dead-letter them if their path cannot be written. */
+  /** The events behind each rendered path's chunk, to dead-letter them if the path cannot be written (a fixed path fails the sink instead). */
   eventsOf: Map<string, CallEvent[]>;
   /** Events that cannot be written as JSON. */
   dead: DeadLetter[];
@@ -170,7 +170,6 @@ export class FileSink implements Sink {
     const eventsOf = new Map<string, CallEvent[]>();
     const dead: DeadLetter[] = [];
     let text = '';
-    const written: CallEvent[] = [];
     for (const e of batch.events) {
       let line: string;
       try {
@@ -181,7 +180,6 @@ export class FileSink implements Sink {
       }
       if (this.staticPath) {
         text += line;
-        written.push(e);
         continue;
       }
       let p: string;
@@ -201,11 +199,7 @@ export class FileSink implements Sink {
       if (list) list.push(e);
       else eventsOf.set(p, [e]);
     }
-    if (this.staticPath && written.length) {
-      const p = this.pathOf(batch.events[0]!);
-      texts.set(p, text);
-      eventsOf.set(p, written);
-    }
+    if (this.staticPath && text) texts.set(this.pathOf(batch.events[0]!), text);
     const chunks = new Map<string, Buffer>();
     for (const [path, t] of texts) chunks.set(path, this.config.gzip ? gzipSync(t) : Buffer.from(t, 'utf8'));
     return { chunks, eventsOf, dead };
