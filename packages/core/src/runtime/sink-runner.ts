@@ -128,8 +128,12 @@ export class SinkRunner {
   }
 
   private failQueued(): void {
+    this.failAll(this.queue.splice(0));
+  }
+
+  private failAll(batches: readonly Batch[]): void {
     const error = this.failedEarlier();
-    for (const b of this.queue.splice(0)) b.receipt.fail(error);
+    for (const b of batches) b.receipt.fail(error);
   }
 
   /** What a batch that reaches the sink after it failed for good is failed with. */
@@ -149,8 +153,7 @@ export class SinkRunner {
       }
     }
     if (this.failed) {
-      const error = this.failedEarlier();
-      for (const b of group) b.receipt.fail(error);
+      this.failAll(group);
       return;
     }
     const settling = [...counts].filter(([r, n]) => r.references <= n).map(([r]) => r);
@@ -224,7 +227,9 @@ export class SinkRunner {
     const byBatch = new Map<Batch, DeadLetter[]>();
     for (const d of dead) {
       const b = batchOf.get(d.record as CallEvent) ?? group[0]!;
-      byBatch.set(b, [...(byBatch.get(b) ?? []), d]);
+      const list = byBatch.get(b);
+      if (list) list.push(d);
+      else byBatch.set(b, [d]);
     }
     for (const [b, list] of byBatch) {
       b.receipt.retain();
