@@ -3,6 +3,7 @@ import { pathTemplateProblems } from './path-template.js';
 
 export const DEFAULT_MAX_OPEN_FILES = 64;
 export const DEFAULT_INDEX_COMPACT_RECORDS = 5_000;
+export const DEFAULT_IDLE_TIMEOUT = '30s';
 
 export const fileSinkConfigSchema = z.strictObject({
   path: z
@@ -21,6 +22,10 @@ export const fileSinkConfigSchema = z.strictObject({
     .optional()
     .describe('Rotation of the files a path renders to. Without it a file grows as long as its path renders the same.'),
   max_open_files: z.int().min(1).max(10_000).default(DEFAULT_MAX_OPEN_FILES).describe('Open file handles kept at most; the least recently written are closed first.'),
+  idle_timeout: duration(
+    'Close a file not written for this long. Once its writes are committed the sink forgets it, so memory and the commit index hold only recent files however many paths a template renders; when the path renders again, writing resumes at the end of its last part.',
+    DEFAULT_IDLE_TIMEOUT,
+  ),
   include_raw: z.boolean().default(true).describe('Write the `raw` field of events.'),
 });
 

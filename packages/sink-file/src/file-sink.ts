@@ -13,6 +13,8 @@ import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 export const PERMANENT_FS_ERRORS = new Set(['EISDIR', 'ENOTDIR', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS', 'EINVAL', 'ELOOP', 'EEXIST']);
 
 const INDEX_LOG = 'index';
+/** Idle files are looked for at least this often (more often when idle_timeout is shorter). */
+const SWEEP_INTERVAL_MAX_MS = 5_000;
 
 interface OpenFile {
   file: string;
@@ -21,7 +23,9 @@ interface OpenFile {
   size: number;
   openedAtMs: number;
   fh: FileHandle | undefined;
+  /** Order of last use, for closing the least recently written handle first. */
   lastUsed: number;
+  lastWriteMs: number;
 }
 
 interface Pending {
@@ -71,6 +75,9 @@ export class FileSink implements Sink {
   private retired: OpenFile[] = [];
   /** Files written by the current group, with their size before it (for rollback). */
   private inGroup = new Map<OpenFile, number>();
+  private readonly sweepIntervalMs: number;
+  private nextSweepMs = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: FileSinkConfig,
@@ -79,6 +86,15 @@ export class FileSink implements Sink {
     const t = compilePathTemplate(config.path);
     this.pathOf = t.render;
     this.staticPath = t.isStatic;
+    this.sweepIntervalMs = Math.max(100, Math.min(SWEEP_INTERVAL_MAX_MS, config.idle_timeout / 2));
+  }
+
+  /** Starts looking for idle files while no batch arrives (between batches the flush loop does). */
+  startSweeping(): void {
+    this.sweepTimer = setInterval(() => {
+      if (!this.closed) this.kick();
+    }, this.sweepIntervalMs);
+    this.sweepTimer.unref();
   }
 
   /** Brings every file the index knows back to what the committed checkpoints cover. */
@@ -88,7 +104,7 @@ export class FileSink implements Sink {
     const records: IndexRecord[] = [];
     let truncated = 0;
     for (const f of plan) {
-      const size = await stat(f.file).then((s) => s.size, () => -1);
+      const size = await sizeOf(f.file);
       if (size < 0) {
         if (f.length > 0) this.ctx.logger.error({ file: f.file, expectedBytes: f.length }, 'file in the commit index is missing; was it moved or deleted?');
         continue;
@@ -106,7 +122,7 @@ export class FileSink implements Sink {
       records.push({ o: [f.file, f.length, f.path, f.part] });
       this.known.add(f.file);
       const cur = this.files.get(f.path);
-      if (!cur || cur.part <= f.part) this.files.set(f.path, { file: f.file, path: f.path, part: f.part, size: f.length, openedAtMs: Date.now(), fh: undefined, lastUsed: 0 });
+      if (!cur || cur.part <= f.part) this.files.set(f.path, { file: f.file, path: f.path, part: f.part, size: f.length, openedAtMs: Date.now(), fh: undefined, lastUsed: 0, lastWriteMs: Date.now() });
     }
     await this.ctx.state.rewriteLog(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
     this.indexRecords = records;
@@ -138,26 +154,36 @@ export class FileSink implements Sink {
       // while the previous group's write and fsync are in flight, not after them.
       const { chunks, eventsOf, dead } = this.render(batch);
       this.queue.push({ batch, chunks, eventsOf, dead, resolve, reject });
-      this.flushing ??= this.flushLoop();
+      this.kick();
+    });
+  }
+
+  /** Runs the flush loop unless it runs already. */
+  private kick(): void {
+    if (this.flushing) return;
+    // Cleared in a callback, never synchronously: a loop with nothing to do ends before the
+    // assignment would otherwise take place, leaving a settled promise that blocks every kick.
+    // A batch queued between the loop's last look and this callback starts the next loop.
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.kick();
     });
   }
 
   private async flushLoop(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue;
-        this.queue = [];
-        try {
-          await this.writeGroup(group);
-          for (const p of group) p.resolve(p.dead.length ? { dead: p.dead } : {});
-        } catch (err) {
-          // System errors (ENOSPC, EIO…) may pass; anything else is not ours to call transient.
-          const error = typeof (err as { code?: unknown }).code === 'string' ? new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true, fields: { component: this.ctx.id, errno: (err as { code: string }).code } }) : err;
-          for (const p of group) p.reject(error);
-        }
+    for (;;) {
+      if (Date.now() >= this.nextSweepMs) await this.sweep();
+      if (this.queue.length === 0) break;
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.writeGroup(group);
+        for (const p of group) p.resolve(p.dead.length ? { dead: p.dead } : {});
+      } catch (err) {
+        // System errors (ENOSPC, EIO…) may pass; anything else is not ours to call transient.
+        const error = typeof (err as { code?: unknown }).code === 'string' ? new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true, fields: { component: this.ctx.id, errno: (err as { code: string }).code } }) : err;
+        for (const p of group) p.reject(error);
       }
-    } finally {
-      this.flushing = undefined;
     }
   }
 
@@ -206,23 +232,64 @@ export class FileSink implements Sink {
   }
 
   /** Picks the part a chunk of `bytes` goes to, rotating when the current one is full or old. */
-  private target(path: string, bytes: number, nowMs: number): OpenFile {
+  private async target(path: string, bytes: number, nowMs: number): Promise<OpenFile> {
     let f = this.files.get(path);
     if (!f) {
-      f = { file: partFile(path, 0, this.config.gzip), path, part: 0, size: -1, openedAtMs: nowMs, fh: undefined, lastUsed: 0 };
+      f = await this.resume(path, nowMs);
       this.files.set(path, f);
     }
     const r = this.config.rotate;
     const full = r?.max_bytes !== undefined && f.size > 0 && f.size + bytes > r.max_bytes;
     const old = r?.interval !== undefined && f.size > 0 && nowMs - f.openedAtMs >= r.interval;
     if (full || old) {
-      const next: OpenFile = { file: partFile(path, f.part + 1, this.config.gzip), path, part: f.part + 1, size: -1, openedAtMs: nowMs, fh: undefined, lastUsed: 0 };
+      const next: OpenFile = { file: partFile(path, f.part + 1, this.config.gzip), path, part: f.part + 1, size: -1, openedAtMs: nowMs, fh: undefined, lastUsed: 0, lastWriteMs: nowMs };
       // The finished part may still have bytes queued in this group: close it after the group.
       this.retired.push(f);
       this.files.set(path, next);
       f = next;
     }
     return f;
+  }
+
+  /**
+   * A path the sink holds nothing for (new, or forgotten while idle): writing continues at the
+   * end of its last part on disk, so a path that renders again after a pause neither restarts at
+   * part 0 nor overwrites anything.
+   */
+  private async resume(path: string, nowMs: number): Promise<OpenFile> {
+    const gzip = this.config.gzip;
+    let part = 0;
+    let size = await sizeOf(partFile(path, 0, gzip));
+    if (this.config.rotate) {
+      for (let next = await sizeOf(partFile(path, 1, gzip)); next >= 0; next = await sizeOf(partFile(path, part + 1, gzip))) {
+        part++;
+        size = next;
+      }
+    }
+    return { file: partFile(path, part, gzip), path, part, size, openedAtMs: nowMs, fh: undefined, lastUsed: 0, lastWriteMs: nowMs };
+  }
+
+  /** Closes files idle for idle_timeout and forgets those whose writes are all committed. */
+  private async sweep(): Promise<void> {
+    const nowMs = Date.now();
+    this.nextSweepMs = nowMs + this.sweepIntervalMs;
+    const idleBefore = nowMs - this.config.idle_timeout;
+    let closed = 0;
+    for (const f of this.files.values()) {
+      if (!f.fh || f.lastWriteMs >= idleBefore) continue;
+      const fh = f.fh;
+      f.fh = undefined;
+      await fh.close().catch(() => {});
+      closed++;
+    }
+    if (closed > 0 || this.known.size > this.files.size) {
+      try {
+        await this.compactIndex(nowMs);
+      } catch (err) {
+        // The index stays as it was, correct but longer; the next sweep tries again.
+        this.ctx.logger.warn({ err }, 'could not compact the file sink commit index');
+      }
+    }
   }
 
   private async ensureOpen(f: OpenFile, opens: IndexRecord[]): Promise<void> {
@@ -239,10 +306,9 @@ export class FileSink implements Sink {
     }
     f.fh = await open(f.file, 'a');
     const size = (await f.fh.stat()).size;
-    if (!this.known.has(f.file)) {
+    if (!this.known.has(f.file) && !opens.some((r) => 'o' in r && r.o[0] === f.file)) {
       // Bytes already there are not ours: record them before we add any.
       opens.push({ o: [f.file, size, f.path, f.part] });
-      this.known.add(f.file);
       await fsyncDir(dirname(f.file));
     }
     if (f.size < 0 || f.size !== size) f.size = size;
@@ -279,7 +345,7 @@ export class FileSink implements Sink {
     for (let i = 0; i < group.length; i++) {
       const segs: [string, number, number][] = [];
       for (const [path, data] of group[i]!.chunks) {
-        const f = this.target(path, data.length, nowMs);
+        const f = await this.target(path, data.length, nowMs);
         try {
           await this.ensureOpen(f, opens);
         } catch (err) {
@@ -292,6 +358,7 @@ export class FileSink implements Sink {
         }
         if (!this.inGroup.has(f)) this.inGroup.set(f, f.size);
         f.lastUsed = ++this.useCounter;
+        f.lastWriteMs = nowMs;
         segs.push([f.file, f.size, f.size + data.length]);
         f.size += data.length;
         bytes += data.length;
@@ -304,6 +371,8 @@ export class FileSink implements Sink {
     if (opens.length) {
       await this.ctx.state.append(INDEX_LOG, Buffer.from(opens.map(encodeRecord).join('')));
       this.indexRecords.push(...opens);
+      // Known only once the index says so: a group that fails before this must record them again.
+      for (const r of opens) if ('o' in r) this.known.add(r.o[0]);
     }
     await Promise.all(
       [...writes].map(async ([f, bufs]) => {
@@ -316,7 +385,7 @@ export class FileSink implements Sink {
     await this.ctx.state.append(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
     this.indexRecords.push(...records);
     this.ctx.telemetry.bytesOut(bytes);
-    if (this.indexRecords.length > DEFAULT_INDEX_COMPACT_RECORDS) await this.compactIndex();
+    if (this.indexRecords.length > DEFAULT_INDEX_COMPACT_RECORDS) await this.compactIndex(nowMs);
   }
 
   /** Sends the events of `path` to the dead letters (their file cannot be opened for good) and forgets the file. */
@@ -331,8 +400,10 @@ export class FileSink implements Sink {
   /**
    * Folds the longest committed prefix of writes of each file into its base length; records
    * after the first uncommitted write of a file stay listed (committed or not), in order.
+   * A file closed and idle whose writes are all folded is forgotten: recovery has nothing to do
+   * in it, and were its path to render again, it is found on disk (`resume`).
    */
-  private async compactIndex(): Promise<void> {
+  private async compactIndex(nowMs: number): Promise<void> {
     const base = new Map<string, { len: number; path: string; part: number }>();
     const blocked = new Set<string>();
     for (const r of this.indexRecords) {
@@ -353,9 +424,26 @@ export class FileSink implements Sink {
       const segs = r.b.filter(([file, , end]) => end > (base.get(file)?.len ?? 0));
       if (segs.length) kept.push({ b: segs, p: r.p });
     }
+    const currentOf = new Map([...this.files.values()].map((f) => [f.file, f]));
+    const pending = new Set(kept.flatMap((r) => ('b' in r ? r.b.map(([file]) => file) : [])));
+    for (const file of base.keys()) {
+      if (!pending.has(file) && this.isForgettable(file, currentOf.get(file), nowMs)) base.delete(file);
+    }
     const records: IndexRecord[] = [...[...base].map(([file, b]): IndexRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
     await this.ctx.state.rewriteLog(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
     this.indexRecords = records;
+    for (const file of this.known) {
+      if (base.has(file)) continue;
+      this.known.delete(file);
+      const f = currentOf.get(file);
+      if (f && this.files.get(f.path) === f) this.files.delete(f.path);
+    }
+  }
+
+  /** Not open, not written within idle_timeout, not a part rotated away by the group in progress. */
+  private isForgettable(file: string, f: OpenFile | undefined, nowMs: number): boolean {
+    if (f) return !f.fh && f.lastWriteMs < nowMs - this.config.idle_timeout;
+    return !this.retired.some((r) => r.file === file);
   }
 
   async flush(): Promise<void> {
@@ -364,6 +452,7 @@ export class FileSink implements Sink {
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
+      clearInterval(this.sweepTimer);
       await this.flush();
       for (const f of this.files.values()) {
         const fh = f.fh;
@@ -415,6 +504,12 @@ export const fileSink = defineSink({
     if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent), 0, config.gzip), config.path, ctx.id);
     const sink = new FileSink(config, ctx);
     await sink.recover();
+    sink.startSweeping();
     return sink;
   },
 });
+
+/** Size of a file, or -1 when it cannot be read (absent, or an error the open will report). */
+function sizeOf(file: string): Promise<number> {
+  return stat(file).then((s) => s.size, () => -1);
+}

@@ -33,6 +33,22 @@ function checkShapes(page: SourcePage): SourcePage {
  * next page only when the tracker grants credit: a slow sink therefore slows the source
  * instead of filling memory. Unsubscribing (or `stopSignal`) ends the iteration.
  */
+/**
+ * Waits for credit or the stop, whichever comes first. A listener per wait, removed after it:
+ * racing one long-lived "stopping" promise instead adds a reaction to it per batch, for good.
+ */
+function creditOrStop(tracker: SourceTracker, stopSignal: AbortSignal): Promise<void> {
+  if (stopSignal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      stopSignal.removeEventListener('abort', done);
+      resolve();
+    };
+    stopSignal.addEventListener('abort', done, { once: true });
+    void tracker.waitForCredit().then(done);
+  });
+}
+
 export function sourceBatches(
   source: Source,
   restored: JsonValue | undefined,
@@ -43,10 +59,6 @@ export function sourceBatches(
   return new Observable<Batch>((subscriber) => {
     let stopped = false;
     const iterator = source.read(restored)[Symbol.asyncIterator]();
-    const stopping = new Promise<void>((resolve) => {
-      if (stopSignal.aborted) resolve();
-      stopSignal.addEventListener('abort', () => resolve(), { once: true });
-    });
     let lastYieldMs = performance.now();
     const run = async (): Promise<void> => {
       try {
@@ -57,7 +69,7 @@ export function sourceBatches(
             await new Promise<void>((r) => setImmediate(r));
             lastYieldMs = performance.now();
           }
-          await Promise.race([tracker.waitForCredit(), stopping]);
+          if (!tracker.hasCredit()) await creditOrStop(tracker, stopSignal);
           if (stopped || stopSignal.aborted) break;
           const result = await iterator.next();
           if (result.done) break;

@@ -27,6 +27,9 @@ interface Pending {
  * but an operator holding some of its events in memory (`correlate`) can keep the checkpoint
  * from passing it (`hold`) without stopping the source.
  */
+/** Settled entries left at the head of `pending` before they are cut off (amortises the splice). */
+const SETTLED_KEPT_MAX = 64;
+
 export class SourceTracker {
   private readonly pending: Pending[] = [];
   private head = 0;
@@ -123,9 +126,14 @@ export class SourceTracker {
     return receipt;
   }
 
+  /** True while another batch may be issued. */
+  hasCredit(): boolean {
+    return this.inFlight < this.maxInFlight;
+  }
+
   /** Resolves when fewer than `maxInFlight` batches are unacknowledged. */
   waitForCredit(): Promise<void> {
-    if (this.inFlight < this.maxInFlight) return Promise.resolve();
+    if (this.hasCredit()) return Promise.resolve();
     return new Promise((resolve) => this.creditWaiters.push(resolve));
   }
 
@@ -181,7 +189,8 @@ export class SourceTracker {
       this.committable = { seq: e.receipt.seq, position: e.position };
       if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
     }
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+    // Drop settled entries soon: each holds its receipt, and a run of them is memory held per batch.
+    if (this.head > SETTLED_KEPT_MAX && this.head * 2 > this.pending.length) {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
