@@ -9,6 +9,8 @@ export interface EmulateOptions {
   seed: number;
   rate?: number;
   callbackUrl?: string;
+  /** List calls only once they ended (exercises `lateness`). */
+  listAfterEnd?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function emulate(which: string | undefined, opts: EmulateOptions, i
     port: opts.port,
     seed: opts.seed,
     sessionsPerSecond: opts.rate,
+    listCallsAfterEnd: opts.listAfterEnd,
     username: process.env.PLUM_USER || 'demo',
     password: process.env.PLUM_PASSWORD || 'demo-password',
   });
@@ -65,6 +68,7 @@ async function emulateIplum(opts: EmulateOptions, io: CliIo): Promise<number> {
     port: opts.port,
     seed: opts.seed,
     recordsPerSecond: opts.rate,
+    listAfterEnd: opts.listAfterEnd,
     accessKey: process.env.IPLUM_ACCESS_KEY || undefined,
     secretKey: process.env.IPLUM_SECRET_KEY || undefined,
     username: process.env.IPLUM_USERNAME || undefined,

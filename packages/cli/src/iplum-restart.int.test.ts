@@ -16,7 +16,8 @@ afterAll(() => emulator.stop());
 
 describe('iplum source restart (real process, SIGKILL mid-backfill, no dedupe)', () => {
   it(`files hold every usage record and recording of the range exactly once after ${TRIALS * KILLS_PER_TRIAL} kills, as a fault-free run writes them`, { timeout: 300_000 }, async () => {
-    // Older than `overlap` (5m): nothing in the range can still be listed late, so nothing is read twice.
+    // Ends inside `lateness` (2h): after a restart its last part is read again, and the ids the
+    // checkpoint keeps (`@seen`) must keep that exact.
     const end = new Date(Date.now() - 600_000).toISOString();
     const start = new Date(Date.now() - 600_000 - 30 * 86_400_000).toISOString();
     const { expected, kills } = await checkExactAfterKills(

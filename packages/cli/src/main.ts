@@ -31,12 +31,13 @@ Usage:
       Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.
   plumline schema
       Print the JSON Schema of pipeline files (for editor completion).
-  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>]
+  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>] [--list-after-end]
       Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
       default demo/demo-password) until SIGINT/SIGTERM.
-  plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>]
+  plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>] [--list-after-end]
       Serve an emulator of iPlum's usage API (keys from IPLUM_ACCESS_KEY/IPLUM_SECRET_KEY/
       IPLUM_USERNAME); with --callback-url, push callbacks for new records there.
+      --list-after-end (both): list a call only once it ended, as a service may (see lateness).
   plumline emulate schema-registry [--port 8083]
       Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).
   plumline test <pipeline.yaml>
@@ -73,6 +74,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         seed: { type: 'string', default: '1' },
         rate: { type: 'string' },
         'callback-url': { type: 'string' },
+        'list-after-end': { type: 'boolean' },
         limit: { type: 'string', default: String(DEFAULT_TAP_LIMIT) },
         every: { type: 'string', default: '1' },
         format: { type: 'string' },
@@ -104,7 +106,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       io.stdout.write(JSON.stringify(pipelineJsonSchema(builtinRegistry()), null, 2) + '\n');
       return EXIT_OK;
     case 'emulate':
-      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'] }, io);
+      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'], listAfterEnd: parsed.values['list-after-end'] === true }, io);
     case 'run':
       return run(rest[0], { once: parsed.values.once ?? false, level, http: parsed.values.http }, io);
     case 'test':

@@ -16,7 +16,8 @@ afterAll(() => emulator.stop());
 
 describe('plum source restart (real process, SIGKILL mid-backfill, no dedupe)', () => {
   it(`files hold every call, session and error of the range exactly once after ${TRIALS * KILLS_PER_TRIAL} kills, as a fault-free run writes them`, { timeout: 300_000 }, async () => {
-    // Older than `overlap` (5m): nothing in the range can still be listed late, so nothing is read twice.
+    // Ends inside `lateness` (2h): after a restart its last part is read again, and the ids the
+    // checkpoint keeps (`@seen`) must keep that exact.
     const end = Math.floor(Date.now() / 1000) - 600;
     const start = end - 2 * 86_400;
     // No dedupe: exactness must come from the source's positions and the file sink's commit index.

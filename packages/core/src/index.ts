@@ -75,5 +75,7 @@ export { mapConcurrent } from './util/map-concurrent.js';
 export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './util/retry.js';
 export { closeServerNow } from './util/close-server.js';
 export { pollRanges, outageReporting, OUTAGE_BACKOFF, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollRangesOptions, type PollCheckpoint, type PollPart } from './sources/poll-ranges.js';
+export type { SeenChunk } from './sources/seen-ids.js';
+export { latenessFields, latenessProblem, latenessMs, warnIfOverlapGiven, DEFAULT_LATENESS } from './sources/lateness.js';
 export { runPipelineTests, pipelineTestSchema, type PipelineTestResult, type PipelineTestOptions, type PipelineTest } from './pipeline-tests/index.js';
 export { readPipelineFile } from './config/read-pipeline-file.js';

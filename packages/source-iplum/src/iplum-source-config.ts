@@ -1,4 +1,4 @@
-import { duration, secret, z } from '@plumline/core';
+import { latenessFields, latenessProblem, duration, secret, z } from '@plumline/core';
 
 export const DEFAULT_IPLUM_BASE_URL = 'https://api.iplum.com/';
 export const IPLUM_STREAMS = ['usage', 'recordings'] as const;
@@ -30,7 +30,7 @@ export const iplumSourceConfigSchema = z
     end: instant.optional().describe('End of the range (exclusive). Absent: now, and keep polling.'),
     backfill: duration('How far back the first run starts (alternative to start), e.g. 30d.').optional(),
     poll_interval: duration('Time between polls after the first range.', '60s'),
-    overlap: duration('How far each poll reaches back before the last cursor.', '5m'),
+    ...latenessFields,
     window: duration('Longest window per request (the API refuses more than 5 days).', '5d'),
     content: z.boolean().default(false).describe('Fetch /usage/getcontent for every text and fax (message text or media URL).'),
     recording_urls: z.boolean().default(false).describe('Fetch /callrecordings/getrecordingfile for every recording (its .mp3 URL).'),
@@ -42,6 +42,8 @@ export const iplumSourceConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.window > MAX_WINDOW_MS) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window can be at most 5d: iPlum refuses longer ranges (ERR_INVALID_DATE)' });
+    const lateness = latenessProblem(c);
+    if (lateness) ctx.addIssue({ code: 'custom', path: ['overlap'], message: lateness });
     if (c.start !== undefined && c.backfill !== undefined) ctx.addIssue({ code: 'custom', path: ['backfill'], message: 'give either start or backfill, not both' });
     if (c.start !== undefined && c.end !== undefined && toEpochMs(c.end) <= toEpochMs(c.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
   });

@@ -16,6 +16,6 @@ const range = () => ({ start: new Date(Date.now() - 12 * DAY).toISOString(), end
 
 sourceContract({
   plugin: iplumSource,
-  config: () => ({ base_url, ...KEYS, streams: ['usage'], overlap: '0s', ...range() }),
+  config: () => ({ base_url, ...KEYS, streams: ['usage'], lateness: '0s', ...range() }),
   failingConfig: () => ({ base_url, ...KEYS, secret_key: 'not-the-key', streams: ['usage'], ...range() }),
 });

@@ -1,4 +1,4 @@
-import { DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, defineSource, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -45,25 +45,26 @@ class IplumSource {
       firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? Date.now() - this.c.backfill : Date.now(),
       configuredStart: this.c.start !== undefined ? toEpochMs(this.c.start) : 0,
       end: this.c.end === undefined ? undefined : toEpochMs(this.c.end),
-      overlap: this.c.overlap,
+      lateness: latenessMs(this.c),
+      startOf: (e) => Date.parse(e.time),
       pollIntervalMs: this.c.poll_interval,
       bounded: this.bounded,
       signal: this.ctx.signal,
       now: Date.now,
       // Windows of at most `window`: the checkpoint moves after each one.
       split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
-      read: (stream, from, to) => this.readWindowPages(stream, { startMs: from, endMs: to }),
+      read: (stream, from, to, _resume, seen) => this.readWindowPages(stream, { startMs: from, endMs: to }, seen),
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
       ...outageReporting(this.ctx),
     });
   }
 
-  private async *readWindowPages(stream: IplumStream, w: TimeWindow): AsyncGenerator<SourcePage> {
-    yield await this.readWindow(stream, w);
+  private async *readWindowPages(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
+    yield await this.readWindow(stream, w, seen);
   }
 
-  private async readWindow(stream: IplumStream, w: TimeWindow): Promise<SourcePage> {
+  private async readWindow(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): Promise<SourcePage> {
     const body: Record<string, unknown> = { Lang: this.c.lang, StartDate: formatIplumDate(w.startMs), EndDate: formatIplumDate(w.endMs) };
     if (stream === 'usage') body.Usage = this.c.usage_types.join(',');
     let records: unknown;
@@ -82,7 +83,9 @@ class IplumSource {
     const dead: DeadLetter[] = [];
     for (const r of records) {
       try {
-        events.push(stream === 'usage' ? usageEvent(r, this.c.include_raw) : recordingEvent(r, this.c.include_raw));
+        const e = stream === 'usage' ? usageEvent(r, this.c.include_raw) : recordingEvent(r, this.c.include_raw);
+        // Delivered by an earlier pass (listed again within `lateness`): no content request for it.
+        if (!seen(e.id)) events.push(e);
       } catch (err) {
         dead.push({ code: (err as { code?: string }).code ?? 'IPLUM_BAD_RECORD', reason: (err as Error).message, record: r, context: { stream } });
       }
@@ -137,6 +140,7 @@ export const iplumSource = defineSource({
   configSchema: iplumSourceConfigSchema,
   create(config, ctx) {
     const s = new IplumSource(config, ctx);
+    warnIfOverlapGiven(config, ctx.logger);
     return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as IplumCheckpoint | undefined), close: () => s.close() };
   },
 });

@@ -128,4 +128,38 @@ describe('plum source against a scripted server (faults the emulator does not ma
       ['PLUM_BAD_ROW', '3'],
     ]);
   });
+
+  it('a 90-minute call listed only once it ended is captured with the default lateness, once, with one detail request per call', { timeout: 60_000 }, async () => {
+    // The server lists a call only after its end (a reading the vendor page allows), by the real clock.
+    const t0 = Math.floor(Date.now() / 1000);
+    const call = (id: string, start: number, end: number) => ({ log_id: id, session_id: `400050;000;${start}`, dest: '6177123000', src: '2125551234', type: 'inbound', start: String(start), end: String(end) });
+    const calls = [call('short', t0 - 7000, t0 - 6940), call('long', t0 - 90 * 60 + 4, t0 + 4), call('recent', t0 - 20, t0 - 5)];
+    const details = new Map<string, number>();
+    const url = await serve(({ path }) => {
+      const listing = /\/calls\/logs\/(\d+)\/(\d+)/.exec(path);
+      if (listing) {
+        const now = Date.now() / 1000;
+        const logs = calls.filter((c) => Number(c.start) >= Number(listing[1]) && Number(c.start) < Number(listing[2]) && Number(c.end) <= now);
+        return { status: 200, result: { total_logs: String(logs.length), logs } };
+      }
+      const id = path.split('/').pop()!;
+      details.set(id, (details.get(id) ?? 0) + 1);
+      return { status: 200, result: { dest: '6177123000', src: '2125551234', type: 'inbound', timestamp: String(t0), location: 'Boston', log: 'log text' } };
+    });
+    const sink = memorySink({ type: 'mem' });
+    const p = await createPipeline(
+      { sources: { plum: { type: 'plum', base_url: url, username: 'u', password: 'p', streams: ['calls'], backfill: '3h', poll_interval: '1s' } }, sinks: { out: { type: 'mem', inputs: ['plum'] } } },
+      { plugins: new PluginRegistry([...corePlugins, plumSource, sink.plugin]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    try {
+      await expect.poll(() => sink.record.events.map((e) => e.id).includes('plum:call:long'), { timeout: 30_000, interval: 200 }).toBe(true);
+      // A few more polls read the lateness window again: nothing is delivered or fetched twice.
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      await p.stop();
+    }
+    expect(sink.record.events.map((e) => e.id).sort()).toEqual(['plum:call:long', 'plum:call:recent', 'plum:call:short']);
+    expect(Object.fromEntries(details)).toEqual({ short: 1, long: 1, recent: 1 });
+  });
 });

@@ -1,4 +1,4 @@
-import { duration, secret, z } from '@plumline/core';
+import { latenessFields, latenessProblem, duration, secret, z } from '@plumline/core';
 
 export const DEFAULT_PLUM_BASE_URL = 'https://hosting.plumvoice.com/ws/';
 export const PLUM_STREAMS = ['calls', 'sessions', 'errors'] as const;
@@ -38,7 +38,7 @@ export const plumSourceConfigSchema = z
     end: instant.optional().describe('End of the range (exclusive). Absent: now, and keep polling.'),
     backfill: duration('How far back the first run starts (alternative to start), e.g. 2d.').optional(),
     poll_interval: duration('Time between polls after the first range.', '60s'),
-    overlap: duration('How far each poll reaches back before the last cursor, for late records (dedupe removes the overlap).', '5m'),
+    ...latenessFields,
     concurrency: z.int().min(1).max(256).default(DEFAULT_CONCURRENCY).describe('Parallel calls/log/{id} requests.'),
     request_timeout: duration('Timeout of one request (headers and body).', '30s'),
     max_retries: z.int().min(0).max(100).default(DEFAULT_MAX_RETRIES).describe('Retries of a request that failed with 429, 5xx, a timeout or an unreadable body.'),
@@ -47,6 +47,8 @@ export const plumSourceConfigSchema = z
     include_raw: z.boolean().default(true).describe('Keep the original line or record under `raw`.'),
   })
   .superRefine((c, ctx) => {
+    const lateness = latenessProblem(c);
+    if (lateness) ctx.addIssue({ code: 'custom', path: ['overlap'], message: lateness });
     if (c.start !== undefined && c.backfill !== undefined) ctx.addIssue({ code: 'custom', path: ['backfill'], message: 'give either start or backfill, not both' });
     const s = c.start === undefined ? undefined : toEpochSec(c.start);
     const e = c.end === undefined ? undefined : toEpochSec(c.end);

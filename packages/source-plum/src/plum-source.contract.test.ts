@@ -15,7 +15,7 @@ const range = () => ({ start: Math.floor(Date.now() / 1000) - 86_400, end: Math.
 sourceContract({
   plugin: plumSource,
   // Checkpoints come after each stream's range: sessions, then errors, so there is one to resume from.
-  config: () => ({ base_url, username: 'u', password: 'p', streams: ['sessions', 'errors'], page_size: 200, overlap: '0s', ...range() }),
+  config: () => ({ base_url, username: 'u', password: 'p', streams: ['sessions', 'errors'], page_size: 200, lateness: '0s', ...range() }),
   failingConfig: () => ({ base_url, username: 'u', password: 'wrong', streams: ['sessions'], ...range() }),
 });
 

@@ -63,11 +63,35 @@ describe('plum source against the emulator', () => {
     expect(new Set(r.events.map((e) => e.to))).toEqual(new Set(['6177123000', '8009957586']));
   });
 
+  it('a service that lists calls only once they end: polling with the default lateness delivers every ended call once, with one detail request each', { timeout: 60_000 }, async () => {
+    // Calls last up to 15 minutes: most of those that end during the run started long before the
+    // poll that first lists them.
+    const base_url = await startEmulator({ sessionsPerSecond: 5, listCallsAfterEnd: true });
+    const start = nowSec() - 1800;
+    const startedSec = nowSec();
+    const detailsBefore = emulator!.stats.byService.log ?? 0;
+    const polled = await run({ base_url, start, streams: ['calls'], poll_interval: '500ms' }, { once: false, stopAfterMs: 8_000 });
+    const details = (emulator!.stats.byService.log ?? 0) - detailsBefore;
+    const stoppedSec = nowSec();
+    // The expected set: a fault-free bounded run afterwards, over the same range.
+    const full = await run({ base_url, start, end: stoppedSec, streams: ['calls'] }, { once: true });
+    expect(polled.error).toBeUndefined();
+    const cut = stoppedSec - 3;
+    const endedBeforeCut = (e: CallEvent) => Date.parse(e.endTime!) / 1000 <= cut;
+    const ids = polled.events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(details).toBe(ids.length);
+    expect(polled.events.filter(endedBeforeCut).map((e) => e.id).sort()).toEqual(full.events.filter(endedBeforeCut).map((e) => e.id).sort());
+    // Calls that were listed late while the source polled, having started more than 5 minutes before.
+    const late = full.events.filter((e) => endedBeforeCut(e) && Date.parse(e.endTime!) / 1000 > startedSec + 1 && Date.parse(e.endTime!) - Date.parse(e.time) > 300_000);
+    expect(late.length).toBeGreaterThan(0);
+  });
+
   it('polls incrementally: new sessions arriving between polls are delivered exactly once', async () => {
     const base_url = await startEmulator({ sessionsPerSecond: 20 });
     const start = nowSec() - 3;
     const state = new MemoryStateStore();
-    const r = await run({ base_url, start, streams: ['sessions'], poll_interval: '300ms', overlap: '2s' }, { once: false, stopAfterMs: 2500, dedupe: true, state });
+    const r = await run({ base_url, start, streams: ['sessions'], poll_interval: '300ms', lateness: '2s' }, { once: false, stopAfterMs: 2500, dedupe: true, state });
     expect(r.error).toBeUndefined();
     const cursor = (r.result!.checkpoints.plum!.position as { sessions: number }).sessions;
     const [lo, hi] = emulator!.data.indexRange(start, cursor);

@@ -1,4 +1,4 @@
-import { backoffDelayMs, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { backoffDelayMs, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -21,12 +21,14 @@ const RETENTION_MARGIN_SEC = 120;
 
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
 
+const callId = (row: PlumLogRow): string => `plum:call:${row.log_id}`;
+
 /** Turns a list row and its detail into a call event. */
 export function callEvent(row: PlumLogRow, detail: PlumLogDetail, includeRaw: boolean): CallEvent {
   const start = Number(row.start);
   const end = Number(row.end);
   const e: CallEvent = {
-    id: `plum:call:${row.log_id}`,
+    id: callId(row),
     source: PLUM_SOURCE,
     kind: 'call',
     time: iso(start),
@@ -88,7 +90,8 @@ class PlumSource {
       firstStart: this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec(),
       configuredStart: this.c.start !== undefined ? toEpochSec(this.c.start) : 0,
       end: this.c.end === undefined ? undefined : toEpochSec(this.c.end),
-      overlap: Math.floor(this.c.overlap / 1000),
+      lateness: Math.floor(latenessMs(this.c) / 1000),
+      startOf: (e) => Math.floor(Date.parse(e.time) / 1000),
       pollIntervalMs: this.c.poll_interval,
       bounded: this.bounded,
       signal: this.ctx.signal,
@@ -103,7 +106,7 @@ class PlumSource {
         }
         return oldest;
       },
-      read: (stream, from, to, resume) => this.readRange(stream, from, to, resume as ListingPosition | undefined),
+      read: (stream, from, to, resume, seen) => this.readRange(stream, from, to, resume as ListingPosition | undefined, seen),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
       ...outageReporting(this.ctx),
     });
@@ -113,7 +116,7 @@ class PlumSource {
    * Pages through one range (per number, when `numbers` is set), each page carrying the listing
    * position after it so that a restart resumes at the next page, not at the range's start.
    */
-  private async *readRange(stream: PlumStream, from: number, to: number, resume: ListingPosition | undefined): AsyncGenerator<SourcePage> {
+  private async *readRange(stream: PlumStream, from: number, to: number, resume: ListingPosition | undefined, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
     const numbers = this.c.numbers ?? [undefined];
     for (let n = resume?.n ?? 0; n < numbers.length; n++) {
       const number = numbers[n];
@@ -130,7 +133,7 @@ class PlumSource {
             const list = await this.client.listLogs(from, to, q);
             total = list.total;
             received = list.rows.length;
-            page = await this.callsPage(list.rows);
+            page = await this.callsPage(list.rows, seen);
           } else {
             const list = stream === 'sessions' ? await this.client.listSessions(from, to, q) : await this.client.listErrors(from, to, q);
             total = list.total;
@@ -186,10 +189,12 @@ class PlumSource {
     return dead.length ? { events, dead } : { events };
   }
 
-  private async callsPage(listed: PlumLogRow[]): Promise<SourcePage> {
+  private async callsPage(listed: PlumLogRow[], seen: (id: string) => boolean): Promise<SourcePage> {
     const dead: DeadLetter[] = [];
     // A row without a readable start and end cannot be placed in time: it goes to the dead letters.
+    // A call delivered by an earlier pass (listed again within `lateness`) needs no detail request.
     const rows = listed.filter((row) => {
+      if (row && typeof row === 'object' && seen(callId(row))) return false;
       const problem = rowProblem(row);
       if (problem) dead.push({ code: 'PLUM_BAD_ROW', reason: problem, record: row });
       return !problem;
@@ -237,6 +242,7 @@ export const plumSource = defineSource({
   configSchema: plumSourceConfigSchema,
   create(config, ctx) {
     const s = new PlumSource(config, ctx);
+    warnIfOverlapGiven(config, ctx.logger);
     return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as PlumCheckpoint | undefined), close: () => s.close() };
   },
 });

@@ -12,7 +12,7 @@ async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string,
     firstStart: 0,
     configuredStart: 0,
     end: 100,
-    overlap: 10,
+    lateness: 10,
     pollIntervalMs: 1,
     bounded: true,
     signal: new AbortController().signal,
@@ -90,7 +90,7 @@ describe('pollRanges', () => {
       checkpoint: undefined,
       firstStart: 0,
       configuredStart: 0,
-      overlap: 100,
+      lateness: 100,
       pollIntervalMs: 60_000,
       bounded: false,
       signal: ac.signal,
@@ -109,7 +109,7 @@ describe('pollRanges', () => {
     expect(reads).toEqual([['a', 0, 1_000]]);
     await clock.advance(1);
     await next;
-    // The second poll reaches back `overlap` before the cursor, up to the clock's now.
+    // The second poll reaches back `lateness` before the cursor, up to the clock's now.
     expect(reads).toEqual([['a', 0, 1_000], ['a', 900, 61_000]]);
     expect(progress).toEqual([[0, 1], [1, 1], [0, 1]]);
     ac.abort();
@@ -170,8 +170,52 @@ describe('pollRanges', () => {
     // The first checkpoint is stream a's (nothing to read): it must not drop b's place.
     expect(pages[0]!.checkpoint).toMatchObject({ a: 100, '@parts': [{ stream: 'b', at: { page: 2 } }] });
     // Nor may a part of a read while b's waits: with new data for a, a's pages carry both.
-    const both = await collect({ checkpoint: { a: 50, '@readAt': { a: 55 }, '@parts': restored['@parts'] } as never, end: 100, overlap: 0, read }, []);
+    const both = await collect({ checkpoint: { a: 50, '@readAt': { a: 55 }, '@parts': restored['@parts'] } as never, end: 100, lateness: 0, read }, []);
     expect(both[0]!.checkpoint).toMatchObject({ '@parts': [{ stream: 'b', at: { page: 2 } }, { stream: 'a', at: { page: 1 } }] });
     expect(both.find((p) => (p.checkpoint as { a?: number }).a === 100)!.checkpoint).toMatchObject({ '@parts': [{ stream: 'b', at: { page: 2 } }] });
+  });
+
+  it('with startOf, delivers each record once however often the lateness window is read, across a restart, and forgets ids no pass reaches', async () => {
+    // A record at `t` is listed by every range that covers t: the service lists late records again.
+    const records = [{ id: 'r1', t: 900 }, { id: 'r2', t: 950 }, { id: 'r3', t: 1050 }];
+    let now = 1000;
+    const reads: [number, number][] = [];
+    const skipped: string[] = [];
+    const run = async (checkpoint: unknown) => {
+      const pages = await collect(
+        {
+          streams: ['a'],
+          checkpoint: checkpoint as never,
+          end: undefined,
+          lateness: 200,
+          now: () => now,
+          startOf: (e) => Number(e.attributes.t),
+          async *read(_stream, from, to, _resume, seen) {
+            reads.push([from, to]);
+            const listed = records.filter((r) => r.t >= from && r.t < to && r.t <= now);
+            skipped.push(...listed.filter((r) => seen(r.id)).map((r) => r.id));
+            yield { events: listed.map((r) => ({ id: r.id, source: 's', kind: 'call', time: '2026-01-01T00:00:00Z', attributes: { t: r.t } })), checkpoint: { page: 1 } };
+          },
+        },
+        [],
+      );
+      return { ids: pages.flatMap((p) => p.events.map((e) => e.id)), last: pages.at(-1)!.checkpoint as Record<string, unknown> };
+    };
+    const first = await run(undefined);
+    expect(first.ids).toEqual(['r1', 'r2']);
+    now = 1100;
+    const second = await run(first.last);
+    expect(reads.at(-1)).toEqual([800, 1100]);
+    expect(second.ids).toEqual(['r3']);
+    // The source was told which ids it need not work on (Plum skips their detail requests).
+    expect(skipped).toEqual(['r1', 'r2']);
+    // A restart from that checkpoint: the ids delivered are in it.
+    now = 1150;
+    expect((await run(second.last)).ids).toEqual([]);
+    // Once no pass can reach them, the checkpoint no longer carries them.
+    now = 5000;
+    const late = await run(second.last);
+    expect(late.ids).toEqual([]);
+    expect(late.last['@seen']).toBeUndefined();
   });
 });

@@ -2,6 +2,8 @@ import { PlumlineError } from '../errors.js';
 import type { ComponentContext, SourcePage } from '../plugin.js';
 import type { JsonValue } from '../util/json.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
+import type { CallEvent } from '../event.js';
+import { SeenIds, type SeenChunk } from './seen-ids.js';
 
 /** Between attempts at a part that failed for a reason that may pass (an outage): capped at a minute, jittered. */
 export const OUTAGE_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 };
@@ -30,11 +32,13 @@ export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetr
  * The checkpoint of a polling source: per stream, the cursor (everything that started before it
  * was delivered); under `@readAt`, per stream, when the part that moved its cursor was read; under
  * `@parts`, the parts being read when the checkpoint was taken (at most one per stream) and where
- * in each to resume.
+ * in each to resume; under `@seen`, per stream, the ids delivered that a later pass may list
+ * again (see `startOf`).
  */
 export type PollCheckpoint<S extends string> = Partial<Record<S, number>> & {
   '@readAt'?: Partial<Record<S, number>>;
   '@parts'?: PollPart<S>[];
+  '@seen'?: Partial<Record<S, SeenChunk[]>>;
 };
 
 /** A part being read, and where in it the source is (the last acknowledged page's position). */
@@ -52,16 +56,23 @@ export interface PollRangesOptions<S extends string> {
   checkpoint: PollCheckpoint<S> | undefined;
   /** Start of the first range of a stream without a cursor. */
   firstStart: number;
-  /** A later range never starts before this (a configured `start`), however large `overlap` is. */
+  /** A later range never starts before this (a configured `start`), however large `lateness` is. */
   configuredStart: number;
   /** End of the whole range (exclusive); undefined: keep polling up to `now()`. */
   end?: number;
   /**
-   * How long after its start a record may first be listed (late records). A later range reaches
-   * back this far before the time its predecessor was read, never further than its cursor needs:
-   * a part read long after its end (a backfill) is not read again.
+   * How long after its start a record may first be listed (late records: a call listed once it
+   * ended). A later range reaches back this far before the time its predecessor was read, never
+   * further than its cursor needs: a part read long after its end (a backfill) is not read again.
    */
-  overlap: number;
+  lateness: number;
+  /**
+   * The start of an event, in cursor units. Given it, a record that a later pass lists again
+   * (every pass re-reads `lateness`) is delivered once: the ids delivered that a later pass may
+   * reach are kept, in the checkpoint too, and events with those ids are dropped. Absent: every
+   * listing is delivered as it comes (a `dedupe` downstream must remove the repeats).
+   */
+  startOf?: (e: CallEvent) => number;
   /** Milliseconds between polls. */
   pollIntervalMs: number;
   /** Stop after the range that reaches `end` (or after the first pass when there is no end: `--once`). */
@@ -77,8 +88,10 @@ export interface PollRangesOptions<S extends string> {
    * Reads one part of one stream, from its beginning or, given `resume`, from where a page's
    * `checkpoint` said (a page's `checkpoint` is its position inside the part: the position after
    * it, to resume there after a crash). Must end early (without error) when `signal` aborts.
+   * `seen` (with `startOf`) tells ids delivered before, whose records need no more work (a
+   * detail request): their events are dropped anyway.
    */
-  read: (stream: S, from: number, to: number, resume?: JsonValue) => AsyncIterable<SourcePage>;
+  read: (stream: S, from: number, to: number, resume: JsonValue | undefined, seen: (id: string) => boolean) => AsyncIterable<SourcePage>;
   /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
   onProgress?: (done: number, total: number) => void;
   /** Waits between polls (default: a real, unref'd timer). Tests pass a fake clock's. */
@@ -103,7 +116,7 @@ interface Part {
 
 /**
  * The loop of an incremental polling source, as an async generator of pages: per stream, read
- * from its cursor (reaching back `overlap` before the time the cursor's part was read; the first
+ * from its cursor (reaching back `lateness` before the time the cursor's part was read; the first
  * time from `firstStart`) to now, then yield a checkpoint-only page with the cursor moved to the
  * end of what was read — the runtime stores it only once every page before it was acknowledged.
  * Pages inside a part carry the part and their position in it (`@parts`), so a restart resumes after the
@@ -112,23 +125,30 @@ interface Part {
  *
  * @example
  * read: (cp) => pollRanges({ streams: ['calls'], checkpoint: cp, firstStart: Date.now() - 86_400_000,
- *   configuredStart: 0, overlap: 300_000, pollIntervalMs: 60_000, bounded: ctx.once, signal: ctx.signal,
+ *   configuredStart: 0, lateness: 7_200_000, pollIntervalMs: 60_000, bounded: ctx.once, signal: ctx.signal,
  *   now: Date.now, read: (stream, from, to) => fetchPages(stream, from, to) })
  */
 export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage> {
   const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
-  const { '@readAt': restoredReadAt, '@parts': restoredParts, ...cursors } = restored;
+  const { '@readAt': restoredReadAt, '@parts': restoredParts, '@seen': restoredSeen, ...cursors } = restored;
   const cursor = cursors as Partial<Record<S, number>>;
   const readAt: Partial<Record<S, number>> = { ...(restoredReadAt as Partial<Record<S, number>> | undefined) };
   // Parts in progress, by stream: every checkpoint carries each until it is done, so a checkpoint
   // taken while another stream is read (or before an interrupted part resumes) keeps its place.
   // When a pass is planned it holds only parts a crash interrupted: every pass ends its parts.
   const inProgress = new Map<S, PollPart<S>>(((restoredParts as PollPart<S>[] | undefined) ?? []).map((p) => [p.stream, p]));
-  const checkpoint = (): JsonValue => ({ ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}) }) as JsonValue;
+  const seen = o.startOf ? new SeenIds<S>(restoredSeen as Partial<Record<S, SeenChunk[]>> | undefined) : undefined;
+  const isSeen = (id: string): boolean => seen?.has(id) ?? false;
+  const checkpoint = (): JsonValue => {
+    const seenNow = seen?.snapshot();
+    return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as JsonValue;
+  };
   for (;;) {
-    // When this pass began: every record it reads that started more than `overlap` before this
+    // When this pass began: every record it reads that started more than `lateness` before this
     // was listed by then, so a later pass need not reach back past it.
     const passNow = o.now();
+    // The ids delivered now that a later pass may list again: it reads from `horizon` on at least.
+    const horizon = passNow - o.lateness;
     const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
     // The whole pass is planned first, so progress knows its total.
     const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, inProgress.get(stream)) }));
@@ -138,7 +158,8 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     for (const { stream, parts } of plan) {
       if (o.signal.aborted) return;
       for (const part of parts) {
-        for await (const page of readRetrying(o, stream, part)) {
+        for await (const read of readRetrying(o, stream, part, isSeen)) {
+          const page = seen ? { ...read, events: seen.accept(stream, read.events, o.startOf!, horizon) } : read;
           if (page.checkpoint === undefined) {
             yield page;
             continue;
@@ -151,6 +172,7 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
         inProgress.delete(stream);
         cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
         readAt[stream] = passNow;
+        seen?.prune(stream, reachBack(o, cursor[stream]!, passNow));
         o.onProgress?.(++done, total);
         yield { events: [], checkpoint: checkpoint() };
       }
@@ -169,11 +191,17 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
 function planStream<S extends string>(o: PollRangesOptions<S>, stream: S, at: number | undefined, readAt: number | undefined, rangeEnd: number, interrupted: PollPart<S> | undefined): Part[] {
   const split = (from: number, to: number): Part[] => (from < to ? (o.split ? o.split(from, to) : [{ start: from, end: to }]) : []);
   if (interrupted) return [{ start: interrupted.start, end: interrupted.end, resume: interrupted.at }, ...split(interrupted.end, rangeEnd)];
-  // Records that started before the cursor but were listed late can only be those that started
-  // within `overlap` of the time the cursor's part was read.
-  let from = at === undefined ? o.firstStart : Math.max(Math.min(at, (readAt ?? at) - o.overlap), o.configuredStart);
+  let from = at === undefined ? o.firstStart : reachBack(o, at, readAt ?? at);
   if (o.clampStart) from = o.clampStart(stream, from);
   return split(from, rangeEnd);
+}
+
+/**
+ * Where the next range of a stream starts: records that started before the cursor but were
+ * listed late can only be those that started within `lateness` of the time the cursor's part was read.
+ */
+function reachBack<S extends string>(o: PollRangesOptions<S>, at: number, readAt: number): number {
+  return Math.max(Math.min(at, readAt - o.lateness), o.configuredStart);
 }
 
 /**
@@ -182,13 +210,13 @@ function planStream<S extends string>(o: PollRangesOptions<S>, stream: S, at: nu
  * before the cursor moves past the part). Pages the failed attempt yielded were delivered: the
  * retry reads them again (dedupe, or a sink that keeps what a checkpoint covers, absorbs them).
  */
-async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part): AsyncGenerator<SourcePage> {
+async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
   const started = Date.now();
   // A retry resumes after the last page the failed attempt yielded, when pages say where they are.
   let resume = part.resume;
   for (let attempt = 1; ; attempt++) {
     try {
-      for await (const page of o.read(stream, part.start, part.end, resume)) {
+      for await (const page of o.read(stream, part.start, part.end, resume, seen)) {
         if (page.checkpoint !== undefined) resume = page.checkpoint;
         yield page;
       }

@@ -130,7 +130,7 @@ describe('iplum_callbacks receiver', () => {
       {
         sources: {
           pushed: { type: 'iplum_callbacks', listen: `127.0.0.1:${port}`, auth: { header: { name: 'x-secret', value: 'hunter2-long' } } },
-          polled: { type: 'iplum', base_url: base, access_key: 'AK', secret_key: 'SK-secret', username: 'admin@acme-voice.com', start: new Date(start).toISOString(), poll_interval: '300ms', overlap: '1s', usage_types: ['iplumtext', 'externalcall', 'externaltext', 'fax', 'iplumcall'] },
+          polled: { type: 'iplum', base_url: base, access_key: 'AK', secret_key: 'SK-secret', username: 'admin@acme-voice.com', start: new Date(start).toISOString(), poll_interval: '300ms', lateness: '1s', usage_types: ['iplumtext', 'externalcall', 'externaltext', 'fax', 'iplumcall'] },
         },
         transforms: { unique: { type: 'dedupe', inputs: ['pushed', 'polled'] } },
         sinks: { out: { type: 'mem', inputs: ['unique'] } },

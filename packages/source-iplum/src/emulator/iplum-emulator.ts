@@ -26,6 +26,11 @@ export interface IplumEmulatorOptions {
   secretKey?: string;
   username?: string;
   now?: () => number;
+  /**
+   * List a usage record only once it ended (a reading of the vendor page we cannot rule out):
+   * a call then first appears up to 30 minutes after its start. Default: listed from its start.
+   */
+  listAfterEnd?: boolean;
   faults?: IplumFaults;
   /** Push callbacks for new records to this URL (usage and recordings), as iPlum does. */
   callbackUrl?: string;
@@ -189,6 +194,11 @@ export class IplumEmulator {
     return [s, Math.min(e, this.now())];
   }
 
+  /** Whether a record that ends at `endTimeUTC` is listed yet. */
+  private listed(endTimeUTC: string): boolean {
+    return !this.options.listAfterEnd || Date.parse(endTimeUTC) <= this.now();
+  }
+
   private dispatch(endpoint: string, body: Record<string, unknown>): unknown {
     switch (endpoint) {
       case '/usage/getusage': {
@@ -201,7 +211,7 @@ export class IplumEmulator {
         const out = [];
         for (let i = lo; i < hi; i++) {
           const u = this.data.usage(i);
-          if (!wanted.has(usageTypeOf(u))) continue;
+          if (!wanted.has(usageTypeOf(u)) || !this.listed(u.endTimeUTC)) continue;
           this.usageIds.set(u.recordId, i);
           out.push(u);
         }
@@ -212,7 +222,7 @@ export class IplumEmulator {
         const [lo, hi] = this.data.indexRange(s, e);
         const out = [];
         for (let i = lo; i < hi; i++) {
-          if (!this.data.hasRecording(i)) continue;
+          if (!this.data.hasRecording(i) || !this.listed(this.data.usage(i).endTimeUTC)) continue;
           const r = this.data.recording(i);
           this.recordingIds.set(r.recordId, i);
           out.push(r);

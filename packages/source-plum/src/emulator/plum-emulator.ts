@@ -41,6 +41,11 @@ export interface PlumEmulatorOptions {
   timeZone?: string;
   /** The emulator's clock (ms). Records exist once their start is in the past. */
   now?: () => number;
+  /**
+   * List a call in `calls/logs` only once it ended (a reading of the vendor page we cannot rule
+   * out): it first appears up to the longest call after its start. Default: listed from its start.
+   */
+  listCallsAfterEnd?: boolean;
   faults?: PlumFaults;
 }
 
@@ -226,7 +231,8 @@ export class PlumEmulator {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new Error(`limit must be between 1 and ${MAX_LIMIT}`);
     if (!Number.isInteger(offset) || offset < 0) throw new Error('offset must be 0 or more');
     const number = q.get('number') ?? undefined;
-    const indexes = this.matching(service, start, Math.min(end, now), number);
+    const matching = this.matching(service, start, Math.min(end, now), number);
+    const indexes = service === 'logs' && this.options.listCallsAfterEnd ? matching.filter((i) => this.data.session(i).endSec <= now) : matching;
     const take = Math.min(limit, this.faults.maxPageRows ?? MAX_LIMIT);
     const page = indexes.slice(offset, offset + take).map((i) => this.data.session(i));
     const malformedRate = this.faults.malformedLineRate ?? 0;
