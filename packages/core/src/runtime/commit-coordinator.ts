@@ -1,0 +1,159 @@
+import type { Logger } from '../logger.js';
+import type { CheckpointHold, CommitInfo } from '../plugin.js';
+import type { BatchPosition, SourceReceipt } from '../receipt.js';
+import type { StagedWrite, StateStore } from '../state/state-store.js';
+import type { ComponentTelemetry } from '../telemetry.js';
+import type { JsonValue } from '../util/json.js';
+import type { SourceTracker, StoredCheckpoint } from './source-tracker.js';
+
+/** The state key the checkpoints of every source are stored under. */
+export const CHECKPOINTS_KEY = 'checkpoints';
+
+/**
+ * Decides what is committed and when: the checkpoints every sink has durably passed, after the
+ * operators persisted their state (commit hooks), on a timer and at the end; what an
+ * exactly-once sink commits with a group of batches instead; and the holds operators put on
+ * checkpoints. Components ask it whether a batch is committed.
+ */
+export class CommitCoordinator {
+  private readonly hooks: ((info: CommitInfo) => Promise<void>)[] = [];
+  /** The source trackers, by source id: the graph builder adds one per source. */
+  readonly trackers = new Map<string, SourceTracker>();
+  /** Sequence numbers covered by the last committed checkpoints. */
+  private committedSeq: Record<string, number>;
+  private committedPositions: Record<string, JsonValue | null>;
+  private lastCommitted: string;
+  /** The first checkpoint of this run that moved was logged (operators and crash tests watch for it). */
+  private progressLogged = false;
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private timerCommitRunning = false;
+
+  constructor(
+    private readonly state: StateStore,
+    /** The checkpoints found at start. */
+    readonly restored: Record<string, StoredCheckpoint>,
+    private readonly logger: Logger,
+    private readonly telemetryOf: (id: string) => ComponentTelemetry | undefined,
+    /** True when an exactly-once sink stores the checkpoints with its data (the plain commit must not write them too). */
+    private readonly sinkOwnsCheckpoints: () => boolean,
+  ) {
+    this.lastCommitted = JSON.stringify(restored);
+    this.committedSeq = Object.fromEntries(Object.entries(restored).map(([id, c]) => [id, c.seq]));
+    this.committedPositions = Object.fromEntries(Object.entries(restored).map(([id, c]) => [id, c.position]));
+  }
+
+  /** OperatorContext.onCommit: hooks run before each commit, downstream first. */
+  onCommit(hook: (info: CommitInfo) => Promise<void>): void {
+    this.hooks.push(hook);
+  }
+
+  isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
+
+  committedPosition(sourceId: string): JsonValue | undefined {
+    return (this.committedPositions[sourceId] ?? undefined) as JsonValue | undefined;
+  }
+
+  committedCheckpoints(): Record<string, StoredCheckpoint> {
+    return Object.fromEntries(Object.entries(this.committedSeq).map(([s, seq]) => [s, { seq, position: this.committedPositions[s] ?? null }]));
+  }
+
+  /** Holds the checkpoints of the sources of `positions` (see OperatorContext.holdCheckpoint). */
+  holdCheckpoint = (positions: readonly BatchPosition[]): CheckpointHold => {
+    const releases: (() => void)[] = [];
+    for (const p of positions) {
+      const tracker = this.trackers.get(p.source);
+      if (tracker) releases.push(tracker.hold(p.seq));
+    }
+    return { release: () => releases.forEach((r) => r()) };
+  };
+
+  /** The checkpoints of every source as they are now. */
+  checkpoints(): Record<string, StoredCheckpoint> {
+    return Object.fromEntries([...this.trackers].map(([id, t]) => [id, t.checkpoint]));
+  }
+
+  /**
+   * What an exactly-once sink commits with a group of batches: the state staged on them, writes
+   * orphaned by batches that settled without reaching the sink, and the checkpoints as they will
+   * be once `settling` settle.
+   */
+  atomicWrites = (settling: readonly SourceReceipt[], all: readonly SourceReceipt[]): StagedWrite[] => {
+    const seqs = new Map<string, Set<number>>();
+    for (const r of settling) {
+      let set = seqs.get(r.source);
+      if (!set) seqs.set(r.source, (set = new Set()));
+      set.add(r.seq);
+    }
+    const writes: StagedWrite[] = [];
+    const checkpoints: Record<string, StoredCheckpoint> = { ...this.restored };
+    for (const [id, tracker] of this.trackers) {
+      writes.push(...tracker.takeOrphanWrites());
+      checkpoints[id] = tracker.checkpointAfter(seqs.get(id) ?? new Set());
+    }
+    for (const r of all) writes.push(...r.takeStaged());
+    writes.push({ kind: 'set', key: CHECKPOINTS_KEY, value: checkpoints as unknown as JsonValue });
+    return writes;
+  };
+
+  /** Commits every `intervalMs`, one commit at a time: a slow store must not have a queue of commits build up behind it. */
+  startTimer(intervalMs: number, onError: (err: unknown) => void): void {
+    this.timer = setInterval(() => {
+      if (this.timerCommitRunning) return;
+      this.timerCommitRunning = true;
+      void this.commit()
+        .catch(onError)
+        .finally(() => (this.timerCommitRunning = false));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopTimer(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * Writes the checkpoints every sink has durably passed, after the operators persisted their
+   * state. The checkpoints are taken before the hooks run (what the hooks persist covers them);
+   * the final commit takes them again after, for the holds the hooks released.
+   */
+  commit(final = false): Promise<void> {
+    const next = this.chain.then(async () => {
+      let snapshot = this.snapshot();
+      // The hooks run even when the checkpoints did not move: an operator's holds may be what
+      // keeps them, waiting for the hooks to see the last commit.
+      // Downstream first (operators register in topological order): an operator that takes over
+      // an event from one upstream (correlate after correlate) makes it durable before the
+      // upstream one forgets it, so a crash between the two writes repeats it instead of losing it.
+      for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final });
+      if (final) snapshot = this.snapshot();
+      const text = JSON.stringify(snapshot);
+      if (text === this.lastCommitted) return;
+      // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
+      if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      this.committed(snapshot, text);
+    });
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private snapshot(): Record<string, StoredCheckpoint> {
+    return { ...this.restored, ...this.checkpoints() };
+  }
+
+  /** Takes note of checkpoints that are now durable: lag, what isCommitted answers, the first-progress log line. */
+  private committed(snapshot: Record<string, StoredCheckpoint>, text: string): void {
+    const now = Date.now();
+    for (const [id, tracker] of this.trackers) {
+      const t = tracker.committedEventTimeMs;
+      if (!Number.isNaN(t)) this.telemetryOf(id)?.checkpointLag((now - t) / 1000);
+    }
+    this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
+    this.committedPositions = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.position]));
+    this.lastCommitted = text;
+    if (!this.progressLogged && Object.entries(snapshot).some(([id, c]) => c.seq > (this.restored[id]?.seq ?? 0))) {
+      this.progressLogged = true;
+      this.logger.info({ checkpoints: snapshot }, 'first checkpoint committed');
+    }
+  }
+}
