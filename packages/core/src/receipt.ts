@@ -1,3 +1,4 @@
+import { PipelineError } from './errors.js';
 import type { StagedWrite } from './state/state-store.js';
 
 /** Identifies one source batch durably: the source component's id and its sequence number. */
@@ -36,6 +37,21 @@ export interface Receipt {
 
 type Listener = (error?: unknown) => void;
 
+/**
+ * Called when a receipt is released after every reference was: a holder released it more often
+ * than it was retained, so the batch counted as delivered (and its checkpoint may have passed)
+ * before every holder was done with it.
+ */
+export type ReceiptMisuse = (receipt: { readonly source: string; readonly seq: number }, problem: string) => void;
+
+/** Under a test runner (`VITEST` set, or `NODE_ENV=test`) a misused receipt throws where it happened. */
+export const STRICT_RECEIPTS = process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
+
+/** The strict reaction: a bug in the component that released, failed as one. */
+export const throwOnMisuse: ReceiptMisuse = (receipt, problem) => {
+  throw new PipelineError('RECEIPT_RELEASED_TWICE', problem, { retriable: false, fields: { source: receipt.source, seq: receipt.seq } });
+};
+
 /** @internal The receipt of one source batch. */
 export class SourceReceipt implements Receipt {
   readonly positions: readonly BatchPosition[];
@@ -53,6 +69,8 @@ export class SourceReceipt implements Receipt {
     checkpoint?: unknown,
     /** The positions it stands for when it is not a source batch's own (an operator's receipt). */
     standsFor?: readonly BatchPosition[],
+    /** What a release after every reference was does. Default: throw under a test runner, else nothing. */
+    private readonly onMisuse: ReceiptMisuse = STRICT_RECEIPTS ? throwOnMisuse : () => {},
   ) {
     this.positions = standsFor ?? [checkpoint === undefined ? { source, seq } : { source, seq, checkpoint }];
   }
@@ -63,7 +81,11 @@ export class SourceReceipt implements Receipt {
   }
 
   release(): void {
-    if (this.settled) return;
+    if (this.settled) {
+      // After a failure every holder still releases its reference; after success none is left.
+      if (this.error === undefined) this.onMisuse(this, `receipt ${this.source}#${this.seq} released after every reference was: a holder released it twice, so the batch counted as delivered before every holder was done`);
+      return;
+    }
     if (--this.refs === 0) this.settle(undefined);
   }
 

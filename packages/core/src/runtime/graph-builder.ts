@@ -3,6 +3,7 @@ import { connectable, filter, merge, share, Subject, tap, type Connectable, type
 import type { Batch } from '../batch.js';
 import type { Logger } from '../logger.js';
 import type { ComponentContext, Operator, Sink, Source } from '../plugin.js';
+import { throwOnMisuse, type ReceiptMisuse } from '../receipt.js';
 import { ComponentTelemetry } from '../telemetry.js';
 import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
@@ -38,6 +39,8 @@ export interface GraphParts {
   /** Aborted when in-flight work is given up (sink retries end). */
   hardStop: AbortSignal;
   fail: (error: unknown) => void;
+  /** A receipt released too often throws (tests) instead of being logged and counted. */
+  strictReceipts: boolean;
 }
 
 export interface Graph {
@@ -100,7 +103,7 @@ export class GraphBuilder {
     const { definition: def, commits } = this.p;
     for (const [i, c] of def.sources.entries()) {
       const created = this.p.sources[i]!;
-      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), (d) => created.telemetry.inFlight(d));
+      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), (d) => created.telemetry.inFlight(d), this.misuse(created.telemetry));
       tracker.collectsOrphans = this.p.atomic;
       commits.trackers.set(c.id, tracker);
       const restoredPosition = commits.restored[c.id]?.position ?? undefined;
@@ -111,6 +114,15 @@ export class GraphBuilder {
       this.connectables.push(base);
       this.publish(c.id, base.pipe(this.dead.extractFrom(c.id, created.telemetry)));
     }
+  }
+
+  /** A receipt released too often: a bug in whoever released it. Counted as an error of the source and logged; thrown in tests. */
+  private misuse(telemetry: ComponentTelemetry): ReceiptMisuse {
+    return (receipt, problem) => {
+      telemetry.error();
+      this.p.logger.error({ code: 'RECEIPT_RELEASED_TWICE', source: receipt.source, seq: receipt.seq }, problem);
+      if (this.p.strictReceipts) throwOnMisuse(receipt, problem);
+    };
   }
 
   private addOperators(): void {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { getEventListeners } from 'node:events';
 import { runInNewContext } from 'node:vm';
+import { tap } from 'rxjs';
 
 const silent = { level: 'silent' } as const;
 import { createLogger } from '../logger.js';
@@ -37,6 +38,37 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  describe('a receipt released twice (an operator releases a batch it also passes on)', () => {
+    const releasesTwice = defineOperator({
+      type: 'releases_twice',
+      description: 'releases each receipt and still passes the batch on: the sink releases it again',
+      configSchema: z.strictObject({}),
+      create: () => ({ apply: (input) => input.pipe(tap((b) => b.receipt.release())) }),
+    });
+    const run = async (strictReceipts: boolean | undefined) => {
+      const src = arraySource([events('r', 2), events('r', 2, 2)], 'src_twice');
+      const lines: unknown[] = [];
+      const p = await createPipeline(
+        { sources: { s: { type: 'src_twice' } }, transforms: { t: { type: 'releases_twice', inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['t'] } } },
+        { plugins: registry(src, releasesTwice), logger: createLogger({ level: 'error', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } }), once: true, stateStore: new MemoryStateStore(), ...(strictReceipts === undefined ? {} : { strictReceipts }) },
+      );
+      await p.start();
+      return { p, lines };
+    };
+
+    it('fails the pipeline with RECEIPT_RELEASED_TWICE under a test runner', async () => {
+      const { p } = await run(undefined);
+      await expect(p.done).rejects.toMatchObject({ code: 'RECEIPT_RELEASED_TWICE' });
+    });
+
+    it('is logged with its code and counted as an error of the source in production', async () => {
+      const { p, lines } = await run(false);
+      await p.done;
+      expect(lines.filter((l) => (l as { code?: string }).code === 'RECEIPT_RELEASED_TWICE').length).toBe(2);
+      expect(p.stats().s!.errors).toBe(2);
+    });
+  });
+
   it('shutdown_timeout ends a stop stuck in a commit hook that never returns (abort ends finish), failing with PIPELINE_ABORTED', async () => {
     const src = arraySource([events('h', 3)], 'src_hook');
     const stuck = defineOperator({

@@ -3,6 +3,7 @@ import { ConfigError, PipelineError, PlumlineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
 import type { AnyPlugin, Operator, OperatorContext, Sink, Source } from '../plugin.js';
 import { PluginRegistry } from '../registry.js';
+import { STRICT_RECEIPTS } from '../receipt.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
 import { CHECKPOINTS_KEY, CommitCoordinator } from './commit-coordinator.js';
@@ -30,6 +31,12 @@ export interface PipelineOptions {
   file?: string;
   /** Directory for relative paths in `use:`. */
   baseDir?: string;
+  /**
+   * A receipt released more often than it was retained (a plugin bug that lets a checkpoint pass
+   * a batch early) throws at the release. Default: under a test runner (`VITEST`, `NODE_ENV=test`);
+   * otherwise it is logged (`RECEIPT_RELEASED_TWICE`) and counted as an error of the source.
+   */
+  strictReceipts?: boolean;
 }
 
 export interface PipelineResult {
@@ -257,6 +264,7 @@ class PipelineRuntime implements Pipeline {
       sourcesStop: this.sourcesStop.signal,
       hardStop: this.hardStop.signal,
       fail: (err) => this.fail(err),
+      strictReceipts: this.options.strictReceipts ?? STRICT_RECEIPTS,
     }).build();
     this.sinks.push(...graph.implicitSinks);
     void graph.finished.then(

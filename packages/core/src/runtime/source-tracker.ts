@@ -1,4 +1,4 @@
-import { SourceReceipt } from '../receipt.js';
+import { SourceReceipt, type ReceiptMisuse } from '../receipt.js';
 import type { StagedWrite } from '../state/state-store.js';
 import type { JsonValue } from '../util/json.js';
 
@@ -53,6 +53,8 @@ export class SourceTracker {
     private readonly maxInFlight: number,
     private readonly onFailure: (sourceId: string, error: unknown) => void,
     private readonly onInFlightChange: (delta: number) => void = () => {},
+    /** What a receipt released too often does (see ReceiptMisuse). */
+    private readonly onMisuse?: ReceiptMisuse,
   ) {
     this.committable = restored ?? { seq: 0, position: null };
     this.nextSeq = this.committable.seq + 1;
@@ -119,7 +121,7 @@ export class SourceTracker {
     const seq = this.nextSeq++;
     const last = this.pending.length > this.head ? this.pending[this.pending.length - 1]!.position : this.committable.position;
     const pos = position === undefined ? last : position;
-    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), pos);
+    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), pos, undefined, this.onMisuse);
     this.pending.push({ receipt, position: pos, settled: false, eventTimeMs });
     this.unsettled++;
     this.onInFlightChange(1);
