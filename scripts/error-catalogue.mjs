@@ -42,6 +42,13 @@ function retriableIn(options) {
   return undefined;
 }
 
+/** The codes an argument can be: a literal, or either branch of `cond ? 'A' : 'B'`. */
+function codesOf(node) {
+  if (node && ts.isConditionalExpression(node)) return [...codesOf(node.whenTrue), ...codesOf(node.whenFalse)];
+  const code = codeLiteral(node);
+  return code ? [code] : [];
+}
+
 function codeLiteral(node) {
   // `err.code ?? 'FALLBACK'`: the fallback is a code of its own.
   if (node && ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) return codeLiteral(node.right);
@@ -69,7 +76,8 @@ function collect(root) {
     e.packages.add(pkg);
     e.files.add(file);
     if (retriable !== undefined) e.retriable.add(retriable);
-    if (message && !e.messages.includes(message)) e.messages.push(message);
+    // A message that is all placeholder (a variable) says nothing.
+    if (message && message !== '…' && !e.messages.includes(message)) e.messages.push(message);
     entries.set(code, e);
   };
   for (const pkg of PACKAGES) {
@@ -81,8 +89,7 @@ function collect(root) {
       const visit = (node) => {
         if (ts.isNewExpression(node) && /Error$/.test(node.expression.getText())) {
           const cls = node.expression.getText();
-          const code = codeLiteral(node.arguments?.[0]);
-          if (code) add(code, cls === 'ConfigError' ? 'config' : 'error', pkg, file, retriableIn(node.arguments[2]) ?? CLASS_RETRIABLE[cls], messageText(node.arguments[1]));
+          for (const code of codesOf(node.arguments?.[0])) add(code, cls === 'ConfigError' ? 'config' : 'error', pkg, file, retriableIn(node.arguments[2]) ?? CLASS_RETRIABLE[cls], messageText(node.arguments[1]));
         } else if (ts.isCallExpression(node) && DEAD_LETTER_HELPERS[node.expression.getText()]) {
           const code = node.arguments.map(codeLiteral).find(Boolean);
           if (code) add(code, 'dead letter', pkg, file, false, DEAD_LETTER_HELPERS[node.expression.getText()]);

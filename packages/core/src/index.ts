@@ -73,6 +73,7 @@ export { blackholeSink } from './sinks/blackhole/blackhole-sink.js';
 export { directoryStatePlugin } from './state/directory-state-plugin.js';
 export { mapConcurrent } from './util/map-concurrent.js';
 export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './util/retry.js';
+export { VendorHttpClient, type VendorHttpClientOptions, type VendorRequest, type VendorResponse, type VendorError, type TransportFailure } from './http/vendor-http-client.js';
 export { closeServerNow } from './util/close-server.js';
 export { pollRanges, outageReporting, OUTAGE_BACKOFF, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollRangesOptions, type PollCheckpoint, type PollPart } from './sources/poll-ranges.js';
 export type { SeenChunk } from './sources/seen-ids.js';

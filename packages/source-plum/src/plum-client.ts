@@ -1,5 +1,4 @@
-import { parseRetryAfter, retryWithBackoff, type Logger, type ComponentTelemetry } from '@plumline/core';
-import { Pool, errors as undiciErrors } from 'undici';
+import { VendorHttpClient, type Logger, type ComponentTelemetry } from '@plumline/core';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
@@ -26,21 +25,36 @@ export interface ListQuery {
 
 
 /**
- * A client of Plum DEV's Call Log REST API: Basic auth, JSON or XML, one keep-alive pool.
- * Retries 429, 5xx, timeouts and unreadable bodies with exponential backoff and jitter,
- * honouring Retry-After; a bad login fails at once.
+ * A client of Plum DEV's Call Log REST API: Basic auth, JSON or XML, over core's vendor HTTP
+ * client (one keep-alive pool; 429, 5xx, timeouts and unreadable bodies retried with backoff,
+ * honouring Retry-After). A bad login fails at once.
  */
 export class PlumClient {
-  private readonly pool: Pool;
+  private readonly http: VendorHttpClient;
   private readonly basePath: string;
-  private readonly authorization: string;
-  private closed: Promise<void> | undefined;
+  private readonly headers: Record<string, string>;
 
   constructor(private readonly options: PlumClientOptions) {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-    this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 });
-    this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
+    this.headers = {
+      authorization: `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`,
+      accept: options.format === 'xml' ? 'application/xml' : 'application/json',
+    };
+    this.http = new VendorHttpClient({
+      baseUrl: options.baseUrl,
+      vendor: 'Plum',
+      connections: options.connections,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxRetries: options.maxRetries,
+      logger: options.logger,
+      telemetry: options.telemetry,
+      signal: options.signal,
+      failure: (f, path) =>
+        f.kind === 'status'
+          ? new PlumApiError('PLUM_HTTP_STATUS', f.message, { retriable: true, status: f.status, path, retryAfterMs: f.retryAfterMs })
+          : new PlumApiError(f.kind === 'timeout' ? 'PLUM_TIMEOUT' : 'PLUM_CONNECTION', f.message, { retriable: true, path, cause: f.cause }),
+    });
   }
 
   async listLogs(startSec: number, endSec: number, q: ListQuery): Promise<{ total: number; rows: PlumLogRow[] }> {
@@ -78,55 +92,16 @@ export class PlumClient {
   }
 
   /** GETs `path`, retrying what may succeed later; returns the envelope's result. */
-  async get(path: string): Promise<Record<string, unknown> | undefined> {
-    return retryWithBackoff(
-      () =>
-        this.once(path).catch((err: unknown) => {
-          throw err instanceof PlumApiError ? err : new PlumApiError('PLUM_CONNECTION', `request to ${path} failed: ${(err as Error).message}`, { retriable: true, path, cause: err });
-        }),
-      {
-        maxRetries: this.options.maxRetries,
-        signal: this.options.signal,
-        retryAfterMs: (e) => (e as PlumApiError).retryAfterMs,
-        onRetry: (e, attempt, delayMs) => {
-          this.options.telemetry?.retry();
-          this.options.logger.warn({ code: (e as PlumApiError).code, status: (e as PlumApiError).fields.status, path, attempt, delayMs }, 'Plum request failed; retrying');
-        },
-      },
+  get(path: string): Promise<Record<string, unknown> | undefined> {
+    const service = path.split('/').slice(-3, -2)[0] ?? '';
+    return this.http.request(
+      () => ({ path, method: 'GET', headers: this.headers, name: `plum GET ${service}`, attributes: { service } }),
+      (res) => this.result(res.status, res.body, path),
     );
   }
 
-  private async once(path: string): Promise<Record<string, unknown> | undefined> {
-    const service = path.split('/').slice(-3, -2)[0] ?? '';
-    const end = this.options.telemetry?.startRequest(`plum GET ${service}`, { service });
-    let failure: unknown;
-    let status: number;
-    let body: string;
-    let retryAfter: string | string[] | undefined;
-    try {
-      const res = await this.pool.request({
-        path,
-        method: 'GET',
-        headers: { authorization: this.authorization, accept: this.options.format === 'xml' ? 'application/xml' : 'application/json' },
-        headersTimeout: this.options.requestTimeoutMs,
-        bodyTimeout: this.options.requestTimeoutMs,
-        signal: this.options.signal,
-      });
-      status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      body = await res.body.text();
-    } catch (err) {
-      failure = err;
-      if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-        throw new PlumApiError('PLUM_TIMEOUT', `request to ${path} timed out after ${this.options.requestTimeoutMs} ms`, { retriable: true, path, cause: err });
-      }
-      throw new PlumApiError('PLUM_CONNECTION', `request to ${path} failed: ${(err as Error).message}`, { retriable: true, path, cause: err });
-    } finally {
-      end?.(failure);
-    }
-    if (status === 429 || status >= 500) {
-      throw new PlumApiError('PLUM_HTTP_STATUS', `Plum answered ${status} to ${path}`, { retriable: true, status, path, retryAfterMs: parseRetryAfter(retryAfter) });
-    }
+  /** The envelope's result, or the error the response means (a bad login, a failure envelope, an unreadable body). */
+  private result(status: number, body: string, path: string): Record<string, unknown> | undefined {
     let envelope;
     try {
       envelope = decodeEnvelope(body, this.options.format, path);
@@ -147,6 +122,6 @@ export class PlumClient {
   }
 
   close(): Promise<void> {
-    return (this.closed ??= this.pool.close());
+    return this.http.close();
   }
 }

@@ -1,0 +1,124 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import { PlumlineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ComponentTelemetry } from '../telemetry.js';
+import { parseRetryAfter, retryWithBackoff } from '../util/retry.js';
+
+/** What a vendor client's errors must carry for the shared client to retry them. */
+export type VendorError = PlumlineError & { readonly retryAfterMs?: number };
+
+/** The failures every vendor API shares; each client names them with its own codes. */
+export type TransportFailure =
+  | { kind: 'timeout'; message: string; cause: unknown }
+  | { kind: 'connection'; message: string; cause: unknown }
+  /** 429 or 5xx: may pass. */
+  | { kind: 'status'; message: string; status: number; retryAfterMs: number | undefined; body: string };
+
+export interface VendorHttpClientOptions {
+  /** The API's base URL; request paths are absolute (the caller prefixes the base path). */
+  baseUrl: string;
+  /** Names the API in log lines (`Plum request failed; retrying`). */
+  vendor: string;
+  /** Keep-alive connections to the server. */
+  connections: number;
+  /** Timeout for the headers, then again for the body, of one attempt. */
+  requestTimeoutMs: number;
+  /** Retries after the first attempt, for errors that say they are retriable. */
+  maxRetries: number;
+  logger: Logger;
+  telemetry?: ComponentTelemetry;
+  signal?: AbortSignal;
+  /** Turns a transport failure into the client's own (retriable) error with its code. */
+  failure: (f: TransportFailure, path: string) => VendorError;
+}
+
+/** One attempt of a request, built afresh for each (a signature may depend on the time). */
+export interface VendorRequest {
+  path: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** Span name, e.g. `plum GET logs`. */
+  name: string;
+  attributes?: Record<string, string>;
+}
+
+/** A response the transport accepted (not 429 or 5xx), for the vendor client to read. */
+export interface VendorResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * The HTTP part both vendor clients share: a keep-alive undici pool, timeouts, a span per
+ * attempt, retries of what may pass (timeouts, connection errors, 429 and 5xx, and any error the
+ * caller's `read` marks retriable) with backoff and jitter that honours Retry-After, a warning
+ * and a counted retry per attempt, and an idempotent close. What a response means (envelopes,
+ * logins, vendor error codes) stays with each client's `read`.
+ */
+export class VendorHttpClient {
+  private readonly pool: Pool;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly o: VendorHttpClientOptions) {
+    this.pool = new Pool(new URL(o.baseUrl).origin, { connections: o.connections, keepAliveTimeout: 30_000, pipelining: 1 });
+  }
+
+  /** Sends the request `build` makes, reads the response with `read`, and retries what may pass. */
+  request<T>(build: () => VendorRequest, read: (response: VendorResponse, path: string) => T): Promise<T> {
+    let path = '';
+    return retryWithBackoff(
+      async () => {
+        const req = build();
+        path = req.path;
+        try {
+          return read(await this.once(req), req.path);
+        } catch (err) {
+          // An error the client did not name is still a failed request: retried, with its code.
+          if (err instanceof PlumlineError) throw err;
+          throw this.o.failure({ kind: 'connection', message: `request to ${req.path} failed: ${(err as Error).message}`, cause: err }, req.path);
+        }
+      },
+      {
+        maxRetries: this.o.maxRetries,
+        signal: this.o.signal,
+        retryAfterMs: (e) => (e as VendorError).retryAfterMs,
+        onRetry: (e, attempt, delayMs) => {
+          this.o.telemetry?.retry();
+          this.o.logger.warn({ code: (e as VendorError).code, status: (e as VendorError).fields?.status, path, attempt, delayMs }, `${this.o.vendor} request failed; retrying`);
+        },
+      },
+    );
+  }
+
+  private async once(req: VendorRequest): Promise<VendorResponse> {
+    const end = this.o.telemetry?.startRequest(req.name, req.attributes ?? {});
+    let failure: unknown;
+    let status: number;
+    let body: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const res = await this.pool.request({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
+      status = res.statusCode;
+      retryAfter = res.headers['retry-after'];
+      body = await res.body.text();
+    } catch (err) {
+      failure = err;
+      const timedOut = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+      throw this.o.failure(
+        timedOut ? { kind: 'timeout', message: `request to ${req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.path} failed: ${(err as Error).message}`, cause: err },
+        req.path,
+      );
+    } finally {
+      end?.(failure);
+    }
+    if (status === 429 || status >= 500) {
+      throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.path}`, status, retryAfterMs: parseRetryAfter(retryAfter), body }, req.path);
+    }
+    return { status, body };
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= this.pool.close());
+  }
+}
