@@ -51,7 +51,7 @@ export { pipelineJsonSchema } from './config/pipeline-json-schema.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, withDead, toDeadLetter } from './operators/per-event.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from './expr/predicate.js';
-export { compileTemplate, compileStrictTemplate, templateFields, templateProblems } from './expr/template.js';
+export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from './expr/template.js';
 export { compileGetter, isFieldPath, setPathCopying } from './expr/field-path.js';
 export { parseDuration, formatDuration, isDuration } from './util/duration.js';
 export { parseByteSize } from './util/size.js';

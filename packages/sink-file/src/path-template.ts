@@ -1,4 +1,4 @@
-import { compileGetter, templateProblems, type CallEvent } from '@plumline/core';
+import { templateParts, templateProblems, type CallEvent } from '@plumline/core';
 
 const STRFTIME_RE = /%([YmdHMSj%])/g;
 
@@ -26,8 +26,6 @@ function canonicalTime(time: string): string {
   return Number.isNaN(ms) ? '1970-01-01T00:00:00.000Z' : new Date(ms).toISOString();
 }
 
-const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
-
 function safe(v: unknown): string {
   if (v === undefined || v === null || v === '') return 'unknown';
   return String(v).replace(/[/\\\u0000]/g, '_').replace(/^\.+$/, '_');
@@ -47,15 +45,7 @@ export function renderedPathProblem(path: string): string | undefined {
  * `..` cannot climb out of the template's directory; a missing field renders as `unknown`).
  */
 export function compilePathTemplate(template: string): { render: (e: CallEvent) => string; isStatic: boolean } {
-  const literals: string[] = [];
-  const getters: ((e: CallEvent) => unknown)[] = [];
-  let last = 0;
-  for (const m of template.matchAll(TOKEN_RE)) {
-    literals.push(template.slice(last, m.index));
-    getters.push(compileGetter(m[1]!));
-    last = m.index! + m[0].length;
-  }
-  literals.push(template.slice(last));
+  const { literals, getters } = templateParts(template);
   const hasTime = /%[YmdHMSj]/.test(template);
   if (getters.length === 0 && !hasTime) {
     const fixed = template.replace(/%%/g, '%');

@@ -28,8 +28,12 @@ export function compileStrictTemplate(template: string): (event: CallEvent) => s
   return compileWith(template, undefined);
 }
 
-/** The literal text around each placeholder (one more than the placeholders) and a getter per placeholder. */
-function parseTemplate(template: string): { literals: string[]; getters: ((e: CallEvent) => unknown)[] } {
+/**
+ * The one tokenizer of `{{field}}` templates: the literal text around each placeholder (one more
+ * than the placeholders) and a getter per placeholder. Renderers with their own rules for values
+ * (the file sink's path-safe values) build on it.
+ */
+export function templateParts(template: string): { literals: string[]; getters: ((e: CallEvent) => unknown)[] } {
   const literals: string[] = [];
   const getters: ((e: CallEvent) => unknown)[] = [];
   let last = 0;
@@ -52,7 +56,7 @@ export function compileTemplate(template: string, fallback = ''): (event: CallEv
 
 /** One renderer for both: a missing field renders as `fallback`, or (undefined) makes the result undefined. */
 function compileWith(template: string, fallback: string | undefined): (event: CallEvent) => string | undefined {
-  const { literals, getters } = parseTemplate(template);
+  const { literals, getters } = templateParts(template);
   if (getters.length === 0) return () => template;
   return (e) => {
     let out = literals[0]!;
