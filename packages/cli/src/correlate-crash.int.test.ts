@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator, type CallEvent } from '@plumline/core';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 
 const TRIALS = 8;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator } from '@plumline/core';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 
 const TRIALS = 20;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CallGenerator } from '@plumline/core';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 import { CLI_BIN } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 
 const SOAK = fileURLToPath(new URL('./test-support/file-sink-soak.mjs', import.meta.url));
 /** CI runs a minute; `PLUMLINE_SOAK_MS=1800000` is the half-hour soak, run by hand. */

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const SECRET = 'callback-secret-123';

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadPipeline } from '@plumline/core';
 import { PlumEmulator } from '@plumline/source-plum/emulator';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 import { installPrometheus, OpsServer } from './ops-server.js';
 import { ProgressView } from './progress-view.js';
 import { componentRows, parsePrometheus } from './top-command.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CallGenerator, createPipeline, createLogger, corePlugins, defineSink, PluginRegistry, z, MemoryStateStore } from './index.js';
-import { tmpDir } from './test-support/tmp-dir.js';
+import { tmpDir } from './testing/tmp-dir.js';
 
 describe('plugin registry', () => {
   it('refuses a second plugin of the same kind and type', () => {

@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createLogger, MemoryStateStore, ComponentTelemetry, type CallEvent, type ComponentContext, type BatchPosition } from '@plumline/core';
 import { fileSink, type FileSink } from './index.js';
-import { tmpDir } from '../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 
 function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true): ComponentContext {
   const telemetry = new ComponentTelemetry('files', 'file', 'sink');

@@ -1,7 +1,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { tmpDir } from '../../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 import { runCli, runWithRandomKills } from './run-cli.js';
 
 /** Every line of every file under `out/`, as sorted ids; each file must end in a whole line. */

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpDir } from '../test-support/tmp-dir.js';
+import { tmpDir } from '../testing/tmp-dir.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors, PluginRegistry, corePlugins, resolvePipeline } from '../index.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { arraySource, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
 import { corePlugins, createPipeline, defineOperator, defineSink, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
-import { tmpDir } from '../test-support/tmp-dir.js';
+import { tmpDir } from '../testing/tmp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';

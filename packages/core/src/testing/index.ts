@@ -152,3 +152,4 @@ async function runGraph(
 export { testContext, type TestContext } from './test-context.js';
 export * from './contracts/index.js';
 export { FakeClock } from './fake-clock.js';
+export { tmpDir } from './tmp-dir.js';

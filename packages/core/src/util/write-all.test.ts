@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmpDir } from '../test-support/tmp-dir.js';
+import { tmpDir } from '../testing/tmp-dir.js';
 import { writeAll, type VectorWriter } from './write-all.js';
 
 /** A real file whose writev stops after `limit` bytes per call, as a kernel may. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, PluginRegistry, MemoryStateStore } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { iplumCallbacksSource } from './callback-receiver.js';
-import { tmpDir } from '../../../core/src/test-support/tmp-dir.js';
+import { tmpDir } from '@plumline/core/testing';
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
