@@ -40,7 +40,7 @@ export { defineSource, defineOperator, defineSink, defineStateStore, isPlugin } 
 export { PluginRegistry, loadPluginModule } from './registry.js';
 export { z, duration, byteSize, secret, toJsonSchema } from './schema.js';
 export { createLogger, SecretRedactor, type Logger, type LoggerOptions, type LevelWithSilent } from './logger.js';
-export { ComponentTelemetry, type ComponentStats, type ComponentHealth } from './telemetry.js';
+export { ComponentTelemetry, type PluginTelemetry, type ComponentStats, type ComponentHealth } from './telemetry.js';
 export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from './state/state-store.js';
 export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';

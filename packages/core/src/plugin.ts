@@ -6,7 +6,7 @@ import type { CallEvent, DeadLetter } from './event.js';
 import type { Logger } from './logger.js';
 import type { BatchPosition, Receipt } from './receipt.js';
 import type { AtomicStateStore, ComponentState, StagedWrite, StateStore } from './state/state-store.js';
-import type { ComponentTelemetry } from './telemetry.js';
+import type { PluginTelemetry } from './telemetry.js';
 import type { JsonValue } from './util/json.js';
 
 /** What every component gets from the runtime when it is created. */
@@ -20,8 +20,8 @@ export interface ComponentContext {
   /** OpenTelemetry meter and tracer (no-ops unless the host installed an SDK). */
   readonly meter: Meter;
   readonly tracer: Tracer;
-  /** Counters the runtime reads for the pipeline handle and metrics. */
-  readonly telemetry: ComponentTelemetry;
+  /** What the plugin counts beside what the runtime counts for it (retries, bytes, readiness, progress, request spans). */
+  readonly telemetry: PluginTelemetry;
   /** Aborted when the pipeline stops: cancel waits, requests and timers with it. */
   readonly signal: AbortSignal;
   /** This component's slice of the pipeline's state store. */

@@ -70,8 +70,30 @@ function getInstruments(meter: Meter): Instruments {
   return found;
 }
 
+/**
+ * What a plugin counts through `ctx.telemetry`: only what it alone knows. The runtime counts
+ * events in and out, errors, dead letters, in-flight batches and checkpoint lag itself, so a
+ * plugin cannot count them twice.
+ */
+export interface PluginTelemetry {
+  /** The component's counters so far, read-only. */
+  readonly stats: Readonly<ComponentStats>;
+  /** Bytes a sink wrote to its destination. */
+  bytesOut(n: number): void;
+  /** One more attempt at something that failed and is tried again (a request, a range). */
+  retry(): void;
+  /** The component fails for a reason that may pass: not ready (`/readyz`) until `recovered()`. */
+  failing(reason: string): void;
+  /** The reason given to `failing` passed. */
+  recovered(): void;
+  /** Progress of a bounded read, `done` of `total` `unit`s (`plumline top`, the progress bar). */
+  progress(done: number, total: number, unit: string): void;
+  /** Starts a client span and a latency sample for one request; call the result when it ends, with the error if it failed. */
+  startRequest(name: string, attributes?: Record<string, string | number>): (error?: unknown) => void;
+}
+
 /** Counts for one component; every method updates both the plain stats and the OTel instruments. */
-export class ComponentTelemetry {
+export class ComponentTelemetry implements PluginTelemetry {
   readonly stats: ComponentStats = emptyStats();
   readonly meter: Meter;
   readonly tracer: Tracer;

@@ -1,4 +1,4 @@
-import { VendorHttpClient, type Logger, type ComponentTelemetry } from '@plumline/core';
+import { VendorHttpClient, type Logger, type PluginTelemetry } from '@plumline/core';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 
@@ -12,7 +12,7 @@ export interface IplumClientOptions {
   maxRetries: number;
   connections: number;
   logger: Logger;
-  telemetry?: ComponentTelemetry;
+  telemetry?: PluginTelemetry;
   signal?: AbortSignal;
   /** Clock for the signature epoch (tests). */
   now?: () => number;

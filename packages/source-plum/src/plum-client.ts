@@ -1,4 +1,4 @@
-import { VendorHttpClient, type Logger, type ComponentTelemetry } from '@plumline/core';
+import { VendorHttpClient, type Logger, type PluginTelemetry } from '@plumline/core';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
@@ -13,7 +13,7 @@ export interface PlumClientOptions {
   /** Keep-alive connections to the server. */
   connections: number;
   logger: Logger;
-  telemetry?: ComponentTelemetry;
+  telemetry?: PluginTelemetry;
   signal?: AbortSignal;
 }
 

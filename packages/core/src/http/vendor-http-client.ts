@@ -1,7 +1,7 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ComponentTelemetry } from '../telemetry.js';
+import type { PluginTelemetry } from '../telemetry.js';
 import { parseRetryAfter, retryWithBackoff } from '../util/retry.js';
 
 /** What a vendor client's errors must carry for the shared client to retry them. */
@@ -26,7 +26,7 @@ export interface VendorHttpClientOptions {
   /** Retries after the first attempt, for errors that say they are retriable. */
   maxRetries: number;
   logger: Logger;
-  telemetry?: ComponentTelemetry;
+  telemetry?: PluginTelemetry;
   signal?: AbortSignal;
   /** Turns a transport failure into the client's own (retriable) error with its code. */
   failure: (f: TransportFailure, path: string) => VendorError;

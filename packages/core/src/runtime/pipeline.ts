@@ -288,7 +288,7 @@ class PipelineRuntime implements Pipeline {
     for (const c of def.sources) {
       const ctx = this.context(c.id, c.plugin.type, 'source', this.sourcesStop.signal);
       const instance = await c.plugin.create(c.config as never, ctx);
-      this.sources.push({ id: c.id, instance, telemetry: ctx.telemetry, ctx });
+      this.sources.push({ id: c.id, instance, telemetry: this.telemetry.get(c.id)!, ctx });
       if (this.options.once && !instance.bounded) {
         throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${c.id}" (${c.plugin.type}) never ends, so it cannot run with --once: give it an end (e.g. count or end), or run without --once`, {
           fields: { component: c.id },
@@ -297,11 +297,11 @@ class PipelineRuntime implements Pipeline {
     }
     for (const c of def.transforms) {
       const ctx = this.context(c.id, c.plugin.type, 'transform', this.hardStop.signal);
-      this.operators.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: ctx.telemetry, ctx });
+      this.operators.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: this.telemetry.get(c.id)!, ctx });
     }
     for (const c of def.sinks) {
       const ctx = this.context(c.id, c.plugin.type, 'sink', this.hardStop.signal);
-      this.sinks.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: ctx.telemetry, ctx });
+      this.sinks.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: this.telemetry.get(c.id)!, ctx });
     }
   }
 
