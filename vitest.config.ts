@@ -27,6 +27,5 @@ export default defineConfig({
     pool: 'forks',
     // Starts a real Kafka broker (scripts/kafka.sh) for the *.kafka.int.test.ts files, and stops it after.
     globalSetup: ['./scripts/kafka-global-setup.ts'],
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

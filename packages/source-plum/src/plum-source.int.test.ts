@@ -34,7 +34,14 @@ describe('plum source against the emulator', () => {
     expect(xml.error).toBeUndefined();
     const kinds = new Set(json.events.map((e) => e.kind));
     expect(kinds).toEqual(new Set(['call', 'session', 'error']));
-    expect(json.events.length).toBeGreaterThan(3000);
+    // Exactly the sessions and calls the emulator's data holds for the range (errors are listed by
+    // their own rules, so only their presence is checked here).
+    const [lo, hi] = emulator!.data.indexRange(range.start, range.end);
+    const count = (kind: string) => json.events.filter((e) => e.kind === kind).length;
+    expect(count('session')).toBe(hi - lo);
+    expect(count('call')).toBe(Array.from({ length: hi - lo }, (_, i) => lo + i).filter((i) => emulator!.data.hasCall(i)).length);
+    expect(count('error')).toBeGreaterThan(0);
+    expect(hi - lo).toBeGreaterThan(3000);
     expect([...xml.events].sort(byId)).toEqual([...json.events].sort(byId));
     const call = json.events.find((e) => e.kind === 'call')!;
     expect(call.attributes.log).toContain('\n');

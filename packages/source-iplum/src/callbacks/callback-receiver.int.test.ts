@@ -139,10 +139,17 @@ describe('iplum_callbacks receiver', () => {
     );
     await p.start();
     await new Promise((r) => setTimeout(r, 2000));
+    const cut = Date.now() - 1000;
     const result = await p.stop();
     const ids = sink.record.events.map((e) => e.id);
     expect(ids.length).toBeGreaterThan(20);
     expect(new Set(ids).size).toBe(ids.length);
+    // Nothing lost either: every usage record and recording the emulator holds from the start
+    // until a second before the stop (both paths had time to bring them) was delivered.
+    const [lo, hi] = emulator.data.indexRange(start, cut);
+    const expected = Array.from({ length: hi - lo }, (_, i) => lo + i).flatMap((i) => [`iplum:${emulator.data.usage(i).recordId}`, ...(emulator.data.hasRecording(i) ? [`iplum:${emulator.data.recording(i).recordId}`] : [])]);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(expected.filter((id) => !ids.includes(id))).toEqual([]);
     // Both paths delivered, and dedupe merged the copies.
     expect(result.stats.pushed!.eventsOut).toBeGreaterThan(0);
     expect(result.stats.polled!.eventsOut).toBeGreaterThan(0);
