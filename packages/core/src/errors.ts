@@ -84,8 +84,25 @@ export class StateError extends PlumlineError {
   }
 }
 
-/** True when `err` says trying again may help. Unknown errors are treated as retriable. */
+/**
+ * The one rule for every error, wherever it is met:
+ * - `transient` (a PlumlineError marked retriable): retried, with backoff, for as long as the
+ *   component allows (sources and sinks: without end by default);
+ * - `permanent` (any other PlumlineError): never retried; its records are dead-lettered or the
+ *   component fails, as its code says;
+ * - `bug` (anything that is not a PlumlineError): where a retry loop meets it, retried a few
+ *   times (it may be a fault nobody named yet: sources 3 attempts, sinks 5, requests up to
+ *   their max_retries), then it fails the pipeline with the error; reported from background work
+ *   (`reportError`), where no loop would bound it, it fails the pipeline at once.
+ */
+export type ErrorKind = 'transient' | 'permanent' | 'bug';
+
+export function errorKind(err: unknown): ErrorKind {
+  if (err instanceof PlumlineError) return err.retriable ? 'transient' : 'permanent';
+  return 'bug';
+}
+
+/** True when a retry loop may try again after `err` (transient, or a bug, within the loop's bound): see {@link errorKind}. */
 export function isRetriable(err: unknown): boolean {
-  if (err instanceof PlumlineError) return err.retriable;
-  return true;
+  return errorKind(err) !== 'permanent';
 }

@@ -12,6 +12,8 @@ export {
   PipelineError,
   StateError,
   isRetriable,
+  errorKind,
+  type ErrorKind,
   type SourceLocation,
 } from './errors.js';
 export type {

@@ -22,7 +22,13 @@ export interface ComponentContext {
   readonly tracer: Tracer;
   /** What the plugin counts beside what the runtime counts for it (retries, bytes, readiness, progress, request spans). */
   readonly telemetry: PluginTelemetry;
-  /** Aborted when the pipeline stops: cancel waits, requests and timers with it. */
+  /**
+   * Aborted when this component must give up what it waits on: cancel waits, requests and
+   * timers with it. One meaning, so its moment depends on the component's part in a stop: a
+   * source's is aborted when the pipeline starts stopping (it must stop reading at once); an
+   * operator's and a sink's only when the stop gives up on in-flight work (`abort()`, or
+   * `shutdown_timeout` passed), since a graceful stop needs them to drain what is in flight.
+   */
   readonly signal: AbortSignal;
   /** This component's slice of the pipeline's state store. */
   readonly state: ComponentState;
@@ -46,7 +52,11 @@ export interface ComponentContext {
   committedPosition(): JsonValue | undefined;
   /** Every source's last committed checkpoint (`{ seq, position }` by source id). */
   committedCheckpoints(): Record<string, { seq: number; position: JsonValue | null }>;
-  /** Reports an error from background work (timers, sockets). Fails the pipeline unless the error is retriable, in which case it is logged and counted. */
+  /**
+   * Reports an error from background work (timers, sockets), where no retry loop will see it:
+   * a transient error (retriable PlumlineError) is logged and counted; a permanent one, or one
+   * plumline does not know (a bug), fails the pipeline. See `errorKind`.
+   */
   reportError(error: unknown): void;
   /**
    * The pipeline's state store when it can commit a sink's output together with state writes

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ConfigError, PipelineError, PlumlineError } from '../errors.js';
+import { ConfigError, errorKind, PipelineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
 import type { AnyPlugin, Operator, OperatorContext, Sink, Source } from '../plugin.js';
 import { PluginRegistry } from '../registry.js';
@@ -224,9 +224,9 @@ class PipelineRuntime implements Pipeline {
   }
 
   private reportError(component: string, error: unknown): void {
-    const retriable = error instanceof PlumlineError ? error.retriable : false;
     this.telemetry.get(component)?.error();
-    if (retriable) {
+    // No retry loop bounds a background error: only a transient one is let pass (see errorKind).
+    if (errorKind(error) === 'transient') {
       this.logger.warn({ component, err: error }, 'background error (will retry)');
       return;
     }
