@@ -30,6 +30,22 @@ function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; 
 }
 
 describe('plumline CLI', () => {
+  it('the `plumline` command an install links (node_modules/.bin, as `pnpm exec plumline` runs it) works', async () => {
+    const shim = fileURLToPath(new URL('../../../node_modules/.bin/plumline', import.meta.url));
+    const r = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(shim, ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage');
+  });
+
   it('validate: exit 0 for a valid file, 2 with file:line:column and the quoted line for a broken one', async () => {
     const { dir, cleanup } = await tmpDir();
     try {
