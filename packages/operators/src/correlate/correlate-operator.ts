@@ -1,46 +1,14 @@
 import { Observable } from 'rxjs';
-import { defineOperator, operatorReceipt, withDead, type Batch, type BatchPosition, type CallEvent, type CheckpointHold, type CommitInfo, type OperatorContext, type Receipt } from '@plumline/core';
+import { defineOperator, operatorReceipt, withDead, type Batch, type BatchPosition, type CallEvent, type CommitInfo, type OperatorContext, type Receipt } from '@plumline/core';
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
 import { Correlator, noneReleased, type Held, type Released } from './correlator.js';
+import { HeldEventLog, type LogRecord } from './held-event-log.js';
+import { HoldLedger, type BatchHold } from './hold-ledger.js';
 
-/** State log of the held events: one JSON line per event written to it, and lines naming those that left. */
-const LOG_KEY = 'held.log';
 /** How often closed windows are looked for, at most (a quarter of the window when that is shorter). */
 export const MAX_TICK_MS = 1_000;
-/** The log is rewritten when it is more than twice what is live plus this. */
-const COMPACT_SLACK_BYTES = 1 << 20;
 /** At most one warning about max_pending per this many milliseconds (with the count since the last). */
 const EVICTION_WARN_INTERVAL_MS = 10_000;
-
-interface AddRecord {
-  n: number;
-  e: CallEvent;
-  p: { source: string; seq: number }[];
-  t: number;
-}
-
-/** The log record of a held event (positions without their checkpoints: isCommitted needs only source and seq). */
-const recordOf = (h: Held, n: number): AddRecord => ({ n, e: h.e, p: h.positions.map((p) => ({ source: p.source, seq: p.seq })), t: h.arrivedMs });
-
-/** One checkpoint hold for the events of one input batch held in memory, dropped by the last of them. */
-class BatchHold {
-  private count = 0;
-  /**
-   * @param order increases with every input batch: "first" among an event's parts is the part
-   * whose batch came first, which never waits for a later batch (no cycle of holds).
-   */
-  constructor(
-    private readonly hold: CheckpointHold,
-    readonly order: number,
-  ) {}
-  take(): this {
-    this.count++;
-    return this;
-  }
-  drop(): void {
-    if (--this.count === 0) this.hold.release();
-  }
-}
 
 /**
  * Joins events to their partners within a window. What it holds lives in memory under a
@@ -66,14 +34,10 @@ class CorrelateOperator {
    * them, so those still held when the batch is done are logged before its receipt may settle.
    */
   private orphans: Held[] = [];
-  /** Every write to the log, in order: an append must not overtake another or meet a rewrite. */
-  private writes: Promise<void> = Promise.resolve();
-  /** The hold of the input batch being processed, taken by its first held event. */
-  private batchHold: BatchHold | undefined;
-  private batchPositions: readonly BatchPosition[] = [];
-  private batchOrder = 0;
-  /** Holds to drop once `after` is committed (parts of an event that left under another batch's positions). */
-  private deferred: { after: readonly BatchPosition[]; h: Held }[] = [];
+  /** Where events held longer than `durable_after` are written down. */
+  private readonly log: HeldEventLog;
+  /** The checkpoint holds of the events held in memory only. */
+  private readonly holds: HoldLedger;
   /**
    * Logged events whose output batch every sink finished with, until that batch's positions
    * are committed: a sink may drop uncommitted data on recovery (the file sink does), so until
@@ -84,10 +48,7 @@ class CorrelateOperator {
   private readonly inflight = new Set<Held[]>();
 
   /** Records restored by `load`, with their size in the log, replayed when the operator is subscribed. */
-  private restored: (AddRecord & { bytes: number })[] = [];
-  private nextN = 1;
-  private logBytes = 0;
-  private liveBytes = 0;
+  private restored: (LogRecord & { bytes: number })[] = [];
   private evictedSinceWarn = 0;
   private lastWarnMs = 0;
 
@@ -101,61 +62,16 @@ class CorrelateOperator {
         this.orphans.push(h);
         return;
       }
-      h.hold = this.currentHold();
+      h.hold = this.holds.take();
       this.unsaved.push(h);
     });
+    this.log = new HeldEventLog(ctx.state, ctx.logger);
+    this.holds = new HoldLedger(ctx.holdCheckpoint);
     ctx.onCommit((info) => this.persist(info));
   }
 
   async load(): Promise<void> {
-    const data = Buffer.from(await this.ctx.state.readLog(LOG_KEY));
-    this.logBytes = data.byteLength;
-    const live = new Map<number, AddRecord & { bytes: number }>();
-    const lines = data.toString('utf8').split('\n');
-    let unreadable = 0;
-    lines.forEach((line, i) => {
-      if (!line) return;
-      let r: AddRecord | { g: number[] };
-      try {
-        r = JSON.parse(line) as AddRecord | { g: number[] };
-      } catch {
-        // A kill during an append leaves a torn last line: that append never completed, and the
-        // source reads its events again. Anything torn elsewhere is reported and skipped.
-        if (i !== lines.length - 1) unreadable++;
-        return;
-      }
-      if ('g' in r) for (const n of r.g) live.delete(n);
-      else live.set(r.n, { ...r, bytes: Buffer.byteLength(line) + 1 });
-      this.nextN = Math.max(this.nextN, ('n' in r ? r.n : 0) + 1);
-    });
-    if (unreadable) this.ctx.logger.warn({ code: 'STATE_LOG_DAMAGED', lines: unreadable }, 'correlate: skipped unreadable lines in the held-event log');
-    const committed = [...live.values()].filter((r) => this.ctx.isCommitted(r.p));
-    this.restored = committed;
-    if (live.size) this.ctx.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
-    // The log is rewritten with what was restored: the rest comes again from the source.
-    if (this.logBytes > 0) await this.rewrite(committed);
-  }
-
-  /** Runs `write` after every log write queued before it. */
-  private serially(write: () => Promise<void>): Promise<void> {
-    const done = this.writes.then(write);
-    this.writes = done.catch(() => {});
-    return done;
-  }
-
-  /** Appends `lines` to the log. Only inside {@link serially}. */
-  private async append(lines: string[]): Promise<void> {
-    const data = Buffer.from(lines.join(''));
-    await this.ctx.state.append(LOG_KEY, data);
-    this.logBytes += data.byteLength;
-  }
-
-  /** The log line of `h`, which from now on counts as logged. */
-  private logLine(h: Held): string {
-    const line = JSON.stringify(recordOf(h, this.nextN)) + '\n';
-    h.log = { n: this.nextN++, bytes: Buffer.byteLength(line) };
-    this.liveBytes += h.log.bytes;
-    return line;
+    this.restored = await this.log.load(this.ctx.isCommitted);
   }
 
   /**
@@ -165,21 +81,14 @@ class CorrelateOperator {
    */
   private logOrphans(receipt: Receipt): void {
     const lines: string[] = [];
-    for (const h of this.orphans) if (!h.released && !h.log) lines.push(this.logLine(h));
+    for (const h of this.orphans) if (!h.released && !h.log) lines.push(this.log.line(h));
     this.orphans = [];
     if (lines.length === 0) return;
     receipt.retain();
-    this.serially(() => this.append(lines)).then(
+    this.log.append(lines).then(
       () => receipt.release(),
       (err: unknown) => receipt.fail(err),
     );
-  }
-
-  private async rewrite(records: AddRecord[]): Promise<void> {
-    // Only the record's own fields (a restored record also carries its size).
-    const text = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t } satisfies AddRecord) + '\n').join('');
-    await this.ctx.state.rewriteLog(LOG_KEY, Buffer.from(text));
-    this.logBytes = this.liveBytes = Buffer.byteLength(text);
   }
 
   /**
@@ -189,14 +98,7 @@ class CorrelateOperator {
    * whose positions are committed. (isCommitted reflects the commit before this one: conservative.)
    */
   private async persist(info: CommitInfo): Promise<void> {
-    if (this.deferred.length) {
-      const waiting: typeof this.deferred = [];
-      for (const d of this.deferred) {
-        if (this.ctx.isCommitted(d.after)) this.dropHold(d.h);
-        else waiting.push(d);
-      }
-      this.deferred = waiting;
-    }
+    this.holds.dropCommitted(this.ctx.isCommitted);
     const lines: string[] = [];
     const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
     // Released events leave the list here (their hold ends with the batch that carried them out);
@@ -208,49 +110,23 @@ class CorrelateOperator {
         kept.push(h);
         continue;
       }
-      lines.push(this.logLine(h));
-      this.dropHold(h);
+      lines.push(this.log.line(h));
+      this.holds.drop(h);
     }
     this.unsaved = kept;
-    const gone: number[] = [];
-    const pending: Held[] = [];
-    for (const h of this.delivered) {
-      if (!this.ctx.isCommitted(h.deliveredAt!)) pending.push(h);
-      else if (h.log) {
-        gone.push(h.log.n);
-        this.liveBytes -= h.log.bytes;
-      }
-    }
-    this.delivered = pending;
-    if (gone.length) lines.push(JSON.stringify({ g: gone }) + '\n');
+    const left = this.delivered.filter((h) => this.ctx.isCommitted(h.deliveredAt!));
+    this.delivered = this.delivered.filter((h) => !this.ctx.isCommitted(h.deliveredAt!));
+    const gone = this.log.goneLine(left);
+    if (gone) lines.push(gone);
     if (lines.length === 0) return;
-    await this.serially(async () => {
-      await this.append(lines);
-      if (this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact();
-    });
+    await this.log.append(lines, () => this.liveEvents());
   }
 
-  /** A reference to the hold on the input batch being processed (taken on first use). */
-  private currentHold(): BatchHold {
-    this.batchHold ??= new BatchHold(this.ctx.holdCheckpoint(this.batchPositions), this.batchOrder);
-    return this.batchHold.take();
-  }
-
-  private dropHold(h: Held): void {
-    h.hold?.drop();
-    h.hold = undefined;
-  }
-
-  /** Rewrites the log as the logged events that are still held or not yet delivered. */
-  private async compact(): Promise<void> {
-    const live: AddRecord[] = [];
-    const add = (h: Held) => {
-      if (h.log) live.push(recordOf(h, h.log.n));
-    };
-    for (const h of this.correlator.heldEvents()) add(h);
-    for (const group of this.inflight) for (const h of group) add(h);
-    for (const h of this.delivered) add(h);
-    await this.rewrite(live);
+  /** Every event still owed: held, carried out in a batch sinks have not finished with, or delivered but not committed. */
+  private *liveEvents(): Iterable<Held> {
+    yield* this.correlator.heldEvents();
+    for (const group of this.inflight) yield* group;
+    yield* this.delivered;
   }
 
   /**
@@ -271,8 +147,8 @@ class CorrelateOperator {
           h.deliveredAt = positions;
           this.delivered.push(h);
         } else if (h.hold) {
-          if (h.positions === first || commitsAfter(h.positions, first!)) this.dropHold(h);
-          else this.deferred.push({ after: first!, h });
+          if (h.positions === first || commitsAfter(h.positions, first!)) this.holds.drop(h);
+          else this.holds.dropAfter(first!, h);
         }
       }
     });
@@ -311,7 +187,7 @@ class CorrelateOperator {
       // Parts that came in this batch and left at once were never held: their batch must not be
       // committed before `first` either (it may be another source's). (Outside an input batch —
       // a window closing — no part is fresh: each has a hold, a log entry, or no source batch.)
-      if (first !== undefined && current !== undefined) for (const h of parts) if (!h.hold && !h.log && h.positions === current) h.hold = this.currentHold();
+      if (first !== undefined && current !== undefined) for (const h of parts) if (!h.hold && !h.log && h.positions === current) h.hold = this.holds.take();
       const key = first ?? NO_POSITIONS;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { events: [], parts: [] }));
@@ -363,9 +239,7 @@ class CorrelateOperator {
           const out = noneReleased();
           const positions = batch.receipt.positions;
           const nowMs = Date.now();
-          this.batchPositions = positions;
-          this.batchHold = undefined;
-          this.batchOrder++;
+          this.holds.beginBatch(positions);
           for (const e of batch.events) this.correlator.accept(e, positions, nowMs, out);
           this.correlator.expire(nowMs, out);
           const overflow = this.correlator.takeOverflow();
