@@ -1,5 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The Kafka tests start real brokers from Maven Central's jars, so they need a JDK 17+ and Maven.
+ * Without them they are skipped with one line saying so, except in CI, where they are required.
+ */
+const KAFKA_TESTS = '**/*.kafka.int.test.ts';
+const kafkaToolsFound = ['java', 'mvn'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
+if (!kafkaToolsFound && process.env.CI) throw new Error('the Kafka tests need a JDK 17+ and Maven (java and mvn on PATH), and CI runs them: install both');
+if (!kafkaToolsFound) {
+  process.env.PLUMLINE_SKIP_KAFKA_TESTS = '1';
+  console.warn(`plumline: skipping the Kafka tests (${KAFKA_TESTS}): they need a JDK 17+ and Maven (java and mvn on PATH); install both to run them, as CI does`);
+}
 
 const src = (pkg: string, file = 'index.ts'): string => fileURLToPath(new URL(`./packages/${pkg}/src/${file}`, import.meta.url));
 
@@ -22,6 +35,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+    exclude: kafkaToolsFound ? configDefaults.exclude : [...configDefaults.exclude, KAFKA_TESTS],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

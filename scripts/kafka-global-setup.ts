@@ -15,7 +15,8 @@ export const KAFKA_COMPAT = [{ version: '3.9.2', port: 39192 }];
 export default function setup(project: TestProject): (() => void) | undefined {
   // `vitest run [filters…]`: without filters every test runs; with filters, only if one names Kafka.
   const filters = process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && !a.endsWith('vitest.mjs'));
-  const wantsKafka = filters.length === 0 || filters.some((f) => /kafka/i.test(f));
+  // vitest.config.ts left the Kafka tests out (no JDK or Maven here): no broker to start.
+  const wantsKafka = process.env.PLUMLINE_SKIP_KAFKA_TESTS !== '1' && (filters.length === 0 || filters.some((f) => /kafka/i.test(f)));
   if (!wantsKafka) return undefined;
   // With its SASL and TLS listeners too (the security tests), credentials made up for this run.
   const password = `test-${randomBytes(6).toString('hex')}`;
