@@ -30,6 +30,21 @@ function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; 
 }
 
 describe('plumline CLI', () => {
+  it('--version prints the package version; <command> --help prints that command alone, with an example that works', async () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const version = await cli(['--version'], root);
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(`plumline ${pkg.version} (Node.js ${process.versions.node})\n`);
+    const help = await cli(['validate', '--help'], root);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('plumline validate <pipeline.yaml>');
+    expect(help.stdout).not.toContain('plumline run');
+    // The example it gives runs as written, from the repository root.
+    const example = /Example:\n  plumline (.+)\n/.exec(help.stdout)![1]!.split(' ');
+    expect(await cli(example, root)).toMatchObject({ code: 0 });
+  });
+
   it('the `plumline` command an install links (node_modules/.bin, as `pnpm exec plumline` runs it) works', async () => {
     const shim = fileURLToPath(new URL('../../../node_modules/.bin/plumline', import.meta.url));
     const r = await new Promise<Run>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, parseDuration, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
 
@@ -18,20 +19,32 @@ export const EXIT_SIGNAL = 130;
 /** Events `plumline tap` prints by default before it stops. */
 export const DEFAULT_TAP_LIMIT = 20;
 
-const USAGE = `plumline — log-stream pipelines for telephony call logs
-
-Usage:
-  plumline run <pipeline.yaml> [--once] [--log-level <level>] [--http 127.0.0.1:9464]
+/** Each command's help: its usage and what it does, then an example. */
+const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
+  run: {
+    usage: `  plumline run <pipeline.yaml> [--once] [--log-level <level>] [--http 127.0.0.1:9464]
       Run until SIGINT/SIGTERM (a second signal stops at once). With --once, run every
       source to the end of its current range, flush, and exit 0 (progress bars on a TTY).
-      --http serves /metrics (Prometheus), /healthz and /readyz.
-  plumline top <http://host:port> [--interval 1s] [--frames N]
-      A live view of a running pipeline's components (rates, lag, errors) from its /metrics.
-  plumline validate <pipeline.yaml>
-      Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.
-  plumline schema
-      Print the JSON Schema of pipeline files (for editor completion).
-  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>] [--list-after-end]
+      --http serves /metrics (Prometheus), /healthz and /readyz.`,
+    example: 'plumline run examples/generate-demo.yaml --once',
+  },
+  top: {
+    usage: `  plumline top <http://host:port> [--interval 1s] [--frames N]
+      A live view of a running pipeline's components (rates, lag, errors) from its /metrics.`,
+    example: 'plumline top http://127.0.0.1:9464',
+  },
+  validate: {
+    usage: `  plumline validate <pipeline.yaml>
+      Check the file against every plugin's schema. Exit 0 when valid, 2 with located errors.`,
+    example: 'plumline validate examples/generate-demo.yaml',
+  },
+  schema: {
+    usage: `  plumline schema
+      Print the JSON Schema of pipeline files (for editor completion).`,
+    example: 'plumline schema > plumline.schema.json',
+  },
+  emulate: {
+    usage: `  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>] [--list-after-end]
       Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
       default demo/demo-password) until SIGINT/SIGTERM.
   plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>] [--list-after-end]
@@ -39,19 +52,52 @@ Usage:
       IPLUM_USERNAME); with --callback-url, push callbacks for new records there.
       --list-after-end (both): list a call only once it ended, as a service may (see lateness).
   plumline emulate schema-registry [--port 8083]
-      Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).
-  plumline test <pipeline.yaml>
+      Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).`,
+    example: 'plumline emulate plum --port 8081 --rate 0.05',
+  },
+  test: {
+    usage: `  plumline test <pipeline.yaml>
       Run the file's tests: section (inputs into transforms, conditions on their output).
-      Exit 0 when all pass, 1 when one fails, 2 for a config error.
-  plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
+      Exit 0 when all pass, 1 when one fails, 2 for a config error.`,
+    example: 'PLUM_USER=demo PLUM_PASSWORD=demo IPLUM_ACCESS_KEY=AK IPLUM_SECRET_KEY=SK IPLUM_USERNAME=admin@acme-voice.com plumline test examples/demo.yaml',
+  },
+  tap: {
+    usage: `  plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
       Run the pipeline and print a sample of what a source or transform emits (the sinks
-      get what they always get). Stops after --limit events (0: at SIGINT).
-  plumline new plugin <name> --kind source|operator|sink [--dir <parent>]
-      Scaffold a plugin package (schema, plugin, conformance tests, README) that builds as is.
-  plumline help | --help
+      get what they always get). Stops after --limit events (0: at SIGINT).`,
+    example: 'plumline tap examples/generate-demo.yaml unique --limit 5',
+  },
+  new: {
+    usage: `  plumline new plugin <name> --kind source|operator|sink [--dir <parent>]
+      Scaffold a plugin package (schema, plugin, conformance tests, README) that builds as is.`,
+    example: 'plumline new plugin acme-sink --kind sink',
+  },
+};
 
-Log levels: trace, debug, info (default), warn, error, silent.
+const LEVELS_LINE = 'Log levels: trace, debug, info (default), warn, error, silent.';
+
+const USAGE = `plumline — log-stream pipelines for telephony call logs
+
+Usage:
+${Object.values(COMMAND_HELP)
+  .map((c) => c.usage)
+  .join('\n')}
+  plumline <command> --help     that command alone, with an example
+  plumline --version
+
+${LEVELS_LINE}
 `;
+
+/** `plumline <command> --help`: the command's usage and an example. */
+function commandHelp(command: string): string | undefined {
+  const c = COMMAND_HELP[command];
+  return c && `Usage:\n${c.usage}\n\nExample:\n  ${c.example}\n${command === 'run' ? `\n${LEVELS_LINE}\n` : ''}`;
+}
+
+/** The CLI package's version, from its package.json. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -69,6 +115,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         once: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
         port: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         seed: { type: 'string', default: '1' },
@@ -90,6 +137,15 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return EXIT_INVALID;
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.version || command === 'version') {
+    io.stdout.write(`plumline ${version()} (Node.js ${process.versions.node})\n`);
+    return EXIT_OK;
+  }
+  const help = parsed.values.help && command !== undefined ? commandHelp(command) : undefined;
+  if (help) {
+    io.stdout.write(help);
+    return EXIT_OK;
+  }
   if (parsed.values.help || command === undefined || command === 'help') {
     io.stdout.write(USAGE);
     return command === undefined && !parsed.values.help ? EXIT_INVALID : EXIT_OK;
