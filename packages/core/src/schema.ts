@@ -6,7 +6,8 @@ export { z };
 
 function durationText(description: string) {
   return z
-    .string()
+    // A bare number is the usual slip: say which unit to add rather than only "expected string".
+    .string({ error: (iss) => (typeof iss.input === 'number' ? `a duration needs a unit: write ${iss.input}s (or ${iss.input}ms, ${iss.input}m)` : undefined) })
     .refine(isDuration, { message: 'expected a duration with a unit, e.g. 500ms, 30s, 5m, 2h, 7d' })
     .describe(description)
     .transform((text) => parseDuration(text));
@@ -14,7 +15,7 @@ function durationText(description: string) {
 
 function sizeText(description: string) {
   return z
-    .string()
+    .string({ error: (iss) => (typeof iss.input === 'number' ? `a size needs a unit: write ${iss.input}B (or ${iss.input}KiB, ${iss.input}MB)` : undefined) })
     .refine(isByteSize, { message: 'expected a size with a unit, e.g. 64KiB, 100MB, 1GiB' })
     .describe(description)
     .transform((text) => parseByteSize(text));

@@ -63,6 +63,23 @@ sinks:
     expect(errors).toEqual([{ code: 'CONFIG_INVALID_VALUE', line: 7, column: 10, path: 'transforms.d.ttl', file: 'p.yaml' }]);
   });
 
+  it('tells what to write for a duration given as a bare number (the unit to add)', async () => {
+    const yaml = `sources:
+  gen: { type: generate, count: 10 }
+transforms:
+  d: { type: dedupe, inputs: [gen], ttl: 30 }
+sinks:
+  out: { type: stdout, inputs: [d] }
+`;
+    const err = await resolvePipeline(yaml, { registry, env: {}, file: 'p.yaml' }).then(
+      () => undefined,
+      (e: unknown) => e as ConfigErrors,
+    );
+    expect(err?.errors.map((e) => e.code)).toEqual(['CONFIG_INVALID_VALUE']);
+    // The hint names the fix: the same number with a unit.
+    expect(err?.errors[0]!.message).toContain('30s');
+  });
+
   it('reports a missing required key at its parent', async () => {
     const errors = await errorsOf(`sources:
   gen: { type: generate, count: 10 }
