@@ -71,154 +71,172 @@ export async function resolvePipeline(input: string | object, options: ResolveOp
   const doc = typeof input === 'string' ? YamlDocument.parse(input, file, env) : YamlDocument.fromObject(input, file);
   const top = validateConfig(pipelineFileSchema, doc.value, doc, []);
   if (!top.ok) throw new ConfigErrors(top.errors);
-  const def: PipelineFile = top.data;
-  const baseDir = options.baseDir ?? process.cwd();
-  const registry = options.registry.clone();
-  const errors: ConfigError[] = [];
-  const secrets: string[] = [];
+  return new PipelineResolver(doc, top.data, options).resolve();
+}
 
-  const resolveComponent = async <K extends keyof typeof SECTION_KIND>(
-    section: K,
-    id: string,
-    entry: Record<string, unknown>,
-  ): Promise<ResolvedComponent | undefined> => {
-    const kind = SECTION_KIND[section];
+type Section = keyof typeof SECTION_KIND;
+
+/**
+ * Checks a pipeline file that passed the pipeline schema against everything else the file alone
+ * decides — each component's plugin and config, the state store, inputs, cycles, exactly-once
+ * prerequisites — collecting every located error before it throws them together.
+ */
+class PipelineResolver {
+  private readonly errors: ConfigError[] = [];
+  private readonly secrets: string[] = [];
+  /** Which section each component name is in. */
+  private readonly names = new Map<string, Section>();
+  private readonly registry: PluginRegistry;
+  private readonly baseDir: string;
+
+  constructor(
+    private readonly doc: YamlDocument,
+    private readonly def: PipelineFile,
+    private readonly options: ResolveOptions,
+  ) {
+    this.registry = options.registry.clone();
+    this.baseDir = options.baseDir ?? process.cwd();
+  }
+
+  async resolve(): Promise<ResolvedPipeline> {
+    const { sources, transforms, sinks } = await this.components();
+    const state = this.stateStore();
+    const outputsOf = new Map(transforms.map((t) => [t.id, t.plugin.outputs?.(t.config as never) ?? []] as const));
+    for (const c of [...transforms, ...sinks]) this.checkInputs(c, outputsOf);
+    checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
+    const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
+    if (this.errors.length) throw new ConfigErrors(this.errors);
+    const fileBase = this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline';
+    return {
+      id: this.def.id ?? fileBase,
+      file: this.doc.file,
+      baseDir: this.baseDir,
+      settings: this.def.runtime,
+      deadLetterPath: this.def.dead_letter.path,
+      state: state!,
+      sources,
+      transforms: ordered,
+      sinks,
+      secrets: this.secrets,
+    };
+  }
+
+  /** Every component of the three sections, with unique names, each resolved against its plugin. */
+  private async components(): Promise<{ sources: ResolvedComponent<SourcePlugin>[]; transforms: ResolvedComponent<OperatorPlugin>[]; sinks: ResolvedComponent<SinkPlugin>[] }> {
+    const out = { sources: [] as ResolvedComponent[], transforms: [] as ResolvedComponent[], sinks: [] as ResolvedComponent[] };
+    for (const section of ['sources', 'transforms', 'sinks'] as const) {
+      for (const [id, entry] of Object.entries(this.def[section])) {
+        if (this.names.has(id) || id === DEAD_LETTER_STREAM) {
+          const message = id === DEAD_LETTER_STREAM ? `"${id}" is reserved for the dead-letter stream: rename the component` : `component name "${id}" is already used in ${this.names.get(id)}: names are unique across sources, transforms and sinks`;
+          this.errors.push(new ConfigError('CONFIG_DUPLICATE_NAME', message, { location: this.doc.locate([section], id) }));
+          continue;
+        }
+        this.names.set(id, section);
+        const c = await this.component(section, id, entry as Record<string, unknown>);
+        if (c) out[section].push(c);
+      }
+    }
+    return out as { sources: ResolvedComponent<SourcePlugin>[]; transforms: ResolvedComponent<OperatorPlugin>[]; sinks: ResolvedComponent<SinkPlugin>[] };
+  }
+
+  /** One component: its plugin (by `type:` or `use:`) and its config checked against the plugin's schema. */
+  private async component(section: Section, id: string, entry: Record<string, unknown>): Promise<ResolvedComponent | undefined> {
     const path: KeyPath = [section, id];
     const { type, use, inputs, ...rest } = entry as { type?: string; use?: string; inputs?: string[] };
-    let plugin: AnyPlugin | undefined;
-    if (use) {
-      try {
-        const found = (await loadPluginModule(use, baseDir)).filter((p) => p.kind === kind);
-        const matching = type ? found.filter((p) => p.type === type) : found;
-        if (matching.length !== 1) {
-          errors.push(
-            new ConfigError(
-              'CONFIG_PLUGIN_AMBIGUOUS',
-              matching.length === 0
-                ? `module "${use}" exports no ${kind} plugin${type ? ` of type "${type}"` : ''}`
-                : `module "${use}" exports several ${kind} plugins (${matching.map((p) => p.type).join(', ')}): add type: to choose one`,
-              { location: doc.locate(path, 'use') },
-            ),
-          );
-          return undefined;
-        }
-        plugin = matching[0]!;
-        if (!registry.get(kind, plugin.type)) registry.register(plugin);
-      } catch (err) {
-        errors.push(new ConfigError('CONFIG_PLUGIN_LOAD', (err as Error).message, { location: doc.locate(path, 'use'), cause: err }));
-        return undefined;
-      }
-    } else if (!type) {
-      errors.push(new ConfigError('CONFIG_MISSING_KEY', `missing required key "type": add the plugin type (one of ${registry.types(kind).join(', ')})`, { location: doc.locate(path) }));
-      return undefined;
-    } else {
-      plugin = registry.get(kind, type);
-      if (!plugin) {
-        errors.push(
-          new ConfigError('CONFIG_UNKNOWN_TYPE', `unknown ${kind} type "${type}": use one of ${registry.types(kind).join(', ')}, or load a plugin with use:`, {
-            location: doc.locate([...path, 'type']),
-            fields: { type },
-          }),
-        );
-        return undefined;
-      }
-    }
-    const checked = validateConfig(plugin.configSchema as z.ZodType, rest, doc, path);
+    const plugin = use ? await this.loadedPlugin(section, path, use, type) : this.registeredPlugin(section, path, type);
+    if (!plugin) return undefined;
+    const checked = validateConfig(plugin.configSchema as z.ZodType, rest, this.doc, path);
     if (!checked.ok) {
-      errors.push(...checked.errors);
+      this.errors.push(...checked.errors);
       return undefined;
     }
-    collectSecrets(plugin.configSchema as z.ZodType, rest, secrets);
+    collectSecrets(plugin.configSchema as z.ZodType, rest, this.secrets);
     return { id, section, plugin, config: checked.data, inputs: inputs ?? [] };
-  };
+  }
 
-  const sources: ResolvedComponent<SourcePlugin>[] = [];
-  const transforms: ResolvedComponent<OperatorPlugin>[] = [];
-  const sinks: ResolvedComponent<SinkPlugin>[] = [];
-  const names = new Map<string, string>();
-  for (const section of ['sources', 'transforms', 'sinks'] as const) {
-    for (const [id, entry] of Object.entries(def[section])) {
-      if (names.has(id) || id === DEAD_LETTER_STREAM) {
-        errors.push(
-          new ConfigError('CONFIG_DUPLICATE_NAME', id === DEAD_LETTER_STREAM ? `"${id}" is reserved for the dead-letter stream: rename the component` : `component name "${id}" is already used in ${names.get(id)}: names are unique across sources, transforms and sinks`, {
-            location: doc.locate([section], id),
-          }),
-        );
-        continue;
+  /** The plugin of `type:` among those registered. */
+  private registeredPlugin(section: Section, path: KeyPath, type: string | undefined): AnyPlugin | undefined {
+    const kind = SECTION_KIND[section];
+    if (!type) {
+      this.errors.push(new ConfigError('CONFIG_MISSING_KEY', `missing required key "type": add the plugin type (one of ${this.registry.types(kind).join(', ')})`, { location: this.doc.locate(path) }));
+      return undefined;
+    }
+    const plugin = this.registry.get(kind, type);
+    if (!plugin) {
+      this.errors.push(
+        new ConfigError('CONFIG_UNKNOWN_TYPE', `unknown ${kind} type "${type}": use one of ${this.registry.types(kind).join(', ')}, or load a plugin with use:`, {
+          location: this.doc.locate([...path, 'type']),
+          fields: { type },
+        }),
+      );
+    }
+    return plugin;
+  }
+
+  /** The one plugin of this kind (and `type:`, if given) that the module `use:` names exports; registered for the run. */
+  private async loadedPlugin(section: Section, path: KeyPath, use: string, type: string | undefined): Promise<AnyPlugin | undefined> {
+    const kind = SECTION_KIND[section];
+    try {
+      const found = (await loadPluginModule(use, this.baseDir)).filter((p) => p.kind === kind);
+      const matching = type ? found.filter((p) => p.type === type) : found;
+      if (matching.length !== 1) {
+        const message =
+          matching.length === 0
+            ? `module "${use}" exports no ${kind} plugin${type ? ` of type "${type}"` : ''}`
+            : `module "${use}" exports several ${kind} plugins (${matching.map((p) => p.type).join(', ')}): add type: to choose one`;
+        this.errors.push(new ConfigError('CONFIG_PLUGIN_AMBIGUOUS', message, { location: this.doc.locate(path, 'use') }));
+        return undefined;
       }
-      names.set(id, section);
-      const c = await resolveComponent(section, id, entry as Record<string, unknown>);
-      if (!c) continue;
-      if (section === 'sources') sources.push(c as ResolvedComponent<SourcePlugin>);
-      else if (section === 'transforms') transforms.push(c as ResolvedComponent<OperatorPlugin>);
-      else sinks.push(c as ResolvedComponent<SinkPlugin>);
+      const plugin = matching[0]!;
+      if (!this.registry.get(kind, plugin.type)) this.registry.register(plugin);
+      return plugin;
+    } catch (err) {
+      this.errors.push(new ConfigError('CONFIG_PLUGIN_LOAD', (err as Error).message, { location: this.doc.locate(path, 'use'), cause: err }));
+      return undefined;
     }
   }
 
-  // State store.
-  const stateEntry = def.state as Record<string, unknown> & { type: string };
-  const { type: stateType, ...stateRest } = stateEntry;
-  const statePlugin = registry.get('state', stateType);
-  let stateConfig: unknown;
-  if (!statePlugin) {
-    errors.push(
-      new ConfigError('CONFIG_UNKNOWN_TYPE', `unknown state store type "${stateType}": use one of ${registry.types('state').join(', ')}`, {
-        location: doc.locate(['state', 'type']),
-      }),
-    );
-  } else {
-    const checked = validateConfig(statePlugin.configSchema as z.ZodType, stateRest, doc, ['state']);
-    if (checked.ok) {
-      stateConfig = checked.data;
-      collectSecrets(statePlugin.configSchema as z.ZodType, stateRest, secrets);
-    } else errors.push(...checked.errors);
+  /** The `state:` section against its plugin, or undefined (with the error) when it cannot be used. */
+  private stateStore(): { plugin: StateStorePlugin; config: unknown } | undefined {
+    const { type, ...rest } = this.def.state as Record<string, unknown> & { type: string };
+    const plugin = this.registry.get('state', type);
+    if (!plugin) {
+      this.errors.push(new ConfigError('CONFIG_UNKNOWN_TYPE', `unknown state store type "${type}": use one of ${this.registry.types('state').join(', ')}`, { location: this.doc.locate(['state', 'type']) }));
+      return undefined;
+    }
+    const checked = validateConfig(plugin.configSchema as z.ZodType, rest, this.doc, ['state']);
+    if (!checked.ok) {
+      this.errors.push(...checked.errors);
+      return undefined;
+    }
+    collectSecrets(plugin.configSchema as z.ZodType, rest, this.secrets);
+    return { plugin, config: checked.data };
   }
 
-  // Inputs: every reference exists, outputs exist, no cycles.
-  const outputsOf = new Map<string, readonly string[]>();
-  for (const t of transforms) outputsOf.set(t.id, t.plugin.outputs?.(t.config as never) ?? []);
-  const checkInputs = (c: ResolvedComponent): void => {
+  /**
+   * Every input names a component with an output (and the right named output), or the
+   * dead-letter stream for a sink. Codes:
+   * - `CONFIG_BAD_INPUT` — an input names no component, a sink, a missing named output, or takes the dead-letter stream outside a sink
+   */
+  private checkInputs(c: ResolvedComponent, outputsOf: ReadonlyMap<string, readonly string[]>): void {
     c.inputs.forEach((ref, i) => {
-      const loc = doc.locate([c.section, c.id, 'inputs', i]);
-      if (ref === DEAD_LETTER_STREAM) {
-        if (c.section !== 'sinks') errors.push(new ConfigError('CONFIG_BAD_INPUT', `only sinks can take the ${DEAD_LETTER_STREAM} stream`, { location: loc }));
-        return;
-      }
-      const [name, output] = ref.split('.', 2) as [string, string | undefined];
-      const section = names.get(name);
-      if (!section) {
-        errors.push(new ConfigError('CONFIG_BAD_INPUT', `input "${ref}" names no component: use one of ${[...names.keys()].filter((n) => names.get(n) !== 'sinks').join(', ')}`, { location: loc }));
-      } else if (section === 'sinks') {
-        errors.push(new ConfigError('CONFIG_BAD_INPUT', `input "${ref}" is a sink; sinks have no output`, { location: loc }));
-      } else if (output === undefined && (outputsOf.get(name) ?? []).length > 0) {
-        const outs = outputsOf.get(name)!;
-        errors.push(new ConfigError('CONFIG_BAD_INPUT', `component "${name}" has named outputs: take one of ${outs.map((o) => `${name}.${o}`).join(', ')}`, { location: loc }));
-      } else if (output !== undefined && !(outputsOf.get(name) ?? []).includes(output)) {
-        const outs = outputsOf.get(name) ?? [];
-        errors.push(new ConfigError('CONFIG_BAD_INPUT', `component "${name}" has no output "${output}"${outs.length ? `: use one of ${outs.map((o) => `${name}.${o}`).join(', ')}` : ''}`, { location: loc }));
-      }
+      const problem = this.inputProblem(c, ref, outputsOf);
+      if (problem) this.errors.push(new ConfigError('CONFIG_BAD_INPUT', problem, { location: this.doc.locate([c.section, c.id, 'inputs', i]) }));
     });
-  };
-  for (const c of [...transforms, ...sinks]) checkInputs(c);
+  }
 
-  checkExactlyOnce(sinks, statePlugin && stateConfig !== undefined ? statePlugin.atomicTarget?.(stateConfig as never) : undefined, options.stateStoreGiven ?? false, doc, errors);
-
-  const ordered = orderTransforms(transforms, (t) => errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: doc.locate(['transforms', t, 'inputs']) })));
-  if (errors.length) throw new ConfigErrors(errors);
-
-  const fileBase = options.file ? basename(options.file, extname(options.file)) : 'pipeline';
-  return {
-    id: def.id ?? fileBase,
-    file,
-    baseDir,
-    settings: def.runtime,
-    deadLetterPath: def.dead_letter.path,
-    state: { plugin: statePlugin!, config: stateConfig },
-    sources,
-    transforms: ordered,
-    sinks,
-    secrets,
-  };
+  private inputProblem(c: ResolvedComponent, ref: string, outputsOf: ReadonlyMap<string, readonly string[]>): string | undefined {
+    if (ref === DEAD_LETTER_STREAM) return c.section === 'sinks' ? undefined : `only sinks can take the ${DEAD_LETTER_STREAM} stream`;
+    const [name, output] = ref.split('.', 2) as [string, string | undefined];
+    const section = this.names.get(name);
+    const outs = outputsOf.get(name) ?? [];
+    const named = (o: readonly string[]) => o.map((x) => `${name}.${x}`).join(', ');
+    if (!section) return `input "${ref}" names no component: use one of ${[...this.names.keys()].filter((n) => this.names.get(n) !== 'sinks').join(', ')}`;
+    if (section === 'sinks') return `input "${ref}" is a sink; sinks have no output`;
+    if (output === undefined && outs.length > 0) return `component "${name}" has named outputs: take one of ${named(outs)}`;
+    if (output !== undefined && !outs.includes(output)) return `component "${name}" has no output "${output}"${outs.length ? `: use one of ${named(outs)}` : ''}`;
+    return undefined;
+  }
 }
 
 /** Why an exactly-once sink must be alone, and what to do. */
