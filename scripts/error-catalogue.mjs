@@ -118,7 +118,10 @@ function collect(root) {
       };
       visit(sf);
       // Codes only a doc bullet names (raised through a variable) still belong in the catalogue.
-      for (const [code, text] of bullets) if (entries.has(code)) add(code, 'error', pkg, file, undefined, text);
+      for (const [code, text] of bullets) {
+        const e = entries.get(code);
+        if (e && !e.messages.includes(text)) e.messages.push(text);
+      }
     }
   }
   return [...entries.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
