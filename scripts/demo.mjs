@@ -61,7 +61,7 @@ sample('plum', 'session');
 sample('plum', 'call');
 sample('iplum', 'text');
 sample('iplum', 'recording');
-console.log(`\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/${name}/state, and dedupe drops the 5-minute overlap it re-reads.`);
+console.log(`\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/${name}/state, and what it reads again within \`lateness\` is not delivered twice.`);
 
 if (kafka) {
   const { default: kafkajs } = await import('kafkajs');

@@ -153,7 +153,26 @@ export class CommitCoordinator {
     this.lastCommitted = text;
     if (!this.progressLogged && Object.entries(snapshot).some(([id, c]) => c.seq > (this.restored[id]?.seq ?? 0))) {
       this.progressLogged = true;
-      this.logger.info({ checkpoints: snapshot }, 'first checkpoint committed');
+      this.logger.info({ checkpoints: loggableCheckpoints(snapshot) }, 'first checkpoint committed');
     }
   }
+}
+
+/**
+ * Checkpoints for a log line: a polling source's ids delivered within `lateness` (`@seen`, which
+ * can run to thousands) are shown as a count per stream.
+ */
+export function loggableCheckpoints(checkpoints: Record<string, StoredCheckpoint>): Record<string, StoredCheckpoint> {
+  const out: Record<string, StoredCheckpoint> = {};
+  for (const [id, c] of Object.entries(checkpoints)) {
+    const position = c.position as Record<string, unknown> | null;
+    const seen = position && typeof position === 'object' && !Array.isArray(position) ? (position['@seen'] as Record<string, unknown[][]> | undefined) : undefined;
+    if (!seen) {
+      out[id] = c;
+      continue;
+    }
+    const counts = Object.fromEntries(Object.entries(seen).map(([stream, chunks]) => [stream, `${chunks.reduce((n, chunk) => n + chunk.length - 1, 0)} ids`]));
+    out[id] = { ...c, position: { ...position, '@seen': counts } as unknown as JsonValue };
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { PluginRegistry } from '../registry.js';
 import { STRICT_RECEIPTS } from '../receipt.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
-import { CHECKPOINTS_KEY, CommitCoordinator } from './commit-coordinator.js';
+import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
@@ -352,7 +352,7 @@ class PipelineRuntime implements Pipeline {
     if (error !== undefined) {
       this.rejectDone(error);
     } else {
-      this.logger.info({ checkpoints: result.checkpoints }, 'pipeline finished');
+      this.logger.info({ checkpoints: loggableCheckpoints(result.checkpoints) }, 'pipeline finished');
       this.resolveDone(result);
     }
   }
