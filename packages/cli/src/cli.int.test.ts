@@ -13,9 +13,15 @@ interface Run {
   stderr: string;
 }
 
+/** Runs the built CLI with `args` in `cwd` (SIGTERM at each of `signalsAtMs`). */
 function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[] } = {}): Promise<Run> {
+  return spawnRun(process.execPath, [BIN, ...args], cwd, opts);
+}
+
+/** Runs `command` and collects its exit code and output. */
+function spawnRun(command: string, args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[] } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,15 +53,7 @@ describe('plumline CLI', () => {
 
   it('the `plumline` command an install links (node_modules/.bin, as `pnpm exec plumline` runs it) works', async () => {
     const shim = fileURLToPath(new URL('../../../node_modules/.bin/plumline', import.meta.url));
-    const r = await new Promise<Run>((resolve, reject) => {
-      const child = spawn(shim, ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const r = await spawnRun(shim, ['--help'], process.cwd());
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage');
