@@ -114,8 +114,10 @@ class CorrelateOperator {
       this.holds.drop(h);
     }
     this.unsaved = kept;
-    const left = this.delivered.filter((h) => this.ctx.isCommitted(h.deliveredAt!));
-    this.delivered = this.delivered.filter((h) => !this.ctx.isCommitted(h.deliveredAt!));
+    const left: Held[] = [];
+    const pending: Held[] = [];
+    for (const h of this.delivered) (this.ctx.isCommitted(h.deliveredAt!) ? left : pending).push(h);
+    this.delivered = pending;
     const gone = this.log.goneLine(left);
     if (gone) lines.push(gone);
     if (lines.length === 0) return;
