@@ -38,6 +38,27 @@ describe('kafka state store (real broker)', () => {
     await other.close();
   });
 
+  it('a fenced worker whose transaction fails for another reason does not take the pipeline back when it replaces its producer', { timeout: 90_000 }, async () => {
+    const topic = unique('state');
+    const a = store(topic, 'p1');
+    await a.open();
+    await a.set('checkpoints', { n: 1 });
+    const b = store(topic, 'p1');
+    await b.open();
+    // A does not know it was fenced: its next transaction fails on its own side (as on a dropped
+    // connection), so it replaces its producer, whose initialisation would fence B in turn.
+    await expect(a.commitAtomically([{ kind: 'set', key: 'checkpoints', value: { n: 2 } }], async () => { throw new Error('connection reset'); })).rejects.toThrow();
+    await expect(a.set('checkpoints', { n: 3 })).rejects.toMatchObject({ code: 'STATE_FENCED', retriable: false });
+    // B, the later worker, still owns the pipeline.
+    await b.set('checkpoints', { n: 4 });
+    await a.close();
+    await b.close();
+    const c = store(topic, 'p1');
+    await c.open();
+    expect(await c.get('checkpoints')).toEqual({ n: 4 });
+    await c.close();
+  });
+
   it('a replacement worker resumes from the checkpoint in Kafka without re-emitting', { timeout: 90_000 }, async () => {
     const topic = unique('state');
     const yaml = { id: unique('pipe'), state: { type: 'kafka', brokers, topic }, runtime: { commit_interval: '100ms' }, sources: { gen: { type: 'generate', count: 20_000, rate: 8000, batch_size: 200, duplicate_ratio: 0.1 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'] } }, sinks: { out: { type: 'mem', inputs: ['u'] } } };

@@ -1,4 +1,5 @@
 import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
+import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { IDEMPOTENT_RETRY, kafkaClientConfig } from './kafka-sink.js';
 import { kafkaSaslSchema, kafkaSslSchema } from './kafka-sink-config.js';
@@ -10,6 +11,8 @@ const OWN_REQUEST_BYTES = 64 * 1024;
 /** Loading gives up (retriably) when the topic's end offsets are not reached in this time. */
 export const STATE_LOAD_TIMEOUT_MS = 60_000;
 export const DEFAULT_STATE_TOPIC = 'plumline-state';
+/** The key of a worker's claim on its pipeline; not a key the engine or an operator uses. */
+const OWNER_KEY = '@owner';
 /**
  * How long the broker lets one of our transactions stay open before aborting it. A transaction
  * in flight when the broker goes away stays open through the outage; the broker's default (60 s
@@ -55,6 +58,12 @@ type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
  * A failed transaction is aborted and the producer replaced (re-initialising the transactional
  * id aborts whatever the old one left open), so a broker that stops, restarts or loses the
  * coordinator costs retries, never the pipeline.
+ *
+ * Re-initialising would also fence a later worker that took over meanwhile, handing the pipeline
+ * back to one whose state is stale. So every worker commits a claim (`@owner`, a random token)
+ * right after it takes over, and a worker that replaces its producer reads the latest claim
+ * before and after re-initialising: a claim not its own means it was fenced. The check after
+ * closes the gap between the two; in that gap both workers may end fenced, never both writing.
  */
 export class KafkaStateStore implements AtomicStateStore {
   readonly atomicTarget: { kind: string; endpoints: readonly string[]; topic: string };
@@ -65,6 +74,8 @@ export class KafkaStateStore implements AtomicStateStore {
   private readonly values = new Map<string, JsonValue>();
   private readonly logs = new Map<string, Buffer[]>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** This worker's claim on the pipeline, once committed (see the class comment). */
+  private claim: string | undefined;
   private state: LifecycleState = 'new';
   private fenced: StateError | undefined;
   private closed: Promise<void> | undefined;
@@ -109,8 +120,12 @@ export class KafkaStateStore implements AtomicStateStore {
         await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
       }
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
-      // aborts its open transaction, so the end offsets below are stable.
+      // aborts its open transaction, so the end offsets below are stable. The claim record
+      // follows at once: the earlier worker, failing now, looks for it before re-initialising.
       await this.ensureProducer();
+      const claim = randomUUID();
+      await this.transact(() => ({ messages: [{ key: this.prefix() + OWNER_KEY, value: JSON.stringify(claim) }], apply: () => {} }));
+      this.claim = claim;
       this.logger.info({ pipeline: this.pipelineId, topic: this.c.topic }, 'took over pipeline: an earlier worker with this id, if any, is fenced');
       const ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
       if ([...ends.values()].some((n) => n > 0)) await this.load(ends);
@@ -131,17 +146,57 @@ export class KafkaStateStore implements AtomicStateStore {
    */
   private async ensureProducer(): Promise<void> {
     if (this.producerReady) return;
+    if (this.claim) await this.checkClaim('before');
     await this.producer.connect();
     const tx = await this.producer.transaction();
     await tx.abort();
+    if (this.claim) await this.checkClaim('after');
     this.producerReady = true;
+  }
+
+  /** Throws STATE_FENCED when the latest committed claim on the pipeline is another worker's. */
+  private async checkClaim(when: 'before' | 'after'): Promise<void> {
+    const admin = this.kafka.admin();
+    let ends: Map<number, number>;
+    try {
+      await admin.connect();
+      ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    let latest: unknown;
+    const ownerKey = this.prefix() + OWNER_KEY;
+    await this.scan(ends, (key, value) => {
+      if (key === ownerKey && value) latest = JSON.parse(value.toString());
+    });
+    if (latest !== this.claim) throw this.fence(new Error(`another worker claimed the pipeline (checked ${when} re-initialising the producer)`));
   }
 
   /** Reads the topic (read-committed) up to `ends`, the offsets it had when loading began, keeping this pipeline's latest values. */
   private async load(ends: ReadonlyMap<number, number>): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `plumline-state-load-${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
     const prefix = this.prefix();
     const chunks = new Map<string, Map<number, Buffer | null>>();
+    await this.scan(ends, (key, value) => {
+      if (!key.startsWith(prefix)) return;
+      const k = key.slice(prefix.length);
+      const hash = k.lastIndexOf('#');
+      if (hash > 0 && /^#\d+$/.test(k.slice(hash))) {
+        const log = k.slice(0, hash);
+        const m = chunks.get(log) ?? new Map<number, Buffer | null>();
+        m.set(Number(k.slice(hash + 1)), value);
+        chunks.set(log, m);
+      } else if (value === null) this.values.delete(k);
+      else this.values.set(k, JSON.parse(value.toString()) as JsonValue);
+    });
+    for (const [log, m] of chunks) {
+      const parts = [...m].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]).map(([, v]) => v!);
+      if (parts.length) this.logs.set(log, parts);
+    }
+  }
+
+  /** Calls `visit` with every committed record of the topic, in order, up to `ends`. */
+  private async scan(ends: ReadonlyMap<number, number>, visit: (key: string, value: Buffer | null) => void): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: `plumline-state-load-${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
     const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
     let done!: () => void;
     const reached = new Promise<void>((resolve) => (done = resolve));
@@ -155,19 +210,7 @@ export class KafkaStateStore implements AtomicStateStore {
       await consumer.connect();
       await consumer.subscribe({ topic: this.c.topic, fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message }) => {
-          const key = message.key?.toString() ?? '';
-          if (!key.startsWith(prefix)) return;
-          const k = key.slice(prefix.length);
-          const hash = k.lastIndexOf('#');
-          if (hash > 0 && /^#\d+$/.test(k.slice(hash))) {
-            const log = k.slice(0, hash);
-            const m = chunks.get(log) ?? new Map<number, Buffer | null>();
-            m.set(Number(k.slice(hash + 1)), message.value);
-            chunks.set(log, m);
-          } else if (message.value === null) this.values.delete(k);
-          else this.values.set(k, JSON.parse(message.value.toString()) as JsonValue);
-        },
+        eachMessage: async ({ message }) => visit(message.key?.toString() ?? '', message.value),
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -182,10 +225,6 @@ export class KafkaStateStore implements AtomicStateStore {
     } finally {
       removeListener();
       await consumer.disconnect().catch(() => {});
-    }
-    for (const [log, m] of chunks) {
-      const parts = [...m].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]).map(([, v]) => v!);
-      if (parts.length) this.logs.set(log, parts);
     }
   }
 
@@ -225,19 +264,13 @@ export class KafkaStateStore implements AtomicStateStore {
 
   /** After a failed transaction: fenced stays fenced; otherwise abort, replace the producer, and say the caller may retry. */
   private async failed(err: unknown, tx: kafkajs.Transaction | undefined): Promise<PlumlineError> {
-    if (isFenced(err)) {
-      this.state = 'fenced';
-      this.fenced = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, {
-        retriable: false,
-        cause: err,
-        fields: { component: 'state', topic: this.c.topic },
-      });
-      this.logger.error({ code: 'STATE_FENCED' }, 'fenced: another worker took over this pipeline');
-      return this.fenced;
-    }
+    if (this.fenced) return this.fenced;
+    if (isFenced(err)) return this.fence(err);
     // kafkajs leaves a producer whose abort failed in ABORTING for good: replace it. Its
     // successor's initialisation aborts the transaction if the broker still has it open.
-    await tx?.abort().catch(() => {});
+    let abortError: unknown;
+    await tx?.abort().catch((e: unknown) => (abortError = e));
+    if (isFenced(abortError)) return this.fence(abortError);
     const old = this.producer;
     this.producer = this.newProducer();
     this.producerReady = false;
@@ -248,6 +281,17 @@ export class KafkaStateStore implements AtomicStateStore {
       cause: err,
       fields: { component: 'state', topic: this.c.topic },
     });
+  }
+
+  private fence(cause: unknown): StateError {
+    this.state = 'fenced';
+    this.fenced = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, {
+      retriable: false,
+      cause,
+      fields: { component: 'state', topic: this.c.topic },
+    });
+    this.logger.error({ code: 'STATE_FENCED' }, 'fenced: another worker took over this pipeline');
+    return this.fenced;
   }
 
   async get(key: string): Promise<JsonValue | undefined> {
