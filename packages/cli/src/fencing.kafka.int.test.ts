@@ -54,7 +54,7 @@ sinks:
       const second = worker(b.dir);
       const tookOver = await Promise.race([second.line(/took over pipeline/), second.exited.then(() => Number.NaN)]);
       expect(tookOver, second.stderr()).not.toBeNaN();
-      const endA = await Promise.race([first.exited, new Promise<undefined>((r) => setTimeout(r, 15_000))]);
+      const endA = await Promise.race([first.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
       if (!endA) first.kill();
       expect(endA?.code, first.stderr().slice(-2000)).toBe(1);
       expect(first.stderr()).toContain('STATE_FENCED');

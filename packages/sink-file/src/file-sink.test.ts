@@ -31,6 +31,7 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
     committedCheckpoints: () => ({}),
     pipelineId: "test",
     reportError: () => {},
+    atomicState: undefined,
   };
 }
 

@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import { getEventListeners } from 'node:events';
 import { runInNewContext } from 'node:vm';
 import { tap } from 'rxjs';
+import { Writable } from 'node:stream';
 
 const silent = { level: 'silent' } as const;
 import { createLogger } from '../logger.js';
@@ -50,7 +51,7 @@ describe('pipeline runtime', () => {
       const lines: unknown[] = [];
       const p = await createPipeline(
         { sources: { s: { type: 'src_twice' } }, transforms: { t: { type: 'releases_twice', inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['t'] } } },
-        { plugins: registry(src, releasesTwice), logger: createLogger({ level: 'error', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } }), once: true, stateStore: new MemoryStateStore(), ...(strictReceipts === undefined ? {} : { strictReceipts }) },
+        { plugins: registry(src, releasesTwice), logger: createLogger({ level: 'error', destination: new Writable({ write: (l: Buffer, _enc, done) => done(void lines.push(JSON.parse(l.toString()))) }) }), once: true, stateStore: new MemoryStateStore(), ...(strictReceipts === undefined ? {} : { strictReceipts }) },
       );
       await p.start();
       return { p, lines };
@@ -436,6 +437,7 @@ describe('pipeline runtime', () => {
     const calls: string[] = [];
     const hooked = defineOperator({
       type: 'hooked',
+      description: 'records its commit hooks',
       configSchema: z.strictObject({ name: z.string() }),
       create: (c, ctx) => {
         ctx.onCommit(async (info) => void calls.push(`${c.name}${info.final ? ':final' : ''}`));
@@ -457,8 +459,8 @@ describe('pipeline runtime', () => {
   });
 
   it('refuses an exactly-once sink behind an operator that holds checkpoints, naming the operator', async () => {
-    const holding = defineOperator({ type: 'holding', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s, holdsEvents: true }) });
-    const owning = defineSink({ type: 'owning', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async () => {}, close: async () => {} }) });
+    const holding = defineOperator({ type: 'holding', description: 'holds events', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s, holdsEvents: true }) });
+    const owning = defineSink({ type: 'owning', description: 'owns checkpoints', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async () => {}, close: async () => {} }) });
     const p = await createPipeline(
       { sources: { g: { type: 'generate', count: 1 } }, transforms: { h: { type: 'holding', inputs: ['g'] } }, sinks: { out: { type: 'owning', inputs: ['h'] } } },
       { plugins: registry(holding, owning), logger, once: true, stateStore: new MemoryStateStore() },

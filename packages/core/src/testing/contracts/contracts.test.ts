@@ -143,7 +143,7 @@ describe('the conformance suites fail deliberately broken plugins, naming the co
             map((b) => {
               for (const e of b.events) (e as CallEvent).attributes.seen = true;
               // A new batch without the receipt: the checkpoint can never pass this batch.
-              return { events: b.events, receipt: { positions: [], retain() {}, release() {}, fail() {}, onSettled() {} } };
+              return { events: b.events, receipt: { positions: [], retain() {}, release() {}, fail() {}, onSettled() {}, stage() {} } };
             }),
           ),
       }),
