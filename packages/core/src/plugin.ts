@@ -66,23 +66,27 @@ export interface ComponentContext {
   readonly atomicState: AtomicStateStore | undefined;
 }
 
-/** What a source's `read` yields: one page of events and where the source is after it. */
-export interface SourcePage {
+/**
+ * What a source's `read` yields: one page of events and where the source is after it. `C` is the
+ * source's checkpoint type: any value JSON.stringify keeps as it is (the runtime stores it as JSON).
+ */
+export interface SourcePage<C = unknown> {
   events: CallEvent[];
   /** The position to resume after this page; stored once this page and all before it are acknowledged. */
-  checkpoint?: JsonValue;
+  checkpoint?: C;
   /** Records that could not be turned into events (bad lines, unparseable bodies). */
   dead?: DeadLetter[];
 }
 
-export interface Source {
+/** A source of events; `C` is its checkpoint type (see {@link SourcePlugin.checkpointVersion}). */
+export interface Source<C = unknown> {
   /**
    * Called once, after `create`, with the checkpoint last committed for this component
-   * (undefined on a first run). Yields pages in order. The runtime pulls the next page only
+   * (undefined on a first run), already migrated to the plugin's `checkpointVersion`. Yields pages in order. The runtime pulls the next page only
    * when it has credit (bounded batches in flight), and calls `return()` on the iterator when
    * the pipeline stops; `ctx.signal` is aborted at the same moment to cut short any wait.
    */
-  read(checkpoint: JsonValue | undefined): AsyncIterable<SourcePage>;
+  read(checkpoint: C | undefined): AsyncIterable<SourcePage<C>>;
   /** True when `read` ends by itself (a finite range, `--once`). `--once` refuses a source that is not bounded. */
   readonly bounded: boolean;
   /**
@@ -234,8 +238,23 @@ interface PluginBase<K extends string, S extends z.ZodType> {
   readonly configSchema: S;
 }
 
-export interface SourcePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'source', S> {
-  create(config: z.output<S>, ctx: ComponentContext): Source | Promise<Source>;
+export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> extends PluginBase<'source', S> {
+  /**
+   * The version of the checkpoint shape `read` takes and yields (a positive integer; default 1),
+   * stored with every checkpoint. Raise it when the shape changes, and give
+   * {@link migrateCheckpoint} for the versions before; a pipeline whose stored checkpoint is of a
+   * newer version than the plugin's refuses to start (CHECKPOINT_TOO_NEW) rather than misread it.
+   */
+  readonly checkpointVersion?: number;
+  /**
+   * Called at start, before `create`, when the stored checkpoint is of an older version
+   * (`fromVersion`) than {@link checkpointVersion}: returns it in the current shape. Throw when
+   * it cannot be read (the pipeline then stops with CHECKPOINT_MIGRATION_FAILED, the stored
+   * checkpoint untouched). Without it, an older checkpoint stops the pipeline with
+   * CHECKPOINT_VERSION_UNSUPPORTED. Never called for a `null` position.
+   */
+  migrateCheckpoint?(position: JsonValue, fromVersion: number): C;
+  create(config: z.output<S>, ctx: ComponentContext): Source<C> | Promise<Source<C>>;
 }
 
 export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'transform', S> {
@@ -265,7 +284,7 @@ export type PluginKind = AnyPlugin['kind'];
 
 type Definition<P> = Omit<P, 'kind'>;
 
-export function defineSource<S extends z.ZodType>(def: Definition<SourcePlugin<S>>): SourcePlugin<S> {
+export function defineSource<S extends z.ZodType, C = unknown>(def: Definition<SourcePlugin<S, C>>): SourcePlugin<S, C> {
   return Object.freeze({ ...def, kind: 'source' as const });
 }
 export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlugin<S>>): OperatorPlugin<S> {

@@ -1,4 +1,4 @@
-import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, defineSource, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -38,7 +38,7 @@ class IplumSource {
     return this.ctx.once || this.c.end !== undefined;
   }
 
-  read(checkpoint: IplumCheckpoint | undefined): AsyncIterable<SourcePage> {
+  read(checkpoint: IplumCheckpoint | undefined): AsyncIterable<SourcePage<IplumCheckpoint>> {
     return pollRanges<IplumStream>({
       streams: this.c.streams,
       checkpoint,
@@ -60,11 +60,11 @@ class IplumSource {
     });
   }
 
-  private async *readWindowPages(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
+  private async *readWindowPages(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): AsyncGenerator<SourcePage<JsonValue>> {
     yield await this.readWindow(stream, w, seen);
   }
 
-  private async readWindow(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): Promise<SourcePage> {
+  private async readWindow(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): Promise<SourcePage<JsonValue>> {
     const body: Record<string, unknown> = { Lang: this.c.lang, StartDate: formatIplumDate(w.startMs), EndDate: formatIplumDate(w.endMs) };
     if (stream === 'usage') body.Usage = this.c.usage_types.join(',');
     let records: unknown;

@@ -82,7 +82,7 @@ class PlumSource {
     return this.ctx.once || this.c.end !== undefined;
   }
 
-  read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage> {
+  read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage<PlumCheckpoint>> {
     const nowSec = () => Math.floor(Date.now() / 1000);
     return pollRanges<PlumStream>({
       streams: this.c.streams,
@@ -116,7 +116,7 @@ class PlumSource {
    * Pages through one range (per number, when `numbers` is set), each page carrying the listing
    * position after it so that a restart resumes at the next page, not at the range's start.
    */
-  private async *readRange(stream: PlumStream, from: number, to: number, resume: ListingPosition | undefined, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
+  private async *readRange(stream: PlumStream, from: number, to: number, resume: ListingPosition | undefined, seen: (id: string) => boolean): AsyncGenerator<SourcePage<JsonValue>> {
     const numbers = this.c.numbers ?? [undefined];
     for (let n = resume?.n ?? 0; n < numbers.length; n++) {
       const number = numbers[n];

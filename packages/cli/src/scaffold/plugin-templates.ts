@@ -134,8 +134,9 @@ export const ${t.camel}Source = defineSource({
     return {
       bounded: true,
       // The engine pulls a page only when it has room for it: nothing is read ahead.
-      async *read(checkpoint): AsyncGenerator<SourcePage> {
-        for (let next = typeof checkpoint === 'number' ? checkpoint : 0; next < config.count; ) {
+      // The checkpoint is the number of the next event (a typed checkpoint: see docs/authoring.md).
+      async *read(checkpoint: number | undefined): AsyncGenerator<SourcePage<number>> {
+        for (let next = checkpoint ?? 0; next < config.count; ) {
           const events: CallEvent[] = [];
           for (const end = Math.min(config.count, next + config.page_size); next < end; next++) {
             events.push({ id: \`${t.type}:\${next}\`, source: '${t.type}', kind: 'call', time: new Date(Date.UTC(2026, 0, 1) + next * 1000).toISOString(), attributes: { n: next } });

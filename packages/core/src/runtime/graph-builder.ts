@@ -7,6 +7,7 @@ import { throwOnMisuse, type ReceiptMisuse } from '../receipt.js';
 import { ComponentTelemetry } from '../telemetry.js';
 import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
+import { checkpointVersionOf } from './checkpoint-versions.js';
 import type { CommitCoordinator } from './commit-coordinator.js';
 import { DeadLetterFileSink } from './dead-letter.js';
 import { DeadLetterRouter } from './dead-letter-router.js';
@@ -103,7 +104,7 @@ export class GraphBuilder {
     const { definition: def, commits } = this.p;
     for (const [i, c] of def.sources.entries()) {
       const created = this.p.sources[i]!;
-      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), (d) => created.telemetry.inFlight(d), this.misuse(created.telemetry));
+      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), (d) => created.telemetry.inFlight(d), this.misuse(created.telemetry), checkpointVersionOf(c.plugin));
       tracker.collectsOrphans = this.p.atomic;
       commits.trackers.set(c.id, tracker);
       const restoredPosition = commits.restored[c.id]?.position ?? undefined;

@@ -6,6 +6,7 @@ import { PluginRegistry } from '../registry.js';
 import { STRICT_RECEIPTS } from '../receipt.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
+import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
@@ -248,7 +249,8 @@ class PipelineRuntime implements Pipeline {
       this.options.stateStore ??
       (await def.state.plugin.create(def.state.config as never, { logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id }));
     await this.state.open();
-    const restored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
+    const stored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
+    const restored = upgradeCheckpoints(def.sources, stored);
     this.commits = new CommitCoordinator(this.state, restored, this.logger, (id) => this.telemetry.get(id), () => this.sinks.some((s) => s.instance.ownsCheckpoints));
     await this.createComponents();
     this.checkExactlyOnce();

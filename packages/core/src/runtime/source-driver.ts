@@ -76,7 +76,8 @@ export function sourceBatches(
           if (stopped) break;
           const page = source.wellFormedEvents ? result.value : checkShapes(result.value);
           const last = page.events[page.events.length - 1];
-          const receipt = tracker.issue(page.checkpoint, last ? Date.parse(last.time) : Number.NaN);
+          // Stored as the JSON it is (Source<C> documents C as JSON-serialisable).
+          const receipt = tracker.issue(page.checkpoint as JsonValue | undefined, last ? Date.parse(last.time) : Number.NaN);
           telemetry.eventsOut(page.events.length);
           subscriber.next(page.dead?.length ? { events: page.events, receipt, dead: page.dead } : { events: page.events, receipt });
         }

@@ -1,6 +1,7 @@
 import { SourceReceipt, type ReceiptMisuse } from '../receipt.js';
 import type { StagedWrite } from '../state/state-store.js';
 import type { JsonValue } from '../util/json.js';
+import { FIRST_CHECKPOINT_VERSION, withVersion } from './checkpoint-versions.js';
 
 /** What is stored per source in the state store's `checkpoints` document. */
 export interface StoredCheckpoint {
@@ -8,6 +9,8 @@ export interface StoredCheckpoint {
   seq: number;
   /** The source's own position after that batch (what `read` gets back). */
   position: JsonValue | null;
+  /** The plugin's `checkpointVersion` the position is in; absent for version 1. */
+  version?: number;
 }
 
 interface Pending {
@@ -55,8 +58,10 @@ export class SourceTracker {
     private readonly onInFlightChange: (delta: number) => void = () => {},
     /** What a receipt released too often does (see ReceiptMisuse). */
     private readonly onMisuse?: ReceiptMisuse,
+    /** The source plugin's checkpoint version, stored with every checkpoint. */
+    private readonly version = FIRST_CHECKPOINT_VERSION,
   ) {
-    this.committable = restored ?? { seq: 0, position: null };
+    this.committable = restored ?? withVersion(0, null, version);
     this.nextSeq = this.committable.seq + 1;
   }
 
@@ -100,7 +105,7 @@ export class SourceTracker {
     for (let i = this.head; i < this.pending.length; i++) {
       const e = this.pending[i]!;
       if (!(e.settled || settling.has(e.receipt.seq)) || this.holds.has(e.receipt.seq)) break;
-      cp = { seq: e.receipt.seq, position: e.position };
+      cp = withVersion(e.receipt.seq, e.position, this.version);
     }
     return cp;
   }
@@ -188,7 +193,7 @@ export class SourceTracker {
     if (this.failure !== undefined) return;
     while (this.head < this.pending.length && this.pending[this.head]!.settled && !this.holds.has(this.pending[this.head]!.receipt.seq)) {
       const e = this.pending[this.head++]!;
-      this.committable = { seq: e.receipt.seq, position: e.position };
+      this.committable = withVersion(e.receipt.seq, e.position, this.version);
       if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
     }
     // Drop settled entries soon: each holds its receipt, and a run of them is memory held per batch.

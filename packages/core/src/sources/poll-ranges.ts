@@ -91,7 +91,7 @@ export interface PollRangesOptions<S extends string> {
    * `seen` (with `startOf`) tells ids delivered before, whose records need no more work (a
    * detail request): their events are dropped anyway.
    */
-  read: (stream: S, from: number, to: number, resume: JsonValue | undefined, seen: (id: string) => boolean) => AsyncIterable<SourcePage>;
+  read: (stream: S, from: number, to: number, resume: JsonValue | undefined, seen: (id: string) => boolean) => AsyncIterable<SourcePage<JsonValue>>;
   /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
   onProgress?: (done: number, total: number) => void;
   /** Waits between polls (default: a real, unref'd timer). Tests pass a fake clock's. */
@@ -128,7 +128,7 @@ interface Part {
  *   configuredStart: 0, lateness: 7_200_000, pollIntervalMs: 60_000, bounded: ctx.once, signal: ctx.signal,
  *   now: Date.now, read: (stream, from, to) => fetchPages(stream, from, to) })
  */
-export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage> {
+export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage<PollCheckpoint<S>>> {
   const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
   const { '@readAt': restoredReadAt, '@parts': restoredParts, '@seen': restoredSeen, ...cursors } = restored;
   const cursor = cursors as Partial<Record<S, number>>;
@@ -139,9 +139,9 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
   const inProgress = new Map<S, PollPart<S>>(((restoredParts as PollPart<S>[] | undefined) ?? []).map((p) => [p.stream, p]));
   const seen = o.startOf ? new SeenIds<S>(restoredSeen as Partial<Record<S, SeenChunk[]>> | undefined) : undefined;
   const isSeen = (id: string): boolean => seen?.has(id) ?? false;
-  const checkpoint = (): JsonValue => {
+  const checkpoint = (): PollCheckpoint<S> => {
     const seenNow = seen?.snapshot();
-    return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as JsonValue;
+    return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as PollCheckpoint<S>;
   };
   for (;;) {
     // When this pass began: every record it reads that started more than `lateness` before this
@@ -161,7 +161,7 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
         for await (const read of readRetrying(o, stream, part, isSeen)) {
           const page = seen ? { ...read, events: seen.accept(stream, read.events, o.startOf!, horizon) } : read;
           if (page.checkpoint === undefined) {
-            yield page;
+            yield { ...page, checkpoint: undefined };
             continue;
           }
           inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
@@ -210,7 +210,7 @@ function reachBack<S extends string>(o: PollRangesOptions<S>, at: number, readAt
  * before the cursor moves past the part). Pages the failed attempt yielded were delivered: the
  * retry reads them again (dedupe, or a sink that keeps what a checkpoint covers, absorbs them).
  */
-async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part, seen: (id: string) => boolean): AsyncGenerator<SourcePage> {
+async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part, seen: (id: string) => boolean): AsyncGenerator<SourcePage<JsonValue>> {
   const started = Date.now();
   // A retry resumes after the last page the failed attempt yielded, when pages say where they are.
   let resume = part.resume;

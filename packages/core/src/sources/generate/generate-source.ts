@@ -51,8 +51,8 @@ export const generateSource = defineSource({
     return {
       bounded: config.count !== undefined,
       wellFormedEvents: true,
-      async *read(checkpoint): AsyncGenerator<SourcePage> {
-        let next = (checkpoint as GenerateCheckpoint | undefined)?.next ?? 0;
+      async *read(checkpoint: GenerateCheckpoint | undefined): AsyncGenerator<SourcePage<GenerateCheckpoint>> {
+        let next = checkpoint?.next ?? 0;
         const began = performance.now();
         const firstIndex = next;
         while (next < end && !ctx.signal.aborted) {

@@ -46,7 +46,7 @@ export const SOURCE_STOP_CONTRACT = 'it stops when the runtime stops pulling, an
 export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] {
   const context = (state?: StateStore, committed?: JsonValue) => testContext({ id: 'source', type: o.plugin.type, kind: 'source', baseDir: o.baseDir, state, committedPosition: () => committed });
   const create = async (config: Record<string, unknown>) => o.plugin.create(o.plugin.configSchema.parse(config), context());
-  const readAll = async (config: Record<string, unknown>, from: JsonValue | undefined): Promise<SourcePage[]> => {
+  const readAll = async (config: Record<string, unknown>, from: unknown): Promise<SourcePage[]> => {
     const source = await create(config);
     const pages: SourcePage[] = [];
     try {
@@ -63,8 +63,8 @@ export function sourceContractChecks(o: SourceContractOptions): ContractCheck[] 
    * Creates the push source on `state` (with `committed` as its committed checkpoint), pushes
    * `push` records, and reads until `want` events came or they stop coming.
    */
-  const readPushed = async (config: Record<string, unknown>, state: StateStore, committed: JsonValue | undefined, push: number, want: number): Promise<SourcePage[]> => {
-    const ctx = context(state, committed);
+  const readPushed = async (config: Record<string, unknown>, state: StateStore, committed: unknown, push: number, want: number): Promise<SourcePage[]> => {
+    const ctx = context(state, committed as JsonValue | undefined);
     const source = await o.plugin.create(o.plugin.configSchema.parse(config), ctx);
     const pages: SourcePage[] = [];
     const it = source.read(committed)[Symbol.asyncIterator]();
