@@ -21,6 +21,10 @@ export default defineConfig({
     // In-process tests run the TypeScript sources; tests that spawn the CLI use the built dist.
     alias: [
       { find: /^@plumline\/core\/testing$/, replacement: src('core', 'testing/index.ts') },
+      { find: /^@plumline\/core\/util$/, replacement: src('core', 'util/index.ts') },
+      { find: /^@plumline\/core\/sources$/, replacement: src('core', 'sources/index.ts') },
+      { find: /^@plumline\/core\/host$/, replacement: src('core', 'host.ts') },
+      { find: /^@plumline\/core\/builtins$/, replacement: src('core', 'builtins.ts') },
       { find: /^@plumline\/core$/, replacement: src('core') },
       { find: /^@plumline\/sink-file$/, replacement: src('sink-file') },
       { find: /^@plumline\/source-plum\/emulator$/, replacement: src('source-plum', 'emulator/index.ts') },

@@ -3,7 +3,7 @@
 // `transactional`, the ceiling for exactly-once: one transaction per batch, as the sink commits.
 // Prints {events, ms, maxRssBytes}.
 import kafkajs from 'kafkajs';
-import { CallGenerator } from '../packages/core/dist/index.js';
+import { CallGenerator } from '../packages/core/dist/sources/index.js';
 
 const [brokers, topic, nText, mode] = process.argv.slice(2);
 const N = Number(nText);

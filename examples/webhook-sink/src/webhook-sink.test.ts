@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServerNow, createLogger, loadPipeline, MemoryStateStore, PluginRegistry, corePlugins } from '@plumline/core';
+import { createLogger, loadPipeline, MemoryStateStore, PluginRegistry, corePlugins } from '@plumline/core';
+import { closeServerNow } from '@plumline/core/util';
 import { sinkContract } from '@plumline/core/testing';
 import { webhookSink } from './webhook-sink.js';
 

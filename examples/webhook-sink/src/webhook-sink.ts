@@ -1,4 +1,5 @@
-import { defineSink, eventJsonLine, parseRetryAfter, PipelineError, retryWithBackoff, unwritableAsJson, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
+import { defineSink, eventJsonLine, PipelineError, unwritableAsJson, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
+import { parseRetryAfter, retryWithBackoff } from '@plumline/core/util';
 import { webhookSinkConfigSchema, type WebhookSinkConfig } from './webhook-sink-config.js';
 
 /** The receiver refused the batch for good (4xx other than 408/429): retrying will not help. */

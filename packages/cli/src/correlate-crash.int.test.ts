@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CallGenerator, type CallEvent } from '@plumline/core';
+import { type CallEvent } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 

@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CallGenerator } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 

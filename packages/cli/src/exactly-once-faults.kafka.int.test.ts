@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallGenerator, createLogger, createPipeline, type Pipeline } from '@plumline/core';
+import { createLogger, createPipeline, type Pipeline } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { installPrometheus, OpsServer } from './ops-server.js';
 import { builtinRegistry } from './registry.js';
 import { readCommitted } from './test-support/read-committed.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { CallGenerator } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { CLI_BIN } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';

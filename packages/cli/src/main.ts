@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigErrors, createLogger, loadPipeline, parseDuration, pipelineJsonSchema, resolvePipelineFile, SecretRedactor, type LevelWithSilent } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent } from '@plumline/core';
+import { pipelineJsonSchema, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
+import { parseDuration } from '@plumline/core/util';
 
 import { emulate } from './emulate.js';
 import type { OpsServer } from './ops-server.js';

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { closeServerNow, type Pipeline } from '@plumline/core';
+import { type Pipeline } from '@plumline/core';
+import { closeServerNow } from '@plumline/core/util';
 
 /**
  * Installs the OpenTelemetry metrics SDK with a Prometheus exporter as the global meter

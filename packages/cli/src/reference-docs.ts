@@ -1,4 +1,5 @@
-import { toJsonSchema, type AnyPlugin, type PluginRegistry } from '@plumline/core';
+import { type AnyPlugin, type PluginRegistry } from '@plumline/core';
+import { toJsonSchema } from '@plumline/core/host';
 
 interface JsonSchema {
   type?: string | string[];

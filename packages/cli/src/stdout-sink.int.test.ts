@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CallGenerator } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { CLI_BIN } from './test-support/run-cli.js';
 

@@ -1,4 +1,5 @@
-import { ConfigError, ConfigErrors, createLogger, createPipeline, defineSink, PluginError, readPipelineFile, resolvePipelineFile, SecretRedactor, z, type CallEvent, type Pipeline } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, createPipeline, defineSink, PluginError, z, type CallEvent, type Pipeline } from '@plumline/core';
+import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { dirname, resolve } from 'node:path';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';

@@ -1,4 +1,5 @@
-import { ConfigError, ConfigErrors, runPipelineTests } from '@plumline/core';
+import { ConfigError, ConfigErrors } from '@plumline/core';
+import { runPipelineTests } from '@plumline/core/host';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
 import type { CliIo } from './main.js';

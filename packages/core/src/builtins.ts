@@ -21,3 +21,6 @@ export const corePlugins: readonly AnyPlugin[] = [
   blackholeSink,
   directoryStatePlugin,
 ] as AnyPlugin[];
+
+export { dedupeOperator, filterOperator, mapOperator, routeOperator, blackholeSink, stdoutSink, generateSource, stdinSource, directoryStatePlugin };
+export { UNMATCHED_OUTPUT } from './operators/route/route-operator.js';

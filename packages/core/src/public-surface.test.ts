@@ -30,4 +30,34 @@ describe("@plumline/core's main entry", () => {
     expect([...packages].filter((p) => !p.startsWith('node:') && !declared.includes(p))).toEqual([]);
     expect([...files].filter((f) => f.includes('/contracts/'))).toEqual([]);
   });
+  // An addition to the main entry is deliberate: building blocks go behind a subpath
+  // (/util, /sources, /host, /builtins, /testing; see index.ts), so that the entry a plugin
+  // author reads stays the plugin API and createPipeline.
+  it('exports exactly these values', async () => {
+    expect(Object.keys(await import('./index.js')).sort()).toEqual([
+      'ConfigError', 'ConfigErrors', 'DEAD_LETTER_STREAM', 'DirectoryStateStore', 'EVENT_SCHEMA_VERSION',
+      'MemoryStateStore', 'PipelineError', 'PluginError', 'PluginRegistry', 'PlumlineError',
+      'StateError', 'byteSize', 'combineReceipts', 'corePlugins', 'createLogger', 'createPipeline',
+      'defineOperator', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration',
+      'errorKind', 'eventJsonLine', 'filterEvents', 'isAtomicStateStore', 'isPlugin', 'isRetriable',
+      'loadPipeline', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
+      'withDead', 'z',
+    ]);
+  });
+
+  it('exports exactly these types', () => {
+    const text = readFileSync(new URL('./index.ts', import.meta.url), 'utf8');
+    const types = [...text.matchAll(/export\s+type\s+\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(','));
+    const inline = [...text.matchAll(/export\s+\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',')).filter((n) => n.trim().startsWith('type '));
+    expect([...types, ...inline].map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).sort()).toEqual([
+      'AnyPlugin', 'AtomicProblem', 'AtomicStateStore', 'AtomicTarget', 'Batch', 'BatchPosition',
+      'CallEvent', 'CheckpointHold', 'CommitInfo', 'ComponentContext', 'ComponentHealth',
+      'ComponentState', 'ComponentStats', 'DeadLetter', 'ErrorKind', 'JsonValue', 'LevelWithSilent',
+      'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
+      'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'Receipt',
+      'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
+      'SourcePage', 'SourcePlugin', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
+      'StoredCheckpoint',
+    ]);
+  });
 });

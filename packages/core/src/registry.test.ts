@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CallGenerator, createPipeline, createLogger, corePlugins, defineSink, PluginRegistry, z, MemoryStateStore } from './index.js';
+import { CallGenerator } from './sources/index.js';
+import { createPipeline, createLogger, corePlugins, defineSink, PluginRegistry, z, MemoryStateStore } from './index.js';
 import { tmpDir } from './testing/tmp-dir.js';
 
 describe('plugin registry', () => {

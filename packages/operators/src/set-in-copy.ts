@@ -1,4 +1,5 @@
-import { setPathCopying, type CallEvent } from '@plumline/core';
+import { type CallEvent } from '@plumline/core';
+import { setPathCopying } from '@plumline/core/util';
 
 /**
  * Sets `value` at `parts` in `t`, a copy of an event whose `attributes` object is already a copy

@@ -2,7 +2,8 @@ import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createLogger, MemoryStateStore, ComponentTelemetry, type CallEvent, type ComponentContext, type BatchPosition } from '@plumline/core';
+import { createLogger, MemoryStateStore, type CallEvent, type ComponentContext, type BatchPosition } from '@plumline/core';
+import { ComponentTelemetry } from '@plumline/core/host';
 import { fileSink, type FileSink } from './index.js';
 import { tmpDir } from '@plumline/core/testing';
 

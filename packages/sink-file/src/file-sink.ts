@@ -1,7 +1,8 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ConfigError, defineSink, eventJsonLine, fsyncDir, PipelineError, unwritableAsJson, writeAll, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { ConfigError, defineSink, eventJsonLine, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { fsyncDir, writeAll } from '@plumline/core/util';
 import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';

@@ -1,4 +1,5 @@
-import { templateParts, templateProblems, type CallEvent } from '@plumline/core';
+import { type CallEvent } from '@plumline/core';
+import { templateParts, templateProblems } from '@plumline/core/util';
 
 const STRFTIME_RE = /%([YmdHMSj%])/g;
 

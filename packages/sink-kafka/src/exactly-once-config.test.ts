@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigErrors, corePlugins, PluginRegistry, resolvePipeline } from '@plumline/core';
+import { ConfigErrors, corePlugins, PluginRegistry } from '@plumline/core';
+import { resolvePipeline } from '@plumline/core/host';
 import { kafkaSink } from './kafka-sink.js';
 import { kafkaStatePlugin } from './kafka-state-store.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { CallGenerator, corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
+import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
+import { CallGenerator } from '@plumline/core/sources';
 import { kafkaSink } from './kafka-sink.js';
 import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
 

@@ -1,4 +1,5 @@
-import { duration, secret, templateProblems, z } from '@plumline/core';
+import { duration, secret, z } from '@plumline/core';
+import { templateProblems } from '@plumline/core/util';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;

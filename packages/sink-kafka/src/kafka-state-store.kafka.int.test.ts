@@ -78,7 +78,7 @@ describe('kafka state store (real broker)', () => {
     expect(second.length).toBeGreaterThan(0);
     const ids = [...first, ...second].map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    const g = (await import('@plumline/core')).CallGenerator;
+    const g = (await import('@plumline/core/sources')).CallGenerator;
     const gen = new g({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0.1, source: 'gen' });
     const expected = new Set(Array.from({ length: 20_000 }, (_, i) => gen.event(i).id));
     expect(new Set(ids)).toEqual(expected);

@@ -1,4 +1,5 @@
-import { VendorHttpClient, type Logger, type PluginTelemetry } from '@plumline/core';
+import { type Logger, type PluginTelemetry } from '@plumline/core';
+import { VendorHttpClient } from '@plumline/core/sources';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 

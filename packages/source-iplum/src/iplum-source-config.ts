@@ -1,4 +1,5 @@
-import { latenessFields, latenessProblem, duration, secret, z } from '@plumline/core';
+import { duration, secret, z } from '@plumline/core';
+import { latenessFields, latenessProblem } from '@plumline/core/sources';
 
 export const DEFAULT_IPLUM_BASE_URL = 'https://api.iplum.com/';
 export const IPLUM_STREAMS = ['usage', 'recordings'] as const;

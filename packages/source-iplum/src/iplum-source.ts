@@ -1,4 +1,6 @@
-import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';

@@ -1,4 +1,5 @@
-import { VendorHttpClient, type Logger, type PluginTelemetry } from '@plumline/core';
+import { type Logger, type PluginTelemetry } from '@plumline/core';
+import { VendorHttpClient } from '@plumline/core/sources';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 

@@ -1,4 +1,5 @@
-import { compileGetter, defineOperator, isFieldPath, mapEvents, z } from '@plumline/core';
+import { defineOperator, mapEvents, z } from '@plumline/core';
+import { compileGetter, isFieldPath } from '@plumline/core/util';
 import { DEFAULT_PLUM_TIME_ZONE, parsePlumLine } from './parse/plum-line-parser.js';
 
 export const plumParseConfigSchema = z.strictObject({

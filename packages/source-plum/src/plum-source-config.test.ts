@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latenessMs } from '@plumline/core';
+import { latenessMs } from '@plumline/core/sources';
 import { plumSourceConfigSchema } from './plum-source-config.js';
 
 const base = { username: 'u', password: 'p' };

@@ -1,4 +1,5 @@
-import { latenessFields, latenessProblem, duration, secret, z } from '@plumline/core';
+import { duration, secret, z } from '@plumline/core';
+import { latenessFields, latenessProblem } from '@plumline/core/sources';
 
 export const DEFAULT_PLUM_BASE_URL = 'https://hosting.plumvoice.com/ws/';
 export const PLUM_STREAMS = ['calls', 'sessions', 'errors'] as const;

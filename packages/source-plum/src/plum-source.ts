@@ -1,4 +1,6 @@
-import { backoffDelayMs, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, defineSource, type JsonValue, type PollCheckpoint, mapConcurrent, outageReporting, pollRanges, sleep, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';

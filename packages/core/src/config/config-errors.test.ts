@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '../testing/tmp-dir.js';
 import { describe, expect, it } from 'vitest';
-import { ConfigErrors, PluginRegistry, corePlugins, resolvePipeline } from '../index.js';
+import { ConfigErrors, PluginRegistry, corePlugins } from '../index.js';
+import { resolvePipeline } from '../host.js';
 
 const registry = new PluginRegistry(corePlugins);
 

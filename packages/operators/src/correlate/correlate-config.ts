@@ -1,4 +1,5 @@
-import { duration, isFieldPath, z } from '@plumline/core';
+import { duration, z } from '@plumline/core';
+import { isFieldPath } from '@plumline/core/util';
 
 export const DEFAULT_WINDOW = '5m';
 export const DEFAULT_MAX_PENDING = 100_000;

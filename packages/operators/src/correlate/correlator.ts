@@ -1,4 +1,5 @@
-import { compileGetter, type BatchPosition, type CallEvent } from '@plumline/core';
+import { type BatchPosition, type CallEvent } from '@plumline/core';
+import { compileGetter } from '@plumline/core/util';
 import type { CorrelateConfig, CorrelateRule } from './correlate-config.js';
 
 /** One event the correlator holds, with what it needs to be restored after a restart. */

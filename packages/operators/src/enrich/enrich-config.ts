@@ -1,4 +1,5 @@
-import { duration, isFieldPath, z } from '@plumline/core';
+import { duration, z } from '@plumline/core';
+import { isFieldPath } from '@plumline/core/util';
 import { isKnownZone } from './local-clock.js';
 
 export const DEFAULT_REGION = 'US';

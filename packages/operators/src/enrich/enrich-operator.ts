@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { compileGetter, defineOperator, mapEvents, msFromIso, PipelineError, type CallEvent, type OperatorContext } from '@plumline/core';
+import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext } from '@plumline/core';
+import { compileGetter, msFromIso } from '@plumline/core/util';
 import { setInCopy } from '../set-in-copy.js';
 import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
 import { LocalClock } from './local-clock.js';

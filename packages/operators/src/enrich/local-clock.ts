@@ -1,4 +1,4 @@
-import { isoFromMs } from '@plumline/core';
+import { isoFromMs } from '@plumline/core/util';
 import { MemoMap } from '../memo-map.js';
 
 /** Local time of day and calendar facts of an instant in one IANA zone. */

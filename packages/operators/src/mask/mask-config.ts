@@ -1,4 +1,5 @@
-import { isFieldPath, z } from '@plumline/core';
+import { z } from '@plumline/core';
+import { isFieldPath } from '@plumline/core/util';
 
 /** Where plumline's sources put phone numbers: covered by `numbers`. */
 export const NUMBER_FIELDS = ['from', 'to', 'attributes.number', 'attributes.peer', 'attributes.dnis', 'attributes.phoneNumber'];

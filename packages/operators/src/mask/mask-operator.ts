@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { compileGetter, ConfigError, defineOperator, mapEvents, type CallEvent } from '@plumline/core';
+import { ConfigError, defineOperator, mapEvents, type CallEvent } from '@plumline/core';
+import { compileGetter } from '@plumline/core/util';
 import { MemoMap } from '../memo-map.js';
 import { setInCopy } from '../set-in-copy.js';
 import { CONTENT_FIELDS, maskConfigSchema, NUMBER_FIELDS, type MaskAction, type MaskConfig } from './mask-config.js';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServerNow } from '@plumline/core';
+import { closeServerNow } from '@plumline/core/util';
 import avro from 'avsc';
 
 /** Compatibility levels of the Confluent API; the emulator enforces NONE and BACKWARD (Avro only). */

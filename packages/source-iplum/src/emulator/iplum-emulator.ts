@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServerNow } from '@plumline/core';
+import { closeServerNow } from '@plumline/core/util';
 import { request } from 'undici';
 import { parseIplumDate } from '../iplum-date.js';
 import { sign } from '../iplum-signer.js';

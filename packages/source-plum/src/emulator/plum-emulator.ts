@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServerNow } from '@plumline/core';
+import { closeServerNow } from '@plumline/core/util';
 import { PlumData, type SessionRecord } from './plum-data.js';
 
 export const CALL_RETENTION_SEC = 5 * 86_400;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isoFromMs, PipelineError, type CallEvent } from '@plumline/core';
+import { PipelineError, type CallEvent } from '@plumline/core';
+import { isoFromMs } from '@plumline/core/util';
 import { parseClfInZone } from './zoned-time.js';
 
 export const DEFAULT_PLUM_TIME_ZONE = 'America/New_York';

@@ -1,0 +1,13 @@
+/** `@plumline/core/util`: building blocks for plugins — durations and sizes, backoff and retry, durable files, templates, conditions and field paths. */
+export { parseDuration, formatDuration, isDuration } from './duration.js';
+export { parseByteSize } from './size.js';
+export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+export { writeFileAtomic, fsyncDir } from './fs-durable.js';
+export { writeAll, type VectorWriter } from './write-all.js';
+export { isoFromMs, msFromIso } from './fast-iso.js';
+export { mapConcurrent } from './map-concurrent.js';
+export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './retry.js';
+export { closeServerNow } from './close-server.js';
+export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
+export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
+export { compileGetter, isFieldPath, setPathCopying } from '../expr/field-path.js';
