@@ -63,6 +63,6 @@ export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-s
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth } from './runtime/pipeline.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
-export { mapEvents, filterEvents, withDead, toDeadLetter } from './operators/per-event.js';
+export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
 export type { JsonValue } from './util/json.js';
 export { corePlugins } from './builtins.js';

@@ -39,8 +39,8 @@ describe("@plumline/core's main entry", () => {
       'MemoryStateStore', 'PipelineError', 'PluginError', 'PluginRegistry', 'PlumlineError',
       'StateError', 'byteSize', 'combineReceipts', 'corePlugins', 'createLogger', 'createPipeline',
       'defineOperator', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration',
-      'errorKind', 'eventJsonLine', 'filterEvents', 'isAtomicStateStore', 'isPlugin', 'isRetriable',
-      'loadPipeline', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
+      'errorKind', 'eventJsonLine', 'filterEvents', 'flatMapEvents', 'isAtomicStateStore', 'isPlugin', 'isRetriable',
+      'loadPipeline', 'mapBatches', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
       'withDead', 'z',
     ]);
   });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Batch } from '../batch.js';
 import { detachedReceipt } from '../receipt.js';
 import { testEvent } from '../testing/index.js';
-import { filterEvents, mapEvents } from './per-event.js';
+import { PipelineError } from '../errors.js';
+import { filterEvents, flatMapEvents, mapBatches, mapEvents } from './per-event.js';
 
 const batch = (...ids: string[]): Batch => ({ events: ids.map((id) => testEvent(id)), receipt: detachedReceipt() });
 
@@ -58,5 +59,60 @@ describe('mapEvents / filterEvents (RxJS edge cases)', () => {
     expect(dropped!.events.map((e) => e.id)).toEqual(['b']);
     const [same] = await lastValueFrom(of(b).pipe(filterEvents(() => true), toArray()));
     expect(same).toBe(b);
+  });
+});
+
+describe('flatMapEvents / mapBatches', () => {
+  it('flatMapEvents: each event becomes none, one or many, in order; a throw dead-letters that event; the receipt passes through', async () => {
+    const b = batch('a', 'b', 'bad', 'c');
+    const [out] = await lastValueFrom(
+      of(b).pipe(
+        flatMapEvents((e) => {
+          if (e.id === 'bad') throw new PipelineError('SPLIT_FAILED', 'cannot split');
+          return e.id === 'b' ? [] : [{ ...e, id: `${e.id}.1` }, { ...e, id: `${e.id}.2` }];
+        }),
+        toArray(),
+      ),
+    );
+    expect(out!.events.map((e) => e.id)).toEqual(['a.1', 'a.2', 'c.1', 'c.2']);
+    expect(out!.dead).toEqual([{ code: 'SPLIT_FAILED', reason: 'cannot split', record: testEvent('bad') }]);
+    expect(out!.receipt).toBe(b.receipt);
+  });
+
+  it('mapBatches: an async function per batch, batches kept in order however long each takes, receipts unchanged', async () => {
+    const input = [batch('a', 'b'), batch('c'), batch('d')];
+    const delays = [30, 0, 10];
+    let n = 0;
+    const out = await lastValueFrom(
+      of(...input).pipe(
+        mapBatches(async (events) => {
+          await new Promise((r) => setTimeout(r, delays[n++]));
+          return events.map((e) => ({ ...e, kind: 'looked-up' }));
+        }),
+        toArray(),
+      ),
+    );
+    expect(out.map((b) => b.events.map((e) => `${e.id}:${e.kind}`))).toEqual([['a:looked-up', 'b:looked-up'], ['c:looked-up'], ['d:looked-up']]);
+    expect(out.map((b) => b.receipt)).toEqual(input.map((b) => b.receipt));
+  });
+
+  it('mapBatches: a retriable error is retried and the batch goes on; a permanent one dead-letters every event of the batch with its code, and the next batch goes on', async () => {
+    let attempts = 0;
+    const out = await lastValueFrom(
+      of(batch('a'), batch('p1', 'p2'), batch('z')).pipe(
+        mapBatches(async (events) => {
+          if (events[0]!.id === 'a' && ++attempts < 3) throw new PipelineError('LOOKUP_UNAVAILABLE', 'lookup down', { retriable: true });
+          if (events[0]!.id === 'p1') throw new PipelineError('LOOKUP_REFUSED', 'no such table');
+          return events;
+        }),
+        toArray(),
+      ),
+    );
+    expect(attempts).toBe(3);
+    expect(out.map((b) => b.events.map((e) => e.id))).toEqual([['a'], [], ['z']]);
+    expect(out[1]!.dead?.map((d) => [d.code, (d.record as { id: string }).id])).toEqual([
+      ['LOOKUP_REFUSED', 'p1'],
+      ['LOOKUP_REFUSED', 'p2'],
+    ]);
   });
 });

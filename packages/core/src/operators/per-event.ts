@@ -1,7 +1,8 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { concatMap, map, type OperatorFunction } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { CallEvent, DeadLetter } from '../event.js';
 import { PlumlineError } from '../errors.js';
+import { retryWithBackoff } from '../util/retry.js';
 
 /**
  * Applies `fn` to every event of every batch. Returning `null`/`undefined` drops the event;
@@ -51,6 +52,55 @@ export function filterEvents(predicate: (event: CallEvent) => boolean): Operator
       }
     }
     return out.length === events.length && !dead ? batch : withDead(batch, out, dead);
+  });
+}
+
+/**
+ * Replaces every event of every batch with the events `fn` returns for it (none, one or many:
+ * splitting a record, expanding a call into its legs). A throwing `fn` dead-letters that event.
+ * The receipt passes through unchanged, so the events made from one input are acknowledged with it.
+ *
+ * @example
+ * const legs = flatMapEvents((e) => (e.attributes.legs as CallEvent[] | undefined) ?? [e]);
+ */
+export function flatMapEvents(fn: (event: CallEvent) => Iterable<CallEvent>): OperatorFunction<Batch, Batch> {
+  return map((batch) => {
+    const out: CallEvent[] = [];
+    let dead: DeadLetter[] | undefined;
+    for (const e of batch.events) {
+      try {
+        for (const r of fn(e)) out.push(r);
+      } catch (err) {
+        (dead ??= []).push(toDeadLetter(err, e));
+      }
+    }
+    return withDead(batch, out, dead);
+  });
+}
+
+/** The defaults of {@link mapBatches}: retriable errors are retried this often, with core's backoff. */
+export const DEFAULT_BATCH_RETRIES = 8;
+
+/**
+ * Applies `fn` to the events of each batch as a whole, for work that is cheaper per batch (one
+ * lookup for all the events), one batch at a time and in order; `fn` may be async. What it
+ * returns replaces the batch's events; the receipt passes through unchanged. A retriable error
+ * (`PlumlineError` with `retriable`) is retried with backoff up to `maxRetries` times while
+ * `signal` is not aborted; any other error, or the last one, dead-letters every event of the
+ * batch with its code, and the pipeline goes on.
+ *
+ * @example
+ * create: (config, ctx) => ({ apply: mapBatches(async (events) => lookup.enrichAll(events), { signal: ctx.signal }) })
+ */
+export function mapBatches(fn: (events: readonly CallEvent[]) => readonly CallEvent[] | Promise<readonly CallEvent[]>, options: { signal?: AbortSignal; maxRetries?: number } = {}): OperatorFunction<Batch, Batch> {
+  const retry = { maxRetries: options.maxRetries ?? DEFAULT_BATCH_RETRIES, ...(options.signal ? { signal: options.signal } : {}) };
+  return concatMap(async (batch) => {
+    if (batch.events.length === 0) return batch;
+    try {
+      return withDead(batch, await retryWithBackoff(async () => fn(batch.events), retry), undefined);
+    } catch (err) {
+      return withDead(batch, [], batch.events.map((e) => toDeadLetter(err, e)));
+    }
   });
 }
 
