@@ -18,59 +18,16 @@ export class YamlDocument {
 
   /** Parses and interpolates `text`. Throws {@link ConfigErrors} with every located syntax and interpolation error. */
   static parse(text: string, file: string, env: Readonly<Record<string, string | undefined>>): YamlDocument {
-    const errors: ConfigError[] = [];
-    // Each `${VAR}` becomes a placeholder that parses as a plain scalar anywhere (so it works
-    // unquoted inside flow maps); values go into the parsed scalars, so a value stays one value
-    // and cannot add keys. `count: ${COUNT}` still reads as a number. Comment lines are left
-    // alone; lines keep their numbers.
     const refs = new Map<string, VariableReference>();
-    const interpolated = text
-      .split('\n')
-      .map((lineText, i) => {
-        if (!lineText.includes('$') || /^\s*#/.test(lineText)) return lineText;
-        const { value, missing, multiline } = placeholdLine(lineText, env, refs);
-        for (const m of missing) {
-          errors.push(
-            new ConfigError('CONFIG_ENV_MISSING', `environment variable ${m.name} is not set: export it, or write \${${m.name}:-default}`, {
-              location: { file, line: i + 1, column: m.column, path: '' },
-              fields: { variable: m.name },
-            }),
-          );
-        }
-        for (const m of multiline) {
-          errors.push(
-            new ConfigError('CONFIG_ENV_MULTILINE', `environment variable ${m.name} holds a line break, which would change the file's structure: remove it`, {
-              location: { file, line: i + 1, column: m.column, path: '' },
-              fields: { variable: m.name },
-            }),
-          );
-        }
-        return value;
-      })
-      .join('\n');
-    if (errors.length) throw new ConfigErrors(errors);
     const lines = new LineCounter();
-    const doc = parseDocument(interpolated, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    for (const e of doc.errors) {
+    const doc = parseDocument(placeholdVariables(text, file, env, refs), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const syntax = doc.errors.map((e) => {
       const pos = lines.linePos(e.pos[0]);
-      errors.push(
-        new ConfigError('CONFIG_YAML_SYNTAX', `${e.message.split('\n')[0]} (fix the YAML syntax)`, {
-          location: { file, line: pos.line, column: pos.col, path: '' },
-        }),
-      );
-    }
-    if (errors.length) throw new ConfigErrors([errors[0]!]);
-    // JavaScript objects cannot hold a `__proto__` key as data: it would set the prototype, and
-    // a component so named would silently vanish.
-    visit(doc, {
-      Pair(_key, pair) {
-        if (isScalar(pair.key) && pair.key.value === '__proto__') {
-          const pos = lines.linePos(pair.key.range?.[0] ?? 0);
-          errors.push(new ConfigError('CONFIG_RESERVED_KEY', '"__proto__" cannot be used as a key: rename it', { location: { file, line: pos.line, column: pos.col, path: '' } }));
-        }
-      },
+      return new ConfigError('CONFIG_YAML_SYNTAX', `${e.message.split('\n')[0]} (fix the YAML syntax)`, { location: { file, line: pos.line, column: pos.col, path: '' } });
     });
-    if (errors.length) throw new ConfigErrors(errors);
+    // After the first syntax error the parser's reading of the rest is guesswork: report that one.
+    if (syntax.length) throw new ConfigErrors([syntax[0]!]);
+    rejectProtoKeys(doc, lines, file);
     visit(doc, {
       Scalar(_key, node) {
         if (typeof node.value !== 'string' || !node.value.includes('$') && !node.value.includes('plumlinevar')) return;
@@ -162,4 +119,45 @@ export function formatPath(path: KeyPath): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
   return out;
+}
+
+/**
+ * `text` with each `${VAR}` replaced by a placeholder that parses as a plain scalar anywhere (so
+ * it works unquoted inside flow maps); values go into the parsed scalars later, so a value stays
+ * one value and cannot add keys, and `count: ${COUNT}` still reads as a number. Comment lines are
+ * left alone; lines keep their numbers. Throws every unset or multi-line variable, located.
+ */
+function placeholdVariables(text: string, file: string, env: Readonly<Record<string, string | undefined>>, refs: Map<string, VariableReference>): string {
+  const errors: ConfigError[] = [];
+  const out = text
+    .split('\n')
+    .map((lineText, i) => {
+      if (!lineText.includes('$') || /^\s*#/.test(lineText)) return lineText;
+      const { value, missing, multiline } = placeholdLine(lineText, env, refs);
+      const at = (column: number) => ({ file, line: i + 1, column, path: '' });
+      for (const m of missing) {
+        errors.push(new ConfigError('CONFIG_ENV_MISSING', `environment variable ${m.name} is not set: export it, or write \${${m.name}:-default}`, { location: at(m.column), fields: { variable: m.name } }));
+      }
+      for (const m of multiline) {
+        errors.push(new ConfigError('CONFIG_ENV_MULTILINE', `environment variable ${m.name} holds a line break, which would change the file's structure: remove it`, { location: at(m.column), fields: { variable: m.name } }));
+      }
+      return value;
+    })
+    .join('\n');
+  if (errors.length) throw new ConfigErrors(errors);
+  return out;
+}
+
+/** JavaScript objects cannot hold a `__proto__` key as data: it would set the prototype, and a component so named would silently vanish. */
+function rejectProtoKeys(doc: Document.Parsed, lines: LineCounter, file: string): void {
+  const errors: ConfigError[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+        errors.push(new ConfigError('CONFIG_RESERVED_KEY', '"__proto__" cannot be used as a key: rename it', { location: { file, line: pos.line, column: pos.col, path: '' } }));
+      }
+    },
+  });
+  if (errors.length) throw new ConfigErrors(errors);
 }
