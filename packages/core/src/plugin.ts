@@ -50,8 +50,6 @@ export interface ComponentContext {
    * log) trim what it covers.
    */
   committedPosition(): JsonValue | undefined;
-  /** Every source's last committed checkpoint (`{ seq, position }` by source id). */
-  committedCheckpoints(): Record<string, { seq: number; position: JsonValue | null }>;
   /**
    * Reports an error from background work (timers, sockets), where no retry loop will see it:
    * a transient error (retriable PlumlineError) is logged and counted; a permanent one, or one

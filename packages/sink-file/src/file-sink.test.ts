@@ -29,7 +29,6 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
     baseDir: process.cwd(),
     isCommitted: committed,
     committedPosition: () => undefined,
-    committedCheckpoints: () => ({}),
     pipelineId: "test",
     reportError: () => {},
     atomicState: undefined,

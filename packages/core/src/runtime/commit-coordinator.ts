@@ -54,10 +54,6 @@ export class CommitCoordinator {
     return (this.committedPositions[sourceId] ?? undefined) as JsonValue | undefined;
   }
 
-  committedCheckpoints(): Record<string, StoredCheckpoint> {
-    return Object.fromEntries(Object.entries(this.committedSeq).map(([s, seq]) => [s, { seq, position: this.committedPositions[s] ?? null }]));
-  }
-
   /** Holds the checkpoints of the sources of `positions` (see OperatorContext.holdCheckpoint). */
   holdCheckpoint = (positions: readonly BatchPosition[]): CheckpointHold => {
     const releases: (() => void)[] = [];

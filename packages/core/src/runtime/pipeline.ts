@@ -220,7 +220,6 @@ class PipelineRuntime implements Pipeline {
       holdCheckpoint: commits.holdCheckpoint,
       isCommitted: commits.isCommitted,
       committedPosition: () => commits.committedPosition(id),
-      committedCheckpoints: () => commits.committedCheckpoints(),
     };
   }
 

@@ -57,7 +57,6 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
     baseDir: options.baseDir ?? process.cwd(),
     isCommitted: options.isCommitted ?? (() => true),
     committedPosition: options.committedPosition ?? (() => undefined),
-    committedCheckpoints: () => ({}),
     reportError: (e) => void reported.push(e),
     onCommit: (hook) => void commitHooks.push(hook),
     holdCheckpoint: (positions) => {
