@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent } from '@plumline/core';
-import { pipelineJsonSchema, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
+import { resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
 import { emulate } from './emulate.js';
@@ -13,6 +13,7 @@ import { topCommand } from './top-command.js';
 import { testCommand } from './test-command.js';
 import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
+import { pipelineSchemaFor } from './schema-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -41,8 +42,9 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'plumline validate examples/generate-demo.yaml',
   },
   schema: {
-    usage: `  plumline schema
-      Print the JSON Schema of pipeline files (for editor completion).`,
+    usage: `  plumline schema [pipeline.yaml]
+      Print the JSON Schema of pipeline files (for editor completion and CI checks): every
+      built-in plugin, and with a file, the plugins its use: modules export.`,
     example: 'plumline schema > plumline.schema.json',
   },
   emulate: {
@@ -161,8 +163,13 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     case 'validate':
       return validate(rest[0], io);
     case 'schema':
-      io.stdout.write(JSON.stringify(pipelineJsonSchema(builtinRegistry()), null, 2) + '\n');
-      return EXIT_OK;
+      try {
+        io.stdout.write(JSON.stringify(await pipelineSchemaFor(builtinRegistry(), rest[0]), null, 2) + '\n');
+        return EXIT_OK;
+      } catch (err) {
+        io.stderr.write(formatError(err) + '\n');
+        return EXIT_INVALID;
+      }
     case 'emulate':
       return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'], listAfterEnd: parsed.values['list-after-end'] === true }, io);
     case 'run':

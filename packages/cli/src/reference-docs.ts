@@ -11,6 +11,7 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
   default?: unknown;
+  examples?: unknown[];
   description?: string;
   format?: string;
   additionalProperties?: JsonSchema | boolean;
@@ -60,6 +61,7 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
 
 /** A value of the right type for a required key, for the minimal example. */
 function exampleValue(key: string, s: JsonSchema): string {
+  if (s.examples?.length) return JSON.stringify(s.examples[0]);
   if (s.enum) return JSON.stringify(s.enum[0]);
   if (s.format === 'uri') return 'http://127.0.0.1:8080/';
   if (s.type === 'array') return s.items?.type === 'string' || !s.items?.type ? `[${key === 'brokers' ? '"127.0.0.1:9092"' : `"<${key}>"`}]` : '[]';

@@ -47,7 +47,7 @@ const secretSchemas = new WeakSet<z.ZodType>();
 
 /** A string that must never be logged (passwords, keys). Its value is redacted from every log line. */
 export function secret(description: string) {
-  const schema = z.string().min(1).describe(description).meta({ writeOnly: true, 'x-secret': true });
+  const schema = z.string().min(1).describe(description).meta({ writeOnly: true });
   secretSchemas.add(schema);
   return schema;
 }
@@ -92,5 +92,19 @@ export function collectSecrets(schema: z.ZodType, value: unknown, out: string[] 
 
 /** The JSON Schema of a plugin config (input side: what a user writes in YAML). */
 export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      // zod leaves out the examples of an input that a transform changes; ours are written as input.
+      const examples = z.globalRegistry.get(zodSchema as unknown as z.ZodType)?.examples;
+      if (examples !== undefined && jsonSchema.examples === undefined) jsonSchema.examples = examples as never;
+      // zod names some checks as formats JSON Schema does not have (`startsWith` → "starts_with",
+      // with a pattern that says the same): a strict validator refuses them.
+      if (typeof jsonSchema.format === 'string' && !JSON_SCHEMA_FORMATS.has(jsonSchema.format)) delete jsonSchema.format;
+    },
+  }) as Record<string, unknown>;
 }
+
+/** The formats JSON Schema 2020-12 defines. */
+const JSON_SCHEMA_FORMATS = new Set(['date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex']);

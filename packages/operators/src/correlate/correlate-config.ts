@@ -33,7 +33,11 @@ export const correlateConfigSchema = z
       DEFAULT_DURABLE_AFTER,
     ),
     max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Events held at most; past it the oldest leave early, unmatched and flagged (memory stays bounded).'),
-    rules: z.array(correlateRuleSchema).min(1).describe('Join rules; an event plays a role in the first rule that matches it.'),
+    rules: z
+      .array(correlateRuleSchema)
+      .min(1)
+      .describe('Join rules; an event plays a role in the first rule that matches it.')
+      .meta({ examples: [[{ name: 'session_errors', anchor: { kind: 'session' }, partner: { kind: 'error' }, anchor_key: 'attributes.sessionId', partner_key: 'attributes.sessionId' }]] }),
   })
   .superRefine((c, ctx) => {
     const names = new Set<string>();

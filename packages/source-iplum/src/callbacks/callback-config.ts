@@ -9,7 +9,8 @@ const listen = z
   .string()
   .regex(/^(\[[^\]]+\]|[^:]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8090')
   .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65_535, 'the port must be 0–65535 (0: any free port)')
-  .describe('Address to listen on (host:port).');
+  .describe('Address to listen on (host:port).')
+  .meta({ examples: ['0.0.0.0:8090'] });
 
 export const callbackConfigSchema = z.strictObject({
   listen,
@@ -20,7 +21,8 @@ export const callbackConfigSchema = z.strictObject({
       z.strictObject({ path_secret: secret('A secret last path segment: iPlum posts to <path>/<secret>.') }),
       z.strictObject({ basic: z.strictObject({ username: z.string().min(1).describe('Basic auth user name.'), password: secret('Basic auth password.') }) }),
     ])
-    .describe('How callers prove they are iPlum (the API signs nothing): exactly one of header, path_secret, basic.'),
+    .describe('How callers prove they are iPlum (the API signs nothing): exactly one of header, path_secret, basic.')
+    .meta({ examples: [{ header: { value: '${IPLUM_CALLBACK_SECRET}' } }] }),
   max_body: byteSize('Largest request body accepted; larger gets 413.', DEFAULT_MAX_BODY),
   max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Callbacks stored but not yet acknowledged by every sink; past it the receiver answers 503 with Retry-After.'),
   tls: z.strictObject({ cert: z.string().min(1).describe('PEM certificate file.'), key: z.string().min(1).describe('PEM private key file.') }).optional().describe('Serve HTTPS.'),
