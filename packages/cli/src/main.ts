@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent } from '@plumline/core';
-import { resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
+import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
 import { emulate } from './emulate.js';
@@ -96,6 +97,16 @@ ${LEVELS_LINE}
 function commandHelp(command: string): string | undefined {
   const c = COMMAND_HELP[command];
   return c && `Usage:\n${c.usage}\n\nExample:\n  ${c.example}\n${command === 'run' ? `\n${LEVELS_LINE}\n` : ''}`;
+}
+
+/**
+ * The id the pipeline in `file` will have (its `id:`, else the file's base name), for the metrics
+ * resource, which exists before the pipeline does. A file that cannot be read yet gets its base
+ * name: loading it reports the error.
+ */
+async function pipelineIdOf(file: string): Promise<string> {
+  const id = await readPipelineFile(file).then((p) => p.id, () => undefined);
+  return typeof id === 'string' ? id : basename(file, extname(file));
 }
 
 /** The CLI package's version, from its package.json. */
@@ -229,8 +240,8 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   if (opts.http) {
     // Before the pipeline exists, so its instruments come from the SDK, not the no-op API. The
     // OpenTelemetry SDK (≈ 16 MB in memory) loads only when --http asks for it.
-    const { installPrometheus, OpsServer } = await import('./ops-server.js');
-    ops = new OpsServer(installPrometheus());
+    const { installPrometheus, metricsResource, OpsServer } = await import('./ops-server.js');
+    ops = new OpsServer(installPrometheus(metricsResource({ pipelineId: await pipelineIdOf(file), version: version() })));
     try {
       const url = await ops.start(opts.http);
       logger.info({ metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, 'serving metrics and health');

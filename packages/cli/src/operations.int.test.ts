@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadPipeline } from '@plumline/core';
@@ -99,6 +99,13 @@ sinks:
     const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
     try {
       await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      // Who reports, and every counter from the start (at 0 until something happens): alert rules need the series.
+      const samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      const cliVersion = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+      expect(samples.find((s) => s.name === 'target_info')?.labels).toMatchObject({ service_name: 'plumline', service_version: cliVersion, plumline_pipeline_id: 'flat-out' });
+      for (const id of ['gen', 'u', 'out']) {
+        for (const series of ['errors_total', 'retries_total', 'dead_lettered_total']) expect(value(samples, `plumline_component_${series}`, id), `${series} of ${id}`).toBe(0);
+      }
       const answers: number[] = [];
       for (let i = 0; i < 10; i++) {
         const t0 = performance.now();

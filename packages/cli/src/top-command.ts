@@ -72,6 +72,16 @@ export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec
   return [...rows.values()].sort((a, b) => (order[a.kind] ?? 3) - (order[b.kind] ?? 3) || a.id.localeCompare(b.id));
 }
 
+/** A lag as people read it, in at most two units: 4.2s, 3m07s, 2h05m, 333d1h. */
+export function formatLag(sec: number): string {
+  if (sec < 60) return `${Math.max(0, sec).toFixed(1)}s`;
+  const s = Math.floor(sec);
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
+}
+
 const num = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
 
 /** The frame `top` draws: a header and one line per component. */
@@ -79,7 +89,7 @@ export function renderTop(url: string, rows: ComponentRow[], health: string): st
   const head = `${'component'.padEnd(16)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)}`;
   const lines = rows.map(
     (r) =>
-      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : `${r.lagSec.toFixed(1)}s`).padStart(8)}`,
+      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)}`,
   );
   return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
 }

@@ -113,6 +113,10 @@ export class ComponentTelemetry implements PluginTelemetry {
     this.tracer = trace.getTracer(INSTRUMENTATION_NAME);
     this.attributes = { component: componentId, component_type: componentType, component_kind: kind };
     this.inst = getInstruments(this.meter);
+    // Every counter from the start, at 0: an alert on errors or dead letters needs the series
+    // before the first one happens (Prometheus's rate() of a missing series is no data, not 0).
+    for (const c of [this.inst.eventsIn, this.inst.eventsOut, this.inst.errors, this.inst.retries, this.inst.deadLettered, ...(kind === 'sink' ? [this.inst.bytesOut] : [])]) c.add(0, this.attributes);
+    this.inst.inFlight.add(0, this.attributes);
     live.add(this);
   }
 
