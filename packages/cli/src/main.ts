@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent, type Logger } from '@plumline/core';
 import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
 import { emulate } from './emulate.js';
+import type { Observability } from './observability.js';
 import type { OpsServer } from './ops-server.js';
+import { otlpWanted } from './otlp-wanted.js';
 import { ProgressView } from './progress-view.js';
 import { newPluginCommand } from './new-plugin-command.js';
 import { tapCommand } from './tap-command.js';
@@ -97,6 +99,31 @@ ${LEVELS_LINE}
 function commandHelp(command: string): string | undefined {
   const c = COMMAND_HELP[command];
   return c && `Usage:\n${c.usage}\n\nExample:\n  ${c.example}\n${command === 'run' ? `\n${LEVELS_LINE}\n` : ''}`;
+}
+
+/**
+ * The OpenTelemetry SDK when --http or the OTEL_EXPORTER_OTLP_* variables ask for it, and the
+ * ops server for --http; a string says why --http cannot be served. Set up before the pipeline
+ * exists, so its instruments come from the SDK, not the no-op API; the SDK (≈ 16 MB in memory)
+ * loads only when asked for.
+ */
+async function observe(file: string, http: string | undefined, logger: Logger): Promise<{ ops?: OpsServer; sdk?: Observability } | string> {
+  const otlp = otlpWanted(process.env);
+  if (!http && !otlp.metrics && !otlp.traces) return {};
+  const { Observability, metricsResource } = await import('./observability.js');
+  const sdk = new Observability({ prometheus: Boolean(http), otlp, resource: metricsResource({ pipelineId: await pipelineIdOf(file), version: version() }) });
+  if (otlp.metrics || otlp.traces) logger.info({ metrics: otlp.metrics, traces: otlp.traces }, 'exporting telemetry over OTLP (OTEL_EXPORTER_OTLP_*)');
+  if (!http) return { sdk };
+  const { OpsServer } = await import('./ops-server.js');
+  const ops = new OpsServer(sdk.prometheus!);
+  try {
+    const url = await ops.start(http);
+    logger.info({ metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, 'serving metrics and health');
+    return { ops, sdk };
+  } catch (err) {
+    await sdk.shutdown();
+    return `cannot serve --http ${http}: ${(err as Error).message}`;
+  }
 }
 
 /**
@@ -236,27 +263,23 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   }
   const redactor = new SecretRedactor();
   const logger = createLogger({ level: opts.level, redactor, destination: io.stderr });
-  let ops: OpsServer | undefined;
-  if (opts.http) {
-    // Before the pipeline exists, so its instruments come from the SDK, not the no-op API. The
-    // OpenTelemetry SDK (≈ 16 MB in memory) loads only when --http asks for it.
-    const { installPrometheus, metricsResource, OpsServer } = await import('./ops-server.js');
-    ops = new OpsServer(installPrometheus(metricsResource({ pipelineId: await pipelineIdOf(file), version: version() })));
-    try {
-      const url = await ops.start(opts.http);
-      logger.info({ metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, 'serving metrics and health');
-    } catch (err) {
-      io.stderr.write(`error: cannot serve --http ${opts.http}: ${(err as Error).message}\n`);
-      return EXIT_INVALID;
-    }
+  const observed = await observe(file, opts.http, logger);
+  if (typeof observed === 'string') {
+    io.stderr.write(`error: ${observed}\n`);
+    return EXIT_INVALID;
   }
+  const { ops, sdk } = observed;
+  const release = async () => {
+    await ops?.close();
+    await sdk?.shutdown();
+  };
   let pipeline;
   try {
     pipeline = await loadPipeline(file, { plugins: builtinRegistry(), logger, once: opts.once });
     for (const s of pipeline.definition.secrets) redactor.add(s);
     ops?.attach(pipeline);
   } catch (err) {
-    await ops?.close();
+    await release();
     io.stderr.write(formatError(err) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
   }
@@ -280,14 +303,14 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
     const result = await pipeline.done;
     const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
     logger.info({ components: totals }, 'done');
-    return signals > 0 && !opts.once ? EXIT_OK : EXIT_OK;
+    return EXIT_OK;
   } catch (err) {
     logger.error({ err }, 'pipeline failed');
     io.stderr.write(redactor.redact(formatError(err)) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
   } finally {
     progress?.stop();
-    await ops?.close();
+    await release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

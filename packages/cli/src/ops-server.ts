@@ -1,34 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Resource } from '@opentelemetry/resources';
 import { type Pipeline } from '@plumline/core';
 import { closeServerNow } from '@plumline/core/util';
+import { metricsResource, Observability } from './observability.js';
 
-/** Who reports the metrics: `service.name` (OTEL_SERVICE_NAME, default plumline), the version and the pipeline. */
-export function metricsResource(o: { pipelineId?: string; version?: string } = {}): Resource {
-  return defaultResource().merge(
-    resourceFromAttributes({
-      'service.name': process.env.OTEL_SERVICE_NAME || DEFAULT_SERVICE_NAME,
-      ...(o.version ? { 'service.version': o.version } : {}),
-      ...(o.pipelineId ? { 'plumline.pipeline.id': o.pipelineId } : {}),
-    }),
-  );
-}
-
-export const DEFAULT_SERVICE_NAME = 'plumline';
-
-/**
- * Installs the OpenTelemetry metrics SDK with a Prometheus exporter as the global meter
- * provider. Call before the pipeline is created, so its instruments are real ones. The resource
- * is exported as Prometheus's `target_info` series.
- */
+/** The Prometheus exporter alone as the global meter provider (tests and embedders); `plumline run` uses {@link Observability}. */
 export function installPrometheus(resource: Resource = metricsResource()): PrometheusExporter {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter], resource }));
-  return exporter;
+  return new Observability({ prometheus: true, otlp: { metrics: false, traces: false }, resource }).prometheus!;
 }
 
 /**
