@@ -106,9 +106,10 @@ describe('plumline CLI', () => {
   it('schema prints a JSON Schema that knows every plugin', async () => {
     const r = await cli(['schema'], process.cwd());
     expect(r.code).toBe(0);
-    const schema = JSON.parse(r.stdout) as { properties: { sinks: { additionalProperties: { oneOf: { properties: { type: { const: string } } }[] } } } };
-    const sinkTypes = schema.properties.sinks.additionalProperties.oneOf.map((s) => s.properties.type.const);
-    expect(sinkTypes).toEqual(expect.arrayContaining(['file', 'stdout', 'blackhole']));
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, { additionalProperties: { allOf: { if: { properties: { type: { const: string } } } }[] } }> };
+    const types = (section: string) => schema.properties[section]!.additionalProperties.allOf.map((s) => s.if.properties.type.const);
+    expect(types('sinks')).toEqual(expect.arrayContaining(['file', 'stdout', 'blackhole', 'kafka']));
+    expect(types('sources')).toEqual(expect.arrayContaining(['plum', 'iplum', 'iplum_callbacks', 'generate', 'stdin']));
   });
 
   it('run: SIGTERM stops gracefully (exit 0, checkpoint equals what reached the file); a restart continues exactly', async () => {
