@@ -24,6 +24,30 @@ sinks:
 `;
 
 describe('pipeline config errors name file, line, column and key path', () => {
+  it('reports every mistake of a file in one run, whichever check finds it, in file order', async () => {
+    const yaml = `id: five
+runtim: { commit_interval: 1s }
+sources:
+  gen: { type: generate, cnt: 10 }
+  bad: { type: nosuch }
+  broken: { count: 1 }
+transforms:
+  d: { type: dedupe, inputs: [gen, missing, broken], ttl: 30 }
+sinks:
+  out: { type: stdout, inputs: [d, nowhere], flush: often }
+`;
+    expect((await errorsOf(yaml)).map((e) => [e.code, e.line, e.path])).toEqual([
+      ['CONFIG_UNKNOWN_KEY', 2, 'runtim'],
+      ['CONFIG_UNKNOWN_KEY', 4, 'sources.gen.cnt'],
+      ['CONFIG_UNKNOWN_TYPE', 5, 'sources.bad.type'],
+      ['CONFIG_MISSING_KEY', 6, 'sources.broken'],
+      ['CONFIG_BAD_INPUT', 8, 'transforms.d.inputs[1]'],
+      ['CONFIG_INVALID_VALUE', 8, 'transforms.d.ttl'],
+      ['CONFIG_BAD_INPUT', 10, 'sinks.out.inputs[1]'],
+      ['CONFIG_UNKNOWN_KEY', 10, 'sinks.out.flush'],
+    ]);
+  });
+
   it('accepts a valid file', async () => {
     const def = await resolvePipeline(VALID, { registry, env: {}, file: 'p.yaml' });
     expect(def.sources.map((s) => s.id)).toEqual(['gen']);
@@ -215,7 +239,7 @@ sources:
 sinks:
   out: { type: stdout, inputs: [dead_letter] }
 `);
-    expect(errors.map((e) => e.code)).toEqual(['CONFIG_UNKNOWN_KEY']);
+    expect(errors.map((e) => e.code)).toEqual(['CONFIG_UNKNOWN_KEY', 'CONFIG_DUPLICATE_NAME']);
     const e2 = await errorsOf(`sources:
   dead_letter: { type: generate, count: 1 }
 sinks:

@@ -70,8 +70,41 @@ export async function resolvePipeline(input: string | object, options: ResolveOp
   const file = options.file ?? (typeof input === 'string' ? '<pipeline>' : '<object>');
   const doc = typeof input === 'string' ? YamlDocument.parse(input, file, env) : YamlDocument.fromObject(input, file);
   const top = validateConfig(pipelineFileSchema, doc.value, doc, []);
-  if (!top.ok) throw new ConfigErrors(top.errors);
-  return new PipelineResolver(doc, top.data, options).resolve();
+  if (top.ok) return new PipelineResolver(doc, top.data, options).resolve();
+  // One run reports every mistake: the components and sections the pipeline schema took are
+  // checked further, without the parts it refused (whose names are not reported as missing).
+  const salvaged = withoutRefusedParts(doc.value);
+  const rest = pipelineFileSchema.safeParse(salvaged.value);
+  if (!rest.success) throw new ConfigErrors(top.errors);
+  const more = await new PipelineResolver(doc, rest.data, options, salvaged.removed).resolve().then(
+    () => [],
+    (err: unknown) => (err instanceof ConfigErrors ? err.errors : []),
+  );
+  const line = (e: ConfigError) => (e.location?.line ?? 0) * 1e4 + (e.location?.column ?? 0);
+  throw new ConfigErrors([...top.errors, ...more].sort((a, b) => line(a) - line(b)));
+}
+
+/**
+ * `value` without what the pipeline schema refuses in it: unknown or broken top-level keys (their
+ * defaults apply) and broken component entries; `removed` names those components.
+ */
+function withoutRefusedParts(value: unknown): { value: unknown; removed: ReadonlySet<string> } {
+  const removed = new Set<string>();
+  const result = pipelineFileSchema.safeParse(value);
+  if (result.success || !value || typeof value !== 'object' || Array.isArray(value)) return { value, removed };
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const issue of result.error.issues) {
+    const [top, name] = issue.path as (string | number)[];
+    if (top === undefined) {
+      if (issue.code === 'unrecognized_keys') for (const k of issue.keys) delete out[k];
+    } else if (typeof top === 'string' && top in SECTION_KIND && name !== undefined && out[top] && typeof out[top] === 'object') {
+      const section = { ...(out[top] as Record<string, unknown>) };
+      delete section[String(name)];
+      out[top] = section;
+      removed.add(String(name));
+    } else delete out[String(top)];
+  }
+  return { value: out, removed };
 }
 
 type Section = keyof typeof SECTION_KIND;
@@ -86,6 +119,8 @@ class PipelineResolver {
   private readonly secrets: string[] = [];
   /** Which section each component name is in. */
   private readonly names = new Map<string, Section>();
+  /** Components whose plugin or config was refused. */
+  private readonly unresolved = new Set<string>();
   private readonly registry: PluginRegistry;
   private readonly baseDir: string;
 
@@ -93,6 +128,8 @@ class PipelineResolver {
     private readonly doc: YamlDocument,
     private readonly def: PipelineFile,
     private readonly options: ResolveOptions,
+    /** Components the pipeline schema refused (already reported): inputs naming them are not errors again. */
+    private readonly refused: ReadonlySet<string> = new Set(),
   ) {
     this.registry = options.registry.clone();
     this.baseDir = options.baseDir ?? process.cwd();
@@ -102,7 +139,10 @@ class PipelineResolver {
     const { sources, transforms, sinks } = await this.components();
     const state = this.stateStore();
     const outputsOf = new Map(transforms.map((t) => [t.id, t.plugin.outputs?.(t.config as never) ?? []] as const));
-    for (const c of [...transforms, ...sinks]) this.checkInputs(c, outputsOf);
+    // Every component's inputs, also of those whose config was refused: one run, every mistake.
+    for (const section of ['transforms', 'sinks'] as const) {
+      for (const [id, entry] of Object.entries(this.def[section])) this.checkInputs(section, id, (entry as { inputs?: string[] }).inputs ?? [], outputsOf);
+    }
     checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
     if (this.errors.length) throw new ConfigErrors(this.errors);
@@ -134,6 +174,7 @@ class PipelineResolver {
         this.names.set(id, section);
         const c = await this.component(section, id, entry as Record<string, unknown>);
         if (c) out[section].push(c);
+        else this.unresolved.add(id);
       }
     }
     return out as { sources: ResolvedComponent<SourcePlugin>[]; transforms: ResolvedComponent<OperatorPlugin>[]; sinks: ResolvedComponent<SinkPlugin>[] };
@@ -218,17 +259,19 @@ class PipelineResolver {
    * dead-letter stream for a sink. Codes:
    * - `CONFIG_BAD_INPUT` — an input names no component, a sink, a missing named output, or takes the dead-letter stream outside a sink
    */
-  private checkInputs(c: ResolvedComponent, outputsOf: ReadonlyMap<string, readonly string[]>): void {
-    c.inputs.forEach((ref, i) => {
-      const problem = this.inputProblem(c, ref, outputsOf);
-      if (problem) this.errors.push(new ConfigError('CONFIG_BAD_INPUT', problem, { location: this.doc.locate([c.section, c.id, 'inputs', i]) }));
+  private checkInputs(section: Section, id: string, inputs: readonly string[], outputsOf: ReadonlyMap<string, readonly string[]>): void {
+    inputs.forEach((ref, i) => {
+      const problem = this.inputProblem(section, ref, outputsOf);
+      if (problem) this.errors.push(new ConfigError('CONFIG_BAD_INPUT', problem, { location: this.doc.locate([section, id, 'inputs', i]) }));
     });
   }
 
-  private inputProblem(c: ResolvedComponent, ref: string, outputsOf: ReadonlyMap<string, readonly string[]>): string | undefined {
-    if (ref === DEAD_LETTER_STREAM) return c.section === 'sinks' ? undefined : `only sinks can take the ${DEAD_LETTER_STREAM} stream`;
+  private inputProblem(from: Section, ref: string, outputsOf: ReadonlyMap<string, readonly string[]>): string | undefined {
+    if (ref === DEAD_LETTER_STREAM) return from === 'sinks' ? undefined : `only sinks can take the ${DEAD_LETTER_STREAM} stream`;
     const [name, output] = ref.split('.', 2) as [string, string | undefined];
     const section = this.names.get(name);
+    // A component refused for its config (already reported) has outputs nobody can know.
+    if ((!section && this.refused.has(name)) || this.unresolved.has(name)) return undefined;
     const outs = outputsOf.get(name) ?? [];
     const named = (o: readonly string[]) => o.map((x) => `${name}.${x}`).join(', ');
     if (!section) return `input "${ref}" names no component: use one of ${[...this.names.keys()].filter((n) => this.names.get(n) !== 'sinks').join(', ')}`;
