@@ -23,7 +23,7 @@ function strictAjv(): Ajv2020 {
 /** The YAML blocks of the README and docs/ that are pipelines or sections of one. */
 function documentedPipelines(): { where: string; doc: Record<string, unknown> }[] {
   const out: { where: string; doc: Record<string, unknown> }[] = [];
-  for (const file of ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)]) {
+  for (const file of ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`), ...readdirSync(join(root, 'packages')).map((p) => `packages/${p}/README.md`)]) {
     let n = 0;
     for (const m of readFileSync(join(root, file), 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
       n++;
@@ -56,7 +56,7 @@ describe('plumline schema (checked by an independent validator: ajv, strict)', (
     for (const f of files) expect(validate(parse(readFileSync(join(root, 'examples', f), 'utf8'))) ? [] : problems(validate), f).toEqual([]);
   });
 
-  it('accepts every pipeline, and every section of one, that the README and docs/ show', () => {
+  it('accepts every pipeline, and every section of one, that the READMEs and docs/ show', () => {
     const docs = documentedPipelines();
     expect(docs.length).toBeGreaterThan(20);
     const sectionSchema = (k: string) => strictAjv().compile((schema.properties as Record<string, object>)[k]!);
