@@ -13,6 +13,8 @@ export const SLOW_FAULT_SUITES = [
   '**/correlate-crash.int.test.ts',
   '**/file-sink-soak.int.test.ts',
   '**/plum-faults.int.test.ts',
+  // Not a fault suite, but slow and the same on both lines: packs and npm-installs every package.
+  '**/pack-install.int.test.ts',
 ];
 
 export default mergeConfig(base, defineConfig({ test: { exclude: ['**/node_modules/**', ...SLOW_FAULT_SUITES], globalSetup: [] } }));

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { tmpDir } from '@plumline/core/testing';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const TSC = join(root, 'node_modules/typescript/bin/tsc');
+const EVENTS = 5_000;
+
+function sh(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));
+}
+
+/** The bare packages a published file imports (Node's own modules excluded), read by TypeScript's scanner (not fooled by code inside strings). */
+function importedPackages(file: string): string[] {
+  const specs = ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
+  return specs.filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
+}
+
+const CONSUMER_TS = `import { createPipeline, corePlugins, defineSource, PluginRegistry, type SourcePage } from '@plumline/core';
+import { retryWithBackoff } from '@plumline/core/util';
+import { pollRanges } from '@plumline/core/sources';
+import { sinkContract } from '@plumline/core/testing';
+import { fileSink } from '@plumline/sink-file';
+import { enrichOperator } from '@plumline/operators';
+import { kafkaSink } from '@plumline/sink-kafka';
+import { plumSource } from '@plumline/source-plum';
+import { iplumSource } from '@plumline/source-iplum';
+
+type Position = { next: number };
+export const counter = defineSource({
+  type: 'counter',
+  description: 'Counts.',
+  configSchema: fileSink.configSchema.pick({}),
+  create: () => ({
+    bounded: true,
+    async *read(checkpoint: Position | undefined): AsyncGenerator<SourcePage<Position>> {
+      yield { events: [], checkpoint: { next: (checkpoint?.next ?? 0) + 1 } };
+    },
+  }),
+});
+const registry = new PluginRegistry([...corePlugins, fileSink, enrichOperator, kafkaSink, plumSource, iplumSource, counter]);
+export const run = async (): Promise<number> => {
+  const p = await createPipeline({ sources: { c: { type: 'counter' } }, sinks: { out: { type: 'blackhole', inputs: ['c'] } } }, { plugins: registry, once: true });
+  await p.start();
+  const { stats } = await p.done;
+  return stats.c?.eventsOut ?? 0;
+};
+export const kept = [retryWithBackoff, pollRanges, sinkContract];
+`;
+
+const TYPES_ONLY_TS = `import type { Pipeline, SourcePlugin } from '@plumline/core';
+import type { PollCheckpoint } from '@plumline/core/sources';
+import type { CorrelateConfig } from '@plumline/operators';
+export type Check = [Pipeline, SourcePlugin, PollCheckpoint<'calls'>, CorrelateConfig];
+`;
+
+describe('the packages as npm users get them (pnpm pack → npm install into a fresh project)', () => {
+  it('install from the tarballs, run a pipeline with the plumline bin, type-check a consumer under strict nodenext and node10 resolution, and import only what they declare', { timeout: 240_000 }, async () => {
+    const work = await tmpDir('plumline-pack-');
+    try {
+      const packs = join(work.dir, 'packs');
+      await mkdir(packs);
+      sh('npx', ['--yes', 'pnpm@10.34.9', '-r', '--filter', './packages/*', 'pack', '--pack-destination', packs], root);
+      const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
+      expect(tarballs.length).toBe(7);
+      for (const t of tarballs) {
+        const listing = sh('tar', ['tzf', join(packs, t)], work.dir);
+        expect(listing, t).toContain('package/LICENSE');
+        expect(listing, t).toContain('package/README.md');
+        expect(listing, t).not.toMatch(/\.test\.(js|d\.ts)\b/);
+      }
+
+      const app = join(work.dir, 'app');
+      await mkdir(app);
+      const deps = Object.fromEntries(tarballs.map((t) => [`@plumline/${t.replace(/^plumline-/, '').replace(/-\d+\.\d+\.\d+\.tgz$/, '')}`, `file:${join(packs, t)}`]));
+      await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: deps }, null, 2));
+      // protobufjs's postinstall is not needed (as in the workspace: ignoredBuiltDependencies).
+      sh('npm', ['install', '--ignore-scripts'], app);
+
+      // Every package a published file imports is declared by that package.
+      for (const name of Object.keys(deps)) {
+        const dir = join(app, 'node_modules', name);
+        const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+        const declared = new Set([name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+        const undeclared = filesUnder(join(dir, 'dist'))
+          .filter((f) => /\.(js|d\.ts)$/.test(f))
+          .flatMap((f) => importedPackages(f).filter((p) => !declared.has(p)).map((p) => `${relative(dir, f)} imports ${p}`));
+        expect([...new Set(undeclared)], name).toEqual([]);
+      }
+
+      await writeFile(join(app, 'p.yaml'), `sources:\n  gen: { type: generate, count: ${EVENTS}, duplicate_ratio: 0.1 }\ntransforms:\n  u: { type: dedupe, inputs: [gen] }\nsinks:\n  out: { type: file, inputs: [u], path: out.ndjson }\n`);
+      sh(join(app, 'node_modules/.bin/plumline'), ['run', 'p.yaml', '--once', '--log-level', 'warn'], app);
+      const ids = readFileSync(join(app, 'out.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+      expect(ids.length).toBeGreaterThan(EVENTS * 0.85);
+      expect(new Set(ids).size).toBe(ids.length);
+
+      const tsconfig = (module: string, resolution: string, file: string) => JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', module, moduleResolution: resolution, skipLibCheck: true, types: [] }, files: [file] });
+      await writeFile(join(app, 'consumer.ts'), CONSUMER_TS);
+      await writeFile(join(app, 'tsconfig.nodenext.json'), tsconfig('nodenext', 'nodenext', 'consumer.ts'));
+      sh(process.execPath, [TSC, '-p', 'tsconfig.nodenext.json'], app);
+      await writeFile(join(app, 'types-only.ts'), TYPES_ONLY_TS);
+      await writeFile(join(app, 'tsconfig.node10.json'), tsconfig('commonjs', 'node10', 'types-only.ts'));
+      sh(process.execPath, [TSC, '-p', 'tsconfig.node10.json'], app);
+    } finally {
+      await work.cleanup();
+    }
+  });
+});
