@@ -96,12 +96,12 @@ describe('mask', () => {
     expect(r.success ? [] : r.error.issues.map((i) => i.path.join('.'))).toEqual(['raw']);
   });
 
-  it('the key never appears in an error message', () => {
+  it('the key never appears in an error message', async () => {
     process.env.PLUMLINE_MASK_KEY = 'short';
     try {
       let msg = '';
       try {
-        maskOperator.create(maskOperator.configSchema.parse({}), ctx);
+        await maskOperator.create(maskOperator.configSchema.parse({}), ctx);
       } catch (err) {
         msg = (err as Error).message;
       }
