@@ -97,6 +97,18 @@ describe('enrich', () => {
     await expect(enrichOperator.create(enrichOperator.configSchema.parse({ lookups: [{ file: 'bad.csv', key: 'k', match: 'to', as: 'attributes.x' }] }), ctx(d))).rejects.toMatchObject({ code: 'LOOKUP_FILE_INVALID', fields: { line: 1 } });
   });
 
+  it('reads a CSV as spreadsheets write it: a byte-order mark, CRLF, quoted commas, doubled quotes, a line break in a field, blank lines; a short row is located', async () => {
+    const d = await dir();
+    await writeFile(join(d, 'excel.csv'), '\uFEFFnumber,campaign,note\r\n+18005550199,"Spring, 2026","say ""hi""\r\nthen hang up"\r\n\r\n+12125550111,Direct,\r\n');
+    const run = await runOperator(enrichOperator, { lookups: [{ file: join(d, 'excel.csv'), key: 'number', match: 'attributes.phone.to.e164', as: 'attributes.line' }] }, [[call('a'), call('b', { to: '+12125550111' })]]);
+    expect(run.events.map((e) => e.attributes.line)).toEqual([
+      { number: '+18005550199', campaign: 'Spring, 2026', note: 'say "hi"\r\nthen hang up' },
+      { number: '+12125550111', campaign: 'Direct', note: '' },
+    ]);
+    await writeFile(join(d, 'short.csv'), 'number,campaign\n+1,a\n\n+2\n');
+    await expect(enrichOperator.create(enrichOperator.configSchema.parse({ lookups: [{ file: 'short.csv', key: 'number', match: 'to', as: 'attributes.x' }] }), ctx(d))).rejects.toMatchObject({ code: 'LOOKUP_FILE_INVALID', fields: { line: 4 } });
+  });
+
   it('rejects an unknown zone and business hours that end before they start, naming the key', () => {
     const issues = (c: unknown) => {
       const r = enrichOperator.configSchema.safeParse(c);

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { PipelineError } from '@plumline/core';
+import { parse as parseCsv } from 'csv-parse/sync';
 
 /**
  * A keyed table loaded from a CSV file (first row = column names) or a JSON file (an array of
@@ -57,53 +58,25 @@ export class LookupTable {
       }
       return rows;
     }
-    const records = parseCsv(text);
-    const header = records[0];
+    let records: { record: string[]; info: { lines: number } }[];
+    try {
+      // RFC 4180 as csv-parse reads it: quoted fields, doubled quotes, embedded newlines, CRLF or
+      // LF, a byte-order mark (Excel writes one), blank lines skipped.
+      records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
+    } catch (err) {
+      const e = err as { message: string; lines?: number };
+      return fail(`not CSV (${e.message})`, e.lines);
+    }
+    const header = records[0]?.record;
     if (!header) return rows;
     const keyIndex = header.indexOf(this.keyColumn);
     if (keyIndex < 0) fail(`no column "${this.keyColumn}" in the header (${header.join(', ')})`, 1);
-    for (let i = 1; i < records.length; i++) {
-      const r = records[i]!;
-      if (r.length === 1 && r[0] === '') continue;
-      if (r.length !== header.length) fail(`${r.length} fields where the header has ${header.length}`, i + 1);
+    for (const { record: r, info } of records.slice(1)) {
+      if (r.length !== header.length) fail(`${r.length} fields where the header has ${header.length}`, info.lines);
       const row: Record<string, unknown> = {};
       for (let c = 0; c < header.length; c++) row[header[c]!] = r[c];
       rows.set(r[keyIndex]!, row);
     }
     return rows;
   }
-}
-
-/** RFC 4180 CSV: quoted fields with doubled quotes and embedded newlines; CRLF or LF. */
-export function parseCsv(text: string): string[][] {
-  const out: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      out.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    out.push(row);
-  }
-  return out;
 }
