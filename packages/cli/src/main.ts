@@ -75,8 +75,10 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'plumline tap examples/generate-demo.yaml unique --limit 5',
   },
   new: {
-    usage: `  plumline new plugin <name> --kind source|operator|sink [--dir <parent>]
-      Scaffold a plugin package (schema, plugin, conformance tests, README) that builds as is.`,
+    usage: `  plumline new plugin <name> --kind source|operator|sink [--dir <parent>] [--core <core.tgz>]
+      Scaffold a plugin package (schema, plugin, conformance tests, README) that builds as is.
+      --core takes @plumline/core from a packed tarball (pnpm run pack:all in a clone writes
+      them to packs/) rather than the npm registry.`,
     example: 'plumline new plugin acme-sink --kind sink',
   },
 };
@@ -172,6 +174,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         interval: { type: 'string' },
         frames: { type: 'string' },
         dir: { type: 'string' },
+        core: { type: 'string' },
       },
     });
   } catch (err) {
@@ -224,7 +227,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return topCommand(rest[0], { intervalMs, frames }, io);
     }
     case 'new':
-      return newPluginCommand(rest, { kind: parsed.values.kind, dir: parsed.values.dir }, io);
+      return newPluginCommand(rest, { kind: parsed.values.kind, dir: parsed.values.dir, core: parsed.values.core }, io);
     case 'tap': {
       const limit = Number(parsed.values.limit);
       const every = Number(parsed.values.every);

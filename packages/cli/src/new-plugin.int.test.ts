@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,6 +30,11 @@ describe('plumline new plugin', () => {
       const code = await main(['new', 'plugin', `acme-${kind}`, '--kind', kind, '--dir', dir], { stdout: out, stderr: err });
       expect(code, stderr).toBe(0);
       const pkg = join(dir, `acme-${kind}`);
+      // Names say the kind once: acmeSink, not acmeSinkSink; the YAML type is acme.
+      const index = await readFile(join(pkg, 'src/index.ts'), 'utf8');
+      expect(index).toContain(`export { acme${kind[0]!.toUpperCase()}${kind.slice(1)} }`);
+      expect(index).not.toMatch(/(Sink|Source|Operator)(Sink|Source|Operator)/);
+      expect(await readFile(join(pkg, `src/acme-${kind}.ts`), 'utf8')).toContain("type: 'acme'");
       await linkDependencies(pkg);
       await run(process.execPath, [join(pkg, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: pkg });
       const test = await run(process.execPath, [join(pkg, 'node_modules/vitest/vitest.mjs'), 'run'], { cwd: pkg, env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' } });

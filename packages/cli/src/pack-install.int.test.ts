@@ -12,7 +12,7 @@ const TSC = join(root, 'node_modules/typescript/bin/tsc');
 const EVENTS = 5_000;
 
 function sh(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -66,12 +66,12 @@ export type Check = [Pipeline, SourcePlugin, PollCheckpoint<'calls'>, CorrelateC
 `;
 
 describe('the packages as npm users get them (pnpm pack → npm install into a fresh project)', () => {
-  it('install from the tarballs, run a pipeline with the plumline bin, type-check a consumer under strict nodenext and node10 resolution, and import only what they declare', { timeout: 240_000 }, async () => {
+  it('install from the tarballs, run a pipeline with the plumline bin, type-check a consumer under strict nodenext and node10 resolution, import only what they declare, and scaffold a plugin against the packed core that builds and passes its tests', { timeout: 240_000 }, async () => {
     const work = await tmpDir('plumline-pack-');
     try {
-      const packs = join(work.dir, 'packs');
-      await mkdir(packs);
-      sh('npx', ['--yes', 'pnpm@10.34.9', '-r', '--filter', './packages/*', 'pack', '--pack-destination', packs], root);
+      // The command the authoring guide gives: the tarballs go to packs/ in the clone.
+      sh('npx', ['--yes', 'pnpm@10.34.9', 'run', 'pack:all'], root);
+      const packs = join(root, 'packs');
       const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
       expect(tarballs.length).toBe(7);
       for (const t of tarballs) {
@@ -112,6 +112,15 @@ describe('the packages as npm users get them (pnpm pack → npm install into a f
       await writeFile(join(app, 'types-only.ts'), TYPES_ONLY_TS);
       await writeFile(join(app, 'tsconfig.node10.json'), tsconfig('commonjs', 'node10', 'types-only.ts'));
       sh(process.execPath, [TSC, '-p', 'tsconfig.node10.json'], app);
+
+      // A plugin scaffolded as the guide says, against the packed core (no registry has it): it
+      // installs, builds and passes its conformance tests as generated.
+      const core = join(packs, tarballs.find((t) => t.startsWith('plumline-core-'))!);
+      sh(join(app, 'node_modules/.bin/plumline'), ['new', 'plugin', 'acme-sink', '--kind', 'sink', '--core', core], app);
+      const plugin = join(app, 'acme-sink');
+      sh('npm', ['install', '--ignore-scripts'], plugin);
+      sh('npm', ['run', 'build'], plugin);
+      expect(sh('npm', ['test'], plugin)).toMatch(/Tests\s+\d+ passed/);
     } finally {
       await work.cleanup();
     }

@@ -13,6 +13,8 @@ export interface TemplateInput {
   kind: PluginKind;
   /** Version range of @plumline/core to depend on. */
   coreVersion: string;
+  /** Where the development install takes @plumline/core from (`file:…` of a packed tarball), when not the registry. */
+  coreSource?: string;
 }
 
 const packageJson = (t: TemplateInput) =>
@@ -27,7 +29,7 @@ const packageJson = (t: TemplateInput) =>
       files: ['dist'],
       scripts: { build: 'tsc -p .', test: 'vitest run' },
       peerDependencies: { '@plumline/core': t.coreVersion },
-      devDependencies: { '@plumline/core': t.coreVersion, '@types/node': '^20.19.0', typescript: '^5.9.0', vitest: '^4.1.0' },
+      devDependencies: { '@plumline/core': t.coreSource ?? t.coreVersion, '@types/node': '^20.19.0', typescript: '^5.9.0', vitest: '^4.1.0' },
     },
     null,
     2,
