@@ -9,6 +9,7 @@ import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import { checkpointVersionOf } from './checkpoint-versions.js';
 import type { CommitCoordinator } from './commit-coordinator.js';
+import type { OutputTaps } from './output-taps.js';
 import { DeadLetterFileSink } from './dead-letter.js';
 import { DeadLetterRouter } from './dead-letter-router.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
@@ -42,6 +43,8 @@ export interface GraphParts {
   fail: (error: unknown) => void;
   /** A receipt released too often throws (tests) instead of being logged and counted. */
   strictReceipts: boolean;
+  /** What `Pipeline.output$` observes: every published output passes through it. */
+  taps: OutputTaps;
 }
 
 export interface Graph {
@@ -84,7 +87,8 @@ export class GraphBuilder {
     };
   }
 
-  private publish(ref: string, stream: Observable<Batch>): void {
+  private publish(ref: string, output: Observable<Batch>): void {
+    const stream = output.pipe(this.p.taps.tapInto(ref));
     const k = this.consumers.get(ref) ?? 0;
     if (k === 0) {
       // Nobody takes this output: its batches count as done.

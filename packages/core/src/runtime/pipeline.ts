@@ -1,6 +1,8 @@
+import type { Observable } from 'rxjs';
 import { setMaxListeners } from 'node:events';
 import { ConfigError, errorKind, PipelineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
+import type { CallEvent } from '../event.js';
 import type { AnyPlugin, Operator, OperatorContext, Sink, Source } from '../plugin.js';
 import { PluginRegistry } from '../registry.js';
 import { STRICT_RECEIPTS } from '../receipt.js';
@@ -9,6 +11,7 @@ import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '.
 import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
+import { OutputTaps } from './output-taps.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
 
@@ -59,6 +62,18 @@ export interface Pipeline {
   readonly done: Promise<PipelineResult>;
   /** Per-component counters, live. */
   stats(): Record<string, ComponentStats>;
+  /**
+   * The events leaving a source or transform (`id`, or `id.output` for a named output), from
+   * the moment of subscribing; completes when the pipeline ends, errors when it fails. Subscribe
+   * before `start()` to see every event. The observer runs inline, as each batch passes: a slow
+   * one slows the pipeline (that is the back-pressure), and it must not throw. Observing takes
+   * no part in acknowledgements: events count as delivered when the sinks have them, observed or
+   * not. Throws PIPELINE_UNKNOWN_OUTPUT for a reference the pipeline does not have.
+   *
+   * @example
+   * pipeline.output$('masked').pipe(filter((e) => e.kind === 'call')).subscribe((e) => console.log(e.id));
+   */
+  output$(ref: string): Observable<CallEvent>;
   /**
    * For readiness probes: ready once every component was created and started, and while no
    * component is failing (a sink retrying a failed write, or one stalled past `runtime.stall_timeout`).
@@ -119,6 +134,7 @@ class PipelineRuntime implements Pipeline {
   /** Aborted when in-flight work is given up (abort, shutdown_timeout). */
   private readonly hardStop = new AbortController();
   private readonly telemetry = new Map<string, ComponentTelemetry>();
+  private readonly taps: OutputTaps;
   /** An exactly-once sink commits every batch's output, checkpoints and staged state atomically. */
   private readonly atomic: boolean;
   /** Removes the listener on `options.signal` (added in the constructor) once the pipeline ended. */
@@ -148,6 +164,7 @@ class PipelineRuntime implements Pipeline {
   ) {
     this.id = definition.id;
     this.atomic = definition.sinks.some((s) => s.plugin.atomicProblems?.(s.config as never, undefined) !== undefined);
+    this.taps = new OutputTaps(new Set([...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]));
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
@@ -171,6 +188,10 @@ class PipelineRuntime implements Pipeline {
     if (PHASES.indexOf(phase) > PHASES.indexOf(this.phase)) this.phase = phase;
   }
 
+  output$(ref: string): Observable<CallEvent> {
+    return this.taps.observe(ref);
+  }
+
   stats(): Record<string, ComponentStats> {
     const out: Record<string, ComponentStats> = {};
     for (const [id, t] of this.telemetry) out[id] = { ...t.stats };
@@ -190,6 +211,7 @@ class PipelineRuntime implements Pipeline {
     return (this.startWork ??= this.doStart().catch(async (err) => {
       await this.closeAll();
       this.enter('ended');
+      this.taps.end(err);
       this.endError = (err as Error)?.message ?? String(err);
       this.rejectDone(err);
       throw err;
@@ -266,6 +288,7 @@ class PipelineRuntime implements Pipeline {
       hardStop: this.hardStop.signal,
       fail: (err) => this.fail(err),
       strictReceipts: this.options.strictReceipts ?? STRICT_RECEIPTS,
+      taps: this.taps,
     }).build();
     this.sinks.push(...graph.implicitSinks);
     void graph.finished.then(
@@ -350,6 +373,7 @@ class PipelineRuntime implements Pipeline {
     for (const t of this.telemetry.values()) t.dispose();
     this.endError = error === undefined ? undefined : ((error as Error)?.message ?? String(error));
     this.enter('ended');
+    this.taps.end(error);
     if (error !== undefined) {
       this.rejectDone(error);
     } else {
@@ -410,6 +434,7 @@ class PipelineRuntime implements Pipeline {
         this.enter('finishing');
         await this.closeAll();
         this.enter('ended');
+        this.taps.end();
         const result = { stats: this.stats(), checkpoints: {} };
         this.resolveDone(result);
         return result;

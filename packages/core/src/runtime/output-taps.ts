@@ -1,0 +1,49 @@
+import { Observable, Subject, tap, type MonoTypeOperatorFunction } from 'rxjs';
+import type { Batch } from '../batch.js';
+import { PipelineError } from '../errors.js';
+import type { CallEvent } from '../event.js';
+
+/**
+ * What `Pipeline.output$` hands out: the events leaving a component, per output reference (`id`
+ * or `id.output`). The graph passes each output through `tapInto(ref)`, which costs a map lookup
+ * per batch while nobody observes. The subjects are made on the first `observe`, before or
+ * after the graph exists, and end with the pipeline.
+ */
+export class OutputTaps {
+  private readonly subjects = new Map<string, Subject<CallEvent>>();
+  private ended: { error?: unknown } | undefined;
+
+  constructor(
+    /** The references a caller may observe: every source, every transform and its named outputs. */
+    private readonly refs: ReadonlySet<string>,
+  ) {}
+
+  /** The events leaving `ref` from now on; completes when the pipeline ends, errors when it fails. */
+  observe(ref: string): Observable<CallEvent> {
+    if (!this.refs.has(ref)) {
+      throw new PipelineError('PIPELINE_UNKNOWN_OUTPUT', `no component output "${ref}": observe one of ${[...this.refs].join(', ')}`, { retriable: false, fields: { ref } });
+    }
+    let subject = this.subjects.get(ref);
+    if (!subject) this.subjects.set(ref, (subject = new Subject<CallEvent>()));
+    if (this.ended) return this.ended.error === undefined ? new Observable((s) => s.complete()) : new Observable((s) => s.error(this.ended!.error));
+    return subject.asObservable();
+  }
+
+  /** Passes batches through unchanged, showing each event to the observers of `ref`, if any. */
+  tapInto(ref: string): MonoTypeOperatorFunction<Batch> {
+    return tap((batch) => {
+      const subject = this.subjects.get(ref);
+      if (subject?.observed) for (const e of batch.events) subject.next(e);
+    });
+  }
+
+  /** The pipeline ended: observers complete (or error with what failed it). */
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = error === undefined ? {} : { error };
+    for (const s of this.subjects.values()) {
+      if (error === undefined) s.complete();
+      else s.error(error);
+    }
+  }
+}
