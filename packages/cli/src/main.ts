@@ -69,9 +69,12 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'PLUM_USER=demo PLUM_PASSWORD=demo IPLUM_ACCESS_KEY=AK IPLUM_SECRET_KEY=SK IPLUM_USERNAME=admin@acme-voice.com plumline test examples/demo.yaml',
   },
   tap: {
-    usage: `  plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
-      Run the pipeline and print a sample of what a source or transform emits (the sinks
-      get what they always get). Stops after --limit events (0: at SIGINT).`,
+    usage: `  plumline tap --url <http://host:port> <component> [--limit 20] [--every 1] [--format ndjson|table]
+      Print a sample of what a source or transform of a running pipeline (plumline run --http)
+      emits, without touching it. Stops after --limit events (0: at SIGINT).
+  plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
+      Run the file standalone to look at a component: state in memory, every sink replaced by a
+      blackhole, so nothing is written and no checkpoint moves.`,
     example: 'plumline tap examples/generate-demo.yaml unique --limit 5',
   },
   new: {
@@ -175,6 +178,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         frames: { type: 'string' },
         dir: { type: 'string' },
         core: { type: 'string' },
+        url: { type: 'string' },
       },
     });
   } catch (err) {
@@ -236,7 +240,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         io.stderr.write('error: --limit is an integer ≥ 0, --every an integer ≥ 1, --format ndjson or table\n');
         return EXIT_INVALID;
       }
-      return tapCommand(rest[0], rest[1], { limit, every, format }, io);
+      return tapCommand(rest, { limit, every, format, url: parsed.values.url }, io);
     }
     default:
       io.stderr.write(`error: unknown command "${command}"\n\n${USAGE}`);
@@ -280,7 +284,7 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   try {
     pipeline = await loadPipeline(file, { plugins: builtinRegistry(), logger, once: opts.once });
     for (const s of pipeline.definition.secrets) redactor.add(s);
-    ops?.attach(pipeline);
+    ops?.attach(pipeline, (t) => redactor.redact(t));
   } catch (err) {
     await release();
     io.stderr.write(formatError(err) + '\n');

@@ -152,6 +152,47 @@ sinks:
     }
   });
 
+  it('tap --url watches a component of a running pipeline without touching it: a sample, then the pipeline goes on and its output is whole', { timeout: 60_000 }, async () => {
+    const file = join(work.dir, 'tap.yaml');
+    const out = join(work.dir, 'tap-out.ndjson');
+    await writeFile(file, `state: { type: directory, path: ${join(work.dir, 'tap-state')} }\nsources:\n  gen: { type: generate, rate: 2000, batch_size: 50 }\ntransforms:\n  tagged: { type: map, inputs: [gen], set: { attributes.team: support } }\nsinks:\n  out: { type: file, inputs: [tagged], path: ${out} }\n`);
+    const port = 39450 + Math.floor(Math.random() * 20);
+    const base = `http://127.0.0.1:${port}`;
+    const run = spawn(process.execPath, [CLI_BIN, 'run', file, '--http', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
+    const tap = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI_BIN, 'tap', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      await expect.poll(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      const r = await tap(['--url', base, 'tagged', '--limit', '5', '--every', '3', '--format', 'ndjson']);
+      expect(r.code, r.stderr).toBe(0);
+      const tapped = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; attributes: { team: string } });
+      expect(tapped).toHaveLength(5);
+      expect(tapped.every((e) => e.attributes.team === 'support')).toBe(true);
+      const unknown = await tap(['--url', base, 'nope']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('404');
+      expect((await fetch(`${base}/tap/tagged?limit=0`)).status).toBe(400);
+      // The pipeline went on: still ready, and what it wrote holds every generated event once, in order.
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      run.kill('SIGINT');
+      expect(await exited).toBe(0);
+      const ids = (await readFile(out, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { attributes: { index: number } }).attributes.index);
+      expect(ids.length).toBeGreaterThan(5);
+      expect(ids).toEqual(ids.map((_, i) => i));
+      for (const e of tapped) expect(ids).toContain(Number(e.id.split(':').pop()));
+    } finally {
+      run.kill('SIGKILL');
+    }
+  });
+
   it('componentRows turns two scrapes into rates', () => {
     const a = parsePrometheus('plumline_component_events_out_total{component="x",component_kind="sink",component_type="file"} 100\n');
     const b = parsePrometheus('plumline_component_events_out_total{component="x",component_kind="sink",component_type="file"} 400\n');

@@ -5,6 +5,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { type Pipeline } from '@plumline/core';
 import { closeServerNow } from '@plumline/core/util';
 import { metricsResource, Observability } from './observability.js';
+import { serveTap } from './tap-endpoint.js';
 
 /** The Prometheus exporter alone as the global meter provider (tests and embedders); `plumline run` uses {@link Observability}. */
 export function installPrometheus(resource: Resource = metricsResource()): PrometheusExporter {
@@ -13,8 +14,9 @@ export function installPrometheus(resource: Resource = metricsResource()): Prome
 
 /**
  * `plumline run --http host:port`: `/metrics` (Prometheus text, through the OpenTelemetry
- * exporter), `/healthz` (200 while the pipeline runs or ended cleanly, 503 after it failed) and
- * `/readyz` (200 once every component started and while none is failing; 503 with the reasons).
+ * exporter), `/healthz` (200 while the pipeline runs or ended cleanly, 503 after it failed),
+ * `/readyz` (200 once every component started and while none is failing; 503 with the reasons)
+ * and `/tap/<component>` (a sample of what it emits, NDJSON: serveTap).
  */
 export class OpsServer {
   private server: Server | undefined;
@@ -22,9 +24,12 @@ export class OpsServer {
 
   constructor(private readonly exporter: PrometheusExporter) {}
 
-  /** The pipeline to report on (health answers "starting" until it is attached). */
-  attach(pipeline: Pipeline): void {
+  private redact: (text: string) => string = (t) => t;
+
+  /** The pipeline to report on (health answers "starting" until it is attached); `redact` cleans what /tap sends. */
+  attach(pipeline: Pipeline, redact?: (text: string) => string): void {
     this.pipeline = pipeline;
+    if (redact) this.redact = redact;
   }
 
   async start(listen: string): Promise<string> {
@@ -37,6 +42,7 @@ export class OpsServer {
         return;
       }
       if (path === '/metrics') return this.exporter.getMetricsRequestHandler(req, res);
+      if (path?.startsWith('/tap/')) return serveTap(req, res, this.pipeline, this.redact);
       if (path === '/healthz' || path === '/readyz') {
         const h = this.pipeline?.health();
         const ok = path === '/healthz' ? !h?.error : (h?.ready ?? false);
@@ -44,7 +50,7 @@ export class OpsServer {
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(body);
         return;
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics, /healthz, /readyz\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics, /healthz, /readyz, /tap/<component>\n');
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

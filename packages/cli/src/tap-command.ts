@@ -1,7 +1,8 @@
-import { ConfigError, ConfigErrors, createLogger, createPipeline, defineSink, PluginError, z, type CallEvent, type Pipeline } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, createPipeline, defineSink, MemoryStateStore, PluginError, z, type CallEvent, type Pipeline } from '@plumline/core';
 import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { dirname, resolve } from 'node:path';
 import { formatError } from './format-error.js';
+import { MAX_TAP_LIMIT } from './tap-endpoint.js';
 import { builtinRegistry } from './registry.js';
 import type { CliIo } from './main.js';
 
@@ -22,13 +23,64 @@ function tableRow(e: CallEvent): string {
 }
 
 /**
- * `plumline tap <pipeline.yaml> <component>`: runs the pipeline with one more sink that takes
- * the component's output (fan-out: the other sinks get exactly what they got before) and prints
- * a sample of it.
+ * `plumline tap --url <http://host:port> <component>`: prints a sample of what a component of a
+ * running `plumline run --http` emits (its /tap endpoint), without touching that pipeline.
+ * `plumline tap <pipeline.yaml> <component>`: runs the file standalone to look at it — state in
+ * memory, every sink replaced by a blackhole — so nothing is written and no checkpoint moves.
  */
-export async function tapCommand(file: string | undefined, component: string | undefined, opts: TapOptions, io: CliIo): Promise<number> {
+export async function tapCommand(args: readonly string[], opts: TapOptions & { url?: string | undefined }, io: CliIo): Promise<number> {
+  if (opts.url !== undefined) return tapRunning(opts.url, args[0], opts, io);
+  return tapStandalone(args[0], args[1], opts, io);
+}
+
+/** Prints the header (for a table) now, and returns what prints one event. */
+function printer(opts: TapOptions, io: CliIo, redact: (text: string) => string = (t) => t): (e: CallEvent) => void {
+  if (opts.format === 'table') io.stdout.write(`${'time'.padEnd(24)} ${'source'.padEnd(6)} ${'kind'.padEnd(10)} ${'from'.padEnd(16)} ${'to'.padEnd(16)} ${'dur'.padEnd(6)} id\n`);
+  return (e) => io.stdout.write(redact(opts.format === 'table' ? tableRow(e) : JSON.stringify(e)) + '\n');
+}
+
+async function tapRunning(base: string, component: string | undefined, opts: TapOptions, io: CliIo): Promise<number> {
+  if (!component) {
+    io.stderr.write('error: plumline tap --url <http://host:port> <component>\n');
+    return 2;
+  }
+  const url = `${base.replace(/\/+$/, '')}/tap/${encodeURIComponent(component)}?limit=${opts.limit || MAX_TAP_LIMIT}&every=${opts.every}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    io.stderr.write(`error: cannot reach ${base} (is \`plumline run --http\` serving there?): ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (!res.ok || !res.body) {
+    io.stderr.write(`error: ${base} answered ${res.status}: ${(await res.text()).trim()}\n`);
+    return res.status === 404 || res.status === 400 ? 2 : 1;
+  }
+  const print = printer(opts, io);
+  let rest = '';
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    rest += Buffer.from(chunk).toString('utf8');
+    const lines = rest.split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) if (line) print(JSON.parse(line) as CallEvent);
+  }
+  return 0;
+}
+
+/** The pipeline of `file` for looking at: a sink printing `component`'s output, every other sink (and dead letters) into a blackhole. */
+function standalonePipeline(raw: Record<string, unknown>, component: string): Record<string, unknown> {
+  const sinks = Object.fromEntries(Object.entries((raw.sinks ?? {}) as Record<string, { inputs?: unknown }>).map(([id, s]) => [id, { type: 'blackhole', inputs: s.inputs }]));
+  const hasDeadLetterSink = Object.values(sinks).some((s) => (s.inputs as string[] | undefined)?.includes('dead_letter'));
+  return {
+    ...raw,
+    state: undefined,
+    sinks: { ...sinks, [TAP_SINK]: { type: TAP_SINK, inputs: [component] }, ...(hasDeadLetterSink || component === 'dead_letter' ? {} : { [`${TAP_SINK}-dead`]: { type: 'blackhole', inputs: ['dead_letter'] } }) },
+  };
+}
+
+async function tapStandalone(file: string | undefined, component: string | undefined, opts: TapOptions, io: CliIo): Promise<number> {
   if (!file || !component) {
-    io.stderr.write('error: plumline tap needs a pipeline file and a component: plumline tap <pipeline.yaml> <component>\n');
+    io.stderr.write('error: plumline tap needs a pipeline file and a component: plumline tap <pipeline.yaml> <component> (or --url of a running pipeline)\n');
     return 2;
   }
   const redactor = new SecretRedactor();
@@ -37,14 +89,13 @@ export async function tapCommand(file: string | undefined, component: string | u
   let printed = 0;
   let seen = 0;
   let stopping = false;
+  let print: (e: CallEvent) => void = () => {};
   try {
     const registry = builtinRegistry();
     const def = await resolvePipelineFile(file, { registry });
     const ids = new Set(['dead_letter', ...def.sources.map((s) => s.id), ...def.transforms.map((t) => t.id)]);
     if (!ids.has(component.split('.')[0]!)) throw new PluginError('PLUGIN_TAP_UNKNOWN_COMPONENT', `"${component}" is not a source or transform of ${file} (known: ${[...ids].join(', ')})`);
     for (const s of def.secrets) redactor.add(s);
-    const raw = (await readPipelineFile(file)) as { sinks: Record<string, unknown> };
-    raw.sinks = { ...raw.sinks, [TAP_SINK]: { type: TAP_SINK, inputs: [component] } };
     registry.register(
       defineSink({
         type: TAP_SINK,
@@ -56,7 +107,7 @@ export async function tapCommand(file: string | undefined, component: string | u
               if (opts.limit && printed >= opts.limit) break;
               if (seen++ % opts.every !== 0) continue;
               printed++;
-              io.stdout.write(redactor.redact(opts.format === 'table' ? tableRow(e) : JSON.stringify(e)) + '\n');
+              print(e);
             }
             if (opts.limit && printed >= opts.limit && !stopping) {
               stopping = true;
@@ -67,12 +118,14 @@ export async function tapCommand(file: string | undefined, component: string | u
         }),
       }),
     );
-    pipeline = await createPipeline(raw, { plugins: registry, logger, baseDir: dirname(resolve(file)), file });
+    const raw = standalonePipeline(await readPipelineFile(file), component);
+    pipeline = await createPipeline(raw, { plugins: registry, logger, baseDir: dirname(resolve(file)), file, stateStore: new MemoryStateStore() });
   } catch (err) {
     io.stderr.write(formatError(err) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError || err instanceof PluginError ? 2 : 1;
   }
-  if (opts.format === 'table') io.stdout.write(`${'time'.padEnd(24)} ${'source'.padEnd(6)} ${'kind'.padEnd(10)} ${'from'.padEnd(16)} ${'to'.padEnd(16)} ${'dur'.padEnd(6)} id\n`);
+  io.stderr.write(`plumline tap: running ${file} standalone to look at "${component}": state in memory, its sinks replaced by blackholes — nothing is written and no checkpoint moves. To watch a running pipeline instead: plumline tap --url http://<its --http address> ${component}\n`);
+  print = printer(opts, io, (t) => redactor.redact(t));
   const running = pipeline;
   const onSignal = () => void running.stop().catch(() => {});
   process.once('SIGINT', onSignal);
