@@ -97,6 +97,7 @@ export class StateError extends PlumlineError {
  */
 export type ErrorKind = 'transient' | 'permanent' | 'bug';
 
+/** Whether `err` is transient (retried), permanent (dead-letter or fail) or a bug (fail at once): one rule for every error, known or not. */
 export function errorKind(err: unknown): ErrorKind {
   if (err instanceof PlumlineError) return err.retriable ? 'transient' : 'permanent';
   return 'bug';

@@ -27,6 +27,7 @@ export interface CallEvent {
   raw?: unknown;
 }
 
+/** The version of the CallEvent shape; sinks write it with each event (e.g. the Kafka `schema_version` header). */
 export const EVENT_SCHEMA_VERSION = 1;
 
 /**

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { PlumlineError } from './errors.js';
 
+/** The logger components get (pino), and its levels. */
 export type { Logger, LevelWithSilent } from 'pino';
 
 const REDACTED = '[REDACTED]';
@@ -30,6 +31,7 @@ export class SecretRedactor {
   }
 }
 
+/** Options of {@link createLogger}. */
 export interface LoggerOptions {
   level?: LevelWithSilent;
   /** Human-readable lines instead of JSON. Default: when stderr is a TTY. */

@@ -114,6 +114,7 @@ export interface CheckpointHold {
   release(): void;
 }
 
+/** What an operator gets at `create`: the component context plus commit hooks, checkpoint holds and staged state. */
 export type OperatorContext = ComponentContext & {
   /**
    * Registers `hook` to run before every checkpoint commit and at shutdown. Operators with
@@ -146,6 +147,7 @@ export type OperatorContext = ComponentContext & {
   stage(receipt: Receipt, write: StagedWrite): void;
 };
 
+/** A transform: an RxJS operator over batches, made by an OperatorPlugin for one component. */
 export interface Operator {
   /**
    * The RxJS operator over batches. For each input batch it must pass the batch's receipt
@@ -161,6 +163,7 @@ export interface Operator {
   close?(): Promise<void>;
 }
 
+/** What a sink gets at `create` (the component context). */
 export type SinkContext = ComponentContext;
 
 /** What a sink hands back for a batch: records it refused for good, with the reason. */
@@ -183,6 +186,7 @@ export interface SinkBatch {
   readonly commit?: { readonly writes: readonly StagedWrite[] };
 }
 
+/** Writes batches somewhere durable, made by a SinkPlugin for one component. */
 export interface Sink {
   /**
    * Called with each non-empty batch, in order. Resolves once every event in it is durable
@@ -219,6 +223,7 @@ export interface AtomicProblem {
   readonly message: string;
 }
 
+/** What a state store plugin gets at `create`. */
 export interface StateStoreContext {
   readonly logger: Logger;
   readonly baseDir: string;
@@ -236,6 +241,7 @@ interface PluginBase<K extends string, S extends z.ZodType> {
   readonly configSchema: S;
 }
 
+/** A source type (`type:` in `sources:`): its schema, checkpoint version and how to create one; define it with {@link defineSource}. */
 export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> extends PluginBase<'source', S> {
   /**
    * The version of the checkpoint shape `read` takes and yields (a positive integer; default 1),
@@ -255,12 +261,14 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
   create(config: z.output<S>, ctx: ComponentContext): Source<C> | Promise<Source<C>>;
 }
 
+/** A transform type (`type:` in `transforms:`): its schema and how to create one; define it with {@link defineOperator}. */
 export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'transform', S> {
   /** Named outputs besides the main one, referenced downstream as `id.name` (e.g. `route`). */
   outputs?(config: z.output<S>): readonly string[];
   create(config: z.output<S>, ctx: OperatorContext): Operator | Promise<Operator>;
 }
 
+/** A sink type (`type:` in `sinks:`): its schema and how to create one; define it with {@link defineSink}. */
 export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'sink', S> {
   create(config: z.output<S>, ctx: SinkContext): Sink | Promise<Sink>;
   /**
@@ -271,30 +279,60 @@ export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<
   atomicProblems?(config: z.output<S>, target: AtomicTarget | undefined): readonly AtomicProblem[] | undefined;
 }
 
+/** A state store type (`state: { type: … }`); define it with {@link defineStateStore}. */
 export interface StateStorePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'state', S> {
   /** For stores that implement {@link AtomicStateStore}: where their atomic commits go, from the config alone. */
   atomicTarget?(config: z.output<S>): AtomicTarget;
   create(config: z.output<S>, ctx: StateStoreContext): StateStore | Promise<StateStore>;
 }
 
+/** A plugin of any kind, as a PluginRegistry holds them. */
 export type AnyPlugin = SourcePlugin | OperatorPlugin | SinkPlugin | StateStorePlugin;
+/** `source`, `transform`, `sink` or `state`. */
 export type PluginKind = AnyPlugin['kind'];
 
 type Definition<P> = Omit<P, 'kind'>;
 
+/**
+ * Defines a source plugin: `type`, `description`, a strict `configSchema` (validated before
+ * `create`, every key described) and `create(config, ctx)` returning a {@link Source}. The
+ * checkpoint type is taken from `read`'s parameter.
+ *
+ * @example
+ * export const counter = defineSource({ type: 'counter', description: 'Counts.', configSchema: z.strictObject({}),
+ *   create: () => ({ bounded: true, async *read(cp: number | undefined) { yield { events: [], checkpoint: (cp ?? 0) + 1 }; } }) });
+ */
 export function defineSource<S extends z.ZodType, C = unknown>(def: Definition<SourcePlugin<S, C>>): SourcePlugin<S, C> {
   return Object.freeze({ ...def, kind: 'source' as const });
 }
+/**
+ * Defines a transform plugin: `type`, `description`, a strict `configSchema` and `create(config, ctx)`
+ * returning an {@link Operator}. For per-event work, `apply: mapEvents(fn)` needs no receipts.
+ *
+ * @example
+ * export const upper = defineOperator({ type: 'upper', description: 'Upper-cases kind.', configSchema: z.strictObject({}),
+ *   create: () => ({ apply: mapEvents((e) => ({ ...e, kind: e.kind.toUpperCase() })) }) });
+ */
 export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlugin<S>>): OperatorPlugin<S> {
   return Object.freeze({ ...def, kind: 'transform' as const });
 }
+/**
+ * Defines a sink plugin: `type`, `description`, a strict `configSchema` and `create(config, ctx)`
+ * returning a {@link Sink}, whose `write` resolves only once the batch is durable.
+ *
+ * @example
+ * export const console = defineSink({ type: 'console', description: 'Logs ids.', configSchema: z.strictObject({}),
+ *   create: () => ({ async write(batch) { for (const e of batch.events) process.stderr.write(`${e.id}\n`); }, async close() {} }) });
+ */
 export function defineSink<S extends z.ZodType>(def: Definition<SinkPlugin<S>>): SinkPlugin<S> {
   return Object.freeze({ ...def, kind: 'sink' as const });
 }
+/** Defines a state store plugin (`state: { type: … }`): `create(config, ctx)` returns a {@link StateStore}. */
 export function defineStateStore<S extends z.ZodType>(def: Definition<StateStorePlugin<S>>): StateStorePlugin<S> {
   return Object.freeze({ ...def, kind: 'state' as const });
 }
 
+/** True for a value made by one of the `define*` functions (how `use:` modules are searched for plugins). */
 export function isPlugin(value: unknown): value is AnyPlugin {
   if (!value || typeof value !== 'object') return false;
   const v = value as Partial<AnyPlugin>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isDuration, parseDuration } from './util/duration.js';
 import { isByteSize, parseByteSize } from './util/size.js';
 
+/** Zod, the version plugin schemas are written with (use this one: schemas from another copy do not mix). */
 export { z };
 
 function durationText(description: string) {

@@ -9,6 +9,7 @@ export const DEFAULT_COMMIT_INTERVAL = '1s';
 export const DEFAULT_SHUTDOWN_TIMEOUT = '30s';
 export const DEFAULT_SINK_MAX_RETRIES = -1;
 export const DEFAULT_STALL_TIMEOUT = '10s';
+/** The input name of the dead-letter stream: a sink with `inputs: [dead_letter]` takes every record refused anywhere. */
 export const DEAD_LETTER_STREAM = 'dead_letter';
 
 const componentId = z

@@ -19,6 +19,7 @@ import { compileGetter, isFieldPath } from './field-path.js';
  * contains, starts_with, ends_with. Keys are field paths; `all`, `any`, `not` combine.
  */
 export type Predicate = (event: CallEvent) => boolean;
+/** A declarative condition as written in YAML (`where:`, routes); compile it with {@link compileCondition}. */
 export type Condition = Record<string, unknown>;
 
 const OPERATORS = new Set(['eq', 'ne', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'exists', 'matches', 'contains', 'starts_with', 'ends_with']);

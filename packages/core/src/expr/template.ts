@@ -15,6 +15,7 @@ export function templateProblems(template: string): string[] {
   return out;
 }
 
+/** The event fields a `{{…}}` template reads, e.g. for checking them at start. */
 export function templateFields(template: string): string[] {
   return [...template.matchAll(TOKEN_RE)].map((m) => m[1]!);
 }

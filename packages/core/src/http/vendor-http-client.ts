@@ -14,6 +14,7 @@ export type TransportFailure =
   /** 429 or 5xx: may pass. */
   | { kind: 'status'; message: string; status: number; retryAfterMs: number | undefined; body: string };
 
+/** Options of {@link VendorHttpClient}. */
 export interface VendorHttpClientOptions {
   /** The API's base URL; request paths are absolute (the caller prefixes the base path). */
   baseUrl: string;

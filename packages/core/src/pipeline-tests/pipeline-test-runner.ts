@@ -16,6 +16,7 @@ import { DEAD_LETTER_STREAM, pipelineFileSchema } from '../config/pipeline-schem
 import { closestMiss, checkEvent, describeCondition, showValue } from './event-conditions.js';
 import type { PipelineTest } from './pipeline-test-schema.js';
 
+/** The outcome of one pipeline test (`plumline test`). */
 export interface PipelineTestResult {
   name: string;
   passed: boolean;
@@ -25,6 +26,7 @@ export interface PipelineTestResult {
   outputs: Record<string, CallEvent[]>;
 }
 
+/** Options of {@link runPipelineTests}. */
 export interface PipelineTestOptions {
   registry: PluginRegistry;
   env?: Readonly<Record<string, string | undefined>>;

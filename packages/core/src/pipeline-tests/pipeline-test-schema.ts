@@ -24,6 +24,7 @@ export const eventConditionSchema = z
   })
   .refine((c) => c.equals || c.contains || c.matches, { message: 'give at least one of equals, contains, matches' });
 
+/** The schema of one entry of a pipeline file's `tests:` section. */
 export const pipelineTestSchema = z.strictObject({
   name: z.string().min(1).describe('What the test shows; printed with its result.'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Environment variables set while the test runs (e.g. a mask key).'),
@@ -50,5 +51,6 @@ export const pipelineTestSchema = z.strictObject({
     .min(1),
 });
 
+/** One entry of a pipeline file's `tests:` section, validated. */
 export type PipelineTest = z.output<typeof pipelineTestSchema>;
 export type EventCondition = z.output<typeof eventConditionSchema>;

@@ -18,6 +18,7 @@ import type { StoredCheckpoint } from './source-tracker.js';
 /** After abort(), how long the final commit and the closing of components may still take before `done` settles without them. */
 export const ABORT_GRACE_MS = 1_000;
 
+/** Options of {@link createPipeline} and {@link loadPipeline}. */
 export interface PipelineOptions {
   /** Plugins the pipeline may use. Default: core's built-ins only (the CLI adds every package's). */
   plugins?: PluginRegistry | readonly AnyPlugin[];
@@ -43,6 +44,7 @@ export interface PipelineOptions {
   strictReceipts?: boolean;
 }
 
+/** What `done` and `stop()` resolve with: final counters and the checkpoints as committed. */
 export interface PipelineResult {
   stats: Record<string, ComponentStats>;
   checkpoints: Record<string, StoredCheckpoint>;
@@ -81,6 +83,7 @@ export interface Pipeline {
   health(): PipelineHealth;
 }
 
+/** What `health()` returns, for readiness and liveness probes. */
 export interface PipelineHealth {
   /** Every component started. */
   started: boolean;

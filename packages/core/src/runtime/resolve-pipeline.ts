@@ -9,6 +9,7 @@ import { validateConfig } from '../config/validate.js';
 import { YamlDocument, type KeyPath } from '../config/yaml-document.js';
 import { DEAD_LETTER_STREAM, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
 
+/** One component of a resolved pipeline: its id, section, plugin, validated config and inputs. */
 export interface ResolvedComponent<P extends AnyPlugin = AnyPlugin> {
   id: string;
   section: 'sources' | 'transforms' | 'sinks';

@@ -21,6 +21,7 @@ export function latenessProblem(c: { lateness?: number; overlap?: number }): str
   return c.lateness !== undefined && c.overlap !== undefined ? 'give lateness only: overlap is its former name' : undefined;
 }
 
+/** The lateness of a polling source's config in milliseconds (`lateness`, or the deprecated `overlap`, or the default). */
 export function latenessMs(c: { lateness?: number; overlap?: number }): number {
   return c.lateness ?? c.overlap ?? parseDuration(DEFAULT_LATENESS);
 }

@@ -49,6 +49,7 @@ export interface PollPart<S extends string> {
   at: JsonValue;
 }
 
+/** Options of {@link pollRanges}. */
 export interface PollRangesOptions<S extends string> {
   /** The streams to read, in order, each with its own cursor. */
   streams: readonly S[];

@@ -8,6 +8,7 @@ export interface BackoffPolicy {
   multiplier: number;
 }
 
+/** The backoff of retries that do not say otherwise: exponential from a short base, capped, jittered. */
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 30_000, multiplier: 2 };
 
 /**

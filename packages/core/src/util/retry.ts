@@ -15,6 +15,7 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
 
+/** Options of {@link retryWithBackoff}. */
 export interface RetryOptions {
   /** Retries after the first attempt. */
   maxRetries: number;

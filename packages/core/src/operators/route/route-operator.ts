@@ -5,6 +5,7 @@ import type { CallEvent } from '../../event.js';
 import { compileCondition, conditionSchema } from '../../expr/predicate.js';
 import { defineOperator } from '../../plugin.js';
 
+/** The named output of `route` that takes events no route matched (`id._unmatched`). */
 export const UNMATCHED_OUTPUT = '_unmatched';
 
 export const routeConfigSchema = z.strictObject({

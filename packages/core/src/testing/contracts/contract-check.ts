@@ -25,8 +25,11 @@ export function violated(contract: string, detail: string): never {
   throw new ContractViolation(contract, detail);
 }
 
+/** Contract names, as the conformance suites title their tests. */
 export const SCHEMA_CONTRACT = 'its config schema is strict and every key is documented';
+/** See {@link SCHEMA_CONTRACT}. */
 export const ERROR_CODE_CONTRACT = 'its errors are PlumlineErrors with a stable code and a retriable flag';
+/** See {@link SCHEMA_CONTRACT}. */
 export const CLOSE_CONTRACT = 'close is idempotent and leaves nothing running';
 
 /** Unknown keys rejected; a description on the schema's properties, recursively through objects. */

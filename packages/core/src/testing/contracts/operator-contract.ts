@@ -9,6 +9,7 @@ import { CallGenerator } from '../../sources/generate/call-generator.js';
 import { testContext } from '../test-context.js';
 import { checkNothingLeft, checkSchema, CLOSE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
 
+/** Options of {@link operatorContract}: the plugin and configs to test it with. */
 export interface OperatorContractOptions {
   plugin: OperatorPlugin;
   /** A valid config. */
@@ -18,8 +19,11 @@ export interface OperatorContractOptions {
   baseDir?: string;
 }
 
+/** See {@link SCHEMA_CONTRACT}. */
 export const RECEIPT_CONTRACT = 'it passes every receipt on exactly once, or releases it';
+/** See {@link SCHEMA_CONTRACT}. */
 export const IMMUTABLE_CONTRACT = 'it never changes the events it is given';
+/** See {@link SCHEMA_CONTRACT}. */
 export const RX_CONTRACT = 'it completes on empty input, passes errors on, and stops after unsubscribe';
 
 /** A receipt that counts what is done with it. */

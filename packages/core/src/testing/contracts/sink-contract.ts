@@ -5,6 +5,7 @@ import { CallGenerator } from '../../sources/generate/call-generator.js';
 import { testContext } from '../test-context.js';
 import { checkFailsWithCode, checkNothingLeft, checkSchema, CLOSE_CONTRACT, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
 
+/** Options of {@link sinkContract}: the plugin, configs to test it with, and how to read back what it wrote. */
 export interface SinkContractOptions {
   plugin: SinkPlugin;
   /** A valid config; called once per check, so each can write to a fresh destination. */
@@ -21,6 +22,7 @@ export interface SinkContractOptions {
   baseDir?: string;
 }
 
+/** See {@link SCHEMA_CONTRACT}. */
 export const SINK_DURABILITY_CONTRACT = 'a write resolves only once its events are durable';
 
 const events = (n: number, seed: number): CallEvent[] => {

@@ -6,6 +6,7 @@ import type { StateStore } from '../../state/state-store.js';
 import { testContext } from '../test-context.js';
 import { checkFailsWithCode, checkNothingLeft, checkSchema, ERROR_CODE_CONTRACT, watchResources, SCHEMA_CONTRACT, violated, type ContractCheck } from './contract-check.js';
 
+/** Options of {@link sourceContract}: the plugin, configs, and for a push source how to push records to it. */
 export interface SourceContractOptions {
   plugin: SourcePlugin;
   /** A valid config of a bounded read (it runs with `once`) that yields at least two pages. */
@@ -39,7 +40,9 @@ const PUSHED_RECORDS = 6;
 /** How long a push source may take to yield what it accepted. */
 const PUSH_WAIT_MS = 5_000;
 
+/** See {@link SCHEMA_CONTRACT}. */
 export const SOURCE_RESUME_CONTRACT = 'reading from a checkpoint yields what followed it, none of what came before';
+/** See {@link SCHEMA_CONTRACT}. */
 export const SOURCE_STOP_CONTRACT = 'it stops when the runtime stops pulling, and close leaves nothing running';
 
 /** The source contracts as checks, to run by hand. */
