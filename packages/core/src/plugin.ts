@@ -321,7 +321,7 @@ export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlug
  * returning a {@link Sink}, whose `write` resolves only once the batch is durable.
  *
  * @example
- * export const console = defineSink({ type: 'console', description: 'Logs ids.', configSchema: z.strictObject({}),
+ * export const ids = defineSink({ type: 'ids', description: 'Logs ids.', configSchema: z.strictObject({}),
  *   create: () => ({ async write(batch) { for (const e of batch.events) process.stderr.write(`${e.id}\n`); }, async close() {} }) });
  */
 export function defineSink<S extends z.ZodType>(def: Definition<SinkPlugin<S>>): SinkPlugin<S> {
