@@ -61,6 +61,7 @@ export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from '
 export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth } from './runtime/pipeline.js';
+export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';

@@ -302,7 +302,7 @@ type Definition<P> = Omit<P, 'kind'>;
  * export const counter = defineSource({ type: 'counter', description: 'Counts.', configSchema: z.strictObject({}),
  *   create: () => ({ bounded: true, async *read(cp: number | undefined) { yield { events: [], checkpoint: (cp ?? 0) + 1 }; } }) });
  */
-export function defineSource<S extends z.ZodType, C = unknown>(def: Definition<SourcePlugin<S, C>>): SourcePlugin<S, C> {
+export function defineSource<S extends z.ZodType, C = unknown, const T extends string = string>(def: Definition<SourcePlugin<S, C>> & { readonly type: T }): SourcePlugin<S, C> & { readonly type: T } {
   return Object.freeze({ ...def, kind: 'source' as const });
 }
 /**
@@ -313,7 +313,7 @@ export function defineSource<S extends z.ZodType, C = unknown>(def: Definition<S
  * export const upper = defineOperator({ type: 'upper', description: 'Upper-cases kind.', configSchema: z.strictObject({}),
  *   create: () => ({ apply: mapEvents((e) => ({ ...e, kind: e.kind.toUpperCase() })) }) });
  */
-export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlugin<S>>): OperatorPlugin<S> {
+export function defineOperator<S extends z.ZodType, const T extends string = string>(def: Definition<OperatorPlugin<S>> & { readonly type: T }): OperatorPlugin<S> & { readonly type: T } {
   return Object.freeze({ ...def, kind: 'transform' as const });
 }
 /**
@@ -324,11 +324,11 @@ export function defineOperator<S extends z.ZodType>(def: Definition<OperatorPlug
  * export const ids = defineSink({ type: 'ids', description: 'Logs ids.', configSchema: z.strictObject({}),
  *   create: () => ({ async write(batch) { for (const e of batch.events) process.stderr.write(`${e.id}\n`); }, async close() {} }) });
  */
-export function defineSink<S extends z.ZodType>(def: Definition<SinkPlugin<S>>): SinkPlugin<S> {
+export function defineSink<S extends z.ZodType, const T extends string = string>(def: Definition<SinkPlugin<S>> & { readonly type: T }): SinkPlugin<S> & { readonly type: T } {
   return Object.freeze({ ...def, kind: 'sink' as const });
 }
 /** Defines a state store plugin (`state: { type: … }`): `create(config, ctx)` returns a {@link StateStore}. */
-export function defineStateStore<S extends z.ZodType>(def: Definition<StateStorePlugin<S>>): StateStorePlugin<S> {
+export function defineStateStore<S extends z.ZodType, const T extends string = string>(def: Definition<StateStorePlugin<S>> & { readonly type: T }): StateStorePlugin<S> & { readonly type: T } {
   return Object.freeze({ ...def, kind: 'state' as const });
 }
 

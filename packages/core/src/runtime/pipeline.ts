@@ -12,6 +12,8 @@ import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { OutputTaps } from './output-taps.js';
+import { directoryStatePlugin } from '../state/directory-state-plugin.js';
+import { corePlugins } from '../builtins.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
 
@@ -114,7 +116,9 @@ export async function createPipeline(input: string | object, options: PipelineOp
 
 function toRegistry(plugins: PipelineOptions['plugins']): PluginRegistry {
   if (plugins instanceof PluginRegistry) return plugins;
-  return new PluginRegistry(plugins ?? []);
+  // The default `state: directory` resolves whatever else the list holds.
+  const list = plugins ?? corePlugins;
+  return new PluginRegistry(list.some((p) => p.kind === 'state' && p.type === 'directory') ? list : [...list, directoryStatePlugin]);
 }
 
 /**
