@@ -1,4 +1,4 @@
-import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
 import { mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
@@ -14,7 +14,8 @@ export type IplumCheckpoint = PollCheckpoint<IplumStream>;
 const ENDPOINT = { usage: '/usage/getusage', recordings: '/callrecordings/getrecordings' } as const;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-class IplumSource {
+class IplumSource implements Source<IplumCheckpoint> {
+  readonly wellFormedEvents = true;
   private readonly client: IplumClient;
 
   constructor(
@@ -141,8 +142,7 @@ export const iplumSource = defineSource({
   description: "Polls iPlum's usage and call-recording logs (HMAC-signed, 5-day windows), optionally with message content and recording URLs.",
   configSchema: iplumSourceConfigSchema,
   create(config, ctx) {
-    const s = new IplumSource(config, ctx);
     warnIfOverlapGiven(config, ctx.logger);
-    return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as IplumCheckpoint | undefined), close: () => s.close() };
+    return new IplumSource(config, ctx);
   },
 });

@@ -1,4 +1,4 @@
-import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type SourcePage } from '@plumline/core';
+import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import { latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
@@ -58,7 +58,8 @@ function rowProblem(row: PlumLogRow): string | undefined {
   return undefined;
 }
 
-class PlumSource {
+class PlumSource implements Source<PlumCheckpoint> {
+  readonly wellFormedEvents = true;
   private readonly client: PlumClient;
   private readonly clamped = new Set<PlumStream>();
 
@@ -243,8 +244,7 @@ export const plumSource = defineSource({
   description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
   configSchema: plumSourceConfigSchema,
   create(config, ctx) {
-    const s = new PlumSource(config, ctx);
     warnIfOverlapGiven(config, ctx.logger);
-    return { bounded: s.bounded, wellFormedEvents: true, read: (cp) => s.read(cp as PlumCheckpoint | undefined), close: () => s.close() };
+    return new PlumSource(config, ctx);
   },
 });
