@@ -81,7 +81,7 @@ export type ${t.pascal}Config = z.output<typeof ${t.camel}ConfigSchema>;
 const pluginFile = (t: TemplateInput) => {
   if (t.kind === 'sink')
     return `import { open, type FileHandle } from 'node:fs/promises';
-import { defineSink, PipelineError, type Sink, type SinkBatch, type SinkContext } from '@plumline/core';
+import { defineSink, eventJsonLine, PipelineError, unwritableAsJson, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
 import { ${t.camel}ConfigSchema, type ${t.pascal}Config } from './${t.name}-config.js';
 
 class ${t.pascal}Sink implements Sink {
@@ -93,17 +93,31 @@ class ${t.pascal}Sink implements Sink {
     private readonly ctx: SinkContext,
   ) {}
 
-  /** Resolves only once the batch is on disk: the engine acknowledges the source after this. */
-  async write(batch: SinkBatch): Promise<void> {
+  /**
+   * Resolves only once the batch is on disk: the engine acknowledges the source after this. An
+   * event JSON cannot represent goes to the dead-letter output with its reason; the rest is written.
+   */
+  async write(batch: SinkBatch): Promise<SinkWriteResult> {
+    const lines: string[] = [];
+    const dead: DeadLetter[] = [];
+    for (const e of batch.events) {
+      try {
+        lines.push(eventJsonLine(e, true));
+      } catch (err) {
+        dead.push(unwritableAsJson(e, err, '${t.type.toUpperCase()}_ENCODING_FAILED'));
+      }
+    }
+    if (lines.length === 0) return { dead };
     try {
       this.fh ??= await open(this.c.path, 'a');
-      const text = batch.events.map((e) => JSON.stringify(e)).join('\\n') + '\\n';
+      const text = lines.join('\\n') + '\\n';
       await this.fh.write(text);
       await this.fh.sync();
       this.ctx.telemetry.bytesOut(Buffer.byteLength(text));
     } catch (err) {
       throw new PipelineError('${t.type.toUpperCase()}_WRITE_FAILED', \`cannot write \${this.c.path}: \${(err as Error).message}\`, { cause: err, retriable: true });
     }
+    return { dead };
   }
 
   /** Idempotent: the first call closes the file, later ones wait for it. */
