@@ -18,9 +18,13 @@ import { formatError } from './format-error.js';
 import { builtinRegistry } from './registry.js';
 import { pipelineSchemaFor } from './schema-command.js';
 
+/** Exit code: done, or valid. */
 export const EXIT_OK = 0;
+/** Exit code: the pipeline (or a test) failed. */
 export const EXIT_FAILED = 1;
+/** Exit code: a config or usage error, located on stderr. */
 export const EXIT_INVALID = 2;
+/** Exit code: stopped at once by a second signal. */
 export const EXIT_SIGNAL = 130;
 /** Events `plumline tap` prints by default before it stops. */
 export const DEFAULT_TAP_LIMIT = 20;
@@ -146,6 +150,7 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** Where the CLI writes (the process's streams, or a test's). */
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

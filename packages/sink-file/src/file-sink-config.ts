@@ -5,6 +5,7 @@ export const DEFAULT_MAX_OPEN_FILES = 64;
 export const DEFAULT_INDEX_COMPACT_RECORDS = 5_000;
 export const DEFAULT_IDLE_TIMEOUT = '30s';
 
+/** The config schema of the `file` sink. */
 export const fileSinkConfigSchema = z.strictObject({
   path: z
     .string()
@@ -29,4 +30,5 @@ export const fileSinkConfigSchema = z.strictObject({
   include_raw: z.boolean().default(true).describe('Write the `raw` field of events.'),
 });
 
+/** The `file` sink's config, validated. */
 export type FileSinkConfig = z.output<typeof fileSinkConfigSchema>;

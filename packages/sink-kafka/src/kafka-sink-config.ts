@@ -42,6 +42,7 @@ export const kafkaSaslSchema = z
   .optional()
   .describe('SASL authentication.');
 
+/** The config schema of the `kafka` sink. */
 export const kafkaSinkConfigSchema = z
   .strictObject({
     brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers, e.g. ["127.0.0.1:9092"].'),
@@ -97,4 +98,5 @@ export const kafkaSinkConfigSchema = z
     if (c.idempotent && c.acks !== 'all') ctx.addIssue({ code: 'custom', path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 0 or 1' });
   });
 
+/** The `kafka` sink's config, validated. */
 export type KafkaSinkConfig = z.output<typeof kafkaSinkConfigSchema>;

@@ -79,6 +79,7 @@ function topicErrorsType(errors: unknown[] | undefined): string | undefined {
   return undefined;
 }
 
+/** The kafkajs client settings (brokers, TLS, SASL, logging through `logger`) of a sink's or state store's config; shared so both connect alike. */
 export function kafkaClientConfig(c: { brokers: string[]; client_id: string; ssl?: KafkaSinkConfig['ssl']; sasl?: KafkaSinkConfig['sasl']; request_timeout?: number }, ctx: Pick<ComponentContext, 'logger'>): kafkajs.KafkaConfig {
   const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readFileSync(c.ssl.ca)] : undefined, cert: c.ssl.cert ? readFileSync(c.ssl.cert) : undefined, key: c.ssl.key ? readFileSync(c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
   return {
@@ -310,6 +311,7 @@ export function kafkaAtomicProblems(c: KafkaSinkConfig, target: AtomicTarget | u
   return problems;
 }
 
+/** `kafka`: writes events to Kafka topics (JSON, Avro or JSON Schema values), exactly-once through the Kafka state store when asked. */
 export const kafkaSink = defineSink({
   type: 'kafka',
   description: 'Writes events to Apache Kafka (kafkajs): templated topics and keys, acks=all, idempotent, ordered per key.',

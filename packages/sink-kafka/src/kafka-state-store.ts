@@ -23,6 +23,7 @@ const OWNER_KEY = '@owner';
  */
 export const TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 
+/** The config schema of the `kafka` state store. */
 export const kafkaStateConfigSchema = z.strictObject({
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers.'),
   topic: z.string().min(1).default(DEFAULT_STATE_TOPIC).describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
@@ -32,6 +33,7 @@ export const kafkaStateConfigSchema = z.strictObject({
   ssl: kafkaSslSchema,
   sasl: kafkaSaslSchema,
 });
+/** The `kafka` state store's config, validated. */
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
 
 /** True when Kafka says another producer with our transactional id took over. */

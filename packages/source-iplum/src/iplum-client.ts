@@ -3,6 +3,7 @@ import { VendorHttpClient } from '@plumline/core/sources';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 
+/** Options of the iPlum API client. */
 export interface IplumClientOptions {
   baseUrl: string;
   accessKey: string;

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 
+/** What an iPlum request signature covers. */
 export interface SignInput {
   method: string;
   accessKey: string;

@@ -3,16 +3,19 @@ import { latenessFields, latenessProblem } from '@plumline/core/sources';
 
 export const DEFAULT_IPLUM_BASE_URL = 'https://api.iplum.com/';
 export const IPLUM_STREAMS = ['usage', 'recordings'] as const;
+/** The usage types iPlum's getusage accepts. */
 export const USAGE_TYPES = ['iplumtext', 'externalcall', 'externaltext', 'fax'] as const;
 /**
  * What is fetched by default: the types the vendor page lists, and `iplumcall`, which its own
  * example sends — without it iPlum-to-iPlum calls would silently never be fetched.
  */
 export const DEFAULT_USAGE_TYPES = [...USAGE_TYPES, 'iplumcall'] as const;
+/** The longest range one iPlum request may cover (5 days). */
 export const MAX_WINDOW_MS = 5 * 86_400_000;
 
 const instant = z.union([z.int().min(0), z.iso.datetime({ offset: true })]).describe('ISO-8601 or UNIX seconds.');
 
+/** The config schema of the `iplum` source. */
 export const iplumSourceConfigSchema = z
   .strictObject({
     base_url: z.url().default(DEFAULT_IPLUM_BASE_URL).describe('API base URL (the emulator: http://127.0.0.1:8082/).'),
@@ -49,7 +52,9 @@ export const iplumSourceConfigSchema = z
     if (c.start !== undefined && c.end !== undefined && toEpochMs(c.end) <= toEpochMs(c.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
   });
 
+/** The `iplum` source's config, validated. */
 export type IplumSourceConfig = z.output<typeof iplumSourceConfigSchema>;
+/** What the `iplum` source can read: `usage`, `recordings`. */
 export type IplumStream = (typeof IPLUM_STREAMS)[number];
 
 export function toEpochMs(v: number | string): number {

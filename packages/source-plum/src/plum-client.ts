@@ -3,6 +3,7 @@ import { VendorHttpClient } from '@plumline/core/sources';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
+/** Options of the Plum Call Log API client. */
 export interface PlumClientOptions {
   baseUrl: string;
   username: string;

@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PlumApiError } from './plum-errors.js';
 
+/** The response format asked of Plum's API. */
 export type PlumFormat = 'json' | 'xml';
 
 /** One row of `calls/logs`. All values are strings, as the API sends them. */

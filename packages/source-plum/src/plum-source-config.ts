@@ -21,6 +21,7 @@ function isZone(zone: string): boolean {
   }
 }
 
+/** The config schema of the `plum` source. */
 export const plumSourceConfigSchema = z
   .strictObject({
     base_url: z.url().default(DEFAULT_PLUM_BASE_URL).describe('API base URL (the emulator: http://127.0.0.1:8081/ws/).'),
@@ -56,7 +57,9 @@ export const plumSourceConfigSchema = z
     if (s !== undefined && e !== undefined && e <= s) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
   });
 
+/** The `plum` source's config, validated. */
 export type PlumSourceConfig = z.output<typeof plumSourceConfigSchema>;
+/** What the `plum` source can read: `calls`, `sessions`, `errors`. */
 export type PlumStream = (typeof PLUM_STREAMS)[number];
 
 export function toEpochSec(v: number | string): number {

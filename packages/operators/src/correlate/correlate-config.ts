@@ -25,6 +25,7 @@ export const correlateRuleSchema = z.strictObject({
   within_span: duration('A partner joins only when its time falls within the anchor’s [time, endTime] widened by this much.').optional(),
 });
 
+/** The config schema of `correlate`. */
 export const correlateConfigSchema = z
   .strictObject({
     window: duration('How long (processing time) an event waits for its partner.', DEFAULT_WINDOW),
@@ -50,5 +51,6 @@ export const correlateConfigSchema = z
     }
   });
 
+/** `correlate`'s config, validated. */
 export type CorrelateConfig = z.output<typeof correlateConfigSchema>;
 export type CorrelateRule = z.output<typeof correlateRuleSchema>;

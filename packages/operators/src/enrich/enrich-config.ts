@@ -11,6 +11,7 @@ export const DEFAULT_BUSINESS_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri'] as cons
 const fieldPath = z.string().refine(isFieldPath, { message: 'expected a field path such as attributes.dnis' });
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
 
+/** The config schema of `enrich` (keys in docs/reference.md). */
 export const enrichConfigSchema = z
   .strictObject({
     duration: z.boolean().default(true).describe('Set `durationSec` from `time` and `endTime` where it is missing.'),
@@ -60,4 +61,5 @@ export const enrichConfigSchema = z
     if (bh && bh.start >= bh.end) ctx.addIssue({ code: 'custom', path: ['local_time', 'business_hours', 'end'], message: `end (${bh.end}) must be after start (${bh.start})` });
   });
 
+/** `enrich`'s config, validated. */
 export type EnrichConfig = z.output<typeof enrichConfigSchema>;

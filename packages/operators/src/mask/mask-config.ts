@@ -16,6 +16,7 @@ const action = z.union([
   z.strictObject({ truncate: z.int().min(1).max(8).describe('Keep only the last N digits, e.g. ***4567.') }),
 ]);
 
+/** The config schema of `mask`. */
 export const maskConfigSchema = z
   .strictObject({
     numbers: action.default('hash').describe(`Phone numbers in ${NUMBER_FIELDS.join(', ')} and enrich's results under phone_target: hash (HMAC-SHA256, keyed), { truncate: N }, drop or keep.`),
@@ -30,5 +31,6 @@ export const maskConfigSchema = z
     if (c.raw === 'keep' && c.numbers !== 'keep') ctx.addIssue({ code: 'custom', path: ['raw'], message: 'raw: keep would leave every number in clear inside the raw record; drop raw, or set numbers: keep' });
   });
 
+/** `mask`'s config, validated. */
 export type MaskConfig = z.output<typeof maskConfigSchema>;
 export type MaskAction = MaskConfig['numbers'];

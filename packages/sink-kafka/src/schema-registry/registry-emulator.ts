@@ -11,6 +11,7 @@ const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 /** Largest request body accepted; a schema is a few kilobytes. */
 const MAX_BODY_BYTES = 1 << 20;
 
+/** Options of the schema registry emulator. */
 export interface RegistryEmulatorOptions {
   host?: string;
   port?: number;

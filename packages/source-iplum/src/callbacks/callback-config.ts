@@ -12,6 +12,7 @@ const listen = z
   .describe('Address to listen on (host:port).')
   .meta({ examples: ['0.0.0.0:8090'] });
 
+/** The config schema of the `iplum_callbacks` source. */
 export const callbackConfigSchema = z.strictObject({
   listen,
   path: z.string().startsWith('/').default(DEFAULT_CALLBACK_PATH).describe('URL path iPlum posts to.'),
@@ -29,4 +30,5 @@ export const callbackConfigSchema = z.strictObject({
   include_raw: z.boolean().default(true).describe('Keep the pushed record under `raw`.'),
 });
 
+/** The `iplum_callbacks` source's config, validated. */
 export type CallbackConfig = z.output<typeof callbackConfigSchema>;

@@ -7,6 +7,7 @@ export interface IplumDataOptions {
   originMs: number;
 }
 
+/** A usage record as iPlum returns it. */
 export interface UsageRecord {
   source: 'iPlum';
   clientReferenceId: string;
@@ -23,6 +24,7 @@ export interface UsageRecord {
   userId: string;
 }
 
+/** A call recording record as iPlum returns it. */
 export interface RecordingRecord {
   source: 'iPlum';
   clientReferenceId: string;
@@ -61,6 +63,7 @@ export function usageTypeOf(r: { usage: string; type: string }): string {
   return `${r.type === 'iplum' ? 'iplum' : 'external'}${r.usage}`;
 }
 
+/** The iPlum emulator's deterministic data: usage records and recordings from a seed and the clock. */
 export class IplumData {
   constructor(readonly o: IplumDataOptions) {}
 

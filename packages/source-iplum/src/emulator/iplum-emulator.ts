@@ -6,16 +6,21 @@ import { parseIplumDate } from '../iplum-date.js';
 import { sign } from '../iplum-signer.js';
 import { IplumData, usageTypeOf } from './iplum-data.js';
 
+/** The longest range the iPlum emulator accepts per request (5 days, as the API). */
 export const MAX_RANGE_MS = 5 * 86_400_000;
+/** How far a signed request's epoch may be from the iPlum emulator's clock. */
 export const EPOCH_TOLERANCE_SEC = 300;
 
+/** One fault the iPlum emulator answers a request with. */
 export type IplumFault = { status: 429 | 500 | 503; retryAfterSec?: number } | { status: 400; errorCode: 'ERR_INVALID_REQUEST' | 'ERR_INVALID_DATE'; errorDescription?: string } | { truncate: true } | { delayMs: number };
 
+/** Faults the iPlum emulator injects (for fault tests). */
 export interface IplumFaults {
   next?: IplumFault[];
   latencyMs?: number;
 }
 
+/** Options of the iPlum API emulator. */
 export interface IplumEmulatorOptions {
   host?: string;
   port?: number;

@@ -29,6 +29,7 @@ function mix(seed: number, index: number, salt: number): number {
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
+/** A session as the Plum emulator holds it. */
 export interface SessionRecord {
   index: number;
   direction: 'inbound' | 'outbound';
@@ -44,6 +45,7 @@ export interface SessionRecord {
 /** A `calls/logs` row as the emulator serves it: the same wire shape the client reads. */
 export type CallRecord = PlumLogRow;
 
+/** The Plum emulator's deterministic data: calls, sessions and errors from a seed and the clock. */
 export class PlumData {
   constructor(readonly o: PlumDataOptions) {}
 

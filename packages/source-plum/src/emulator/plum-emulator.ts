@@ -3,9 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { closeServerNow } from '@plumline/core/util';
 import { PlumData, type SessionRecord } from './plum-data.js';
 
+/** How long the Plum emulator keeps calls listed (as the API: 5 days). */
 export const CALL_RETENTION_SEC = 5 * 86_400;
+/** How long the Plum emulator keeps sessions. */
 export const SESSION_RETENTION_SEC = 365 * 86_400;
+/** The largest `limit` the Plum emulator accepts per page. */
 export const MAX_LIMIT = 10_000;
+/** The page size of the Plum emulator when a request gives no `limit`. */
 export const DEFAULT_LIMIT = 1_000;
 
 /** A fault to inject into one upcoming response. */
@@ -27,6 +31,7 @@ export interface PlumFaults {
   maxPageRows?: number;
 }
 
+/** Options of the Plum API emulator. */
 export interface PlumEmulatorOptions {
   host?: string;
   /** 0 picks a free port. */

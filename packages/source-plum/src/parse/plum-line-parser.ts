@@ -3,6 +3,7 @@ import { PipelineError, type CallEvent } from '@plumline/core';
 import { isoFromMs } from '@plumline/core/util';
 import { parseClfInZone } from './zoned-time.js';
 
+/** The zone of Plum's wall clock when the config does not say (error lines carry no epoch). */
 export const DEFAULT_PLUM_TIME_ZONE = 'America/New_York';
 export const PLUM_SOURCE = 'plum';
 
