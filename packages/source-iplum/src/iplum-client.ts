@@ -42,7 +42,7 @@ export class IplumClient {
       signal: o.signal,
       failure: (f, path) => {
         const endpoint = path.slice(this.basePath.length);
-        if (f.kind !== 'status') return new IplumApiError(f.kind === 'timeout' ? 'IPLUM_TIMEOUT' : 'IPLUM_CONNECTION', f.message.replace(path, endpoint), { retriable: true, path: endpoint, cause: f.cause });
+        if (f.kind !== 'status') return new IplumApiError(f.kind === 'timeout' ? 'IPLUM_TIMEOUT' : 'IPLUM_CONNECTION', f.message, { retriable: true, path: endpoint, cause: f.cause });
         // The vendor page documents an error body on 5xx: say what iPlum said.
         const e = errorBody(f.body);
         const said = e.errorCode || e.errorDescription ? ` (${[e.errorCode, e.errorDescription].filter(Boolean).join(': ')})` : '';
@@ -63,7 +63,7 @@ export class IplumClient {
         // Signed per attempt: the epoch must be fresh.
         const epoch = Math.floor((this.o.now ?? Date.now)() / 1000);
         const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
-        return { path, method: 'POST', headers, body: json, name: `iplum POST ${endpoint}`, attributes: { endpoint } };
+        return { path, method: 'POST', headers, body: json, name: `iplum POST ${endpoint}`, display: endpoint, attributes: { endpoint } };
       },
       (res) => this.result(res.status, res.body, endpoint, acceptsText),
     );

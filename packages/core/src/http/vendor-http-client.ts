@@ -41,6 +41,8 @@ export interface VendorRequest {
   body?: string;
   /** Span name, e.g. `plum GET logs`. */
   name: string;
+  /** How messages name the request (e.g. the endpoint without the base path). Default: `path`. */
+  display?: string;
   attributes?: Record<string, string>;
 }
 
@@ -77,7 +79,7 @@ export class VendorHttpClient {
         } catch (err) {
           // An error the client did not name is still a failed request: retried, with its code.
           if (err instanceof PlumlineError) throw err;
-          throw this.o.failure({ kind: 'connection', message: `request to ${req.path} failed: ${(err as Error).message}`, cause: err }, req.path);
+          throw this.o.failure({ kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error).message}`, cause: err }, req.path);
         }
       },
       {
@@ -107,14 +109,14 @@ export class VendorHttpClient {
       failure = err;
       const timedOut = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
       throw this.o.failure(
-        timedOut ? { kind: 'timeout', message: `request to ${req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.path} failed: ${(err as Error).message}`, cause: err },
+        timedOut ? { kind: 'timeout', message: `request to ${req.display ?? req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error).message}`, cause: err },
         req.path,
       );
     } finally {
       end?.(failure);
     }
     if (status === 429 || status >= 500) {
-      throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.path}`, status, retryAfterMs: parseRetryAfter(retryAfter), body }, req.path);
+      throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(retryAfter), body }, req.path);
     }
     return { status, body };
   }
