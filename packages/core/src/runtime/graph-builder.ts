@@ -77,6 +77,8 @@ export class GraphBuilder {
     this.addSources();
     this.addOperators();
     const { runners, implicitSinks } = this.addSinks();
+    // A side subscriber of the dead-letter subject: it shows what passes, holds no receipt.
+    this.dead.stream.pipe(this.p.taps.tapInto(DEAD_LETTER_STREAM)).subscribe({ error: () => {} });
     this.dead.sealed();
     return {
       connect: () => {

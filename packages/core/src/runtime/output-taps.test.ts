@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toArray, lastValueFrom, filter } from 'rxjs';
 import { memorySink, MemoryStateStore } from '../testing/index.js';
-import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '../index.js';
+import { corePlugins, createLogger, createPipeline, defineOperator, mapEvents, PipelineError, PluginRegistry, z, type CallEvent } from '../index.js';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -39,5 +39,26 @@ describe('Pipeline.output$: the events leaving a component, as an Observable', (
     await p.start();
     await p.done;
     expect(await lastValueFrom(p.output$('gen').pipe(toArray()))).toEqual([]);
+  });
+
+  it('shows the dead-letter stream too: each refused record as a dead_letter event, whoever writes it', async () => {
+    const picky = defineOperator({
+      type: 'picky',
+      description: 'refuses every fifth event',
+      configSchema: z.strictObject({}),
+      create: () => ({ apply: mapEvents((e) => {
+        if (Number(e.attributes.index) % 5 === 0) throw new PipelineError('PICKY_REFUSED', 'not this one');
+        return e;
+      }) }),
+    });
+    const p = await createPipeline(
+      { sources: { gen: { type: 'generate', count: 20 } }, transforms: { p: { type: 'picky', inputs: ['gen'] } }, sinks: { out: { type: 'blackhole', inputs: ['p'] }, dead: { type: 'blackhole', inputs: ['dead_letter'] } } },
+      { plugins: new PluginRegistry([...corePlugins, picky]), logger, once: true, stateStore: new MemoryStateStore() },
+    );
+    const dead = lastValueFrom(p.output$('dead_letter').pipe(toArray()));
+    await p.start();
+    const result = await p.done;
+    expect((await dead).map((e) => [e.kind, e.attributes.code])).toEqual(Array.from({ length: 4 }, () => ['dead_letter', 'PICKY_REFUSED']));
+    expect(result.stats.dead!.eventsIn).toBe(4);
   });
 });

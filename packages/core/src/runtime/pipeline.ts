@@ -12,6 +12,7 @@ import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { OutputTaps } from './output-taps.js';
+import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import { directoryStatePlugin } from '../state/directory-state-plugin.js';
 import { corePlugins } from '../builtins.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
@@ -67,7 +68,8 @@ export interface Pipeline {
   /** Per-component counters, live. */
   stats(): Record<string, ComponentStats>;
   /**
-   * The events leaving a source or transform (`id`, or `id.output` for a named output), from
+   * The events leaving a source or transform (`id`, or `id.output` for a named output; or
+   * `dead_letter`, every refused record as a dead-letter event), from
    * the moment of subscribing; completes when the pipeline ends, errors when it fails. Subscribe
    * before `start()` to see every event. The observer runs inline, as each batch passes: a slow
    * one slows the pipeline (that is the back-pressure), and it must not throw. Observing takes
@@ -171,7 +173,7 @@ class PipelineRuntime implements Pipeline {
   ) {
     this.id = definition.id;
     this.atomic = definition.sinks.some((s) => s.plugin.atomicProblems?.(s.config as never, undefined) !== undefined);
-    this.taps = new OutputTaps(new Set([...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]));
+    this.taps = new OutputTaps(new Set([DEAD_LETTER_STREAM, ...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]));
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
