@@ -26,7 +26,10 @@ describe('the commands the README gives', () => {
   });
 
   it('`npx pnpm exec plumline --help` runs the CLI', () => {
-    const r = spawnSync('npx', ['--yes', 'pnpm@10.34.9', 'exec', 'plumline', '--help'], { cwd: root, encoding: 'utf8' });
+    // As from a user's shell: not the npm_* variables of the runner that started these tests
+    // (under `npx -p node@24`, npm_config_package would make this npx run that package).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    const r = spawnSync('npx', ['--yes', 'pnpm@10.34.9', 'exec', 'plumline', '--help'], { cwd: root, encoding: 'utf8', env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('plumline run');
   });
