@@ -65,7 +65,7 @@ const deadFile = join(root, 'out', name, 'dead-letters.ndjson');
 if (existsSync(deadFile)) {
   const dead = readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const codes = [...new Set(dead.map((d) => d.attributes?.code))].join(', ');
-  console.log(`\nThe ${dead.length} dead-letter warnings above are on purpose: the emulator serves 0.2% of lines malformed, and each bad record goes to ${relative(root, deadFile)} with its reason (${codes}) while the rest is written.`);
+  console.log(`\nThe dead-letter warnings above (${dead.length} records) are on purpose: the emulator serves 0.2% of lines malformed, and each bad record goes to ${relative(root, deadFile)} with its reason (${codes}) while the rest is written.`);
 }
 console.log(`\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/${name}/state, and what it reads again within \`lateness\` is not delivered twice.`);
 
