@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { PluginError, type AnyPlugin, type PluginRegistry } from '@plumline/core';
+import type { PluginRegistry } from '@plumline/core';
 import { loadPluginModule, pipelineJsonSchema, readPipelineFile } from '@plumline/core/host';
 
 const SECTIONS = ['sources', 'transforms', 'sinks'] as const;
@@ -26,15 +26,9 @@ export async function pipelineSchemaFor(registry: PluginRegistry, file: string |
     // Only the use: values matter here: a variable the shell has not set reads as empty.
     const pipeline = await readPipelineFile(file, new Proxy({}, { get: (_t, name) => (typeof name === 'string' ? (process.env[name] ?? '') : undefined) }));
     for (const use of usedModules(pipeline)) {
-      for (const plugin of await loadPluginModule(use, dirname(file))) registerOnce(registry, plugin);
+      // As a run resolves it: a type the registry already has keeps its plugin.
+      for (const plugin of await loadPluginModule(use, dirname(file))) if (!registry.get(plugin.kind, plugin.type)) registry.register(plugin);
     }
   }
   return pipelineJsonSchema(registry);
-}
-
-function registerOnce(registry: PluginRegistry, plugin: AnyPlugin): void {
-  const known = registry.get(plugin.kind, plugin.type);
-  if (known === plugin) return;
-  if (known) throw new PluginError('PLUGIN_DUPLICATE_TYPE', `a ${plugin.kind} plugin of type "${plugin.type}" is already registered`, { fields: { type: plugin.type } });
-  registry.register(plugin);
 }

@@ -23,9 +23,10 @@ export class OutputTaps {
     if (!this.refs.has(ref)) {
       throw new PipelineError('PIPELINE_UNKNOWN_OUTPUT', `no component output "${ref}": observe one of ${[...this.refs].join(', ')}`, { retriable: false, fields: { ref } });
     }
+    const ended = this.ended;
+    if (ended) return new Observable((s) => (ended.error === undefined ? s.complete() : s.error(ended.error)));
     let subject = this.subjects.get(ref);
     if (!subject) this.subjects.set(ref, (subject = new Subject<CallEvent>()));
-    if (this.ended) return this.ended.error === undefined ? new Observable((s) => s.complete()) : new Observable((s) => s.error(this.ended!.error));
     return subject.asObservable();
   }
 
