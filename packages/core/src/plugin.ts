@@ -94,6 +94,15 @@ export interface Source<C = unknown> {
    * for a source that hands on records it did not build (stdin, a custom webhook).
    */
   readonly wellFormedEvents?: boolean;
+  /**
+   * Called after a checkpoint this source yielded became durable (stored by the state store, or
+   * committed with an exactly-once sink's output), with that checkpoint: on each commit that
+   * moved it, including the final one before `close`, one call at a time. A source that mirrors
+   * its position elsewhere (a Kafka consumer group's offsets, for lag and for the next owner of a
+   * partition) writes it here. A rejection is logged as a warning: the stored checkpoint stays
+   * the truth the source resumes from.
+   */
+  committed?(checkpoint: C): Promise<void>;
   /** Called once when the pipeline stops, after `read` ended. Releases sockets and servers. Must be idempotent. */
   close?(): Promise<void>;
 }

@@ -28,6 +28,8 @@ export class CommitCoordinator {
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private timerCommitRunning = false;
+  /** Sources told of their durable checkpoints (Source.committed), by source id. */
+  private readonly sourceListeners = new Map<string, (position: JsonValue) => Promise<void>>();
 
   constructor(
     private readonly state: StateStore,
@@ -46,6 +48,11 @@ export class CommitCoordinator {
   /** OperatorContext.onCommit: hooks run before each commit, downstream first. */
   onCommit(hook: (info: CommitInfo) => Promise<void>): void {
     this.hooks.push(hook);
+  }
+
+  /** Source.committed: `listener` hears each durable checkpoint of source `id` that moved, one call at a time. */
+  onSourceCommitted(id: string, listener: (position: JsonValue) => Promise<void>): void {
+    this.sourceListeners.set(id, listener);
   }
 
   isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
@@ -127,10 +134,28 @@ export class CommitCoordinator {
       if (text === this.lastCommitted) return;
       // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
       if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      const before = this.committedSeq;
       this.committed(snapshot, text);
+      await this.tellSources(snapshot, before);
     });
     this.chain = next.catch(() => {});
     return next;
+  }
+
+  /**
+   * Tells each listening source its checkpoint that moved. What a source does with it (a Kafka
+   * group's offsets) mirrors the stored checkpoint, which stays the truth: a failure is a warning.
+   */
+  private async tellSources(snapshot: Record<string, StoredCheckpoint>, before: Record<string, number>): Promise<void> {
+    for (const [id, listener] of this.sourceListeners) {
+      const c = snapshot[id];
+      if (!c || c.seq === before[id] || c.position === null) continue;
+      try {
+        await listener(c.position);
+      } catch (err) {
+        this.logger.warn({ component: id, err }, 'source could not mirror its committed checkpoint');
+      }
+    }
   }
 
   private snapshot(): Record<string, StoredCheckpoint> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { arraySource, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
-import { corePlugins, createPipeline, defineOperator, defineSink, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
+import { corePlugins, createPipeline, defineOperator, defineSink, defineSource, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
 import { tmpDir } from '../testing/tmp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +39,40 @@ class RecordingStore extends MemoryStateStore implements StateStore {
 }
 
 describe('pipeline runtime', () => {
+  it('tells a source each durable checkpoint of its own (Source.committed), the last one before close, and never one the store does not hold', async () => {
+    const told: unknown[] = [];
+    const order: string[] = [];
+    const store = new RecordingStore();
+    const src = defineSource({
+      type: 'told_src',
+      description: 'three pages; records what it is told',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        bounded: true,
+        async *read() {
+          for (let i = 0; i < 3; i++) yield { events: events(`t${i}-`, 2), checkpoint: { next: i + 1 } };
+        },
+        async committed(checkpoint: { next: number }) {
+          // The store must hold it already.
+          const stored = (await store.get('checkpoints')) as Record<string, { position: unknown }> | undefined;
+          expect(stored?.['s']?.position).toEqual(checkpoint);
+          told.push(checkpoint);
+          order.push('committed');
+        },
+        async close() {
+          order.push('close');
+        },
+      }),
+    });
+    const p = await createPipeline({ sources: { s: { type: 'told_src' } }, sinks: { out: { type: 'blackhole', inputs: ['s'] } } }, { plugins: registry(src), logger, once: true, stateStore: store });
+    await p.start();
+    await p.done;
+    expect(told.length).toBeGreaterThan(0);
+    expect(told[told.length - 1]).toEqual({ next: 3 });
+    expect(order[order.length - 1]).toBe('close');
+    expect(order.filter((o) => o === 'close')).toHaveLength(1);
+  });
+
   describe('a receipt released twice (an operator releases a batch it also passes on)', () => {
     const releasesTwice = defineOperator({
       type: 'releases_twice',

@@ -322,6 +322,8 @@ class PipelineRuntime implements Pipeline {
       const ctx = this.context(c.id, c.plugin.type, 'source', this.sourcesStop.signal);
       const instance = await c.plugin.create(c.config as never, ctx);
       this.sources.push({ id: c.id, instance, telemetry: this.telemetry.get(c.id)!, ctx });
+      const committed = instance.committed?.bind(instance);
+      if (committed) this.commits!.onSourceCommitted(c.id, committed);
       if (this.options.once && !instance.bounded) {
         throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${c.id}" (${c.plugin.type}) never ends, so it cannot run with --once: give it an end (e.g. count or end), or run without --once`, {
           fields: { component: c.id },
