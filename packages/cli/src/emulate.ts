@@ -1,6 +1,6 @@
 import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { IplumEmulator } from '@plumline/source-iplum/emulator';
-import { RegistryEmulator } from '@plumline/sink-kafka/emulator';
+import { RegistryEmulator } from '@plumline/kafka/emulator';
 import type { CliIo } from './main.js';
 
 export interface EmulateOptions {

@@ -35,7 +35,7 @@ import { pollRanges } from '@plumline/core/sources';
 import { sinkContract } from '@plumline/core/testing';
 import { fileSink } from '@plumline/sink-file';
 import { enrichOperator } from '@plumline/operators';
-import { kafkaSink } from '@plumline/sink-kafka';
+import { kafkaSink } from '@plumline/kafka';
 import { plumSource } from '@plumline/source-plum';
 import { iplumSource } from '@plumline/source-iplum';
 

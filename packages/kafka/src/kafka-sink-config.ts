@@ -1,5 +1,6 @@
 import { duration, secret, z } from '@plumline/core';
 import { templateProblems } from '@plumline/core/util';
+import { kafkaConnectionShape } from './kafka-connection.js';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;
@@ -18,35 +19,10 @@ const template = (description: string) =>
     })
     .describe(description);
 
-/** TLS to the brokers (shared by the sink and the kafka state store). */
-export const kafkaSslSchema = z
-  .union([
-    z.boolean(),
-    z.strictObject({
-      ca: z.string().optional().describe('PEM file of the CA(s) that signed the brokers’ certificates (default: the system CAs).'),
-      cert: z.string().optional().describe('PEM client certificate, for mutual TLS.'),
-      key: z.string().optional().describe('PEM private key of the client certificate.'),
-      reject_unauthorized: z.boolean().default(true).describe('Refuse brokers whose certificate cannot be verified (default true).'),
-    }),
-  ])
-  .optional()
-  .describe('TLS to the brokers: true, or PEM file paths.');
-
-/** SASL authentication (shared by the sink and the kafka state store). */
-export const kafkaSaslSchema = z
-  .strictObject({
-    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
-    username: z.string().min(1).describe('SASL user.'),
-    password: secret('SASL password.'),
-  })
-  .optional()
-  .describe('SASL authentication.');
-
 /** The config schema of the `kafka` sink. */
 export const kafkaSinkConfigSchema = z
   .strictObject({
-    brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers, e.g. ["127.0.0.1:9092"].'),
-    client_id: z.string().min(1).default('plumline').describe('Kafka client id.'),
+    ...kafkaConnectionShape('plumline'),
     topic: template('Topic template over event fields, e.g. `calls.{{kind}}`. A rendered name Kafka would refuse (over 249 characters, characters other than a-z A-Z 0-9 . _ -) sends the event to the dead-letter output (KAFKA_TOPIC_INVALID).').superRefine((t, ctx) => {
       if (!t.includes('{{') && !isValidTopicName(t)) ctx.addIssue({ code: 'custom', message: `"${t}" is not a Kafka topic name: use 1–249 of a-z A-Z 0-9 . _ -` });
     }),
@@ -82,13 +58,11 @@ export const kafkaSinkConfigSchema = z
       })
       .optional()
       .describe('Create missing topics with these settings. Absent: a missing topic fails the sink at start (when the topic has no template fields) or on first write.'),
-    ssl: kafkaSslSchema,
     exactly_once: z
       .boolean()
       .default(false)
       .describe('Write each batch, the checkpoints after it and the operator state it changed (dedupe keys) in one Kafka transaction of the state store (needs `state: { type: kafka }` on the same brokers; this must be the only sink). Consumers must read with isolation.level=read_committed.'),
     state_topic: z.string().min(1).optional().describe('Deprecated: with exactly_once the state store\'s topic is used. If set, it must equal `state.topic`.'),
-    sasl: kafkaSaslSchema,
   })
   .superRefine((c, ctx) => {
     if (c.exactly_once && (!c.idempotent || c.acks !== 'all')) ctx.addIssue({ code: 'custom', path: ['exactly_once'], message: 'exactly_once needs idempotent: true and acks: all' });

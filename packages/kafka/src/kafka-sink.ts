@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import { compileStrictTemplate, compileTemplate } from '@plumline/core/util';
 import kafkajs from 'kafkajs';
 import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
-import { kafkaLogCreator } from './kafka-log.js';
+import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
@@ -77,20 +76,6 @@ function topicErrorsType(errors: unknown[] | undefined): string | undefined {
     if (t) return t;
   }
   return undefined;
-}
-
-/** The kafkajs client settings (brokers, TLS, SASL, logging through `logger`) of a sink's or state store's config; shared so both connect alike. */
-export function kafkaClientConfig(c: { brokers: string[]; client_id: string; ssl?: KafkaSinkConfig['ssl']; sasl?: KafkaSinkConfig['sasl']; request_timeout?: number }, ctx: Pick<ComponentContext, 'logger'>): kafkajs.KafkaConfig {
-  const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readFileSync(c.ssl.ca)] : undefined, cert: c.ssl.cert ? readFileSync(c.ssl.cert) : undefined, key: c.ssl.key ? readFileSync(c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
-  return {
-    clientId: c.client_id,
-    brokers: c.brokers,
-    ssl,
-    sasl: c.sasl ? ({ mechanism: c.sasl.mechanism, username: c.sasl.username, password: c.sasl.password } as kafkajs.SASLOptions) : undefined,
-    requestTimeout: c.request_timeout,
-    logCreator: kafkaLogCreator(ctx.logger),
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
-  };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { IDEMPOTENT_RETRY, kafkaClientConfig } from './kafka-sink.js';
-import { kafkaSaslSchema, kafkaSslSchema } from './kafka-sink-config.js';
+import { IDEMPOTENT_RETRY } from './kafka-sink.js';
+import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -25,13 +25,10 @@ export const TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 
 /** The config schema of the `kafka` state store. */
 export const kafkaStateConfigSchema = z.strictObject({
-  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).describe('Bootstrap brokers.'),
+  ...kafkaConnectionShape('plumline-state'),
   topic: z.string().min(1).default(DEFAULT_STATE_TOPIC).describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
-  client_id: z.string().min(1).default('plumline-state').describe('Kafka client id.'),
   create_topic: z.boolean().default(true).describe('Create the topic (1 partition, cleanup.policy=compact) when missing.'),
   replication: z.int().min(1).default(1).describe('Replication factor when creating the topic.'),
-  ssl: kafkaSslSchema,
-  sasl: kafkaSaslSchema,
 });
 /** The `kafka` state store's config, validated. */
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;

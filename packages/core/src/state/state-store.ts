@@ -3,7 +3,7 @@ import type { JsonValue } from '../util/json.js';
 /**
  * Where checkpoints and operator state live. The runtime opens it before any component is
  * created and closes it after the last commit. Implementations: `directory` (embedded
- * default, in core) and `kafka` (in @plumline/sink-kafka).
+ * default, in core) and `kafka` (in @plumline/kafka).
  */
 export interface StateStore {
   /** Called once before any other member. May take a lock so that one pipeline owns the state. */

@@ -10,4 +10,5 @@ export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOption
 export { closeServerNow } from './close-server.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
 export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
+export { eventShapeProblem } from '../event-shape.js';
 export { compileGetter, isFieldPath, setPathCopying } from '../expr/field-path.js';

@@ -1,0 +1,59 @@
+import { duration, secret, z } from '@plumline/core';
+import { kafkaConnectionShape } from './kafka-connection.js';
+import { isValidTopicName } from './kafka-sink-config.js';
+
+/** Largest page the source hands the pipeline: records of one partition, in offset order. */
+export const DEFAULT_MAX_BATCH_EVENTS = 1_000;
+/** kafkajs's session timeout: a worker silent this long leaves the group and its partitions move. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+
+/** The config schema of the `kafka` source. */
+export const kafkaSourceConfigSchema = z
+  .strictObject({
+    ...kafkaConnectionShape('plumline'),
+    topics: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine(isValidTopicName, 'not a Kafka topic name: use 1–249 of a-z A-Z 0-9 . _ -'),
+      )
+      .min(1)
+      .optional()
+      .describe('Topics to consume. Set this or `topic_pattern`.'),
+    topic_pattern: z
+      .string()
+      .min(1)
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression')
+      .optional()
+      .describe('A regular expression (JavaScript syntax) over topic names: every existing topic that matches when the source starts is consumed. Set this or `topics`.'),
+    group_id: z.string().min(1).describe('Consumer group. Workers with the same group_id share the partitions; the group\'s offsets mirror the committed checkpoint (for lag tools and the next owner of a partition).'),
+    start_from: z.enum(['earliest', 'latest']).default('earliest').describe('Where a partition starts when neither the checkpoint nor the group has an offset for it.'),
+    encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Record values: json (a CallEvent as JSON, as the kafka sink writes it), or avro / json_schema in Confluent\'s wire format, decoded through `schema_registry`.'),
+    schema_registry: z
+      .strictObject({
+        url: z.url().describe('Base URL of a Confluent-compatible schema registry.'),
+        username: z.string().min(1).optional().describe('Basic auth user.'),
+        password: secret('Basic auth password.').optional(),
+      })
+      .optional()
+      .describe('Schema registry for the avro and json_schema encodings (schemas are looked up by the id in each record).'),
+    max_batch_events: z.int().min(1).default(DEFAULT_MAX_BATCH_EVENTS).describe('Most records per page handed to the pipeline.'),
+    session_timeout: duration('How long the group waits for a silent worker before it moves its partitions to the others.', `${DEFAULT_SESSION_TIMEOUT_MS / 1000}s`),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.topics === undefined) === (c.topic_pattern === undefined)) ctx.addIssue({ code: 'custom', path: ['topics'], message: 'set exactly one of topics and topic_pattern' });
+    if (c.encoding !== 'json' && !c.schema_registry) ctx.addIssue({ code: 'custom', path: ['schema_registry'], message: `encoding ${c.encoding} needs schema_registry (its url); or use encoding: json` });
+    if (c.encoding === 'json' && c.schema_registry) ctx.addIssue({ code: 'custom', path: ['encoding'], message: 'schema_registry is set but encoding is json: set encoding to avro or json_schema, or remove schema_registry' });
+    if (c.schema_registry && (c.schema_registry.username === undefined) !== (c.schema_registry.password === undefined)) ctx.addIssue({ code: 'custom', path: ['schema_registry', 'password'], message: 'set both username and password, or neither' });
+  });
+
+/** The `kafka` source's config, validated. */
+export type KafkaSourceConfig = z.output<typeof kafkaSourceConfigSchema>;

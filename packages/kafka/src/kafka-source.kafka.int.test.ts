@@ -1,0 +1,114 @@
+import { describe, expect, inject, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry, type CallEvent, type Pipeline, type StateStore } from '@plumline/core';
+import { memorySink } from '@plumline/core/testing';
+import { kafkaSource } from './kafka-source.js';
+
+const brokers = inject('kafkaBrokers');
+const kafka = new kafkajs.Kafka({ clientId: 'test-producer', brokers, logLevel: kafkajs.logLevel.NOTHING });
+const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+const event = (i: number): CallEvent => ({ id: `c${i}`, source: 'plum', kind: 'call', time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), attributes: { n: i } });
+
+/** Writes records to `topic` with a plain kafkajs producer (keys spread them over the partitions). */
+async function produce(topic: string, values: (string | null)[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < values.length; i += 1000) {
+    await producer.send({ topic, messages: values.slice(i, i + 1000).map((value, j) => ({ key: `k${i + j}`, value })) });
+  }
+  await producer.disconnect();
+}
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+}
+
+/** Starts a pipeline kafka source → memory sink (+ dead letters), each with its own in-memory state unless one is given. */
+async function start(config: Record<string, unknown>, stateStore: StateStore = new MemoryStateStore()) {
+  const out = memorySink({ type: 'out' });
+  const dead = memorySink({ type: 'dead' });
+  const pipeline = await createPipeline(
+    {
+      runtime: { commit_interval: '200ms' },
+      sources: { in: { type: 'kafka', brokers, ...config } },
+      sinks: { out: { type: 'out', inputs: ['in'] }, dead: { type: 'dead', inputs: ['dead_letter'] } },
+    },
+    { plugins: new PluginRegistry([...corePlugins, kafkaSource, out.plugin, dead.plugin]), logger: createLogger({ level: 'silent' }), stateStore },
+  );
+  await pipeline.start();
+  return { pipeline, out: out.record, dead: dead.record };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const ids = (events: CallEvent[]) => events.map((e) => e.id);
+
+describe('kafka source (real broker)', () => {
+  it('reads every record of every partition once, dead-letters what is not a CallEvent with its topic, partition and offset, and leaves the group offsets where it stopped', { timeout: 120_000 }, async () => {
+    const topic = unique('src');
+    const group = unique('group');
+    await createTopic(topic, 3);
+    const first = Array.from({ length: 2000 }, (_, i) => event(i));
+    await produce(topic, [...first.map((e) => JSON.stringify(e)), 'not json {', JSON.stringify({ id: 'x' }), null]);
+    const a = await start({ topics: [topic], group_id: group });
+    await until('the first run', () => a.out.events.length >= 2000 && a.dead.events.length >= 3);
+    await a.pipeline.stop();
+    expect(ids(a.out.events).sort()).toEqual(ids(first).sort());
+    const codes = a.dead.events.map((d) => d.attributes.code).sort();
+    expect(codes).toEqual(['KAFKA_RECORD_INVALID', 'KAFKA_RECORD_UNDECODABLE', 'KAFKA_RECORD_UNDECODABLE']);
+    for (const d of a.dead.events) expect(d.raw).toMatchObject({ topic, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/) });
+
+    // A new worker of the group with no state of its own starts where the group's offsets say:
+    // the committed checkpoint was mirrored there, so it reads only what came since.
+    const later = Array.from({ length: 500 }, (_, i) => event(10_000 + i));
+    await produce(topic, later.map((e) => JSON.stringify(e)));
+    const b = await start({ topics: [topic], group_id: group });
+    await until('the second run', () => b.out.events.length >= 500);
+    await new Promise((r) => setTimeout(r, 1000));
+    await b.pipeline.stop();
+    expect(ids(b.out.events).sort()).toEqual(ids(later).sort());
+    expect(b.dead.events).toEqual([]);
+  });
+
+  it('resumes from its stored checkpoint past the group offsets, and reads topics by pattern', { timeout: 120_000 }, async () => {
+    const topic = unique('pat');
+    await createTopic(topic, 2);
+    const events = Array.from({ length: 600 }, (_, i) => event(i));
+    await produce(topic, events.slice(0, 300).map((e) => JSON.stringify(e)));
+    const state = new MemoryStateStore();
+    const a = await start({ topic_pattern: `^${topic}$`, group_id: unique('g') }, state);
+    await until('the first 300', () => a.out.events.length >= 300);
+    await a.pipeline.stop();
+    await produce(topic, events.slice(300).map((e) => JSON.stringify(e)));
+    // Another group (no offsets at all) with the same state: the checkpoint alone says where to go on.
+    const b = await start({ topic_pattern: `^${topic}$`, group_id: unique('g') }, state);
+    await until('the next 300', () => b.out.events.length >= 300);
+    await new Promise((r) => setTimeout(r, 1000));
+    await b.pipeline.stop();
+    expect(ids(b.out.events).sort()).toEqual(ids(events.slice(300)).sort());
+  });
+
+  it('refuses a topic that does not exist (KAFKA_TOPIC_MISSING) and a broker it cannot reach (KAFKA_CONNECT_FAILED) at start', { timeout: 120_000 }, async () => {
+    const codeOf = async (config: Record<string, unknown>) => {
+      const plugins = new PluginRegistry([...corePlugins, kafkaSource, memorySink({ type: 'out' }).plugin]);
+      const p: Pipeline = await createPipeline({ sources: { in: { type: 'kafka', ...config } }, sinks: { out: { type: 'out', inputs: ['in'] } } }, { plugins, logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() });
+      await p.start().catch(() => {});
+      return p.done.then(
+        () => 'no error',
+        (err: { code?: string }) => err.code,
+      );
+    };
+    expect(await codeOf({ brokers, topics: [unique('absent')], group_id: unique('g') })).toBe('KAFKA_TOPIC_MISSING');
+    expect(await codeOf({ brokers: ['127.0.0.1:1'], topics: ['t'], group_id: unique('g') })).toBe('KAFKA_CONNECT_FAILED');
+  });
+});

@@ -1,0 +1,235 @@
+import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
+import kafkajs from 'kafkajs';
+import { ChunkQueue } from './chunk-queue.js';
+import { kafkaClientConfig } from './kafka-connection.js';
+import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
+import { RecordDecoder } from './record-decoder.js';
+
+/**
+ * The checkpoint of a `kafka` source: for each partition read (`topic/partition`), the offset
+ * of the next record to read. It covers only records every sink acknowledged.
+ */
+export interface KafkaCheckpoint {
+  offsets: Record<string, number>;
+}
+
+/** Fetched chunks waiting for the pipeline: a few, so the consumer fetches ahead without filling memory. */
+const MAX_QUEUED_CHUNKS = 4;
+/** How often a fetch waiting for room tells the group it is alive (well under the session timeout). */
+const HEARTBEAT_EVERY_MS = 3_000;
+
+/** Records of one partition handed from kafkajs's fetch loop to `read`. */
+interface Chunk {
+  tp: string;
+  topic: string;
+  partition: number;
+  messages: kafkajs.KafkaMessage[];
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
+
+type LifecycleState = 'new' | 'reading' | 'closed';
+
+/**
+ * The `kafka` source: a member of a consumer group that reads the partitions the group assigns
+ * it and hands their records to the pipeline, one partition's records per page.
+ *
+ * Its checkpoint (the next offset per partition) is stored like every source's, after every
+ * sink acknowledged the records before it — with an exactly-once Kafka sink, in the same
+ * transaction as the output. The group's offsets mirror it (`committed`), written only after the
+ * checkpoint is durable, so they never run ahead of what was delivered. A partition resumes at
+ * the later of the two: the stored checkpoint when this worker read furthest, the group's
+ * offset when another worker has moved it on since. Records already handed on in this run are
+ * never handed on again (the group restarts its fetch at the committed offset after a rebalance).
+ */
+export class KafkaSource implements Source<KafkaCheckpoint> {
+  readonly bounded = false;
+  readonly wellFormedEvents = true;
+  private state: LifecycleState = 'new';
+  private readonly kafka: kafkajs.Kafka;
+  private readonly consumer: kafkajs.Consumer;
+  private readonly decoder: RecordDecoder;
+  private readonly queue = new ChunkQueue<Chunk>(MAX_QUEUED_CHUNKS);
+  /** Next offset to hand on, per partition: from the checkpoint, then from what was handed on. */
+  private readonly next = new Map<string, number>();
+  /** Partitions the group assigned this worker in its current generation. */
+  private assigned = new Set<string>();
+  /** Per partition assigned now, the first offset handed on since the assignment: the group's offset is mirrored only past it. */
+  private readonly resumedAt = new Map<string, number>();
+  private readonly groupOffsets = new Map<string, number>();
+  /** Bumped when a rebalance starts: a fetch of an earlier generation stops waiting for room. */
+  private generation = 0;
+  private readonly unlisten: (() => void)[] = [];
+
+  constructor(
+    private readonly c: KafkaSourceConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
+    this.consumer = this.kafka.consumer({ groupId: c.group_id, sessionTimeout: c.session_timeout, allowAutoTopicCreation: false, readUncommitted: false });
+    this.decoder = new RecordDecoder(c);
+  }
+
+  async *read(checkpoint: KafkaCheckpoint | undefined): AsyncGenerator<SourcePage<KafkaCheckpoint>> {
+    for (const [tp, offset] of Object.entries(checkpoint?.offsets ?? {})) this.next.set(tp, offset);
+    // The pipeline stopping ends a wait for records at once (the driver only checks between pages).
+    const stop = () => this.queue.close();
+    this.ctx.signal.addEventListener('abort', stop, { once: true });
+    await this.start();
+    try {
+      for (;;) {
+        const chunk = await this.queue.pull();
+        if (!chunk) return;
+        const page = await this.pageOf(chunk);
+        if (page) yield page;
+      }
+    } finally {
+      this.ctx.signal.removeEventListener('abort', stop);
+      this.queue.close();
+    }
+  }
+
+  /** Mirrors the durable checkpoint into the group's offsets, for the partitions this worker still reads. */
+  async committed(checkpoint: KafkaCheckpoint): Promise<void> {
+    if (this.state !== 'reading') return;
+    const offsets: kafkajs.TopicPartitionOffset[] = [];
+    for (const [tp, offset] of Object.entries(checkpoint.offsets)) {
+      const resumed = this.resumedAt.get(tp);
+      if (!this.assigned.has(tp) || resumed === undefined || offset <= resumed || this.groupOffsets.get(tp) === offset) continue;
+      const cut = tp.lastIndexOf('/');
+      offsets.push({ topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: String(offset) });
+    }
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets);
+    for (const o of offsets) this.groupOffsets.set(tpKey(o.topic, o.partition), Number(o.offset));
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.queue.close();
+    for (const off of this.unlisten.splice(0)) off();
+    // Leaving the group hands this worker's partitions to the others at once.
+    await this.consumer.disconnect();
+  }
+
+  private async start(): Promise<void> {
+    this.state = 'reading';
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.unlisten.push(
+      this.consumer.on(GROUP_JOIN, (e) => this.assign(e.payload.memberAssignment)),
+      this.consumer.on(REBALANCING, () => {
+        this.generation++;
+        this.queue.wake();
+      }),
+      this.consumer.on(CRASH, (e) => {
+        if (e.payload.restart) {
+          this.ctx.logger.warn({ err: e.payload.error }, 'kafka consumer failed; kafkajs restarts it');
+          return;
+        }
+        this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
+      }),
+    );
+    try {
+      await this.consumer.connect();
+    } catch (err) {
+      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+    }
+    if (this.c.topics) await this.checkTopics(this.c.topics);
+    await this.consumer.subscribe({ topics: this.c.topics ?? [new RegExp(this.c.topic_pattern!)], fromBeginning: this.c.start_from === 'earliest' });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(payload) });
+  }
+
+  /** A topic that does not exist would have the group wait for it for ever: refuse it at start. */
+  private async checkTopics(topics: string[]): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const absent = topics.filter((t) => !existing.has(t));
+      if (absent.length) {
+        throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} of source ${this.ctx.id} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'} first`, { retriable: false, fields: { topics: absent } });
+      }
+    } catch (err) {
+      if (err instanceof PipelineError) throw err;
+      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** A new generation's assignment: partitions given up lose their queued records; kept ones go on. */
+  private assign(assignment: Record<string, number[]>): void {
+    this.assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => tpKey(topic, p))));
+    for (const tp of [...this.resumedAt.keys()]) if (!this.assigned.has(tp)) this.resumedAt.delete(tp);
+    for (const tp of [...this.groupOffsets.keys()]) if (!this.assigned.has(tp)) this.groupOffsets.delete(tp);
+    this.queue.retain((chunk) => this.assigned.has(chunk.tp));
+    this.ctx.logger.info({ partitions: [...this.assigned].sort() }, 'kafka group assigned partitions');
+  }
+
+  /**
+   * kafkajs's fetch loop: queues the batch's records in chunks, waiting for room (and telling the
+   * group it is alive meanwhile). An offset is resolved only once its chunk is queued, so what a
+   * rebalance or a stop interrupts is fetched again, never skipped.
+   */
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: kafkajs.EachBatchPayload): Promise<void> {
+    const generation = this.generation;
+    const wanted = () => isRunning() && !isStale() && this.generation === generation && this.state === 'reading';
+    const tp = tpKey(batch.topic, batch.partition);
+    const alive = setInterval(() => void heartbeat().catch(() => this.queue.wake()), HEARTBEAT_EVERY_MS);
+    alive.unref();
+    try {
+      for (let i = 0; i < batch.messages.length && wanted(); i += this.c.max_batch_events) {
+        const messages = batch.messages.slice(i, i + this.c.max_batch_events);
+        const queued = await this.queue.push({ tp, topic: batch.topic, partition: batch.partition, messages }, wanted);
+        if (!queued) break;
+        resolveOffset(messages[messages.length - 1]!.offset);
+      }
+    } finally {
+      clearInterval(alive);
+    }
+    // Stopping: fetching again would only spin until the consumer disconnects.
+    if (this.state === 'closed') pause();
+  }
+
+  /** The page of a chunk: records not handed on yet, decoded; undefined when none is left (or the partition is no longer ours). */
+  private async pageOf(chunk: Chunk): Promise<SourcePage<KafkaCheckpoint> | undefined> {
+    if (!this.assigned.has(chunk.tp)) return undefined;
+    let next = this.next.get(chunk.tp);
+    const events: CallEvent[] = [];
+    const dead: DeadLetter[] = [];
+    for (const m of chunk.messages) {
+      const offset = Number(m.offset);
+      if (next !== undefined && offset < next) continue;
+      if (!this.resumedAt.has(chunk.tp)) this.resumedAt.set(chunk.tp, offset);
+      const found = this.decoder.decode({ topic: chunk.topic, partition: chunk.partition, offset: m.offset }, m);
+      const decoded = found instanceof Promise ? await found : found;
+      if ('event' in decoded) events.push(decoded.event);
+      else dead.push(decoded.dead);
+      next = offset + 1;
+    }
+    if (next === undefined || events.length + dead.length === 0) return undefined;
+    this.next.set(chunk.tp, next);
+    return { events, ...(dead.length ? { dead } : {}), checkpoint: { offsets: Object.fromEntries(this.next) } };
+  }
+}
+
+/**
+ * `kafka` source: consumes topics as a member of a consumer group; workers with the same
+ * `group_id` share the partitions.
+ *
+ * ```yaml
+ * sources:
+ *   raw:
+ *     type: kafka
+ *     brokers: ["127.0.0.1:9092"]
+ *     topics: [calls.raw]
+ *     group_id: plumline-process
+ * ```
+ */
+export const kafkaSource = defineSource({
+  type: 'kafka',
+  description: 'Consumes CallEvents from Kafka topics as a member of a consumer group (JSON, or Avro / JSON Schema through a schema registry); undecodable records go to the dead-letter output with topic, partition and offset.',
+  configSchema: kafkaSourceConfigSchema,
+  create: (config, ctx) => new KafkaSource(config, ctx),
+});
