@@ -34,6 +34,8 @@ export interface ComponentRow {
   dead: number;
   inFlight: number;
   lagSec: number | undefined;
+  /** Records waiting to be read, summed over the source's partitions (Kafka sources). */
+  backlog: number | undefined;
 }
 
 const METRIC = {
@@ -44,6 +46,7 @@ const METRIC = {
   dead: 'plumline_component_dead_lettered_total',
   inFlight: 'plumline_component_in_flight_batches',
   lag: 'plumline_component_checkpoint_lag_seconds',
+  backlog: 'plumline_source_backlog_records',
 };
 
 /** Rows per component from two scrapes `dtSec` apart (rates from the difference). */
@@ -52,7 +55,7 @@ export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec
   const row = (s: Sample) => {
     const id = s.labels.component!;
     let r = rows.get(id);
-    if (!r) rows.set(id, (r = { id, kind: s.labels.component_kind ?? '', type: s.labels.component_type ?? '', eventsIn: 0, eventsOut: 0, inPerSec: 0, outPerSec: 0, errors: 0, retries: 0, dead: 0, inFlight: 0, lagSec: undefined }));
+    if (!r) rows.set(id, (r = { id, kind: s.labels.component_kind ?? '', type: s.labels.component_type ?? '', eventsIn: 0, eventsOut: 0, inPerSec: 0, outPerSec: 0, errors: 0, retries: 0, dead: 0, inFlight: 0, lagSec: undefined, backlog: undefined }));
     return r;
   };
   const prev = new Map((before ?? []).map((s) => [`${s.name}|${s.labels.component}`, s.value]));
@@ -67,6 +70,7 @@ export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec
     else if (s.name === METRIC.dead) r.dead = s.value;
     else if (s.name === METRIC.inFlight) r.inFlight = s.value;
     else if (s.name === METRIC.lag) r.lagSec = s.value;
+    else if (s.name === METRIC.backlog) r.backlog = (r.backlog ?? 0) + s.value;
   }
   const order = { source: 0, transform: 1, sink: 2 } as Record<string, number>;
   return [...rows.values()].sort((a, b) => (order[a.kind] ?? 3) - (order[b.kind] ?? 3) || a.id.localeCompare(b.id));
@@ -86,10 +90,10 @@ const num = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `
 
 /** The frame `top` draws: a header and one line per component. */
 export function renderTop(url: string, rows: ComponentRow[], health: string): string {
-  const head = `${'component'.padEnd(16)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)}`;
+  const head = `${'component'.padEnd(16)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)} ${'backlog'.padStart(8)}`;
   const lines = rows.map(
     (r) =>
-      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)}`,
+      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)} ${(r.backlog === undefined ? '-' : num(r.backlog)).padStart(8)}`,
   );
   return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
 }

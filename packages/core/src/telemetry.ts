@@ -18,6 +18,8 @@ export interface ComponentStats {
   checkpointLagSec: number;
   /** Sources that know their range: units (windows, pages, ranges) done of the total. */
   progress?: { done: number; total: number; unit: string };
+  /** Sources that know what waits for them: records not read yet, per partition (a Kafka partition's lag). */
+  backlog?: Record<string, number>;
 }
 
 /** Whether a component works right now, for readiness. */
@@ -41,6 +43,7 @@ interface Instruments {
   inFlight: UpDownCounter;
   requestDuration: Histogram;
   checkpointLag: ObservableGauge;
+  backlog: ObservableGauge;
 }
 
 /** Components alive now, for the observable gauges. */
@@ -55,6 +58,10 @@ function getInstruments(meter: Meter): Instruments {
   checkpointLag.addCallback((result) => {
     for (const t of live) if (t.kind === 'source') result.observe(t.stats.checkpointLagSec, t.attributes);
   });
+  const backlog = meter.createObservableGauge('plumline.source.backlog_records', { description: 'Records waiting to be read, per partition (a Kafka source\'s lag)' });
+  backlog.addCallback((result) => {
+    for (const t of live) for (const [partition, n] of Object.entries(t.stats.backlog ?? {})) result.observe(n, { ...t.attributes, partition });
+  });
   found = {
     eventsIn: meter.createCounter('plumline.component.events_in', { description: 'Events received by a component' }),
     eventsOut: meter.createCounter('plumline.component.events_out', { description: 'Events emitted or written by a component' }),
@@ -65,6 +72,7 @@ function getInstruments(meter: Meter): Instruments {
     inFlight: meter.createUpDownCounter('plumline.component.in_flight_batches', { description: 'Batches emitted and not yet acknowledged' }),
     requestDuration: meter.createHistogram('plumline.source.request_duration_seconds', { description: 'Source request latency', unit: 's' }),
     checkpointLag,
+    backlog,
   };
   instrumentsByMeter.set(meter, found);
   return found;
@@ -90,6 +98,12 @@ export interface PluginTelemetry {
   progress(done: number, total: number, unit: string): void;
   /** Starts a client span and a latency sample for one request; call the result when it ends, with the error if it failed. */
   startRequest(name: string, attributes?: Record<string, string | number>): (error?: unknown) => void;
+  /**
+   * Records waiting to be read in `partition` (a Kafka partition's end offset minus the next
+   * offset to read); `undefined` forgets a partition this source no longer reads. Exported as
+   * `plumline_source_backlog_records{partition}` and summed per source by `plumline top`.
+   */
+  backlog(partition: string, records: number | undefined): void;
 }
 
 /** Counts for one component; every method updates both the plain stats and the OTel instruments. */
@@ -154,6 +168,11 @@ export class ComponentTelemetry implements PluginTelemetry {
     if (this.failure) return { ok: false, reason: this.failure };
     for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s` };
     return { ok: true };
+  }
+  backlog(partition: string, records: number | undefined): void {
+    const b = (this.stats.backlog ??= {});
+    if (records === undefined) delete b[partition];
+    else b[partition] = records;
   }
   /** Sources that know their range report how far they are. */
   progress(done: number, total: number, unit: string): void {

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry, type CallEvent, type Pipeline, type StateStore } from '@plumline/core';
+import { corePlugins, createLogger, createPipeline, defineSink, MemoryStateStore, PluginRegistry, z, type CallEvent, type Pipeline, type StateStore } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { kafkaSource } from './kafka-source.js';
 
@@ -62,6 +62,8 @@ describe('kafka source (real broker)', () => {
     await produce(topic, [...first.map((e) => JSON.stringify(e)), 'not json {', JSON.stringify({ id: 'x' }), null]);
     const a = await start({ topics: [topic], group_id: group });
     await until('the first run', () => a.out.events.length >= 2000 && a.dead.events.length >= 3);
+    // Read to the end: every partition's backlog is 0.
+    expect(a.pipeline.stats().in!.backlog).toEqual({ [`${topic}/0`]: 0, [`${topic}/1`]: 0, [`${topic}/2`]: 0 });
     await a.pipeline.stop();
     expect(ids(a.out.events).sort()).toEqual(ids(first).sort());
     const codes = a.dead.events.map((d) => d.attributes.code).sort();
@@ -96,6 +98,52 @@ describe('kafka source (real broker)', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await b.pipeline.stop();
     expect(ids(b.out.events).sort()).toEqual(ids(events.slice(300)).sort());
+  });
+
+  it('moves the group offsets only over records every sink acknowledged', { timeout: 120_000 }, async () => {
+    const topic = unique('held');
+    const group = unique('g');
+    await createTopic(topic, 1);
+    await produce(topic, Array.from({ length: 500 }, (_, i) => JSON.stringify(event(i))));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let written = 0;
+    const held = defineSink({
+      type: 'held',
+      description: 'acknowledges nothing until the gate opens',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        maxInFlight: 1,
+        async write(batch) {
+          await gate;
+          written += batch.events.length;
+        },
+        async close() {},
+      }),
+    });
+    const p = await createPipeline(
+      { runtime: { commit_interval: '100ms', max_in_flight_batches: 20 }, sources: { in: { type: 'kafka', brokers, topics: [topic], group_id: group, max_batch_events: 50 } }, sinks: { out: { type: 'held', inputs: ['in'] } } },
+      { plugins: new PluginRegistry([...corePlugins, kafkaSource, held]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    const admin = kafka.admin();
+    await admin.connect();
+    const groupOffset = async () => Number((await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]!.partitions[0]!.offset);
+    try {
+      // Every record read and handed on (so kafkajs's fetch of them ended), none acknowledged.
+      await until('pages in flight', () => (p.stats().in?.eventsOut ?? 0) >= 500);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await groupOffset()).toBe(-1);
+      open();
+      await until('everything written', () => written >= 500);
+      const deadline = Date.now() + 30_000;
+      while ((await groupOffset()) !== 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await groupOffset()).toBe(500);
+    } finally {
+      open();
+      await p.stop();
+      await admin.disconnect();
+    }
   });
 
   it('refuses a topic that does not exist (KAFKA_TOPIC_MISSING) and a broker it cannot reach (KAFKA_CONNECT_FAILED) at start', { timeout: 120_000 }, async () => {

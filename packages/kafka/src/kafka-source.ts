@@ -24,6 +24,8 @@ interface Chunk {
   topic: string;
   partition: number;
   messages: kafkajs.KafkaMessage[];
+  /** The partition's end offset when the chunk was fetched. */
+  highWatermark: number;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -43,7 +45,7 @@ type LifecycleState = 'new' | 'reading' | 'closed';
  * never handed on again (the group restarts its fetch at the committed offset after a rebalance).
  */
 export class KafkaSource implements Source<KafkaCheckpoint> {
-  readonly bounded = false;
+  readonly bounded: boolean;
   readonly wellFormedEvents = true;
   private state: LifecycleState = 'new';
   private readonly kafka: kafkajs.Kafka;
@@ -60,6 +62,10 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   /** Bumped when a rebalance starts: a fetch of an earlier generation stops waiting for room. */
   private generation = 0;
   private readonly unlisten: (() => void)[] = [];
+  /** With stop_at_end: per partition of the topics, the offsets at start (the end to reach, and where an unread partition starts). */
+  private ends: Map<string, { low: number; high: number }> | undefined;
+  /** With stop_at_end: the group's first assignment arrived (before it, nothing is known to be finished). */
+  private everAssigned = false;
 
   constructor(
     private readonly c: KafkaSourceConfig,
@@ -68,6 +74,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
     this.consumer = this.kafka.consumer({ groupId: c.group_id, sessionTimeout: c.session_timeout, allowAutoTopicCreation: false, readUncommitted: false });
     this.decoder = new RecordDecoder(c);
+    this.bounded = c.stop_at_end;
   }
 
   async *read(checkpoint: KafkaCheckpoint | undefined): AsyncGenerator<SourcePage<KafkaCheckpoint>> {
@@ -82,6 +89,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
         if (!chunk) return;
         const page = await this.pageOf(chunk);
         if (page) yield page;
+        if (this.reachedEnd()) return;
       }
     } finally {
       this.ctx.signal.removeEventListener('abort', stop);
@@ -136,6 +144,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
       throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
     }
     if (this.c.topics) await this.checkTopics(this.c.topics);
+    if (this.c.stop_at_end) this.ends = await this.endOffsets();
     await this.consumer.subscribe({ topics: this.c.topics ?? [new RegExp(this.c.topic_pattern!)], fromBeginning: this.c.start_from === 'earliest' });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(payload) });
   }
@@ -162,9 +171,59 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   private assign(assignment: Record<string, number[]>): void {
     this.assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => tpKey(topic, p))));
     for (const tp of [...this.resumedAt.keys()]) if (!this.assigned.has(tp)) this.resumedAt.delete(tp);
+    for (const tp of Object.keys(this.ctx.telemetry.stats.backlog ?? {})) if (!this.assigned.has(tp)) this.ctx.telemetry.backlog(tp, undefined);
     for (const tp of [...this.groupOffsets.keys()]) if (!this.assigned.has(tp)) this.groupOffsets.delete(tp);
     this.queue.retain((chunk) => this.assigned.has(chunk.tp));
     this.ctx.logger.info({ partitions: [...this.assigned].sort() }, 'kafka group assigned partitions');
+    if (this.ends) void this.catchUpWithGroup().catch((err: unknown) => this.queue.fail(err));
+  }
+
+  /**
+   * stop_at_end: a partition that another worker finished comes with the group's offset at its
+   * end and no records to fetch; taking the group's offsets as read (they mirror a durable
+   * checkpoint) lets this worker see it is finished.
+   */
+  private async catchUpWithGroup(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = [...new Set([...this.assigned].map((tp) => tp.slice(0, tp.lastIndexOf('/'))))];
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.c.group_id, topics })) {
+        for (const { partition, offset } of partitions) {
+          const tp = tpKey(topic, partition);
+          if (Number(offset) > (this.next.get(tp) ?? -1) && this.assigned.has(tp)) this.next.set(tp, Number(offset));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    this.everAssigned = true;
+    if (this.reachedEnd()) this.queue.close();
+  }
+
+  /** stop_at_end: the end offsets of every partition of the topics when the source starts. */
+  private async endOffsets(): Promise<Map<string, { low: number; high: number }>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const pattern = this.c.topic_pattern === undefined ? undefined : new RegExp(this.c.topic_pattern);
+      const topics = this.c.topics ?? (await admin.listTopics()).filter((t) => pattern!.test(t));
+      const ends = new Map<string, { low: number; high: number }>();
+      for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
+      return ends;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** stop_at_end: every partition assigned to this worker was read to the end it had at start. */
+  private reachedEnd(): boolean {
+    if (!this.ends || !this.everAssigned) return false;
+    for (const tp of this.assigned) {
+      const end = this.ends.get(tp);
+      if (end && (this.next.get(tp) ?? end.low) < end.high) return false;
+    }
+    return true;
   }
 
   /**
@@ -181,7 +240,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     try {
       for (let i = 0; i < batch.messages.length && wanted(); i += this.c.max_batch_events) {
         const messages = batch.messages.slice(i, i + this.c.max_batch_events);
-        const queued = await this.queue.push({ tp, topic: batch.topic, partition: batch.partition, messages }, wanted);
+        const queued = await this.queue.push({ tp, topic: batch.topic, partition: batch.partition, messages, highWatermark: Number(batch.highWatermark) }, wanted);
         if (!queued) break;
         resolveOffset(messages[messages.length - 1]!.offset);
       }
@@ -210,6 +269,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     }
     if (next === undefined || events.length + dead.length === 0) return undefined;
     this.next.set(chunk.tp, next);
+    this.ctx.telemetry.backlog(chunk.tp, Math.max(0, chunk.highWatermark - next));
     return { events, ...(dead.length ? { dead } : {}), checkpoint: { offsets: Object.fromEntries(this.next) } };
   }
 }

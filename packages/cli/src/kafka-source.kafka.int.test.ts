@@ -1,0 +1,118 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { CallGenerator } from '@plumline/core/sources';
+import { tmpDir } from '@plumline/core/testing';
+import { runCli, runWithRandomKills } from './test-support/run-cli.js';
+import { readCommitted } from './test-support/read-committed.js';
+
+const EVENTS = 30_000;
+const PARTITIONS = 6;
+const SEED = 777;
+/** Kills are armed once the first checkpoint of a run was committed, so they land mid-run. */
+const ARM_ON = /first checkpoint committed/;
+
+const brokers = () => inject('kafkaBrokers');
+const suffix = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+/** The input: EVENTS generated calls with 10% repeats, keyed by id (so a repeat lands on its original's partition). */
+function inputEvents() {
+  const gen = new CallGenerator({ seed: SEED, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0.1, source: 'gen' });
+  return Array.from({ length: EVENTS }, (_, i) => gen.event(i));
+}
+
+/** Writes the input to a new topic with a plain kafkajs producer; resolves with how often each id is in it. */
+async function seedInput(topic: string): Promise<Map<string, number>> {
+  const kafka = new kafkajs.Kafka({ clientId: 'seed', brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const events = inputEvents();
+  for (let i = 0; i < events.length; i += 2000) {
+    await producer.send({ topic, messages: events.slice(i, i + 2000).map((e) => ({ key: e.id, value: JSON.stringify(e) })) });
+  }
+  await producer.disconnect();
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+  return counts;
+}
+
+/** How often each id is in `topic`, read by Apache's Java consumer with read_committed. */
+async function idCounts(topic: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const r of await readCommitted(brokers(), [topic])) {
+    const id = (JSON.parse(r.value) as { id: string }).id;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe('kafka source under SIGKILL (real broker, independent Java read_committed reader)', () => {
+  // No dedupe in this chain: each input record (repeats included) must be in the output exactly
+  // as often as in the input, which only exact source positions give. (generate → dedupe →
+  // exactly-once is exactly-once.kafka.int.test.ts.)
+  it(`exactly-once, one worker: kafka (${PARTITIONS} partitions, 10% repeats) → kafka exactly_once: every input record exactly once after random kills`, { timeout: 400_000 }, async () => {
+    const s = suffix();
+    const expected = await seedInput(`in-${s}`);
+    const { dir, cleanup } = await tmpDir('plumline-ksrc-eos-');
+    let kills: number;
+    try {
+      await writeFile(
+        join(dir, 'p.yaml'),
+        `id: ksrc-eos-${s}
+state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
+runtime: { max_in_flight_batches: 4, commit_interval: 200ms }
+sources:
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: eos-${s}, stop_at_end: true, max_batch_events: 100, session_timeout: 6s }
+sinks:
+  out: { type: kafka, inputs: [raw], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, exactly_once: true, create_topics: { partitions: 3 } }
+`,
+      );
+      kills = await runWithRandomKills(dir, { attempts: 8, minMs: 100, spreadMs: 900, logLevel: 'info', armOn: ARM_ON });
+    } finally {
+      await cleanup();
+    }
+    const counts = await idCounts(`out-${s}`);
+    const more = [...counts].filter(([id, n]) => n > (expected.get(id) ?? 0)).length;
+    const fewer = [...expected].filter(([id, n]) => (counts.get(id) ?? 0) < n).length;
+    console.log(`kafka source exactly-once: ${kills} kills mid-run, ${counts.size} ids, ${more} more often than in the input, ${fewer} less often`);
+    expect({ more, fewer }).toEqual({ more: 0, fewer: 0 });
+    expect(kills).toBeGreaterThanOrEqual(4);
+  });
+
+  it(`at-least-once, three workers in one group on ${PARTITIONS} partitions: one killed at random moments and restarted, nothing lost`, { timeout: 400_000 }, async () => {
+    const s = suffix();
+    const expected = await seedInput(`in-${s}`);
+    const dirs = await Promise.all([0, 1, 2].map(() => tmpDir('plumline-ksrc-alo-')));
+    try {
+      const yaml = `id: ksrc-alo-${s}
+runtime: { max_in_flight_batches: 4, commit_interval: 200ms }
+sources:
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: alo-${s}, stop_at_end: true, max_batch_events: 100, session_timeout: 6s }
+sinks:
+  out: { type: kafka, inputs: [raw], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, create_topics: { partitions: 3 } }
+`;
+      for (const d of dirs) await writeFile(join(d.dir, 'p.yaml'), yaml);
+      const args = ['run', 'p.yaml', '--once', '--log-level', 'info'];
+      // Worker 0 is killed a few times, each a moment after it committed something (its share
+      // is read in well under a second), then runs to the end.
+      const victim = runWithRandomKills(dirs[0]!.dir, { attempts: 3, minMs: 10, spreadMs: 200, logLevel: 'info', armOn: ARM_ON });
+      const others = await Promise.all([1, 2].map((i) => runCli(args, dirs[i]!.dir)));
+      for (const o of others) expect(o.code, o.stderr).toBe(0);
+      const kills = await victim;
+      const counts = await idCounts(`out-${s}`);
+      const fewer = [...expected].filter(([id, n]) => (counts.get(id) ?? 0) < n).length;
+      const more = [...counts].filter(([id, n]) => n > (expected.get(id) ?? 0)).length;
+      console.log(`kafka source at-least-once, 3 workers: ${kills} kills of worker 0 mid-run, ${counts.size} ids, ${more} more often than in the input (read again after a rebalance), ${fewer} less often`);
+      expect(fewer).toBe(0);
+      expect(counts.size).toBe(expected.size);
+      expect(kills).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const d of dirs) await d.cleanup();
+    }
+  });
+});
