@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { kafkaSourceRows } from './kafka-source-bench.mjs';
 
 const PORT = 29092;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -74,6 +75,7 @@ export async function kafkaBench(root, tmp, events) {
     console.log('kafka: sink…');
     const sink = child(root, tmp, [join(root, 'bench/run-pipeline.mjs'), join(tmp, 'kafka.yaml'), String(events)], { BENCH_STATE: 'memory' });
     const eos = await exactlyOnceRows(root, tmp, Math.min(events, EOS_EVENTS));
+    const source = await kafkaSourceRows(root, tmp, BROKER);
     const rate = (r) => Math.round(events / (r.ms / 1000));
     const ratio = rate(sink) / rate(bare);
     const mb = (b) => `${Math.round(b / 2 ** 20)} MB`;
@@ -81,6 +83,7 @@ export async function kafkaBench(root, tmp, events) {
       `| generate → kafka sink (idempotent, acks=all, batches of 1,000) | ${rate(sink).toLocaleString('en-US')} | ${mb(sink.maxRssBytes)} | ${ratio.toFixed(2)} of bare kafkajs | ≥ 0.9 of bare kafkajs: ${ratio >= 0.9 ? 'met' : '**not met**'} |`,
       `| bare kafkajs producer, same events and settings | ${rate(bare).toLocaleString('en-US')} | ${mb(bare.maxRssBytes)} | 1.00 | the ceiling |`,
       ...eos,
+      ...source,
     ];
   } finally {
     execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'down'], { env, stdio: 'inherit' });

@@ -15,6 +15,11 @@ export interface KafkaCheckpoint {
 
 /** Fetched chunks waiting for the pipeline: a few, so the consumer fetches ahead without filling memory. */
 const MAX_QUEUED_CHUNKS = 4;
+/**
+ * Longest a fetch waits on the broker for new records (the Java client's fetch.max.wait.ms).
+ * kafkajs's 5 s default also made every stop wait up to 5 s: disconnecting waits for the fetch.
+ */
+const FETCH_MAX_WAIT_MS = 500;
 /** How often a fetch waiting for room tells the group it is alive (well under the session timeout). */
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -72,7 +77,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     private readonly ctx: ComponentContext,
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
-    this.consumer = this.kafka.consumer({ groupId: c.group_id, sessionTimeout: c.session_timeout, allowAutoTopicCreation: false, readUncommitted: false });
+    this.consumer = this.kafka.consumer({ groupId: c.group_id, sessionTimeout: c.session_timeout, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, allowAutoTopicCreation: false, readUncommitted: false });
     this.decoder = new RecordDecoder(c);
     this.bounded = c.stop_at_end;
   }
