@@ -1,39 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
+import { freePort, waitHealthy } from './test-support/receiver-process.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const SECRET = 'callback-secret-123';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function startPipeline(dir: string): ChildProcess {
   return spawn(process.execPath, [BIN, 'run', 'p.yaml', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-async function waitHealthy(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await r.arrayBuffer();
-      if (r.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('receiver never became healthy');
 }
 
 const usage = (i: number) => ({ source: 'iPlum', recordId: `rec-${i}`, usage: 'text', type: 'external', from: '+14081231234', to: 'a@b.com', startTimeUTC: '2026-11-01T00:00:00Z', endTimeUTC: '2026-11-01T00:00:00Z', duration: '1', direction: 'in', iPlumCredits: 1, userId: 'a@b.com', content: `message ${i}` });

@@ -28,6 +28,10 @@ export const callbackConfigSchema = z.strictObject({
   max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Callbacks stored but not yet acknowledged by every sink; past it the receiver answers 503 with Retry-After.'),
   tls: z.strictObject({ cert: z.string().min(1).describe('PEM certificate file.'), key: z.string().min(1).describe('PEM private key file.') }).optional().describe('Serve HTTPS.'),
   include_raw: z.boolean().default(true).describe('Keep the pushed record under `raw`.'),
+  acknowledge: z
+    .enum(['stored', 'delivered'])
+    .default('stored')
+    .describe('When a callback gets its 2xx: `stored` once fsynced to the local write-ahead log (replayed after a crash); `delivered` once every sink acknowledged it (a Kafka sink: acks=all) and its checkpoint is committed, with no local log: receivers behind a load balancer then keep nothing a lost machine takes with it. `delivered` answers within about `runtime.commit_interval`; set it low (100ms).'),
 });
 
 /** The `iplum_callbacks` source's config, validated. */

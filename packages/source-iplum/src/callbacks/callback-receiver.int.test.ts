@@ -119,6 +119,47 @@ describe('iplum_callbacks receiver', () => {
     release();
   });
 
+  it('acknowledge: delivered answers 200 only once the sink acknowledged the callback, and 503 to what a stop leaves undelivered', async () => {
+    const port = await freePort();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let acked = 0;
+    const held = defineSink({
+      type: 'mem',
+      description: 'acks nothing until released',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        write: async (b) => {
+          await gate;
+          acked += b.events.length;
+        },
+        close: async () => {},
+      }),
+    });
+    await receiver({ header: { name: 'x-secret', value: 'hunter2-long' } }, { listen: `127.0.0.1:${port}`, acknowledge: 'delivered' }, { plugin: held, record: undefined as never });
+    const url = `http://127.0.0.1:${port}/iplum/callbacks`;
+    let answered: number | undefined;
+    const first = postJson(url, { ...USAGE, recordId: 'd1' }, { 'x-secret': 'hunter2-long' }).then((r) => (answered = r.status));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBeUndefined();
+    release();
+    expect(await first).toBe(200);
+    expect(acked).toBe(1);
+
+    // A sink that never acknowledges, and a stop: the waiting caller gets 503 and sends it again.
+    const port2 = await freePort();
+    const never = defineSink({ type: 'mem', description: 'never acks', configSchema: z.strictObject({}), create: () => ({ write: () => new Promise<void>(() => {}), close: async () => {} }) });
+    const second = await createPipeline(
+      { runtime: { commit_interval: '20ms', shutdown_timeout: '1s' }, sources: { cb: { type: 'iplum_callbacks', auth: { header: { name: 'x-secret', value: 'hunter2-long' } }, listen: `127.0.0.1:${port2}`, acknowledge: 'delivered' } }, sinks: { out: { type: 'mem', inputs: ['cb'] } } },
+      { plugins: new PluginRegistry([...corePlugins, iplumCallbacksSource, never]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
+    );
+    await second.start();
+    const waiting = postJson(`http://127.0.0.1:${port2}/iplum/callbacks`, { ...USAGE, recordId: 'd2' }, { 'x-secret': 'hunter2-long' });
+    await new Promise((r) => setTimeout(r, 200));
+    await second.stop().catch(() => {});
+    expect((await waiting).status).toBe(503);
+  });
+
   it('end to end: the emulator pushes callbacks; with the poller and dedupe, each record arrives once', async () => {
     const port = await freePort();
     const emulator = new IplumEmulator({ seed: 8, recordsPerSecond: 20, accessKey: 'AK', secretKey: 'SK-secret', username: 'admin@acme-voice.com', callbackUrl: `http://127.0.0.1:${port}/iplum/callbacks`, callbackHeaders: { 'x-secret': 'hunter2-long' }, callbackIntervalMs: 100 });

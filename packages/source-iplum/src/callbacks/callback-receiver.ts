@@ -34,6 +34,10 @@ class CallbackReceiver {
   private wake: (() => void) | undefined;
   private closed: Promise<void> | undefined;
   readonly stats = { accepted: 0, rejected: 0 };
+  /** acknowledge: delivered — the last sequence number given out (no log: numbers go on from the committed checkpoint). */
+  private lastSeq = 0;
+  /** acknowledge: delivered — requests waiting for their callback's checkpoint, by sequence number (in order). */
+  private readonly awaitingDelivery: { seq: number; settle: (delivered: boolean) => void }[] = [];
 
   constructor(
     private readonly c: CallbackConfig,
@@ -46,8 +50,14 @@ class CallbackReceiver {
     return (this.ctx.committedPosition() as CallbackCheckpoint | undefined)?.walSeq ?? 0;
   }
 
-  /** Replays the log, then listens. */
+  /** Replays the log (acknowledge: stored), then listens. */
   async start(): Promise<void> {
+    this.lastSeq = this.committedSeq();
+    if (this.c.acknowledge === 'stored') await this.replay();
+    await this.listen();
+  }
+
+  private async replay(): Promise<void> {
     const replay: WalEntry[] = await this.wal.open(this.committedSeq());
     for (const e of replay) {
       try {
@@ -57,6 +67,9 @@ class CallbackReceiver {
       }
     }
     if (replay.length) this.ctx.logger.info({ callbacks: replay.length }, 'replaying callbacks stored before a restart');
+  }
+
+  private async listen(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
         this.ctx.logger.error({ err }, 'callback handler failed');
@@ -145,6 +158,7 @@ class CallbackReceiver {
     if (this.pending() >= this.c.max_pending) {
       return this.reply(res, 503, { error: 'pipeline saturated; retry later' }, { 'retry-after': '1' });
     }
+    if (this.c.acknowledge === 'delivered') return this.deliverThenReply(res, event);
     // Durable before 2xx: a 2xx that is then lost would be lost for good.
     const seq = await this.wal.append(body);
     this.stats.accepted++;
@@ -153,9 +167,28 @@ class CallbackReceiver {
     this.reply(res, 200, { status: 'accepted' });
   }
 
-  /** Stored and not yet acknowledged by every sink. */
+  /** acknowledge: delivered — the 2xx waits until the checkpoint covering the callback is committed; a stop first gets 503 (the caller sends it again). */
+  private async deliverThenReply(res: ServerResponse, event: CallEvent): Promise<void> {
+    const seq = ++this.lastSeq;
+    const delivered = new Promise<boolean>((settle) => this.awaitingDelivery.push({ seq, settle }));
+    this.queue.push({ seq, event });
+    this.wake?.();
+    if (await delivered) {
+      this.stats.accepted++;
+      this.reply(res, 200, { status: 'delivered' });
+    } else this.reply(res, 503, { error: 'receiver stopping before the callback was delivered; retry' }, { 'retry-after': '1' });
+  }
+
+  /** Source.committed: answers the requests whose callbacks the committed checkpoint covers. */
+  committed(checkpoint: CallbackCheckpoint): void {
+    let n = 0;
+    while (n < this.awaitingDelivery.length && this.awaitingDelivery[n]!.seq <= checkpoint.walSeq) this.awaitingDelivery[n++]!.settle(true);
+    this.awaitingDelivery.splice(0, n);
+  }
+
+  /** Accepted and not yet acknowledged by every sink. */
   private pending(): number {
-    return this.wal.lastSeq - this.committedSeq();
+    return (this.c.acknowledge === 'delivered' ? this.lastSeq : this.wal.lastSeq) - this.committedSeq();
   }
 
   async *read(): AsyncGenerator<SourcePage> {
@@ -185,6 +218,8 @@ class CallbackReceiver {
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
+      // The final commit ran before close: what is still waiting was not delivered.
+      for (const w of this.awaitingDelivery.splice(0)) w.settle(false);
       const s = this.server;
       this.server = undefined;
       if (s) {
@@ -212,11 +247,17 @@ class CallbackReceiver {
  */
 export const iplumCallbacksSource = defineSource({
   type: 'iplum_callbacks',
-  description: "Receives iPlum's push callbacks over HTTP(S), durably (write-ahead log) before answering 2xx.",
+  description: "Receives iPlum's push callbacks over HTTP(S), answering 2xx once each is durable: in a local write-ahead log, or (acknowledge: delivered) acknowledged by every sink.",
   configSchema: callbackConfigSchema,
   async create(config, ctx) {
     const r = new CallbackReceiver(config, ctx);
     await r.start();
-    return { bounded: false, wellFormedEvents: true, read: () => r.read(), close: () => r.close() };
+    return {
+      bounded: false,
+      wellFormedEvents: true,
+      read: () => r.read(),
+      committed: (checkpoint: CallbackCheckpoint) => Promise.resolve(r.committed(checkpoint)),
+      close: () => r.close(),
+    };
   },
 });
