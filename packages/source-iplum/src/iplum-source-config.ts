@@ -1,5 +1,5 @@
 import { duration, secret, z } from '@plumline/core';
-import { latenessFields, latenessProblem } from '@plumline/core/sources';
+import { accountsFields, accountsProblems, latenessFields, latenessProblem } from '@plumline/core/sources';
 
 export const DEFAULT_IPLUM_BASE_URL = 'https://api.iplum.com/';
 export const IPLUM_STREAMS = ['usage', 'recordings'] as const;
@@ -19,9 +19,14 @@ const instant = z.union([z.int().min(0), z.iso.datetime({ offset: true })]).desc
 export const iplumSourceConfigSchema = z
   .strictObject({
     base_url: z.url().default(DEFAULT_IPLUM_BASE_URL).describe('API base URL (the emulator: http://127.0.0.1:8082/).'),
-    access_key: z.string().min(1).describe('API access key (sent in X-iPlumAuth-AccessKey).'),
-    secret_key: secret('API secret key: signs requests, never sent, redacted from logs.'),
-    username: z.string().min(1).describe("Administrator's iPlum login id."),
+    access_key: z.string().min(1).optional().describe('API access key (sent in X-iPlumAuth-AccessKey); or list `accounts`.'),
+    secret_key: secret('API secret key: signs requests, never sent, redacted from logs.').optional(),
+    username: z.string().min(1).optional().describe("Administrator's iPlum login id."),
+    ...accountsFields({
+      access_key: z.string().min(1).describe("This account's API access key."),
+      secret_key: secret("This account's API secret key (redacted from logs)."),
+      username: z.string().min(1).describe("This account's administrator login id."),
+    }),
     version: z.string().default('v1').describe('X-iPlumAuth-Version.'),
     lang: z.string().length(2).default('en').describe('ISO 639-1 language of error descriptions.'),
     streams: z.array(z.enum(IPLUM_STREAMS)).min(1).default([...IPLUM_STREAMS]).refine((s) => new Set(s).size === s.length, 'list each stream once').describe('usage (calls, texts, faxes) and/or recordings.'),
@@ -45,6 +50,7 @@ export const iplumSourceConfigSchema = z
     include_raw: z.boolean().default(true).describe('Keep the original record under `raw`.'),
   })
   .superRefine((c, ctx) => {
+    for (const p of accountsProblems(c, ['access_key', 'secret_key', 'username'])) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
     if (c.window > MAX_WINDOW_MS) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window can be at most 5d: iPlum refuses longer ranges (ERR_INVALID_DATE)' });
     const lateness = latenessProblem(c);
     if (lateness) ctx.addIssue({ code: 'custom', path: ['overlap'], message: lateness });

@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
-import { mapConcurrent } from '@plumline/core/util';
+import { accountsSource, type AccountsCheckpoint, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -21,12 +21,15 @@ class IplumSource implements Source<IplumCheckpoint> {
   constructor(
     private readonly c: IplumSourceConfig,
     private readonly ctx: ComponentContext,
+    /** Shared by the accounts of one source: at most so many poll at once. */
+    private readonly passPermit?: () => Promise<() => void>,
   ) {
     this.client = new IplumClient({
       baseUrl: c.base_url,
-      accessKey: c.access_key,
-      secretKey: c.secret_key,
-      username: c.username,
+      // Set: the schema requires them unless `accounts` is given, and each account's source gets its own.
+      accessKey: c.access_key!,
+      secretKey: c.secret_key!,
+      username: c.username!,
       version: c.version,
       requestTimeoutMs: c.request_timeout,
       maxRetries: c.max_retries,
@@ -59,6 +62,7 @@ class IplumSource implements Source<IplumCheckpoint> {
       read: (stream, from, to, _resume, seen) => this.readWindowPages(stream, { startMs: from, endMs: to }, seen),
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
+      passPermit: this.passPermit,
       ...outageReporting(this.ctx),
     });
   }
@@ -141,8 +145,13 @@ export const iplumSource = defineSource({
   type: 'iplum',
   description: "Polls iPlum's usage and call-recording logs (HMAC-signed, 5-day windows), optionally with message content and recording URLs.",
   configSchema: iplumSourceConfigSchema,
-  create(config, ctx) {
+  create(config, ctx): Source<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
-    return new IplumSource(config, ctx);
+    if (!config.accounts) return new IplumSource(config, ctx);
+    const permit = createPermits(config.max_concurrent_accounts);
+    return accountsSource(
+      config.accounts.map(({ name, base_url, ...credentials }) => ({ name, source: new IplumSource({ ...config, ...credentials, base_url: base_url ?? config.base_url }, { ...ctx, logger: ctx.logger.child({ account: name }) }, permit) })),
+      (account, err) => ctx.logger.error({ account, err }, 'reading an account failed'),
+    );
   },
 });

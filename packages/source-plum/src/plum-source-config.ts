@@ -1,5 +1,5 @@
 import { duration, secret, z } from '@plumline/core';
-import { latenessFields, latenessProblem } from '@plumline/core/sources';
+import { accountsFields, accountsProblems, latenessFields, latenessProblem } from '@plumline/core/sources';
 
 export const DEFAULT_PLUM_BASE_URL = 'https://hosting.plumvoice.com/ws/';
 export const PLUM_STREAMS = ['calls', 'sessions', 'errors'] as const;
@@ -25,8 +25,9 @@ function isZone(zone: string): boolean {
 export const plumSourceConfigSchema = z
   .strictObject({
     base_url: z.url().default(DEFAULT_PLUM_BASE_URL).describe('API base URL (the emulator: http://127.0.0.1:8081/ws/).'),
-    username: z.string().min(1).describe('Plum DEV login.'),
-    password: secret('Plum DEV password (redacted from logs).'),
+    username: z.string().min(1).optional().describe('Plum DEV login (or list `accounts`).'),
+    password: secret('Plum DEV password (redacted from logs).').optional(),
+    ...accountsFields({ username: z.string().min(1).describe('Plum DEV login of this account.'), password: secret('Plum DEV password of this account (redacted from logs).') }),
     streams: z
       .array(z.enum(PLUM_STREAMS))
       .min(1)
@@ -49,6 +50,7 @@ export const plumSourceConfigSchema = z
     include_raw: z.boolean().default(true).describe('Keep the original line or record under `raw`.'),
   })
   .superRefine((c, ctx) => {
+    for (const p of accountsProblems(c, ['username', 'password'])) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
     const lateness = latenessProblem(c);
     if (lateness) ctx.addIssue({ code: 'custom', path: ['overlap'], message: lateness });
     if (c.start !== undefined && c.backfill !== undefined) ctx.addIssue({ code: 'custom', path: ['backfill'], message: 'give either start or backfill, not both' });

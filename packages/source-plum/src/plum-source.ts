@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
-import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
+import { accountsSource, type AccountsCheckpoint, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { backoffDelayMs, createPermits, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -66,11 +66,14 @@ class PlumSource implements Source<PlumCheckpoint> {
   constructor(
     private readonly c: PlumSourceConfig,
     private readonly ctx: ComponentContext,
+    /** Shared by the accounts of one source: at most so many poll at once. */
+    private readonly passPermit?: () => Promise<() => void>,
   ) {
     this.client = new PlumClient({
       baseUrl: c.base_url,
-      username: c.username,
-      password: c.password,
+      // Set: the schema requires them unless `accounts` is given, and each account's source gets its own.
+      username: c.username!,
+      password: c.password!,
       format: c.format,
       requestTimeoutMs: c.request_timeout,
       maxRetries: c.max_retries,
@@ -111,6 +114,7 @@ class PlumSource implements Source<PlumCheckpoint> {
       },
       read: (stream, from, to, resume, seen) => this.readRange(stream, from, to, resume as ListingPosition | undefined, seen),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
+      passPermit: this.passPermit,
       ...outageReporting(this.ctx),
     });
   }
@@ -243,8 +247,13 @@ export const plumSource = defineSource({
   type: 'plum',
   description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
   configSchema: plumSourceConfigSchema,
-  create(config, ctx) {
+  create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
-    return new PlumSource(config, ctx);
+    if (!config.accounts) return new PlumSource(config, ctx);
+    const permit = createPermits(config.max_concurrent_accounts);
+    return accountsSource(
+      config.accounts.map(({ name, base_url, ...credentials }) => ({ name, source: new PlumSource({ ...config, ...credentials, base_url: base_url ?? config.base_url }, { ...ctx, logger: ctx.logger.child({ account: name }) }, permit) })),
+      (account, err) => ctx.logger.error({ account, err }, 'reading an account failed'),
+    );
   },
 });

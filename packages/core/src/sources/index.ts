@@ -5,3 +5,5 @@ export type { SeenChunk } from './seen-ids.js';
 export { latenessFields, latenessProblem, latenessMs, warnIfOverlapGiven, DEFAULT_LATENESS } from './lateness.js';
 export { CallGenerator } from './generate/call-generator.js';
 export { parseEventLine } from './stdin/stdin-source.js';
+export { accountsSource, type AccountsCheckpoint, type AccountSource } from './accounts-source.js';
+export { accountsFields, accountsProblems, DEFAULT_MAX_CONCURRENT_ACCOUNTS } from './accounts-fields.js';

@@ -3,6 +3,8 @@ import type { SourcePage } from '../plugin.js';
 import { PipelineError } from '../errors.js';
 import { pollRanges, type PollRangesOptions } from './poll-ranges.js';
 import { FakeClock } from '../testing/fake-clock.js';
+import { createPermits } from '../util/permits.js';
+import { accountsSource } from './accounts-source.js';
 
 async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string, number, number][]) {
   const pages: SourcePage[] = [];
@@ -35,6 +37,48 @@ const cursors = (pages: SourcePage[]) =>
   });
 
 describe('pollRanges', () => {
+  it('shares a pass permit between accounts: with one permit, one account reads at a time, and every account is read', async () => {
+    const permit = createPermits(1);
+    let active = 0;
+    let most = 0;
+    const reads: string[] = [];
+    const account = (name: string) => ({
+      name,
+      source: {
+        bounded: true,
+        read: (cp: unknown) =>
+          pollRanges<'a'>({
+            streams: ['a'],
+            checkpoint: cp as never,
+            firstStart: 0,
+            configuredStart: 0,
+            end: 100,
+            lateness: 0,
+            pollIntervalMs: 1,
+            bounded: true,
+            signal: new AbortController().signal,
+            now: () => 1000,
+            passPermit: permit,
+            async *read() {
+              active++;
+              most = Math.max(most, active);
+              reads.push(name);
+              await new Promise((r) => setTimeout(r, 5));
+              yield { events: [{ id: `${name}-1`, source: 's', kind: 'k', time: '2026-01-01T00:00:00.000Z', attributes: {} }] };
+              active--;
+            },
+          }),
+      },
+    });
+    const merged = accountsSource([account('x'), account('y'), account('z')], () => {});
+    const pages: SourcePage[] = [];
+    for await (const p of merged.read(undefined)) pages.push(p as SourcePage);
+    expect(most).toBe(1);
+    expect(reads.sort()).toEqual(['x', 'y', 'z']);
+    expect(pages.flatMap((p) => p.events.map((e) => `${e.id}@${String(e.attributes.account)}`)).sort()).toEqual(['x-1@x', 'y-1@y', 'z-1@z']);
+    expect(pages.at(-1)!.checkpoint).toMatchObject({ '@accounts': { x: { a: 100 }, y: { a: 100 }, z: { a: 100 } } });
+  });
+
   it('reads each stream from its start to the end, then checkpoints it', async () => {
     const reads: [string, number, number][] = [];
     const pages = await collect({}, reads);

@@ -106,6 +106,11 @@ export interface PollRangesOptions<S extends string> {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Called when a part succeeds after failed attempts (report ready again). */
   onRecovered?: () => void;
+  /**
+   * Taken before each pass and given back when it ends (before the sleep): sources of many
+   * accounts share one, so at most so many accounts poll at once (see `accountsSource`).
+   */
+  passPermit?: () => Promise<() => void>;
 }
 
 interface Part {
@@ -145,42 +150,48 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as PollCheckpoint<S>;
   };
   for (;;) {
-    // When this pass began: every record it reads that started more than `lateness` before this
-    // was listed by then, so a later pass need not reach back past it.
-    const passNow = o.now();
-    // The ids delivered now that a later pass may list again: it reads from `horizon` on at least.
-    const horizon = passNow - o.lateness;
-    const rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
-    // The whole pass is planned first, so progress knows its total.
-    const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, inProgress.get(stream)) }));
-    const total = plan.reduce((n, p) => n + p.parts.length, 0);
-    let done = 0;
-    o.onProgress?.(done, total);
-    for (const { stream, parts } of plan) {
-      if (o.signal.aborted) return;
-      for (const part of parts) {
-        for await (const read of readRetrying(o, stream, part, isSeen)) {
-          const page = seen ? { ...read, events: seen.accept(stream, read.events, o.startOf!, horizon) } : read;
-          if (page.checkpoint === undefined) {
-            yield { ...page, checkpoint: undefined };
-            continue;
-          }
-          inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
-          yield { ...page, checkpoint: checkpoint() };
-        }
-        // A read cut short by a stop did not cover its part: the cursor stays.
+    const release = o.passPermit ? await o.passPermit() : undefined;
+    let rangeEnd: number;
+    try {
+      // When this pass began: every record it reads that started more than `lateness` before this
+      // was listed by then, so a later pass need not reach back past it.
+      const passNow = o.now();
+      // The ids delivered now that a later pass may list again: it reads from `horizon` on at least.
+      const horizon = passNow - o.lateness;
+      rangeEnd = Math.min(o.end ?? Number.POSITIVE_INFINITY, passNow);
+      // The whole pass is planned first, so progress knows its total.
+      const plan = o.streams.map((stream) => ({ stream, parts: planStream(o, stream, cursor[stream], readAt[stream], rangeEnd, inProgress.get(stream)) }));
+      const total = plan.reduce((n, p) => n + p.parts.length, 0);
+      let done = 0;
+      o.onProgress?.(done, total);
+      for (const { stream, parts } of plan) {
         if (o.signal.aborted) return;
-        inProgress.delete(stream);
-        cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
-        readAt[stream] = passNow;
-        seen?.prune(stream, reachBack(o, cursor[stream]!, passNow));
-        o.onProgress?.(++done, total);
-        yield { events: [], checkpoint: checkpoint() };
+        for (const part of parts) {
+          for await (const read of readRetrying(o, stream, part, isSeen)) {
+            const page = seen ? { ...read, events: seen.accept(stream, read.events, o.startOf!, horizon) } : read;
+            if (page.checkpoint === undefined) {
+              yield { ...page, checkpoint: undefined };
+              continue;
+            }
+            inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
+            yield { ...page, checkpoint: checkpoint() };
+          }
+          // A read cut short by a stop did not cover its part: the cursor stays.
+          if (o.signal.aborted) return;
+          inProgress.delete(stream);
+          cursor[stream] = Math.max(cursor[stream] ?? part.end, part.end);
+          readAt[stream] = passNow;
+          seen?.prune(stream, reachBack(o, cursor[stream]!, passNow));
+          o.onProgress?.(++done, total);
+          yield { events: [], checkpoint: checkpoint() };
+        }
+        if (parts.length === 0) {
+          cursor[stream] = Math.max(cursor[stream] ?? rangeEnd, rangeEnd);
+          yield { events: [], checkpoint: checkpoint() };
+        }
       }
-      if (parts.length === 0) {
-        cursor[stream] = Math.max(cursor[stream] ?? rangeEnd, rangeEnd);
-        yield { events: [], checkpoint: checkpoint() };
-      }
+    } finally {
+      release?.();
     }
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
     await (o.sleep ?? sleep)(o.pollIntervalMs, o.signal).catch(() => {});

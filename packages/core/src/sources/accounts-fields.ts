@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Accounts polled at once by a source of many accounts, unless `max_concurrent_accounts` says otherwise. */
+export const DEFAULT_MAX_CONCURRENT_ACCOUNTS = 4;
+
+/**
+ * The config keys of a polling source that reads many accounts of one service (tenants):
+ * `accounts`, each a `name` plus the service's credential keys (`credentials`) and an optional
+ * `base_url`, and `max_concurrent_accounts`. Credentials come from `${VAR}` in the file, as
+ * everywhere. Check the result with {@link accountsProblems}.
+ */
+export function accountsFields<T extends z.ZodRawShape>(credentials: T) {
+  return {
+    accounts: z
+      .array(
+        z.strictObject({
+          name: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 of A-Z a-z 0-9 _ . -')
+            .describe('The account\'s name: tagged on its events as `attributes.account`, and the key of its checkpoint.'),
+          ...credentials,
+          base_url: z.url().optional().describe('This account\'s API base URL (default: the source\'s `base_url`).'),
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe('Many accounts in one source, instead of the top-level credentials: each polled with its own checkpoint, its events tagged with `attributes.account`.'),
+    max_concurrent_accounts: z.int().min(1).default(DEFAULT_MAX_CONCURRENT_ACCOUNTS).describe('With `accounts`: how many accounts poll at once (the others wait for a turn).'),
+  };
+}
+
+/** What is wrong with a config's choice between top-level credentials and `accounts`, with the key to blame. */
+export function accountsProblems(c: Record<string, unknown> & { accounts?: { name: string }[] }, credentialKeys: readonly string[]): { path: string; message: string }[] {
+  const given = credentialKeys.filter((k) => c[k] !== undefined);
+  if (c.accounts) {
+    const problems = given.map((k) => ({ path: k, message: `${k} is per account when accounts is set: move it into each account` }));
+    const names = c.accounts.map((a) => a.name);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length) problems.push({ path: 'accounts', message: `account names must differ: ${[...new Set(twice)].join(', ')} more than once` });
+    return problems;
+  }
+  return credentialKeys.filter((k) => c[k] === undefined).map((k) => ({ path: k, message: `${k} is required (or list accounts)` }));
+}
