@@ -146,6 +146,27 @@ describe('kafka source (real broker)', () => {
     }
   });
 
+  it('fails with KAFKA_TOPIC_MISSING when its topic is deleted while it runs, instead of waiting for it for ever', { timeout: 120_000 }, async () => {
+    const topic = unique('deleted');
+    await createTopic(topic, 2);
+    await produce(topic, Array.from({ length: 100 }, (_, i) => JSON.stringify(event(i))));
+    const a = await start({ topics: [topic], group_id: unique('g') });
+    await until('the records', () => a.out.events.length >= 100);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+    const code = await Promise.race([
+      a.pipeline.done.then(
+        () => 'ended without error',
+        (err: { code?: string }) => err.code,
+      ),
+      new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000)),
+    ]);
+    await a.pipeline.stop().catch(() => {});
+    expect(code).toBe('KAFKA_TOPIC_MISSING');
+  });
+
   it('refuses a topic that does not exist (KAFKA_TOPIC_MISSING) and a broker it cannot reach (KAFKA_CONNECT_FAILED) at start', { timeout: 120_000 }, async () => {
     const codeOf = async (config: Record<string, unknown>) => {
       const plugins = new PluginRegistry([...corePlugins, kafkaSource, memorySink({ type: 'out' }).plugin]);

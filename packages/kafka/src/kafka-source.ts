@@ -4,6 +4,7 @@ import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
 import { RecordDecoder } from './record-decoder.js';
+import { staticPartitionAssigner } from './static-partition-assigner.js';
 
 /**
  * The checkpoint of a `kafka` source: for each partition read (`topic/partition`), the offset
@@ -77,7 +78,14 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     private readonly ctx: ComponentContext,
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
-    this.consumer = this.kafka.consumer({ groupId: c.group_id, sessionTimeout: c.session_timeout, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, allowAutoTopicCreation: false, readUncommitted: false });
+    this.consumer = this.kafka.consumer({
+      groupId: c.group_id,
+      sessionTimeout: c.session_timeout,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      ...(c.partitions ? { partitionAssigners: [staticPartitionAssigner(c.partitions)] } : {}),
+    });
     this.decoder = new RecordDecoder(c);
     this.bounded = c.stop_at_end;
   }
@@ -138,6 +146,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
       this.consumer.on(CRASH, (e) => {
         if (e.payload.restart) {
           this.ctx.logger.warn({ err: e.payload.error }, 'kafka consumer failed; kafkajs restarts it');
+          // A topic deleted while read fails every restart: say so instead of restarting for ever.
+          if (this.c.topics) void this.checkTopics(this.c.topics).catch((err: unknown) => (err as PipelineError).code === 'KAFKA_TOPIC_MISSING' && this.queue.fail(err));
           return;
         }
         this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
