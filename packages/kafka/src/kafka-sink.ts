@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
+import { createTopicsRacing } from './create-topics.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
 registerCodecs();
@@ -152,10 +153,12 @@ export class KafkaSink implements Sink {
     if (absent.length) {
       const ct = this.c.create_topics!;
       try {
-        await this.admin.createTopics({
-          waitForLeaders: true,
-          topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })),
-        });
+        await createTopicsRacing(
+          this.admin,
+          { waitForLeaders: true, topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })) },
+          (err) => (permanentType(err) ?? topicErrorsType((err as { errors?: unknown[] }).errors)) !== undefined,
+          this.ctx.signal,
+        );
       } catch (err) {
         // kafkajs reports what each topic failed with in nested errors; those Kafka calls permanent end here.
         const permanent = permanentType(err) ?? topicErrorsType((err as { errors?: unknown[] }).errors);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { IDEMPOTENT_RETRY } from './kafka-sink.js';
 import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
+import { createTopicsRacing } from './create-topics.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -116,7 +117,7 @@ export class KafkaStateStore implements AtomicStateStore {
       const topics = await admin.listTopics();
       if (!topics.includes(this.c.topic)) {
         if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic`, { retriable: false, fields: { topic: this.c.topic } });
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+        await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }, () => false);
       }
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
       // aborts its open transaction, so the end offsets below are stable. The claim record
