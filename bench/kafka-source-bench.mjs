@@ -48,7 +48,7 @@ export async function kafkaSourceRows(root, tmp, broker) {
   const runs = { one: [], two: [], eos: [] };
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`kafka source: round ${round + 1}…`);
-    const source = (group) => `{ type: kafka, brokers: ["${broker}"], topics: [${topic}], group_id: ${group}, stop_at_end: true }`;
+    const source = (group) => `{ type: kafka, brokers: ["${broker}"], topics: [${topic}], group_id: ${group}, keyed_by: [id], stop_at_end: true }`;
     const blackhole = (name, group) => {
       const file = join(tmp, `${name}.yaml`);
       writeFileSync(file, `sources:\n  in: ${source(group)}\nsinks:\n  out: { type: blackhole, inputs: [in] }\n`);

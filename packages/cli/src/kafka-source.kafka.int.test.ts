@@ -97,7 +97,7 @@ sinks:
 state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
 runtime: { max_in_flight_batches: 4, commit_interval: 200ms }
 sources:
-  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: eos3-${s}, partitions: [${2 * w}, ${2 * w + 1}], stop_at_end: true, max_batch_events: 20, session_timeout: 6s }
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: eos3-${s}, keyed_by: [id], partitions: [${2 * w}, ${2 * w + 1}], stop_at_end: true, max_batch_events: 20, session_timeout: 6s }
 transforms:
   unique: { type: dedupe, inputs: [raw], key: [id] }
 sinks:

@@ -267,6 +267,14 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
    * CHECKPOINT_VERSION_UNSUPPORTED. Never called for a `null` position.
    */
   migrateCheckpoint?(position: JsonValue, fromVersion: number): C;
+  /**
+   * For a source whose records are split over partitions that different workers read (Kafka):
+   * called at validate time, it says so, with the event fields the records are keyed by when the
+   * config declares them. An operator that needs every event of a key in one worker (`dedupe`)
+   * is refused behind it unless its key is that key (see {@link OperatorPlugin.partitionKey}).
+   * Undefined: the source is not partitioned.
+   */
+  partitioning?(config: z.output<S>): { keyedBy: readonly string[] | undefined } | undefined;
   create(config: z.output<S>, ctx: ComponentContext): Source<C> | Promise<Source<C>>;
 }
 
@@ -274,6 +282,13 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
 export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'transform', S> {
   /** Named outputs besides the main one, referenced downstream as `id.name` (e.g. `route`). */
   outputs?(config: z.output<S>): readonly string[];
+  /**
+   * For an operator that must see every event of a key in one place (`dedupe`): called at
+   * validate time, it gives the key's fields and whether the config accepts seeing only a
+   * partition's share (`perPartition`). Behind a partitioned source keyed otherwise (or not
+   * declared), a pipeline without `perPartition` is refused (CONFIG_NOT_CO_PARTITIONED).
+   */
+  partitionKey?(config: z.output<S>): { fields: readonly string[]; perPartition: boolean; configKey: string };
   create(config: z.output<S>, ctx: OperatorContext): Operator | Promise<Operator>;
 }
 

@@ -306,5 +306,6 @@ export const kafkaSource = defineSource({
   type: 'kafka',
   description: 'Consumes CallEvents from Kafka topics as a member of a consumer group (JSON, or Avro / JSON Schema through a schema registry); undecodable records go to the dead-letter output with topic, partition and offset.',
   configSchema: kafkaSourceConfigSchema,
+  partitioning: (config) => ({ keyedBy: config.keyed_by }),
   create: (config, ctx) => new KafkaSource(config, ctx),
 });

@@ -145,6 +145,7 @@ class PipelineResolver {
       for (const [id, entry] of Object.entries(this.def[section])) this.checkInputs(section, id, (entry as { inputs?: string[] }).inputs ?? [], outputsOf);
     }
     checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
+    checkCoPartitioning(sources, transforms, this.doc, this.errors);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
     if (this.errors.length) throw new ConfigErrors(this.errors);
     const fileBase = this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline';
@@ -299,6 +300,39 @@ function checkExactlyOnce(sinks: readonly ResolvedComponent<SinkPlugin>[], targe
     if (sinks.length > 1) errors.push(new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', exactlyOnceSinksMessage(s.id), { location: doc.locate(['sinks'], s.id), fields: { component: s.id } }));
     if (stateStoreGiven) continue;
     for (const p of problems) errors.push(new ConfigError(p.code, p.message, { location: doc.locate(['sinks', s.id], p.key), fields: { component: s.id } }));
+  }
+}
+
+/**
+ * Operators that need every event of a key in one worker, behind a partitioned source: refused
+ * unless the source declares the records keyed by the operator's key, or the operator accepts
+ * seeing a partition's share. Upstream is followed through other transforms.
+ */
+function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[], transforms: readonly ResolvedComponent<OperatorPlugin>[], doc: YamlDocument, errors: ConfigError[]): void {
+  const byId = new Map<string, ResolvedComponent>([...sources, ...transforms].map((c) => [c.id, c]));
+  const sourcesUpstream = (c: ResolvedComponent, seen = new Set<string>()): ResolvedComponent<SourcePlugin>[] =>
+    c.inputs.flatMap((ref) => {
+      const up = byId.get(ref.split('.', 1)[0]!);
+      if (!up || seen.has(up.id)) return [];
+      seen.add(up.id);
+      return up.section === 'sources' ? [up as ResolvedComponent<SourcePlugin>] : sourcesUpstream(up, seen);
+    });
+  for (const t of transforms) {
+    const key = t.plugin.partitionKey?.(t.config as never);
+    if (!key || key.perPartition) continue;
+    for (const s of sourcesUpstream(t)) {
+      const partitioning = s.plugin.partitioning?.(s.config as never);
+      if (!partitioning) continue;
+      const keyedBy = partitioning.keyedBy;
+      if (keyedBy && keyedBy.length === key.fields.length && keyedBy.every((f) => key.fields.includes(f))) continue;
+      const declared = keyedBy ? `keyed by [${keyedBy.join(', ')}]` : 'not declared as keyed by anything';
+      errors.push(
+        new ConfigError('CONFIG_NOT_CO_PARTITIONED', `"${t.id}" needs every event of a key [${key.fields.join(', ')}] in one worker, but source "${s.id}" is partitioned and its records are ${declared}: key the topic by [${key.fields.join(', ')}] and say so on the source (keyed_by), or set per_partition: true on "${t.id}" to deduplicate within each worker's partitions only`, {
+          location: doc.locate(['transforms', t.id], key.configKey),
+          fields: { component: t.id, source: s.id },
+        }),
+      );
+    }
   }
 }
 

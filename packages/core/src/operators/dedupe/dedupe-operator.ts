@@ -31,6 +31,10 @@ export const dedupeConfigSchema = z.strictObject({
     .default(DEFAULT_DEDUPE_MAX_KEYS)
     .describe('Most keys kept; past it the oldest are forgotten first. About 25 bytes each.'),
   persist: z.boolean().default(true).describe('Keep keys in the state store so that a restart does not re-emit events already delivered.'),
+  per_partition: z
+    .boolean()
+    .default(false)
+    .describe('Behind a partitioned source (Kafka) whose records are not keyed by `key`: accept that each worker sees only the repeats within its own partitions. Without it such a pipeline is refused (CONFIG_NOT_CO_PARTITIONED).'),
 });
 
 export type DedupeConfig = z.output<typeof dedupeConfigSchema>;
@@ -58,6 +62,7 @@ export const dedupeOperator = defineOperator({
   type: 'dedupe',
   description: 'Drops events whose key (a list of fields) was already seen within a TTL; bounded memory, state survives restarts.',
   configSchema: dedupeConfigSchema,
+  partitionKey: (config) => ({ fields: config.key, perPartition: config.per_partition, configKey: 'key' }),
   async create(config, ctx) {
     const deduper = new Deduper(config, ctx);
     if (config.persist) await deduper.load();
