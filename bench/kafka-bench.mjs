@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { kafkaSourceRows } from './kafka-source-bench.mjs';
+import { kafkaTakeoverRows } from './kafka-takeover-bench.mjs';
 
 const PORT = 29092;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -76,6 +77,7 @@ export async function kafkaBench(root, tmp, events) {
     const sink = child(root, tmp, [join(root, 'bench/run-pipeline.mjs'), join(tmp, 'kafka.yaml'), String(events)], { BENCH_STATE: 'memory' });
     const eos = await exactlyOnceRows(root, tmp, Math.min(events, EOS_EVENTS));
     const source = await kafkaSourceRows(root, tmp, BROKER);
+    const takeover = await kafkaTakeoverRows(root, tmp, BROKER);
     const rate = (r) => Math.round(events / (r.ms / 1000));
     const ratio = rate(sink) / rate(bare);
     const mb = (b) => `${Math.round(b / 2 ** 20)} MB`;
@@ -84,6 +86,7 @@ export async function kafkaBench(root, tmp, events) {
       `| bare kafkajs producer, same events and settings | ${rate(bare).toLocaleString('en-US')} | ${mb(bare.maxRssBytes)} | 1.00 | the ceiling |`,
       ...eos,
       ...source,
+      ...takeover,
     ];
   } finally {
     execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'down'], { env, stdio: 'inherit' });

@@ -3,6 +3,9 @@ import kafkajs from 'kafkajs';
 import { corePlugins, createLogger, createPipeline, defineSink, MemoryStateStore, PluginRegistry, z, type CallEvent, type Pipeline, type StateStore } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { kafkaSource } from './kafka-source.js';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { RegistryEmulator } from './schema-registry/registry-emulator.js';
+import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, toAvroRecord } from './schema-registry/event-schemas.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-producer', brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -165,6 +168,32 @@ describe('kafka source (real broker)', () => {
     ]);
     await a.pipeline.stop().catch(() => {});
     expect(code).toBe('KAFKA_TOPIC_MISSING');
+  });
+
+  it.each(['avro', 'json_schema'] as const)('decodes %s in Confluent\'s wire format through the schema registry, and dead-letters a value without the wire header', { timeout: 120_000 }, async (encoding) => {
+    const registry = new RegistryEmulator();
+    const url = await registry.start();
+    try {
+      const topic = unique(encoding);
+      await createTopic(topic, 2);
+      // Written with the registry client alone, not with our sink.
+      const client = new SchemaRegistry({ host: url });
+      const { id } = await client.register(encoding === 'avro' ? { type: SchemaType.AVRO, schema: JSON.stringify(EVENT_AVRO_SCHEMA) } : { type: SchemaType.JSON, schema: JSON.stringify(EVENT_JSON_SCHEMA) }, { subject: `${topic}-value` });
+      const events = Array.from({ length: 200 }, (_, i) => ({ ...event(i), from: '+14155550100', durationSec: i }));
+      const producer = kafka.producer();
+      await producer.connect();
+      const values = await Promise.all(events.map((e) => client.encode(id, encoding === 'avro' ? toAvroRecord(e) : e)));
+      await producer.send({ topic, messages: [...values.map((value, i) => ({ key: events[i]!.id, value })), { key: 'plain', value: JSON.stringify(event(999)) }] });
+      await producer.disconnect();
+      const a = await start({ topics: [topic], group_id: unique('g'), encoding, schema_registry: { url } });
+      await until('the records', () => a.out.events.length >= 200 && a.dead.events.length >= 1);
+      await a.pipeline.stop();
+      const byId = (x: CallEvent, y: CallEvent) => x.id.localeCompare(y.id);
+      expect([...a.out.events].sort(byId)).toEqual([...events].sort(byId));
+      expect(a.dead.events.map((d) => d.attributes.code)).toEqual(['KAFKA_RECORD_UNDECODABLE']);
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('refuses a topic that does not exist (KAFKA_TOPIC_MISSING) and a broker it cannot reach (KAFKA_CONNECT_FAILED) at start', { timeout: 120_000 }, async () => {
