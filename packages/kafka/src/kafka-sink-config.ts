@@ -1,6 +1,7 @@
-import { duration, secret, z } from '@plumline/core';
+import { duration, z } from '@plumline/core';
 import { templateProblems } from '@plumline/core/util';
 import { kafkaConnectionShape } from './kafka-connection.js';
+import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;
@@ -36,9 +37,7 @@ export const kafkaSinkConfigSchema = z
     encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Value encoding: json (plain JSON), or avro / json_schema in Confluent\'s wire format through `schema_registry`.'),
     schema_registry: z
       .strictObject({
-        url: z.url().describe('Base URL of a Confluent-compatible schema registry, e.g. http://127.0.0.1:8081.'),
-        username: z.string().min(1).optional().describe('Basic auth user.'),
-        password: secret('Basic auth password.').optional(),
+        ...registryConnectionShape,
         subject_strategy: z.enum(['topic_name', 'record_name', 'topic_record_name']).default('topic_name').describe('Subject naming: `{topic}-value` (topic_name), `io.plumline.CallEvent` (record_name) or `{topic}-io.plumline.CallEvent`.'),
         compatibility: z.enum(['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE']).default('BACKWARD').describe("Compatibility level set on a subject the sink creates; an existing subject's level must match."),
       })
@@ -66,9 +65,7 @@ export const kafkaSinkConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.exactly_once && (!c.idempotent || c.acks !== 'all')) ctx.addIssue({ code: 'custom', path: ['exactly_once'], message: 'exactly_once needs idempotent: true and acks: all' });
-    if (c.encoding !== 'json' && !c.schema_registry) ctx.addIssue({ code: 'custom', path: ['schema_registry'], message: `encoding ${c.encoding} needs schema_registry (its url); or use encoding: json` });
-    if (c.encoding === 'json' && c.schema_registry) ctx.addIssue({ code: 'custom', path: ['encoding'], message: 'schema_registry is set but encoding is json: set encoding to avro or json_schema, or remove schema_registry' });
-    if (c.schema_registry && (c.schema_registry.username === undefined) !== (c.schema_registry.password === undefined)) ctx.addIssue({ code: 'custom', path: ['schema_registry', 'password'], message: 'set both username and password, or neither' });
+    for (const p of encodingProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
     if (c.idempotent && c.acks !== 'all') ctx.addIssue({ code: 'custom', path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 0 or 1' });
   });
 

@@ -1,6 +1,7 @@
-import { duration, secret, z } from '@plumline/core';
+import { duration, z } from '@plumline/core';
 import { kafkaConnectionShape } from './kafka-connection.js';
 import { isValidTopicName } from './kafka-sink-config.js';
+import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
 
 /** Largest page the source hands the pipeline: records of one partition, in offset order. */
 export const DEFAULT_MAX_BATCH_EVENTS = 1_000;
@@ -49,11 +50,7 @@ export const kafkaSourceConfigSchema = z
     start_from: z.enum(['earliest', 'latest']).default('earliest').describe('Where a partition starts when neither the checkpoint nor the group has an offset for it.'),
     encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Record values: json (a CallEvent as JSON, as the kafka sink writes it), or avro / json_schema in Confluent\'s wire format, decoded through `schema_registry`.'),
     schema_registry: z
-      .strictObject({
-        url: z.url().describe('Base URL of a Confluent-compatible schema registry.'),
-        username: z.string().min(1).optional().describe('Basic auth user.'),
-        password: secret('Basic auth password.').optional(),
-      })
+      .strictObject(registryConnectionShape)
       .optional()
       .describe('Schema registry for the avro and json_schema encodings (schemas are looked up by the id in each record).'),
     stop_at_end: z
@@ -65,9 +62,7 @@ export const kafkaSourceConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if ((c.topics === undefined) === (c.topic_pattern === undefined)) ctx.addIssue({ code: 'custom', path: ['topics'], message: 'set exactly one of topics and topic_pattern' });
-    if (c.encoding !== 'json' && !c.schema_registry) ctx.addIssue({ code: 'custom', path: ['schema_registry'], message: `encoding ${c.encoding} needs schema_registry (its url); or use encoding: json` });
-    if (c.encoding === 'json' && c.schema_registry) ctx.addIssue({ code: 'custom', path: ['encoding'], message: 'schema_registry is set but encoding is json: set encoding to avro or json_schema, or remove schema_registry' });
-    if (c.schema_registry && (c.schema_registry.username === undefined) !== (c.schema_registry.password === undefined)) ctx.addIssue({ code: 'custom', path: ['schema_registry', 'password'], message: 'set both username and password, or neither' });
+    for (const p of encodingProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   });
 
 /** The `kafka` source's config, validated. */

@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type kafkajs from 'kafkajs';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
 import { fromAvroRecord } from './schema-registry/event-schemas.js';
+import { registryClient } from './schema-registry/registry-config.js';
 
 /** Where a record sits, for dead letters and messages. */
 export interface RecordLocation {
@@ -86,10 +87,6 @@ export class RecordDecoder {
   }
 
   private client(): Promise<SchemaRegistry> {
-    return (this.registry ??= import('@kafkajs/confluent-schema-registry').then((lib) => {
-      const r = this.c.schema_registry!;
-      const auth = r.username !== undefined ? { username: r.username, password: r.password ?? '' } : undefined;
-      return new lib.SchemaRegistry({ host: r.url, clientId: this.c.client_id, auth, retry: { retries: 2 } });
-    }));
+    return (this.registry ??= registryClient(this.c.schema_registry!, this.c.client_id).then((c) => c.registry));
   }
 }

@@ -1,6 +1,7 @@
 import { PipelineError, type CallEvent } from '@plumline/core';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaSinkConfig } from '../kafka-sink-config.js';
+import { registryClient } from './registry-config.js';
 import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, toAvroRecord } from './event-schemas.js';
 
 type RegistryConfig = NonNullable<KafkaSinkConfig['schema_registry']>;
@@ -24,7 +25,7 @@ function wireHeader(id: number): Buffer {
  */
 export class RegistryEncoder {
   /** The client library (avsc, ajv, protobufjs: ≈ 18 MB) loads only when a registry encoding is used. */
-  private registryClient: Promise<{ registry: SchemaRegistry; lib: typeof import('@kafkajs/confluent-schema-registry') }> | undefined;
+  private connecting: Promise<{ registry: SchemaRegistry; lib: typeof import('@kafkajs/confluent-schema-registry') }> | undefined;
   private readonly bySubject = new Map<string, Promise<Prepared>>();
   private readonly ready = new Map<string, Prepared>();
 
@@ -35,10 +36,7 @@ export class RegistryEncoder {
   ) {}
 
   private client() {
-    return (this.registryClient ??= import('@kafkajs/confluent-schema-registry').then((lib) => {
-      const auth = this.c.username !== undefined ? { username: this.c.username, password: this.c.password ?? '' } : undefined;
-      return { lib, registry: new lib.SchemaRegistry({ host: this.c.url, clientId: this.clientId, auth, retry: { retries: 2 } }) };
-    }));
+    return (this.connecting ??= registryClient(this.c, this.clientId));
   }
 
   subjectOf(topic: string): string {
