@@ -46,6 +46,8 @@ export type {
   AtomicTarget,
   AtomicProblem,
   SourcePlugin,
+  SourceTasks,
+  TaskMembership,
   OperatorPlugin,
   SinkPlugin,
   StateStorePlugin,

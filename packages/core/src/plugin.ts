@@ -275,7 +275,41 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
    * Undefined: the source is not partitioned.
    */
   partitioning?(config: z.output<S>): { keyedBy: readonly string[] | undefined } | undefined;
+  /**
+   * For a source whose input splits into tasks that workers share and hand over (a Kafka
+   * partition each, as Kafka Streams runs them): called when the pipeline is created; when it
+   * returns a split, the pipeline runs one copy of itself per task this worker is given, each with
+   * its own id (`<id>-p<task>`), so its own checkpoint, operator state and transactions, which
+   * move with the task to whichever worker takes it. Such a source must be the pipeline's only one.
+   * Undefined: one pipeline reads everything.
+   */
+  tasks?(config: z.output<S>): SourceTasks<z.output<S>> | undefined;
   create(config: z.output<S>, ctx: ComponentContext): Source<C> | Promise<Source<C>>;
+}
+
+/** How a source's input splits into tasks: see {@link SourcePlugin.tasks}. */
+export interface SourceTasks<Config> {
+  /** Called once when the pipeline starts: the membership that tells this worker its tasks. */
+  membership(ctx: { readonly logger: Logger; readonly pipelineId: string; readonly sourceId: string }): TaskMembership;
+  /** The source's config in the copy of the pipeline that runs `task` (it reads that task's share only). */
+  configFor(task: number): Config;
+}
+
+/**
+ * A worker's membership of the group that shares a source's tasks out (a Kafka consumer group).
+ * The pipeline stops the tasks taken from this worker (draining and committing them) and starts
+ * the ones given to it; a task another worker still runs must not be read twice, which the
+ * task's own source and state store see to (the later owner fences the earlier).
+ */
+export interface TaskMembership {
+  /**
+   * Called once at start: joins the group. Resolves once joined (or rejects with a typed error:
+   * an unreachable service, a missing input); then calls `assigned` with every task this worker
+   * holds, each time that changes, and `failed` once if the membership ends by itself.
+   */
+  join(listener: { assigned(tasks: readonly number[]): void; failed(error: unknown): void }): Promise<void>;
+  /** Called once, after every task stopped: leaves the group so the others take the tasks at once. Idempotent. */
+  leave(): Promise<void>;
 }
 
 /** A transform type (`type:` in `transforms:`): its schema and how to create one; define it with {@link defineOperator}. */
@@ -307,6 +341,12 @@ export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<
 export interface StateStorePlugin<S extends z.ZodType = z.ZodType> extends PluginBase<'state', S> {
   /** For stores that implement {@link AtomicStateStore}: where their atomic commits go, from the config alone. */
   atomicTarget?(config: z.output<S>): AtomicTarget;
+  /**
+   * Every worker of a pipeline, wherever it runs, reads and writes the same store, each
+   * pipeline id apart (a Kafka topic): so a task's state can move to another worker. Sources
+   * that split into tasks ({@link SourcePlugin.tasks}) need it; a local directory is not.
+   */
+  readonly sharedByWorkers?: boolean;
   create(config: z.output<S>, ctx: StateStoreContext): StateStore | Promise<StateStore>;
 }
 

@@ -56,8 +56,8 @@ describe("@plumline/core's main entry", () => {
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
-      'SourcePage', 'SourcePlugin', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
-      'StoredCheckpoint',
+      'SourcePage', 'SourcePlugin', 'SourceTasks', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
+      'StoredCheckpoint', 'TaskMembership',
     ]);
   });
 });

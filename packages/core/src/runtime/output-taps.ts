@@ -2,6 +2,13 @@ import { Observable, Subject, tap, type MonoTypeOperatorFunction } from 'rxjs';
 import type { Batch } from '../batch.js';
 import { PipelineError } from '../errors.js';
 import type { CallEvent } from '../event.js';
+import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
+import type { ResolvedPipeline } from './resolve-pipeline.js';
+
+/** The references `Pipeline.output$` takes for a pipeline: dead letters, every source, every transform and its named outputs. */
+export function outputRefs(definition: ResolvedPipeline): ReadonlySet<string> {
+  return new Set([DEAD_LETTER_STREAM, ...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]);
+}
 
 /**
  * What `Pipeline.output$` hands out: the events leaving a component, per output reference (`id`
@@ -36,6 +43,17 @@ export class OutputTaps {
       const subject = this.subjects.get(ref);
       if (subject?.observed) for (const e of batch.events) subject.next(e);
     });
+  }
+
+  /** The references someone has observed so far (copies of the pipeline forward these). */
+  observedRefs(): string[] {
+    return [...this.subjects.keys()];
+  }
+
+  /** Shows one event to the observers of `ref` (events a copy of the pipeline forwards). */
+  publish(ref: string, event: CallEvent): void {
+    const subject = this.subjects.get(ref);
+    if (subject?.observed) subject.next(event);
   }
 
   /** The pipeline ended: observers complete (or error with what failed it). */

@@ -11,8 +11,9 @@ import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '.
 import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
-import { OutputTaps } from './output-taps.js';
-import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
+import { OutputTaps, outputRefs } from './output-taps.js';
+import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
+import { TaskPipeline } from './task-pipeline.js';
 import { directoryStatePlugin } from '../state/directory-state-plugin.js';
 import { corePlugins } from '../builtins.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
@@ -103,7 +104,7 @@ export interface PipelineHealth {
 export async function loadPipeline(path: string, options: PipelineOptions = {}): Promise<Pipeline> {
   const registry = toRegistry(options.plugins);
   const def = await resolvePipelineFile(path, { registry, env: options.env, baseDir: options.baseDir, stateStoreGiven: options.stateStore !== undefined });
-  return new PipelineRuntime(def, options);
+  return pipelineFor(def, options);
 }
 
 /**
@@ -113,7 +114,15 @@ export async function loadPipeline(path: string, options: PipelineOptions = {}):
 export async function createPipeline(input: string | object, options: PipelineOptions = {}): Promise<Pipeline> {
   const registry = toRegistry(options.plugins);
   const def = await resolvePipeline(input, { registry, env: options.env, file: options.file, baseDir: options.baseDir, stateStoreGiven: options.stateStore !== undefined });
-  return new PipelineRuntime(def, options);
+  return pipelineFor(def, options);
+}
+
+/** The runtime for a definition: one pipeline, or a copy per task when its source splits into tasks (SourcePlugin.tasks). */
+function pipelineFor(def: ResolvedPipeline, options: PipelineOptions): Pipeline {
+  const source = def.sources[0];
+  const split = def.sources.length === 1 ? source!.plugin.tasks?.(source!.config as never) : undefined;
+  if (!split) return new PipelineRuntime(def, options);
+  return new TaskPipeline(def, options, split as never, (d, o) => new PipelineRuntime(d, o));
 }
 
 function toRegistry(plugins: PipelineOptions['plugins']): PluginRegistry {
@@ -146,8 +155,6 @@ class PipelineRuntime implements Pipeline {
   private readonly taps: OutputTaps;
   /** An exactly-once sink commits every batch's output, checkpoints and staged state atomically. */
   private readonly atomic: boolean;
-  /** Removes the listener on `options.signal` (added in the constructor) once the pipeline ended. */
-  private readonly unlistenSignal: () => void;
   private state: StateStore | undefined;
   private commits: CommitCoordinator | undefined;
   private sources: Created<Source>[] = [];
@@ -162,8 +169,7 @@ class PipelineRuntime implements Pipeline {
   private startWork: Promise<void> | undefined;
   private stopWork: Promise<PipelineResult> | undefined;
   private closeWork: Promise<void> | undefined;
-  private resolveDone!: (r: PipelineResult) => void;
-  private rejectDone!: (e: unknown) => void;
+  private readonly settle: PipelineEnd;
   /** Every component was created and the graph connected (a fact for health, not a phase: a stopped pipeline did start). */
   private startCompleted = false;
 
@@ -173,20 +179,13 @@ class PipelineRuntime implements Pipeline {
   ) {
     this.id = definition.id;
     this.atomic = definition.sinks.some((s) => s.plugin.atomicProblems?.(s.config as never, undefined) !== undefined);
-    this.taps = new OutputTaps(new Set([DEAD_LETTER_STREAM, ...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]));
+    this.taps = new OutputTaps(outputRefs(definition));
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
     this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
-    this.done = new Promise((res, rej) => {
-      this.resolveDone = res;
-      this.rejectDone = rej;
-    });
-    // A caller that only awaits start() must not see an unhandled rejection from `done`.
-    this.done.catch(() => {});
-    const onAbort = (): void => void this.stop().catch(() => {});
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    this.unlistenSignal = () => options.signal?.removeEventListener('abort', onAbort);
+    this.settle = pipelineEnd(options.signal, () => this.stop());
+    this.done = this.settle.done;
   }
 
   private reached(phase: Phase): boolean {
@@ -222,7 +221,7 @@ class PipelineRuntime implements Pipeline {
       this.enter('ended');
       this.taps.end(err);
       this.endError = (err as Error)?.message ?? String(err);
-      this.rejectDone(err);
+      this.settle.reject(err);
       throw err;
     }));
   }
@@ -378,7 +377,7 @@ class PipelineRuntime implements Pipeline {
     // A hook or a sink's close that never returns must not keep `done` from settling once
     // abort() (or shutdown_timeout) gave up: what was committed stays committed.
     await this.untilAborted(() => this.closeAll()).catch(() => {});
-    this.unlistenSignal();
+    this.settle.unlisten();
     const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {} };
     const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();
@@ -386,10 +385,10 @@ class PipelineRuntime implements Pipeline {
     this.enter('ended');
     this.taps.end(error);
     if (error !== undefined) {
-      this.rejectDone(error);
+      this.settle.reject(error);
     } else {
       this.logger.info({ checkpoints: loggableCheckpoints(result.checkpoints) }, 'pipeline finished');
-      this.resolveDone(result);
+      this.settle.resolve(result);
     }
   }
 
@@ -447,7 +446,7 @@ class PipelineRuntime implements Pipeline {
         this.enter('ended');
         this.taps.end();
         const result = { stats: this.stats(), checkpoints: {} };
-        this.resolveDone(result);
+        this.settle.resolve(result);
         return result;
       }
       await this.startWork?.catch(() => {});

@@ -146,6 +146,7 @@ class PipelineResolver {
     }
     checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
+    checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
     if (this.errors.length) throw new ConfigErrors(this.errors);
     const fileBase = this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline';
@@ -332,6 +333,26 @@ function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[]
           fields: { component: t.id, source: s.id },
         }),
       );
+    }
+  }
+}
+
+/**
+ * A source that splits the pipeline into tasks (one copy of the pipeline per task) must be the
+ * only source, since every other source would be read once per task; and its state must be in a
+ * store all workers share, since a task's checkpoint and operator state move with it.
+ */
+function checkTaskSources(sources: readonly ResolvedComponent<SourcePlugin>[], state: StateStorePlugin | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
+  for (const s of sources) {
+    if (!s.plugin.tasks?.(s.config as never)) continue;
+    const fields = { component: s.id };
+    if (sources.length > 1) {
+      errors.push(new ConfigError('CONFIG_TASKS_NOT_ALONE', `source "${s.id}" runs a copy of the pipeline per task (per partition), so it must be the pipeline's only source; the others would be read once per task: move them to a pipeline of their own`, { location: doc.locate(['sources'], s.id), fields }));
+    }
+    if (stateStoreGiven) {
+      errors.push(new ConfigError('CONFIG_TASKS_STATE_GIVEN', `source "${s.id}" runs a copy of the pipeline per task, each with a state of its own: leave out the stateStore option and name a shared store in the file's state: section`, { fields }));
+    } else if (state && !state.sharedByWorkers) {
+      errors.push(new ConfigError('CONFIG_TASKS_STATE_NOT_SHARED', `source "${s.id}" hands tasks (partitions) from worker to worker with their checkpoints and operator state, which state "${state.type}" keeps on one machine: use a store all workers share (state: { type: kafka, … })`, { location: doc.locate(['state'], 'type'), fields }));
     }
   }
 }

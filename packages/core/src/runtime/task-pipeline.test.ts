@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ConfigErrors, corePlugins, createLogger, createPipeline, defineSource, defineStateStore, PipelineError, PluginRegistry, StateError, z, type TaskMembership } from '../index.js';
+import { MemoryStateStore, memorySink, testEvent } from '../testing/index.js';
+
+/** The membership double: the test decides which tasks this worker holds. */
+class ScriptedMembership implements TaskMembership {
+  listener: Parameters<TaskMembership['join']>[0] | undefined;
+  left = 0;
+  async join(listener: Parameters<TaskMembership['join']>[0]): Promise<void> {
+    this.listener = listener;
+  }
+  async leave(): Promise<void> {
+    this.left++;
+  }
+  give(...tasks: number[]): void {
+    this.listener!.assigned(tasks);
+  }
+}
+
+const EVENTS_PER_TASK = 40;
+
+/** A source split into tasks: task n emits t<n>-0 … t<n>-39, one page of one event every 5 ms, then waits to be stopped. */
+function taskedSource(membership: ScriptedMembership, fail?: { task: number; error: Error }) {
+  return defineSource({
+    type: 'tasked',
+    description: 'a source with a task per partition (test)',
+    configSchema: z.strictObject({ task: z.int().optional() }),
+    tasks: () => ({ membership: () => membership, configFor: (task) => ({ task }) }),
+    create: (c, ctx) => ({
+      bounded: false,
+      async *read(checkpoint: { next: number } | undefined) {
+        if (fail && fail.task === c.task) throw fail.error;
+        for (let i = checkpoint?.next ?? 0; i < EVENTS_PER_TASK && !ctx.signal.aborted; i++) {
+          await sleep(5);
+          yield { events: [testEvent(`t${c.task}-${i}`)], checkpoint: { next: i + 1 } };
+        }
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+      },
+    }),
+  });
+}
+
+/** A store every "worker" of the test shares (as a Kafka topic is), one MemoryStateStore per pipeline id, kept across closes. */
+function sharedMemoryState() {
+  const stores = new Map<string, MemoryStateStore>();
+  return defineStateStore({
+    type: 'shared',
+    description: 'one memory store per pipeline id (test)',
+    configSchema: z.strictObject({}),
+    sharedByWorkers: true,
+    create: (_c, ctx) => {
+      let store = stores.get(ctx.pipelineId);
+      if (!store) stores.set(ctx.pipelineId, (store = new MemoryStateStore()));
+      return store;
+    },
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await sleep(10);
+  expect(condition()).toBe(true);
+}
+
+const yaml = `id: tasks
+state: { type: shared }
+runtime: { commit_interval: 20ms }
+sources:
+  raw: { type: tasked }
+sinks:
+  out: { type: memory, inputs: [raw] }
+`;
+
+describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
+  it('runs a copy per task it holds; a task taken away is drained and committed, and given back resumes there: every event once', async () => {
+    const membership = new ScriptedMembership();
+    const sink = memorySink();
+    {
+      const p = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+      await p.start();
+      membership.give(0, 1);
+      await until(() => sink.record.events.some((e) => e.id === 't0-10'));
+      membership.give(1); // task 0 taken away mid-read
+      await until(() => sink.record.events.filter((e) => e.id.startsWith('t1-')).length === EVENTS_PER_TASK);
+      const t0SoFar = sink.record.events.filter((e) => e.id.startsWith('t0-')).length;
+      expect(t0SoFar).toBeLessThan(EVENTS_PER_TASK);
+      membership.give(0, 1, 2); // given back, and a new one
+      await until(() => sink.record.events.length === 3 * EVENTS_PER_TASK);
+      expect(p.stats().raw!.eventsOut).toBe(3 * EVENTS_PER_TASK);
+      expect(p.health().ready).toBe(true);
+      const result = await p.stop();
+      const ids = sink.record.events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(Object.keys(result.checkpoints).sort()).toEqual(['tasks-p0/raw', 'tasks-p0/raw', 'tasks-p1/raw', 'tasks-p2/raw'].filter((k, i, a) => a.indexOf(k) === i));
+      expect(result.checkpoints['tasks-p0/raw']!.position).toEqual({ next: EVENTS_PER_TASK });
+      expect(membership.left).toBe(1);
+    }
+  });
+
+  it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over; any other error of a task fails the pipeline and stops every task', async () => {
+    {
+      const handed = new ScriptedMembership();
+      const sink = memorySink();
+      const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, { task: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) }), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+      await fenced.start();
+      handed.give(0, 1);
+      await until(() => sink.record.events.length === EVENTS_PER_TASK);
+      expect(fenced.health().finished).toBe(false);
+      await fenced.stop();
+
+      const broken = new ScriptedMembership();
+      const failing = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(broken, { task: 1, error: new PipelineError('TEST_BROKEN', 'broken', { retriable: false }) }), memorySink().plugin]), logger: createLogger({ level: 'silent' }) });
+      await failing.start();
+      broken.give(0, 1);
+      await expect(failing.done).rejects.toMatchObject({ code: 'TEST_BROKEN' });
+      expect(broken.left).toBe(1);
+    }
+  });
+
+  it('refuses --once (tasks never end), a second source beside it, and a state store given in code', async () => {
+    const membership = new ScriptedMembership();
+    const plugins = new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), memorySink().plugin]);
+    const once = await createPipeline(yaml, { plugins, once: true, logger: createLogger({ level: 'silent' }) });
+    await expect(once.start()).rejects.toMatchObject({ code: 'CONFIG_NOT_BOUNDED' });
+    const two = createPipeline(`state: { type: shared }\nsources:\n  raw: { type: tasked }\n  gen: { type: generate, count: 1 }\nsinks:\n  out: { type: memory, inputs: [raw, gen] }\n`, { plugins, file: 'p.yaml' });
+    await expect(two).rejects.toBeInstanceOf(ConfigErrors);
+    await expect(two.catch((e: ConfigErrors) => e.errors.map((x) => [x.code, x.location?.line]))).resolves.toEqual([['CONFIG_TASKS_NOT_ALONE', 3]]);
+    const codes = (p: Promise<unknown>) => p.then(() => [], (e: ConfigErrors) => e.errors.map((x) => x.code));
+    expect(await codes(createPipeline(yaml, { plugins, stateStore: new MemoryStateStore() }))).toEqual(['CONFIG_TASKS_STATE_GIVEN']);
+    expect(await codes(createPipeline(yaml.replace('{ type: shared }', '{ type: directory }'), { plugins }))).toEqual(['CONFIG_TASKS_STATE_NOT_SHARED']);
+  });
+});

@@ -1,0 +1,250 @@
+import type { Observable, Subscription } from 'rxjs';
+import { ConfigError, PipelineError } from '../errors.js';
+import type { CallEvent } from '../event.js';
+import { createLogger, SecretRedactor, type Logger } from '../logger.js';
+import type { SourceTasks, TaskMembership } from '../plugin.js';
+import type { ComponentHealth, ComponentStats } from '../telemetry.js';
+import { mergeStats } from './merge-stats.js';
+import { OutputTaps, outputRefs } from './output-taps.js';
+import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
+import type { Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
+import type { ResolvedPipeline } from './resolve-pipeline.js';
+import type { StoredCheckpoint } from './source-tracker.js';
+
+/** Makes the pipeline that runs one task (the ordinary runtime, given a definition narrowed to the task). */
+export type TaskRuntimeFactory = (definition: ResolvedPipeline, options: PipelineOptions) => Pipeline;
+
+/** Error codes with which a task ends because another worker took it over: a handover, not a failure. */
+const HANDED_OVER = new Set(['STATE_FENCED']);
+
+/** Whether `error`, or an error it wraps (a sink's failed write wraps the store's), says another worker took the task over. */
+function handedOver(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && HANDED_OVER.has(code)) return true;
+  }
+  return false;
+}
+
+/** created → starting → running → stopping → ended; forward only. */
+type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'ended';
+
+interface Task {
+  readonly id: number;
+  readonly pipeline: Pipeline;
+  /** Output references forwarded from this task to the observers of the whole pipeline. */
+  readonly forwarded: Map<string, Subscription>;
+  /** Taken from this worker (or the worker stops): its end is expected. */
+  released: boolean;
+}
+
+/**
+ * A pipeline whose source splits into tasks (see `SourcePlugin.tasks`): it joins the source's
+ * group and runs a copy of the pipeline per task the group gives this worker, as Kafka Streams
+ * runs a task per partition. A copy is the ordinary runtime with its own id (`<id>-p<task>`),
+ * so its checkpoint, operator state and transactions are its own and go with the task.
+ *
+ * A task taken away is stopped as a pipeline stops: its in-flight batches drained, its sinks
+ * flushed, its checkpoint committed; the worker that takes it over starts from that checkpoint.
+ * When the new owner claims the task first (its state store fences the old one), the old copy
+ * ends with STATE_FENCED, which here means "handed over", and what it had not committed is read
+ * again by the new owner. Any other error of a task fails the whole pipeline.
+ */
+export class TaskPipeline implements Pipeline {
+  readonly id: string;
+  readonly done: Promise<PipelineResult>;
+  private phase: Phase = 'created';
+  private readonly logger: Logger;
+  /** The caller's logger: each copy tags its lines with its own pipeline id. */
+  private readonly rootLogger: Logger;
+  private readonly taps: OutputTaps;
+  private readonly tasks = new Map<number, Task>();
+  /** Counters of the tasks that ended, so that totals do not drop when a task moves away. */
+  private endedStats: Record<string, ComponentStats> = {};
+  private readonly checkpoints: Record<string, StoredCheckpoint> = {};
+  /** Assignment changes, applied one after the other. */
+  private changes: Promise<void> = Promise.resolve();
+  private membership: TaskMembership | undefined;
+  private fatal: unknown;
+  /** The group was joined (a fact for health, not a phase: a stopped pipeline did start). */
+  private joined = false;
+  private startWork: Promise<void> | undefined;
+  private stopWork: Promise<PipelineResult> | undefined;
+  private readonly settle: PipelineEnd;
+
+  constructor(
+    readonly definition: ResolvedPipeline,
+    private readonly options: PipelineOptions,
+    private readonly split: SourceTasks<unknown>,
+    private readonly createTask: TaskRuntimeFactory,
+  ) {
+    this.id = definition.id;
+    const redactor = new SecretRedactor();
+    for (const secret of definition.secrets) redactor.add(secret);
+    this.rootLogger = options.logger ?? createLogger({ redactor });
+    this.logger = this.rootLogger.child({ pipeline: this.id });
+    this.taps = new OutputTaps(outputRefs(definition));
+    this.settle = pipelineEnd(options.signal, () => this.stop());
+    this.done = this.settle.done;
+  }
+
+  /** The pipeline id of the copy that runs `task`. */
+  static taskId(pipelineId: string, task: number): string {
+    return `${pipelineId}-p${task}`;
+  }
+
+  start(): Promise<void> {
+    return (this.startWork ??= this.doStart().catch(async (err) => {
+      await this.end(err);
+      throw err;
+    }));
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.phase !== 'created') return;
+    this.phase = 'starting';
+    const source = this.definition.sources[0]!;
+    if (this.options.once) {
+      throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${source.id}" runs a task per partition and never ends, so it cannot run with --once: run without --once`, { fields: { component: source.id } });
+    }
+    this.membership = this.split.membership({ logger: this.logger.child({ component: source.id }), pipelineId: this.id, sourceId: source.id });
+    await this.membership.join({
+      assigned: (tasks) => this.enqueue(() => this.reassign(tasks)),
+      failed: (err) => this.fail(err),
+    });
+    this.joined = true;
+    if (this.phase === 'starting') this.phase = 'running';
+    this.logger.info({ source: source.id }, 'pipeline started: a copy runs per task this worker is given');
+  }
+
+  private enqueue(change: () => Promise<void>): void {
+    this.changes = this.changes.then(change).catch((err: unknown) => this.fail(err));
+  }
+
+  /** Stops the tasks no longer this worker's (draining them), then starts the new ones. */
+  private async reassign(wanted: readonly number[]): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    const keep = new Set(wanted);
+    const gone = [...this.tasks.values()].filter((t) => !keep.has(t.id));
+    const added = wanted.filter((t) => !this.tasks.has(t));
+    this.logger.info({ tasks: [...keep].sort((a, b) => a - b), stopping: gone.map((t) => t.id), starting: added }, 'tasks assigned');
+    await Promise.all(gone.map((t) => this.release(t)));
+    for (const id of added) this.launch(id);
+  }
+
+  private launch(id: number): void {
+    const source = this.definition.sources[0]!;
+    const definition: ResolvedPipeline = { ...this.definition, id: TaskPipeline.taskId(this.id, id), sources: [{ ...source, config: this.split.configFor(id) }] };
+    const pipeline = this.createTask(definition, { ...this.options, signal: undefined, logger: this.rootLogger });
+    const task: Task = { id, pipeline, forwarded: new Map(), released: false };
+    this.tasks.set(id, task);
+    for (const ref of this.taps.observedRefs()) this.forward(task, ref);
+    void pipeline.done.then(
+      (result) => this.ended(task, result, undefined),
+      (err: unknown) => this.ended(task, undefined, err),
+    );
+    pipeline.start().catch(() => {});
+  }
+
+  private forward(task: Task, ref: string): void {
+    if (task.forwarded.has(ref)) return;
+    task.forwarded.set(ref, task.pipeline.output$(ref).subscribe({ next: (e) => this.taps.publish(ref, e), error: () => {} }));
+  }
+
+  /** Stops a task and waits for its end (a stop drains and commits; a fenced task ends at once). */
+  private async release(task: Task): Promise<void> {
+    task.released = true;
+    await task.pipeline.stop().catch(() => {});
+    // Gone now, whatever order `done`'s callbacks ran in: a later assignment may start it again.
+    if (this.tasks.get(task.id) === task) this.tasks.delete(task.id);
+  }
+
+  private ended(task: Task, result: PipelineResult | undefined, error: unknown): void {
+    if (this.tasks.get(task.id) === task) this.tasks.delete(task.id);
+    for (const s of task.forwarded.values()) s.unsubscribe();
+    this.endedStats = mergeStats([this.endedStats, result?.stats ?? task.pipeline.stats()]);
+    for (const [source, cp] of Object.entries(result?.checkpoints ?? {})) this.checkpoints[`${task.pipeline.id}/${source}`] = cp;
+    if (error === undefined) {
+      if (!task.released) this.logger.info({ task: task.id }, 'task finished');
+      return;
+    }
+    if (handedOver(error)) {
+      this.logger.info({ task: task.id }, 'task taken over by another worker; what it had not committed is read again there');
+      return;
+    }
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.fatal !== undefined || this.phase === 'ended') return;
+    this.fatal = error;
+    this.logger.error({ err: error }, 'pipeline failed; stopping every task');
+    this.stop().catch(() => {});
+  }
+
+  output$(ref: string): Observable<CallEvent> {
+    const observable = this.taps.observe(ref);
+    for (const task of this.tasks.values()) this.forward(task, ref);
+    return observable;
+  }
+
+  stats(): Record<string, ComponentStats> {
+    return mergeStats([this.endedStats, ...[...this.tasks.values()].map((t) => t.pipeline.stats())]);
+  }
+
+  health(): PipelineHealth {
+    const started = this.joined;
+    const finished = this.phase === 'ended';
+    const components: Record<string, ComponentHealth> = {};
+    for (const task of this.tasks.values()) {
+      for (const [id, h] of Object.entries(task.pipeline.health().components)) {
+        if (!components[id] || (components[id].ok && !h.ok)) components[id] = h.ok ? h : { ok: false, reason: `task ${task.id}: ${h.reason ?? 'failing'}` };
+      }
+    }
+    const error = finished && this.fatal !== undefined ? { error: (this.fatal as Error)?.message ?? String(this.fatal) } : {};
+    return { started, finished, ...error, ready: started && !finished && Object.values(components).every((c) => c.ok), components };
+  }
+
+  stop(): Promise<PipelineResult> {
+    return (this.stopWork ??= (async () => {
+      if (this.phase === 'created') {
+        this.phase = 'stopping';
+        await this.end(undefined);
+        return this.done;
+      }
+      await this.startWork?.catch(() => {});
+      if (this.phase !== 'ended') {
+        this.phase = 'stopping';
+        this.logger.info({ tasks: [...this.tasks.keys()] }, 'stopping: draining every task');
+        await this.changes;
+        await Promise.all([...this.tasks.values()].map((t) => this.release(t)));
+        await this.end(this.fatal);
+      }
+      return this.done;
+    })());
+  }
+
+  abort(): void {
+    if (this.fatal === undefined) this.fatal = new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained');
+    for (const t of this.tasks.values()) {
+      t.released = true;
+      t.pipeline.abort();
+    }
+    void this.stop().catch(() => {});
+  }
+
+  /** Leaves the group (the tasks already stopped) and settles `done`. */
+  private async end(error: unknown): Promise<void> {
+    if (this.phase === 'ended') return;
+    await this.membership?.leave().catch((err: unknown) => this.logger.warn({ err }, 'leaving the task group failed; the group notices at its session timeout'));
+    this.settle.unlisten();
+    this.phase = 'ended';
+    this.taps.end(error);
+    if (error === undefined) {
+      this.logger.info('pipeline finished');
+      this.settle.resolve({ stats: this.stats(), checkpoints: { ...this.checkpoints } });
+    } else {
+      this.settle.reject(error);
+    }
+  }
+}
