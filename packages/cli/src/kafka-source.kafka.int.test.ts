@@ -1,11 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import kafkajs from 'kafkajs';
-import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { runCli, runWithRandomKills } from './test-support/run-cli.js';
-import { readCommitted } from './test-support/read-committed.js';
+import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
 
 const EVENTS = 30_000;
 const PARTITIONS = 6;
@@ -16,40 +14,8 @@ const ARM_ON = /first checkpoint committed/;
 const brokers = () => inject('kafkaBrokers');
 const suffix = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
-/** The input: EVENTS generated calls with 10% repeats, keyed by id (so a repeat lands on its original's partition). */
-function inputEvents() {
-  const gen = new CallGenerator({ seed: SEED, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0.1, source: 'gen' });
-  return Array.from({ length: EVENTS }, (_, i) => gen.event(i));
-}
-
-/** Writes the input to a new topic with a plain kafkajs producer; resolves with how often each id is in it. */
-async function seedInput(topic: string): Promise<Map<string, number>> {
-  const kafka = new kafkajs.Kafka({ clientId: 'seed', brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
-  const events = inputEvents();
-  for (let i = 0; i < events.length; i += 2000) {
-    await producer.send({ topic, messages: events.slice(i, i + 2000).map((e) => ({ key: e.id, value: JSON.stringify(e) })) });
-  }
-  await producer.disconnect();
-  const counts = new Map<string, number>();
-  for (const e of events) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
-  return counts;
-}
-
-/** How often each id is in `topic`, read by Apache's Java consumer with read_committed. */
-async function idCounts(topic: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const r of await readCommitted(brokers(), [topic])) {
-    const id = (JSON.parse(r.value) as { id: string }).id;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
+const seedInput = (topic: string) => seedCallTopic(brokers(), topic, { events: EVENTS, partitions: PARTITIONS, seed: SEED });
+const idCounts = (topic: string) => committedIdCounts(brokers(), topic);
 
 describe('kafka source under SIGKILL (real broker, independent Java read_committed reader)', () => {
   // No dedupe in this chain: each input record (repeats included) must be in the output exactly

@@ -41,6 +41,10 @@ export const kafkaSourceConfigSchema = z
       .refine((p) => new Set(p).size === p.length, 'list each partition once')
       .optional()
       .describe('Read only these partitions of each topic, never others (static assignment, like a Kafka Connect task): one worker per set of partitions, each with its own pipeline `id`, so its state and its transactions are its own and exactly-once holds with many workers. Workers of one group must all set it or none; a second worker for the same partitions waits as a standby. Absent: the group shares the partitions out and moves them between workers (at-least-once across workers).'),
+    task_per_partition: z
+      .boolean()
+      .default(false)
+      .describe('Run a copy of the pipeline per partition this worker is given (a task, as Kafka Streams runs them), each with its own id (`<id>-p<partition>`), so its own checkpoint, dedupe keys and transactions. The group shares the partitions out and moves them when workers come and go, and each partition\'s state goes with it: with `state: kafka` and an exactly-once kafka sink, exactly-once holds across rebalances and deaths. A partition taken away is drained and committed before its new owner reads it. Needs this source to be the pipeline\'s only one; runs until stopped (no `--once`, no stop_at_end).'),
     keyed_by: z
       .array(z.string().min(1))
       .min(1)
@@ -62,6 +66,8 @@ export const kafkaSourceConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if ((c.topics === undefined) === (c.topic_pattern === undefined)) ctx.addIssue({ code: 'custom', path: ['topics'], message: 'set exactly one of topics and topic_pattern' });
+    if (c.task_per_partition && c.partitions) ctx.addIssue({ code: 'custom', path: ['task_per_partition'], message: 'task_per_partition takes the partitions the group gives; partitions fixes them: set one of the two' });
+    if (c.task_per_partition && c.stop_at_end) ctx.addIssue({ code: 'custom', path: ['task_per_partition'], message: 'a pipeline with task_per_partition runs until stopped (partitions move between workers), so stop_at_end cannot end it: remove stop_at_end, or task_per_partition for a bounded read' });
     for (const p of encodingProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   });
 

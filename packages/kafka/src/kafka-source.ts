@@ -1,7 +1,9 @@
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import kafkajs from 'kafkajs';
+import { checkTopics } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
+import { PartitionTaskMembership } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
 import { RecordDecoder } from './record-decoder.js';
 import { staticPartitionAssigner } from './static-partition-assigner.js';
@@ -165,21 +167,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   }
 
   /** A topic that does not exist would have the group wait for it for ever: refuse it at start. */
-  private async checkTopics(topics: string[]): Promise<void> {
-    const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const absent = topics.filter((t) => !existing.has(t));
-      if (absent.length) {
-        throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} of source ${this.ctx.id} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'} first`, { retriable: false, fields: { topics: absent } });
-      }
-    } catch (err) {
-      if (err instanceof PipelineError) throw err;
-      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
-    } finally {
-      await admin.disconnect();
-    }
+  private checkTopics(topics: string[]): Promise<void> {
+    return checkTopics(this.kafka, topics, this.c.brokers, this.ctx.id);
   }
 
   /** A new generation's assignment: partitions given up lose their queued records; kept ones go on. */
@@ -307,5 +296,12 @@ export const kafkaSource = defineSource({
   description: 'Consumes CallEvents from Kafka topics as a member of a consumer group (JSON, or Avro / JSON Schema through a schema registry); undecodable records go to the dead-letter output with topic, partition and offset.',
   configSchema: kafkaSourceConfigSchema,
   partitioning: (config) => ({ keyedBy: config.keyed_by }),
+  tasks: (config) =>
+    config.task_per_partition
+      ? {
+          membership: ({ logger, sourceId }) => new PartitionTaskMembership(config, { logger, sourceId }),
+          configFor: (partition) => ({ ...config, task_per_partition: false, partitions: [partition] }),
+        }
+      : undefined,
   create: (config, ctx) => new KafkaSource(config, ctx),
 });

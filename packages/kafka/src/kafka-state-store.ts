@@ -374,6 +374,7 @@ export const kafkaStatePlugin = defineStateStore({
   description: 'Keeps checkpoints and operator state on a compacted Kafka topic; workers of one pipeline fence each other; exactly-once sinks commit through it.',
   configSchema: kafkaStateConfigSchema,
   atomicTarget: (config) => ({ kind: 'kafka', endpoints: config.brokers, topic: config.topic }),
+  sharedByWorkers: true,
   create(config, ctx) {
     return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);
   },

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI that the process-level tests spawn. */
@@ -51,4 +51,35 @@ export async function runWithRandomKills(dir: string, o: { attempts: number; min
   const last = await runCli(args, dir);
   if (last.code !== 0) throw new Error(`the final plumline run exited ${last.code}: ${last.stderr}`);
   return kills;
+}
+
+/** A CLI process started by {@link startCli}: its stderr so far, a wait for a line, and its end. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  stderr(): string;
+  /** Resolves once stderr matches `pattern` (at once if it already does). */
+  waitFor(pattern: RegExp): Promise<void>;
+  /** Resolves when the process exits, with its code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts the CLI in `cwd` (a daemon: the caller stops it with a signal). */
+export function startCli(args: string[], cwd: string): CliProcess {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const waiters = new Set<{ pattern: RegExp; resolve: () => void }>();
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of waiters) if (w.pattern.test(stderr)) (waiters.delete(w), w.resolve());
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+  return {
+    child,
+    stderr: () => stderr,
+    waitFor: (pattern) => (pattern.test(stderr) ? Promise.resolve() : new Promise((resolve) => waiters.add({ pattern, resolve }))),
+    exited,
+  };
 }

@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { tmpDir } from '@plumline/core/testing';
+import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
+import { startCli, type CliProcess } from './test-support/run-cli.js';
+
+const EVENTS = 30_000;
+const PARTITIONS = 6;
+/** A task's first commit in a worker's run: kills are armed on it, so they land mid-run. */
+const ARM_ON = /first checkpoint committed/;
+/** How long the test waits for every expected id to be in the output. */
+const DEADLINE_MS = 300_000;
+
+const brokers = () => inject('kafkaBrokers');
+const random = (min: number, spread: number) => min + Math.floor(Math.random() * spread);
+
+describe('task_per_partition: an elastic group with a task per partition (real broker, Java read_committed reader)', () => {
+  it(`exactly-once through dedupe while workers die (SIGKILL), join and leave: every id of ${EVENTS} (10% repeats, ${PARTITIONS} partitions) once`, { timeout: 420_000 }, async () => {
+    const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+    const expected = await seedCallTopic(brokers(), `in-${s}`, { events: EVENTS, partitions: PARTITIONS, seed: 4242 });
+    const yaml = `id: tasks-${s}
+state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
+runtime: { max_in_flight_batches: 2, commit_interval: 200ms }
+sources:
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: tasks-${s}, keyed_by: [id], task_per_partition: true, max_batch_events: 20, session_timeout: 6s }
+transforms:
+  unique: { type: dedupe, inputs: [raw], key: [id] }
+sinks:
+  out: { type: kafka, inputs: [unique], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, exactly_once: true, create_topics: { partitions: 3 } }
+`;
+    const dirs = await Promise.all([0, 1, 2, 3].map(() => tmpDir('plumline-tasks-')));
+    for (const d of dirs) await writeFile(join(d.dir, 'p.yaml'), yaml);
+    const args = ['run', 'p.yaml', '--log-level', 'info'];
+    const start = (w: number): CliProcess => startCli(args, dirs[w]!.dir);
+    const running: CliProcess[] = [];
+    let kills = 0;
+    try {
+      running.push(start(1), start(2));
+      // Worker 0 dies three times, each a moment after one of its tasks committed; worker 3
+      // joins after the first death and leaves (SIGTERM: its tasks drained and handed over)
+      // after the second.
+      let joiner: CliProcess | undefined;
+      for (let k = 0; k < 3; k++) {
+        const victim = start(0);
+        await victim.waitFor(ARM_ON);
+        await sleep(random(200, 1000));
+        if (victim.child.exitCode === null) {
+          victim.child.kill('SIGKILL');
+          kills++;
+        }
+        await victim.exited;
+        if (k === 0) joiner = start(3);
+        if (k === 1 && joiner) {
+          await joiner.waitFor(ARM_ON);
+          joiner.child.kill('SIGTERM');
+          expect(await joiner.exited, joiner.stderr()).toBe(0);
+        }
+        await sleep(random(500, 1500));
+      }
+      running.push(start(0));
+      let counts = new Map<string, number>();
+      for (const until = Date.now() + DEADLINE_MS; Date.now() < until && counts.size < expected.size; await sleep(3_000)) {
+        counts = await committedIdCounts(brokers(), `out-${s}`);
+      }
+      for (const w of running) w.child.kill('SIGTERM');
+      for (const w of running) expect(await w.exited, w.stderr()).toBe(0);
+    } finally {
+      for (const w of running) w.child.kill('SIGKILL');
+      for (const d of dirs) await d.cleanup();
+    }
+    const counts = await committedIdCounts(brokers(), `out-${s}`);
+    const duplicated = [...counts.values()].filter((n) => n > 1).length;
+    const missing = [...expected.keys()].filter((id) => !counts.has(id)).length;
+    console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run, one worker joined and left, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
+    expect({ duplicated, missing, extra: counts.size - expected.size }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
+    expect(kills).toBe(3);
+  });
+});

@@ -1,0 +1,23 @@
+import { PipelineError } from '@plumline/core';
+import type kafkajs from 'kafkajs';
+
+/**
+ * Refuses topics that do not exist (KAFKA_TOPIC_MISSING), since a group would wait for them for
+ * ever, and a cluster it cannot reach (KAFKA_CONNECT_FAILED). `sourceId` names the source in the error.
+ */
+export async function checkTopics(kafka: kafkajs.Kafka, topics: readonly string[], brokers: readonly string[], sourceId: string): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const absent = topics.filter((t) => !existing.has(t));
+    if (absent.length) {
+      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} of source ${sourceId} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'} first`, { retriable: false, fields: { topics: absent } });
+    }
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+  } finally {
+    await admin.disconnect();
+  }
+}
