@@ -312,25 +312,35 @@ export class KafkaStateStore implements AtomicStateStore {
 
   /**
    * The records for `writes`, and how to apply them to what the store holds once they committed.
-   * Appends are numbered after the chunks the log has (and earlier appends in the list).
+   * Appends are numbered after the chunks the log has (and earlier writes in the list); a
+   * rewrite numbers its chunks from 0 and deletes (tombstones) those it no longer needs.
    */
   private messagesOf(writes: readonly StagedWrite[]): { messages: kafkajs.Message[]; apply: () => void } {
-    const appended = new Map<string, Buffer[]>();
+    const touched = new Map<string, { replaced: boolean; chunks: Buffer[] }>();
     const messages: kafkajs.Message[] = [];
     for (const w of writes) {
       if (w.kind === 'set') {
         messages.push({ key: this.prefix() + w.key, value: JSON.stringify(w.value) });
         continue;
       }
-      const chunks = appended.get(w.key) ?? [];
-      const msgs = this.chunkMessages(w.key, (this.logs.get(w.key)?.length ?? 0) + chunks.length, w.data);
-      for (const m of msgs) chunks.push(m.value as Buffer);
-      appended.set(w.key, chunks);
+      let log = touched.get(w.key);
+      if (!log) touched.set(w.key, (log = { replaced: false, chunks: [] }));
+      const count = (log.replaced ? 0 : (this.logs.get(w.key)?.length ?? 0)) + log.chunks.length;
+      if (w.kind === 'rewrite') {
+        const fresh = this.chunkMessages(w.key, 0, w.data);
+        for (let n = fresh.length; n < count; n++) messages.push({ key: `${this.prefix()}${w.key}#${n}`, value: null });
+        messages.push(...fresh);
+        log.replaced = true;
+        log.chunks = fresh.map((m) => m.value as Buffer);
+        continue;
+      }
+      const msgs = this.chunkMessages(w.key, count, w.data);
+      for (const m of msgs) log.chunks.push(m.value as Buffer);
       messages.push(...msgs);
     }
     const apply = (): void => {
       for (const w of writes) if (w.kind === 'set') this.values.set(w.key, w.value);
-      for (const [key, chunks] of appended) this.logs.set(key, [...(this.logs.get(key) ?? []), ...chunks]);
+      for (const [key, log] of touched) this.logs.set(key, log.replaced ? log.chunks : [...(this.logs.get(key) ?? []), ...log.chunks]);
     };
     return { messages, apply };
   }
@@ -347,13 +357,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   rewriteLog(key: string, data: Uint8Array): Promise<void> {
-    return this.transact(() => {
-      const old = this.logs.get(key)?.length ?? 0;
-      const fresh = this.chunkMessages(key, 0, data);
-      const tombstones: kafkajs.Message[] = [];
-      for (let n = fresh.length; n < old; n++) tombstones.push({ key: `${this.prefix()}${key}#${n}`, value: null });
-      return { messages: [...fresh, ...tombstones], apply: () => this.logs.set(key, fresh.map((m) => m.value as Buffer)) };
-    });
+    return this.commitAtomically([{ kind: 'rewrite', key, data }], async () => {});
   }
 
   close(): Promise<void> {

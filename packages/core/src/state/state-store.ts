@@ -45,6 +45,8 @@ export function scopeState(store: StateStore, prefix: string): ComponentState {
  */
 export type StagedWrite =
   | { readonly kind: 'append'; readonly key: string; readonly data: Uint8Array }
+  /** The log `key` replaced by `data` (a compaction in the same transaction as the writes around it). */
+  | { readonly kind: 'rewrite'; readonly key: string; readonly data: Uint8Array }
   | { readonly kind: 'set'; readonly key: string; readonly value: JsonValue };
 
 /**

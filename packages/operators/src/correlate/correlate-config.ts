@@ -30,7 +30,7 @@ export const correlateConfigSchema = z
   .strictObject({
     window: duration('How long (processing time) an event waits for its partner.', DEFAULT_WINDOW),
     durable_after: duration(
-      'Held events younger than this live in memory only: the source checkpoint stays before them, and after a crash the source reads them again. Older ones are written to the state store so the checkpoint can move on (bounding how much a restart reads again). 0s writes every held event at the next commit.',
+      'Held events younger than this live in memory only: the source checkpoint stays before them, and after a crash the source reads them again. Older ones are written to the state store so the checkpoint can move on (bounding how much a restart reads again). 0s writes every held event at the next commit. Behind an exactly-once sink every held event is written in the transaction of its batch, whatever this says.',
       DEFAULT_DURABLE_AFTER,
     ),
     max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Events held at most; past it the oldest leave early, unmatched and flagged (memory stays bounded).'),

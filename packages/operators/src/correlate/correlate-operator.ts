@@ -23,6 +23,10 @@ const EVICTION_WARN_INTERVAL_MS = 10_000;
  * batch ends when the output batch is delivered; holds on its other parts' batches end once
  * the first batch is committed (at once when a later batch of the same source: it cannot be
  * committed before the first anyway), so they never commit before it.
+ *
+ * Behind an exactly-once sink (`atomicCommits`) there are no holds: the log is written only in
+ * the sink's transactions (see `atomic`), so what is held, what left and the checkpoint always
+ * agree in what Kafka committed.
  */
 class CorrelateOperator {
   private readonly correlator: Correlator;
@@ -50,15 +54,24 @@ class CorrelateOperator {
   /** Records restored by `load`, with their size in the log, replayed when the operator is subscribed. */
   private restored: (LogRecord & { bytes: number })[] = [];
   private evictedSinceWarn = 0;
+  /**
+   * Behind an exactly-once sink: held events are logged in the transaction of the batch they
+   * came in, and their "gone" lines in the transaction of the batch that carries them out, so the
+   * checkpoint may pass them and a crash anywhere neither loses nor repeats one.
+   */
+  private readonly atomic: boolean;
   private lastWarnMs = 0;
 
   constructor(
     private readonly c: CorrelateConfig,
     private readonly ctx: OperatorContext,
   ) {
+    this.atomic = ctx.atomicCommits;
     this.correlator = new Correlator(c, (h) => {
       if (h.log) return;
-      if (h.positions.length === 0) {
+      // Exactly-once: every event still held when its batch is done is logged in that batch's
+      // transaction (no checkpoint holds), like an event from no source batch.
+      if (this.atomic || h.positions.length === 0) {
         this.orphans.push(h);
         return;
       }
@@ -84,6 +97,10 @@ class CorrelateOperator {
     for (const h of this.orphans) if (!h.released && !h.log) lines.push(this.log.line(h));
     this.orphans = [];
     if (lines.length === 0) return;
+    if (this.atomic) {
+      this.ctx.stage(receipt, this.log.staged(lines));
+      return;
+    }
     receipt.retain();
     this.log.append(lines).then(
       () => receipt.release(),
@@ -98,6 +115,8 @@ class CorrelateOperator {
    * whose positions are committed. (isCommitted reflects the commit before this one: conservative.)
    */
   private async persist(info: CommitInfo): Promise<void> {
+    // Exactly-once: the log is written (and compacted) in the sinks' transactions only.
+    if (this.atomic) return;
     this.holds.dropCommitted(this.ctx.isCommitted);
     const lines: string[] = [];
     const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
@@ -140,10 +159,15 @@ class CorrelateOperator {
     if (parts.length === 0) return;
     this.inflight.add(parts);
     const positions = receipt.positions;
+    if (this.atomic) {
+      const gone = this.log.goneLine(parts);
+      if (gone) this.ctx.stage(receipt, this.log.staged([gone]));
+    }
     receipt.onSettled((error) => {
       // A failed batch fails the pipeline: nothing may pass it.
       if (error !== undefined) return;
       this.inflight.delete(parts);
+      if (this.atomic) return;
       for (const h of parts) {
         if (h.log) {
           h.deliveredAt = positions;
@@ -241,6 +265,13 @@ class CorrelateOperator {
           const out = noneReleased();
           const positions = batch.receipt.positions;
           const nowMs = Date.now();
+          // Exactly-once: compacted in this batch's transaction, first among its writes. Events on
+          // their way out are left out: their "gone" lines commit before (or fail the pipeline).
+          const rewrite = this.atomic ? this.log.stagedRewrite(() => this.correlator.heldEvents()) : undefined;
+          if (rewrite) {
+            this.ctx.stage(batch.receipt, rewrite);
+            this.ctx.logger.debug({ bytes: rewrite.kind === 'rewrite' ? rewrite.data.byteLength : 0 }, 'correlate: held-event log compacted in the transaction of the batch at hand');
+          }
           this.holds.beginBatch(positions);
           for (const e of batch.events) this.correlator.accept(e, positions, nowMs, out);
           this.correlator.expire(nowMs, out);
@@ -316,6 +347,7 @@ export const correlateOperator = defineOperator({
   async create(config, ctx) {
     const op = new CorrelateOperator(config, ctx);
     await op.load();
-    return { apply: op.apply, holdsEvents: true };
+    // Behind an exactly-once sink nothing is held under a checkpoint hold (see `atomic`).
+    return { apply: op.apply, holdsEvents: !ctx.atomicCommits };
   },
 });

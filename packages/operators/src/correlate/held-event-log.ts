@@ -1,4 +1,4 @@
-import type { BatchPosition, CallEvent, ComponentState, Logger } from '@plumline/core';
+import type { BatchPosition, CallEvent, ComponentState, Logger, StagedWrite } from '@plumline/core';
 import type { Held } from './correlator.js';
 
 /** State log of the held events: one JSON line per event written to it, and lines naming those that left. */
@@ -12,6 +12,12 @@ export interface LogRecord {
   e: CallEvent;
   p: { source: string; seq: number }[];
   t: number;
+}
+
+/** First line of a log rewritten under exactly-once: the records numbered below `upto` that live on. */
+interface RewriteHeader {
+  upto: number;
+  live: number[];
 }
 
 /** The log record of a held event (positions without their checkpoints: isCommitted needs only source and seq). */
@@ -43,28 +49,44 @@ export class HeldEventLog {
     const data = Buffer.from(await this.state.readLog(LOG_KEY));
     this.logBytes = data.byteLength;
     const live = new Map<number, LogRecord & { bytes: number }>();
+    // Under exactly-once a release's "gone" line and the held event's own line commit with
+    // different batches, and may land in either order: a number gone once stays gone.
+    const gone = new Set<number>();
+    let kept: { upto: number; live: Set<number> } | undefined;
     const lines = data.toString('utf8').split('\n');
     let unreadable = 0;
     lines.forEach((line, i) => {
       if (!line) return;
-      let r: LogRecord | { g: number[] };
+      let r: LogRecord | { g: number[] } | RewriteHeader;
       try {
-        r = JSON.parse(line) as LogRecord | { g: number[] };
+        r = JSON.parse(line) as LogRecord | { g: number[] } | RewriteHeader;
       } catch {
         // A kill during an append leaves a torn last line: that append never completed, and the
         // source reads its events again. Anything torn elsewhere is reported and skipped.
         if (i !== lines.length - 1) unreadable++;
         return;
       }
-      if ('g' in r) for (const n of r.g) live.delete(n);
-      else live.set(r.n, { ...r, bytes: Buffer.byteLength(line) + 1 });
-      this.nextN = Math.max(this.nextN, ('n' in r ? r.n : 0) + 1);
+      if ('upto' in r) {
+        // A rewrite's header: of the records numbered below `upto`, only those it names live on.
+        // Staged appends that were committed after it (a batch's held events carried by a later
+        // transaction) would otherwise bring back events released before the rewrite.
+        kept = { upto: r.upto, live: new Set(r.live) };
+        for (const n of live.keys()) if (!kept.live.has(n)) live.delete(n);
+      } else if ('g' in r) {
+        for (const n of r.g) {
+          live.delete(n);
+          gone.add(n);
+        }
+      } else if (!gone.has(r.n) && !(kept && r.n < kept.upto && !kept.live.has(r.n))) {
+        live.set(r.n, { ...r, bytes: Buffer.byteLength(line) + 1 });
+      }
+      this.nextN = Math.max(this.nextN, ('n' in r ? r.n : 'upto' in r ? r.upto - 1 : 0) + 1);
     });
     if (unreadable) this.logger.warn({ code: 'STATE_LOG_DAMAGED', lines: unreadable }, 'correlate: skipped unreadable lines in the held-event log');
     const committed = [...live.values()].filter((r) => isCommitted(r.p));
     if (live.size) this.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
     // The log is rewritten with what was restored: the rest comes again from the source.
-    if (this.logBytes > 0) await this.rewrite(committed);
+    if (this.logBytes > 0) await this.rewrite(this.textOf(committed, false));
     return committed;
   }
 
@@ -87,6 +109,29 @@ export class HeldEventLog {
     return gone.length ? JSON.stringify({ g: gone }) + '\n' : undefined;
   }
 
+  /**
+   * Exactly-once: `lines` as a write to stage on a batch (committed in its transaction, not
+   * appended here). Compaction then goes through {@link compactIfGrown}.
+   */
+  staged(lines: readonly string[]): StagedWrite {
+    const data = Buffer.from(lines.join(''));
+    this.logBytes += data.byteLength;
+    return { kind: 'append', key: LOG_KEY, data };
+  }
+
+  /**
+   * Exactly-once: when the log outgrew what lives, its rewrite as `live` (with a header naming
+   * them, see load), to stage on the batch at hand; else undefined. Staged, it commits after the
+   * "gone" lines of every release before it and before those after it, so `live` must hold the
+   * events still held, not those on their way out.
+   */
+  stagedRewrite(live: () => Iterable<Held>): StagedWrite | undefined {
+    if (this.logBytes <= this.liveBytes * 2 + COMPACT_SLACK_BYTES) return undefined;
+    const text = this.rewriteText(live(), true);
+    this.logBytes = this.liveBytes = Buffer.byteLength(text);
+    return { kind: 'rewrite', key: LOG_KEY, data: Buffer.from(text) };
+  }
+
   /** Appends `lines` after every write queued before; then, given `live`, compacts if the log outgrew it. */
   append(lines: readonly string[], live?: () => Iterable<Held>): Promise<void> {
     return this.serially(async () => {
@@ -106,14 +151,23 @@ export class HeldEventLog {
 
   /** Rewrites the log as the logged events among `live`. Only inside {@link serially}. */
   private compact(live: Iterable<Held>): Promise<void> {
-    const records: LogRecord[] = [];
-    for (const h of live) if (h.log) records.push(recordOf(h, h.log.n));
-    return this.rewrite(records);
+    return this.rewrite(this.rewriteText(live, false));
   }
 
-  private async rewrite(records: readonly LogRecord[]): Promise<void> {
+  /** The log as the logged events among `live`; with `header`, led by the line naming them (see load). */
+  private rewriteText(live: Iterable<Held>, header: boolean): string {
+    const records: LogRecord[] = [];
+    for (const h of live) if (h.log) records.push(recordOf(h, h.log.n));
+    return this.textOf(records, header);
+  }
+
+  private textOf(records: readonly LogRecord[], header: boolean): string {
     // Only the record's own fields (a restored record also carries its size).
-    const text = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t } satisfies LogRecord) + '\n').join('');
+    const body = records.map((r) => JSON.stringify({ n: r.n, e: r.e, p: r.p, t: r.t } satisfies LogRecord) + '\n').join('');
+    return header ? JSON.stringify({ upto: this.nextN, live: records.map((r) => r.n) } satisfies RewriteHeader) + '\n' + body : body;
+  }
+
+  private async rewrite(text: string): Promise<void> {
     await this.state.rewriteLog(LOG_KEY, Buffer.from(text));
     this.logBytes = this.liveBytes = Buffer.byteLength(text);
   }
