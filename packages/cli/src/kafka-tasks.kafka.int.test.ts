@@ -3,7 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
+import type { CallEvent } from '@plumline/core';
 import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
+import { readCommitted } from './test-support/read-committed.js';
 import { startCli, type CliProcess } from './test-support/run-cli.js';
 
 const EVENTS = 30_000;
@@ -76,5 +78,65 @@ sinks:
     console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run, one worker joined and left, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
     expect({ duplicated, missing, extra: counts.size - expected.size }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
     expect(kills).toBe(3);
+  });
+
+  it('a rebalance while correlate holds events: partitions and their held events move both ways, every event exactly once, alone or inside its anchor', { timeout: 420_000 }, async () => {
+    const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+    const expected = await seedCallTopic(brokers(), `in-${s}`, { events: 20_000, partitions: PARTITIONS, seed: 23, duplicateRatio: 0 });
+    // Sessions wait 2 s for errors on their channel (emit: window): a worker always holds some.
+    const yaml = `id: tasks-corr-${s}
+state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
+runtime: { max_in_flight_batches: 2, commit_interval: 200ms }
+sources:
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: tasks-corr-${s}, task_per_partition: true, max_batch_events: 20, session_timeout: 6s }
+transforms:
+  joined:
+    type: correlate
+    inputs: [raw]
+    window: 2s
+    rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel, as: errors, emit: window }]
+sinks:
+  out: { type: kafka, inputs: [joined], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, exactly_once: true, create_topics: { partitions: 3 } }
+`;
+    const dirs = await Promise.all([0, 1].map(() => tmpDir('plumline-tasks-corr-')));
+    for (const d of dirs) await writeFile(join(d.dir, 'p.yaml'), yaml);
+    const args = ['run', 'p.yaml', '--log-level', 'info'];
+    const first = startCli(args, dirs[0]!.dir);
+    let second: CliProcess | undefined;
+    const ids = async () => {
+      const counts = new Map<string, number>();
+      for (const r of await readCommitted(brokers(), [`out-${s}`])) {
+        const e = JSON.parse(r.value) as CallEvent;
+        for (const id of [e.id, ...((e.attributes.errors as CallEvent[] | undefined) ?? []).map((p) => p.id)]) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      return counts;
+    };
+    try {
+      // The second worker joins once the first committed, and leaves (SIGTERM) once it did too:
+      // half the partitions move to it and back, each time with the events held for them.
+      await first.waitFor(ARM_ON);
+      second = startCli(args, dirs[1]!.dir);
+      await second.waitFor(ARM_ON);
+      const movedIn = /"starting":\[\d/.test(second.stderr());
+      await sleep(random(500, 1000));
+      second.child.kill('SIGTERM');
+      expect(await second.exited, second.stderr()).toBe(0);
+      let counts = new Map<string, number>();
+      for (const until = Date.now() + DEADLINE_MS; Date.now() < until && counts.size < expected.size; await sleep(3_000)) counts = await ids();
+      first.child.kill('SIGTERM');
+      expect(await first.exited, first.stderr()).toBe(0);
+      counts = await ids();
+      const twice = [...counts.values()].filter((n) => n > 1).length;
+      const missing = [...expected.keys()].filter((id) => !counts.has(id)).length;
+      const nested = (await readCommitted(brokers(), [`out-${s}`])).filter((r) => (JSON.parse(r.value) as CallEvent).attributes.errors !== undefined).length;
+      console.log(`task_per_partition with correlate: second worker took partitions: ${movedIn}, ${counts.size} ids out (${nested} anchors with errors), ${twice} more than once, ${missing} missing`);
+      expect(movedIn).toBe(true);
+      expect(nested).toBeGreaterThan(0);
+      expect({ twice, missing, unknown: [...counts.keys()].filter((id) => !expected.has(id)).length }).toEqual({ twice: 0, missing: 0, unknown: 0 });
+    } finally {
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGKILL');
+      for (const d of dirs) await d.cleanup();
+    }
   });
 });

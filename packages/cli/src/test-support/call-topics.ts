@@ -3,17 +3,17 @@ import { CallGenerator } from '@plumline/core/sources';
 import { readCommitted } from './read-committed.js';
 
 /**
- * Writes `events` generated calls (10% repeats, keyed by id, so a repeat lands on its original's
+ * Writes `events` generated calls (10% repeats unless `duplicateRatio` says otherwise, keyed by id, so a repeat lands on its original's
  * partition) to a new topic of `partitions` partitions with a plain kafkajs producer; resolves
  * with how often each id is in it.
  */
-export async function seedCallTopic(brokers: string[], topic: string, o: { events: number; partitions: number; seed: number }): Promise<Map<string, number>> {
+export async function seedCallTopic(brokers: string[], topic: string, o: { events: number; partitions: number; seed: number; duplicateRatio?: number }): Promise<Map<string, number>> {
   const kafka = new kafkajs.Kafka({ clientId: 'seed', brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
   await admin.disconnect();
-  const gen = new CallGenerator({ seed: o.seed, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0.1, source: 'gen' });
+  const gen = new CallGenerator({ seed: o.seed, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: o.duplicateRatio ?? 0.1, source: 'gen' });
   const events = Array.from({ length: o.events }, (_, i) => gen.event(i));
   const producer = kafka.producer();
   await producer.connect();
