@@ -6,6 +6,8 @@ import { runCli, runWithRandomKills } from './test-support/run-cli.js';
 import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
 
 const EVENTS = 30_000;
+/** The group test's input: as large as the issue's scale-out test asks. */
+const GROUP_EVENTS = 300_000;
 const PARTITIONS = 6;
 const SEED = 777;
 /** Kills are armed once the first checkpoint of a run was committed, so they land mid-run. */
@@ -14,7 +16,7 @@ const ARM_ON = /first checkpoint committed/;
 const brokers = () => inject('kafkaBrokers');
 const suffix = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
-const seedInput = (topic: string) => seedCallTopic(brokers(), topic, { events: EVENTS, partitions: PARTITIONS, seed: SEED });
+const seedInput = (topic: string, events = EVENTS) => seedCallTopic(brokers(), topic, { events, partitions: PARTITIONS, seed: SEED });
 const idCounts = (topic: string) => committedIdCounts(brokers(), topic);
 
 describe('kafka source under SIGKILL (real broker, independent Java read_committed reader)', () => {
@@ -87,9 +89,9 @@ sinks:
     expect(kills).toBeGreaterThanOrEqual(2);
   });
 
-  it(`at-least-once, three workers in one group on ${PARTITIONS} partitions: one killed at random moments and restarted, nothing lost`, { timeout: 400_000 }, async () => {
+  it(`at-least-once, three workers in one group on ${PARTITIONS} partitions (${GROUP_EVENTS} records): one killed at random moments and restarted, nothing lost`, { timeout: 400_000 }, async () => {
     const s = suffix();
-    const expected = await seedInput(`in-${s}`);
+    const expected = await seedInput(`in-${s}`, GROUP_EVENTS);
     const dirs = await Promise.all([0, 1, 2].map(() => tmpDir('plumline-ksrc-alo-')));
     try {
       // Small pages, few in flight: a worker's share takes seconds, so the kills land mid-run
@@ -97,7 +99,7 @@ sinks:
       const yaml = `id: ksrc-alo-${s}
 runtime: { max_in_flight_batches: 2, commit_interval: 200ms }
 sources:
-  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: alo-${s}, stop_at_end: true, max_batch_events: 20, session_timeout: 6s }
+  raw: { type: kafka, brokers: ${JSON.stringify(brokers())}, topics: [in-${s}], group_id: alo-${s}, stop_at_end: true, max_batch_events: 200, session_timeout: 6s }
 sinks:
   out: { type: kafka, inputs: [raw], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, create_topics: { partitions: 3 } }
 `;
