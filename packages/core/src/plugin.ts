@@ -248,6 +248,15 @@ interface PluginBase<K extends string, S extends z.ZodType> {
   readonly description: string;
   /** Strict schema of the component's keys (`type`, `inputs` and `use` excluded). */
   readonly configSchema: S;
+  /**
+   * Config keys that name a YAML file whose content is the value of another key (`accounts_file`
+   * for `accounts`), for what is better kept apart from the pipeline: a list of tenants, each
+   * with credentials from `${VAR}`s. Read when the pipeline is resolved (so `validate` checks it
+   * too): relative to the pipeline file, interpolated like it, checked against the other key's
+   * schema with errors located in that file, its secrets redacted like the pipeline's. Setting
+   * both keys is an error (CONFIG_INCLUDE_CONFLICT).
+   */
+  readonly includes?: readonly { readonly key: string; readonly into: string }[];
 }
 
 /** A source type (`type:` in `sources:`): its schema, checkpoint version and how to create one; define it with {@link defineSource}. */

@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { accountsSource, type AccountsCheckpoint, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsSource, type AccountsCheckpoint, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
 import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
@@ -145,6 +145,7 @@ export const iplumSource = defineSource({
   type: 'iplum',
   description: "Polls iPlum's usage and call-recording logs (HMAC-signed, 5-day windows), optionally with message content and recording URLs.",
   configSchema: iplumSourceConfigSchema,
+  includes: ACCOUNTS_INCLUDES,
   create(config, ctx): Source<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new IplumSource(config, ctx);

@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { accountsSource, type AccountsCheckpoint, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsSource, type AccountsCheckpoint, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
 import { backoffDelayMs, createPermits, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
@@ -247,6 +247,7 @@ export const plumSource = defineSource({
   type: 'plum',
   description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
   configSchema: plumSourceConfigSchema,
+  includes: ACCOUNTS_INCLUDES,
   create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new PlumSource(config, ctx);

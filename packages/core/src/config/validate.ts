@@ -25,6 +25,18 @@ function knownKeys(schema: z.ZodType, path: KeyPath): string[] {
   return [];
 }
 
+/** The schema of key `key` of an object schema (through defaults, optionals and pipes), if it has one. */
+export function fieldSchema(schema: z.ZodType, key: string): z.ZodType | undefined {
+  let s: z.ZodType | undefined = schema;
+  while (s) {
+    const def = defOf(s);
+    if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') s = def.in;
+    else return def.type === 'object' && def.shape ? def.shape[key] : undefined;
+  }
+  return undefined;
+}
+
 function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

@@ -5,7 +5,7 @@ import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
 import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
-import { validateConfig } from '../config/validate.js';
+import { fieldSchema, validateConfig } from '../config/validate.js';
 import { YamlDocument, type KeyPath } from '../config/yaml-document.js';
 import { DEAD_LETTER_STREAM, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
 
@@ -189,13 +189,46 @@ class PipelineResolver {
     const { type, use, inputs, ...rest } = entry as { type?: string; use?: string; inputs?: string[] };
     const plugin = use ? await this.loadedPlugin(section, path, use, type) : this.registeredPlugin(section, path, type);
     if (!plugin) return undefined;
-    const checked = validateConfig(plugin.configSchema as z.ZodType, rest, this.doc, path);
+    const config = await this.withIncludes(plugin, path, rest);
+    if (!config) return undefined;
+    const checked = validateConfig(plugin.configSchema as z.ZodType, config, this.doc, path);
     if (!checked.ok) {
       this.errors.push(...checked.errors);
       return undefined;
     }
-    collectSecrets(plugin.configSchema as z.ZodType, rest, this.secrets);
+    collectSecrets(plugin.configSchema as z.ZodType, config, this.secrets);
     return { id, section, plugin, config: checked.data, inputs: inputs ?? [] };
+  }
+
+  /** `config` with the files its plugin's `includes` name read in (see PluginBase.includes); undefined when one is wrong (reported). */
+  private async withIncludes(plugin: AnyPlugin, path: KeyPath, config: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    let out = config;
+    for (const { key, into } of plugin.includes ?? []) {
+      const named = config[key];
+      // Not a string: the schema says what is wrong with it.
+      if (typeof named !== 'string') continue;
+      if (config[into] !== undefined) {
+        this.errors.push(new ConfigError('CONFIG_INCLUDE_CONFLICT', `set ${key} or ${into}, not both: ${key} names a file whose content is the ${into}`, { location: this.doc.locate(path, key), fields: { key } }));
+        return undefined;
+      }
+      const file = resolve(this.baseDir, named);
+      let inner: YamlDocument;
+      try {
+        inner = YamlDocument.parse(await readFile(file, 'utf8'), file, this.options.env ?? process.env);
+      } catch (err) {
+        if (err instanceof ConfigErrors) this.errors.push(...err.errors);
+        else this.errors.push(new ConfigError('CONFIG_FILE_UNREADABLE', `cannot read ${key} ${file}: ${(err as Error).message}`, { location: this.doc.locate(path, key), cause: err, fields: { key } }));
+        return undefined;
+      }
+      const schema = fieldSchema(plugin.configSchema as z.ZodType, into);
+      const checked = schema ? validateConfig(schema, inner.value, inner, []) : { ok: true as const };
+      if (!checked.ok) {
+        this.errors.push(...checked.errors);
+        return undefined;
+      }
+      out = { ...out, [into]: inner.value };
+    }
+    return out;
   }
 
   /** The plugin of `type:` among those registered. */

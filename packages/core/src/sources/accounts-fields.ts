@@ -3,10 +3,14 @@ import { z } from 'zod';
 /** Accounts polled at once by a source of many accounts, unless `max_concurrent_accounts` says otherwise. */
 export const DEFAULT_MAX_CONCURRENT_ACCOUNTS = 4;
 
+/** The `includes` of a plugin with {@link accountsFields}: `accounts_file` is read in as `accounts`. */
+export const ACCOUNTS_INCLUDES = [{ key: 'accounts_file', into: 'accounts' }] as const;
+
 /**
  * The config keys of a polling source that reads many accounts of one service (tenants):
  * `accounts`, each a `name` plus the service's credential keys (`credentials`) and an optional
- * `base_url`, and `max_concurrent_accounts`. Credentials come from `${VAR}` in the file, as
+ * `base_url`, or `accounts_file` naming a YAML file of them (give the plugin
+ * {@link ACCOUNTS_INCLUDES}), and `max_concurrent_accounts`. Credentials come from `${VAR}`, as
  * everywhere. Check the result with {@link accountsProblems}.
  */
 export function accountsFields<T extends z.ZodRawShape>(credentials: T) {
@@ -25,6 +29,11 @@ export function accountsFields<T extends z.ZodRawShape>(credentials: T) {
       .min(1)
       .optional()
       .describe('Many accounts in one source, instead of the top-level credentials: each polled with its own checkpoint, its events tagged with `attributes.account`.'),
+    accounts_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Instead of `accounts`: a YAML file (relative to the pipeline file) holding the list of accounts, with the same keys; `${VAR}` in it is read from the environment, so the file can name each account\'s credentials without holding them. `plumline validate` checks it, errors located in it.'),
     max_concurrent_accounts: z.int().min(1).default(DEFAULT_MAX_CONCURRENT_ACCOUNTS).describe('With `accounts`: how many accounts poll at once (the others wait for a turn).'),
   };
 }

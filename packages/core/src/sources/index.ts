@@ -6,4 +6,4 @@ export { latenessFields, latenessProblem, latenessMs, warnIfOverlapGiven, DEFAUL
 export { CallGenerator } from './generate/call-generator.js';
 export { parseEventLine } from './stdin/stdin-source.js';
 export { accountsSource, type AccountsCheckpoint, type AccountSource } from './accounts-source.js';
-export { accountsFields, accountsProblems, DEFAULT_MAX_CONCURRENT_ACCOUNTS } from './accounts-fields.js';
+export { ACCOUNTS_INCLUDES, accountsFields, accountsProblems, DEFAULT_MAX_CONCURRENT_ACCOUNTS } from './accounts-fields.js';
