@@ -4,9 +4,10 @@
 // three processing workers in one group (a task per partition → dedupe → enrich → mask →
 // calls.curated, exactly-once). Worker 1 is killed with SIGKILL once it committed something, and
 // started again. Once calls.curated has every id of calls.raw (Apache's own consumer,
-// read_committed, counts both topics) the workers are stopped with SIGTERM.
+// read_committed, counts both topics) the workers are stopped with SIGTERM, and the archive
+// worker writes calls.curated into files (one per source and day), which are counted too.
 import { execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { PlumEmulator } from '../../packages/source-plum/dist/emulator/index.js';
@@ -48,6 +49,23 @@ function readCommitted(topic) {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l.split('\t').slice(4).join('\t')));
+}
+
+/** Lines and ids of every file the archive stage wrote (read as plain files, not by plumline). */
+function archivedIds() {
+  const ids = new Set();
+  let lines = 0;
+  const dir = join(root, '.plumline/scale-out/archive');
+  for (const f of readdirSync(dir, { recursive: true })) {
+    const path = join(dir, String(f));
+    if (!path.endsWith('.ndjson')) continue;
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line) continue;
+      lines++;
+      ids.add(JSON.parse(line).id);
+    }
+  }
+  return { lines, ids };
 }
 
 say('starting a Kafka broker (scripts/kafka.sh up)');
@@ -96,18 +114,33 @@ say('stage 2: three processing workers in one group, a task per partition, exact
 const raw = readCommitted('calls.raw');
 const rawIds = new Set(raw.map((e) => e.id));
 const workers = Array.from({ length: WORKERS }, (_, w) => run('process.yaml', credentials, { label: `worker ${w}`, killAfterFirstCommitMs: w === 1 ? 150 : undefined }));
-if ((await workers[1].exited) === 'SIGKILL') {
+let killed = false;
+let stopping = false;
+// Not awaited: worker 1 dies only if it committed something before the others caught up.
+const restarted = workers[1].exited.then((code) => {
+  if (code !== 'SIGKILL') return;
+  killed = true;
+  if (stopping) return;
   console.log('  worker 1 was killed (SIGKILL) after its first commit; starting it again. Its partitions move to the others after the session timeout, then some come back; each resumes from its checkpoint in the state topic');
   workers[1] = run('process.yaml', credentials, { label: 'worker 1' });
-}
+});
 let curatedIds = new Set();
 for (const until = Date.now() + CATCH_UP_DEADLINE_MS; curatedIds.size < rawIds.size && Date.now() < until; await new Promise((r) => setTimeout(r, 3000))) {
   curatedIds = new Set(readCommitted('calls.curated').map((e) => e.id));
 }
+stopping = true;
+if (!killed) console.log('  worker 1 committed nothing before calls.curated caught up: it was not killed');
 console.log(`  calls.curated caught up (${curatedIds.size} of ${rawIds.size} ids); stopping the workers (SIGTERM: each drains and commits its tasks)`);
 for (const w of workers) w.child.kill('SIGTERM');
 const codes = await Promise.all(workers.map((w) => w.exited));
-if (codes.some((c) => c !== 0)) throw new Error(`a processing worker failed: exit codes ${codes.join(', ')}`);
+await restarted;
+// Worker 1 may have died by our SIGKILL just as the others caught up (then it is not started again).
+if (codes.some((c, i) => c !== 0 && !(i === 1 && c === 'SIGKILL'))) throw new Error(`a processing worker failed: exit codes ${codes.join(', ')}`);
+
+say('stage 3: the archive worker writes calls.curated into files, one per source and day, to the topic\'s end');
+const archive = run('archive.yaml', { ...credentials, STOP_AT_END: 'true' }, { label: 'archive', once: true });
+if ((await archive.exited) !== 0) throw new Error('the archive worker failed (its errors are above)');
+const archived = archivedIds();
 
 say('counting with Apache Kafka\'s own consumer (read_committed)');
 const curated = readCommitted('calls.curated');
@@ -115,7 +148,10 @@ curatedIds = new Set(curated.map((e) => e.id));
 const missing = [...rawIds].filter((id) => !curatedIds.has(id)).length;
 console.log(`  calls.raw:     ${raw.length} records, ${rawIds.size} distinct ids (${raw.length - rawIds.size} repeats, which dedupe removes)`);
 console.log(`  calls.curated: ${curated.length} records, ${curatedIds.size} distinct ids, ${curated.length - curatedIds.size} twice, ${missing} missing`);
-console.log(curated.length === curatedIds.size && missing === 0 ? '\nEvery id exactly once in calls.curated.' : '\nNOT exactly once: see the counts above.');
+console.log(`  archive files: ${archived.lines} lines, ${archived.ids.size} distinct ids, ${[...curatedIds].filter((id) => !archived.ids.has(id)).length} of calls.curated missing`);
+const archiveExact = archived.lines === curated.length && archived.ids.size === curatedIds.size && [...curatedIds].every((id) => archived.ids.has(id));
+const exact = curated.length === curatedIds.size && missing === 0 && archiveExact;
+console.log(exact ? '\nEvery id exactly once in calls.curated and in the archive files.' : '\nNOT exactly once: see the counts above.');
 await admin.disconnect();
 console.log('The broker keeps running: `npx pnpm@10.34.9 kafka down` stops it.');
-process.exit(curated.length === curatedIds.size && missing === 0 ? 0 : 1);
+process.exit(exact ? 0 : 1);

@@ -60,7 +60,7 @@ export const kafkaSourceConfigSchema = z
     stop_at_end: z
       .boolean()
       .default(false)
-      .describe('End once every partition this worker is assigned reached the end offset it had when the source started (like `kcat -e`): for backfills, tests and `--once`. Counted in offsets, so a topic written with transactions (whose last offset is a commit marker) is for a consumer that does not stop.'),
+      .describe('End once every partition this worker is assigned reached the end offset it had when the source started (like `kcat -e`): for backfills, tests and `--once`. Counted in offsets: transaction markers and aborted records at the end of a topic written in transactions count as read.'),
     max_batch_events: z.int().min(1).default(DEFAULT_MAX_BATCH_EVENTS).describe('Most records per page handed to the pipeline.'),
     session_timeout: duration('How long the group waits for a silent worker before it moves its partitions to the others.', `${DEFAULT_SESSION_TIMEOUT_MS / 1000}s`),
   })

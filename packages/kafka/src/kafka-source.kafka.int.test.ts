@@ -149,6 +149,29 @@ describe('kafka source (real broker)', () => {
     }
   });
 
+  it('with stop_at_end, ends at the end of a topic written in transactions (its last offsets are commit markers), having read every committed record and no aborted one', { timeout: 120_000 }, async () => {
+    const topic = unique('txn');
+    await createTopic(topic, 2);
+    const producer = kafka.producer({ transactionalId: unique('txn-producer'), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const committed: CallEvent[] = [];
+    for (let t = 0; t < 4; t++) {
+      const tx = await producer.transaction();
+      const batch = Array.from({ length: 50 }, (_, i) => event(t * 50 + i));
+      await tx.send({ topic, messages: batch.map((e) => ({ key: e.id, value: JSON.stringify(e) })) });
+      // The third transaction is aborted: its records stay in the log, never to be read.
+      if (t === 2) await tx.abort();
+      else {
+        await tx.commit();
+        committed.push(...batch);
+      }
+    }
+    await producer.disconnect();
+    const { pipeline, out } = await start({ topics: [topic], group_id: unique('g'), stop_at_end: true });
+    await pipeline.done;
+    expect(ids(out.events).sort()).toEqual(ids(committed).sort());
+  });
+
   it('fails with KAFKA_TOPIC_MISSING when its topic is deleted while it runs, instead of waiting for it for ever', { timeout: 120_000 }, async () => {
     const topic = unique('deleted');
     await createTopic(topic, 2);

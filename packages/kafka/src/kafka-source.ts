@@ -34,6 +34,13 @@ interface Chunk {
   messages: kafkajs.KafkaMessage[];
   /** The partition's end offset when the chunk was fetched. */
   highWatermark: number;
+  /**
+   * The last offset the chunk accounts for: its last record's, or, for the last chunk of a fetch,
+   * past the transaction markers and aborted records read_committed leaves out after it (none of
+   * which is ever a record to hand on). Without it a transactional topic's end, a commit marker,
+   * would never count as read.
+   */
+  throughOffset: number;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -138,8 +145,15 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
 
   private async start(): Promise<void> {
     this.state = 'reading';
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, END_BATCH_PROCESS } = this.consumer.events;
     this.unlisten.push(
+      // A fetch of markers and aborted records only reaches no eachBatch: say how far it went.
+      this.consumer.on(END_BATCH_PROCESS, (e) => {
+        if (e.payload.batchSize !== 0) return;
+        const tp = tpKey(e.payload.topic, e.payload.partition);
+        const chunk: Chunk = { tp, topic: e.payload.topic, partition: e.payload.partition, messages: [], highWatermark: Number(e.payload.highWatermark), throughOffset: Number(e.payload.lastOffset) };
+        void this.queue.push(chunk, () => this.state === 'reading');
+      }),
       this.consumer.on(GROUP_JOIN, (e) => this.assign(e.payload.memberAssignment)),
       this.consumer.on(REBALANCING, () => {
         this.generation++;
@@ -244,7 +258,9 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     try {
       for (let i = 0; i < batch.messages.length && wanted(); i += this.c.max_batch_events) {
         const messages = batch.messages.slice(i, i + this.c.max_batch_events);
-        const queued = await this.queue.push({ tp, topic: batch.topic, partition: batch.partition, messages, highWatermark: Number(batch.highWatermark) }, wanted);
+        const last = i + this.c.max_batch_events >= batch.messages.length;
+        const throughOffset = Number(last ? batch.lastOffset() : messages[messages.length - 1]!.offset);
+        const queued = await this.queue.push({ tp, topic: batch.topic, partition: batch.partition, messages, highWatermark: Number(batch.highWatermark), throughOffset }, wanted);
         if (!queued) break;
         resolveOffset(messages[messages.length - 1]!.offset);
       }
@@ -270,6 +286,15 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
       if ('event' in decoded) events.push(decoded.event);
       else dead.push(decoded.dead);
       next = offset + 1;
+    }
+    // Markers and aborted records after the last record: read past, never handed on.
+    if (chunk.throughOffset + 1 > (next ?? -1)) {
+      if (events.length + dead.length === 0) {
+        this.next.set(chunk.tp, chunk.throughOffset + 1);
+        this.ctx.telemetry.backlog(chunk.tp, Math.max(0, chunk.highWatermark - chunk.throughOffset - 1));
+        return undefined;
+      }
+      next = chunk.throughOffset + 1;
     }
     if (next === undefined || events.length + dead.length === 0) return undefined;
     this.next.set(chunk.tp, next);
