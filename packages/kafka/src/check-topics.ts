@@ -5,10 +5,8 @@ import type kafkajs from 'kafkajs';
  * Refuses topics that do not exist (KAFKA_TOPIC_MISSING), since a group would wait for them for
  * ever, and a cluster it cannot reach (KAFKA_CONNECT_FAILED). `sourceId` names the source in the error.
  */
-export async function checkTopics(kafka: kafkajs.Kafka, topics: readonly string[], brokers: readonly string[], sourceId: string): Promise<void> {
-  const admin = kafka.admin();
+export async function checkTopics(admin: kafkajs.Admin, topics: readonly string[], brokers: readonly string[], sourceId: string): Promise<void> {
   try {
-    await admin.connect();
     const existing = new Set(await admin.listTopics());
     const absent = topics.filter((t) => !existing.has(t));
     if (absent.length) {
@@ -17,7 +15,15 @@ export async function checkTopics(kafka: kafkajs.Kafka, topics: readonly string[
   } catch (err) {
     if (err instanceof PipelineError) throw err;
     throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
-  } finally {
-    await admin.disconnect();
+  }
+}
+
+/** Connects `admin`, or fails with KAFKA_CONNECT_FAILED naming the brokers. */
+export async function connectAdmin(admin: kafkajs.Admin, brokers: readonly string[]): Promise<kafkajs.Admin> {
+  try {
+    await admin.connect();
+    return admin;
+  } catch (err) {
+    throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
   }
 }

@@ -12,6 +12,11 @@ export class ChunkQueue<T> {
 
   constructor(private readonly maxItems: number) {}
 
+  /** True once `close` or `fail` was called: nothing more is taken. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Resolves true once `item` is queued, false when the queue was closed first (the item is dropped). */
   async push(item: T, stillWanted: () => boolean): Promise<boolean> {
     while (!this.closed && this.items.length >= this.maxItems) {

@@ -5,6 +5,7 @@ import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from '.
 import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
+import { permanentTopicErrorType, permanentType } from './kafka-errors.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
 registerCodecs();
@@ -21,18 +22,6 @@ type Message = kafkajs.Message;
  * therefore stalls the pipeline (it slows instead of dropping) until it returns or the pipeline stops.
  */
 export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 };
-
-/** Broker answers that no retry will change: the batch fails the pipeline with the reason. */
-const PERMANENT = new Set(['INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'POLICY_VIOLATION', 'INVALID_CONFIG', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS']);
-
-/** Everything else (leaders moving, brokers restarting, timeouts) is retried: the pipeline slows instead of dropping. */
-function permanentType(err: unknown): string | undefined {
-  for (let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (e.type && PERMANENT.has(e.type)) return e.type;
-    e = (e.cause ?? e.originalError) as typeof e;
-  }
-  return undefined;
-}
 
 /**
  * Most bytes of records per produce request. kafkajs puts a request's records for one partition
@@ -68,15 +57,6 @@ class Requests {
   *topicMessages(): Generator<{ topic: string; messages: Message[] }[]> {
     for (const r of this.all) yield [...r].map(([topic, messages]) => ({ topic, messages }));
   }
-}
-
-/** The first permanent error type among kafkajs's per-topic creation errors. */
-function topicErrorsType(errors: unknown[] | undefined): string | undefined {
-  for (const e of errors ?? []) {
-    const t = permanentType(e);
-    if (t) return t;
-  }
-  return undefined;
 }
 
 /**
@@ -156,12 +136,11 @@ export class KafkaSink implements Sink {
         await createTopicsRacing(
           this.admin,
           { waitForLeaders: true, topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })) },
-          (err) => (permanentType(err) ?? topicErrorsType((err as { errors?: unknown[] }).errors)) !== undefined,
           this.ctx.signal,
         );
       } catch (err) {
         // kafkajs reports what each topic failed with in nested errors; those Kafka calls permanent end here.
-        const permanent = permanentType(err) ?? topicErrorsType((err as { errors?: unknown[] }).errors);
+        const permanent = permanentTopicErrorType(err);
         throw new PipelineError('KAFKA_TOPIC_CREATE_FAILED', `cannot create topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')}${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined, fields: { topics: absent } });
       }
       this.ctx.logger.info({ topics: absent }, 'created Kafka topics');

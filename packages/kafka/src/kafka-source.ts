@@ -1,6 +1,6 @@
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { checkTopics } from './check-topics.js';
+import { checkTopics, connectAdmin } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import { PartitionTaskMembership } from './partition-task-membership.js';
@@ -77,6 +77,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   /** Bumped when a rebalance starts: a fetch of an earlier generation stops waiting for room. */
   private generation = 0;
   private readonly unlisten: (() => void)[] = [];
+  /** The admin client, once first used (see adminClient). */
+  private admin: Promise<kafkajs.Admin> | undefined;
   /** With stop_at_end: per partition of the topics, the offsets at start (the end to reach, and where an unread partition starts). */
   private ends: Map<string, { low: number; high: number }> | undefined;
   /** With stop_at_end: the group's first assignment arrived (before it, nothing is known to be finished). */
@@ -141,6 +143,9 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     for (const off of this.unlisten.splice(0)) off();
     // Leaving the group hands this worker's partitions to the others at once.
     await this.consumer.disconnect();
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect(), () => {});
   }
 
   private async start(): Promise<void> {
@@ -181,8 +186,19 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   }
 
   /** A topic that does not exist would have the group wait for it for ever: refuse it at start. */
-  private checkTopics(topics: string[]): Promise<void> {
-    return checkTopics(this.kafka, topics, this.c.brokers, this.ctx.id);
+  private async checkTopics(topics: string[]): Promise<void> {
+    await checkTopics(await this.adminClient(), topics, this.c.brokers, this.ctx.id);
+  }
+
+  /** One admin client for the source's life (topic checks, end offsets, the group's offsets), connected at first use. */
+  private adminClient(): Promise<kafkajs.Admin> {
+    if (this.state === 'closed') return Promise.reject(new PipelineError('PIPELINE_STOPPED', `source ${this.ctx.id} is closed`, { retriable: false }));
+    const admin = (this.admin ??= connectAdmin(this.kafka.admin(), this.c.brokers));
+    // A failed connect is not kept: the next use tries again.
+    admin.catch(() => {
+      if (this.admin === admin) this.admin = undefined;
+    });
+    return admin;
   }
 
   /** A new generation's assignment: partitions given up lose their queued records; kept ones go on. */
@@ -202,18 +218,13 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
    * checkpoint) lets this worker see it is finished.
    */
   private async catchUpWithGroup(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const topics = [...new Set([...this.assigned].map((tp) => tp.slice(0, tp.lastIndexOf('/'))))];
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.c.group_id, topics })) {
-        for (const { partition, offset } of partitions) {
-          const tp = tpKey(topic, partition);
-          if (Number(offset) > (this.next.get(tp) ?? -1) && this.assigned.has(tp)) this.next.set(tp, Number(offset));
-        }
+    const admin = await this.adminClient();
+    const topics = [...new Set([...this.assigned].map((tp) => tp.slice(0, tp.lastIndexOf('/'))))];
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.c.group_id, topics })) {
+      for (const { partition, offset } of partitions) {
+        const tp = tpKey(topic, partition);
+        if (Number(offset) > (this.next.get(tp) ?? -1) && this.assigned.has(tp)) this.next.set(tp, Number(offset));
       }
-    } finally {
-      await admin.disconnect();
     }
     this.everAssigned = true;
     if (this.reachedEnd()) this.queue.close();
@@ -221,17 +232,12 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
 
   /** stop_at_end: the end offsets of every partition of the topics when the source starts. */
   private async endOffsets(): Promise<Map<string, { low: number; high: number }>> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const pattern = this.c.topic_pattern === undefined ? undefined : new RegExp(this.c.topic_pattern);
-      const topics = this.c.topics ?? (await admin.listTopics()).filter((t) => pattern!.test(t));
-      const ends = new Map<string, { low: number; high: number }>();
-      for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
-      return ends;
-    } finally {
-      await admin.disconnect();
-    }
+    const admin = await this.adminClient();
+    const pattern = this.c.topic_pattern === undefined ? undefined : new RegExp(this.c.topic_pattern);
+    const topics = this.c.topics ?? (await admin.listTopics()).filter((t) => pattern!.test(t));
+    const ends = new Map<string, { low: number; high: number }>();
+    for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
+    return ends;
   }
 
   /** stop_at_end: every partition assigned to this worker was read to the end it had at start. */
@@ -267,8 +273,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     } finally {
       clearInterval(alive);
     }
-    // Stopping: fetching again would only spin until the consumer disconnects.
-    if (this.state === 'closed') pause();
+    // Stopping (closed, or the pipeline stopped reading): fetching again would only spin until the consumer disconnects.
+    if (this.state === 'closed' || this.queue.isClosed) pause();
   }
 
   /** The page of a chunk: records not handed on yet, decoded; undefined when none is left (or the partition is no longer ours). */

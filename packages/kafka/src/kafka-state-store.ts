@@ -117,7 +117,7 @@ export class KafkaStateStore implements AtomicStateStore {
       const topics = await admin.listTopics();
       if (!topics.includes(this.c.topic)) {
         if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic`, { retriable: false, fields: { topic: this.c.topic } });
-        await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }, () => false);
+        await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
       }
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
       // aborts its open transaction, so the end offsets below are stable. The claim record

@@ -1,6 +1,6 @@
 import { PipelineError, type Logger, type TaskMembership } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { checkTopics } from './check-topics.js';
+import { checkTopics, connectAdmin } from './check-topics.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
 import { taskAssigner } from './task-assigner.js';
@@ -65,7 +65,14 @@ export class PartitionTaskMembership implements TaskMembership {
     } catch (err) {
       throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
     }
-    if (this.c.topics) await checkTopics(this.kafka, this.c.topics, this.c.brokers, this.ctx.sourceId);
+    if (this.c.topics) {
+      const admin = await connectAdmin(this.kafka.admin(), this.c.brokers);
+      try {
+        await checkTopics(admin, this.c.topics, this.c.brokers, this.ctx.sourceId);
+      } finally {
+        await admin.disconnect();
+      }
+    }
     await this.consumer.subscribe({ topics: this.c.topics ?? [new RegExp(this.c.topic_pattern!)] });
     // Records are the tasks' to read: a fetched batch only pauses its partition.
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async ({ pause }) => void pause() });
