@@ -40,7 +40,7 @@ sinks:
   out: { type: kafka, inputs: [raw], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, exactly_once: true, create_topics: { partitions: 3 } }
 `,
       );
-      kills = await runWithRandomKills(dir, { attempts: 8, minMs: 100, spreadMs: 900, logLevel: 'info', armOn: ARM_ON });
+      kills = await runWithRandomKills(dir, { attempts: 8, minMs: 50, spreadMs: 450, logLevel: 'info', armOn: ARM_ON });
     } finally {
       await cleanup();
     }

@@ -154,7 +154,10 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     this.unlisten.push(
       // A fetch of markers and aborted records only reaches no eachBatch: say how far it went.
       this.consumer.on(END_BATCH_PROCESS, (e) => {
-        if (e.payload.batchSize !== 0) return;
+        // Only a fetch that held markers or aborted records at or past the fetched offset: one
+        // with nothing there (records before it, returned with their record batch) says
+        // lastOffset = the fetched offset, which is still to be read.
+        if (e.payload.batchSize !== 0 || e.payload.firstOffset === null) return;
         const tp = tpKey(e.payload.topic, e.payload.partition);
         const chunk: Chunk = { tp, topic: e.payload.topic, partition: e.payload.partition, messages: [], highWatermark: Number(e.payload.highWatermark), throughOffset: Number(e.payload.lastOffset) };
         void this.queue.push(chunk, () => this.state === 'reading');
