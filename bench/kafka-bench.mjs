@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { kafkaSourceRows } from './kafka-source-bench.mjs';
-import { kafkaTakeoverRows } from './kafka-takeover-bench.mjs';
+import { kafkaTakeoverRows, kafkaTaskTakeoverRows } from './kafka-takeover-bench.mjs';
 
 const PORT = 29092;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -78,6 +78,7 @@ export async function kafkaBench(root, tmp, events) {
     const eos = await exactlyOnceRows(root, tmp, Math.min(events, EOS_EVENTS));
     const source = await kafkaSourceRows(root, tmp, BROKER);
     const takeover = await kafkaTakeoverRows(root, tmp, BROKER);
+    const taskTakeover = await kafkaTaskTakeoverRows(root, tmp, BROKER);
     const rate = (r) => Math.round(events / (r.ms / 1000));
     const ratio = rate(sink) / rate(bare);
     const mb = (b) => `${Math.round(b / 2 ** 20)} MB`;
@@ -87,6 +88,7 @@ export async function kafkaBench(root, tmp, events) {
       ...eos,
       ...source,
       ...takeover,
+      ...taskTakeover,
     ];
   } finally {
     execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'down'], { env, stdio: 'inherit' });

@@ -1,5 +1,6 @@
 // Kafka source rows of `pnpm bench`: a 6-partition topic read by 1 and by 2 workers of one group
-// (each its own process, as they would run), into blackhole; and into dedupe → kafka exactly_once.
+// (each its own process, as they would run), into blackhole; and into dedupe → kafka exactly_once,
+// by 1 worker and by 2 with three fixed partitions each.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ export async function kafkaSourceRows(root, tmp, broker) {
   const topic = 'bench-source-in';
   console.log(`kafka source: seeding ${events} events…`);
   await seed(root, tmp, broker, topic, events);
-  const runs = { one: [], two: [], eos: [] };
+  const runs = { one: [], two: [], eos: [], eos2: [] };
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`kafka source: round ${round + 1}…`);
     const source = (group) => `{ type: kafka, brokers: ["${broker}"], topics: [${topic}], group_id: ${group}, keyed_by: [id], stop_at_end: true }`;
@@ -59,6 +60,13 @@ export async function kafkaSourceRows(root, tmp, broker) {
     const eos = join(tmp, `src-eos-${round}.yaml`);
     writeFileSync(eos, `id: bench-src-eos-${round}\nstate: { type: kafka, brokers: ["${broker}"], topic: bench-state }\nsources:\n  in: ${source(`bench-eos-${round}`)}\ntransforms:\n  u: { type: dedupe, inputs: [in] }\nsinks:\n  out: { type: kafka, inputs: [u], brokers: ["${broker}"], topic: bench-source-out-${round}, exactly_once: true, create_topics: { partitions: ${PARTITIONS} } }\n`);
     runs.eos.push(await workers(root, tmp, [eos]));
+    // Two exactly-once workers: each its own id and three of the partitions (fixed, so both can end at the topic's end).
+    const half = (w, partitions) => {
+      const file = join(tmp, `src-eos2-${w}-${round}.yaml`);
+      writeFileSync(file, `id: bench-src-eos2-${w}-${round}\nstate: { type: kafka, brokers: ["${broker}"], topic: bench-state }\nsources:\n  in: { type: kafka, brokers: ["${broker}"], topics: [${topic}], group_id: bench-eos2-${round}, keyed_by: [id], partitions: [${partitions}], stop_at_end: true }\ntransforms:\n  u: { type: dedupe, inputs: [in] }\nsinks:\n  out: { type: kafka, inputs: [u], brokers: ["${broker}"], topic: bench-source-out2-${round}, exactly_once: true, create_topics: { partitions: ${PARTITIONS} } }\n`);
+      return file;
+    };
+    runs.eos2.push(await workers(root, tmp, [half('a', '0, 1, 2'), half('b', '3, 4, 5')]));
   }
   const rates = (list) => list.map((r) => events / (r.wallMs / 1000));
   const one = rates(runs.one);
@@ -70,5 +78,6 @@ export async function kafkaSourceRows(root, tmp, broker) {
     `| kafka source (${PARTITIONS} partitions) → blackhole, 1 worker (${events.toLocaleString('en-US')} events, median of ${ROUNDS} interleaved rounds; range ${range(one)}) | ${fmt(median(one))} | ${rss(runs.one)} | 1.00 | reference |`,
     `| kafka source → blackhole, 2 workers of one group, two processes (wall time until both ended; range ${range(two)}) | ${fmt(median(two))} | ${rss(runs.two)} each | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) of 1 worker | (reported) |`,
     `| kafka source → dedupe → kafka sink exactly_once, 1 worker (range ${range(rates(runs.eos))}) | ${fmt(median(rates(runs.eos)))} | ${rss(runs.eos)} | ${(median(rates(runs.eos)) / median(one)).toFixed(2)} of → blackhole | (reported) |`,
+    `| kafka source → dedupe → kafka sink exactly_once, 2 workers (3 fixed partitions and an id each; wall time until both ended; range ${range(rates(runs.eos2))}) | ${fmt(median(rates(runs.eos2)))} | ${rss(runs.eos2)} each | ${(median(rates(runs.eos2)) / median(rates(runs.eos))).toFixed(2)} of 1 worker | (reported) |`,
   ];
 }
