@@ -11,6 +11,12 @@ const SOAK = fileURLToPath(new URL('./test-support/file-sink-soak.mjs', import.m
 const SOAK_MS = Number(process.env.PLUMLINE_SOAK_MS ?? 60_000);
 /** Heap growth per file rendered, after a full GC, over the second half of the run (before the fix: ~880). */
 const HEAP_BYTES_PER_FILE_LIMIT = 150;
+/**
+ * Open files and active handles gained per file rendered, over the second half of the run. A sample
+ * catches whatever fs requests are in flight, so single samples wander by a few (CI saw early max 2,
+ * late max 7); a leak of one per file is a slope of 1, one per 50 files still 0.02.
+ */
+const RESOURCES_PER_FILE_LIMIT = 0.02;
 /** spacing 100ms in the soak pipeline: ten events per event-second, so per file. */
 const EVENTS_PER_FILE = 10;
 
@@ -60,8 +66,14 @@ describe('file sink soak: a path that renders a new file every second', () => {
       expect(files.length).toBeGreaterThan((SOAK_MS / 1000) * 20);
       const perFile = slope(samples.slice(2 * q).map((s) => [s.eventsOut / EVENTS_PER_FILE, s.heapUsed]));
       expect(perFile, `heap grows ${Math.round(perFile)} bytes per file`).toBeLessThan(HEAP_BYTES_PER_FILE_LIMIT);
-      expect(Math.max(...late.map((s) => s.fds))).toBeLessThanOrEqual(Math.max(...early.map((s) => s.fds)) + 4);
-      expect(Math.max(...late.map((s) => s.handles))).toBeLessThanOrEqual(Math.max(...early.map((s) => s.handles)) + 4);
+      const secondHalf = samples.slice(2 * q);
+      const fdsPerFile = slope(secondHalf.map((s) => [s.eventsOut / EVENTS_PER_FILE, s.fds]));
+      const handlesPerFile = slope(secondHalf.map((s) => [s.eventsOut / EVENTS_PER_FILE, s.handles]));
+      expect(fdsPerFile, `open files grow ${fdsPerFile.toFixed(4)} per file`).toBeLessThan(RESOURCES_PER_FILE_LIMIT);
+      expect(handlesPerFile, `handles grow ${handlesPerFile.toFixed(4)} per file`).toBeLessThan(RESOURCES_PER_FILE_LIMIT);
+      // Bounded as well as flat: never more than a few dozen above what the first half needed.
+      expect(Math.max(...late.map((s) => s.fds))).toBeLessThanOrEqual(Math.max(...early.map((s) => s.fds)) + 24);
+      expect(Math.max(...late.map((s) => s.handles))).toBeLessThanOrEqual(Math.max(...early.map((s) => s.handles)) + 24);
       // The commit index, read as a file: it lists recent files only, not every file ever written.
       const stateFiles = await readdir(join(dir, 'state'), { recursive: true });
       const index = stateFiles.find((f) => /index/.test(f) && !/\.tmp-/.test(f));
