@@ -6,12 +6,12 @@ import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 
 import { join } from 'node:path';
 import { makeInput } from './make-input.mjs';
 
-const ENRICH = `{ type: enrich, inputs: [in], local_time: { zone: America/New_York, business_hours: {} } }`;
+export const ENRICH = `{ type: enrich, inputs: [in], local_time: { zone: America/New_York, business_hours: {} } }`;
 // Generated events have no session ids: errors join the open session on their channel.
-const CORRELATE = (input, extra = '') => `{ type: correlate, inputs: [${input}], window: 1m,${extra} rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel }] }`;
-const MASK = (input) => `{ type: mask, inputs: [${input}], numbers: hash }`;
+export const CORRELATE = (input, extra = '') => `{ type: correlate, inputs: [${input}], window: 1m,${extra} rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel }] }`;
+export const MASK = (input) => `{ type: mask, inputs: [${input}], numbers: hash }`;
 
-function pipeline(tmp, name, transforms, last) {
+export function pipeline(tmp, name, transforms, last) {
   writeFileSync(
     join(tmp, `${name}.yaml`),
     `state: { type: directory, path: state-${name} }

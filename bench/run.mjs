@@ -8,6 +8,8 @@ import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
 import { kafkaBench } from './kafka-bench.mjs';
 import { operatorsBench, PAIRS } from './operators-bench.mjs';
+import { compareBench } from './compare-bench.mjs';
+import { profileChain } from './profile-chain.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -97,6 +99,8 @@ const c = child([join(root, 'bench/run-pipeline.mjs'), join(tmp, 'c.yaml'), Stri
 if (c.stats.out.eventsIn !== KEYS) throw new Error(`(c) passed ${c.stats.out.eventsIn} events, expected ${KEYS}`);
 
 const operatorRows = await operatorsBench(root, tmp, input, EVENTS);
+const compareRows = await compareBench(root, tmp, input, EVENTS);
+const profileRows = await profileChain(root, tmp, input, EVENTS);
 const plumRows = await plumBench(root, tmp);
 const iplumRows = await iplumBench(root, tmp);
 const kafkaRows = await kafkaBench(root, tmp, EVENTS);
@@ -135,6 +139,14 @@ RSS are the median run's. The (d0) row is the median of all its runs.
 | benchmark | events/s | peak RSS | written | relative | target |
 |---|---:|---:|---:|---|---|
 ${operatorRows.join('\n')}
+
+## Where the full chain's time goes (CPU profile of (d4), bench/profile-chain.mjs)
+
+${profileRows.join('\n')}
+
+## Beside a hand-written loop and Redpanda Connect (stdin → map → dedupe → file, whole processes)
+
+${compareRows.join('\n')}
 
 ## Sources
 
