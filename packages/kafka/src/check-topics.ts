@@ -14,16 +14,20 @@ export async function checkTopics(admin: kafkajs.Admin, topics: readonly string[
     }
   } catch (err) {
     if (err instanceof PipelineError) throw err;
-    throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+    throw unreachable(brokers, err);
   }
 }
 
-/** Connects `admin`, or fails with KAFKA_CONNECT_FAILED naming the brokers. */
-export async function connectAdmin(admin: kafkajs.Admin, brokers: readonly string[]): Promise<kafkajs.Admin> {
+/** Connects a kafkajs client (admin, consumer), or fails with KAFKA_CONNECT_FAILED naming the brokers. */
+export async function connectOrFail<C extends { connect(): Promise<void> }>(client: C, brokers: readonly string[]): Promise<C> {
   try {
-    await admin.connect();
-    return admin;
+    await client.connect();
+    return client;
   } catch (err) {
-    throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+    throw unreachable(brokers, err);
   }
+}
+
+function unreachable(brokers: readonly string[], err: unknown): PipelineError {
+  return new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
 }

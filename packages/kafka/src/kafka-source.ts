@@ -1,6 +1,6 @@
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { checkTopics, connectAdmin } from './check-topics.js';
+import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import { PartitionTaskMembership } from './partition-task-membership.js';
@@ -177,11 +177,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
         this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
       }),
     );
-    try {
-      await this.consumer.connect();
-    } catch (err) {
-      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
-    }
+    await connectOrFail(this.consumer, this.c.brokers);
     if (this.c.topics) await this.checkTopics(this.c.topics);
     if (this.c.stop_at_end) this.ends = await this.endOffsets();
     await this.consumer.subscribe({ topics: this.c.topics ?? [new RegExp(this.c.topic_pattern!)], fromBeginning: this.c.start_from === 'earliest' });
@@ -196,7 +192,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   /** One admin client for the source's life (topic checks, end offsets, the group's offsets), connected at first use. */
   private adminClient(): Promise<kafkajs.Admin> {
     if (this.state === 'closed') return Promise.reject(new PipelineError('PIPELINE_STOPPED', `source ${this.ctx.id} is closed`, { retriable: false }));
-    const admin = (this.admin ??= connectAdmin(this.kafka.admin(), this.c.brokers));
+    const admin = (this.admin ??= connectOrFail(this.kafka.admin(), this.c.brokers));
     // A failed connect is not kept: the next use tries again.
     admin.catch(() => {
       if (this.admin === admin) this.admin = undefined;

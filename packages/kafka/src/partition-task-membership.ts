@@ -1,6 +1,6 @@
 import { PipelineError, type Logger, type TaskMembership } from '@plumline/core';
 import kafkajs from 'kafkajs';
-import { checkTopics, connectAdmin } from './check-topics.js';
+import { checkTopics, connectOrFail } from './check-topics.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
 import { taskAssigner } from './task-assigner.js';
@@ -60,13 +60,9 @@ export class PartitionTaskMembership implements TaskMembership {
         listener.failed(new PipelineError('KAFKA_CONSUMER_FAILED', `member of task group ${taskGroupId(this.c.group_id)} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
       }),
     );
-    try {
-      await this.consumer.connect();
-    } catch (err) {
-      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
-    }
+    await connectOrFail(this.consumer, this.c.brokers);
     if (this.c.topics) {
-      const admin = await connectAdmin(this.kafka.admin(), this.c.brokers);
+      const admin = await connectOrFail(this.kafka.admin(), this.c.brokers);
       try {
         await checkTopics(admin, this.c.topics, this.c.brokers, this.ctx.sourceId);
       } finally {

@@ -75,46 +75,42 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
   it('runs a copy per task it holds; a task taken away is drained and committed, and given back resumes there: every event once', async () => {
     const membership = new ScriptedMembership();
     const sink = memorySink();
-    {
-      const p = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), sink.plugin]), logger: createLogger({ level: 'silent' }) });
-      await p.start();
-      membership.give(0, 1);
-      await until(() => sink.record.events.some((e) => e.id === 't0-10'));
-      membership.give(1); // task 0 taken away mid-read
-      await until(() => sink.record.events.filter((e) => e.id.startsWith('t1-')).length === EVENTS_PER_TASK);
-      const t0SoFar = sink.record.events.filter((e) => e.id.startsWith('t0-')).length;
-      expect(t0SoFar).toBeLessThan(EVENTS_PER_TASK);
-      membership.give(0, 1, 2); // given back, and a new one
-      await until(() => sink.record.events.length === 3 * EVENTS_PER_TASK);
-      expect(p.stats().raw!.eventsOut).toBe(3 * EVENTS_PER_TASK);
-      expect(p.health().ready).toBe(true);
-      const result = await p.stop();
-      const ids = sink.record.events.map((e) => e.id);
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(Object.keys(result.checkpoints).sort()).toEqual(['tasks-p0/raw', 'tasks-p0/raw', 'tasks-p1/raw', 'tasks-p2/raw'].filter((k, i, a) => a.indexOf(k) === i));
-      expect(result.checkpoints['tasks-p0/raw']!.position).toEqual({ next: EVENTS_PER_TASK });
-      expect(membership.left).toBe(1);
-    }
+    const p = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+    await p.start();
+    membership.give(0, 1);
+    await until(() => sink.record.events.some((e) => e.id === 't0-10'));
+    membership.give(1); // task 0 taken away mid-read
+    await until(() => sink.record.events.filter((e) => e.id.startsWith('t1-')).length === EVENTS_PER_TASK);
+    const t0SoFar = sink.record.events.filter((e) => e.id.startsWith('t0-')).length;
+    expect(t0SoFar).toBeLessThan(EVENTS_PER_TASK);
+    membership.give(0, 1, 2); // given back, and a new one
+    await until(() => sink.record.events.length === 3 * EVENTS_PER_TASK);
+    expect(p.stats().raw!.eventsOut).toBe(3 * EVENTS_PER_TASK);
+    expect(p.health().ready).toBe(true);
+    const result = await p.stop();
+    const ids = sink.record.events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(Object.keys(result.checkpoints).sort()).toEqual(['tasks-p0/raw', 'tasks-p1/raw', 'tasks-p2/raw']);
+    expect(result.checkpoints['tasks-p0/raw']!.position).toEqual({ next: EVENTS_PER_TASK });
+    expect(membership.left).toBe(1);
   });
 
   it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over; any other error of a task fails the pipeline and stops every task', async () => {
-    {
-      const handed = new ScriptedMembership();
-      const sink = memorySink();
-      const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, { task: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) }), sink.plugin]), logger: createLogger({ level: 'silent' }) });
-      await fenced.start();
-      handed.give(0, 1);
-      await until(() => sink.record.events.length === EVENTS_PER_TASK);
-      expect(fenced.health().finished).toBe(false);
-      await fenced.stop();
+    const handed = new ScriptedMembership();
+    const sink = memorySink();
+    const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, { task: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) }), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+    await fenced.start();
+    handed.give(0, 1);
+    await until(() => sink.record.events.length === EVENTS_PER_TASK);
+    expect(fenced.health().finished).toBe(false);
+    await fenced.stop();
 
-      const broken = new ScriptedMembership();
-      const failing = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(broken, { task: 1, error: new PipelineError('TEST_BROKEN', 'broken', { retriable: false }) }), memorySink().plugin]), logger: createLogger({ level: 'silent' }) });
-      await failing.start();
-      broken.give(0, 1);
-      await expect(failing.done).rejects.toMatchObject({ code: 'TEST_BROKEN' });
-      expect(broken.left).toBe(1);
-    }
+    const broken = new ScriptedMembership();
+    const failing = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(broken, { task: 1, error: new PipelineError('TEST_BROKEN', 'broken', { retriable: false }) }), memorySink().plugin]), logger: createLogger({ level: 'silent' }) });
+    await failing.start();
+    broken.give(0, 1);
+    await expect(failing.done).rejects.toMatchObject({ code: 'TEST_BROKEN' });
+    expect(broken.left).toBe(1);
   });
 
   it('refuses --once (tasks never end), a second source beside it, and a state store given in code', async () => {
