@@ -43,6 +43,8 @@ describe('enrich', () => {
         call('winter', { time: '2026-01-07T13:30:00.000Z', durationSec: 5 }), // 08:30 EST, Wednesday
         call('weekend', { time: '2026-07-04T15:00:00.000Z' }), // Saturday
         call('holiday', { time: '2026-12-25T15:00:00.000Z' }),
+        call('same-second', { time: '2026-12-25T15:00:00.999Z' }),
+        call('next-second', { time: '2026-12-25T15:00:01.000Z' }),
       ],
     ]);
     const local = (i: number) => run.events[i]!.attributes.local as Record<string, unknown>;
@@ -52,6 +54,8 @@ describe('enrich', () => {
     expect(local(1)).toMatchObject({ time: '2026-01-07T08:30:00', hour: 8, offsetMin: -300, businessHours: false });
     expect(local(2)).toMatchObject({ weekday: 'sat', businessHours: false });
     expect(local(3)).toMatchObject({ time: expect.stringMatching(/^2026-12-25T/), businessHours: false });
+    expect(local(4)).toEqual(local(3));
+    expect(local(5)).toMatchObject({ time: '2026-12-25T10:00:01' });
   });
 
   it('merges lookup rows (CSV and JSON), uses the default on a miss, and picks up a changed file', async () => {

@@ -67,13 +67,21 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
   const days = new Set<string>(bh?.days);
   const holidays = new Set(bh?.holidays);
   const [start, end] = bh ? [minutes(bh.start), minutes(bh.end)] : [0, 0];
+  // Call logs arrive in time order, many in one second: the last second's result is handed out
+  // again, one object shared like enrich's phone results (events are never changed in place).
+  let lastSecond = NaN;
+  let last: Record<string, unknown> = {};
   return (d, e) => {
     const ms = msFromIso(e.time);
     if (Number.isNaN(ms)) return;
-    const l = clock.at(ms);
-    const out: Record<string, unknown> = { time: l.local, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin };
-    if (bh) out.businessHours = days.has(l.weekday) && !holidays.has(l.date) && l.minuteOfDay >= start && l.minuteOfDay < end;
-    put(d, at, out);
+    const second = Math.floor(ms / 1000);
+    if (second !== lastSecond) {
+      const l = clock.at(ms);
+      last = { time: l.local, hour: l.hour, weekday: l.weekday, offsetMin: l.offsetMin };
+      if (bh) last.businessHours = days.has(l.weekday) && !holidays.has(l.date) && l.minuteOfDay >= start && l.minuteOfDay < end;
+      lastSecond = second;
+    }
+    put(d, at, last);
   };
 }
 
