@@ -56,7 +56,10 @@ export async function operatorsBench(root, tmp, input, events) {
     return r;
   };
   const [, , d0File] = cases[0];
-  for (const [key, label, file] of cases.slice(1)) {
+  // BENCH_ONLY=d1,d4 measures those rows (and (d0)) only.
+  const only = process.env.BENCH_ONLY?.split(',');
+  const measured = cases.filter(([key]) => key === 'd0' || !only || only.includes(key));
+  for (const [key, label, file] of measured.slice(1)) {
     console.log(`(${key}) ${label}, ${PAIRS} pairs with (d0)…`);
     const runs = [];
     ratios[key] = [];
@@ -72,7 +75,7 @@ export async function operatorsBench(root, tmp, input, events) {
   results.d0 = medianBy(d0Runs, (r) => -r.ms);
   const rate = (r) => Math.round(events / (r.ms / 1000));
   const mb = (b) => `${Math.round(b / 1024 / 1024)} MB`;
-  return cases.map(([key, label]) => {
+  return measured.map(([key, label]) => {
     const r = results[key];
     const rs = ratios[key] ?? [1];
     const ratio = median(rs);
