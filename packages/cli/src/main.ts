@@ -5,7 +5,6 @@ import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSi
 import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
-import { emulate } from './emulate.js';
 import type { Observability } from './observability.js';
 import type { OpsServer } from './ops-server.js';
 import { otlpWanted } from './otlp-wanted.js';
@@ -15,7 +14,7 @@ import { tapCommand } from './tap-command.js';
 import { topCommand } from './top-command.js';
 import { testCommand } from './test-command.js';
 import { formatError } from './format-error.js';
-import { builtinRegistry } from './registry.js';
+import { registryFor, registryForFile } from './plugins-for-pipeline.js';
 import { pipelineSchemaFor } from './schema-command.js';
 
 /** Exit code: done, or valid. */
@@ -214,14 +213,15 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return validate(rest[0], io);
     case 'schema':
       try {
-        io.stdout.write(JSON.stringify(await pipelineSchemaFor(builtinRegistry(), rest[0]), null, 2) + '\n');
+        io.stdout.write(JSON.stringify(await pipelineSchemaFor(await registryFor(undefined), rest[0]), null, 2) + '\n');
         return EXIT_OK;
       } catch (err) {
         io.stderr.write(formatError(err) + '\n');
         return EXIT_INVALID;
       }
     case 'emulate':
-      return emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'], listAfterEnd: parsed.values['list-after-end'] === true }, io);
+      // The emulators import their packages: loaded only for this command.
+      return (await import('./emulate.js')).emulate(rest[0], { host: parsed.values.host ?? '127.0.0.1', port: Number(parsed.values.port ?? ({ iplum: 8082, 'schema-registry': 8083 } as Record<string, number>)[rest[0] ?? ''] ?? 8081), seed: Number(parsed.values.seed ?? 1), rate: parsed.values.rate === undefined ? undefined : Number(parsed.values.rate), callbackUrl: parsed.values['callback-url'], listAfterEnd: parsed.values['list-after-end'] === true }, io);
     case 'run':
       return run(rest[0], { once: parsed.values.once ?? false, level, http: parsed.values.http }, io);
     case 'test':
@@ -259,7 +259,7 @@ async function validate(file: string | undefined, io: CliIo): Promise<number> {
     return EXIT_INVALID;
   }
   try {
-    const def = await resolvePipelineFile(file, { registry: builtinRegistry() });
+    const def = await resolvePipelineFile(file, { registry: await registryForFile(file) });
     io.stdout.write(`${file}: valid (${def.sources.length} sources, ${def.transforms.length} transforms, ${def.sinks.length} sinks)\n`);
     return EXIT_OK;
   } catch (err) {
@@ -287,7 +287,7 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   };
   let pipeline;
   try {
-    pipeline = await loadPipeline(file, { plugins: builtinRegistry(), logger, once: opts.once });
+    pipeline = await loadPipeline(file, { plugins: await registryForFile(file), logger, once: opts.once });
     for (const s of pipeline.definition.secrets) redactor.add(s);
     ops?.attach(pipeline, (t) => redactor.redact(t));
   } catch (err) {

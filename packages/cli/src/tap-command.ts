@@ -3,7 +3,7 @@ import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline
 import { dirname, resolve } from 'node:path';
 import { formatError } from './format-error.js';
 import { MAX_TAP_LIMIT } from './tap-endpoint.js';
-import { builtinRegistry } from './registry.js';
+import { registryForFile } from './plugins-for-pipeline.js';
 import type { CliIo } from './main.js';
 
 export interface TapOptions {
@@ -91,7 +91,7 @@ async function tapStandalone(file: string | undefined, component: string | undef
   let stopping = false;
   let print: (e: CallEvent) => void = () => {};
   try {
-    const registry = builtinRegistry();
+    const registry = await registryForFile(file);
     const def = await resolvePipelineFile(file, { registry });
     const ids = new Set(['dead_letter', ...def.sources.map((s) => s.id), ...def.transforms.map((t) => t.id)]);
     if (!ids.has(component.split('.')[0]!)) throw new PluginError('PLUGIN_TAP_UNKNOWN_COMPONENT', `"${component}" is not a source or transform of ${file} (known: ${[...ids].join(', ')})`);

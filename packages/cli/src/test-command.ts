@@ -1,7 +1,7 @@
 import { ConfigError, ConfigErrors } from '@plumline/core';
 import { runPipelineTests } from '@plumline/core/host';
 import { formatError } from './format-error.js';
-import { builtinRegistry } from './registry.js';
+import { registryForFile } from './plugins-for-pipeline.js';
 import type { CliIo } from './main.js';
 
 /**
@@ -15,7 +15,7 @@ export async function testCommand(file: string | undefined, io: CliIo): Promise<
   }
   let results;
   try {
-    results = await runPipelineTests(file, { registry: builtinRegistry() });
+    results = await runPipelineTests(file, { registry: await registryForFile(file) });
   } catch (err) {
     io.stderr.write(formatError(err) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? 2 : 1;

@@ -1,0 +1,49 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { corePlugins } from '@plumline/core';
+import { tmpDir } from '@plumline/core/testing';
+import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from './registry.js';
+import { namedTypes, PACKAGE_OF_TYPE, PLUGIN_PACKAGES, registryFor, registryForFile } from './plugins-for-pipeline.js';
+
+const key = (p: { kind: string; type: string }) => `${p.kind}:${p.type}`;
+
+describe('plugins loaded for the types a pipeline names', () => {
+  it('knows which package holds every built-in type, and each package holds what the table says', async () => {
+    const core = new Set(corePlugins.map(key));
+    const all = builtinRegistry().all().map(key).filter((k) => !core.has(k)).sort();
+    expect(Object.keys(PACKAGE_OF_TYPE).sort()).toEqual(all);
+    for (const [name, load] of Object.entries(PLUGIN_PACKAGES)) {
+      for (const p of await load()) expect(PACKAGE_OF_TYPE[key(p)], key(p)).toBe(name);
+    }
+  });
+
+  it('loads only the packages named, all of them for a type it does not know or a file it cannot read', async () => {
+    const small = await registryFor(['source:generate', 'transform:dedupe', 'sink:file']);
+    expect(small.get('sink', 'file')).toBeDefined();
+    expect(small.get('source', 'generate')).toBeDefined();
+    expect(small.get('sink', 'kafka')).toBeUndefined();
+    expect(small.get('transform', 'enrich')).toBeUndefined();
+    // An unknown type is reported against the full list of types.
+    expect((await registryFor(['sink:webhook'])).types('sink')).toEqual(builtinRegistry().types('sink'));
+    expect((await registryFor(undefined)).all().length).toBe(builtinRegistry().all().length);
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const file = join(dir, 'p.yaml');
+      // An unset variable does not stop the look for types: validate reports it on the real read.
+      await writeFile(file, 'sources:\n  k: { type: kafka, brokers: ["${BROKER_UNSET_IN_TEST}"], topics: [t], group_id: g }\nsinks:\n  out: { type: stdout, inputs: [k] }\n');
+      const fromFile = await registryForFile(file);
+      expect(fromFile.get('source', 'kafka')).toBeDefined();
+      expect(fromFile.get('sink', 'file')).toBeUndefined();
+      expect((await registryForFile(join(dir, 'absent.yaml'))).all().length).toBe(builtinRegistry().all().length);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reads the types of sources, transforms, sinks and the state store', () => {
+    expect(namedTypes({ state: { type: 'kafka' }, sources: { a: { type: 'plum' } }, transforms: { t: { type: 'mask' } }, sinks: { s: { type: 'file' } } })).toEqual(['source:plum', 'transform:mask', 'sink:file', 'state:kafka']);
+    expect(namedTypes({ sources: 'not a map' })).toBeUndefined();
+    expect(namedTypes('text')).toBeUndefined();
+  });
+});
