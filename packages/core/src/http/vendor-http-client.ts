@@ -1,4 +1,4 @@
-import { Pool, errors as undiciErrors } from 'undici';
+import type { Pool } from 'undici';
 import { PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginTelemetry } from '../telemetry.js';
@@ -52,6 +52,9 @@ export interface VendorResponse {
   body: string;
 }
 
+/** undici's codes for a response that did not come in time (HeadersTimeoutError, BodyTimeoutError). */
+const TIMEOUT_CODES = new Set<unknown>(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 /**
  * The HTTP part both vendor clients share: a keep-alive undici pool, timeouts, a span per
  * attempt, retries of what may pass (timeouts, connection errors, 429 and 5xx, and any error the
@@ -60,11 +63,13 @@ export interface VendorResponse {
  * logins, vendor error codes) stays with each client's `read`.
  */
 export class VendorHttpClient {
-  private readonly pool: Pool;
+  /** Made at the first request: undici costs ≈ 80 ms and 20 MB to import, which `validate` never needs. */
+  private pool: Promise<Pool> | undefined;
+  private readonly origin: string;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly o: VendorHttpClientOptions) {
-    this.pool = new Pool(new URL(o.baseUrl).origin, { connections: o.connections, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.origin = new URL(o.baseUrl).origin;
   }
 
   /** Sends the request `build` makes, reads the response with `read`, and retries what may pass. */
@@ -101,13 +106,13 @@ export class VendorHttpClient {
     let body: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const res = await this.pool.request({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
+      const res = await (await this.poolForRequest()).request({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
       body = await res.body.text();
     } catch (err) {
       failure = err;
-      const timedOut = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+      const timedOut = TIMEOUT_CODES.has((err as { code?: unknown }).code);
       throw this.o.failure(
         timedOut ? { kind: 'timeout', message: `request to ${req.display ?? req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error).message}`, cause: err },
         req.path,
@@ -121,7 +126,13 @@ export class VendorHttpClient {
     return { status, body };
   }
 
+  private poolForRequest(): Promise<Pool> {
+    // A request after close fails as one on a closed pool would, instead of opening a new pool.
+    if (this.closed && !this.pool) return Promise.reject(new Error('the HTTP client is closed'));
+    return (this.pool ??= import('undici').then(({ Pool }) => new Pool(this.origin, { connections: this.o.connections, keepAliveTimeout: 30_000, pipelining: 1 })));
+  }
+
   close(): Promise<void> {
-    return (this.closed ??= this.pool.close());
+    return (this.closed ??= this.pool ? this.pool.then((p) => p.close()) : Promise.resolve());
   }
 }
