@@ -51,6 +51,15 @@ describe('VendorHttpClient (a scripted node:http server)', () => {
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
   });
 
+  it('once closed, answers nothing and opens nothing: a request fails as a connection failure and reaches no server', async () => {
+    const { url, arrivals } = await serve(() => ({ status: 200, body: 'ok' }));
+    const c = make(url, 0);
+    await c.close();
+    await c.close();
+    await expect(get(c)).rejects.toMatchObject({ code: 'TEST_CONNECTION' });
+    expect(arrivals.length).toBe(0);
+  });
+
   it('names a timeout and gives up after maxRetries with the client’s own error', async () => {
     const { url, arrivals } = await serve(() => 'hang');
     await expect(get(make(url, 1, 200))).rejects.toMatchObject({ code: 'TEST_TIMEOUT' });
