@@ -1,11 +1,12 @@
 // Runs one pipeline file in this process (as the CLI would) and reports time and peak RSS.
 import { readFileSync } from 'node:fs';
 import { createLogger, createPipeline, MemoryStateStore } from '../packages/core/dist/index.js';
-import { builtinRegistry } from '../packages/cli/dist/index.js';
+// The plugin packages the file names, as the plumline command loads them (not every package).
+import { registryForFile } from '../packages/cli/dist/plugins-for-pipeline.js';
 
 const [file, countText] = process.argv.slice(2);
 const p = await createPipeline(readFileSync(file, 'utf8'), {
-  plugins: builtinRegistry(),
+  plugins: await registryForFile(file),
   logger: createLogger({ level: 'warn' }),
   once: true,
   stateStore: process.env.BENCH_STATE === 'memory' ? new MemoryStateStore() : undefined,
