@@ -43,7 +43,7 @@ describe('kafka source: a rebalance while correlate holds events (real broker)',
       const pipeline = await createPipeline(
         {
           runtime: { commit_interval: '100ms' },
-          sources: { raw: { type: 'kafka', brokers: brokers(), topics: [topic], group_id: `${topic}-group`, session_timeout: '6s', max_batch_events: 100 } },
+          sources: { raw: { type: 'kafka', brokers: brokers(), topics: [topic], group_id: `${topic}-group`, keyed_by: ['attributes.sessionId'], session_timeout: '6s', max_batch_events: 100 } },
           transforms: {
             joined: { type: 'correlate', inputs: ['raw'], window: '8s', rules: [{ name: 'detail', anchor: { kind: 'session' }, partner: { kind: 'call' }, anchor_key: 'attributes.sessionId', partner_key: 'attributes.sessionId', as: 'details' }] },
           },

@@ -97,6 +97,7 @@ transforms:
   joined:
     type: correlate
     inputs: [raw]
+    per_partition: true # the topic is keyed by id, not channel: errors join sessions of their partition
     window: 2s
     rules: [{ name: channel_errors, anchor: { kind: session }, partner: { kind: error }, anchor_key: attributes.channel, partner_key: attributes.channel, as: errors, emit: window }]
 sinks:

@@ -326,12 +326,14 @@ export interface OperatorPlugin<S extends z.ZodType = z.ZodType> extends PluginB
   /** Named outputs besides the main one, referenced downstream as `id.name` (e.g. `route`). */
   outputs?(config: z.output<S>): readonly string[];
   /**
-   * For an operator that must see every event of a key in one place (`dedupe`): called at
-   * validate time, it gives the key's fields and whether the config accepts seeing only a
-   * partition's share (`perPartition`). Behind a partitioned source keyed otherwise (or not
+   * For an operator that must see every event of a key in one place (`dedupe`, `correlate`):
+   * called at validate time, it gives the key's fields and whether the config accepts seeing only
+   * a partition's share (`perPartition`). Behind a partitioned source keyed otherwise (or not
    * declared), a pipeline without `perPartition` is refused (CONFIG_NOT_CO_PARTITIONED).
+   * `anyOf`: events meet through any one of the fields (correlate's several join keys), so no
+   * keying by them all puts them together: refused behind any partitioned source.
    */
-  partitionKey?(config: z.output<S>): { fields: readonly string[]; perPartition: boolean; configKey: string };
+  partitionKey?(config: z.output<S>): { fields: readonly string[]; perPartition: boolean; configKey: string; anyOf?: boolean };
   create(config: z.output<S>, ctx: OperatorContext): Operator | Promise<Operator>;
 }
 

@@ -49,7 +49,7 @@ export const kafkaSourceConfigSchema = z
       .array(z.string().min(1))
       .min(1)
       .optional()
-      .describe('The event fields the records are keyed by (what the producer put in the key, e.g. the kafka sink\'s `key: "{{id}}"` is [id]). A `dedupe` on the same fields then sees every repeat of a record in one worker; a dedupe on other fields is refused unless it sets per_partition.'),
+      .describe('The event fields the records are keyed by (what the producer put in the key, e.g. the kafka sink\'s `key: "{{id}}"` is [id]). A `dedupe` on the same fields then sees every repeat of a record in one worker, a `correlate` joining on that one field every partner of an anchor; either on other fields is refused unless it sets per_partition.'),
     group_id: z.string().min(1).describe('Consumer group. Workers with the same group_id share the partitions; the group\'s offsets mirror the committed checkpoint (for lag tools and the next owner of a partition).'),
     start_from: z.enum(['earliest', 'latest']).default('earliest').describe('Where a partition starts when neither the checkpoint nor the group has an offset for it.'),
     encoding: z.enum(['json', 'avro', 'json_schema']).default('json').describe('Record values: json (a CallEvent as JSON, as the kafka sink writes it), or avro / json_schema in Confluent\'s wire format, decoded through `schema_registry`.'),

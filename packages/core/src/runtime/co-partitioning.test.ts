@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigErrors, corePlugins, defineSource, PluginRegistry, z } from '../index.js';
+import { ConfigErrors, corePlugins, defineOperator, defineSource, mapEvents, PluginRegistry, z } from '../index.js';
 import { resolvePipeline } from '../host.js';
 
 /** A source that says it is partitioned, keyed by whatever its config declares (as the kafka source does). */
@@ -10,7 +10,15 @@ const partitioned = defineSource({
   partitioning: (c) => ({ keyedBy: c.keyed_by }),
   create: () => ({ bounded: true, read: async function* () {} }),
 });
-const registry = new PluginRegistry([...corePlugins, partitioned]);
+/** An operator whose events meet through any one of its fields (as correlate's join keys do). */
+const joining = defineOperator({
+  type: 'joins',
+  description: 'joins on any of its fields (test)',
+  configSchema: z.strictObject({ on: z.array(z.string()), per_partition: z.boolean().default(false) }),
+  partitionKey: (c) => ({ fields: c.on, perPartition: c.per_partition, configKey: 'on', anyOf: true }),
+  create: () => ({ apply: mapEvents((e) => e) }),
+});
+const registry = new PluginRegistry([...corePlugins, partitioned, joining]);
 
 async function codesOf(yaml: string): Promise<{ code: string; line: number | undefined }[]> {
   try {
@@ -42,5 +50,14 @@ describe('co-partitioning: dedupe behind a partitioned source', () => {
     expect(await codesOf(pipeline('{ type: parts, keyed_by: [to, from] }', '{ type: dedupe, inputs: [tagged], key: [from, to] }'))).toEqual([]);
     expect(await codesOf(pipeline('{ type: parts }', '{ type: dedupe, inputs: [tagged], key: [id], per_partition: true }'))).toEqual([]);
     expect(await codesOf(pipeline('{ type: generate, count: 1 }', '{ type: dedupe, inputs: [tagged] }'))).toEqual([]);
+  });
+});
+
+describe('co-partitioning: an operator joining on any of several fields (correlate) behind a partitioned source', () => {
+  it('is accepted keyed by its one join field, refused keyed otherwise, and refused for several fields whatever the keying, unless per-partition', async () => {
+    expect(await codesOf(pipeline('{ type: parts, keyed_by: [attributes.sessionId] }', '{ type: joins, inputs: [tagged], on: [attributes.sessionId] }'))).toEqual([]);
+    expect(await codesOf(pipeline('{ type: parts, keyed_by: [id] }', '{ type: joins, inputs: [tagged], on: [attributes.sessionId] }'))).toEqual([{ code: 'CONFIG_NOT_CO_PARTITIONED', line: 5 }]);
+    expect(await codesOf(pipeline('{ type: parts, keyed_by: [from, to] }', '{ type: joins, inputs: [tagged], on: [from, to] }'))).toEqual([{ code: 'CONFIG_NOT_CO_PARTITIONED', line: 5 }]);
+    expect(await codesOf(pipeline('{ type: parts, keyed_by: [from, to] }', '{ type: joins, inputs: [tagged], on: [from, to], per_partition: true }'))).toEqual([]);
   });
 });

@@ -358,10 +358,12 @@ function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[]
       const partitioning = s.plugin.partitioning?.(s.config as never);
       if (!partitioning) continue;
       const keyedBy = partitioning.keyedBy;
-      if (keyedBy && keyedBy.length === key.fields.length && keyedBy.every((f) => key.fields.includes(f))) continue;
+      const joinedByAny = key.anyOf === true && key.fields.length > 1;
+      if (!joinedByAny && keyedBy && keyedBy.length === key.fields.length && keyedBy.every((f) => key.fields.includes(f))) continue;
       const declared = keyedBy ? `keyed by [${keyedBy.join(', ')}]` : 'not declared as keyed by anything';
+      const fix = joinedByAny ? `its events meet through any of [${key.fields.join(', ')}], which no keying of the topic puts in one partition: join on one field` : `key the topic by [${key.fields.join(', ')}] and say so on the source (keyed_by)`;
       errors.push(
-        new ConfigError('CONFIG_NOT_CO_PARTITIONED', `"${t.id}" needs every event of a key [${key.fields.join(', ')}] in one worker, but source "${s.id}" is partitioned and its records are ${declared}: key the topic by [${key.fields.join(', ')}] and say so on the source (keyed_by), or set per_partition: true on "${t.id}" to deduplicate within each worker's partitions only`, {
+        new ConfigError('CONFIG_NOT_CO_PARTITIONED', `"${t.id}" needs every event of a key [${key.fields.join(', ')}] in one worker, but source "${s.id}" is partitioned and its records are ${declared}: ${fix}, or set per_partition: true on "${t.id}" to work within each worker's partitions only`, {
           location: doc.locate(['transforms', t.id], key.configKey),
           fields: { component: t.id, source: s.id },
         }),

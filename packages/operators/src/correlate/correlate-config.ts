@@ -33,6 +33,10 @@ export const correlateConfigSchema = z
       'Held events younger than this live in memory only: the source checkpoint stays before them, and after a crash the source reads them again. Older ones are written to the state store so the checkpoint can move on (bounding how much a restart reads again). 0s writes every held event at the next commit. Behind an exactly-once sink every held event is written in the transaction of its batch, whatever this says.',
       DEFAULT_DURABLE_AFTER,
     ),
+    per_partition: z
+      .boolean()
+      .default(false)
+      .describe('Behind a partitioned source (kafka) whose records are not keyed by the rules’ join field: join only the events of each worker’s partitions (an anchor and a partner in different partitions never meet). Without it such a pipeline is refused (CONFIG_NOT_CO_PARTITIONED).'),
     max_pending: z.int().min(1).default(DEFAULT_MAX_PENDING).describe('Events held at most; past it the oldest leave early, unmatched and flagged (memory stays bounded).'),
     rules: z
       .array(correlateRuleSchema)

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
-import { detachedReceipt, operatorReceipt, StateError, type Batch, type CallEvent } from '@plumline/core';
+import { ConfigErrors, corePlugins, defineSource, detachedReceipt, operatorReceipt, PluginRegistry, StateError, z, type Batch, type CallEvent } from '@plumline/core';
+import { resolvePipeline } from '@plumline/core/host';
 import { MemoryStateStore, runOperator, testContext, testEvent } from '@plumline/core/testing';
 import { correlateOperator, MAX_TICK_MS } from './correlate-operator.js';
 
@@ -177,5 +178,27 @@ describe('correlate: checkpoint holds instead of state for young held events', (
     expect(heldPositions(c)).toEqual([]);
     expect(Buffer.from(await c.state.readLog('held.log')).toString()).toContain('"id":"session:s1"');
     sub.unsubscribe();
+  });
+});
+
+describe('correlate behind a partitioned source (co-partitioning)', () => {
+  /** Says it is partitioned, keyed as its config declares (as the kafka source does). */
+  const parts = defineSource({ type: 'parts', description: 'partitioned (test)', configSchema: z.strictObject({ keyed_by: z.array(z.string()).optional() }), partitioning: (c) => ({ keyedBy: c.keyed_by }), create: () => ({ bounded: true, read: async function* () {} }) });
+  const registry = new PluginRegistry([...corePlugins, parts, correlateOperator]);
+  const rule = (name: string, key: string) => `{ name: ${name}, anchor: { kind: session }, partner: { kind: error }, anchor_key: ${key}, partner_key: ${key} }`;
+  const codes = (source: string, correlate: string) =>
+    resolvePipeline(`sources:\n  raw: ${source}\ntransforms:\n  joined: { type: correlate, inputs: [raw], ${correlate} }\nsinks:\n  out: { type: blackhole, inputs: [joined] }\n`, { registry, file: 'p.yaml' }).then(
+      () => [],
+      (err: ConfigErrors) => err.errors.map((e) => e.code),
+    );
+
+  it('needs the input keyed by the field it joins on, or per_partition', async () => {
+    expect(await codes('{ type: parts, keyed_by: [attributes.sessionId] }', `rules: [${rule('errors', 'attributes.sessionId')}]`)).toEqual([]);
+    expect(await codes('{ type: parts, keyed_by: [id] }', `rules: [${rule('errors', 'attributes.sessionId')}]`)).toEqual(['CONFIG_NOT_CO_PARTITIONED']);
+    expect(await codes('{ type: parts }', `rules: [${rule('errors', 'attributes.sessionId')}]`)).toEqual(['CONFIG_NOT_CO_PARTITIONED']);
+    // Two rules joining on different fields: no one keying brings both together.
+    expect(await codes('{ type: parts, keyed_by: [attributes.sessionId] }', `rules: [${rule('errors', 'attributes.sessionId')}, ${rule('by_channel', 'attributes.channel')}]`)).toEqual(['CONFIG_NOT_CO_PARTITIONED']);
+    expect(await codes('{ type: parts }', `per_partition: true, rules: [${rule('errors', 'attributes.sessionId')}]`)).toEqual([]);
+    expect(await codes('{ type: generate, count: 1 }', `rules: [${rule('errors', 'attributes.sessionId')}]`)).toEqual([]);
   });
 });

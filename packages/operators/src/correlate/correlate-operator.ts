@@ -344,6 +344,11 @@ export const correlateOperator = defineOperator({
   type: 'correlate',
   description: 'Joins events to their partners (errors to sessions, recordings to calls) within a window; unmatched events leave flagged.',
   configSchema: correlateConfigSchema,
+  // An anchor and its partners must reach one worker: the topic keyed by the field they join on.
+  partitionKey: (config) => {
+    const fields = [...new Set(config.rules.flatMap((r) => [...r.anchor_key, ...r.partner_key]))];
+    return { fields, perPartition: config.per_partition, configKey: 'rules', anyOf: true };
+  },
   async create(config, ctx) {
     const op = new CorrelateOperator(config, ctx);
     await op.load();
