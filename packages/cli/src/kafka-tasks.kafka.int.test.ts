@@ -18,6 +18,18 @@ const DEADLINE_MS = 300_000;
 const brokers = () => inject('kafkaBrokers');
 const random = (min: number, spread: number) => min + Math.floor(Math.random() * spread);
 
+/** Per input partition: how many ids are missing from the output, their offsets, and the partition's last offset. */
+async function missingByPartition(topic: string, out: Map<string, number>): Promise<string> {
+  const parts = new Map<number, { n: number; first: number; last: number; end: number }>();
+  for (const r of await readCommitted(brokers(), [topic])) {
+    const p = parts.get(r.partition) ?? { n: 0, first: Infinity, last: -1, end: -1 };
+    p.end = Math.max(p.end, r.offset);
+    if (!out.has(r.key)) Object.assign(p, { n: p.n + 1, first: Math.min(p.first, r.offset), last: Math.max(p.last, r.offset) });
+    parts.set(r.partition, p);
+  }
+  return [...parts].filter(([, p]) => p.n > 0).map(([partition, p]) => `partition ${partition}: ${p.n} records at offsets ${p.first}–${p.last} of 0–${p.end}`).join('; ');
+}
+
 describe('task_per_partition: an elastic group with a task per partition (real broker, Java read_committed reader)', () => {
   it(`three workers in one group, exactly-once through dedupe while one dies (SIGKILL) and another joins and leaves: every id of ${EVENTS} (10% repeats, ${PARTITIONS} partitions) once`, { timeout: 420_000 }, async () => {
     const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
@@ -79,6 +91,7 @@ sinks:
     const duplicated = [...counts.values()].filter((n) => n > 1).length;
     const missing = [...expected.keys()].filter((id) => !counts.has(id)).length;
     console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run (${afterKills} of ${expected.size} ids out after the last), one worker joined and left, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
+    if (missing > 0) console.log(`where the missing ids were in the input (a tail: never read; a gap: read past): ${await missingByPartition(`in-${s}`, counts)}`);
     expect({ duplicated, missing, extra: counts.size - expected.size }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
     expect(kills).toBe(3);
     expect(afterKills).toBeLessThan(expected.size);
