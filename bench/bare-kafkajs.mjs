@@ -3,7 +3,7 @@
 // `transactional`, the ceiling for exactly-once: one transaction per batch, as the sink commits.
 // Prints {events, ms, maxRssBytes}.
 import kafkajs from 'kafkajs';
-import { CallGenerator } from '../packages/core/dist/sources/index.js';
+import { callMessageBatches } from './call-messages.mjs';
 
 const [brokers, topic, nText, mode] = process.argv.slice(2);
 const N = Number(nText);
@@ -11,14 +11,8 @@ const transactional = mode === 'transactional';
 const kafka = new kafkajs.Kafka({ clientId: 'bare', brokers: [brokers], logLevel: kafkajs.logLevel.NOTHING });
 const producer = kafka.producer(transactional ? { transactionalId: `bare-${process.pid}`, idempotent: true, maxInFlightRequests: 1 } : { idempotent: true, maxInFlightRequests: 5 });
 await producer.connect();
-const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
 const started = performance.now();
-for (let i = 0; i < N; i += 1000) {
-  const messages = [];
-  for (let j = i; j < Math.min(N, i + 1000); j++) {
-    const e = gen.event(j);
-    messages.push({ key: e.id, value: JSON.stringify(e), headers: { source: e.source, kind: e.kind, schema_version: '1' } });
-  }
+for (const messages of callMessageBatches(N)) {
   if (transactional) {
     const tx = await producer.transaction();
     await tx.send({ topic, messages, acks: -1 });

@@ -38,22 +38,22 @@ function timed(cmd, args, input, cwd, env = {}) {
   return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined, maxRssBytes: m ? Number(m[3]) * 1024 : undefined };
 }
 
-const lineCount = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
-
-export async function compareBench(root, tmp, input, events) {
-  const benthos = buildBenthos(root);
-  writeFileSync(
-    join(tmp, 'cmp.yaml'),
-    `state: { type: directory, path: state-cmp }
+/** (a)'s pipeline, stdin → map → dedupe → file, with its state and output named after `name`. */
+export const mapDedupeFile = (name) => `state: { type: directory, path: state-${name} }
 sources:
   in: { type: stdin }
 transforms:
   m: { type: map, inputs: [in], set: { attributes.pipeline: bench, attributes.caller: { copy: from } } }
   d: { type: dedupe, inputs: [m], key: [id] }
 sinks:
-  out: { type: file, inputs: [d], path: out-cmp.ndjson }
-`,
-  );
+  out: { type: file, inputs: [d], path: out-${name}.ndjson }
+`;
+
+const lineCount = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+
+export async function compareBench(root, tmp, input, events) {
+  const benthos = buildBenthos(root);
+  writeFileSync(join(tmp, 'cmp.yaml'), mapDedupeFile('cmp'));
   // The same map and dedupe in Benthos: its memory cache holds the ids for the whole run.
   writeFileSync(
     join(tmp, 'benthos.yaml'),

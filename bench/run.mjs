@@ -8,7 +8,7 @@ import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
 import { kafkaBench } from './kafka-bench.mjs';
 import { operatorsBench, PAIRS } from './operators-bench.mjs';
-import { compareBench } from './compare-bench.mjs';
+import { compareBench, mapDedupeFile } from './compare-bench.mjs';
 import { profileChain } from './profile-chain.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -34,18 +34,7 @@ const input = join(tmp, 'input.ndjson');
 await makeInput(input, EVENTS);
 
 // (a) stdin → map → dedupe → file, beside the hand-written loop.
-writeFileSync(
-  join(tmp, 'a.yaml'),
-  `state: { type: directory, path: state-a }
-sources:
-  in: { type: stdin }
-transforms:
-  m: { type: map, inputs: [in], set: { attributes.pipeline: bench, attributes.caller: { copy: from } } }
-  d: { type: dedupe, inputs: [m], key: [id] }
-sinks:
-  out: { type: file, inputs: [d], path: out-a.ndjson }
-`,
-);
+writeFileSync(join(tmp, 'a.yaml'), mapDedupeFile('a'));
 console.log('(a) baseline…');
 const base = child([join(root, 'bench/baseline.mjs'), join(tmp, 'out-base.ndjson')], input);
 console.log('(a) plumline…');

@@ -2,7 +2,7 @@
 // events, settings and loop (idempotent, acks=all, batches of 1,000, one at a time; with a fourth
 // argument `transactional`, one transaction per batch). Prints {events, ms, maxRssBytes}.
 import ckjs from '@confluentinc/kafka-javascript';
-import { CallGenerator } from '../../packages/core/dist/sources/index.js';
+import { callMessageBatches } from '../call-messages.mjs';
 
 const { Kafka } = ckjs.KafkaJS;
 const [brokers, topic, nText, mode] = process.argv.slice(2);
@@ -11,14 +11,8 @@ const transactional = mode === 'transactional';
 const kafka = new Kafka({ kafkaJS: { clientId: 'bare-confluent', brokers: [brokers], logLevel: 0 } });
 const producer = kafka.producer({ kafkaJS: transactional ? { transactionalId: `bare-confluent-${process.pid}`, idempotent: true, maxInFlightRequests: 1 } : { idempotent: true, maxInFlightRequests: 5, acks: -1 } });
 await producer.connect();
-const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
 const started = performance.now();
-for (let i = 0; i < N; i += 1000) {
-  const messages = [];
-  for (let j = i; j < Math.min(N, i + 1000); j++) {
-    const e = gen.event(j);
-    messages.push({ key: e.id, value: JSON.stringify(e), headers: { source: e.source, kind: e.kind, schema_version: '1' } });
-  }
+for (const messages of callMessageBatches(N)) {
   if (transactional) {
     const tx = await producer.transaction();
     await tx.send({ topic, messages });
