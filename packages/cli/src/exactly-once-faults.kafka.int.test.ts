@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createPipeline, type Pipeline } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { installPrometheus, OpsServer } from './ops-server.js';
+import { kafkaDriversToTest } from '@plumline/kafka/testing';
 import { builtinRegistry } from './registry.js';
 import { readCommitted } from './test-support/read-committed.js';
 
@@ -34,7 +35,7 @@ describe('exactly-once through broker faults (dedicated broker; independent Java
   beforeAll(() => broker('up'), 180_000);
   afterAll(() => broker('down'), 120_000);
 
-  it(`broker stop 30 s, pause 20 s and kill -9 during one run of ${EVENTS} events: 0 lost, 0 duplicated, progress within 10 s of each return, /readyz back to 200, order per partition kept`, { timeout: 600_000 }, async () => {
+  it.each(kafkaDriversToTest())(`driver %s: broker stop 30 s, pause 20 s and kill -9 during one run of ${EVENTS} events: 0 lost, 0 duplicated, progress within 10 s of each return, /readyz back to 200, order per partition kept`, { timeout: 600_000 }, async (driver) => {
     const ops = new OpsServer(installPrometheus());
     const base = await ops.start('127.0.0.1:0');
     const suffix = Date.now().toString(36);
@@ -42,11 +43,11 @@ describe('exactly-once through broker faults (dedicated broker; independent Java
     const p = await createPipeline(
       {
         id: `eos-faults-${suffix}`,
-        state: { type: 'kafka', brokers: BROKERS, topic: `state-${suffix}` },
+        state: { type: 'kafka', brokers: BROKERS, topic: `state-${suffix}`, driver },
         runtime: { stall_timeout: '2s', commit_interval: '500ms' },
         sources: { gen: { type: 'generate', seed: SEED, count: EVENTS, rate: RATE, batch_size: 250, duplicate_ratio: 0.1 } },
         transforms: { unique: { type: 'dedupe', inputs: ['gen'] } },
-        sinks: { kafka: { type: 'kafka', inputs: ['unique'], brokers: BROKERS, topic, exactly_once: true, create_topics: { partitions: 3 } } },
+        sinks: { kafka: { type: 'kafka', inputs: ['unique'], brokers: BROKERS, topic, exactly_once: true, create_topics: { partitions: 3 }, driver } },
       },
       { plugins: builtinRegistry(), once: true, logger: createLogger({ level: 'silent' }) },
     );
@@ -74,7 +75,7 @@ describe('exactly-once through broker faults (dedicated broker; independent Java
       await p.stop().catch(() => {});
       await ops.close();
     }
-    console.log(`exactly-once faults: progress resumed after ${JSON.stringify(recoveries)} s`);
+    console.log(`exactly-once faults, driver ${driver}: progress resumed after ${JSON.stringify(recoveries)} s`);
 
     const records = await readCommitted(BROKERS, [topic]);
     const got = records.map((r) => JSON.parse(r.value) as { id: string; time: string });

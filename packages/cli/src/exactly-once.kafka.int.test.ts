@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
+import { kafkaDriversToTest } from '@plumline/kafka/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';
 
@@ -32,8 +33,12 @@ async function killLoop(yaml: string): Promise<number> {
 }
 
 const cases = [
-  { name: 'Kafka 4.x', brokers: () => inject('kafkaBrokers') },
-  { name: 'Kafka 3.9', brokers: () => inject('kafkaCompat')[0]!.brokers },
+  { name: 'Kafka 4.x', brokers: () => inject('kafkaBrokers'), driver: 'kafkajs' },
+  { name: 'Kafka 3.9', brokers: () => inject('kafkaCompat')[0]!.brokers, driver: 'kafkajs' },
+  // The confluent driver (librdkafka) where it is built: the same kills, the same judge.
+  ...kafkaDriversToTest()
+    .filter((d) => d !== 'kafkajs')
+    .map((driver) => ({ name: `Kafka 4.x, driver ${driver}`, brokers: () => inject('kafkaBrokers'), driver })),
 ];
 
 describe('exactly-once into Kafka with dedupe (real broker, SIGKILL after start-up, independent Java read_committed reader)', () => {
@@ -43,14 +48,14 @@ describe('exactly-once into Kafka with dedupe (real broker, SIGKILL after start-
       const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
       const topic = `eos-${suffix}`;
       const kills = await killLoop(`id: eos-${suffix}
-state: { type: kafka, brokers: ${brokers}, topic: state-${suffix} }
+state: { type: kafka, brokers: ${brokers}, topic: state-${suffix}, driver: ${c.driver} }
 runtime: { max_in_flight_batches: 4, commit_interval: 200ms }
 sources:
   gen: { type: generate, seed: ${SEED}, count: ${EVENTS}, batch_size: 100, rate: 3000, duplicate_ratio: 0.1 }
 transforms:
   unique: { type: dedupe, inputs: [gen], key: [id] }
 sinks:
-  kafka: { type: kafka, inputs: [unique], brokers: ${brokers}, topic: ${topic}, exactly_once: true, create_topics: { partitions: 3 } }
+  kafka: { type: kafka, inputs: [unique], brokers: ${brokers}, topic: ${topic}, exactly_once: true, create_topics: { partitions: 3 }, driver: ${c.driver} }
 `);
       const got = (await readCommitted(c.brokers(), [topic])).map((r) => (JSON.parse(r.value) as { id: string }).id);
       const expected = expectedIds();

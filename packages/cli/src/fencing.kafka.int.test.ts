@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
+import { kafkaDriversToTest } from '@plumline/kafka/testing';
 import { CLI_BIN } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';
 
@@ -31,18 +32,18 @@ function worker(dir: string) {
 }
 
 describe('fencing between workers of one exactly-once pipeline (real broker, two processes)', () => {
-  it('a second worker takes over while the first writes: the first stops with STATE_FENCED within 5 s, the second finishes, each id is in the topic once', { timeout: 180_000 }, async () => {
+  it.each(kafkaDriversToTest())('driver %s: a second worker takes over while the first writes: the first stops with STATE_FENCED within 5 s, the second finishes, each id is in the topic once', { timeout: 180_000 }, async (driver) => {
     const brokers = inject('kafkaBrokers');
     const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
     const topic = `fence-${suffix}`;
     const yaml = `id: fence-${suffix}
-state: { type: kafka, brokers: ${JSON.stringify(brokers)}, topic: state-${suffix} }
+state: { type: kafka, brokers: ${JSON.stringify(brokers)}, topic: state-${suffix}, driver: ${driver} }
 sources:
   gen: { type: generate, seed: ${SEED}, count: ${EVENTS}, batch_size: 100, rate: 3000, duplicate_ratio: 0.1 }
 transforms:
   unique: { type: dedupe, inputs: [gen] }
 sinks:
-  kafka: { type: kafka, inputs: [unique], brokers: ${JSON.stringify(brokers)}, topic: ${topic}, exactly_once: true, create_topics: { partitions: 2 } }
+  kafka: { type: kafka, inputs: [unique], brokers: ${JSON.stringify(brokers)}, topic: ${topic}, exactly_once: true, create_topics: { partitions: 2 }, driver: ${driver} }
 `;
     const a = await tmpDir('plumline-fence-a-');
     const b = await tmpDir('plumline-fence-b-');
@@ -59,7 +60,7 @@ sinks:
       expect(endA?.code, first.stderr().slice(-2000)).toBe(1);
       expect(first.stderr()).toContain('STATE_FENCED');
       const fencedAfterMs = endA!.at - tookOver;
-      console.log(`fencing: the first worker stopped ${fencedAfterMs} ms after the second took over`);
+      console.log(`fencing, driver ${driver}: the first worker stopped ${fencedAfterMs} ms after the second took over`);
       expect(fencedAfterMs).toBeLessThan(5_000);
       const endB = await second.exited;
       expect(endB.code, second.stderr().slice(-2000)).toBe(0);

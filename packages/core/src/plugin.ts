@@ -222,6 +222,8 @@ export interface AtomicTarget {
   readonly kind: string;
   readonly endpoints: readonly string[];
   readonly topic: string;
+  /** The client library the store writes with, where its kind has several (kafka: kafkajs or confluent); a sink writing through the store must use the same. Absent: the kind's default. */
+  readonly client?: string;
 }
 
 /** A reason an exactly-once sink cannot commit atomically with the pipeline's state store. */

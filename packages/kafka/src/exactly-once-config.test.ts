@@ -34,4 +34,12 @@ describe('exactly-once prerequisites, refused at validate time where the file de
     expect(await refusals(kafkaState + SOURCE + sink('\n    state_topic: plumline-state'))).toEqual(['CONFIG_EXACTLY_ONCE_STATE_TOPIC 11:sinks.k.state_topic']);
     expect(await refusals(kafkaState + SOURCE + sink() + '  other: { type: blackhole, inputs: [gen] }\n')).toEqual(['CONFIG_EXACTLY_ONCE_SINKS 5:sinks.k']);
   });
+
+  it('refuses a sink whose producer driver is not the state store\'s, and compression on a confluent exactly-once sink (librdkafka compresses per producer)', async () => {
+    const confluentState = 'state: { type: kafka, brokers: ["127.0.0.1:9092"], topic: st, driver: confluent }\n';
+    expect(await refusals(confluentState + SOURCE + sink('\n    driver: confluent'))).toEqual([]);
+    expect(await refusals(kafkaState + SOURCE + sink('\n    driver: confluent'))).toEqual(['CONFIG_EXACTLY_ONCE_DRIVER 11:sinks.k.driver']);
+    expect(await refusals(confluentState + SOURCE + sink('\n    driver: confluent\n    compression: lz4'))).toEqual(['CONFIG_EXACTLY_ONCE_DRIVER 12:sinks.k.compression']);
+    expect(await refusals(kafkaState + SOURCE + sink('\n    compression: lz4'))).toEqual([]);
+  });
 });

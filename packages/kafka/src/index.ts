@@ -5,3 +5,4 @@ export { kafkaStatePlugin, KafkaStateStore, kafkaStateConfigSchema, type KafkaSt
 export { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, fromAvroRecord, toAvroRecord } from './schema-registry/event-schemas.js';
 export { kafkaSource, KafkaSource, type KafkaCheckpoint } from './kafka-source.js';
 export { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
+export { confluentDriverAvailable, KAFKA_DRIVERS, type KafkaDriver } from './producer-driver.js';

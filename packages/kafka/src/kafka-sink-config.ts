@@ -1,6 +1,7 @@
 import { duration, z } from '@plumline/core';
 import { templateProblems } from '@plumline/core/util';
 import { kafkaConnectionShape } from './kafka-connection.js';
+import { kafkaDriverSchema } from './producer-driver.js';
 import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
@@ -43,6 +44,7 @@ export const kafkaSinkConfigSchema = z
       })
       .optional()
       .describe('Schema registry for the avro and json_schema encodings (the event schema is registered at first use of each subject).'),
+    driver: kafkaDriverSchema,
     compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Batch compression: none, gzip, snappy, lz4 or zstd.'),
     acks: z.union([z.literal('all'), z.literal(1), z.literal(0)]).default('all').describe('Acknowledgements required: all (default), 1 or 0.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: retries never duplicate or reorder records.'),

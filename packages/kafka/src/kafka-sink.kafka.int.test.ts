@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { corePlugins, createLogger, createPipeline, defineOperator, mapEvents, MemoryStateStore, PluginRegistry, z, type CallEvent } from '@plumline/core';
+import { corePlugins, createLogger, createPipeline, defineOperator, mapEvents, MemoryStateStore, PluginRegistry, z, type CallEvent, type PipelineResult } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { arraySource, memorySink } from '@plumline/core/testing';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -10,6 +10,7 @@ import { kafkaSink } from './kafka-sink.js';
 import { kafkaStatePlugin } from './kafka-state-store.js';
 import { RegistryEmulator } from './schema-registry/registry-emulator.js';
 import { fromAvroRecord } from './schema-registry/event-schemas.js';
+import { kafkaDriversToTest } from './testing.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-consumer', brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -50,7 +51,7 @@ async function consume(topics: string[], count: number, timeoutMs = 30_000, deco
   return out;
 }
 
-async function run(sinkConfig: Record<string, unknown>, source: Record<string, unknown>, extra: { deadSink?: boolean } = {}) {
+async function run(sinkConfig: Record<string, unknown>, source: Record<string, unknown>, extra: { deadSink?: boolean } = {}): Promise<{ result: PipelineResult; dead: CallEvent[] }> {
   const dlq = memorySink({ type: 'dlq' });
   const p = await createPipeline(
     {
@@ -70,14 +71,14 @@ const generated = (n: number, seed = 1, source = 'gen') => {
 };
 
 describe('kafka sink (real broker)', () => {
-  it('sends what is over the broker\'s message.max.bytes per partition as several requests: an exactly-once group of many batches of 1,000, and 600 KB records', { timeout: 120_000 }, async () => {
+  it.each(kafkaDriversToTest())('driver %s: sends what is over the broker\'s message.max.bytes per partition as several requests: an exactly-once group of many batches of 1,000, and 600 KB records', { timeout: 120_000 }, async (driver) => {
     const prefix = unique('big');
     const p = await createPipeline(
       {
         id: prefix,
-        state: { type: 'kafka', brokers, topic: `${prefix}-state` },
+        state: { type: 'kafka', brokers, topic: `${prefix}-state`, driver },
         sources: { gen: { type: 'generate', count: 30_000, batch_size: 1000 } },
-        sinks: { kafka: { type: 'kafka', inputs: ['gen'], brokers, topic: `${prefix}.eos`, exactly_once: true, create_topics: { partitions: 1 } } },
+        sinks: { kafka: { type: 'kafka', inputs: ['gen'], brokers, topic: `${prefix}.eos`, exactly_once: true, create_topics: { partitions: 1 }, driver } },
       },
       { plugins: new PluginRegistry([...corePlugins, kafkaSink, kafkaStatePlugin]), logger: createLogger({ level: 'silent' }), once: true },
     );
@@ -87,7 +88,7 @@ describe('kafka sink (real broker)', () => {
     const large = { ...generated(1)[0]!, attributes: { blob: 'x'.repeat(600_000) } };
     const src = arraySource([[{ ...large, id: 'l1' }, { ...large, id: 'l2' }, { ...large, id: 'l3' }]], 'array_large');
     const q = await createPipeline(
-      { sources: { src: { type: 'array_large' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic: `${prefix}.large`, create_topics: { partitions: 1 } } } },
+      { sources: { src: { type: 'array_large' } }, sinks: { kafka: { type: 'kafka', inputs: ['src'], brokers, topic: `${prefix}.large`, create_topics: { partitions: 1 }, driver } } },
       { plugins: new PluginRegistry([...corePlugins, kafkaSink, src]), logger: createLogger({ level: 'silent' }), once: true, stateStore: new MemoryStateStore() },
     );
     await q.start();
@@ -230,11 +231,11 @@ describe('kafka sink (real broker)', () => {
     await expect(run({ topic: unique('absent') }, { count: 1 })).rejects.toMatchObject({ code: 'KAFKA_TOPIC_MISSING' });
   });
 
-  it('survives the broker stopping and restarting mid-run: nothing lost, per-key order kept', { timeout: 120_000 }, async () => {
+  it.each(kafkaDriversToTest())('driver %s: survives the broker stopping and restarting mid-run: nothing lost, per-key order kept', { timeout: 120_000 }, async (driver) => {
     const topic = unique('restart');
     const env = { ...process.env, KAFKA_PORT: brokers[0]!.split(':')[1]! };
     let finished = false;
-    const pending = run({ topic, key: '{{kind}}', create_topics: { partitions: 2 } }, { count: 6000, batch_size: 100, rate: 1000 }).finally(() => (finished = true));
+    const pending = run({ topic, key: '{{kind}}', create_topics: { partitions: 2 }, driver }, { count: 6000, batch_size: 100, rate: 1000 }).finally(() => (finished = true));
     await new Promise((r) => setTimeout(r, 1500));
     execFileSync('bash', [SCRIPT, 'stop'], { env, stdio: 'ignore' });
     // The outage really falls in the middle of the run.

@@ -6,22 +6,14 @@ import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
 import { permanentTopicErrorType, permanentType } from './kafka-errors.js';
+import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaProducer, type KafkaTransaction, type TopicMessages } from './producer-driver.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
 registerCodecs();
 
-const { Kafka, CompressionTypes } = kafkajs;
-const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
-type Producer = kafkajs.Producer;
+const { Kafka } = kafkajs;
 type Admin = kafkajs.Admin;
 type Message = kafkajs.Message;
-
-/**
- * Idempotent and transactional producers retry without limit, as kafkajs intends: giving up and
- * resending from outside would start a new sequence and could duplicate. A broker that stays down
- * therefore stalls the pipeline (it slows instead of dropping) until it returns or the pipeline stops.
- */
-export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 };
 
 /**
  * Most bytes of records per produce request. kafkajs puts a request's records for one partition
@@ -54,7 +46,7 @@ class Requests {
   }
 
   /** Each request as kafkajs's topicMessages. */
-  *topicMessages(): Generator<{ topic: string; messages: Message[] }[]> {
+  *topicMessages(): Generator<TopicMessages> {
     for (const r of this.all) yield [...r].map(([topic, messages]) => ({ topic, messages }));
   }
 }
@@ -69,7 +61,7 @@ export class KafkaSink implements Sink {
   readonly maxInFlight = 1;
   readonly ownsCheckpoints: boolean;
   /** Without exactly_once: the sink's own producer. With it, records go through the state store's transactional producer. */
-  private readonly producer: Producer | undefined;
+  private readonly producer: KafkaProducer | undefined;
   private atomic: AtomicStateStore | undefined;
   private readonly admin: Admin;
   /** Undefined when the event lacks a field of the template (and no `missing_field` is set). */
@@ -88,7 +80,9 @@ export class KafkaSink implements Sink {
   ) {
     const kafka = new Kafka(kafkaClientConfig(c, ctx));
     this.ownsCheckpoints = c.exactly_once;
-    this.producer = c.exactly_once ? undefined : kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, idempotent: c.idempotent, maxInFlightRequests: c.max_in_flight, allowAutoTopicCreation: false, ...(c.idempotent ? { retry: IDEMPOTENT_RETRY } : {}) });
+    this.producer = c.exactly_once
+      ? undefined
+      : createProducer(c.driver, c, ctx.logger, { idempotent: c.idempotent, maxInFlight: c.max_in_flight, acks: c.acks === 'all' ? -1 : c.acks, compression: c.compression, requestTimeoutMs: c.request_timeout });
     this.admin = kafka.admin();
     this.topicOf = c.missing_field === undefined ? compileStrictTemplate(c.topic) : compileTemplate(c.topic, c.missing_field);
     this.keyOf = c.missing_field === undefined ? compileStrictTemplate(c.key) : compileTemplate(c.key, c.missing_field);
@@ -205,7 +199,7 @@ export class KafkaSink implements Sink {
     await this.ensureTopics([...requests.topics]);
     try {
       for (const topicMessages of requests.topicMessages()) {
-        await this.producer!.sendBatch({ topicMessages, acks: this.c.acks === 'all' ? -1 : this.c.acks, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+        await this.producer!.send(topicMessages);
       }
     } catch (err) {
       const permanent = permanentType(err);
@@ -221,12 +215,12 @@ export class KafkaSink implements Sink {
     await this.atomic!.commitAtomically(batch.commit?.writes ?? [], async (handle) => {
       try {
         for (const topicMessages of requests.topicMessages()) {
-          await (handle as kafkajs.Transaction).sendBatch({ topicMessages, acks: -1, timeout: this.c.request_timeout, compression: COMPRESSION[this.c.compression] });
+          await (handle as KafkaTransaction).send(topicMessages, { compression: this.c.compression, timeoutMs: this.c.request_timeout });
         }
       } catch (err) {
         const permanent = permanentType(err);
         // Transient failures (and fencing) are the store's to classify; these no retry changes.
-        if (permanent === undefined || permanent === 'INVALID_PRODUCER_EPOCH' || permanent === 'PRODUCER_FENCED') throw err;
+        if (permanent === undefined || permanent === 'INVALID_PRODUCER_EPOCH' || permanent === 'PRODUCER_FENCED' || permanent === '_FENCED') throw err;
         throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka refused a batch's records (${permanent}): ${(err as Error).message}`, { cause: err, retriable: false, fields: { component: this.ctx.id } });
       }
     });
@@ -272,6 +266,12 @@ export function kafkaAtomicProblems(c: KafkaSinkConfig, target: AtomicTarget | u
   if (!same(c.brokers, target.endpoints)) {
     problems.push({ code: 'CONFIG_EXACTLY_ONCE_CLUSTER', key: 'brokers', message: `exactly_once writes through the state store's transaction, so brokers must be the state store's (${target.endpoints.join(', ')}): list the same brokers, or remove exactly_once` });
   }
+  const storeDriver = target.client ?? DEFAULT_KAFKA_DRIVER;
+  if (c.driver !== storeDriver) {
+    problems.push({ code: 'CONFIG_EXACTLY_ONCE_DRIVER', key: 'driver', message: `exactly_once writes through the state store's producer, which uses driver ${storeDriver}: set the same driver on the sink and on state` });
+  } else if (c.driver === 'confluent' && c.compression !== 'none') {
+    problems.push({ code: 'CONFIG_EXACTLY_ONCE_DRIVER', key: 'compression', message: 'with driver confluent, compression is a setting of the whole producer, and exactly_once records go through the state store\'s producer, which does not compress: set compression: none, or use driver kafkajs' });
+  }
   if (c.state_topic !== undefined && c.state_topic !== target.topic) {
     problems.push({ code: 'CONFIG_EXACTLY_ONCE_STATE_TOPIC', key: 'state_topic', message: `state_topic "${c.state_topic}" is not the state store's topic ("${target.topic}"): remove state_topic (the store's topic is used), or make them equal` });
   }
@@ -281,7 +281,7 @@ export function kafkaAtomicProblems(c: KafkaSinkConfig, target: AtomicTarget | u
 /** `kafka`: writes events to Kafka topics (JSON, Avro or JSON Schema values), exactly-once through the Kafka state store when asked. */
 export const kafkaSink = defineSink({
   type: 'kafka',
-  description: 'Writes events to Apache Kafka (kafkajs): templated topics and keys, acks=all, idempotent, ordered per key.',
+  description: 'Writes events to Apache Kafka (kafkajs, or librdkafka with driver: confluent): templated topics and keys, acks=all, idempotent, ordered per key.',
   configSchema: kafkaSinkConfigSchema,
   atomicProblems: kafkaAtomicProblems,
   async create(config, ctx) {

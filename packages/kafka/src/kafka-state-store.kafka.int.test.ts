@@ -2,13 +2,16 @@ import { describe, expect, inject, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { KafkaStateStore, kafkaStateConfigSchema, kafkaStatePlugin } from './kafka-state-store.js';
+import type { KafkaDriver } from './producer-driver.js';
+import { kafkaDriversToTest } from './testing.js';
 
 const brokers = inject('kafkaBrokers');
 const logger = createLogger({ level: 'silent' });
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
-const store = (topic: string, pipeline: string) => new KafkaStateStore(kafkaStateConfigSchema.parse({ brokers, topic }), pipeline, logger);
 
-describe('kafka state store (real broker)', () => {
+describe.each(kafkaDriversToTest())('kafka state store, driver %s (real broker)', (driver: KafkaDriver) => {
+  const store = (topic: string, pipeline: string) => new KafkaStateStore(kafkaStateConfigSchema.parse({ brokers, topic, driver }), pipeline, logger);
+
   it('keeps values and logs across reopen; a second worker fences the first', { timeout: 60_000 }, async () => {
     const topic = unique('state');
     const a = store(topic, 'p1');
@@ -61,7 +64,7 @@ describe('kafka state store (real broker)', () => {
 
   it('a replacement worker resumes from the checkpoint in Kafka without re-emitting', { timeout: 90_000 }, async () => {
     const topic = unique('state');
-    const yaml = { id: unique('pipe'), state: { type: 'kafka', brokers, topic }, runtime: { commit_interval: '100ms' }, sources: { gen: { type: 'generate', count: 20_000, rate: 8000, batch_size: 200, duplicate_ratio: 0.1 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'] } }, sinks: { out: { type: 'mem', inputs: ['u'] } } };
+    const yaml = { id: unique('pipe'), state: { type: 'kafka', brokers, topic, driver }, runtime: { commit_interval: '100ms' }, sources: { gen: { type: 'generate', count: 20_000, rate: 8000, batch_size: 200, duplicate_ratio: 0.1 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'] } }, sinks: { out: { type: 'mem', inputs: ['u'] } } };
     const worker = async (stopAfterMs?: number): Promise<CallEvent[]> => {
       const sink = memorySink({ type: 'mem' });
       const p = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, kafkaStatePlugin, sink.plugin]), logger, once: stopAfterMs === undefined });

@@ -1,8 +1,8 @@
-import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
+import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { IDEMPOTENT_RETRY } from './kafka-sink.js';
 import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
+import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
@@ -30,14 +30,18 @@ export const kafkaStateConfigSchema = z.strictObject({
   topic: z.string().min(1).default(DEFAULT_STATE_TOPIC).describe('Compacted topic holding checkpoints and operator state of every pipeline (keyed by pipeline id).'),
   create_topic: z.boolean().default(true).describe('Create the topic (1 partition, cleanup.policy=compact) when missing.'),
   replication: z.int().min(1).default(1).describe('Replication factor when creating the topic.'),
+  driver: kafkaDriverSchema,
 });
 /** The `kafka` state store's config, validated. */
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
 
+/** What Kafka (or librdkafka, with its ERR_ prefixes) calls being fenced by a newer producer of our transactional id. */
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'ERR__FENCED', 'ERR_INVALID_PRODUCER_EPOCH', 'ERR_PRODUCER_FENCED', 'ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
 /** True when Kafka says another producer with our transactional id took over. */
 export function isFenced(err: unknown): boolean {
   for (let e = err as { type?: string; name?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED' || e.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') return true;
+    if (e.type !== undefined && FENCED_TYPES.has(e.type)) return true;
     if (e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message))) return true;
     e = (e.cause ?? e.originalError) as typeof e;
   }
@@ -45,6 +49,11 @@ export function isFenced(err: unknown): boolean {
 }
 
 type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
+
+/** Where an exactly-once sink commits through this store: its brokers and topic, and the driver its producer uses. */
+function atomicTargetOf(c: KafkaStateConfig): AtomicTarget {
+  return { kind: 'kafka', endpoints: c.brokers, topic: c.topic, client: c.driver };
+}
 
 /**
  * State on a compacted Kafka topic, so that a pipeline worker that dies can be replaced by one
@@ -66,9 +75,9 @@ type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
  * closes the gap between the two; in that gap both workers may end fenced, never both writing.
  */
 export class KafkaStateStore implements AtomicStateStore {
-  readonly atomicTarget: { kind: string; endpoints: readonly string[]; topic: string };
+  readonly atomicTarget: AtomicTarget;
   private readonly kafka: kafkajs.Kafka;
-  private producer: kafkajs.Producer;
+  private producer: KafkaProducer;
   /** The producer is connected and its transactional id initialised. */
   private producerReady = false;
   private readonly values = new Map<string, JsonValue>();
@@ -87,12 +96,11 @@ export class KafkaStateStore implements AtomicStateStore {
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }));
     this.producer = this.newProducer();
-    this.atomicTarget = { kind: 'kafka', endpoints: c.brokers, topic: c.topic };
+    this.atomicTarget = atomicTargetOf(c);
   }
 
-  private newProducer(): kafkajs.Producer {
-    // The partitioner kafkajs 2 uses by default (the Java client's murmur2): named so it does not warn.
-    return this.kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, transactionalId: `plumline-${this.pipelineId}`, transactionTimeout: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: IDEMPOTENT_RETRY });
+  private newProducer(): KafkaProducer {
+    return createProducer(this.c.driver, this.c, this.logger, { transactionalId: `plumline-${this.pipelineId}`, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
   }
 
   private prefix(): string {
@@ -234,11 +242,11 @@ export class KafkaStateStore implements AtomicStateStore {
    * every write before. Maps fencing to STATE_FENCED and anything else to a retriable error,
    * after replacing the producer.
    */
-  private transact(build: () => { messages: kafkajs.Message[]; apply: () => void }, output?: (tx: kafkajs.Transaction) => Promise<void>): Promise<void> {
+  private transact(build: () => { messages: kafkajs.Message[]; apply: () => void }, output?: (tx: KafkaTransaction) => Promise<void>): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.fenced) throw this.fenced;
       if (this.state === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
-      let tx: kafkajs.Transaction | undefined;
+      let tx: KafkaTransaction | undefined;
       let built: ReturnType<typeof build>;
       try {
         await this.ensureProducer();
@@ -247,10 +255,10 @@ export class KafkaStateStore implements AtomicStateStore {
         built = build();
         const small: kafkajs.Message[] = [];
         for (const m of built.messages) {
-          if (m.value instanceof Buffer && m.value.length > OWN_REQUEST_BYTES) await tx.send({ topic: this.c.topic, messages: [m], acks: -1 });
+          if (m.value instanceof Buffer && m.value.length > OWN_REQUEST_BYTES) await tx.send([{ topic: this.c.topic, messages: [m] }]);
           else small.push(m);
         }
-        if (small.length) await tx.send({ topic: this.c.topic, messages: small, acks: -1 });
+        if (small.length) await tx.send([{ topic: this.c.topic, messages: small }]);
         await tx.commit();
       } catch (err) {
         throw await this.failed(err, tx);
@@ -263,7 +271,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   /** After a failed transaction: fenced stays fenced; otherwise abort, replace the producer, and say the caller may retry. */
-  private async failed(err: unknown, tx: kafkajs.Transaction | undefined): Promise<PlumlineError> {
+  private async failed(err: unknown, tx: KafkaTransaction | undefined): Promise<PlumlineError> {
     if (this.fenced) return this.fenced;
     if (isFenced(err)) return this.fence(err);
     // kafkajs leaves a producer whose abort failed in ABORTING for good: replace it. Its
@@ -377,7 +385,7 @@ export const kafkaStatePlugin = defineStateStore({
   type: 'kafka',
   description: 'Keeps checkpoints and operator state on a compacted Kafka topic; workers of one pipeline fence each other; exactly-once sinks commit through it.',
   configSchema: kafkaStateConfigSchema,
-  atomicTarget: (config) => ({ kind: 'kafka', endpoints: config.brokers, topic: config.topic }),
+  atomicTarget: atomicTargetOf,
   sharedByWorkers: true,
   create(config, ctx) {
     return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);

@@ -1,0 +1,46 @@
+// Builds the native part of @confluentinc/kafka-javascript (the Kafka components' `driver:
+// confluent`) where pnpm installed it without running its install script (pnpm-workspace.yaml):
+// a prebuilt binary when one downloads, else librdkafka from source, linked against the system's
+// OpenSSL and zlib (CKJS_LINKING=dynamic; about 75 s on 2 cores). Does nothing when it loads already.
+//
+//   node scripts/build-confluent.mjs            build it (or say it is there)
+//   node scripts/build-confluent.mjs --if-ci    only when CI is set; otherwise one line saying how
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PACKAGE = '@confluentinc/kafka-javascript';
+const kafkaPackage = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'kafka', 'package.json');
+const require = createRequire(kafkaPackage);
+
+function loads() {
+  try {
+    require(PACKAGE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (loads()) {
+  console.log(`${PACKAGE}: built for Node ${process.versions.node}`);
+  process.exit(0);
+}
+if (process.argv.includes('--if-ci') && !process.env.CI) {
+  console.log(`${PACKAGE} is not built, so the driver: confluent tests skip: run \`pnpm run build:confluent\` (a native build, about 75 s) to include them`);
+  process.exit(0);
+}
+const dir = dirname(require.resolve(`${PACKAGE}/package.json`));
+const preGyp = createRequire(join(dir, 'package.json')).resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
+console.log(`${PACKAGE}: building the native module (about 75 s)…`);
+const started = Date.now();
+// node-gyp downloads Node's headers unless told where they are: beside this node, where the
+// distributions (and Debian's nodejs) put them.
+const prefix = dirname(dirname(process.execPath));
+const nodedir = existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: prefix } : {};
+// JOBS=1: librdkafka's build fails with parallel jobs here.
+execFileSync(process.execPath, [preGyp, 'install', '--fallback-to-build'], { cwd: dir, stdio: 'inherit', env: { ...process.env, ...nodedir, CKJS_LINKING: 'dynamic', JOBS: '1' } });
+if (!createRequire(kafkaPackage)(PACKAGE)) throw new Error(`${PACKAGE} still does not load`);
+console.log(`${PACKAGE}: built in ${Math.round((Date.now() - started) / 1000)} s`);
