@@ -47,7 +47,13 @@ sinks:
     const dirs = await Promise.all([0, 1, 2, 3].map(() => tmpDir('plumline-tasks-')));
     for (const d of dirs) await writeFile(join(d.dir, 'p.yaml'), yaml);
     const args = ['run', 'p.yaml', '--log-level', 'info'];
-    const start = (w: number): CliProcess => startCli(args, dirs[w]!.dir);
+    /** Every worker process of the run, for the diagnosis printed when ids are missing. */
+    const all: CliProcess[] = [];
+    const start = (w: number): CliProcess => {
+      const cli = startCli(args, dirs[w]!.dir);
+      all.push(cli);
+      return cli;
+    };
     const running: CliProcess[] = [];
     let kills = 0;
     let afterKills = 0;
@@ -91,7 +97,11 @@ sinks:
     const duplicated = [...counts.values()].filter((n) => n > 1).length;
     const missing = [...expected.keys()].filter((id) => !counts.has(id)).length;
     console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run (${afterKills} of ${expected.size} ids out after the last), one worker joined and left, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
-    if (missing > 0) console.log(`where the missing ids were in the input (a tail: never read; a gap: read past): ${await missingByPartition(`in-${s}`, counts)}`);
+    if (missing > 0) {
+      console.log(`where the missing ids were in the input (a tail: never read; a gap: read past): ${await missingByPartition(`in-${s}`, counts)}`);
+      const handovers = all.map((w, i) => `process ${i}: ${w.stderr().split('\n').filter((l) => /fenced|taken over|tasks assigned/.test(l)).map((l) => l.slice(0, 300)).join('\n  ')}`);
+      console.log(`handovers and assignments per worker process:\n${handovers.join('\n')}`);
+    }
     expect({ duplicated, missing, extra: counts.size - expected.size }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
     expect(kills).toBe(3);
     expect(afterKills).toBeLessThan(expected.size);

@@ -20,8 +20,12 @@ class ScriptedMembership implements TaskMembership {
 
 const EVENTS_PER_TASK = 40;
 
-/** A source split into tasks: task n emits t<n>-0 … t<n>-39, one page of one event every 5 ms, then waits to be stopped. */
-function taskedSource(membership: ScriptedMembership, fail?: { task: number; error: Error }) {
+/**
+ * A source split into tasks: task n emits t<n>-0 … t<n>-39, one page of one event every 5 ms, then
+ * waits to be stopped. With `fail`, the first `times` copies of that task (all, without) throw `error`.
+ */
+function taskedSource(membership: ScriptedMembership, fail?: { task: number; error: Error; times?: number }) {
+  let failures = 0;
   return defineSource({
     type: 'tasked',
     description: 'a source with a task per partition (test)',
@@ -30,7 +34,7 @@ function taskedSource(membership: ScriptedMembership, fail?: { task: number; err
     create: (c, ctx) => ({
       bounded: false,
       async *read(checkpoint: { next: number } | undefined) {
-        if (fail && fail.task === c.task) throw fail.error;
+        if (fail && fail.task === c.task && failures++ < (fail.times ?? Infinity)) throw fail.error;
         for (let i = checkpoint?.next ?? 0; i < EVENTS_PER_TASK && !ctx.signal.aborted; i++) {
           await sleep(5);
           yield { events: [testEvent(`t${c.task}-${i}`)], checkpoint: { next: i + 1 } };
@@ -95,13 +99,16 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
     expect(membership.left).toBe(1);
   });
 
-  it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over; any other error of a task fails the pipeline and stops every task', async () => {
+  it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over, and starts it again while the group still gives it to this worker; any other error of a task fails the pipeline and stops every task', async () => {
     const handed = new ScriptedMembership();
     const sink = memorySink();
-    const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, { task: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) }), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+    // Task 1's first copy is fenced (by a copy elsewhere that was still starting when the task left
+    // that worker): this worker still holds task 1, so it starts it again and the partition is read.
+    const fencedOnce = { task: 1, times: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) };
+    const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, fencedOnce), sink.plugin]), logger: createLogger({ level: 'silent' }) });
     await fenced.start();
     handed.give(0, 1);
-    await until(() => sink.record.events.length === EVENTS_PER_TASK);
+    await until(() => sink.record.events.length === 2 * EVENTS_PER_TASK);
     expect(fenced.health().finished).toBe(false);
     await fenced.stop();
 

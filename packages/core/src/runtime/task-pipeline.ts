@@ -16,6 +16,13 @@ export type TaskRuntimeFactory = (definition: ResolvedPipeline, options: Pipelin
 
 /** Error codes with which a task ends because another worker took it over: a handover, not a failure. */
 const HANDED_OVER = new Set(['STATE_FENCED']);
+/**
+ * How long after its copy was fenced a worker that still holds the task starts it again. The
+ * fencer was another worker's copy that started before a rebalance took the task from it and
+ * finished opening after ours did; it is being stopped there. The wait lets a rebalance that
+ * also took the task from this worker arrive first.
+ */
+export const RELAUNCH_AFTER_FENCED_MS = 1_000;
 
 /** Whether `error`, or an error it wraps (a sink's failed write wraps the store's), says another worker took the task over. */
 function handedOver(error: unknown): boolean {
@@ -48,7 +55,10 @@ interface Task {
  * flushed, its checkpoint committed; the worker that takes it over starts from that checkpoint.
  * When the new owner claims the task first (its state store fences the old one), the old copy
  * ends with STATE_FENCED, which here means "handed over", and what it had not committed is read
- * again by the new owner. Any other error of a task fails the whole pipeline.
+ * again by the new owner. A copy fenced while the group still gives its task to this worker was
+ * fenced by a copy elsewhere that was still starting when the task left that worker: it is started
+ * again (RELAUNCH_AFTER_FENCED_MS), or nobody would read the partition. Any other error of a task
+ * fails the whole pipeline.
  */
 export class TaskPipeline implements Pipeline {
   readonly id: string;
@@ -62,6 +72,10 @@ export class TaskPipeline implements Pipeline {
   /** Counters of the tasks that ended, so that totals do not drop when a task moves away. */
   private endedStats: Record<string, ComponentStats> = {};
   private readonly checkpoints: Record<string, StoredCheckpoint> = {};
+  /** The tasks of the latest assignment. */
+  private held = new Set<number>();
+  /** Relaunches waiting (see RELAUNCH_AFTER_FENCED_MS), cleared when the pipeline stops. */
+  private readonly relaunches = new Set<NodeJS.Timeout>();
   /** Assignment changes, applied one after the other. */
   private changes: Promise<void> = Promise.resolve();
   private membership: TaskMembership | undefined;
@@ -125,6 +139,7 @@ export class TaskPipeline implements Pipeline {
   private async reassign(wanted: readonly number[]): Promise<void> {
     if (this.phase === 'stopping' || this.phase === 'ended') return;
     const keep = new Set(wanted);
+    this.held = keep;
     const gone = [...this.tasks.values()].filter((t) => !keep.has(t.id));
     const added = wanted.filter((t) => !this.tasks.has(t));
     this.logger.info({ tasks: [...keep].sort((a, b) => a - b), stopping: gone.map((t) => t.id), starting: added }, 'tasks assigned');
@@ -169,10 +184,28 @@ export class TaskPipeline implements Pipeline {
       return;
     }
     if (handedOver(error)) {
-      this.logger.info({ task: task.id }, 'task taken over by another worker; what it had not committed is read again there');
+      if (task.released || !this.held.has(task.id)) {
+        this.logger.info({ task: task.id }, 'task taken over by another worker; what it had not committed is read again there');
+        return;
+      }
+      // The group still gives the task to this worker: a copy elsewhere that was still starting
+      // when the task left it fenced ours. Left alone, nobody would read the partition.
+      this.logger.warn({ task: task.id, relaunchInMs: RELAUNCH_AFTER_FENCED_MS }, 'task fenced while this worker still holds it (by a copy elsewhere that was still starting); starting it again');
+      this.relaunchLater(task.id);
       return;
     }
     this.fail(error);
+  }
+
+  private relaunchLater(id: number): void {
+    const timer = setTimeout(() => {
+      this.relaunches.delete(timer);
+      this.enqueue(async () => {
+        if (this.phase === 'running' && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
+      });
+    }, RELAUNCH_AFTER_FENCED_MS);
+    timer.unref();
+    this.relaunches.add(timer);
   }
 
   private fail(error: unknown): void {
@@ -236,6 +269,8 @@ export class TaskPipeline implements Pipeline {
   /** Leaves the group (the tasks already stopped) and settles `done`. */
   private async end(error: unknown): Promise<void> {
     if (this.phase === 'ended') return;
+    for (const timer of this.relaunches) clearTimeout(timer);
+    this.relaunches.clear();
     await this.membership?.leave().catch((err: unknown) => this.logger.warn({ err }, 'leaving the task group failed; the group notices at its session timeout'));
     this.settle.unlisten();
     this.phase = 'ended';
