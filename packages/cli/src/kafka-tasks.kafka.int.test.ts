@@ -96,7 +96,9 @@ sinks:
     const counts = await committedIdCounts(brokers(), `out-${s}`);
     const duplicated = [...counts.values()].filter((n) => n > 1).length;
     const missing = [...expected.keys()].filter((id) => !counts.has(id)).length;
-    console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run (${afterKills} of ${expected.size} ids out after the last), one worker joined and left, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
+    // A copy fenced by one that lost its task while still starting, and started again (the race that once left a partition unread).
+    const relaunched = all.reduce((n, w) => n + (w.stderr().match(/fenced while this worker still holds it/g)?.length ?? 0), 0);
+    console.log(`task_per_partition exactly-once: ${kills} kills of worker 0 mid-run (${afterKills} of ${expected.size} ids out after the last), one worker joined and left, ${relaunched} copies started again after a late fence, ${counts.size} ids, ${duplicated} duplicated, ${missing} missing`);
     if (missing > 0) {
       console.log(`where the missing ids were in the input (a tail: never read; a gap: read past): ${await missingByPartition(`in-${s}`, counts)}`);
       const handovers = all.map((w, i) => `process ${i}: ${w.stderr().split('\n').filter((l) => /fenced|taken over|tasks assigned/.test(l)).map((l) => l.slice(0, 300)).join('\n  ')}`);

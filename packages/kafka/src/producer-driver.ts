@@ -140,17 +140,20 @@ interface ConfluentClient {
 
 let confluentModule: ConfluentModule | undefined;
 
-/** Loads the confluent driver's package, or says what to do when it is missing or not built for this Node. */
+/** Loads the confluent driver's package once. */
 function loadConfluent(): ConfluentModule {
-  if (confluentModule) return confluentModule;
+  return (confluentModule ??= loadDriverPackage(CONFLUENT_PACKAGE) as ConfluentModule);
+}
+
+/** Loads a driver's package, or says what to do when it is missing or not built for this Node (KAFKA_DRIVER_UNAVAILABLE). */
+export function loadDriverPackage(name: string): unknown {
   try {
-    confluentModule = createRequire(import.meta.url)(CONFLUENT_PACKAGE) as ConfluentModule;
-    return confluentModule;
+    return createRequire(import.meta.url)(name);
   } catch (err) {
-    throw new PipelineError('KAFKA_DRIVER_UNAVAILABLE', `driver: confluent needs ${CONFLUENT_PACKAGE}, which cannot be loaded here (${(err as Error)?.message?.split('\n')[0] ?? String(err)}): install it beside plumline (npm install ${CONFLUENT_PACKAGE}; where no prebuilt binary downloads, it builds from source), or use driver: kafkajs`, {
+    throw new PipelineError('KAFKA_DRIVER_UNAVAILABLE', `driver: confluent needs ${name}, which cannot be loaded here (${(err as Error)?.message?.split('\n')[0] ?? String(err)}): install it beside plumline (npm install ${name}; where no prebuilt binary downloads, it builds from source), or use driver: kafkajs`, {
       cause: err,
       retriable: false,
-      fields: { package: CONFLUENT_PACKAGE },
+      fields: { package: name },
     });
   }
 }
