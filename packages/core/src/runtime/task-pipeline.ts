@@ -201,7 +201,7 @@ export class TaskPipeline implements Pipeline {
     const timer = setTimeout(() => {
       this.relaunches.delete(timer);
       this.enqueue(async () => {
-        if (this.phase === 'running' && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
+        if ((this.phase === 'starting' || this.phase === 'running') && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
       });
     }, RELAUNCH_AFTER_FENCED_MS);
     timer.unref();
