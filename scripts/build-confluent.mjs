@@ -5,7 +5,7 @@
 //
 //   node scripts/build-confluent.mjs            build it (or say it is there)
 //   node scripts/build-confluent.mjs --if-ci    only when CI is set; otherwise one line saying how
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -41,6 +41,11 @@ const started = Date.now();
 const prefix = dirname(dirname(process.execPath));
 const nodedir = existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: prefix } : {};
 // JOBS=1: librdkafka's build fails with parallel jobs here.
-execFileSync(process.execPath, [preGyp, 'install', '--fallback-to-build'], { cwd: dir, stdio: 'inherit', env: { ...process.env, ...nodedir, CKJS_LINKING: 'dynamic', JOBS: '1' } });
+// Thousands of compiler lines: kept out of the log unless the build fails.
+const build = spawnSync(process.execPath, [preGyp, 'install', '--fallback-to-build'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...nodedir, CKJS_LINKING: 'dynamic', JOBS: '1' } });
+if (build.status !== 0) {
+  process.stderr.write(`${`${build.stdout}\n${build.stderr}`.split('\n').slice(-80).join('\n')}\n`);
+  throw new Error(`${PACKAGE}: the native build failed (exit ${build.status}); its last lines are above`);
+}
 if (!createRequire(kafkaPackage)(PACKAGE)) throw new Error(`${PACKAGE} still does not load`);
 console.log(`${PACKAGE}: built in ${Math.round((Date.now() - started) / 1000)} s`);
