@@ -3,8 +3,9 @@ import { PipelineError, z, type Logger } from '@plumline/core';
 import kafkajs from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnection } from './kafka-connection.js';
 
-/** The client library that drives a component's producer. */
+/** The client libraries that can drive a component's producer (`driver:` on the sink and the state store). */
 export const KAFKA_DRIVERS = ['kafkajs', 'confluent'] as const;
+/** The client library that drives a component's producer: kafkajs, or confluent (librdkafka through @confluentinc/kafka-javascript). */
 export type KafkaDriver = (typeof KAFKA_DRIVERS)[number];
 export const DEFAULT_KAFKA_DRIVER: KafkaDriver = 'kafkajs';
 /** The package of the `confluent` driver: an optional dependency with a native build. */
