@@ -84,7 +84,7 @@ export class VendorHttpClient {
         } catch (err) {
           // An error the client did not name is still a failed request: retried, with its code.
           if (err instanceof PlumlineError) throw err;
-          throw this.o.failure({ kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error).message}`, cause: err }, req.path);
+          throw this.o.failure({ kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error)?.message ?? String(err)}`, cause: err }, req.path);
         }
       },
       {
@@ -112,9 +112,9 @@ export class VendorHttpClient {
       body = await res.body.text();
     } catch (err) {
       failure = err;
-      const timedOut = TIMEOUT_CODES.has((err as { code?: unknown }).code);
+      const timedOut = typeof err === 'object' && err !== null && TIMEOUT_CODES.has((err as { code?: unknown }).code);
       throw this.o.failure(
-        timedOut ? { kind: 'timeout', message: `request to ${req.display ?? req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error).message}`, cause: err },
+        timedOut ? { kind: 'timeout', message: `request to ${req.display ?? req.path} timed out after ${this.o.requestTimeoutMs} ms`, cause: err } : { kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error)?.message ?? String(err)}`, cause: err },
         req.path,
       );
     } finally {
