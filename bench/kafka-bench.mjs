@@ -1,9 +1,9 @@
 // Kafka rows of `pnpm bench`: the sink against a bare kafkajs producer on a real broker, and exactly-once.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { confluentDriverAvailable } from '@plumline/kafka';
 import { kafkaSourceRows } from './kafka-source-bench.mjs';
 import { kafkaTakeoverRows, kafkaTaskTakeoverRows } from './kafka-takeover-bench.mjs';
 
@@ -28,7 +28,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * dedupe (whose keys go into each transaction too), so the VM's drift hits all three alike.
  */
 export async function exactlyOnceRows(root, tmp, events) {
-  const confluent = confluentBuilt(root);
+  const confluent = confluentDriverAvailable();
   const runs = { bare: [], eos: [], dedupe: [], confluent: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const topic = (name) => `bench-${name}-${round}`;
@@ -62,16 +62,6 @@ export async function exactlyOnceRows(root, tmp, events) {
   ];
 }
 
-/** Whether the sink's `driver: confluent` loads here (`pnpm run build:confluent` builds it). */
-function confluentBuilt(root) {
-  try {
-    createRequire(join(root, 'packages/kafka/package.json'))('@confluentinc/kafka-javascript');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs of the sink against the bare producer, alternating, so the VM's drift hits both alike. */
 const SINK_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 
@@ -81,7 +71,7 @@ const SINK_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
  * the broker up. Medians, with the ranges of the per-round ratios and of peak RSS.
  */
 export async function kafkaSinkRows(root, tmp, events) {
-  const drivers = confluentBuilt(root) ? ['kafkajs', 'confluent'] : ['kafkajs'];
+  const drivers = confluentDriverAvailable() ? ['kafkajs', 'confluent'] : ['kafkajs'];
   const runs = { bare: [], kafkajs: [], confluent: [] };
   for (let round = 0; round < SINK_ROUNDS; round++) {
     const admin = new kafkajs.Kafka({ brokers: [BROKER], logLevel: kafkajs.logLevel.NOTHING }).admin();

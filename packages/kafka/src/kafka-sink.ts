@@ -82,7 +82,7 @@ export class KafkaSink implements Sink {
     this.ownsCheckpoints = c.exactly_once;
     this.producer = c.exactly_once
       ? undefined
-      : createProducer(c.driver, c, ctx.logger, { idempotent: c.idempotent, maxInFlight: c.max_in_flight, acks: c.acks === 'all' ? -1 : c.acks, compression: c.compression, requestTimeoutMs: c.request_timeout });
+      : createProducer(c.driver, { kafka, connection: c }, { idempotent: c.idempotent, maxInFlight: c.max_in_flight, acks: c.acks === 'all' ? -1 : c.acks, compression: c.compression, requestTimeoutMs: c.request_timeout });
     this.admin = kafka.admin();
     this.topicOf = c.missing_field === undefined ? compileStrictTemplate(c.topic) : compileTemplate(c.topic, c.missing_field);
     this.keyOf = c.missing_field === undefined ? compileStrictTemplate(c.key) : compileTemplate(c.key, c.missing_field);

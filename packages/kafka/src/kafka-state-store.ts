@@ -100,7 +100,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   private newProducer(): KafkaProducer {
-    return createProducer(this.c.driver, this.c, this.logger, { transactionalId: `plumline-${this.pipelineId}`, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
+    return createProducer(this.c.driver, { kafka: this.kafka, connection: this.c }, { transactionalId: `plumline-${this.pipelineId}`, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
   }
 
   private prefix(): string {
