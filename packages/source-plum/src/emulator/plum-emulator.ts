@@ -61,6 +61,8 @@ interface Stats {
   /** Arrival time (ms) of each request, most recent last (the last 1,000). */
   arrivals: number[];
   byService: Record<string, number>;
+  /** Detail requests (`calls/log/{id}`) for a call whose detail was asked for before. */
+  detailsRepeated: number;
   faultsInjected: number;
 }
 
@@ -82,7 +84,9 @@ function vendorJson(value: unknown): string {
  */
 export class PlumEmulator {
   readonly data: PlumData;
-  readonly stats: Stats = { requests: 0, arrivals: [], byService: {}, faultsInjected: 0 };
+  readonly stats: Stats = { requests: 0, arrivals: [], byService: {}, detailsRepeated: 0, faultsInjected: 0 };
+  /** Calls whose detail was asked for (bounded by the calls the data holds). */
+  private readonly detailed = new Set<string>();
   private server: Server | undefined;
   private faults: PlumFaults;
   private readonly now: () => number;
@@ -153,6 +157,10 @@ export class PlumEmulator {
     this.stats.arrivals.push(Date.now());
     if (this.stats.arrivals.length > 1000) this.stats.arrivals.shift();
     this.stats.byService[service] = (this.stats.byService[service] ?? 0) + 1;
+    if (service === 'log' && m) {
+      if (this.detailed.has(m[2]!)) this.stats.detailsRepeated++;
+      else this.detailed.add(m[2]!);
+    }
 
     const fault = this.takeFault();
     const latency = (this.faults.latencyMs ?? 0) + (fault && 'delayMs' in fault ? fault.delayMs : 0);
