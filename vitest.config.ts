@@ -45,5 +45,6 @@ export default defineConfig({
     pool: 'forks',
     // Starts a real Kafka broker (scripts/kafka.sh) for the *.kafka.int.test.ts files, and stops it after.
     globalSetup: ['./scripts/kafka-global-setup.ts'],
+    setupFiles: ['./scripts/vitest-setup.ts'],
   },
 });

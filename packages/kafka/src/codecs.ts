@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
 import SnappyCodec from 'kafkajs-snappy';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;

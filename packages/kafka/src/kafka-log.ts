@@ -1,5 +1,5 @@
 import type { Logger } from '@plumline/core';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
 
 const { logLevel } = kafkajs;
 

@@ -1,6 +1,6 @@
 import { ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import { compileStrictTemplate, compileTemplate } from '@plumline/core/util';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
 import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';

@@ -1,5 +1,6 @@
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
+import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
@@ -149,6 +150,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   }
 
   private async start(): Promise<void> {
+    assertReadCommittedFilter(this.ctx.id);
     this.state = 'reading';
     const { GROUP_JOIN, REBALANCING, CRASH, END_BATCH_PROCESS } = this.consumer.events;
     this.unlisten.push(
@@ -285,7 +287,10 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     for (const m of chunk.messages) {
       const offset = Number(m.offset);
       if (next !== undefined && offset < next) continue;
-      if (!this.resumedAt.has(chunk.tp)) this.resumedAt.set(chunk.tp, offset);
+      if (!this.resumedAt.has(chunk.tp)) {
+        this.resumedAt.set(chunk.tp, offset);
+        this.ctx.logger.info({ partition: chunk.tp, offset, checkpoint: next ?? null }, 'kafka partition resumed');
+      }
       const found = this.decoder.decode({ topic: chunk.topic, partition: chunk.partition, offset: m.offset }, m);
       const decoded = found instanceof Promise ? await found : found;
       if ('event' in decoded) events.push(decoded.event);

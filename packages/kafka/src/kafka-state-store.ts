@@ -1,6 +1,7 @@
 import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
+import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
 import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
@@ -9,8 +10,6 @@ import { createTopicsRacing } from './create-topics.js';
 const CHUNK_BYTES = 512 * 1024;
 /** A record larger than this goes in a request of its own: the broker's size limit applies to a whole record batch. */
 const OWN_REQUEST_BYTES = 64 * 1024;
-/** Loading gives up (retriably) when the topic's end offsets are not reached in this time. */
-export const STATE_LOAD_TIMEOUT_MS = 60_000;
 export const DEFAULT_STATE_TOPIC = 'plumline-state';
 /** The key of a worker's claim on its pipeline; not a key the engine or an operator uses. */
 const OWNER_KEY = '@owner';
@@ -23,6 +22,14 @@ const OWNER_KEY = '@owner';
  * transaction.max.timeout.ms (15 minutes).
  */
 export const TRANSACTION_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Loading gives up (retriably) when the topic's end is not reached in this time. Reading committed
+ * records waits for every transaction open before that end, and one a dead worker left open ends
+ * when its successor starts or, for a worker never started again, at TRANSACTION_TIMEOUT_MS.
+ */
+export const STATE_LOAD_TIMEOUT_MS = TRANSACTION_TIMEOUT_MS + 60_000;
+/** After this long, a load says what it is waiting for. */
+const LOAD_WAIT_NOTICE_MS = 10_000;
 
 /** The config schema of the `kafka` state store. */
 export const kafkaStateConfigSchema = z.strictObject({
@@ -115,6 +122,7 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   async open(): Promise<void> {
+    assertReadCommittedFilter('state');
     const admin = this.kafka.admin();
     try {
       await admin.connect();
@@ -174,9 +182,11 @@ export class KafkaStateStore implements AtomicStateStore {
     }
     let latest: unknown;
     const ownerKey = this.prefix() + OWNER_KEY;
+    // Before re-initialising, a transaction of ours that failed may still be open: reading past
+    // it would wait for it, and only the re-initialisation ends it. After, read to the end.
     await this.scan(ends, (key, value) => {
       if (key === ownerKey && value) latest = JSON.parse(value.toString());
-    });
+    }, when === 'after');
     if (latest !== this.claim) throw this.fence(new Error(`another worker claimed the pipeline (checked ${when} re-initialising the producer)`));
   }
 
@@ -202,24 +212,37 @@ export class KafkaStateStore implements AtomicStateStore {
     }
   }
 
-  /** Calls `visit` with every committed record of the topic, in order, up to `ends`. */
-  private async scan(ends: ReadonlyMap<number, number>, visit: (key: string, value: Buffer | null) => void): Promise<void> {
+  /**
+   * Calls `visit` with every committed record of the topic, in order, up to the high watermark
+   * of the scan's first fetch of each partition (`ends` only says which partitions hold records).
+   * The offsets kafkajs's admin client lists are last stable offsets: they stop short of records
+   * committed after another worker's transaction that is still open, such as this pipeline's own
+   * last checkpoints when another task's copy died mid-transaction. The first fetch comes after
+   * the caller's claim or check, so its high watermark is past every record that matters; the
+   * scan waits there for such open transactions to end (their successors abort them at start).
+   * Without `toHighWatermark` it stops at `ends`.
+   */
+  private async scan(ends: ReadonlyMap<number, number>, visit: (key: string, value: Buffer | null) => void, toHighWatermark = true): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `plumline-state-load-${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
     const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
     let done!: () => void;
     const reached = new Promise<void>((resolve) => (done = resolve));
-    const passed = (partition: number, lastOffset: string | number | undefined): void => {
-      if (lastOffset !== undefined && Number(lastOffset) + 1 >= (ends.get(partition) ?? 0)) remaining.delete(partition);
+    const targets = new Map<number, number>();
+    const passed = (partition: number, highWatermark: string, lastOffset: string | number | undefined): void => {
+      if (!targets.has(partition)) targets.set(partition, Math.max(ends.get(partition) ?? 0, toHighWatermark ? Number(highWatermark) : 0));
+      if (lastOffset !== undefined && Number(lastOffset) + 1 >= targets.get(partition)!) remaining.delete(partition);
       if (remaining.size === 0) done();
     };
     // Batches whose records were all filtered (control records, aborted transactions) count too.
-    const removeListener = consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.lastOffset));
+    const removeListener = consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.highWatermark, payload.lastOffset));
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.c.topic, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => visit(message.key?.toString() ?? '', message.value),
       });
+      const notice = setTimeout(() => this.logger.info({ topic: this.c.topic, endOffsets: Object.fromEntries(targets) }, 'state load waits for a transaction another worker left open on the state topic: it ends when that worker\'s successor starts, or within the transaction timeout'), LOAD_WAIT_NOTICE_MS);
+      notice.unref();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new StateError('STATE_LOAD_TIMEOUT', `kafka state store: topic ${this.c.topic} not read to its end offsets within ${STATE_LOAD_TIMEOUT_MS / 1000}s`, { fields: { component: 'state', topic: this.c.topic } })), STATE_LOAD_TIMEOUT_MS);
@@ -229,6 +252,7 @@ export class KafkaStateStore implements AtomicStateStore {
         await Promise.race([reached, timeout]);
       } finally {
         clearTimeout(timer);
+        clearTimeout(notice);
       }
     } finally {
       removeListener();

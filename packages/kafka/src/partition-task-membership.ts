@@ -1,5 +1,5 @@
 import { PipelineError, type Logger, type TaskMembership } from '@plumline/core';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import type { KafkaSourceConfig } from './kafka-source-config.js';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { PipelineError, z } from '@plumline/core';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs-client.js';
 import type { KafkaConnection } from './kafka-connection.js';
 
 /** The client libraries that can drive a component's producer (`driver:` on the sink and the state store). */

@@ -311,7 +311,7 @@ class PipelineRuntime implements Pipeline {
     this.keepAlive = setInterval(() => {}, 1 << 30);
     this.startCompleted = true;
     this.enter('running');
-    this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false }, 'pipeline started');
+    this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false, checkpoints: loggableCheckpoints(this.commits.restored) }, 'pipeline started');
   }
 
   /** Creates sources, operators and sinks in that order, each with its context. */
