@@ -65,10 +65,14 @@ const packageRequire = createRequire(import.meta.url);
  * (it keeps the function it found at load).
  */
 export function installReadCommittedFilter(require: NodeJS.Require = packageRequire): void {
-  const batchPath = require.resolve(BATCH_MODULE);
-  if (require.cache[batchPath]) return;
-  require(FILTER_MODULE);
-  require.cache[require.resolve(FILTER_MODULE)]!.exports = filterAbortedMessages;
+  try {
+    if (require.cache[require.resolve(BATCH_MODULE)]) return;
+    require(FILTER_MODULE);
+    require.cache[require.resolve(FILTER_MODULE)]!.exports = filterAbortedMessages;
+  } catch {
+    // A kafkajs laid out differently: nothing replaced; the kafka source and the state store
+    // then refuse to read (assertReadCommittedFilter) rather than read wrongly.
+  }
 }
 
 /**
@@ -76,7 +80,12 @@ export function installReadCommittedFilter(require: NodeJS.Require = packageRequ
  * interleaved aborted transactions, listed as the broker lists them, through kafkajs's own batch.
  */
 export function readCommittedFilterInPlace(require: NodeJS.Require = packageRequire): boolean {
-  const Batch = require(BATCH_MODULE) as new (topic: string, fetchedOffset: string, partitionData: unknown) => { messages: FetchedRecord[] };
+  let Batch: new (topic: string, fetchedOffset: string, partitionData: unknown) => { messages: FetchedRecord[] };
+  try {
+    Batch = require(BATCH_MODULE) as typeof Batch;
+  } catch {
+    return false;
+  }
   const record = (offset: number, producerId: string, control = false): FetchedRecord & Record<string, unknown> => ({
     offset: String(offset),
     key: control ? ABORT_MARKER_KEY : Buffer.from('k'),
