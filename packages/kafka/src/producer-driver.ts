@@ -172,6 +172,13 @@ export function confluentDriverAvailable(): boolean {
 }
 
 /**
+ * Longest librdkafka waits between attempts to reach a broker it lost. Its default (10 s) grows
+ * to that during an outage, so the producer noticed a returning broker up to 10 s late (7.2 s
+ * and 8.3 s after a 30 s stop in two CI runs, against 0.9 s for kafkajs).
+ */
+const CONFLUENT_RECONNECT_BACKOFF_MAX_MS = 1_000;
+
+/**
  * @confluentinc/kafka-javascript (librdkafka): acks, timeout and compression are the producer's
  * (librdkafka refuses them per request); TLS files and verification are librdkafka properties.
  * librdkafka initialises the transactional id at connect.
@@ -195,6 +202,7 @@ class ConfluentProducer implements KafkaProducer {
       ...(tls?.cert ? { 'ssl.certificate.location': tls.cert } : {}),
       ...(tls?.key ? { 'ssl.key.location': tls.key } : {}),
       ...(tls && !tls.reject_unauthorized ? { 'enable.ssl.certificate.verification': false } : {}),
+      'reconnect.backoff.max.ms': CONFLUENT_RECONNECT_BACKOFF_MAX_MS,
     });
     this.producer = kafka.producer({
       kafkaJS: {
