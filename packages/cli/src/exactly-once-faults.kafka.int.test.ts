@@ -1,19 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createPipeline, type Pipeline } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { installPrometheus, OpsServer } from './ops-server.js';
 import { kafkaDriversToTest } from '@plumline/kafka/testing';
 import { builtinRegistry } from './registry.js';
+import { ownBroker } from './test-support/own-broker.js';
 import { readCommitted } from './test-support/read-committed.js';
 
 /** A broker of its own: this test stops, pauses and kills it, which other test files must not feel. */
-const PORT = 39292;
-const BROKERS = [`127.0.0.1:${PORT}`];
-const SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
-const ENV = { ...process.env, KAFKA_PORT: String(PORT), KAFKA_SECURED: '0' };
-const broker = (cmd: string) => execFileSync('bash', [SCRIPT, cmd], { env: ENV, stdio: 'ignore' });
+const { brokers: BROKERS, control: broker } = ownBroker(39292);
 
 const EVENTS = 300_000;
 const RATE = 5000;

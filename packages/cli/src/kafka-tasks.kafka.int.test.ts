@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import type { CallEvent } from '@plumline/core';
 import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
+import { ownBroker } from './test-support/own-broker.js';
 import { readCommitted } from './test-support/read-committed.js';
 import { startCli, type CliProcess } from './test-support/run-cli.js';
 
@@ -20,9 +19,7 @@ const DEADLINE_MS = 300_000;
 const random = (min: number, spread: number) => min + Math.floor(Math.random() * spread);
 
 /** A broker of its own for the run whose broker pauses (as in a long GC pause), which other test files must not feel. */
-const PAUSED_PORT = 39392;
-const KAFKA_SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
-const pausedBroker = (cmd: string) => execFileSync('bash', [KAFKA_SCRIPT, cmd], { env: { ...process.env, KAFKA_PORT: String(PAUSED_PORT), KAFKA_SECURED: '0' }, stdio: 'ignore' });
+const { brokers: pausedBrokers, control: pausedBroker } = ownBroker(39392);
 
 /** Pauses the broker (SIGSTOP) for 0.5–4.5 s every 3–8 s until `running()` is false; resolves with how often. */
 async function pauseBrokerWhile(running: () => boolean): Promise<number> {
@@ -75,7 +72,7 @@ describe('task_per_partition: an elastic group with a task per partition (real b
     { broker: 'a steady broker', paused: false },
     { broker: 'a broker that pauses for up to 4.5 s every few seconds', paused: true },
   ])(`three workers in one group, exactly-once through dedupe while one dies (SIGKILL) and another joins and leaves, with $broker: every id of ${EVENTS} (10% repeats, ${PARTITIONS} partitions) once`, { timeout: 480_000 }, async ({ paused }) => {
-    const brokerList = paused ? [`127.0.0.1:${PAUSED_PORT}`] : brokers();
+    const brokerList = paused ? pausedBrokers : brokers();
     const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
     const expected = await seedCallTopic(brokerList, `in-${s}`, { events: EVENTS, partitions: PARTITIONS, seed: 4242 });
     const yaml = `id: tasks-${s}

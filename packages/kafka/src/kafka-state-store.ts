@@ -214,7 +214,8 @@ export class KafkaStateStore implements AtomicStateStore {
 
   /**
    * Calls `visit` with every committed record of the topic, in order, up to the high watermark
-   * of the scan's first fetch of each partition (`ends` only says which partitions hold records).
+   * of the scan's first fetch of each partition, and at least to `ends` (the partitions with
+   * records, at the offsets the admin client lists).
    * The offsets kafkajs's admin client lists are last stable offsets: they stop short of records
    * committed after another worker's transaction that is still open, such as this pipeline's own
    * last checkpoints when another task's copy died mid-transaction. The first fetch comes after

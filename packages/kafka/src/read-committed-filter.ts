@@ -64,11 +64,11 @@ const packageRequire = createRequire(import.meta.url);
  * Puts `filterAbortedMessages` in place of kafkajs's, if kafkajs's consumer has not loaded yet
  * (it keeps the function it found at load).
  */
-export function installReadCommittedFilter(require: NodeJS.Require = packageRequire): void {
+export function installReadCommittedFilter(): void {
   try {
-    if (require.cache[require.resolve(BATCH_MODULE)]) return;
-    require(FILTER_MODULE);
-    require.cache[require.resolve(FILTER_MODULE)]!.exports = filterAbortedMessages;
+    if (packageRequire.cache[packageRequire.resolve(BATCH_MODULE)]) return;
+    packageRequire(FILTER_MODULE);
+    packageRequire.cache[packageRequire.resolve(FILTER_MODULE)]!.exports = filterAbortedMessages;
   } catch {
     // A kafkajs laid out differently: nothing replaced; the kafka source and the state store
     // then refuse to read (assertReadCommittedFilter) rather than read wrongly.
@@ -79,10 +79,10 @@ export function installReadCommittedFilter(require: NodeJS.Require = packageRequ
  * Whether the kafkajs this package loaded filters aborted transactions correctly: a fetch of two
  * interleaved aborted transactions, listed as the broker lists them, through kafkajs's own batch.
  */
-export function readCommittedFilterInPlace(require: NodeJS.Require = packageRequire): boolean {
+export function readCommittedFilterInPlace(): boolean {
   let Batch: new (topic: string, fetchedOffset: string, partitionData: unknown) => { messages: FetchedRecord[] };
   try {
-    Batch = require(BATCH_MODULE) as typeof Batch;
+    Batch = packageRequire(BATCH_MODULE) as typeof Batch;
   } catch {
     return false;
   }

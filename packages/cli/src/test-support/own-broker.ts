@@ -1,0 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../../../../scripts/kafka.sh', import.meta.url));
+
+/**
+ * A plain (no TLS or SASL) broker of a test file's own on `port`, for tests that stop, pause or
+ * kill it, which other test files must not feel: `control` runs a scripts/kafka.sh command
+ * (up, down, stop, start, pause, resume, kill) against it.
+ */
+export function ownBroker(port: number): { brokers: string[]; control: (command: string) => void } {
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_SECURED: '0' };
+  return { brokers: [`127.0.0.1:${port}`], control: (command) => void execFileSync('bash', [SCRIPT, command], { env, stdio: 'ignore' }) };
+}
