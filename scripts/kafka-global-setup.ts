@@ -6,11 +6,13 @@ import type { TestProject } from 'vitest/node';
 /**
  * Starts a single-node Kafka on a port of its own for the Kafka integration tests
  * (`*.kafka.int.test.ts`) and stops it afterwards, so `pnpm test` needs nothing running.
- * Skipped when no such test file is part of the run.
+ * Skipped when no such test file is part of the run. `PLUMLINE_KAFKA_TEST_PORT` moves every test
+ * broker (this one, the compatibility brokers and the test files' own, at +100…+300) so that two
+ * checkouts can run the Kafka tests side by side.
  */
-export const KAFKA_TEST_PORT = 39092;
+export const KAFKA_TEST_PORT = Number(process.env.PLUMLINE_KAFKA_TEST_PORT ?? 39092);
 /** Older Kafka lines the compatibility suite also runs against, each on a port of its own. */
-export const KAFKA_COMPAT = [{ version: '3.9.2', port: 39192 }];
+export const KAFKA_COMPAT = [{ version: '3.9.2', port: KAFKA_TEST_PORT + 100 }];
 
 export default function setup(project: TestProject): (() => void) | undefined {
   // `vitest run [filters…]`: without filters every test runs; with filters, only if one names Kafka.
