@@ -9,9 +9,14 @@ export function isFieldPath(path: string): boolean {
   return PATH_RE.test(path);
 }
 
-/** A fast reader for a dotted path, specialised by depth (the common cases are one and two levels). */
+/**
+ * A fast reader for a dotted path, specialised by depth (the common cases are one and two levels).
+ * A field is what the event holds: a name every object inherits (`constructor`, `toString`,
+ * `__proto__`) reads as missing unless the event has it as data.
+ */
 export function compileGetter(path: string): Getter {
   const parts = path.split('.');
+  if (parts.some((p) => p in Object.prototype)) return ownFieldsGetter(parts);
   if (parts.length === 1) {
     const a = parts[0]!;
     return (e) => (e as unknown as Record<string, unknown>)[a];
@@ -27,6 +32,18 @@ export function compileGetter(path: string): Getter {
     let v: unknown = e;
     for (const p of parts) {
       if (v === null || typeof v !== 'object') return undefined;
+      v = (v as Record<string, unknown>)[p];
+    }
+    return v;
+  };
+}
+
+/** The slower reader for a path naming an inherited member somewhere: own properties only. */
+function ownFieldsGetter(parts: readonly string[]): Getter {
+  return (e) => {
+    let v: unknown = e;
+    for (const p of parts) {
+      if (v === null || typeof v !== 'object' || !Object.hasOwn(v, p)) return undefined;
       v = (v as Record<string, unknown>)[p];
     }
     return v;

@@ -17,6 +17,12 @@ import { compileGetter, isFieldPath } from './field-path.js';
  * ```
  * Operators: eq, ne, in, not_in, gt, gte, lt, lte, exists, matches (a regular expression),
  * contains, starts_with, ends_with. Keys are field paths; `all`, `any`, `not` combine.
+ *
+ * Nothing is coerced: gt/gte/lt/lte hold only between two numbers or two strings (ISO times
+ * compare as text), as comparing across types is an error in Vector's VRL and in Bloblang; the
+ * text operators hold only on strings (`contains` also on a list holding the string). A missing
+ * field (absent, removed, or under a value that is not an object) equals `null` and nothing else,
+ * as `exists: false` says, and as a missing field reads as null in VRL and Bloblang.
  */
 export type Predicate = (event: CallEvent) => boolean;
 /** A declarative condition as written in YAML (`where:`, routes); compile it with {@link compileCondition}. */
@@ -78,40 +84,56 @@ export function conditionSchema(description: string) {
     .describe(description);
 }
 
+/** Equality; a missing field equals null (see the file's comment). */
+function equals(get: (e: CallEvent) => unknown, arg: unknown): Predicate {
+  return arg === null ? (e) => get(e) === null || get(e) === undefined : (e) => get(e) === arg;
+}
+
+/** One operator; the order operators are false unless the field has the argument's type (a number or a string). */
 function compileOp(get: (e: CallEvent) => unknown, op: string, arg: unknown): Predicate {
   switch (op) {
     case 'eq':
-      return (e) => get(e) === arg;
-    case 'ne':
-      return (e) => get(e) !== arg;
+      return equals(get, arg);
+    case 'ne': {
+      const eq = equals(get, arg);
+      return (e) => !eq(e);
+    }
     case 'in': {
       const set = new Set(arg as unknown[]);
-      return (e) => set.has(get(e));
+      return (e) => set.has(get(e) ?? null);
     }
     case 'not_in': {
       const set = new Set(arg as unknown[]);
-      return (e) => !set.has(get(e));
+      return (e) => !set.has(get(e) ?? null);
     }
-    case 'gt':
+    case 'gt': {
+      const type = typeof arg;
       return (e) => {
         const v = get(e);
-        return v !== undefined && v !== null && (v as number) > (arg as number);
+        return typeof v === type && (v as number) > (arg as number);
       };
-    case 'gte':
+    }
+    case 'gte': {
+      const type = typeof arg;
       return (e) => {
         const v = get(e);
-        return v !== undefined && v !== null && (v as number) >= (arg as number);
+        return typeof v === type && (v as number) >= (arg as number);
       };
-    case 'lt':
+    }
+    case 'lt': {
+      const type = typeof arg;
       return (e) => {
         const v = get(e);
-        return v !== undefined && v !== null && (v as number) < (arg as number);
+        return typeof v === type && (v as number) < (arg as number);
       };
-    case 'lte':
+    }
+    case 'lte': {
+      const type = typeof arg;
       return (e) => {
         const v = get(e);
-        return v !== undefined && v !== null && (v as number) <= (arg as number);
+        return typeof v === type && (v as number) <= (arg as number);
       };
+    }
     case 'exists':
       return arg ? (e) => get(e) !== undefined && get(e) !== null : (e) => get(e) === undefined || get(e) === null;
     case 'matches': {
@@ -169,7 +191,7 @@ export function compileCondition(cond: Condition): Predicate {
       parts.push((e) => !p(e));
     } else {
       const get = compileGetter(key);
-      if (isLiteral(value)) parts.push((e) => get(e) === value);
+      if (isLiteral(value)) parts.push(equals(get, value));
       else parts.push(and(Object.entries(value as Record<string, unknown>).map(([op, arg]) => compileOp(get, op, arg))));
     }
   }
