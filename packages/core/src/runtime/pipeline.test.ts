@@ -253,27 +253,48 @@ describe('pipeline runtime', () => {
     const pages = Array.from({ length: 60 }, (_, i) => events(`p${i}-`, 5));
     const src = arraySource(pages);
     const done = new Set<number>();
-    // Later writes finish sooner: acknowledgements arrive out of order.
-    const slow = memorySink({ type: 'slow', maxInFlight: 8, delayMs: (n) => 2 + ((7 - (n % 8)) * 3) });
-    const origWrite = slow.plugin.create;
+    /** The highest seq of each write, in the order the writes were acknowledged. */
+    const acked: number[] = [];
+    // Writes wait until 4 are outstanding and a checkpoint was committed since the last of them
+    // were acknowledged (or 20 ms passed: the last few), and are then acknowledged newest first:
+    // acknowledgements come in out of order, with commits between them.
+    let waiting: { seqs: number[]; ack: () => void }[] = [];
+    let committedSinceAck = true;
+    let timer: NodeJS.Timeout | undefined;
+    const ackNewestFirst = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      committedSinceAck = false;
+      const now = waiting.reverse();
+      waiting = [];
+      for (const w of now) {
+        for (const seq of w.seqs) done.add(seq);
+        acked.push(Math.max(...w.seqs));
+        w.ack();
+      }
+    };
+    const ackWhenDue = () => {
+      if (waiting.length >= 4 && committedSinceAck) ackNewestFirst();
+      else if (waiting.length > 0) timer ??= setTimeout(ackNewestFirst, 20);
+    };
     const tracking = defineSink({
       type: 'tracking',
-      description: 'wraps slow',
+      description: 'acknowledges the writes in flight newest first',
       configSchema: z.strictObject({}),
-      async create(config, ctx) {
-        const inner = await origWrite(config, ctx);
-        return {
-          maxInFlight: 8,
-          async write(batch) {
-            await inner.write(batch);
-            for (const p of batch.positions) done.add(p.seq);
-          },
-          close: () => inner.close(),
-        };
-      },
+      create: () => ({
+        maxInFlight: 8,
+        write: (batch) =>
+          new Promise<void>((ack) => {
+            waiting.push({ seqs: batch.positions.map((p) => p.seq), ack });
+            ackWhenDue();
+          }),
+        close: async () => clearTimeout(timer),
+      }),
     });
     const state = new RecordingStore((c) => {
       for (let seq = 1; seq <= c.src!.seq; seq++) expect(done.has(seq), `seq ${seq} committed before its write completed`).toBe(true);
+      committedSinceAck = true;
+      ackWhenDue();
     });
     const p = await createPipeline(
       { runtime: { commit_interval: '5ms' }, sources: { src: { type: 'array' } }, sinks: { out: { type: 'tracking', inputs: ['src'] } } },
@@ -281,6 +302,8 @@ describe('pipeline runtime', () => {
     );
     await p.start();
     const result = await p.done;
+    // The acknowledgements did come out of order: a write acknowledged before an older one.
+    expect(acked.filter((seq, i) => i > 0 && seq < acked[i - 1]!).length, acked.join(' ')).toBeGreaterThan(0);
     expect(result.checkpoints.src!.seq).toBe(60);
     expect(state.commits.length).toBeGreaterThan(1);
     const seqs = state.commits.map((c) => c.src!.seq);
@@ -478,18 +501,38 @@ describe('pipeline runtime', () => {
         return { apply: (s) => s };
       },
     });
+    // Its second page waits for a commit of the running pipeline: one commit, at least, is not the last.
+    const src = defineSource({
+      type: 'two_pages',
+      description: 'a page, then another once the hooks have run',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        bounded: true,
+        async *read() {
+          yield { events: events('a', 2), checkpoint: { next: 1 } };
+          for (let i = 0; i < 500 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+          yield { events: events('b', 2), checkpoint: { next: 2 } };
+        },
+      }),
+    });
     const p = await createPipeline(
       {
-        sources: { g: { type: 'generate', count: 10 } },
+        runtime: { commit_interval: '10ms' },
+        sources: { g: { type: 'two_pages' } },
         // Declared downstream first: the runtime orders transforms by their inputs.
         transforms: { second: { type: 'hooked', inputs: ['first'], name: 'second' }, first: { type: 'hooked', inputs: ['g'], name: 'first' } },
         sinks: { out: { type: 'blackhole', inputs: ['second'] } },
       },
-      { plugins: registry(hooked), logger, once: true, stateStore: new MemoryStateStore() },
+      { plugins: registry(src, hooked), logger, once: true, stateStore: new MemoryStateStore() },
     );
     await p.start();
     await p.done;
-    expect(calls.slice(-2)).toEqual(['second:final', 'first:final']);
+    const last = calls.findIndex((c) => c.endsWith(':final'));
+    // Commits while running are not final, the ones as it stops are; each runs `second`'s hook first.
+    expect(last, calls.join(' ')).toBeGreaterThan(0);
+    const pairs = (from: string[]) => Array.from({ length: from.length / 2 }, (_, i) => `${from[2 * i]} ${from[2 * i + 1]}`);
+    expect(new Set(pairs(calls.slice(0, last)))).toEqual(new Set(['second first']));
+    expect(new Set(pairs(calls.slice(last)))).toEqual(new Set(['second:final first:final']));
   });
 
   it('refuses an exactly-once sink behind an operator that holds checkpoints, naming the operator', async () => {

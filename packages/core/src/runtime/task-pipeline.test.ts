@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigErrors, corePlugins, createLogger, createPipeline, defineSource, defineStateStore, PipelineError, PluginRegistry, StateError, z, type TaskMembership } from '../index.js';
+import { ConfigErrors, corePlugins, createLogger, createPipeline, defineSink, defineSource, defineStateStore, PipelineError, PluginRegistry, StateError, z, type TaskMembership } from '../index.js';
 import { MemoryStateStore, memorySink, testEvent } from '../testing/index.js';
 
 /** The membership double: the test decides which tasks this worker holds. */
@@ -100,17 +100,45 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
   });
 
   it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over, and starts it again while the group still gives it to this worker; any other error of a task fails the pipeline and stops every task', async () => {
+    // Task 1's first copy is fenced (by a copy elsewhere that was still starting when the task left
+    // that worker): its sink's first write fails with the store's STATE_FENCED, which the runtime
+    // wraps in SINK_WRITE_FAILED. This worker still holds task 1, so it starts it again and the
+    // partition is read. Task 0's source throws STATE_FENCED itself, once (a store fencing the
+    // copy as it opens): started again too.
     const handed = new ScriptedMembership();
     const sink = memorySink();
-    // Task 1's first copy is fenced (by a copy elsewhere that was still starting when the task left
-    // that worker): this worker still holds task 1, so it starts it again and the partition is read.
-    const fencedOnce = { task: 1, times: 1, error: new PipelineError('SINK_WRITE_FAILED', 'sink out could not write a batch', { retriable: false, cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) }) };
-    const fenced = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, fencedOnce), sink.plugin]), logger: createLogger({ level: 'silent' }) });
+    const copies: string[] = [];
+    const failures: unknown[] = [];
+    const fencingSink = defineSink({
+      type: 'fencing',
+      description: 'memory, but the first write of the first copy of task 1 is fenced (test)',
+      configSchema: z.strictObject({}),
+      create: async (config, ctx) => {
+        copies.push(ctx.pipelineId);
+        const inner = await sink.plugin.create(config, ctx);
+        const fenced = ctx.pipelineId === 'tasks-p1' && copies.filter((c) => c === 'tasks-p1').length === 1;
+        return {
+          write: async (batch) => {
+            if (fenced) throw new StateError('STATE_FENCED', 'another worker took over', { retriable: false });
+            return inner.write(batch);
+          },
+          close: () => inner.close(),
+        };
+      },
+    });
+    const sourceFencedOnce = { task: 0, times: 1, error: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) };
+    const fenced = await createPipeline(yaml.replace('type: memory', 'type: fencing'), { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, sourceFencedOnce), fencingSink]), logger: createLogger({ level: 'silent' }) });
+    fenced.done.catch((err: unknown) => failures.push(err));
     await fenced.start();
     handed.give(0, 1);
     await until(() => sink.record.events.length === 2 * EVENTS_PER_TASK);
     expect(fenced.health().finished).toBe(false);
+    // Each task ran twice: the fenced copy and the one started again.
+    expect(copies.sort()).toEqual(['tasks-p0', 'tasks-p0', 'tasks-p1', 'tasks-p1']);
+    const ids = sink.record.events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
     await fenced.stop();
+    expect(failures).toEqual([]);
 
     const broken = new ScriptedMembership();
     const failing = await createPipeline(yaml, { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(broken, { task: 1, error: new PipelineError('TEST_BROKEN', 'broken', { retriable: false }) }), memorySink().plugin]), logger: createLogger({ level: 'silent' }) });
