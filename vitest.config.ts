@@ -43,8 +43,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Starts a real Kafka broker (scripts/kafka.sh) for the *.kafka.int.test.ts files, and stops it after.
-    globalSetup: ['./scripts/kafka-global-setup.ts'],
+    // Builds dist/ (the tests that spawn the CLI run it), before every rerun in watch mode too;
+    // chooses and prints the fault schedules' seed; starts a real Kafka broker (scripts/kafka.sh)
+    // for the *.kafka.int.test.ts files, and stops it after.
+    globalSetup: ['./scripts/build-before-tests.ts', './scripts/test-seed.ts', './scripts/kafka-global-setup.ts'],
     setupFiles: ['./scripts/vitest-setup.ts'],
   },
 });

@@ -6,6 +6,7 @@ import { tmpDir } from '@plumline/core/testing';
 import { freePort, waitHealthy } from './test-support/receiver-process.js';
 import { CLI_BIN } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';
+import { seededRandom } from './test-support/seeded-random.js';
 
 const SECRET = 'callback-secret-kafka';
 const ROUNDS = 10;
@@ -60,6 +61,7 @@ sinks:
 `,
       );
       const start = (): ChildProcess => spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+      const schedule = seededRandom('callbacks-to-kafka kills');
       for (let round = 0; round < ROUNDS; round++) {
         const child = start();
         await waitHealthy(port);
@@ -67,7 +69,7 @@ sinks:
         const loader = load(port, acknowledged, next);
         // Killed once it has answered some, at a random moment after.
         for (let i = 0; i < 400 && acknowledged.size - before < 50; i++) await new Promise((r) => setTimeout(r, 25));
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 500)));
+        await new Promise((r) => setTimeout(r, schedule.between(0, 500)));
         const exited = new Promise((r) => child.once('exit', r));
         if (child.kill('SIGKILL')) kills++;
         await exited;

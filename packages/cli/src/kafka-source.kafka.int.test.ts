@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import { runCli, runWithRandomKills } from './test-support/run-cli.js';
+import { seededRandom } from './test-support/seeded-random.js';
 import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js';
 
 const EVENTS = 30_000;
@@ -108,7 +109,7 @@ sinks:
       // Worker 0 starts alone (all six partitions are its) and is killed a moment after its first
       // commit; then the other two join while it is started and killed again. Started together,
       // a loaded machine could let the other two read everything before worker 0 had a partition.
-      const first = await runCli(args, dirs[0]!.dir, 50 + Math.floor(Math.random() * 200), ARM_ON);
+      const first = await runCli(args, dirs[0]!.dir, seededRandom('kafka-source first kill').between(50, 200), ARM_ON);
       const victim = runWithRandomKills(dirs[0]!.dir, { attempts: 2, minMs: 10, spreadMs: 200, logLevel: 'info', armOn: ARM_ON });
       const others = await Promise.all([1, 2].map((i) => runCli(args, dirs[i]!.dir)));
       for (const o of others) expect(o.code, o.stderr).toBe(0);

@@ -8,6 +8,7 @@ import { committedIdCounts, seedCallTopic } from './test-support/call-topics.js'
 import { ownBroker } from './test-support/own-broker.js';
 import { readCommitted } from './test-support/read-committed.js';
 import { startCli, type CliProcess } from './test-support/run-cli.js';
+import { seededRandom } from './test-support/seeded-random.js';
 
 const EVENTS = 300_000;
 const PARTITIONS = 6;
@@ -16,20 +17,19 @@ const ARM_ON = /first checkpoint committed/;
 /** How long the test waits for every expected id to be in the output. */
 const DEADLINE_MS = 300_000;
 
-const random = (min: number, spread: number) => min + Math.floor(Math.random() * spread);
-
 /** A broker of its own for the run whose broker pauses (as in a long GC pause), which other test files must not feel. */
 const { brokers: pausedBrokers, control: pausedBroker } = ownBroker(39392);
 
 /** Pauses the broker (SIGSTOP) for 0.5–4.5 s every 3–8 s until `running()` is false; resolves with how often. */
 async function pauseBrokerWhile(running: () => boolean): Promise<number> {
+  const schedule = seededRandom('kafka-tasks broker pauses');
   let pauses = 0;
   while (running()) {
-    await sleep(random(3000, 5000));
+    await sleep(schedule.between(3000, 5000));
     if (!running()) break;
     pausedBroker('pause');
     pauses++;
-    await sleep(random(500, 4000));
+    await sleep(schedule.between(500, 4000));
     pausedBroker('resume');
   }
   return pauses;
@@ -106,10 +106,11 @@ sinks:
       // joins after the first death and leaves (SIGTERM: its tasks drained and handed over)
       // after the second.
       let joiner: CliProcess | undefined;
+      const schedule = seededRandom('kafka-tasks kills');
       for (let k = 0; k < 3; k++) {
         const victim = start(0);
         await victim.waitFor(ARM_ON);
-        await sleep(random(200, 1000));
+        await sleep(schedule.between(200, 1000));
         if (victim.child.exitCode === null) {
           victim.child.kill('SIGKILL');
           kills++;
@@ -121,7 +122,7 @@ sinks:
           joiner.child.kill('SIGTERM');
           expect(await joiner.exited, joiner.stderr()).toBe(0);
         }
-        await sleep(random(500, 1500));
+        await sleep(schedule.between(500, 1500));
       }
       running.push(start(0));
       // What was out when the last kill had landed: less than everything, or the kills were not mid-run.
@@ -196,7 +197,7 @@ sinks:
       second = startCli(args, dirs[1]!.dir);
       await second.waitFor(ARM_ON);
       const movedIn = /"starting":\[\d/.test(second.stderr());
-      await sleep(random(500, 1000));
+      await sleep(seededRandom('kafka-tasks leave').between(500, 1000));
       second.child.kill('SIGTERM');
       expect(await second.exited, second.stderr()).toBe(0);
       let counts = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from './seeded-random.js';
 
 /** The built CLI that the process-level tests spawn. */
 export const CLI_BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
@@ -31,7 +32,8 @@ export function runCli(args: string[], cwd: string, killAfterMs?: number, armOn?
 
 /**
  * The crash tests' loop: runs `plumline run p.yaml --once` in `dir` up to `attempts` times, each
- * SIGKILLed after a random delay in [minMs, minMs + spreadMs) unless it ends first — counted from
+ * SIGKILLed after a delay in [minMs, minMs + spreadMs) drawn from the run's seed
+ * (seeded-random.ts; each call a new stream of label `kills`) unless it ends first — counted from
  * the first stderr output matching `armOn` when given (e.g. the first committed checkpoint, so
  * that kills land mid-run, not during start-up) — (with
  * `stopWhenDone`, a run that ends stops the loop), then once more to the end. Resolves with how
@@ -39,9 +41,10 @@ export function runCli(args: string[], cwd: string, killAfterMs?: number, armOn?
  */
 export async function runWithRandomKills(dir: string, o: { attempts: number; minMs: number; spreadMs: number; logLevel?: string; stopWhenDone?: boolean; armOn?: RegExp }): Promise<number> {
   const args = ['run', 'p.yaml', '--once', '--log-level', o.logLevel ?? 'warn'];
+  const delays = seededRandom('kills');
   let kills = 0;
   for (let k = 0; k < o.attempts; k++) {
-    const r = await runCli(args, dir, o.minMs + Math.floor(Math.random() * o.spreadMs), o.armOn);
+    const r = await runCli(args, dir, delays.between(o.minMs, o.spreadMs), o.armOn);
     if (r.code === null) kills++;
     else {
       if (r.code !== 0) throw new Error(`plumline run exited ${r.code}: ${r.stderr}`);
