@@ -5,7 +5,7 @@ import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from '.
 import { kafkaClientConfig } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
-import { permanentTopicErrorType, permanentType } from './kafka-errors.js';
+import { permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
 import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaProducer, type KafkaTransaction, type TopicMessages } from './producer-driver.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
@@ -218,9 +218,9 @@ export class KafkaSink implements Sink {
           await (handle as KafkaTransaction).send(topicMessages, { compression: this.c.compression, timeoutMs: this.c.request_timeout });
         }
       } catch (err) {
-        const permanent = permanentType(err);
         // Transient failures (and fencing) are the store's to classify; these no retry changes.
-        if (permanent === undefined || permanent === 'INVALID_PRODUCER_EPOCH' || permanent === 'PRODUCER_FENCED' || permanent === '_FENCED') throw err;
+        const permanent = refusedInTransaction(err);
+        if (permanent === undefined) throw err;
         throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka refused a batch's records (${permanent}): ${(err as Error).message}`, { cause: err, retriable: false, fields: { component: this.ctx.id } });
       }
     });

@@ -5,6 +5,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
 import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
+import { isFenced } from './kafka-errors.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -41,19 +42,6 @@ export const kafkaStateConfigSchema = z.strictObject({
 });
 /** The `kafka` state store's config, validated. */
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
-
-/** What Kafka (or librdkafka, with its ERR_ prefixes) calls being fenced by a newer producer of our transactional id. */
-const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'ERR__FENCED', 'ERR_INVALID_PRODUCER_EPOCH', 'ERR_PRODUCER_FENCED', 'ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
-
-/** True when Kafka says another producer with our transactional id took over. */
-export function isFenced(err: unknown): boolean {
-  for (let e = err as { type?: string; name?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (e.type !== undefined && FENCED_TYPES.has(e.type)) return true;
-    if (e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message))) return true;
-    e = (e.cause ?? e.originalError) as typeof e;
-  }
-  return false;
-}
 
 type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
 

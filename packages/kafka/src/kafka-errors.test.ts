@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { isFenced, permanentType, refusedInTransaction } from './kafka-errors.js';
+
+/**
+ * How each Kafka error is read, as kafkajs names it (`X`) and as librdkafka does (`ERR_X`, its own
+ * errors `ERR__X`): fenced (the state store stops with STATE_FENCED), permanent (a plain produce or
+ * a topic creation fails without retrying), and refused in a transaction (the sink fails the batch
+ * with KAFKA_TRANSACTION_FAILED instead of leaving the error to the store).
+ */
+const TABLE: [name: string, fenced: boolean, permanent: boolean, refusedInTransaction: boolean][] = [
+  ['INVALID_PRODUCER_EPOCH', true, true, false],
+  ['PRODUCER_FENCED', true, true, false],
+  ['_FENCED', true, true, false],
+  ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', true, false, false],
+  ['MESSAGE_TOO_LARGE', false, true, true],
+  ['_MSG_SIZE_TOO_LARGE', false, true, true],
+  ['TOPIC_AUTHORIZATION_FAILED', false, true, true],
+  ['INVALID_CONFIG', false, true, true],
+  ['SASL_AUTHENTICATION_FAILED', false, true, true],
+  ['LEADER_NOT_AVAILABLE', false, false, false],
+  ['REQUEST_TIMED_OUT', false, false, false],
+  ['CONCURRENT_TRANSACTIONS', false, false, false],
+  ['NOT_COORDINATOR', false, false, false],
+];
+
+const spellings = (name: string): string[] => [name, `ERR_${name}`].filter((s) => !s.startsWith('_'));
+/** `err` as thrown, and wrapped once and twice (kafkajs's `originalError`, a `cause`). */
+const wrapped = (err: object): object[] => [err, { name: 'KafkaJSError', message: 'wrapped', originalError: err }, new Error('outer', { cause: { name: 'KafkaJSError', message: 'wrapped', originalError: err } })];
+
+describe('Kafka errors: fenced, permanent, refused in a transaction', () => {
+  it.each(TABLE)('%s: fenced %s, permanent %s, refused in a transaction %s', (name, fenced, permanent, refused) => {
+    for (const type of spellings(name)) {
+      for (const err of wrapped({ name: 'KafkaJSProtocolError', message: type, type })) {
+        expect(isFenced(err), type).toBe(fenced);
+        expect(permanentType(err), type).toBe(permanent ? name : undefined);
+        expect(refusedInTransaction(err), type).toBe(refused ? name : undefined);
+      }
+    }
+  });
+
+  it('kafkajs saying a transaction failed on a fenced or old epoch is fenced; other non-retriable errors are not', () => {
+    expect(isFenced({ name: 'KafkaJSNonRetriableError', message: 'Producer was fenced by a newer instance' })).toBe(true);
+    expect(isFenced({ name: 'KafkaJSNonRetriableError', message: 'Invalid producer epoch' })).toBe(true);
+    expect(isFenced({ name: 'KafkaJSNonRetriableError', message: 'Topic authorization failed' })).toBe(false);
+    expect(isFenced({ name: 'Error', message: 'fenced' })).toBe(false);
+    expect([isFenced(undefined), isFenced(new Error('x')), permanentType(undefined), refusedInTransaction(new Error('x'))]).toEqual([false, false, undefined, undefined]);
+  });
+});
