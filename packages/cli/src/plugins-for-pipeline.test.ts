@@ -1,23 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corePlugins } from '@plumline/core';
 import { tmpDir } from '@plumline/core/testing';
 import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from './registry.js';
-import { namedTypes, PACKAGE_OF_TYPE, PLUGIN_PACKAGES, registryFor, registryForFile } from './plugins-for-pipeline.js';
-
-const key = (p: { kind: string; type: string }) => `${p.kind}:${p.type}`;
+import { namedTypes, registryFor, registryForFile } from './plugins-for-pipeline.js';
 
 describe('plugins loaded for the types a pipeline names', () => {
-  it('knows which package holds every built-in type, and each package holds what the table says', async () => {
-    const core = new Set(corePlugins.map(key));
-    const all = builtinRegistry().all().map(key).filter((k) => !core.has(k)).sort();
-    expect(Object.keys(PACKAGE_OF_TYPE).sort()).toEqual(all);
-    for (const [name, load] of Object.entries(PLUGIN_PACKAGES)) {
-      for (const p of await load()) expect(PACKAGE_OF_TYPE[key(p)], key(p)).toBe(name);
-    }
-  });
-
   it('loads only the packages named, all of them for a type it does not know or a file it cannot read', async () => {
     const small = await registryFor(['source:generate', 'transform:dedupe', 'sink:file']);
     expect(small.get('sink', 'file')).toBeDefined();

@@ -1,44 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { corePlugins, PluginRegistry, type AnyPlugin, type PluginKind } from '@plumline/core';
-import { readPipelineFile } from '@plumline/core/host';
+import { checkedAgainstManifest, exportedPlugins, readPipelineFile, readPluginManifest, type PluginPackage } from '@plumline/core/host';
+
+/** The CLI package's directory: its package.json, and where its dependencies are found from. */
+const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+let shipped: readonly PluginPackage[] | undefined;
 
 /**
- * The CLI's plugin packages, each imported only when a pipeline names one of its types: importing
+ * The plugin packages the CLI ships: those of its dependencies whose package.json carries a
+ * plugin manifest (`"plumline": { "plugins": [...] }`, see `@plumline/core/host`'s
+ * readPluginManifest). Read from the package.json files, not by importing the packages: importing
  * them all costs ≈ 0.2 s and 20 MB before the first event (kafkajs, undici, libphonenumber's
  * loader), which a stdin → file pipeline never uses.
  */
-export const PLUGIN_PACKAGES = {
-  'sink-file': async (): Promise<AnyPlugin[]> => [(await import('@plumline/sink-file')).fileSink],
-  'source-plum': async (): Promise<AnyPlugin[]> => {
-    const m = await import('@plumline/source-plum');
-    return [m.plumSource, m.plumParseOperator];
-  },
-  'source-iplum': async (): Promise<AnyPlugin[]> => {
-    const m = await import('@plumline/source-iplum');
-    return [m.iplumSource, m.iplumCallbacksSource];
-  },
-  kafka: async (): Promise<AnyPlugin[]> => {
-    const m = await import('@plumline/kafka');
-    return [m.kafkaSource, m.kafkaSink, m.kafkaStatePlugin];
-  },
-  operators: async (): Promise<AnyPlugin[]> => [...(await import('@plumline/operators')).callOperators],
-} as const;
+export function pluginPackages(): readonly PluginPackage[] {
+  if (shipped === undefined) {
+    const { dependencies } = JSON.parse(readFileSync(join(CLI_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    shipped = Object.keys(dependencies).flatMap((name) => readPluginManifest(name, CLI_DIR) ?? []);
+  }
+  return shipped;
+}
 
-type PackageName = keyof typeof PLUGIN_PACKAGES;
+/** Which shipped package holds each `kind:type`, from their manifests. */
+export function packageOfType(): ReadonlyMap<string, PluginPackage> {
+  return new Map(pluginPackages().flatMap((pkg) => pkg.manifest.plugins.map((p) => [`${p.kind}:${p.type}`, pkg] as const)));
+}
 
-/** Which package holds each `kind:type` (a test checks this against the packages' exports). */
-export const PACKAGE_OF_TYPE: Readonly<Record<string, PackageName>> = {
-  'sink:file': 'sink-file',
-  'source:plum': 'source-plum',
-  'transform:plum_parse': 'source-plum',
-  'source:iplum': 'source-iplum',
-  'source:iplum_callbacks': 'source-iplum',
-  'source:kafka': 'kafka',
-  'sink:kafka': 'kafka',
-  'state:kafka': 'kafka',
-  'transform:enrich': 'operators',
-  'transform:correlate': 'operators',
-  'transform:mask': 'operators',
-};
+/** Imports package `pkg` (as the CLI resolves it) and returns its plugins, every type its manifest names among them. */
+export async function loadPluginPackage(pkg: PluginPackage): Promise<readonly AnyPlugin[]> {
+  return checkedAgainstManifest(pkg, exportedPlugins((await import(pkg.name)) as Record<string, unknown>));
+}
 
 /** The pipeline file's sections that hold components, by the kind of plugin they name. */
 const SECTIONS: readonly [string, PluginKind][] = [
@@ -73,15 +67,16 @@ export function namedTypes(def: unknown): string[] | undefined {
  */
 export async function registryFor(types: readonly string[] | undefined): Promise<PluginRegistry> {
   const core = new Set(corePlugins.map((p) => `${p.kind}:${p.type}`));
-  const needed = new Set<PackageName>();
+  const holders = packageOfType();
+  const needed = new Set<PluginPackage>();
   let all = types === undefined;
   for (const t of types ?? []) {
-    const pkg = PACKAGE_OF_TYPE[t];
+    const pkg = holders.get(t);
     if (pkg) needed.add(pkg);
     else if (!core.has(t)) all = true;
   }
-  const packages = all ? (Object.keys(PLUGIN_PACKAGES) as PackageName[]) : [...needed];
-  const loaded = await Promise.all(packages.map((p) => PLUGIN_PACKAGES[p]()));
+  const packages = all ? pluginPackages() : [...needed];
+  const loaded = await Promise.all(packages.map(loadPluginPackage));
   return new PluginRegistry([...corePlugins, ...loaded.flat()]);
 }
 

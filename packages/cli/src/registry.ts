@@ -1,11 +1,17 @@
 import { corePlugins, PluginRegistry } from '@plumline/core';
-import { fileSink } from '@plumline/sink-file';
-import { plumParseOperator, plumSource } from '@plumline/source-plum';
-import { iplumCallbacksSource, iplumSource } from '@plumline/source-iplum';
-import { kafkaSink, kafkaSource, kafkaStatePlugin } from '@plumline/kafka';
-import { callOperators } from '@plumline/operators';
+import { exportedPlugins } from '@plumline/core/host';
+import * as kafka from '@plumline/kafka';
+import * as operators from '@plumline/operators';
+import * as sinkFile from '@plumline/sink-file';
+import * as sourceIplum from '@plumline/source-iplum';
+import * as sourcePlum from '@plumline/source-plum';
 
-/** Every plugin the CLI knows: core's built-ins and each package's. */
+/**
+ * Every plugin the CLI knows, at once: core's built-ins and every plugin each package it ships
+ * exports (the `plumline` command itself imports a package only when a pipeline names one of its
+ * types: plugins-for-pipeline.ts). package-manifests.test.ts checks these packages and their
+ * plugins against the packages' manifests.
+ */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, fileSink, plumSource, plumParseOperator, iplumSource, iplumCallbacksSource, kafkaSource, kafkaSink, kafkaStatePlugin, ...callOperators]);
+  return new PluginRegistry([...corePlugins, ...[sinkFile, sourcePlum, sourceIplum, kafka, operators].flatMap(exportedPlugins)]);
 }

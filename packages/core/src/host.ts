@@ -1,4 +1,4 @@
-/** `@plumline/core/host`: what a host of pipelines (the CLI, a platform's own runner) needs beyond `createPipeline` — resolving and validating pipeline files, the JSON Schema, pipeline tests, the runtime's telemetry and redaction. */
+/** `@plumline/core/host`: what a host of pipelines (the CLI, a platform's own runner) needs beyond `createPipeline` — resolving and validating pipeline files, the JSON Schema, pipeline tests, the runtime's telemetry and redaction, plugin packages' manifests. */
 export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent } from './runtime/resolve-pipeline.js';
 export { pipelineJsonSchema } from './config/pipeline-json-schema.js';
 export { runPipelineTests, pipelineTestSchema, type PipelineTestResult, type PipelineTestOptions, type PipelineTest } from './pipeline-tests/index.js';
@@ -6,4 +6,5 @@ export { readPipelineFile } from './config/read-pipeline-file.js';
 export { ComponentTelemetry } from './telemetry.js';
 export { SecretRedactor } from './logger.js';
 export { toJsonSchema } from './schema.js';
-export { loadPluginModule } from './registry.js';
+export { exportedPlugins, loadPluginModule } from './registry.js';
+export { checkedAgainstManifest, pluginManifestSchema, readPluginManifest, type PluginManifest, type PluginPackage } from './plugin-manifest.js';

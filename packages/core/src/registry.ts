@@ -70,14 +70,20 @@ export async function loadPluginModule(specifier: string, baseDir: string): Prom
       fields: { specifier },
     });
   }
-  const found = new Set<AnyPlugin>();
-  for (const value of Object.values(mod)) {
-    for (const v of Array.isArray(value) ? value : [value]) if (isPlugin(v)) found.add(v);
-  }
-  if (found.size === 0) {
+  const found = exportedPlugins(mod);
+  if (found.length === 0) {
     throw new PluginError('PLUGIN_NOT_FOUND', `module "${specifier}" exports no plugin (export one made with defineSource, defineOperator or defineSink)`, {
       fields: { specifier },
     });
+  }
+  return found;
+}
+
+/** The plugins module namespace `mod` exports: its default export and every named export that is a plugin, or an array of them; each once. */
+export function exportedPlugins(mod: Readonly<Record<string, unknown>>): AnyPlugin[] {
+  const found = new Set<AnyPlugin>();
+  for (const value of Object.values(mod)) {
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) if (isPlugin(v)) found.add(v);
   }
   return [...found];
 }

@@ -27,18 +27,22 @@ export function resolvePackageEntry(specifier: string, fromDir: string): string 
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
   const subpath = parts.slice(specifier.startsWith('@') ? 2 : 1).join('/');
+  const pkgDir = resolvePackageDir(name, fromDir);
+  if (pkgDir === undefined) return undefined;
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports?: Exports; main?: string };
+  if (pkg.exports !== undefined) {
+    const exp = subpath ? (typeof pkg.exports === 'object' ? (pkg.exports as Record<string, Exports>)[`./${subpath}`] : undefined) : pkg.exports;
+    const target = pick(exp);
+    return target ? join(pkgDir, target) : undefined;
+  }
+  return join(pkgDir, subpath || pkg.main || 'index.js');
+}
+
+/** The directory of package `name` (its package.json's) as an import from `fromDir` finds it: node_modules folders upward. Undefined when not installed. */
+export function resolvePackageDir(name: string, fromDir: string): string | undefined {
   for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
     const pkgDir = join(dir, 'node_modules', name);
-    const pkgFile = join(pkgDir, 'package.json');
-    if (existsSync(pkgFile)) {
-      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Exports; main?: string };
-      if (pkg.exports !== undefined) {
-        const exp = subpath ? (typeof pkg.exports === 'object' ? (pkg.exports as Record<string, Exports>)[`./${subpath}`] : undefined) : pkg.exports;
-        const target = pick(exp);
-        return target ? join(pkgDir, target) : undefined;
-      }
-      return join(pkgDir, subpath || pkg.main || 'index.js');
-    }
+    if (existsSync(join(pkgDir, 'package.json'))) return pkgDir;
     if (dirname(dir) === dir) return undefined;
   }
 }
