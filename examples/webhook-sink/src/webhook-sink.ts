@@ -39,7 +39,7 @@ class WebhookSink implements Sink {
       signal: this.ctx.signal,
       retryAfterMs: (err) => (err as PipelineError).fields?.retryAfterMs as number | undefined,
       onRetry: (err, attempt, delayMs) => {
-        this.ctx.telemetry.retry();
+        this.ctx.telemetry.retry(err);
         this.ctx.logger.warn({ attempt, delayMs, code: (err as PipelineError).code }, 'webhook POST failed, retrying');
       },
     });

@@ -34,7 +34,9 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     usage: `  plumline run <pipeline.yaml> [--once] [--log-level <level>] [--http 127.0.0.1:9464]
       Run until SIGINT/SIGTERM (a second signal stops at once). With --once, run every
       source to the end of its current range, flush, and exit 0 (progress bars on a TTY).
-      --http serves /metrics (Prometheus), /healthz and /readyz.`,
+      --http serves a read-only web view (/ui/), /metrics (Prometheus), /healthz, /readyz,
+      /status (JSON) and /tap/<component>; no authentication: keep it on 127.0.0.1 (the
+      default host) or behind a proxy that authenticates.`,
     example: 'plumline run examples/generate-demo.yaml --once',
   },
   top: {
@@ -123,10 +125,10 @@ async function observe(file: string, http: string | undefined, logger: Logger): 
   if (otlp.metrics || otlp.traces) logger.info({ metrics: otlp.metrics, traces: otlp.traces }, 'exporting telemetry over OTLP (OTEL_EXPORTER_OTLP_*)');
   if (!http) return { sdk };
   const { OpsServer } = await import('./ops-server.js');
-  const ops = new OpsServer(sdk.prometheus!);
+  const ops = new OpsServer(sdk.prometheus!, version());
   try {
     const url = await ops.start(http);
-    logger.info({ metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, 'serving metrics and health');
+    logger.info({ ui: `${url}/ui/`, metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz` }, `serving the web view on ${url}/ui/, metrics and health`);
     return { ops, sdk };
   } catch (err) {
     await sdk.shutdown();

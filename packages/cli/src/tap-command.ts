@@ -1,8 +1,7 @@
 import { ConfigError, ConfigErrors, createLogger, createPipeline, defineSink, MemoryStateStore, PluginError, z, type CallEvent, type Pipeline } from '@plumline/core';
-import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
+import { MAX_TAP_LIMIT, readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { dirname, resolve } from 'node:path';
 import { formatError } from './format-error.js';
-import { MAX_TAP_LIMIT } from './tap-endpoint.js';
 import { registryForFile } from './plugins-for-pipeline.js';
 import type { CliIo } from './main.js';
 

@@ -58,11 +58,11 @@ export { defineSource, defineOperator, defineSink, defineStateStore, isPlugin } 
 export { PluginRegistry } from './registry.js';
 export { z, duration, byteSize, secret } from './schema.js';
 export { createLogger, type Logger, type LoggerOptions, type LevelWithSilent } from './logger.js';
-export type { PluginTelemetry, ComponentStats, ComponentHealth } from './telemetry.js';
+export type { PluginTelemetry, ComponentStats, ComponentHealth, ErrorNote } from './telemetry.js';
 export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from './state/state-store.js';
 export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
-export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth } from './runtime/pipeline.js';
+export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth, type CommittedCheckpoints } from './runtime/pipeline.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';

@@ -51,8 +51,8 @@ describe("@plumline/core's main entry", () => {
     const inline = [...text.matchAll(/export\s+\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',')).filter((n) => n.trim().startsWith('type '));
     expect([...types, ...inline].map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).sort()).toEqual([
       'AnyPlugin', 'AtomicProblem', 'AtomicStateStore', 'AtomicTarget', 'Batch', 'BatchPosition',
-      'CallEvent', 'CheckpointHold', 'CommitInfo', 'ComponentContext', 'ComponentHealth',
-      'ComponentState', 'ComponentStats', 'DeadLetter', 'ErrorKind', 'JsonValue', 'LevelWithSilent',
+      'CallEvent', 'CheckpointHold', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
+      'ComponentState', 'ComponentStats', 'DeadLetter', 'ErrorKind', 'ErrorNote', 'JsonValue', 'LevelWithSilent',
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',

@@ -20,6 +20,31 @@ export interface ComponentStats {
   progress?: { done: number; total: number; unit: string };
   /** Sources that know what waits for them: records not read yet, per partition (a Kafka partition's lag). */
   backlog?: Record<string, number>;
+  /** What an operator keeps between batches, by what it is: `{ keys }` (dedupe), `{ events }` (correlate). */
+  holding?: Record<string, number>;
+  /** Polling sources between polls: when the next poll starts (epoch milliseconds). */
+  nextPollAtMs?: number;
+  /** The last error this component raised or retried (the web view and `/status` show it). */
+  lastError?: ErrorNote;
+}
+
+/** An error as the ops views show it: when, its stable code (when it has one), its message, whether it is retried. */
+export interface ErrorNote {
+  /** Epoch milliseconds. */
+  atMs: number;
+  code?: string;
+  message: string;
+  retriable: boolean;
+}
+
+/** The most of an error message kept for the views: a stack or a whole response body is not a status line. */
+const ERROR_NOTE_MAX_CHARS = 500;
+
+/** What the views keep of `error`: its code, the start of its message, whether it will be retried. */
+export function errorNote(error: unknown, retriable: boolean, atMs = Date.now()): ErrorNote {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  return { atMs, ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: message.length > ERROR_NOTE_MAX_CHARS ? `${message.slice(0, ERROR_NOTE_MAX_CHARS)}…` : message, retriable };
 }
 
 /** Whether a component works right now, for readiness. */
@@ -88,8 +113,8 @@ export interface PluginTelemetry {
   readonly stats: Readonly<ComponentStats>;
   /** Bytes a sink wrote to its destination. */
   bytesOut(n: number): void;
-  /** One more attempt at something that failed and is tried again (a request, a range). */
-  retry(): void;
+  /** One more attempt at something that failed and is tried again (a request, a range); given the error, the views show it as the component's last error. */
+  retry(error?: unknown): void;
   /** The component fails for a reason that may pass: not ready (`/readyz`) until `recovered()`. */
   failing(reason: string): void;
   /** The reason given to `failing` passed. */
@@ -104,6 +129,13 @@ export interface PluginTelemetry {
    * `plumline_source_backlog_records{partition}` and summed per source by `plumline top`.
    */
   backlog(partition: string, records: number | undefined): void;
+  /**
+   * What an operator keeps between batches now, `n` of `what` (`keys`, `events`): shown by the
+   * web view and `/status` (`stats.holding`), so a correlate holding events explains a quiet tap.
+   */
+  holding(what: string, n: number): void;
+  /** A polling source sleeps until `atMs` (epoch milliseconds) before its next poll; `undefined` while it reads. */
+  nextPoll(atMs: number | undefined): void;
 }
 
 /** Counts for one component; every method updates both the plain stats and the OTel instruments. */
@@ -169,6 +201,13 @@ export class ComponentTelemetry implements PluginTelemetry {
     for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s` };
     return { ok: true };
   }
+  holding(what: string, n: number): void {
+    (this.stats.holding ??= {})[what] = n;
+  }
+  nextPoll(atMs: number | undefined): void {
+    if (atMs === undefined) delete this.stats.nextPollAtMs;
+    else this.stats.nextPollAtMs = atMs;
+  }
   backlog(partition: string, records: number | undefined): void {
     const b = (this.stats.backlog ??= {});
     if (records === undefined) delete b[partition];
@@ -193,11 +232,14 @@ export class ComponentTelemetry implements PluginTelemetry {
     this.stats.bytesOut += n;
     this.inst.bytesOut.add(n, this.attributes);
   }
-  error(): void {
+  /** An error of this component; given it, it becomes the component's last error (retriable: `true` when it will be retried). */
+  error(error?: unknown, retriable = false): void {
+    if (error !== undefined) this.stats.lastError = errorNote(error, retriable);
     this.stats.errors++;
     this.inst.errors.add(1, this.attributes);
   }
-  retry(): void {
+  retry(error?: unknown): void {
+    if (error !== undefined) this.stats.lastError = errorNote(error, true);
     this.stats.retries++;
     this.inst.retries.add(1, this.attributes);
   }

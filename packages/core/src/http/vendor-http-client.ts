@@ -92,7 +92,7 @@ export class VendorHttpClient {
         signal: this.o.signal,
         retryAfterMs: (e) => (e as VendorError).retryAfterMs,
         onRetry: (e, attempt, delayMs) => {
-          this.o.telemetry?.retry();
+          this.o.telemetry?.retry(e);
           this.o.logger.warn({ code: (e as VendorError).code, status: (e as VendorError).fields?.status, path, attempt, delayMs }, `${this.o.vendor} request failed; retrying`);
         },
       },

@@ -30,6 +30,8 @@ export class CommitCoordinator {
   private timerCommitRunning = false;
   /** Sources told of their durable checkpoints (Source.committed), by source id. */
   private readonly sourceListeners = new Map<string, (position: JsonValue) => Promise<void>>();
+  /** Hears every stored set of checkpoints (Pipeline.committed$). */
+  onStored: ((checkpoints: Record<string, StoredCheckpoint>) => void) | undefined;
 
   constructor(
     private readonly state: StateStore,
@@ -172,6 +174,7 @@ export class CommitCoordinator {
     this.committedSeq = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
     this.committedPositions = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.position]));
     this.lastCommitted = text;
+    this.onStored?.(snapshot);
     if (!this.progressLogged && Object.entries(snapshot).some(([id, c]) => c.seq > (this.restored[id]?.seq ?? 0))) {
       this.progressLogged = true;
       this.logger.info({ checkpoints: loggableCheckpoints(snapshot) }, 'first checkpoint committed');

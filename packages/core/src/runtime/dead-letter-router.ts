@@ -41,7 +41,7 @@ export class DeadLetterRouter {
           return b.output === undefined ? { events: b.events, receipt: b.receipt } : { events: b.events, receipt: b.receipt, output: b.output };
         }),
         catchError((err) => {
-          telemetry.error();
+          telemetry.error(err);
           this.fail(err);
           return EMPTY;
         }),

@@ -7,6 +7,7 @@ import { throwOnMisuse, type ReceiptMisuse } from '../receipt.js';
 import { ComponentTelemetry } from '../telemetry.js';
 import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
+import { UNMATCHED_OUTPUT } from '../operators/route/route-operator.js';
 import { checkpointVersionOf } from './checkpoint-versions.js';
 import type { CommitCoordinator } from './commit-coordinator.js';
 import type { OutputTaps } from './output-taps.js';
@@ -89,13 +90,18 @@ export class GraphBuilder {
     };
   }
 
-  private publish(ref: string, output: Observable<Batch>): void {
+  /**
+   * Makes `ref` the stream its consumers take. `warnUnconsumed`: an output nobody takes is worth a
+   * warning (not a route's unnamed remainder, which no input may name, nor `_unmatched`, which a
+   * route drops by design).
+   */
+  private publish(ref: string, output: Observable<Batch>, warnUnconsumed = true): void {
     const stream = output.pipe(this.p.taps.tapInto(ref));
     const k = this.consumers.get(ref) ?? 0;
     if (k === 0) {
       // Nobody takes this output: its batches count as done.
       stream.subscribe((b) => b.receipt.release());
-      if (ref !== DEAD_LETTER_STREAM && !ref.includes('.')) this.p.logger.warn({ component: ref }, 'component output has no consumer; its events are discarded');
+      if (warnUnconsumed) this.p.logger.warn({ component: ref.split('.')[0], output: ref }, `output "${ref}" has no consumer; its events are discarded`);
       return;
     }
     this.streams.set(ref, k === 1 ? stream : stream.pipe(tap((b) => b.receipt.retain(k - 1)), share()));
@@ -126,7 +132,7 @@ export class GraphBuilder {
   /** A receipt released too often: a bug in whoever released it. Counted as an error of the source and logged; thrown in tests. */
   private misuse(telemetry: ComponentTelemetry): ReceiptMisuse {
     return (receipt, problem) => {
-      telemetry.error();
+      telemetry.error({ code: 'RECEIPT_RELEASED_TWICE', message: problem });
       this.p.logger.error({ code: 'RECEIPT_RELEASED_TWICE', source: receipt.source, seq: receipt.seq }, problem);
       if (this.p.strictReceipts) throwOnMisuse(receipt, problem);
     };
@@ -148,8 +154,8 @@ export class GraphBuilder {
         continue;
       }
       const shared = out.pipe(share());
-      this.publish(c.id, shared.pipe(filter((b) => b.output === undefined)));
-      for (const o of outputs) this.publish(`${c.id}.${o}`, shared.pipe(filter((b) => b.output === o)));
+      this.publish(c.id, shared.pipe(filter((b) => b.output === undefined)), false);
+      for (const o of outputs) this.publish(`${c.id}.${o}`, shared.pipe(filter((b) => b.output === o)), o !== UNMATCHED_OUTPUT);
     }
   }
 

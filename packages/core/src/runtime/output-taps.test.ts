@@ -36,6 +36,8 @@ describe('Pipeline.output$: the events leaving a component, as an Observable', (
     const { p } = await pipeline(10);
     expect(() => p.output$('nope')).toThrow(expect.objectContaining({ code: 'PIPELINE_UNKNOWN_OUTPUT' }));
     expect(() => p.output$('calls')).toThrow(expect.objectContaining({ code: 'PIPELINE_UNKNOWN_OUTPUT' })); // a sink has no output
+    // A route's events leave by its named outputs only, as a sink's inputs must name them: the bare id is refused, with the names to use.
+    expect(() => p.output$('r')).toThrow(expect.objectContaining({ code: 'PIPELINE_UNKNOWN_OUTPUT', message: 'component "r" has named outputs: observe one of r.calls, r._unmatched' }));
     await p.start();
     await p.done;
     expect(await lastValueFrom(p.output$('gen').pipe(toArray()))).toEqual([]);

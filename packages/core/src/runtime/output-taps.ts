@@ -5,9 +5,29 @@ import type { CallEvent } from '../event.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
 
-/** The references `Pipeline.output$` takes for a pipeline: dead letters, every source, every transform and its named outputs. */
+/**
+ * The references `Pipeline.output$` takes for a pipeline: dead letters, every source, every
+ * transform, or for a transform with named outputs (a route) each of those: what a sink may
+ * take as an input.
+ */
 export function outputRefs(definition: ResolvedPipeline): ReadonlySet<string> {
-  return new Set([DEAD_LETTER_STREAM, ...definition.sources.map((s) => s.id), ...definition.transforms.flatMap((t) => [t.id, ...(t.plugin.outputs?.(t.config as never) ?? []).map((o) => `${t.id}.${o}`)])]);
+  return new Set([
+    DEAD_LETTER_STREAM,
+    ...definition.sources.map((s) => s.id),
+    ...definition.transforms.flatMap((t) => {
+      const named = t.plugin.outputs?.(t.config as never) ?? [];
+      return named.length ? named.map((o) => `${t.id}.${o}`) : [t.id];
+    }),
+  ]);
+}
+
+/** Why `ref` cannot be observed, and what can: PIPELINE_UNKNOWN_OUTPUT. */
+export function unknownOutputError(ref: string, refs: ReadonlySet<string>): PipelineError {
+  const named = [...refs].filter((r) => r.startsWith(`${ref}.`));
+  const message = named.length
+    ? `component "${ref}" has named outputs: observe one of ${named.join(', ')}`
+    : `no component output "${ref}": observe one of ${[...refs].join(', ')}`;
+  return new PipelineError('PIPELINE_UNKNOWN_OUTPUT', message, { retriable: false, fields: { ref } });
 }
 
 /**
@@ -27,9 +47,7 @@ export class OutputTaps {
 
   /** The events leaving `ref` from now on; completes when the pipeline ends, errors when it fails. */
   observe(ref: string): Observable<CallEvent> {
-    if (!this.refs.has(ref)) {
-      throw new PipelineError('PIPELINE_UNKNOWN_OUTPUT', `no component output "${ref}": observe one of ${[...this.refs].join(', ')}`, { retriable: false, fields: { ref } });
-    }
+    if (!this.refs.has(ref)) throw unknownOutputError(ref, this.refs);
     const ended = this.ended;
     if (ended) return new Observable((s) => (ended.error === undefined ? s.complete() : s.error(ended.error)));
     let subject = this.subjects.get(ref);

@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import { ReplaySubject, type Observable } from 'rxjs';
 import { setMaxListeners } from 'node:events';
 import { ConfigError, errorKind, PipelineError } from '../errors.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
@@ -54,6 +54,14 @@ export interface PipelineResult {
   checkpoints: Record<string, StoredCheckpoint>;
 }
 
+/** The checkpoints as stored at one commit (`Pipeline.committed$`). */
+export interface CommittedCheckpoints {
+  /** When they were stored (epoch milliseconds). */
+  atMs: number;
+  /** Per source id (per `<task id>/<source id>` in a pipeline with a task per partition). */
+  checkpoints: Record<string, StoredCheckpoint>;
+}
+
 /** A running (or runnable) pipeline. */
 export interface Pipeline {
   readonly id: string;
@@ -81,6 +89,17 @@ export interface Pipeline {
    * pipeline.output$('masked').pipe(filter((e) => e.kind === 'call')).subscribe((e) => console.log(e.id));
    */
   output$(ref: string): Observable<CallEvent>;
+  /**
+   * The checkpoints each time they are durably stored (at most once per `runtime.commit_interval`,
+   * only when one moved, and at the end): a host's hook for "committed up to here". A new
+   * subscriber gets the last stored set first (the restored one until the first commit, once
+   * started); completes when the pipeline ends. Like `output$`, the observer runs inline and must
+   * not throw.
+   *
+   * @example
+   * pipeline.committed$.subscribe(({ checkpoints }) => console.log(Object.keys(checkpoints)));
+   */
+  readonly committed$: Observable<CommittedCheckpoints>;
   /**
    * For readiness probes: ready once every component was created and started, and while no
    * component is failing (a sink retrying a failed write, or one stalled past `runtime.stall_timeout`).
@@ -153,6 +172,8 @@ class PipelineRuntime implements Pipeline {
   private readonly hardStop = new AbortController();
   private readonly telemetry = new Map<string, ComponentTelemetry>();
   private readonly taps: OutputTaps;
+  private readonly stored = new ReplaySubject<CommittedCheckpoints>(1);
+  readonly committed$ = this.stored.asObservable();
   /** An exactly-once sink commits every batch's output, checkpoints and staged state atomically. */
   private readonly atomic: boolean;
   private state: StateStore | undefined;
@@ -220,6 +241,7 @@ class PipelineRuntime implements Pipeline {
       await this.closeAll();
       this.enter('ended');
       this.taps.end(err);
+      this.stored.complete();
       this.endError = (err as Error)?.message ?? String(err);
       this.settle.reject(err);
       throw err;
@@ -254,9 +276,10 @@ class PipelineRuntime implements Pipeline {
   }
 
   private reportError(component: string, error: unknown): void {
-    this.telemetry.get(component)?.error();
+    const transient = errorKind(error) === 'transient';
+    this.telemetry.get(component)?.error(error, transient);
     // No retry loop bounds a background error: only a transient one is let pass (see errorKind).
-    if (errorKind(error) === 'transient') {
+    if (transient) {
       this.logger.warn({ component, err: error }, 'background error (will retry)');
       return;
     }
@@ -281,6 +304,8 @@ class PipelineRuntime implements Pipeline {
     const stored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
     const restored = upgradeCheckpoints(def.sources, stored);
     this.commits = new CommitCoordinator(this.state, restored, this.logger, (id) => this.telemetry.get(id), () => this.sinks.some((s) => s.instance.ownsCheckpoints));
+    this.stored.next({ atMs: Date.now(), checkpoints: restored });
+    this.commits.onStored = (checkpoints) => this.stored.next({ atMs: Date.now(), checkpoints });
     await this.createComponents();
     this.checkExactlyOnce();
     const graph = new GraphBuilder({
@@ -384,6 +409,7 @@ class PipelineRuntime implements Pipeline {
     this.endError = error === undefined ? undefined : ((error as Error)?.message ?? String(error));
     this.enter('ended');
     this.taps.end(error);
+    this.stored.complete();
     if (error !== undefined) {
       this.settle.reject(error);
     } else {
@@ -445,6 +471,7 @@ class PipelineRuntime implements Pipeline {
         await this.closeAll();
         this.enter('ended');
         this.taps.end();
+        this.stored.complete();
         const result = { stats: this.stats(), checkpoints: {} };
         this.settle.resolve(result);
         return result;

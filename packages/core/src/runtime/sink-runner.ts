@@ -182,7 +182,7 @@ export class SinkRunner {
         return;
       } catch (err) {
         write.end(err);
-        this.telemetry.error();
+        this.telemetry.error(err, isRetriable(err));
         this.telemetry.failing(`write failed: ${(err as Error)?.message ?? String(err)}`);
         const retriable = isRetriable(err);
         const exhausted = (this.options.maxRetries >= 0 && attempt >= this.options.maxRetries) || (!(err instanceof PlumlineError) && attempt + 1 >= UNKNOWN_ERROR_ATTEMPTS);
@@ -202,7 +202,7 @@ export class SinkRunner {
           this.options.onFatal(error);
           return;
         }
-        this.telemetry.retry();
+        this.telemetry.retry(err);
         const delay = backoffDelayMs(attempt + 1, this.options.backoff);
         this.logger.warn({ err, attempt: attempt + 1, delayMs: delay }, 'sink write failed; retrying');
         try {

@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { ReplaySubject, type Observable, type Subscription } from 'rxjs';
 import { ConfigError, PipelineError } from '../errors.js';
 import type { CallEvent } from '../event.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
@@ -7,7 +7,7 @@ import type { ComponentHealth, ComponentStats } from '../telemetry.js';
 import { mergeStats } from './merge-stats.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
 import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
-import type { Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
+import type { CommittedCheckpoints, Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
 
@@ -72,6 +72,10 @@ export class TaskPipeline implements Pipeline {
   /** Counters of the tasks that ended, so that totals do not drop when a task moves away. */
   private endedStats: Record<string, ComponentStats> = {};
   private readonly checkpoints: Record<string, StoredCheckpoint> = {};
+  /** The last stored checkpoints of every task this worker ran, by `<task id>/<source id>`. */
+  private readonly storedByTask: Record<string, StoredCheckpoint> = {};
+  private readonly stored = new ReplaySubject<CommittedCheckpoints>(1);
+  readonly committed$ = this.stored.asObservable();
   /** The tasks of the latest assignment. */
   private held = new Set<number>();
   /** Relaunches waiting (see RELAUNCH_AFTER_FENCED_MS), cleared when the pipeline stops. */
@@ -154,6 +158,11 @@ export class TaskPipeline implements Pipeline {
     const task: Task = { id, pipeline, forwarded: new Map(), released: false };
     this.tasks.set(id, task);
     for (const ref of this.taps.observedRefs()) this.forward(task, ref);
+    // Ends with the task (committed$ completes then).
+    pipeline.committed$.subscribe(({ atMs, checkpoints }) => {
+      for (const [source, cp] of Object.entries(checkpoints)) this.storedByTask[`${pipeline.id}/${source}`] = cp;
+      this.stored.next({ atMs, checkpoints: { ...this.storedByTask } });
+    });
     void pipeline.done.then(
       (result) => this.ended(task, result, undefined),
       (err: unknown) => this.ended(task, undefined, err),
@@ -275,6 +284,7 @@ export class TaskPipeline implements Pipeline {
     this.settle.unlisten();
     this.phase = 'ended';
     this.taps.end(error);
+    this.stored.complete();
     if (error === undefined) {
       this.logger.info('pipeline finished');
       this.settle.resolve({ stats: this.stats(), checkpoints: { ...this.checkpoints } });

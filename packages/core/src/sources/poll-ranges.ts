@@ -12,12 +12,17 @@ export const UNKNOWN_ERROR_ATTEMPTS = 3;
 /** A bounded run (`--once`, an `end`) gives up on an outage after this long unless the source says otherwise. */
 export const DEFAULT_BOUNDED_RETRY_DURATION_MS = 5 * 60_000;
 
-/** `onRetry`/`onRecovered` for a polling source: a warning per attempt, a retry counted, not ready until a part succeeds. */
-export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetry'>): Pick<PollRangesOptions<string>, 'onRetry' | 'onRecovered'> {
+/**
+ * `onRetry`/`onRecovered` for a polling source: a warning per attempt, a retry counted, not ready
+ * until a part succeeds; and `onNextPoll`: when the next poll starts, for the ops views.
+ */
+export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetry'>): Pick<PollRangesOptions<string>, 'onRetry' | 'onRecovered' | 'onNextPoll'> {
   return {
+    // Wall time, for people reading the views: the wait itself runs on `sleep`.
+    onNextPoll: (delayMs) => ctx.telemetry.nextPoll(delayMs === undefined ? undefined : Date.now() + delayMs),
     onRetry: (err, attempt, delayMs) => {
       const e = err as { code?: string; message?: string };
-      ctx.telemetry.retry();
+      ctx.telemetry.retry(err);
       ctx.telemetry.failing(`reading failed (${e.code ?? 'error'}): retrying`);
       ctx.logger.warn({ code: e.code, err: err instanceof PlumlineError ? undefined : err, message: e.message, attempt, delayMs }, 'source read failed; retrying the range');
     },
@@ -106,6 +111,8 @@ export interface PollRangesOptions<S extends string> {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Called when a part succeeds after failed attempts (report ready again). */
   onRecovered?: () => void;
+  /** Called with the wait before the next poll as it starts, and with `undefined` when the poll begins. */
+  onNextPoll?: (delayMs: number | undefined) => void;
   /**
    * Taken before each pass and given back when it ends (before the sleep): sources of many
    * accounts share one, so at most so many accounts poll at once (see `accountsSource`).
@@ -194,7 +201,9 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
       release?.();
     }
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
+    o.onNextPoll?.(o.pollIntervalMs);
     await (o.sleep ?? sleep)(o.pollIntervalMs, o.signal).catch(() => {});
+    o.onNextPoll?.(undefined);
     if (o.signal.aborted) return;
   }
 }

@@ -252,11 +252,13 @@ class CorrelateOperator {
       for (const r of this.restored) this.correlator.accept(r.e, r.p, r.t, first, { n: r.n, bytes: r.bytes });
       this.restored = [];
       emitOwn(first);
+      this.ctx.telemetry.holding('events', this.correlator.pending);
       /** Emits what held events' windows closed by `nowMs`. */
       const closeWindows = (nowMs: number) => {
         const out = noneReleased();
         this.correlator.expire(nowMs, out);
         emitOwn(out);
+        this.ctx.telemetry.holding('events', this.correlator.pending);
       };
       const tick = setInterval(() => closeWindows(Date.now()), Math.min(MAX_TICK_MS, Math.max(10, this.c.window / 4)));
       tick.unref();
@@ -287,6 +289,7 @@ class CorrelateOperator {
             this.track(parts, batch.receipt, positions);
             send(withDead(batch, events, undefined));
           }, send);
+          this.ctx.telemetry.holding('events', this.correlator.pending);
         },
         error: (err: unknown) => {
           clearInterval(tick);

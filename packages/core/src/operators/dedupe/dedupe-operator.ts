@@ -116,6 +116,7 @@ class Deduper {
       for (let i = 0; i < k.length; i += 3) if (k[i + 2]! > nowSec) this.table.add(k[i]!, k[i + 1]!, k[i + 2]!, nowSec);
     }
     this.ctx.logger.info({ keys: this.table.size, skippedUncommitted: skipped }, 'dedupe keys restored');
+    this.ctx.telemetry.holding('keys', this.table.size);
     if (skipped > 0 || this.logBytes > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
   }
 
@@ -135,6 +136,7 @@ class Deduper {
       }
     }
     if (added.length > 0) this.track(batch.receipt, added, exp);
+    this.ctx.telemetry.holding('keys', this.table.size);
     return out.length === events.length ? batch : { events: out, receipt: batch.receipt };
   }
 

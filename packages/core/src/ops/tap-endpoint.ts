@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { eventJsonLine, PlumlineError, type CallEvent, type Pipeline } from '@plumline/core';
+import type { CallEvent } from '../event.js';
+import { eventJsonLine } from '../event-json-line.js';
+import { PlumlineError } from '../errors.js';
+import type { Pipeline } from '../runtime/pipeline.js';
 
 /** Events a tap request streams when it gives no `limit`. */
 export const DEFAULT_TAP_LIMIT = 100;
@@ -7,15 +10,15 @@ export const DEFAULT_TAP_LIMIT = 100;
 export const MAX_TAP_LIMIT = 100_000;
 
 /**
- * `GET /tap/<component>[?limit=N&every=K]` on `plumline run --http`: the events leaving a source
+ * `GET /tap/<component>[?limit=N&every=K]` of the ops handler (`plumline run --http`): the events leaving a source
  * or transform of the running pipeline as NDJSON, one in every K, until N were sent or the client
  * goes away. It watches (Pipeline.output$) without touching the pipeline: no sink, no state, no
  * acknowledgement. 400 for a bad query, 404 for a reference the pipeline does not have, 503
  * before the pipeline exists.
  */
-export function serveTap(req: IncomingMessage, res: ServerResponse, pipeline: Pipeline | undefined, redact: (text: string) => string): void {
+export function serveTap(req: IncomingMessage, res: ServerResponse, path: string, pipeline: Pipeline | undefined, redact: (text: string) => string): void {
   const url = new URL(req.url ?? '/', 'http://tap');
-  const ref = decodeURIComponent(url.pathname.slice('/tap/'.length));
+  const ref = decodeURIComponent(path.slice('/tap/'.length));
   const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : DEFAULT_TAP_LIMIT;
   const every = url.searchParams.has('every') ? Number(url.searchParams.get('every')) : 1;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAP_LIMIT || !Number.isInteger(every) || every < 1) {
@@ -34,6 +37,9 @@ export function serveTap(req: IncomingMessage, res: ServerResponse, pipeline: Pi
     return;
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  // Headers now, not with the first event: a component whose events are held upstream (correlate)
+  // may send nothing for a while, and the client should know at once that the tap is open.
+  res.flushHeaders();
   let seen = 0;
   let sent = 0;
   let ended = false;
