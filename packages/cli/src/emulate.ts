@@ -2,6 +2,7 @@ import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { IplumEmulator } from '@plumline/source-iplum/emulator';
 import { RegistryEmulator } from '@plumline/kafka/emulator';
 import type { CliIo } from './main.js';
+import { IPLUM_DEFAULTS, PLUM_DEFAULTS } from './emulator-defaults.js';
 
 export interface EmulateOptions {
   host: string;
@@ -13,28 +14,43 @@ export interface EmulateOptions {
   listAfterEnd?: boolean;
 }
 
+
+/** A credential for the start line: the default is shown (it is the emulator's demo value), one set in the environment only by name. */
+const shown = (env: string, fallback: string) => (process.env[env] ? `from ${env}` : `${fallback} (default; ${env} sets it)`);
+
 /**
- * `plumline emulate plum`: serves the Plum API emulator until SIGINT/SIGTERM. Credentials come
- * from PLUM_USER / PLUM_PASSWORD (default demo / demo-password).
+ * `plumline emulate plum|iplum|schema-registry`: serves an emulator until SIGINT/SIGTERM. A port
+ * that cannot be listened on (in use, not allowed) is a one-line error, exit 1.
  */
 export async function emulate(which: string | undefined, opts: EmulateOptions, io: CliIo): Promise<number> {
-  if (which === 'iplum') return emulateIplum(opts, io);
-  if (which === 'schema-registry') return emulateRegistry(opts, io);
-  if (which !== 'plum') {
-    io.stderr.write(`error: plumline emulate knows: plum, iplum, schema-registry (got "${which ?? ''}")\n`);
-    return 2;
+  try {
+    if (which === 'iplum') return await emulateIplum(opts, io);
+    if (which === 'schema-registry') return await emulateRegistry(opts, io);
+    if (which === 'plum') return await emulatePlum(opts, io);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall !== 'listen') throw err;
+    const why = e.code === 'EADDRINUSE' ? 'the port is in use (EADDRINUSE): stop what listens there, or choose another with --port' : e.code === 'EACCES' ? 'not allowed (EACCES): choose a port above 1023 with --port' : e.message;
+    io.stderr.write(`error: the ${which} emulator cannot listen on ${opts.host}:${opts.port}: ${why}\n`);
+    return 1;
   }
+  io.stderr.write(`error: plumline emulate knows: plum, iplum, schema-registry (got "${which ?? ''}")\n`);
+  return 2;
+}
+
+/** `plumline emulate plum`: credentials from PLUM_USER / PLUM_PASSWORD (default demo / demo-password). */
+async function emulatePlum(opts: EmulateOptions, io: CliIo): Promise<number> {
   const emulator = new PlumEmulator({
     host: opts.host,
     port: opts.port,
     seed: opts.seed,
     sessionsPerSecond: opts.rate,
     listCallsAfterEnd: opts.listAfterEnd,
-    username: process.env.PLUM_USER || 'demo',
-    password: process.env.PLUM_PASSWORD || 'demo-password',
+    username: process.env.PLUM_USER || PLUM_DEFAULTS.user,
+    password: process.env.PLUM_PASSWORD || PLUM_DEFAULTS.password,
   });
   const url = await emulator.start();
-  io.stdout.write(`Plum emulator listening on ${url} (user ${process.env.PLUM_USER || 'demo'}); faults: POST ${url.replace(/ws\/$/, '')}_emulator/faults\n`);
+  io.stdout.write(`Plum emulator listening on ${url} (user ${process.env.PLUM_USER || PLUM_DEFAULTS.user}, password ${shown('PLUM_PASSWORD', PLUM_DEFAULTS.password)}); faults: POST ${url.replace(/ws\/$/, '')}_emulator/faults\n`);
   return serveUntilSignal(() => emulator.stop());
 }
 
@@ -58,7 +74,7 @@ async function emulateRegistry(opts: EmulateOptions, io: CliIo): Promise<number>
 
 /**
  * `plumline emulate iplum`: the iPlum API emulator. Keys from IPLUM_ACCESS_KEY / IPLUM_SECRET_KEY /
- * IPLUM_USERNAME (defaults DEMOACCESSKEY / demo-secret-key / admin@acme-voice.com). With
+ * IPLUM_USERNAME (defaults {@link IPLUM_DEFAULTS}). With
  * --callback-url it also pushes callbacks for new records there (header CALLBACK_HEADER=value).
  */
 async function emulateIplum(opts: EmulateOptions, io: CliIo): Promise<number> {
@@ -69,13 +85,15 @@ async function emulateIplum(opts: EmulateOptions, io: CliIo): Promise<number> {
     seed: opts.seed,
     recordsPerSecond: opts.rate,
     listAfterEnd: opts.listAfterEnd,
-    accessKey: process.env.IPLUM_ACCESS_KEY || undefined,
-    secretKey: process.env.IPLUM_SECRET_KEY || undefined,
-    username: process.env.IPLUM_USERNAME || undefined,
+    accessKey: process.env.IPLUM_ACCESS_KEY || IPLUM_DEFAULTS.accessKey,
+    secretKey: process.env.IPLUM_SECRET_KEY || IPLUM_DEFAULTS.secretKey,
+    username: process.env.IPLUM_USERNAME || IPLUM_DEFAULTS.username,
     callbackUrl: opts.callbackUrl,
     callbackHeaders: header && header.includes('=') ? { [header.slice(0, header.indexOf('='))]: header.slice(header.indexOf('=') + 1) } : undefined,
   });
   const url = await emulator.start();
-  io.stdout.write(`iPlum emulator listening on ${url}${opts.callbackUrl ? `; pushing callbacks to ${opts.callbackUrl}` : ''}\n`);
+  io.stdout.write(
+    `iPlum emulator listening on ${url} (access key ${process.env.IPLUM_ACCESS_KEY || IPLUM_DEFAULTS.accessKey}, username ${process.env.IPLUM_USERNAME || IPLUM_DEFAULTS.username}, secret key ${shown('IPLUM_SECRET_KEY', IPLUM_DEFAULTS.secretKey)})${opts.callbackUrl ? `; pushing callbacks to ${opts.callbackUrl}` : ''}\n`,
+  );
   return serveUntilSignal(() => emulator.stop());
 }

@@ -10,6 +10,7 @@ import type { OpsServer } from './ops-server.js';
 import { otlpWanted } from './otlp-wanted.js';
 import { ProgressView } from './progress-view.js';
 import { newPluginCommand } from './new-plugin-command.js';
+import { IPLUM_DEFAULTS, PLUM_DEFAULTS } from './emulator-defaults.js';
 import { tapCommand } from './tap-command.js';
 import { topCommand } from './top-command.js';
 import { testCommand } from './test-command.js';
@@ -28,6 +29,30 @@ export const EXIT_SIGNAL = 130;
 /** Events `plumline tap` prints by default before it stops. */
 export const DEFAULT_TAP_LIMIT = 20;
 
+/** `plumline emulate <which> --help`: each emulator's own help. */
+const EMULATE_HELP: Record<string, { usage: string; example: string }> = {
+  plum: {
+    usage: `  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>] [--list-after-end]
+      Serve an emulator of Plum's Call Log API until SIGINT/SIGTERM. Basic auth user and
+      password from PLUM_USER / PLUM_PASSWORD, default ${PLUM_DEFAULTS.user} / ${PLUM_DEFAULTS.password}.
+      --list-after-end: list a call only once it ended, as a service may (see lateness).`,
+    example: 'plumline emulate plum --port 8081 --rate 0.05',
+  },
+  iplum: {
+    usage: `  plumline emulate iplum [--port 8082] [--host 127.0.0.1] [--seed 1] [--rate <records/s>] [--callback-url <url>] [--list-after-end]
+      Serve an emulator of iPlum's usage API until SIGINT/SIGTERM. Keys from IPLUM_ACCESS_KEY,
+      IPLUM_SECRET_KEY and IPLUM_USERNAME, default ${IPLUM_DEFAULTS.accessKey}, ${IPLUM_DEFAULTS.secretKey} and
+      ${IPLUM_DEFAULTS.username}. With --callback-url, push callbacks for new records there.
+      --list-after-end: list a call only once it ended, as a service may (see lateness).`,
+    example: 'plumline emulate iplum --port 8082 --rate 0.02',
+  },
+  'schema-registry': {
+    usage: `  plumline emulate schema-registry [--port 8083] [--host 127.0.0.1]
+      Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).`,
+    example: 'plumline emulate schema-registry --port 8083',
+  },
+};
+
 /** Each command's help: its usage and what it does, then an example. */
 const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
   run: {
@@ -40,9 +65,10 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'plumline run examples/generate-demo.yaml --once',
   },
   top: {
-    usage: `  plumline top <http://host:port> [--interval 1s] [--frames N]
-      A live view of a running pipeline's components (rates, lag, errors) from its /metrics.`,
-    example: 'plumline top http://127.0.0.1:9464',
+    usage: `  plumline top <host:port> [--interval 1s] [--frames N]
+      A live view of a running pipeline's components, in graph order (rates, lag, errors), from
+      the address given to its run --http (host:port or http://host:port).`,
+    example: 'plumline top 127.0.0.1:9464',
   },
   validate: {
     usage: `  plumline validate <pipeline.yaml>
@@ -56,15 +82,7 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'plumline schema > plumline.schema.json',
   },
   emulate: {
-    usage: `  plumline emulate plum [--port 8081] [--host 127.0.0.1] [--seed 1] [--rate <sessions/s>] [--list-after-end]
-      Serve an emulator of Plum's Call Log API (user/password from PLUM_USER/PLUM_PASSWORD,
-      default demo/demo-password) until SIGINT/SIGTERM.
-  plumline emulate iplum [--port 8082] [--seed 1] [--rate <records/s>] [--callback-url <url>] [--list-after-end]
-      Serve an emulator of iPlum's usage API (keys from IPLUM_ACCESS_KEY/IPLUM_SECRET_KEY/
-      IPLUM_USERNAME); with --callback-url, push callbacks for new records there.
-      --list-after-end (both): list a call only once it ended, as a service may (see lateness).
-  plumline emulate schema-registry [--port 8083]
-      Serve a Confluent-compatible schema registry in memory (avro / json_schema encodings).`,
+    usage: Object.values(EMULATE_HELP).map((e) => e.usage).join('\n'),
     example: 'plumline emulate plum --port 8081 --rate 0.05',
   },
   test: {
@@ -74,7 +92,7 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     example: 'PLUM_USER=demo PLUM_PASSWORD=demo IPLUM_ACCESS_KEY=AK IPLUM_SECRET_KEY=SK IPLUM_USERNAME=admin@acme-voice.com plumline test examples/demo.yaml',
   },
   tap: {
-    usage: `  plumline tap --url <http://host:port> <component> [--limit 20] [--every 1] [--format ndjson|table]
+    usage: `  plumline tap --url <host:port> <component> [--limit 20] [--every 1] [--format ndjson|table]
       Print a sample of what a source or transform of a running pipeline (plumline run --http)
       emits, without touching it. Stops after --limit events (0: at SIGINT).
   plumline tap <pipeline.yaml> <component> [--limit 20] [--every 1] [--format ndjson|table]
@@ -105,10 +123,18 @@ ${Object.values(COMMAND_HELP)
 ${LEVELS_LINE}
 `;
 
-/** `plumline <command> --help`: the command's usage and an example. */
-function commandHelp(command: string): string | undefined {
-  const c = COMMAND_HELP[command];
+/** `plumline <command> --help`: the command's usage and an example (`emulate <which> --help`: that emulator's). */
+function commandHelp(command: string, sub?: string): string | undefined {
+  const c = (command === 'emulate' && sub !== undefined ? EMULATE_HELP[sub] : undefined) ?? COMMAND_HELP[command];
   return c && `Usage:\n${c.usage}\n\nExample:\n  ${c.example}\n${command === 'run' ? `\n${LEVELS_LINE}\n` : ''}`;
+}
+
+/** node:util's parseArgs errors in a line a user acts on (its own text for an unknown option suggests quoting it after `--`). */
+function usageError(err: NodeJS.ErrnoException): string {
+  const option = /'([^']+)'/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}: \`plumline <command> --help\` lists a command's options`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${err.message.replace(/\.$/, '')}: \`plumline <command> --help\` lists a command's options`;
+  return err.message;
 }
 
 /**
@@ -162,7 +188,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      // -v as most tools take it (node -v): the version.
+      args: argv.map((a) => (a === '-v' ? '--version' : a)),
       allowPositionals: true,
       options: {
         once: { type: 'boolean', default: false },
@@ -188,7 +215,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       },
     });
   } catch (err) {
-    io.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
+    io.stderr.write(`error: ${usageError(err as NodeJS.ErrnoException)}\n`);
     return EXIT_INVALID;
   }
   const [command, ...rest] = parsed.positionals;
@@ -196,7 +223,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     io.stdout.write(`plumline ${version()} (Node.js ${process.versions.node})\n`);
     return EXIT_OK;
   }
-  const help = parsed.values.help && command !== undefined ? commandHelp(command) : undefined;
+  const help = parsed.values.help && command !== undefined ? commandHelp(command, rest[0]) : undefined;
   if (help) {
     io.stdout.write(help);
     return EXIT_OK;

@@ -1,5 +1,5 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { CliIo } from './main.js';
 import { pluginFiles, type PluginKind } from './scaffold/plugin-templates.js';
 
@@ -39,7 +39,8 @@ export async function newPluginCommand(args: readonly string[], opts: { kind: st
       return 2;
     }
   }
-  const files = pluginFiles({ ...pluginNames(name, opts.kind as PluginKind), kind: opts.kind as PluginKind, coreVersion: CORE_VERSION_RANGE, ...(coreSource ? { coreSource: `file:${coreSource}` } : {}) });
+  // Relative to the plugin (as npm reads file: specs), so its package.json holds no path of this machine.
+  const files = pluginFiles({ ...pluginNames(name, opts.kind as PluginKind), kind: opts.kind as PluginKind, coreVersion: CORE_VERSION_RANGE, ...(coreSource ? { coreSource: `file:${relative(target, coreSource)}` } : {}) });
   for (const [path, text] of Object.entries(files)) {
     await mkdir(dirname(join(target, path)), { recursive: true });
     await writeFile(join(target, path), text);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -40,6 +40,20 @@ describe('plumline new plugin', () => {
       const test = await run(process.execPath, [join(pkg, 'node_modules/vitest/vitest.mjs'), 'run'], { cwd: pkg, env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' } });
       expect(test.stdout).toMatch(/Tests\s+\d+ passed/);
       expect(test.stdout).not.toMatch(/failed/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('--core: the tarball is a path relative to the plugin in its package.json, never this machine\'s absolute path', async () => {
+    const { dir, cleanup } = await tmpDir('plumline-new-core-');
+    try {
+      await mkdir(join(dir, 'packs'));
+      await writeFile(join(dir, 'packs', 'plumline-core-0.1.0.tgz'), '');
+      const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+      expect(await main(['new', 'plugin', 'acme-sink', '--kind', 'sink', '--dir', join(dir, 'plugins'), '--core', join(dir, 'packs', 'plumline-core-0.1.0.tgz')], io)).toBe(0);
+      const manifest = JSON.parse(await readFile(join(dir, 'plugins', 'acme-sink', 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+      expect(manifest.devDependencies['@plumline/core']).toBe('file:../../packs/plumline-core-0.1.0.tgz');
     } finally {
       await cleanup();
     }

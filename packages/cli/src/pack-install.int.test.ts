@@ -67,8 +67,13 @@ import type { CorrelateConfig } from '@plumline/operators';
 export type Check = [Pipeline, SourcePlugin, PollCheckpoint<'calls'>, CorrelateConfig];
 `;
 
+/** The host program docs/operations.md shows (`OpsHandler`, the hooks, an OpenTelemetry SDK): the block after `<!-- file: host.ts; run -->`. */
+const HOST_TS = /<!-- file: host\.ts; run -->\n```ts\n([\s\S]*?)```/.exec(readFileSync(join(root, 'docs/operations.md'), 'utf8'))![1]!;
+/** The OpenTelemetry SDK a host brings itself, at the versions the CLI uses. */
+const HOST_OTEL = ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus'];
+
 describe('the packages as npm users get them (pnpm pack → npm install into a fresh project)', () => {
-  it('install from the tarballs, run a pipeline with the plumline bin, type-check a consumer under strict nodenext and node10 resolution, import only what they declare, and scaffold a plugin against the packed core that builds and passes its tests', { timeout: 240_000 }, async () => {
+  it('install from the tarballs, run a pipeline with the plumline bin, type-check a consumer under strict nodenext and node10 resolution, import only what they declare, and scaffold a plugin against the packed core that builds and passes its tests', { timeout: 420_000 }, async () => {
     const work = await tmpDir('plumline-pack-');
     try {
       // The command the authoring guide gives: the tarballs go to packs/ in the clone.
@@ -86,7 +91,12 @@ describe('the packages as npm users get them (pnpm pack → npm install into a f
       const app = join(work.dir, 'app');
       await mkdir(app);
       const deps = Object.fromEntries(tarballs.map((t) => [`@plumline/${t.replace(/^plumline-/, '').replace(/-\d+\.\d+\.\d+\.tgz$/, '')}`, `file:${join(packs, t)}`]));
-      await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: deps }, null, 2));
+      const cliDeps = (JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+      const rootDev = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+      // The API at core's range (the SDK's peer range decides within it).
+      const coreApi = (JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['@opentelemetry/api']!;
+      const otel = { ...Object.fromEntries(HOST_OTEL.map((p) => [p, cliDeps[p]!])), '@opentelemetry/api': coreApi, '@types/node': rootDev['@types/node']! };
+      await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { ...deps, ...otel } }, null, 2));
       // protobufjs's postinstall is not needed (as in the workspace: ignoredBuiltDependencies).
       sh('npm', ['install', '--ignore-scripts'], app);
 
@@ -115,11 +125,27 @@ describe('the packages as npm users get them (pnpm pack → npm install into a f
       await writeFile(join(app, 'tsconfig.node10.json'), tsconfig('commonjs', 'node10', 'types-only.ts'));
       sh(process.execPath, [TSC, '-p', 'tsconfig.node10.json'], app);
 
+      // A host program built against the tarballs (the one docs/operations.md shows): the ops
+      // handler mounted under /ops in its own server, its OpenTelemetry SDK's metrics on
+      // /metrics, the committed-checkpoint and dead-letter hooks.
+      await mkdir(join(app, 'host'));
+      await writeFile(join(app, 'host', 'host.ts'), HOST_TS);
+      await writeFile(join(app, 'tsconfig.host.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', outDir: 'host-out', rootDir: 'host', skipLibCheck: true, types: ['node'] }, files: ['host/host.ts'] }));
+      sh(process.execPath, [TSC, '-p', 'tsconfig.host.json'], app);
+      const hosted = JSON.parse(sh(process.execPath, ['host-out/host.js'], app).trim()) as Record<string, unknown>;
+      expect(hosted).toMatchObject({ components: ['calls', 'unique', 'taken', 'out', 'rejects'], deadLettersShown: 20, healthz: 200, ui: 'text/html; charset=utf-8', host: 'host app\n' });
+      expect(hosted.commits).toBeGreaterThanOrEqual(2);
+      expect(hosted.deadLetters).toBeGreaterThan(20);
+      expect(Number(hosted.metric)).toBeGreaterThan(1000);
+
       // A plugin scaffolded as the guide says, against the packed core (no registry has it): it
       // installs, builds and passes its conformance tests as generated.
       const core = join(packs, tarballs.find((t) => t.startsWith('plumline-core-'))!);
       sh(join(app, 'node_modules/.bin/plumline'), ['new', 'plugin', 'acme-sink', '--kind', 'sink', '--core', core], app);
       const plugin = join(app, 'acme-sink');
+      // The tarball is named relative to the plugin, so the package.json can be committed and used from another checkout.
+      const devCore = (JSON.parse(readFileSync(join(plugin, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@plumline/core'];
+      expect(devCore).toBe(`file:${relative(plugin, core)}`);
       sh('npm', ['install', '--ignore-scripts'], plugin);
       sh('npm', ['run', 'build'], plugin);
       expect(sh('npm', ['test'], plugin)).toMatch(/Tests\s+\d+ passed/);

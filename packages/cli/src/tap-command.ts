@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { formatError } from './format-error.js';
 import { registryForFile } from './plugins-for-pipeline.js';
 import type { CliIo } from './main.js';
+import { opsBaseUrl, unreachable } from './ops-url.js';
 
 export interface TapOptions {
   /** Events printed before the tap stops the pipeline (0 = until a signal). */
@@ -38,23 +39,44 @@ function printer(opts: TapOptions, io: CliIo, redact: (text: string) => string =
   return (e) => io.stdout.write(redact(opts.format === 'table' ? tableRow(e) : JSON.stringify(e)) + '\n');
 }
 
-async function tapRunning(base: string, component: string | undefined, opts: TapOptions, io: CliIo): Promise<number> {
-  if (!component) {
-    io.stderr.write('error: plumline tap --url <http://host:port> <component>\n');
+/** Operators upstream of `ref` holding events now, as a status document tells (why a tap may stay quiet). */
+export function heldUpstream(status: { components?: { id: string; type: string; inputs: string[]; stats?: { holding?: Record<string, number> } }[] }, ref: string): string[] {
+  const byId = new Map((status.components ?? []).map((c) => [c.id, c]));
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const stack = [ref.split('.')[0]!]; stack.length; ) {
+    const c = byId.get(stack.pop()!);
+    if (!c || seen.has(c.id)) continue;
+    seen.add(c.id);
+    const held = c.stats?.holding?.events;
+    if (held) out.push(`"${c.id}" (${c.type}) holds ${held} events: they leave when matched or when their window closes`);
+    stack.push(...c.inputs.map((i) => i.split('.')[0]!));
+  }
+  return out;
+}
+
+async function tapRunning(address: string, component: string | undefined, opts: TapOptions, io: CliIo): Promise<number> {
+  const base = opsBaseUrl(address);
+  if (!component || !base) {
+    io.stderr.write(`error: plumline tap --url <host:port> <component>: --url is the address given to run --http (host:port or http://host:port)${base ? '' : `, not "${address}"`}\n`);
     return 2;
   }
-  const url = `${base.replace(/\/+$/, '')}/tap/${encodeURIComponent(component)}?limit=${opts.limit || MAX_TAP_LIMIT}&every=${opts.every}`;
+  const url = `${base}/tap/${encodeURIComponent(component)}?limit=${opts.limit || MAX_TAP_LIMIT}&every=${opts.every}`;
   let res: Response;
   try {
     res = await fetch(url);
   } catch (err) {
-    io.stderr.write(`error: cannot reach ${base} (is \`plumline run --http\` serving there?): ${(err as Error).message}\n`);
+    io.stderr.write(`error: ${unreachable(base, err)}\n`);
     return 1;
   }
   if (!res.ok || !res.body) {
     io.stderr.write(`error: ${base} answered ${res.status}: ${(await res.text()).trim()}\n`);
     return res.status === 404 || res.status === 400 ? 2 : 1;
   }
+  // At once, before the first event: events held upstream (correlate) may take a while.
+  const status = await fetch(`${base}/status`).then((r) => (r.ok ? (r.json() as Promise<Parameters<typeof heldUpstream>[0]>) : {}), () => ({}));
+  const held = heldUpstream(status, component);
+  io.stderr.write(`plumline tap: watching "${component}" of ${base}: each event is printed as it leaves it${opts.limit ? `, up to ${opts.limit}` : ''} (Ctrl-C stops).${held.length ? ` Now ${held.join('; ')}.` : ''}\n`);
   const print = printer(opts, io);
   let rest = '';
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -92,8 +114,15 @@ async function tapStandalone(file: string | undefined, component: string | undef
   try {
     const registry = await registryForFile(file);
     const def = await resolvePipelineFile(file, { registry });
-    const ids = new Set(['dead_letter', ...def.sources.map((s) => s.id), ...def.transforms.map((t) => t.id)]);
-    if (!ids.has(component.split('.')[0]!)) throw new PluginError('PLUGIN_TAP_UNKNOWN_COMPONENT', `"${component}" is not a source or transform of ${file} (known: ${[...ids].join(', ')})`);
+    // What a sink could take as an input, as output$ takes: a route by its named outputs.
+    const refs = ['dead_letter', ...def.sources.map((s) => s.id), ...def.transforms.flatMap((t) => {
+      const named = t.plugin.outputs?.(t.config as never) ?? [];
+      return named.length ? named.map((o) => `${t.id}.${o}`) : [t.id];
+    })];
+    if (!refs.includes(component)) {
+      const named = refs.filter((r) => r.startsWith(`${component}.`));
+      throw new PluginError('PLUGIN_TAP_UNKNOWN_COMPONENT', named.length ? `"${component}" has named outputs: tap one of ${named.join(', ')}` : `"${component}" is not a source or transform output of ${file} (known: ${refs.join(', ')})`);
+    }
     for (const s of def.secrets) redactor.add(s);
     registry.register(
       defineSink({

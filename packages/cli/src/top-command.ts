@@ -1,4 +1,5 @@
 import type { CliIo } from './main.js';
+import { opsBaseUrl, unreachable } from './ops-url.js';
 
 /** One sample of a metric: name, labels, value. */
 interface Sample {
@@ -49,8 +50,12 @@ const METRIC = {
   backlog: 'plumline_source_backlog_records',
 };
 
-/** Rows per component from two scrapes `dtSec` apart (rates from the difference). */
-export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec: number): ComponentRow[] {
+/**
+ * Rows per component from two scrapes `dtSec` apart (rates from the difference), in `order` (the
+ * graph order /status gives: sources, each transform after its inputs, sinks); without it, or for
+ * a component it does not name, sources, transforms and sinks each by name.
+ */
+export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec: number, order: readonly string[] = []): ComponentRow[] {
   const rows = new Map<string, ComponentRow>();
   const row = (s: Sample) => {
     const id = s.labels.component!;
@@ -72,8 +77,9 @@ export function componentRows(now: Sample[], before: Sample[] | undefined, dtSec
     else if (s.name === METRIC.lag) r.lagSec = s.value;
     else if (s.name === METRIC.backlog) r.backlog = (r.backlog ?? 0) + s.value;
   }
-  const order = { source: 0, transform: 1, sink: 2 } as Record<string, number>;
-  return [...rows.values()].sort((a, b) => (order[a.kind] ?? 3) - (order[b.kind] ?? 3) || a.id.localeCompare(b.id));
+  const kindOrder = { source: 0, transform: 1, sink: 2 } as Record<string, number>;
+  const place = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  return [...rows.values()].sort((a, b) => place(a.id) - place(b.id) || (kindOrder[a.kind] ?? 3) - (kindOrder[b.kind] ?? 3) || a.id.localeCompare(b.id));
 }
 
 /** A lag as people read it, in at most two units: 4.2s, 3m07s, 2h05m, 333d1h. */
@@ -88,12 +94,17 @@ export function formatLag(sec: number): string {
 
 const num = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
 
-/** The frame `top` draws: a header and one line per component. */
+/** The widest component column `top` draws: longer ids are cut with an ellipsis. */
+const MAX_ID_WIDTH = 40;
+
+/** The frame `top` draws: a header and one line per component (the id column as wide as the longest id, 16 to 40). */
 export function renderTop(url: string, rows: ComponentRow[], health: string): string {
-  const head = `${'component'.padEnd(16)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)} ${'backlog'.padStart(8)}`;
+  const w = Math.min(MAX_ID_WIDTH, Math.max(16, ...rows.map((r) => r.id.length)));
+  const id = (s: string) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  const head = `${'component'.padEnd(w)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)} ${'backlog'.padStart(8)}`;
   const lines = rows.map(
     (r) =>
-      `${r.id.slice(0, 16).padEnd(16)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)} ${(r.backlog === undefined ? '-' : num(r.backlog)).padStart(8)}`,
+      `${id(r.id)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)} ${(r.backlog === undefined ? '-' : num(r.backlog)).padStart(8)}`,
   );
   return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
 }
@@ -108,9 +119,14 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
     io.stderr.write('error: plumline top needs the URL of a pipeline run with --http, e.g. plumline top http://127.0.0.1:9464\n');
     return 2;
   }
-  const base = url.replace(/\/(metrics)?$/, '');
+  const base = opsBaseUrl(url);
+  if (!base) {
+    io.stderr.write(`error: plumline top takes the address of a pipeline run with --http: host:port (as --http takes it) or http://host:port, not "${url}"\n`);
+    return 2;
+  }
   const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
   let before: Sample[] | undefined;
+  let order: string[] | undefined;
   let beforeMs = 0;
   let stop = false;
   const onSignal = () => (stop = true);
@@ -120,15 +136,16 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
       let samples: Sample[];
       let health = 'unknown';
       try {
+        order ??= await graphOrder(base);
         samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
         const ready = await fetch(`${base}/readyz`);
         health = ready.ok ? 'ready' : `NOT READY ${JSON.stringify(Object.fromEntries(Object.entries(((await ready.json()) as { components?: Record<string, { ok: boolean; reason?: string }> }).components ?? {}).filter(([, c]) => !c.ok).map(([id, c]) => [id, c.reason])))}`;
       } catch (err) {
-        io.stderr.write(`error: cannot read ${base}/metrics: ${(err as Error).message}\n`);
+        io.stderr.write(`error: ${unreachable(base, err)}\n`);
         return 1;
       }
       const now = Date.now();
-      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000), health);
+      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000, order), health);
       io.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : text + '\n');
       before = samples;
       beforeMs = now;
@@ -139,4 +156,11 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
   } finally {
     process.off('SIGINT', onSignal);
   }
+}
+
+/** The components in graph order, from the pipeline's /status (none from a server without it: top then sorts by kind and name). */
+async function graphOrder(base: string): Promise<string[]> {
+  const res = await fetch(`${base}/status`);
+  if (!res.ok) return [];
+  return ((await res.json()) as { components?: { id: string }[] }).components?.map((c) => c.id) ?? [];
 }

@@ -295,6 +295,12 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
    * Undefined: one pipeline reads everything.
    */
   tasks?(config: z.output<S>): SourceTasks<z.output<S>> | undefined;
+  /**
+   * How to give this source an end, for the error `--once` gives a source that never ends
+   * (`CONFIG_NOT_BOUNDED`): the keys to set, as written in YAML (`count: 1000`, `stop_at_end:
+   * true`). Undefined: the error says it cannot run with `--once`.
+   */
+  readonly endHint?: string;
   create(config: z.output<S>, ctx: ComponentContext): Source<C> | Promise<Source<C>>;
 }
 

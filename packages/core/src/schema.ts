@@ -5,11 +5,21 @@ import { isByteSize, parseByteSize } from './util/size.js';
 /** Zod, the version plugin schemas are written with (use this one: schemas from another copy do not mix). */
 export { z };
 
+/** Unit words people write, to the unit a duration takes. */
+const UNIT_WORDS: Record<string, string> = { millisecond: 'ms', msec: 'ms', second: 's', sec: 's', minute: 'm', min: 'm', hour: 'h', hr: 'h', day: 'd', week: 'w' };
+
+/** Why `text` is not a duration, with the spelling it takes when the unit was written as a word (`30sec`, `1 day` → `30s`, `1d`). */
+export function notADuration(text: string): string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(text);
+  const unit = m && (UNIT_WORDS[m[2]!.toLowerCase()] ?? (['ms', 's', 'm', 'h', 'd', 'w'].includes(m[2]!.toLowerCase()) ? m[2]!.toLowerCase() : undefined));
+  return `"${text}" is not a duration: write a number and a unit (ms, s, m, h, d, w)${unit ? `, here ${m[1]}${unit}` : ', e.g. 500ms, 30s, 5m, 2h, 7d'}`;
+}
+
 function durationText(description: string) {
   return z
     // A bare number is the usual slip: say which unit to add rather than only "expected string".
     .string({ error: (iss) => (typeof iss.input === 'number' ? `a duration needs a unit: write ${iss.input}s (or ${iss.input}ms, ${iss.input}m)` : undefined) })
-    .refine(isDuration, { message: 'expected a duration with a unit, e.g. 500ms, 30s, 5m, 2h, 7d' })
+    .refine(isDuration, { error: (iss) => notADuration(String(iss.input)), params: { at: 'value' } })
     .describe(description)
     .transform((text) => parseDuration(text));
 }
@@ -17,7 +27,7 @@ function durationText(description: string) {
 function sizeText(description: string) {
   return z
     .string({ error: (iss) => (typeof iss.input === 'number' ? `a size needs a unit: write ${iss.input}B (or ${iss.input}KiB, ${iss.input}MB)` : undefined) })
-    .refine(isByteSize, { message: 'expected a size with a unit, e.g. 64KiB, 100MB, 1GiB' })
+    .refine(isByteSize, { message: 'expected a size with a unit, e.g. 64KiB, 100MB, 1GiB', params: { at: 'value' } })
     .describe(description)
     .transform((text) => parseByteSize(text));
 }

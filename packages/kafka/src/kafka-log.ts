@@ -6,10 +6,20 @@ const { logLevel } = kafkajs;
 /**
  * kafkajs messages that say nothing a user must act on: the coordinator still finishing the
  * transaction of a worker that was killed (kafkajs retries it; every restart after a kill meets
- * it), and the notice about the default partitioner that changed in kafkajs 2.0 (we pick it
- * explicitly). They go to debug.
+ * it), the notice about the default partitioner that changed in kafkajs 2.0 (we pick it
+ * explicitly), and start-up chatter kafkajs retries by itself — a group or transaction
+ * coordinator not available or still loading (a broker creating `__consumer_offsets` on a
+ * group's first use), a partition without a leader during an election. They go to debug; what
+ * retrying does not fix reaches the component as an error.
  */
-const ROUTINE = /CONCURRENT_TRANSACTIONS|concurrent transactions|default partitioner|KAFKAJS_NO_PARTITIONER_WARNING/i;
+const ROUTINE = new RegExp(
+  [
+    'CONCURRENT_TRANSACTIONS', 'concurrent transactions', 'default partitioner', 'KAFKAJS_NO_PARTITIONER_WARNING',
+    'coordinator is not available', 'COORDINATOR_NOT_AVAILABLE', 'coordinator is loading', 'COORDINATOR_LOAD_IN_PROGRESS', 'not the correct coordinator', 'NOT_COORDINATOR',
+    'no leader for this topic-partition', 'LEADER_NOT_AVAILABLE',
+  ].join('|'),
+  'i',
+);
 
 /** Routes kafkajs's logs into the component's pino logger (errors as warnings: kafkajs retries them itself). */
 export function kafkaLogCreator(logger: Logger): kafkajs.logCreator {

@@ -51,6 +51,22 @@ function editDistance(a: string, b: string): number {
   return dp[b.length]!;
 }
 
+/** The name among `known` closest to `name` (at most 2 edits away, or one is the other's start), for "did you mean" hints. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = k.startsWith(name) || name.startsWith(k) ? 1 : editDistance(k, name);
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+/** What a missing value is, in words, by zod's expected type; for a few well-known keys, what to write. */
+function missingHint(key: string, expected: unknown): string {
+  if (key === 'inputs') return 'the components it reads from, e.g. inputs: [<source or transform>]';
+  return ({ array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', object: 'a map of keys' } as Record<string, string>)[String(expected)] ?? String(expected);
+}
+
 function valueAt(root: unknown, path: KeyPath): unknown {
   let v = root;
   for (const p of path) {
@@ -94,7 +110,7 @@ export function validateConfig<S extends z.ZodType>(
     if (issue.code === 'invalid_type' && valueAt(value, rel) === undefined) {
       const key = String(rel[rel.length - 1] ?? '');
       errors.push(
-        new ConfigError('CONFIG_MISSING_KEY', `missing required key "${key}" (${issue.message.replace(/^Invalid input: /, '')}): add it`, {
+        new ConfigError('CONFIG_MISSING_KEY', `missing required key "${key}": add it (${missingHint(key, (issue as { expected?: unknown }).expected)})`, {
           location: doc.locate(path.slice(0, -1), key),
           fields: { key },
         }),
@@ -102,8 +118,10 @@ export function validateConfig<S extends z.ZodType>(
       continue;
     }
     const last = path[path.length - 1];
-    // Custom checks (conditions, templates) name a key; point at it rather than its value.
-    const location = issue.code === 'custom' && typeof last === 'string' ? doc.locate(path.slice(0, -1), last) : doc.locate(path);
+    // Custom checks (conditions, templates) name a key; point at it rather than its value, unless
+    // the check says the value is what to change (a duration or size: `params.at: 'value'`).
+    const atValue = (issue as { params?: { at?: string } }).params?.at === 'value';
+    const location = issue.code === 'custom' && typeof last === 'string' && !atValue ? doc.locate(path.slice(0, -1), last) : doc.locate(path);
     errors.push(
       new ConfigError('CONFIG_INVALID_VALUE', `${issue.message.replace(/^Invalid input: /, 'invalid value: ')}`, {
         location,

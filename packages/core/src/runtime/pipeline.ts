@@ -349,7 +349,8 @@ class PipelineRuntime implements Pipeline {
       const committed = instance.committed?.bind(instance);
       if (committed) this.commits!.onSourceCommitted(c.id, committed);
       if (this.options.once && !instance.bounded) {
-        throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${c.id}" (${c.plugin.type}) never ends, so it cannot run with --once: give it an end (e.g. count or end), or run without --once`, {
+        const end = c.plugin.endHint;
+        throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${c.id}" (${c.plugin.type}) never ends, so it cannot run with --once: ${end ? `give it an end (${end}), or run without --once` : 'run it without --once'}`, {
           fields: { component: c.id },
         });
       }

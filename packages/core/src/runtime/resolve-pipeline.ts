@@ -5,7 +5,7 @@ import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
 import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
-import { fieldSchema, validateConfig } from '../config/validate.js';
+import { closestName, fieldSchema, validateConfig } from '../config/validate.js';
 import { YamlDocument, type KeyPath } from '../config/yaml-document.js';
 import { DEAD_LETTER_STREAM, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
 
@@ -297,12 +297,12 @@ class PipelineResolver {
    */
   private checkInputs(section: Section, id: string, inputs: readonly string[], outputsOf: ReadonlyMap<string, readonly string[]>): void {
     inputs.forEach((ref, i) => {
-      const problem = this.inputProblem(section, ref, outputsOf);
+      const problem = this.inputProblem(section, id, ref, outputsOf);
       if (problem) this.errors.push(new ConfigError('CONFIG_BAD_INPUT', problem, { location: this.doc.locate([section, id, 'inputs', i]) }));
     });
   }
 
-  private inputProblem(from: Section, ref: string, outputsOf: ReadonlyMap<string, readonly string[]>): string | undefined {
+  private inputProblem(from: Section, self: string, ref: string, outputsOf: ReadonlyMap<string, readonly string[]>): string | undefined {
     if (ref === DEAD_LETTER_STREAM) return from === 'sinks' ? undefined : `only sinks can take the ${DEAD_LETTER_STREAM} stream`;
     const [name, output] = ref.split('.', 2) as [string, string | undefined];
     const section = this.names.get(name);
@@ -310,7 +310,15 @@ class PipelineResolver {
     if ((!section && this.refused.has(name)) || this.unresolved.has(name)) return undefined;
     const outs = outputsOf.get(name) ?? [];
     const named = (o: readonly string[]) => o.map((x) => `${name}.${x}`).join(', ');
-    if (!section) return `input "${ref}" names no component: use one of ${[...this.names.keys()].filter((n) => this.names.get(n) !== 'sinks').join(', ')}`;
+    if (!section) {
+      // What it may read: sources and transforms (their named outputs for a route), not itself.
+      const choices = [...this.names.keys()].filter((n) => this.names.get(n) !== 'sinks' && n !== self).flatMap((n) => {
+        const o = outputsOf.get(n) ?? [];
+        return o.length ? o.map((x) => `${n}.${x}`) : [n];
+      });
+      const close = closestName(ref, choices);
+      return `input "${ref}" names no component${close ? `: did you mean "${close}"?` : ''}${choices.length ? ` (${close ? 'all: ' : 'use one of '}${choices.join(', ')})` : ': add a source'}`;
+    }
     if (section === 'sinks') return `input "${ref}" is a sink; sinks have no output`;
     if (output === undefined && outs.length > 0) return `component "${name}" has named outputs: take one of ${named(outs)}`;
     if (output !== undefined && !outs.includes(output)) return `component "${name}" has no output "${output}"${outs.length ? `: use one of ${named(outs)}` : ''}`;

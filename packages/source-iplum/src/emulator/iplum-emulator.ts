@@ -90,7 +90,14 @@ export class IplumEmulator {
         res.end(JSON.stringify({ errorCode: 'ERR_SERVER', errorDescription: (err as Error).message }));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve));
+    // A port in use (EADDRINUSE) rejects the start instead of an unhandled 'error' event.
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
     if (this.options.callbackUrl) {
       this.pushedUntil = this.now();
       this.pushTimer = setInterval(() => void this.push(), this.options.callbackIntervalMs ?? 200);
