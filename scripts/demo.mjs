@@ -9,9 +9,20 @@ import { IplumEmulator } from '../packages/source-iplum/dist/emulator/index.js';
 const root = new URL('..', import.meta.url).pathname;
 // `--kafka` (pnpm demo:kafka): also write to the Kafka broker that scripts/kafka.sh started.
 const kafka = process.argv.includes('--kafka');
+// `--again`: keep the output and the state of the last run, so the pipeline resumes from its checkpoint.
+const again = process.argv.includes('--again');
 const name = kafka ? 'demo-kafka' : 'demo';
-rmSync(join(root, 'out', name), { recursive: true, force: true });
-rmSync(join(root, '.plumline', name), { recursive: true, force: true });
+// The broker scripts/kafka.sh started: KAFKA_PORT moves it (KAFKA_BROKERS names another).
+const kafkaBrokers = process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`;
+const linesIn = (dir) => (existsSync(dir) ? walkFiles(dir).filter((f) => f.endsWith('.ndjson')).reduce((n, f) => n + readFileSync(f, 'utf8').split('\n').filter(Boolean).length, 0) : 0);
+function walkFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walkFiles(join(dir, d.name)) : [join(dir, d.name)]));
+}
+if (!again) {
+  rmSync(join(root, 'out', name), { recursive: true, force: true });
+  rmSync(join(root, '.plumline', name), { recursive: true, force: true });
+}
+const before = linesIn(join(root, 'out', name));
 
 // 0.2% of lines are served malformed, to show that bad records reach the dead-letter file.
 const emulator = new PlumEmulator({ seed: 7, sessionsPerSecond: 0.05, username: 'demo', password: 'demo-password', faults: { malformedLineRate: 0.002 } });
@@ -35,6 +46,7 @@ const code = await new Promise((resolve) => {
       IPLUM_USERNAME: 'admin@acme-voice.com',
       // The demo's own key for mask's HMAC; a real deployment sets its own secret.
       PLUMLINE_MASK_KEY: process.env.PLUMLINE_MASK_KEY || 'demo-mask-key-not-for-production',
+      KAFKA_BROKERS: kafkaBrokers,
     },
   });
   child.on('exit', resolve);
@@ -67,11 +79,15 @@ if (existsSync(deadFile)) {
   const codes = [...new Set(dead.map((d) => d.attributes?.code))].join(', ');
   console.log(`\nThe dead-letter warnings above (${dead.length} records) are on purpose: the emulator serves 0.2% of lines malformed, and each bad record goes to ${relative(root, deadFile)} with its reason (${codes}) while the rest is written.`);
 }
-console.log(`\nRun the pipeline again and only records that arrived since are written: the source resumes from its checkpoint in .plumline/${name}/state, and what it reads again within \`lateness\` is not delivered twice.`);
+if (again) {
+  console.log(`\nThis run resumed from the checkpoint in .plumline/${name}/state: it wrote ${linesIn(join(root, 'out', name)) - before} lines (records that arrived since the last run; what it read again within \`lateness\` was not delivered twice).`);
+} else {
+  console.log(`\n\`pnpm demo\` starts over each time (it clears out/${name} and .plumline/${name}). To see a pipeline resume from its checkpoint, run \`node scripts/demo.mjs${kafka ? ' --kafka' : ''} --again\`: only records that arrived since are written.`);
+}
 
 if (kafka) {
   const { default: kafkajs } = await import('kafkajs');
-  const admin = new kafkajs.Kafka({ brokers: [process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const admin = new kafkajs.Kafka({ brokers: [kafkaBrokers], logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
   console.log('\nKafka topics:');
   for (const topic of (await admin.listTopics()).filter((t) => t.startsWith('demo.')).sort()) {

@@ -28,6 +28,17 @@ export async function connectOrFail<C extends { connect(): Promise<void> }>(clie
   }
 }
 
-function unreachable(brokers: readonly string[], err: unknown): PipelineError {
-  return new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+/**
+ * KAFKA_CONNECT_FAILED for `brokers`, saying what to do where the cause is known: a KRaft
+ * controller listener answers a client's first request with UNSUPPORTED_VERSION ("The Kafka
+ * server does not support the requested API version"), which reads like a version mismatch.
+ */
+export function unreachable(brokers: readonly string[], err: unknown): PipelineError {
+  const e = err as { message?: string; type?: string };
+  const message = e?.message ?? String(err);
+  const controller = e?.type === 'UNSUPPORTED_VERSION' || /does not support the requested API version/i.test(message);
+  const hint = controller
+    ? ` — ${brokers.length > 1 ? 'one of them' : 'it'} is likely a KRaft controller listener, not a broker's: point brokers at the broker listener (plaintext 9092 by default; scripts/kafka.sh: KAFKA_PORT), not the controller's (9093 by default; scripts/kafka.sh: KAFKA_PORT+1)`
+    : '';
+  return new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${brokers.join(', ')}: ${message}${hint}`, { cause: err, retriable: false });
 }

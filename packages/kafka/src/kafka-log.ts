@@ -17,9 +17,17 @@ const ROUTINE = new RegExp(
     'CONCURRENT_TRANSACTIONS', 'concurrent transactions', 'default partitioner', 'KAFKAJS_NO_PARTITIONER_WARNING',
     'coordinator is not available', 'COORDINATOR_NOT_AVAILABLE', 'coordinator is loading', 'COORDINATOR_LOAD_IN_PROGRESS', 'not the correct coordinator', 'NOT_COORDINATOR',
     'no leader for this topic-partition', 'LEADER_NOT_AVAILABLE',
+    // kafkajs's own line after a consumer crash it restarts from: the source logs the crash with its cause (unless routine).
+    'Restarting the consumer in',
   ].join('|'),
   'i',
 );
+
+/** Whether `error` (or a kafkajs log message) is start-up chatter that kafkajs retries by itself (see ROUTINE). */
+export function isRoutine(error: unknown): boolean {
+  const e = error as { message?: unknown; type?: unknown } | undefined;
+  return ROUTINE.test(String(e?.message ?? error)) || ROUTINE.test(String(e?.type ?? ''));
+}
 
 /** Routes kafkajs's logs into the component's pino logger (errors as warnings: kafkajs retries them itself). */
 export function kafkaLogCreator(logger: Logger): kafkajs.logCreator {

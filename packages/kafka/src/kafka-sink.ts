@@ -1,3 +1,4 @@
+import { unreachable } from './check-topics.js';
 import { ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import { compileStrictTemplate, compileTemplate } from '@plumline/core/util';
 import kafkajs from './kafkajs-client.js';
@@ -98,7 +99,7 @@ export class KafkaSink implements Sink {
       await this.admin.connect();
       await this.producer?.connect();
     } catch (err) {
-      throw new PipelineError('KAFKA_CONNECT_FAILED', `cannot reach Kafka at ${this.c.brokers.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: false });
+      throw unreachable(this.c.brokers, err);
     }
     if (this.staticTopic) {
       await this.ensureTopics([this.staticTopic]);

@@ -4,6 +4,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig } from './kafka-connection.js';
+import { isRoutine } from './kafka-log.js';
 import { PartitionTaskMembership } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
 import { RecordDecoder } from './record-decoder.js';
@@ -82,6 +83,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   private admin: Promise<kafkajs.Admin> | undefined;
   /** With stop_at_end: per partition of the topics, the offsets at start (the end to reach, and where an unread partition starts). */
   private ends: Map<string, { low: number; high: number }> | undefined;
+  /** stop_at_end: where this run started in each partition it was given, for its progress (records done of the range). */
+  private readonly startedAt = new Map<string, number>();
   /** With stop_at_end: the group's first assignment arrived (before it, nothing is known to be finished). */
   private everAssigned = false;
 
@@ -171,7 +174,11 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
       }),
       this.consumer.on(CRASH, (e) => {
         if (e.payload.restart) {
-          this.ctx.logger.warn({ err: e.payload.error }, 'kafka consumer failed; kafkajs restarts it');
+          // Counted (and shown as the last error) either way; a coordinator still starting (a
+          // fresh broker, a group's first use) is start-up chatter, not worth a warning.
+          this.ctx.telemetry.retry(e.payload.error);
+          if (isRoutine(e.payload.error)) this.ctx.logger.debug({ err: e.payload.error }, 'kafka consumer failed; kafkajs restarts it');
+          else this.ctx.logger.warn({ err: e.payload.error }, 'kafka consumer failed; kafkajs restarts it');
           // A topic deleted while read fails every restart: say so instead of restarting for ever.
           if (this.c.topics) void this.checkTopics(this.c.topics).catch((err: unknown) => (err as PipelineError).code === 'KAFKA_TOPIC_MISSING' && this.queue.fail(err));
           return;
@@ -230,6 +237,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
       }
     }
     this.everAssigned = true;
+    this.reportProgress();
     if (this.reachedEnd()) this.queue.close();
   }
 
@@ -241,6 +249,25 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     const ends = new Map<string, { low: number; high: number }>();
     for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
     return ends;
+  }
+
+  /**
+   * stop_at_end: records read of those between where this run started in each assigned partition
+   * and the end found at start (the progress bar's done/total, so it can tell an ETA).
+   */
+  private reportProgress(): void {
+    if (!this.ends) return;
+    let done = 0;
+    let total = 0;
+    for (const tp of this.assigned) {
+      const end = this.ends.get(tp);
+      if (!end) continue;
+      if (!this.startedAt.has(tp)) this.startedAt.set(tp, Math.min(end.high, this.next.get(tp) ?? end.low));
+      const from = this.startedAt.get(tp)!;
+      total += end.high - from;
+      done += Math.min(end.high, Math.max(from, this.next.get(tp) ?? from)) - from;
+    }
+    this.ctx.telemetry.progress(done, total, 'records');
   }
 
   /** stop_at_end: every partition assigned to this worker was read to the end it had at start. */
@@ -303,6 +330,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     if (chunk.throughOffset + 1 > (next ?? -1)) {
       if (events.length + dead.length === 0) {
         this.next.set(chunk.tp, chunk.throughOffset + 1);
+        this.reportProgress();
         this.ctx.telemetry.backlog(chunk.tp, Math.max(0, chunk.highWatermark - chunk.throughOffset - 1));
         return undefined;
       }
@@ -310,6 +338,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     }
     if (next === undefined || events.length + dead.length === 0) return undefined;
     this.next.set(chunk.tp, next);
+    this.reportProgress();
     this.ctx.telemetry.backlog(chunk.tp, Math.max(0, chunk.highWatermark - next));
     return { events, ...(dead.length ? { dead } : {}), checkpoint: { offsets: Object.fromEntries(this.next) } };
   }
