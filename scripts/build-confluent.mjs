@@ -6,7 +6,7 @@
 //   node scripts/build-confluent.mjs            build it (or say it is there)
 //   node scripts/build-confluent.mjs --if-ci    only when CI is set; otherwise one line saying how
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +36,26 @@ const dir = dirname(require.resolve(`${PACKAGE}/package.json`));
 const preGyp = createRequire(join(dir, 'package.json')).resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
 console.log(`${PACKAGE}: building the native module (about 75 s)…`);
 const started = Date.now();
-// node-gyp downloads Node's headers unless told where they are: beside this node, where the
-// distributions (and Debian's nodejs) put them.
-const prefix = dirname(dirname(process.execPath));
-const nodedir = existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: prefix } : {};
+// node-gyp downloads Node's headers unless told where they are (and nodejs.org may not be
+// reachable): beside this node, where the distributions (and Debian's nodejs) put them; for a
+// Node from the npm registry (`npx -p node@24`, which comes without them), from the same
+// version's node-<platform>-<arch> package there, which has them.
+function nodeHeaders() {
+  const prefix = dirname(dirname(process.execPath));
+  if (existsSync(join(prefix, 'include', 'node', 'node_version.h'))) return prefix;
+  const dir = join(dirname(kafkaPackage), '..', '..', '.tmp', `node-headers-${process.version}`);
+  const headers = join(dir, 'package');
+  if (existsSync(join(headers, 'include', 'node', 'node_version.h'))) return headers;
+  mkdirSync(dir, { recursive: true });
+  const spec = `node-${process.platform}-${process.arch}@${process.versions.node}`;
+  const pack = spawnSync('npm', ['pack', spec, '--silent'], { cwd: dir, encoding: 'utf8' });
+  const tarball = pack.stdout.trim().split('\n').pop();
+  if (pack.status !== 0 || !tarball) return undefined;
+  const untar = spawnSync('tar', ['xzf', tarball, 'package/include'], { cwd: dir, encoding: 'utf8' });
+  return untar.status === 0 && existsSync(join(headers, 'include', 'node', 'node_version.h')) ? headers : undefined;
+}
+const headers = nodeHeaders();
+const nodedir = headers ? { npm_config_nodedir: headers } : {};
 // JOBS=1: librdkafka's build fails with parallel jobs here.
 // Thousands of compiler lines: kept out of the log unless the build fails.
 const build = spawnSync(process.execPath, [preGyp, 'install', '--fallback-to-build'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...nodedir, CKJS_LINKING: 'dynamic', JOBS: '1' } });

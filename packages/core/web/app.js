@@ -101,7 +101,7 @@ function renderGraph(doc, rate) {
     nodes.push({ id: 'dead_letter', kind: 'source', type: 'refused records', virtual: true });
     depth.set('dead_letter', deadDepth);
   }
-  const W = 190, H = 58, GX = 70, GY = 22, PAD = 12;
+  const W = 170, H = 58, GX = 44, GY = 18, PAD = 12;
   /** @type {Map<number, number>} */
   const rows = new Map();
   /** @type {Map<string, {x: number, y: number}>} */
@@ -114,7 +114,8 @@ function renderGraph(doc, rate) {
   }
   const width = PAD * 2 + (Math.max(...rows.keys()) + 1) * (W + GX) - GX;
   const height = PAD * 2 + Math.max(...rows.values()) * (H + GY) - GY;
-  const svg = h('svg', { width: String(width), height: String(height), viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'pipeline graph' });
+  // As wide as it needs up to the page's width, scaled down beyond that (long chains).
+  const svg = h('svg', { width: String(width), height: String(height), viewBox: `0 0 ${width} ${height}`, style: 'max-width: 100%; height: auto', role: 'img', 'aria-label': 'pipeline graph' });
   for (const c of doc.components) {
     for (const ref of c.inputs) {
       const from = at.get(ref === 'dead_letter' ? 'dead_letter' : ref.split('.')[0]);
