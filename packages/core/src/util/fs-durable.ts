@@ -1,4 +1,4 @@
-import { open, rename, mkdir, type FileHandle } from 'node:fs/promises';
+import { open, rename, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** fsyncs a directory so that a rename or create inside it survives power loss. */
@@ -15,18 +15,26 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Replaces `path` with `data` so that after a crash at any moment the file holds either the
  * old or the new content, whole: write a temporary file, fsync it, rename over, fsync the directory.
+ * A write that fails (a full disk: ENOSPC, EFBIG, EIO) removes its temporary file before it
+ * rejects: a caller that retries every commit interval must not leave one behind per attempt.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    // Absent already when open failed; the error to report is the write's, not the cleanup's.
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
-  await rename(tmp, path);
   await fsyncDir(dir);
 }
