@@ -83,7 +83,8 @@ export interface Pipeline {
    * before `start()` to see every event. The observer runs inline, as each batch passes: a slow
    * one slows the pipeline (that is the back-pressure), and it must not throw. Observing takes
    * no part in acknowledgements: events count as delivered when the sinks have them, observed or
-   * not. Throws PIPELINE_UNKNOWN_OUTPUT for a reference the pipeline does not have.
+   * not. Throws PIPELINE_UNKNOWN_OUTPUT for a reference the pipeline does not have, and for the
+   * bare id of a component with named outputs (`route`: observe `id.name`).
    *
    * @example
    * pipeline.output$('masked').pipe(filter((e) => e.kind === 'call')).subscribe((e) => console.log(e.id));
