@@ -29,4 +29,17 @@ describe('kafka sink config', () => {
     expect(problems({ topic: 'x'.repeat(250) })).toEqual(['topic']);
     expect(problems({ topic: 'kq.{{kind}}', key: '{{id}}' })).toEqual([]);
   });
+
+  it('refuses, at validate time, a template field no event can have and a templated topic Kafka would refuse whatever the event (the issue: every event dead-lettered)', () => {
+    const messages = (c: Record<string, unknown>) => {
+      const r = kafkaSinkConfigSchema.safeParse({ ...base, ...c });
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(messages({ topic: 'calls.{{sorce}}.{{kind}}' })).toEqual([expect.stringMatching(/^topic: .*"sorce" is not a field of an event \(did you mean "source"\?\)/)]);
+    expect(messages({ key: '{{attributes.id}}-{{sesion}}' })).toEqual([expect.stringMatching(/^key: .*"sesion" is not a field/)]);
+    expect(messages({ headers: { tenant: '{{tenant}}' } })).toEqual([expect.stringMatching(/^headers.tenant: .*"tenant" is not a field/)]);
+    expect(messages({ topic: 'calls/{{source}}' })).toEqual([expect.stringMatching(/^topic: .*"\/" .*a Kafka topic name holds only a-z A-Z 0-9 \. _ -/)]);
+    expect(messages({ topic: `${'x'.repeat(250)}.{{kind}}` })).toEqual([expect.stringMatching(/^topic: .*longer than 249/)]);
+    expect(messages({ topic: 'calls.{{source}}.{{attributes.channel}}' })).toEqual([]);
+  });
 });

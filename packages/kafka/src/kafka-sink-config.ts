@@ -1,5 +1,5 @@
 import { duration, z } from '@plumline/core';
-import { templateProblems } from '@plumline/core/util';
+import { templateParts, templateProblems } from '@plumline/core/util';
 import { kafkaConnectionShape } from './kafka-connection.js';
 import { kafkaDriverSchema } from './producer-driver.js';
 import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
@@ -10,6 +10,22 @@ export const DEFAULT_MAX_IN_FLIGHT = 5;
 /** What Kafka takes as a topic name: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
 export function isValidTopicName(name: string): boolean {
   return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
+/**
+ * Why no event can give `template` a topic name Kafka takes, or undefined: a fixed name must be
+ * valid, and the fixed text around the fields may not hold a character a topic never has (`/`)
+ * nor be longer than a topic may be.
+ */
+function topicTemplateProblem(template: string): string | undefined {
+  if (!template.includes('{{')) return isValidTopicName(template) ? undefined : `"${template}" is not a Kafka topic name: use 1–249 of a-z A-Z 0-9 . _ -`;
+  // A template that does not parse is reported as such.
+  if (templateProblems(template).length) return undefined;
+  const fixed = templateParts(template).literals.join('');
+  const bad = /[^a-zA-Z0-9._-]/.exec(fixed);
+  if (bad) return `"${template}" can never be a topic: "${bad[0]}" is in its fixed text, and a Kafka topic name holds only a-z A-Z 0-9 . _ -`;
+  if (fixed.length > 249) return `"${template}" can never be a topic: its fixed text alone is ${fixed.length} characters, longer than 249 (Kafka's limit)`;
+  return undefined;
 }
 
 const template = (description: string) =>
@@ -25,8 +41,9 @@ const template = (description: string) =>
 export const kafkaSinkConfigSchema = z
   .strictObject({
     ...kafkaConnectionShape('plumline'),
-    topic: template('Topic template over event fields, e.g. `calls.{{kind}}`. A rendered name Kafka would refuse (over 249 characters, characters other than a-z A-Z 0-9 . _ -) sends the event to the dead-letter output (KAFKA_TOPIC_INVALID).').superRefine((t, ctx) => {
-      if (!t.includes('{{') && !isValidTopicName(t)) ctx.addIssue({ code: 'custom', message: `"${t}" is not a Kafka topic name: use 1–249 of a-z A-Z 0-9 . _ -` });
+    topic: template('Topic template over event fields, e.g. `calls.{{kind}}`. A rendered name Kafka would refuse (over 249 characters, characters other than a-z A-Z 0-9 . _ -) sends the event to the dead-letter output (KAFKA_TOPIC_INVALID); fixed text that makes every name invalid is refused at validate.').superRefine((t, ctx) => {
+      const problem = topicTemplateProblem(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
     missing_field: z
       .string()

@@ -1,5 +1,5 @@
 import { byteSize, duration, z } from '@plumline/core';
-import { pathTemplateProblems } from './path-template.js';
+import { missingFieldProblem, pathTemplateProblems } from './path-template.js';
 
 export const DEFAULT_MAX_OPEN_FILES = 64;
 export const DEFAULT_INDEX_COMPACT_RECORDS = 5_000;
@@ -14,6 +14,15 @@ export const fileSinkConfigSchema = z.strictObject({
       for (const m of pathTemplateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
     })
     .describe('File path template, relative to the working directory: `{{field}}` from the event, `%Y %m %d %H %M %S %j` from its time (UTC). E.g. `out/{{source}}/{{kind}}/%Y-%m-%d.ndjson`.'),
+  missing_field: z
+    .string()
+    .min(1)
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? undefined : missingFieldProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe('Value a `{{field}}` of `path` renders as when an event lacks it (absent, null or empty). Absent: such an event goes to the dead-letter output (FILE_TEMPLATE_FIELD_MISSING), never to a made-up path.'),
   gzip: z.boolean().default(false).describe('Compress: `.gz` is appended to the name (unless the path ends in it); each write is one gzip member, so `zcat` reads the whole file.'),
   rotate: z
     .strictObject({

@@ -63,7 +63,8 @@ function partFile(template: string, part: number, gzip: boolean): string {
  */
 export class FileSink implements Sink {
   readonly maxInFlight = 64;
-  private readonly pathOf: (e: CallEvent) => string;
+  private readonly pathOf: (e: CallEvent) => string | undefined;
+  private readonly missingFieldOf: (e: CallEvent) => string | undefined;
   private readonly staticPath: boolean;
   private readonly files = new Map<string, OpenFile>();
   private readonly known = new Set<string>();
@@ -84,8 +85,9 @@ export class FileSink implements Sink {
     private readonly config: FileSinkConfig,
     private readonly ctx: ComponentContext,
   ) {
-    const t = compilePathTemplate(config.path);
+    const t = compilePathTemplate(config.path, config.missing_field);
     this.pathOf = t.render;
+    this.missingFieldOf = t.missingField;
     this.staticPath = t.isStatic;
     this.sweepIntervalMs = Math.max(100, Math.min(SWEEP_INTERVAL_MAX_MS, config.idle_timeout / 2));
   }
@@ -209,11 +211,16 @@ export class FileSink implements Sink {
         text += line;
         continue;
       }
-      let p: string;
+      let p: string | undefined;
       try {
         p = this.pathOf(e);
       } catch (err) {
         dead.push({ code: 'FILE_PATH_INVALID', reason: `the path template cannot be rendered for this event: ${(err as Error).message}`, record: e, context: { template: this.config.path } });
+        continue;
+      }
+      if (p === undefined) {
+        const field = this.missingFieldOf(e);
+        dead.push({ code: 'FILE_TEMPLATE_FIELD_MISSING', reason: `the event lacks ${field}, a field of the path template "${this.config.path}": give it the field, or set missing_field`, record: e, context: { template: this.config.path, field } });
         continue;
       }
       const problem = renderedPathProblem(p);
@@ -226,7 +233,7 @@ export class FileSink implements Sink {
       if (list) list.push(e);
       else eventsOf.set(p, [e]);
     }
-    if (this.staticPath && text) texts.set(this.pathOf(batch.events[0]!), text);
+    if (this.staticPath && text) texts.set(this.pathOf(batch.events[0]!)!, text);
     const chunks = new Map<string, Buffer>();
     for (const [path, t] of texts) chunks.set(path, this.config.gzip ? gzipSync(t) : Buffer.from(t, 'utf8'));
     return { chunks, eventsOf, dead };
@@ -502,7 +509,7 @@ export const fileSink = defineSink({
   configSchema: fileSinkConfigSchema,
   async create(config, ctx) {
     const fixed = compilePathTemplate(config.path);
-    if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent), 0, config.gzip), config.path, ctx.id);
+    if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent)!, 0, config.gzip), config.path, ctx.id);
     const sink = new FileSink(config, ctx);
     await sink.recover();
     sink.startSweeping();

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { editDistance } from '../util/edit-distance.js';
 import { formatPath, type KeyPath, type YamlDocument } from './yaml-document.js';
 
 type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
@@ -35,20 +36,6 @@ export function fieldSchema(schema: z.ZodType, key: string): z.ZodType | undefin
     else return def.type === 'object' && def.shape ? def.shape[key] : undefined;
   }
   return undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
 }
 
 /** The name among `known` closest to `name` (at most 2 edits away, or one is the other's start), for "did you mean" hints. */

@@ -1,12 +1,59 @@
 import type { CallEvent } from '../event.js';
+import { editDistance } from '../util/edit-distance.js';
 import { compileGetter, isFieldPath } from './field-path.js';
 
 const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
 
-/** Problems in a template, for config validation: placeholders that are unclosed, empty or not field paths. */
+/**
+ * What a template can read, per top-level field of a CallEvent: a value of its own (`scalar`), or
+ * fields under it (`object`: attributes always, raw when the source kept an object). Written as a
+ * record of every key so that a field added to CallEvent must be added here too.
+ */
+const EVENT_FIELDS: Readonly<Record<keyof CallEvent, 'string' | 'number' | 'object' | 'any'>> = {
+  id: 'string',
+  source: 'string',
+  kind: 'string',
+  time: 'string',
+  endTime: 'string',
+  direction: 'string',
+  from: 'string',
+  to: 'string',
+  durationSec: 'number',
+  attributes: 'object',
+  raw: 'any',
+};
+const FIELD_NAMES = Object.keys(EVENT_FIELDS);
+const READABLE = `${FIELD_NAMES.filter((f) => EVENT_FIELDS[f as keyof CallEvent] !== 'object' && f !== 'raw').join(', ')}, attributes.<name>, raw.<name>`;
+
+/**
+ * Why no event can have `path` (a field path a template reads), or undefined when one can. A
+ * misspelt field would render nothing for every event: a sink would dead-letter them all, or a
+ * path write them all under one made-up name.
+ */
+export function eventFieldProblem(path: string): string | undefined {
+  const [head, ...rest] = path.split('.') as [string, ...string[]];
+  const type = Object.hasOwn(EVENT_FIELDS, head) ? EVENT_FIELDS[head as keyof CallEvent] : undefined;
+  if (type === undefined) {
+    const distance = (f: string) => editDistance(f.toLowerCase(), head.toLowerCase());
+    const close = FIELD_NAMES.filter((f) => distance(f) <= 2).sort((a, b) => distance(a) - distance(b))[0];
+    const hint = close ? ` (did you mean "${[close, ...rest].join('.')}"?)` : '';
+    return `"${path}" is not a field of an event${hint}: a template reads ${READABLE} (a field a transform adds goes under attributes.)`;
+  }
+  if (rest.length === 0 && type === 'object') return `"${path}" is an object: name one of its fields, e.g. ${head}.name`;
+  if (rest.length > 0 && (type === 'string' || type === 'number')) return `"${path}": ${head} is a ${type} and has no fields: write {{${head}}}`;
+  return undefined;
+}
+
+/**
+ * Problems in a template, for config validation: placeholders that are unclosed, empty, not
+ * field paths, or fields no event can have (see {@link eventFieldProblem}).
+ */
 export function templateProblems(template: string): string[] {
   const out: string[] = [];
-  for (const m of template.matchAll(TOKEN_RE)) if (!isFieldPath(m[1]!)) out.push(`"${m[1]}" is not a field path`);
+  for (const m of template.matchAll(TOKEN_RE)) {
+    const problem = isFieldPath(m[1]!) ? eventFieldProblem(m[1]!) : `"${m[1]}" is not a field path`;
+    if (problem) out.push(problem);
+  }
   // What is left once every well-formed placeholder is taken out must hold no brace pair.
   const rest = template.replace(TOKEN_RE, '');
   if (/\{\{\s*\}\}/.test(rest)) out.push('empty placeholder "{{ }}": put a field path in it, e.g. {{kind}}');

@@ -42,6 +42,12 @@ describe('map', () => {
   it('refuses to remove required fields', () => {
     expect(mapOperator.configSchema.safeParse({ remove: ['id'] }).success).toBe(false);
   });
+
+  it('refuses a template reading a field no event can have, located at its key', () => {
+    const r = mapOperator.configSchema.safeParse({ set: { 'attributes.key': { template: '{{sorce}}:{{id}}' } } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['set.attributes.key.template', expect.stringContaining('"sorce" is not a field of an event (did you mean "source"?)')]]);
+  });
 });
 
 describe('filter', () => {
