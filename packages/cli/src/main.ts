@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent, type Logger } from '@plumline/core';
-import { readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
+import { deadLetterSummary, readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
 import type { Observability } from './observability.js';
@@ -24,6 +24,12 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Exit code: a config or usage error, located on stderr. */
 export const EXIT_INVALID = 2;
+/**
+ * Exit code: the run ended by itself (`--once`, or sources that end) and flushed everything, but
+ * more records were dead-lettered than the pipeline's `dead_letter` section expects
+ * (`expected: true`, `max_ratio`). A run stopped by a signal ends 0 whatever it dead-lettered.
+ */
+export const EXIT_DEAD_LETTERS = 3;
 /** Exit code: stopped at once by a second signal. */
 export const EXIT_SIGNAL = 130;
 /** Events `plumline tap` prints by default before it stops. */
@@ -59,6 +65,8 @@ const COMMAND_HELP: Record<string, { usage: string; example: string }> = {
     usage: `  plumline run <pipeline.yaml> [--once] [--log-level <level>] [--http 127.0.0.1:9464]
       Run until SIGINT/SIGTERM (a second signal stops at once). With --once, run every
       source to the end of its current range, flush, and exit 0 (progress bars on a TTY).
+      A run that ends by itself exits 3 when records were dead-lettered beyond what the
+      pipeline's dead_letter section expects (expected: true, max_ratio).
       --http serves a read-only web view (/ui/), /metrics (Prometheus), /healthz, /readyz,
       /status (JSON) and /tap/<component>; no authentication: keep it on 127.0.0.1 (the
       default host) or behind a proxy that authenticates.`,
@@ -344,6 +352,11 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
     const result = await pipeline.done;
     const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
     logger.info({ components: totals }, 'done');
+    // A run asked to stop (a daemon's SIGTERM) has no end result to judge; one that ended by itself does.
+    if (signals === 0 && !result.deadLetters.expected) {
+      io.stderr.write(`error: ${redactor.redact(deadLetterSummary(result.deadLetters, pipeline.definition))}\n`);
+      return EXIT_DEAD_LETTERS;
+    }
     return EXIT_OK;
   } catch (err) {
     logger.error({ err }, 'pipeline failed');

@@ -2,6 +2,7 @@
 export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent } from './runtime/resolve-pipeline.js';
 export { pipelineJsonSchema } from './config/pipeline-json-schema.js';
 export { runPipelineTests, pipelineTestSchema, type PipelineTestResult, type PipelineTestOptions, type PipelineTest } from './pipeline-tests/index.js';
+export { deadLetterSummary } from './runtime/dead-letter-summary.js';
 export { readPipelineFile } from './config/read-pipeline-file.js';
 export { ComponentTelemetry } from './telemetry.js';
 export { SecretRedactor } from './logger.js';

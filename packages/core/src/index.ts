@@ -65,6 +65,7 @@ export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-s
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth, type CommittedCheckpoints } from './runtime/pipeline.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
+export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
 export type { JsonValue } from './util/json.js';

@@ -54,8 +54,28 @@ export const deadLetterSchema = z
       .min(1)
       .default(DEFAULT_DEAD_LETTER_PATH)
       .describe(`NDJSON file for dead letters when no sink takes the \`${DEAD_LETTER_STREAM}\` stream as input.`),
+    expected: z
+      .boolean()
+      .optional()
+      .describe('Dead letters are part of this pipeline\'s normal life (a source known to serve bad rows): a run that ends with some still exits 0. Absent or false: `plumline run` ends with exit status 3 when any record was dead-lettered (they are warned about either way).'),
+    max_ratio: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Dead letters up to this share of the records the sources read are expected (e.g. 0.01: one in a hundred); more end the run with exit status 3. Instead of `expected`.'),
+  })
+  .superRefine((d, ctx) => {
+    if (d.expected !== undefined && d.max_ratio !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['max_ratio'], message: 'set expected: true (any number of dead letters is fine) or max_ratio (up to that share of the records read), not both: remove one' });
+    }
   })
   .prefault({});
+
+/** The share of the records read that may be dead-lettered without failing the run: Infinity with `expected: true`, else `max_ratio`, else 0. */
+export function deadLetterMaxRatio(d: z.output<typeof deadLetterSchema>): number {
+  return d.expected === true ? Number.POSITIVE_INFINITY : (d.max_ratio ?? 0);
+}
 
 export const stateSectionSchema = z
   .looseObject({ type: z.string().min(1).default('directory').describe('State store type: `directory` (default) or one a plugin adds, e.g. `kafka`.') })

@@ -1,13 +1,14 @@
 import { catchError, EMPTY, finalize, map, Subject, type Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { DeadLetter } from '../event.js';
-import type { Logger } from '../logger.js';
 import type { ComponentTelemetry } from '../telemetry.js';
 import { deadLetterEvent } from './dead-letter.js';
+import type { DeadLetterLedger } from './dead-letter-ledger.js';
 
 /**
  * The `dead_letter` stream: every component's refused records, as events, on one subject that
- * completes once every component that can produce them has completed.
+ * completes once every component that can produce them has completed. Each one is counted (and
+ * warned about) in the ledger as it passes.
  */
 export class DeadLetterRouter {
   readonly stream = new Subject<Batch>();
@@ -15,12 +16,13 @@ export class DeadLetterRouter {
   private producers = 0;
 
   constructor(
-    private readonly logger: Logger,
+    private readonly ledger: DeadLetterLedger,
     private readonly fail: (error: unknown) => void,
   ) {}
 
   /** Sends `dead` (refused by `component`) under `batch`'s receipt, which the caller retained for it. */
   send(component: string, dead: readonly DeadLetter[], batch: Batch): void {
+    this.ledger.record(component, dead);
     this.stream.next({ events: dead.map((d) => deadLetterEvent(d, component)), receipt: batch.receipt });
   }
 
@@ -35,7 +37,6 @@ export class DeadLetterRouter {
         map((b) => {
           if (!b.dead || b.dead.length === 0) return b;
           telemetry.deadLettered(b.dead.length);
-          this.logger.warn({ component, count: b.dead.length, code: b.dead[0]!.code, reason: b.dead[0]!.reason }, 'records sent to the dead-letter output');
           b.receipt.retain();
           this.send(component, b.dead, b);
           return b.output === undefined ? { events: b.events, receipt: b.receipt } : { events: b.events, receipt: b.receipt, output: b.output };

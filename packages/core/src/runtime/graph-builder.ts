@@ -13,6 +13,7 @@ import type { CommitCoordinator } from './commit-coordinator.js';
 import type { OutputTaps } from './output-taps.js';
 import { DeadLetterFileSink } from './dead-letter.js';
 import { DeadLetterRouter } from './dead-letter-router.js';
+import type { DeadLetterLedger } from './dead-letter-ledger.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
 import { SinkRunner, type SinkRunnerOptions } from './sink-runner.js';
 import { sourceBatches } from './source-driver.js';
@@ -46,6 +47,8 @@ export interface GraphParts {
   strictReceipts: boolean;
   /** What `Pipeline.output$` observes: every published output passes through it. */
   taps: OutputTaps;
+  /** Counts and warns about every record a component refuses. */
+  deadLetters: DeadLetterLedger;
 }
 
 export interface Graph {
@@ -70,7 +73,7 @@ export class GraphBuilder {
   private readonly connectables: Connectable<Batch>[] = [];
 
   constructor(private readonly p: GraphParts) {
-    this.dead = new DeadLetterRouter(p.logger, p.fail);
+    this.dead = new DeadLetterRouter(p.deadLetters, p.fail);
     for (const c of [...p.definition.transforms, ...p.definition.sinks]) for (const ref of c.inputs) this.consumers.set(ref, (this.consumers.get(ref) ?? 0) + 1);
   }
 
@@ -175,6 +178,7 @@ export class GraphBuilder {
         deadLetter: takesDead
           ? (dead, batch) => {
               // A sink that writes dead letters cannot feed its own refusals back to itself.
+              this.p.deadLetters.record(c.id, dead);
               created.ctx.logger.error({ count: dead.length, reason: dead[0]?.reason }, 'dead-letter sink refused records');
               batch.receipt.release();
             }

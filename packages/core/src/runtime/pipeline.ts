@@ -11,6 +11,8 @@ import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '.
 import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
+import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
+import { deadLetterDestination } from './dead-letter-summary.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
 import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
 import { TaskPipeline } from './task-pipeline.js';
@@ -48,10 +50,16 @@ export interface PipelineOptions {
   strictReceipts?: boolean;
 }
 
-/** What `done` and `stop()` resolve with: final counters and the checkpoints as committed. */
+/** What `done` and `stop()` resolve with: final counters, the checkpoints as committed, and the run's dead letters. */
 export interface PipelineResult {
   stats: Record<string, ComponentStats>;
   checkpoints: Record<string, StoredCheckpoint>;
+  /**
+   * How many records components refused in this run (to the dead-letter output), per code and
+   * component, against the records the sources read; `expected` is false when that is more than
+   * the pipeline's `dead_letter` section allows (`plumline run` then ends with exit status 3).
+   */
+  deadLetters: DeadLetterReport;
 }
 
 /** The checkpoints as stored at one commit (`Pipeline.committed$`). */
@@ -175,6 +183,7 @@ class PipelineRuntime implements Pipeline {
   private readonly taps: OutputTaps;
   private readonly stored = new ReplaySubject<CommittedCheckpoints>(1);
   readonly committed$ = this.stored.asObservable();
+  private readonly deadLetters: DeadLetterLedger;
   /** An exactly-once sink commits every batch's output, checkpoints and staged state atomically. */
   private readonly atomic: boolean;
   private state: StateStore | undefined;
@@ -206,6 +215,7 @@ class PipelineRuntime implements Pipeline {
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
     this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
+    this.deadLetters = new DeadLetterLedger(this.logger, { destination: deadLetterDestination(definition) });
     this.settle = pipelineEnd(options.signal, () => this.stop());
     this.done = this.settle.done;
   }
@@ -220,6 +230,16 @@ class PipelineRuntime implements Pipeline {
 
   output$(ref: string): Observable<CallEvent> {
     return this.taps.observe(ref);
+  }
+
+  /** The run's dead letters against what its sources read (events emitted and records refused). */
+  private deadLetterReport(): DeadLetterReport {
+    let read = 0;
+    for (const c of this.definition.sources) {
+      const s = this.telemetry.get(c.id)?.stats;
+      if (s) read += s.eventsOut + s.deadLettered;
+    }
+    return this.deadLetters.report(read, this.definition.deadLetterMaxRatio);
   }
 
   stats(): Record<string, ComponentStats> {
@@ -323,6 +343,7 @@ class PipelineRuntime implements Pipeline {
       fail: (err) => this.fail(err),
       strictReceipts: this.options.strictReceipts ?? STRICT_RECEIPTS,
       taps: this.taps,
+      deadLetters: this.deadLetters,
     }).build();
     this.sinks.push(...graph.implicitSinks);
     void graph.finished.then(
@@ -405,7 +426,8 @@ class PipelineRuntime implements Pipeline {
     // abort() (or shutdown_timeout) gave up: what was committed stays committed.
     await this.untilAborted(() => this.closeAll()).catch(() => {});
     this.settle.unlisten();
-    const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {} };
+    this.deadLetters.finish();
+    const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {}, deadLetters: this.deadLetterReport() };
     const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();
     this.endError = error === undefined ? undefined : ((error as Error)?.message ?? String(error));
@@ -415,7 +437,8 @@ class PipelineRuntime implements Pipeline {
     if (error !== undefined) {
       this.settle.reject(error);
     } else {
-      this.logger.info({ checkpoints: loggableCheckpoints(result.checkpoints) }, 'pipeline finished');
+      const { count, byCode, byComponent } = result.deadLetters;
+      this.logger.info({ checkpoints: loggableCheckpoints(result.checkpoints), ...(count ? { deadLettered: { count, byCode, byComponent } } : {}) }, 'pipeline finished');
       this.settle.resolve(result);
     }
   }
@@ -474,7 +497,7 @@ class PipelineRuntime implements Pipeline {
         this.enter('ended');
         this.taps.end();
         this.stored.complete();
-        const result = { stats: this.stats(), checkpoints: {} };
+        const result = { stats: this.stats(), checkpoints: {}, deadLetters: this.deadLetterReport() };
         this.settle.resolve(result);
         return result;
       }

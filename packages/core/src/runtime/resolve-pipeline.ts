@@ -7,7 +7,7 @@ import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
 import { closestName, fieldSchema, validateConfig } from '../config/validate.js';
 import { YamlDocument, type KeyPath } from '../config/yaml-document.js';
-import { DEAD_LETTER_STREAM, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
+import { DEAD_LETTER_STREAM, deadLetterMaxRatio, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
 
 /** One component of a resolved pipeline: its id, section, plugin, validated config and inputs. */
 export interface ResolvedComponent<P extends AnyPlugin = AnyPlugin> {
@@ -25,6 +25,8 @@ export interface ResolvedPipeline {
   baseDir: string;
   settings: RuntimeSettings;
   deadLetterPath: string;
+  /** The share of the records read that may be dead-lettered in a run that is still a success (`dead_letter.expected` / `max_ratio`; Infinity: any). */
+  deadLetterMaxRatio: number;
   state: { plugin: StateStorePlugin; config: unknown };
   sources: ResolvedComponent<SourcePlugin>[];
   /** In an order where every transform comes after its inputs. */
@@ -156,6 +158,7 @@ class PipelineResolver {
       baseDir: this.baseDir,
       settings: this.def.runtime,
       deadLetterPath: this.def.dead_letter.path,
+      deadLetterMaxRatio: deadLetterMaxRatio(this.def.dead_letter),
       state: state!,
       sources,
       transforms: ordered,

@@ -5,6 +5,7 @@ import { createLogger, SecretRedactor, type Logger } from '../logger.js';
 import type { SourceTasks, TaskMembership } from '../plugin.js';
 import type { ComponentHealth, ComponentStats } from '../telemetry.js';
 import { mergeStats } from './merge-stats.js';
+import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
 import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
 import type { CommittedCheckpoints, Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
@@ -71,6 +72,8 @@ export class TaskPipeline implements Pipeline {
   private readonly tasks = new Map<number, Task>();
   /** Counters of the tasks that ended, so that totals do not drop when a task moves away. */
   private endedStats: Record<string, ComponentStats> = {};
+  /** Dead letters of the tasks that ended. */
+  private endedDeadLetters: DeadLetterReport[] = [];
   private readonly checkpoints: Record<string, StoredCheckpoint> = {};
   /** The last stored checkpoints of every task this worker ran, by `<task id>/<source id>`. */
   private readonly storedByTask: Record<string, StoredCheckpoint> = {};
@@ -187,6 +190,7 @@ export class TaskPipeline implements Pipeline {
     if (this.tasks.get(task.id) === task) this.tasks.delete(task.id);
     for (const s of task.forwarded.values()) s.unsubscribe();
     this.endedStats = mergeStats([this.endedStats, result?.stats ?? task.pipeline.stats()]);
+    if (result) this.endedDeadLetters = [DeadLetterLedger.merge([...this.endedDeadLetters, result.deadLetters], this.definition.deadLetterMaxRatio)];
     for (const [source, cp] of Object.entries(result?.checkpoints ?? {})) this.checkpoints[`${task.pipeline.id}/${source}`] = cp;
     if (error === undefined) {
       if (!task.released) this.logger.info({ task: task.id }, 'task finished');
@@ -287,7 +291,7 @@ export class TaskPipeline implements Pipeline {
     this.stored.complete();
     if (error === undefined) {
       this.logger.info('pipeline finished');
-      this.settle.resolve({ stats: this.stats(), checkpoints: { ...this.checkpoints } });
+      this.settle.resolve({ stats: this.stats(), checkpoints: { ...this.checkpoints }, deadLetters: DeadLetterLedger.merge(this.endedDeadLetters, this.definition.deadLetterMaxRatio) });
     } else {
       this.settle.reject(error);
     }
