@@ -45,6 +45,8 @@ export type {
   SinkWriteResult,
   AtomicTarget,
   AtomicProblem,
+  PreflightContext,
+  PreflightProblem,
   SourcePlugin,
   SourceTasks,
   TaskMembership,
@@ -63,9 +65,9 @@ export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from '
 export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth, type CommittedCheckpoints } from './runtime/pipeline.js';
+export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
-export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
 export type { JsonValue } from './util/json.js';

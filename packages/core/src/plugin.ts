@@ -242,6 +242,28 @@ export interface StateStoreContext {
   readonly pipelineId: string;
 }
 
+/** What a plugin's {@link PluginBase.preflight} gets. */
+export interface PreflightContext {
+  /**
+   * The environment the pipeline is resolved with (what its `${VAR}`s read), or undefined when it
+   * is checked away from the machine it will run on (`plumline validate --no-env`, `plumline
+   * test`): then check only what the pipeline's own files decide, not environment variables nor
+   * files of the machine (TLS keys).
+   */
+  readonly env: Readonly<Record<string, string | undefined>> | undefined;
+  /** The pipeline file's directory (what relative paths of the definition, like lookup files, are relative to). */
+  readonly baseDir: string;
+}
+
+/** Something `create` would refuse, found by {@link PluginBase.preflight}. */
+export interface PreflightProblem {
+  readonly code: `CONFIG_${string}`;
+  /** The config key it is located at, as a path into the component's config (`['ssl', 'ca']`); empty: the component. */
+  readonly path: readonly (string | number)[];
+  /** What is wrong and what to do; no secret values. */
+  readonly message: string;
+}
+
 interface PluginBase<K extends string, S extends z.ZodType> {
   readonly kind: K;
   /** The YAML `type:` value. */
@@ -259,6 +281,13 @@ interface PluginBase<K extends string, S extends z.ZodType> {
    * both keys is an error (CONFIG_INCLUDE_CONFLICT).
    */
   readonly includes?: readonly { readonly key: string; readonly into: string }[];
+  /**
+   * What `create` would refuse that the schema cannot see — a key an environment variable must
+   * hold, a file that must be readable — checked when the pipeline is resolved, so that
+   * `plumline validate` finds it as `run` would, located, before anything runs. Reads, never
+   * writes; `create` keeps its own checks (the machine may change in between).
+   */
+  preflight?(config: z.output<S>, ctx: PreflightContext): readonly PreflightProblem[] | Promise<readonly PreflightProblem[]>;
 }
 
 /** A source type (`type:` in `sources:`): its schema, checkpoint version and how to create one; define it with {@link defineSource}. */

@@ -54,7 +54,7 @@ describe("@plumline/core's main entry", () => {
       'CallEvent', 'CheckpointHold', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
       'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'ErrorKind', 'ErrorNote', 'JsonValue', 'LevelWithSilent',
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
-      'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'Receipt',
+      'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'PreflightContext', 'PreflightProblem', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
       'SourcePage', 'SourcePlugin', 'SourceTasks', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
       'StoredCheckpoint', 'TaskMembership',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { secret, z, type ComponentContext } from '@plumline/core';
+import { ConfigError, secret, z, type ComponentContext, type PreflightContext, type PreflightProblem } from '@plumline/core';
+import { unreadableFileProblem } from '@plumline/core/util';
 import type kafkajs from 'kafkajs';
 import { kafkaLogCreator } from './kafka-log.js';
 
@@ -49,9 +50,49 @@ export interface KafkaConnection {
   request_timeout?: number;
 }
 
-/** The kafkajs client settings (brokers, TLS, SASL, logging through `logger`) of a source's, sink's or state store's config; shared so all connect alike. */
+const SSL_FILES = ['ca', 'cert', 'key'] as const;
+
+/** Why the PEM file `ssl.<key>` names cannot be read (as the client reads it: relative to the working directory), or undefined. */
+function sslFileProblem(key: (typeof SSL_FILES)[number], file: string): string | undefined {
+  const problem = unreadableFileProblem(file);
+  return problem && `ssl.${key}: ${problem}: give the path of a readable PEM file (a relative one is from the working directory)`;
+}
+
+/**
+ * What a Kafka component's `create` would fail on in its connection settings, for `preflight`:
+ * TLS files that cannot be read (the client reads them at start; a missing one died with a raw
+ * ENOENT and a stack). Files of the machine: not checked without the environment.
+ */
+export function kafkaConnectionProblems(c: KafkaConnection, ctx: PreflightContext): PreflightProblem[] {
+  if (ctx.env === undefined || c.ssl === undefined || typeof c.ssl === 'boolean') return [];
+  const ssl = c.ssl;
+  return SSL_FILES.flatMap((key) => {
+    const file = ssl[key];
+    const message = file === undefined ? undefined : sslFileProblem(key, file);
+    return message ? [{ code: 'CONFIG_FILE_UNREADABLE' as const, path: ['ssl', key], message }] : [];
+  });
+}
+
+/** Reads `ssl.<key>`'s PEM file, or says which one cannot be read (the file may have gone since validation). */
+function readSslFile(key: (typeof SSL_FILES)[number], file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError('CONFIG_FILE_UNREADABLE', sslFileProblem(key, file) ?? `cannot read the ssl.${key} file ${file}: ${(err as Error).message}`, { cause: err, fields: { key: `ssl.${key}`, file } });
+  }
+}
+
+/**
+ * The kafkajs client settings (brokers, TLS, SASL, logging through `logger`) of a source's, sink's
+ * or state store's config; shared so all connect alike. Warns when TLS does not verify the
+ * brokers (`reject_unauthorized: false`): anyone between the client and the brokers can read and
+ * change what passes.
+ */
 export function kafkaClientConfig(c: KafkaConnection, ctx: Pick<ComponentContext, 'logger'>): kafkajs.KafkaConfig {
-  const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readFileSync(c.ssl.ca)] : undefined, cert: c.ssl.cert ? readFileSync(c.ssl.cert) : undefined, key: c.ssl.key ? readFileSync(c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
+  const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readSslFile('ca', c.ssl.ca)] : undefined, cert: c.ssl.cert ? readSslFile('cert', c.ssl.cert) : undefined, key: c.ssl.key ? readSslFile('key', c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
+  if (typeof c.ssl === 'object' && !c.ssl.reject_unauthorized) {
+    ctx.logger.warn({ brokers: c.brokers, code: 'KAFKA_TLS_UNVERIFIED' }, 'ssl.reject_unauthorized is false: the brokers\' certificates are not verified, so anyone on the path can read and change what passes; give ssl.ca instead');
+  }
   return {
     clientId: c.client_id,
     brokers: c.brokers,

@@ -3,7 +3,7 @@ import { ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineE
 import { compileStrictTemplate, compileTemplate } from '@plumline/core/util';
 import kafkajs from './kafkajs-client.js';
 import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
-import { kafkaClientConfig } from './kafka-connection.js';
+import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
 import { permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
@@ -285,6 +285,7 @@ export const kafkaSink = defineSink({
   description: 'Writes events to Apache Kafka (kafkajs, or librdkafka with driver: confluent): templated topics and keys, acks=all, idempotent, ordered per key.',
   configSchema: kafkaSinkConfigSchema,
   atomicProblems: kafkaAtomicProblems,
+  preflight: kafkaConnectionProblems,
   async create(config, ctx) {
     const sink = new KafkaSink(config, ctx);
     try {

@@ -3,7 +3,7 @@ import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
-import { kafkaClientConfig } from './kafka-connection.js';
+import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
 import { isRoutine } from './kafka-log.js';
 import { PartitionTaskMembership } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
@@ -363,6 +363,7 @@ export const kafkaSource = defineSource({
   configSchema: kafkaSourceConfigSchema,
   endHint: 'stop_at_end: true, to end at the end offsets found at start',
   partitioning: (config) => ({ keyedBy: config.keyed_by }),
+  preflight: kafkaConnectionProblems,
   tasks: (config) =>
     config.task_per_partition
       ? {

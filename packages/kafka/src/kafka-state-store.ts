@@ -2,7 +2,7 @@ import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, 
 import { randomUUID } from 'node:crypto';
 import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
-import { kafkaClientConfig, kafkaConnectionShape } from './kafka-connection.js';
+import { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape } from './kafka-connection.js';
 import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
 import { isFenced } from './kafka-errors.js';
@@ -400,6 +400,7 @@ export const kafkaStatePlugin = defineStateStore({
   configSchema: kafkaStateConfigSchema,
   atomicTarget: atomicTargetOf,
   sharedByWorkers: true,
+  preflight: kafkaConnectionProblems,
   create(config, ctx) {
     return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);
   },

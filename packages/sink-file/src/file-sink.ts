@@ -507,6 +507,14 @@ export const fileSink = defineSink({
   type: 'file',
   description: 'Writes NDJSON files (templated paths, rotation, gzip); fsynced before acknowledgement and exact after a crash.',
   configSchema: fileSinkConfigSchema,
+  // A fixed path that is a directory now fails the start: validate says so first, located.
+  async preflight(config, ctx) {
+    const fixed = compilePathTemplate(config.path);
+    if (!fixed.isStatic || ctx.env === undefined) return [];
+    const file = partFile(fixed.render({} as CallEvent)!, 0, config.gzip);
+    const isDirectory = await stat(file).then((s) => s.isDirectory(), () => false);
+    return isDirectory ? [{ code: 'CONFIG_FILE_PATH_IS_DIRECTORY', path: ['path'], message: `path ${file} is a directory: name a file in it, e.g. ${join(config.path, 'events.ndjson')}` }] : [];
+  },
   async create(config, ctx) {
     const fixed = compilePathTemplate(config.path);
     if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent)!, 0, config.gzip), config.path, ctx.id);

@@ -23,13 +23,15 @@ export function placeholdLine(
   line: string,
   env: Readonly<Record<string, string | undefined>>,
   refs: Map<string, VariableReference>,
+  /** For a variable that is unset and has no default: the value it stands for instead of an error (checking a file without its environment). */
+  unsetValue?: (name: string) => string,
 ): { value: string; missing: VariableProblem[]; multiline: VariableProblem[] } {
   const missing: VariableProblem[] = [];
   const multiline: VariableProblem[] = [];
   const value = line.replace(VAR_RE, (match, name: string | undefined, fallback: string | undefined, offset: number) => {
     if (match === '$$') return match;
     const v = env[name!];
-    const chosen = v !== undefined && v !== '' ? v : fallback;
+    const chosen = v !== undefined && v !== '' ? v : (fallback ?? unsetValue?.(name!));
     if (chosen === undefined) {
       missing.push({ name: name!, column: offset + 1 });
       return '';

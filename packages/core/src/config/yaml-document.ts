@@ -14,13 +14,20 @@ export class YamlDocument {
     private readonly doc: Document.Parsed | undefined,
     private readonly lines: LineCounter | undefined,
     readonly value: unknown,
+    /** With `allowUnset`: the variables that were unset (in order of appearance) and the key paths of the values made with them. */
+    readonly unset: { readonly variables: readonly string[]; readonly paths: readonly string[] } = { variables: [], paths: [] },
   ) {}
 
-  /** Parses and interpolates `text`. Throws {@link ConfigErrors} with every located syntax and interpolation error. */
-  static parse(text: string, file: string, env: Readonly<Record<string, string | undefined>>): YamlDocument {
+  /**
+   * Parses and interpolates `text`. Throws {@link ConfigErrors} with every located syntax and
+   * interpolation error. With `allowUnset`, a variable that is unset and has no default is no
+   * error: it reads as the text `${NAME}`, and `unset` says which values hold one.
+   */
+  static parse(text: string, file: string, env: Readonly<Record<string, string | undefined>>, options: { allowUnset?: boolean } = {}): YamlDocument {
     const refs = new Map<string, VariableReference>();
     const lines = new LineCounter();
-    const doc = parseDocument(placeholdVariables(text, file, env, refs), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const unsetValue = options.allowUnset ? (name: string) => `${UNSET_MARK}${name}${UNSET_MARK}` : undefined;
+    const doc = parseDocument(placeholdVariables(text, file, env, refs, unsetValue), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const syntax = doc.errors.map((e) => {
       const pos = lines.linePos(e.pos[0]);
       return new ConfigError('CONFIG_YAML_SYNTAX', `${e.message.split('\n')[0]} (fix the YAML syntax)`, { location: { file, line: pos.line, column: pos.col, path: '' } });
@@ -35,7 +42,8 @@ export class YamlDocument {
         if (v !== node.value) node.value = v;
       },
     });
-    return new YamlDocument(file, doc, lines, toPlainValue(doc, lines, file));
+    const value = toPlainValue(doc, lines, file);
+    return unsetValue ? new YamlDocument(file, doc, lines, ...markUnset(value)) : new YamlDocument(file, doc, lines, value);
   }
 
   /** Wraps a plain object (the library API accepts one): errors then carry the key path only. */
@@ -85,6 +93,31 @@ export class YamlDocument {
   }
 }
 
+/** Brackets the name of an unset variable in a value while the document is read (a character no YAML scalar can hold). */
+const UNSET_MARK = '\u0000';
+const UNSET_RE = /\u0000([A-Za-z_][A-Za-z0-9_]*)\u0000/g;
+
+/**
+ * `value` with every unset variable's mark turned into the text `${NAME}`, the variables in
+ * order of appearance, and the key path of every value that held one.
+ */
+function markUnset(value: unknown): [unknown, { variables: string[]; paths: string[] }] {
+  const variables = new Set<string>();
+  const paths: string[] = [];
+  const walk = (v: unknown, path: (string | number)[]): unknown => {
+    if (typeof v === 'string') {
+      if (!v.includes(UNSET_MARK)) return v;
+      paths.push(formatPath(path));
+      return v.replace(UNSET_RE, (_m, name: string) => (variables.add(name), `\${${name}}`));
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...path, k])]));
+    return v;
+  };
+  const out = walk(value, []);
+  return [out, { variables: [...variables], paths }];
+}
+
 /** Most alias expansions a file may cause: a "billion laughs" file is refused, not expanded. */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -127,13 +160,13 @@ export function formatPath(path: KeyPath): string {
  * one value and cannot add keys, and `count: ${COUNT}` still reads as a number. Comment lines are
  * left alone; lines keep their numbers. Throws every unset or multi-line variable, located.
  */
-function placeholdVariables(text: string, file: string, env: Readonly<Record<string, string | undefined>>, refs: Map<string, VariableReference>): string {
+function placeholdVariables(text: string, file: string, env: Readonly<Record<string, string | undefined>>, refs: Map<string, VariableReference>, unsetValue?: (name: string) => string): string {
   const errors: ConfigError[] = [];
   const out = text
     .split('\n')
     .map((lineText, i) => {
       if (!lineText.includes('$') || /^\s*#/.test(lineText)) return lineText;
-      const { value, missing, multiline } = placeholdLine(lineText, env, refs);
+      const { value, missing, multiline } = placeholdLine(lineText, env, refs, unsetValue);
       const at = (column: number) => ({ file, line: i + 1, column, path: '' });
       for (const m of missing) {
         errors.push(new ConfigError('CONFIG_ENV_MISSING', `environment variable ${m.name} is not set: export it, or write \${${m.name}:-default}`, { location: at(m.column), fields: { variable: m.name } }));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
-import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
+import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, PreflightContext, PreflightProblem, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
 import { closestName, fieldSchema, validateConfig } from '../config/validate.js';
@@ -34,6 +34,11 @@ export interface ResolvedPipeline {
   sinks: ResolvedComponent<SinkPlugin>[];
   /** Values of secret fields, to redact from logs. */
   secrets: string[];
+  /**
+   * Resolved with `noEnv`: the variables that were unset. What depended on them was not checked,
+   * and components whose config did are left out: such a definition is for checking, not running.
+   */
+  unchecked?: { variables: string[] };
 }
 
 export interface ResolveOptions {
@@ -49,6 +54,15 @@ export interface ResolveOptions {
    * decide whether an exactly-once sink can commit atomically: the sink checks at start instead.
    */
   stateStoreGiven?: boolean;
+  /**
+   * Check the file without its environment (`plumline validate --no-env`, in CI without
+   * production secrets): no variable is read — a `${VAR}` takes its default, else it is unset and
+   * whatever depends on it goes unchecked — and plugins' preflight checks of the machine are
+   * skipped. The result lists the unset variables (`unchecked`).
+   */
+  noEnv?: boolean;
+  /** Run the plugins' preflight checks (default true; `plumline test`, which sets its own environment per test, skips them). */
+  preflight?: boolean;
 }
 
 const SECTION_KIND = { sources: 'source', transforms: 'transform', sinks: 'sink' } as const satisfies Record<string, PluginKind>;
@@ -69,22 +83,37 @@ export async function resolvePipelineFile(path: string, options: Omit<ResolveOpt
  * Throws {@link ConfigErrors} listing every problem found, each located.
  */
 export async function resolvePipeline(input: string | object, options: ResolveOptions): Promise<ResolvedPipeline> {
-  const env = options.env ?? process.env;
+  const env = options.noEnv ? {} : (options.env ?? process.env);
   const file = options.file ?? (typeof input === 'string' ? '<pipeline>' : '<object>');
-  const doc = typeof input === 'string' ? YamlDocument.parse(input, file, env) : YamlDocument.fromObject(input, file);
+  const doc = typeof input === 'string' ? YamlDocument.parse(input, file, env, { allowUnset: options.noEnv }) : YamlDocument.fromObject(input, file);
   const top = validateConfig(pipelineFileSchema, doc.value, doc, []);
   if (top.ok) return new PipelineResolver(doc, top.data, options).resolve();
+  // Checked without the environment, what came from an unset variable is not an error.
+  const topErrors = top.errors.filter((e) => !dependsOnUnset(e, [doc]));
   // One run reports every mistake: the components and sections the pipeline schema took are
   // checked further, without the parts it refused (whose names are not reported as missing).
   const salvaged = withoutRefusedParts(doc.value);
   const rest = pipelineFileSchema.safeParse(salvaged.value);
   if (!rest.success) throw new ConfigErrors(top.errors);
-  const more = await new PipelineResolver(doc, rest.data, options, salvaged.removed).resolve().then(
+  const resolver = new PipelineResolver(doc, rest.data, options, salvaged.removed);
+  if (topErrors.length === 0) return resolver.resolve();
+  const more = await resolver.resolve().then(
     () => [],
     (err: unknown) => (err instanceof ConfigErrors ? err.errors : []),
   );
   const line = (e: ConfigError) => (e.location?.line ?? 0) * 1e4 + (e.location?.column ?? 0);
-  throw new ConfigErrors([...top.errors, ...more].sort((a, b) => line(a) - line(b)));
+  throw new ConfigErrors([...topErrors, ...more].sort((a, b) => line(a) - line(b)));
+}
+
+/**
+ * Whether `error` is about a value made with a variable that was unset (read without the
+ * environment): in `docs`, the document the error is located in holds such a value at its path.
+ */
+function dependsOnUnset(error: ConfigError, docs: readonly YamlDocument[]): boolean {
+  const at = error.location;
+  // An unknown key is wrong whatever its value.
+  if (!at || error.code === 'CONFIG_UNKNOWN_KEY') return false;
+  return docs.some((d) => d.file === at.file && d.unset.paths.some((p) => at.path === p || at.path.startsWith(`${p}.`) || at.path.startsWith(`${p}[`)));
 }
 
 /**
@@ -118,7 +147,9 @@ type Section = keyof typeof SECTION_KIND;
  * prerequisites — collecting every located error before it throws them together.
  */
 class PipelineResolver {
-  private readonly errors: ConfigError[] = [];
+  private errors: ConfigError[] = [];
+  /** The pipeline file and the files it includes: where errors about unset variables are told apart. */
+  private readonly docs: YamlDocument[];
   private readonly secrets: string[] = [];
   /** Which section each component name is in. */
   private readonly names = new Map<string, Section>();
@@ -136,11 +167,13 @@ class PipelineResolver {
   ) {
     this.registry = options.registry.clone();
     this.baseDir = options.baseDir ?? process.cwd();
+    this.docs = [doc];
   }
 
   async resolve(): Promise<ResolvedPipeline> {
     const { sources, transforms, sinks } = await this.components();
     const state = this.stateStore();
+    if (state && !this.options.stateStoreGiven) await this.preflight(state.plugin, state.config, ['state']);
     const outputsOf = new Map(transforms.map((t) => [t.id, t.plugin.outputs?.(t.config as never) ?? []] as const));
     // Every component's inputs, also of those whose config was refused: one run, every mistake.
     for (const section of ['transforms', 'sinks'] as const) {
@@ -150,6 +183,7 @@ class PipelineResolver {
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
     checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
+    if (this.options.noEnv) this.errors = this.errors.filter((e) => !dependsOnUnset(e, this.docs));
     if (this.errors.length) throw new ConfigErrors(this.errors);
     const fileBase = this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline';
     return {
@@ -164,6 +198,7 @@ class PipelineResolver {
       transforms: ordered,
       sinks,
       secrets: this.secrets,
+      ...(this.options.noEnv ? { unchecked: { variables: [...new Set(this.docs.flatMap((d) => d.unset.variables))] } } : {}),
     };
   }
 
@@ -200,7 +235,20 @@ class PipelineResolver {
       return undefined;
     }
     collectSecrets(plugin.configSchema as z.ZodType, config, this.secrets);
+    await this.preflight(plugin, checked.data, path);
     return { id, section, plugin, config: checked.data, inputs: inputs ?? [] };
+  }
+
+  /** The plugin's own checks of what `create` needs (see PluginBase.preflight), located under `path`. */
+  private async preflight(plugin: AnyPlugin, config: unknown, path: KeyPath): Promise<void> {
+    if (!plugin.preflight || this.options.preflight === false) return;
+    const env = this.options.noEnv ? undefined : (this.options.env ?? process.env);
+    const problems = await (plugin.preflight as (c: unknown, ctx: PreflightContext) => readonly PreflightProblem[] | Promise<readonly PreflightProblem[]>)(config, { env, baseDir: this.baseDir });
+    for (const p of problems) {
+      const last = p.path[p.path.length - 1];
+      const location = typeof last === 'string' ? this.doc.locate([...path, ...p.path.slice(0, -1)], last) : this.doc.locate([...path, ...p.path]);
+      this.errors.push(new ConfigError(p.code, p.message, { location, fields: { component: String(path[path.length - 1]) } }));
+    }
   }
 
   /** `config` with the files its plugin's `includes` name read in (see PluginBase.includes); undefined when one is wrong (reported). */
@@ -217,7 +265,8 @@ class PipelineResolver {
       const file = resolve(this.baseDir, named);
       let inner: YamlDocument;
       try {
-        inner = YamlDocument.parse(await readFile(file, 'utf8'), file, this.options.env ?? process.env);
+        inner = YamlDocument.parse(await readFile(file, 'utf8'), file, this.options.noEnv ? {} : (this.options.env ?? process.env), { allowUnset: this.options.noEnv });
+        this.docs.push(inner);
       } catch (err) {
         if (err instanceof ConfigErrors) this.errors.push(...err.errors);
         else this.errors.push(new ConfigError('CONFIG_FILE_UNREADABLE', `cannot read ${key} ${file}: ${(err as Error).message}`, { location: this.doc.locate(path, key), cause: err, fields: { key } }));

@@ -109,6 +109,23 @@ export const enrichOperator = defineOperator({
   type: 'enrich',
   description: 'Adds E.164 phone numbers (country, type, area code), lookup-table rows, durations and local time / business hours.',
   configSchema: enrichConfigSchema,
+  // Lookup files are part of the pipeline's definition (relative to its file): validate loads
+  // them as create does, so one that is missing or does not parse is a located config error.
+  async preflight(config, ctx) {
+    const problems = await Promise.all(
+      config.lookups.map(async (l, i) => {
+        const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);
+        try {
+          await table.reloadIfChanged();
+          return [];
+        } catch (err) {
+          const code = (err as { code?: string }).code === 'LOOKUP_FILE_INVALID' ? ('CONFIG_LOOKUP_INVALID' as const) : ('CONFIG_FILE_UNREADABLE' as const);
+          return [{ code, path: ['lookups', i, 'file'], message: `${(err as Error).message}: fix the file, or the path (relative to the pipeline file)` }];
+        }
+      }),
+    );
+    return problems.flat();
+  },
   async create(config, ctx: OperatorContext) {
     const steps: Step[] = [];
     if (config.duration)

@@ -71,6 +71,14 @@ function needsKey(c: MaskConfig): boolean {
   return [...maskPlan(c).values()].includes('hash');
 }
 
+/** Why `create` would refuse `c` with the key `env` holds (none, or too short), or undefined; the message names the variable, never the key. */
+function keyProblem(c: MaskConfig, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (!needsKey(c)) return undefined;
+  const text = env[c.key_env];
+  if (text && Buffer.byteLength(text) >= MIN_KEY_BYTES) return undefined;
+  return `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${c.key_env} (it hashes ${[...maskPlan(c)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ')})`;
+}
+
 /**
  * `mask`: privacy for call data before any sink sees it. Phone numbers are hashed with a keyed
  * HMAC-SHA256 (the same number gives the same hash, so joins and counts still work, but the
@@ -91,13 +99,17 @@ export const maskOperator = defineOperator({
   type: 'mask',
   description: 'Hashes (keyed HMAC-SHA256), truncates or drops phone numbers, content fields and the raw record.',
   configSchema: maskConfigSchema,
+  // validate checks the key as run does (without the environment, `validate --no-env`, it cannot).
+  preflight(config, ctx) {
+    const problem = ctx.env && keyProblem(config, ctx.env);
+    return problem ? [{ code: 'CONFIG_MASK_KEY_MISSING', path: ['key_env'], message: `${problem}: set it (e.g. openssl rand -hex 32)` }] : [];
+  },
   create(config) {
     let key: Buffer | undefined;
     if (needsKey(config)) {
-      const text = process.env[config.key_env];
-      if (!text || Buffer.byteLength(text) < MIN_KEY_BYTES)
-        throw new ConfigError('CONFIG_MASK_KEY_MISSING', `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${[...maskPlan(config)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ')})`, { fields: { env: config.key_env } });
-      key = Buffer.from(text);
+      const problem = keyProblem(config, process.env);
+      if (problem) throw new ConfigError('CONFIG_MASK_KEY_MISSING', problem, { fields: { env: config.key_env } });
+      key = Buffer.from(process.env[config.key_env]!);
     }
     const hasher = key ? new Hasher(key, config.hash_chars) : undefined;
     const steps: Step[] = [];

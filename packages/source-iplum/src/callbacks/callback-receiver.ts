@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type SourcePage } from '@plumline/core';
+import { unreadableFileProblem } from '@plumline/core/util';
 import { recordingEvent, usageEvent } from '../iplum-events.js';
 import { callbackConfigSchema, type CallbackConfig } from './callback-config.js';
 import { CallbackWal, type WalEntry } from './callback-wal.js';
@@ -249,6 +250,15 @@ export const iplumCallbacksSource = defineSource({
   type: 'iplum_callbacks',
   description: "Receives iPlum's push callbacks over HTTP(S), answering 2xx once each is durable: in a local write-ahead log, or (acknowledge: delivered) acknowledged by every sink.",
   configSchema: callbackConfigSchema,
+  // The TLS files are read when the server starts: validate reads them as run would.
+  preflight(config, ctx) {
+    const tls = config.tls;
+    if (!tls || ctx.env === undefined) return [];
+    return (['cert', 'key'] as const).flatMap((key) => {
+      const problem = unreadableFileProblem(tls[key]);
+      return problem ? [{ code: 'CONFIG_FILE_UNREADABLE' as const, path: ['tls', key], message: `tls.${key}: ${problem}: give the path of a readable PEM file (a relative one is from the working directory)` }] : [];
+    });
+  },
   async create(config, ctx) {
     const r = new CallbackReceiver(config, ctx);
     await r.start();
