@@ -89,6 +89,25 @@ describe('validate finds what run would refuse before it reads anything; --no-en
     }
   });
 
+  it('an enrich lookup file that is missing or does not parse, and a fixed file-sink path that is a directory, are located validate errors', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await mkdir(join(dir, 'out.ndjson'));
+      await writeFile(join(dir, 'bad.json'), '{ not json');
+      await writeFile(
+        join(dir, 'p.yaml'),
+        'sources:\n  g: { type: generate, count: 10 }\ntransforms:\n  e:\n    type: enrich\n    inputs: [g]\n    lookups:\n      - { file: missing.csv, key: number, match: to, as: attributes.line }\n      - { file: bad.json, key: number, match: to, as: attributes.other }\nsinks:\n  o: { type: file, inputs: [e], path: out.ndjson }\n',
+      );
+      const r = await cli(['validate', 'p.yaml'], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/p\.yaml:8:\d+: transforms\.e\.lookups\[0\]\.file: lookup file .*missing\.csv cannot be read: ENOENT/);
+      expect(r.stderr).toMatch(/p\.yaml:9:\d+: transforms\.e\.lookups\[1\]\.file: lookup file .*bad\.json: not JSON/);
+      expect(r.stderr).toMatch(/p\.yaml:11:\d+: sinks\.o\.path: path .*out\.ndjson is a directory/);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a Kafka ssl.ca file that does not exist is a located validate error, and run stops with it (exit 2) instead of a raw ENOENT and a stack', async () => {
     const { dir, cleanup } = await tmpDir();
     try {

@@ -66,11 +66,13 @@ function sslFileProblem(key: (typeof SSL_FILES)[number], file: string): string |
 export function kafkaConnectionProblems(c: KafkaConnection, ctx: PreflightContext): PreflightProblem[] {
   if (ctx.env === undefined || c.ssl === undefined || typeof c.ssl === 'boolean') return [];
   const ssl = c.ssl;
-  return SSL_FILES.flatMap((key) => {
+  const problems: PreflightProblem[] = [];
+  for (const key of SSL_FILES) {
     const file = ssl[key];
-    const message = file === undefined ? undefined : sslFileProblem(key, file);
-    return message ? [{ code: 'CONFIG_FILE_UNREADABLE' as const, path: ['ssl', key], message }] : [];
-  });
+    const problem = file === undefined ? undefined : sslFileProblem(key, file);
+    if (problem) problems.push({ code: 'CONFIG_FILE_UNREADABLE', path: ['ssl', key], message: problem });
+  }
+  return problems;
 }
 
 /** Reads `ssl.<key>`'s PEM file, or says which one cannot be read (the file may have gone since validation). */

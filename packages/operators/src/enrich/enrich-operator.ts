@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext } from '@plumline/core';
+import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext, type PreflightProblem } from '@plumline/core';
 import { compileGetter, msFromIso } from '@plumline/core/util';
 import { setInCopy } from '../set-in-copy.js';
 import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
@@ -112,19 +112,17 @@ export const enrichOperator = defineOperator({
   // Lookup files are part of the pipeline's definition (relative to its file): validate loads
   // them as create does, so one that is missing or does not parse is a located config error.
   async preflight(config, ctx) {
-    const problems = await Promise.all(
-      config.lookups.map(async (l, i) => {
-        const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);
-        try {
-          await table.reloadIfChanged();
-          return [];
-        } catch (err) {
-          const code = (err as { code?: string }).code === 'LOOKUP_FILE_INVALID' ? ('CONFIG_LOOKUP_INVALID' as const) : ('CONFIG_FILE_UNREADABLE' as const);
-          return [{ code, path: ['lookups', i, 'file'], message: `${(err as Error).message}: fix the file, or the path (relative to the pipeline file)` }];
-        }
-      }),
-    );
-    return problems.flat();
+    const problems: PreflightProblem[] = [];
+    for (const [i, l] of config.lookups.entries()) {
+      try {
+        await new LookupTable(resolve(ctx.baseDir, l.file), l.key).reloadIfChanged();
+      } catch (err) {
+        const path = ['lookups', i, 'file'];
+        if ((err as { code?: string }).code === 'LOOKUP_FILE_INVALID') problems.push({ code: 'CONFIG_LOOKUP_INVALID', path, message: `${(err as Error).message}: fix the file` });
+        else problems.push({ code: 'CONFIG_FILE_UNREADABLE', path, message: `${(err as Error).message}: fix the path (relative to the pipeline file), or create the file` });
+      }
+    }
+    return problems;
   },
   async create(config, ctx: OperatorContext) {
     const steps: Step[] = [];

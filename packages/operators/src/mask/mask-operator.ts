@@ -71,12 +71,12 @@ function needsKey(c: MaskConfig): boolean {
   return [...maskPlan(c).values()].includes('hash');
 }
 
-/** Why `create` would refuse `c` with the key `env` holds (none, or too short), or undefined; the message names the variable, never the key. */
-function keyProblem(c: MaskConfig, env: Readonly<Record<string, string | undefined>>): string | undefined {
+/** The fields `c` hashes when the key `env` holds is missing or shorter than MIN_KEY_BYTES (`create` would refuse it), else undefined. */
+function fieldsWithoutKey(c: MaskConfig, env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (!needsKey(c)) return undefined;
   const text = env[c.key_env];
   if (text && Buffer.byteLength(text) >= MIN_KEY_BYTES) return undefined;
-  return `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${c.key_env} (it hashes ${[...maskPlan(c)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ')})`;
+  return [...maskPlan(c)].filter(([, a]) => a === 'hash').map(([f]) => f).join(', ');
 }
 
 /**
@@ -101,14 +101,15 @@ export const maskOperator = defineOperator({
   configSchema: maskConfigSchema,
   // validate checks the key as run does (without the environment, `validate --no-env`, it cannot).
   preflight(config, ctx) {
-    const problem = ctx.env && keyProblem(config, ctx.env);
-    return problem ? [{ code: 'CONFIG_MASK_KEY_MISSING', path: ['key_env'], message: `${problem}: set it (e.g. openssl rand -hex 32)` }] : [];
+    const hashed = ctx.env && fieldsWithoutKey(config, ctx.env);
+    if (!hashed) return [];
+    return [{ code: 'CONFIG_MASK_KEY_MISSING', path: ['key_env'], message: `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${hashed}): set it, e.g. to the output of openssl rand -hex 32` }];
   },
   create(config) {
     let key: Buffer | undefined;
     if (needsKey(config)) {
-      const problem = keyProblem(config, process.env);
-      if (problem) throw new ConfigError('CONFIG_MASK_KEY_MISSING', problem, { fields: { env: config.key_env } });
+      const hashed = fieldsWithoutKey(config, process.env);
+      if (hashed) throw new ConfigError('CONFIG_MASK_KEY_MISSING', `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${hashed})`, { fields: { env: config.key_env } });
       key = Buffer.from(process.env[config.key_env]!);
     }
     const hasher = key ? new Hasher(key, config.hash_chars) : undefined;

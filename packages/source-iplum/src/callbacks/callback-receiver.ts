@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import { defineSource, PipelineError, type CallEvent, type ComponentContext, type SourcePage } from '@plumline/core';
+import { defineSource, PipelineError, type CallEvent, type ComponentContext, type PreflightProblem, type SourcePage } from '@plumline/core';
 import { unreadableFileProblem } from '@plumline/core/util';
 import { recordingEvent, usageEvent } from '../iplum-events.js';
 import { callbackConfigSchema, type CallbackConfig } from './callback-config.js';
@@ -252,12 +252,13 @@ export const iplumCallbacksSource = defineSource({
   configSchema: callbackConfigSchema,
   // The TLS files are read when the server starts: validate reads them as run would.
   preflight(config, ctx) {
-    const tls = config.tls;
-    if (!tls || ctx.env === undefined) return [];
-    return (['cert', 'key'] as const).flatMap((key) => {
-      const problem = unreadableFileProblem(tls[key]);
-      return problem ? [{ code: 'CONFIG_FILE_UNREADABLE' as const, path: ['tls', key], message: `tls.${key}: ${problem}: give the path of a readable PEM file (a relative one is from the working directory)` }] : [];
-    });
+    const problems: PreflightProblem[] = [];
+    if (!config.tls || ctx.env === undefined) return problems;
+    for (const key of ['cert', 'key'] as const) {
+      const problem = unreadableFileProblem(config.tls[key]);
+      if (problem) problems.push({ code: 'CONFIG_FILE_UNREADABLE', path: ['tls', key], message: `tls.${key}: ${problem}: give the path of a readable PEM file (a relative one is from the working directory)` });
+    }
+    return problems;
   },
   async create(config, ctx) {
     const r = new CallbackReceiver(config, ctx);
