@@ -367,6 +367,7 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
     logger.info({ components: totals }, 'done');
     // A run asked to stop (a daemon's SIGTERM) has no end result to judge; one that ended by itself does.
     if (signals === 0 && !result.deadLetters.expected) {
+      progress?.stop(); // its last frame above, the verdict last
       io.stderr.write(`error: ${redactor.redact(deadLetterSummary(result.deadLetters, pipeline.definition))}\n`);
       return EXIT_DEAD_LETTERS;
     }
