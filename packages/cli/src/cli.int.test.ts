@@ -13,23 +13,31 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the built CLI with `args` in `cwd` (SIGTERM at each of `signalsAtMs`). */
-function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[] } = {}): Promise<Run> {
+/**
+ * Runs the built CLI with `args` in `cwd`: SIGTERM at each of `signalsAtMs`, counted from the
+ * first stderr output matching `signalsAfter` when given (start-up takes seconds on a busy machine).
+ */
+function cli(args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[]; signalsAfter?: RegExp } = {}): Promise<Run> {
   return spawnRun(process.execPath, [BIN, ...args], cwd, opts);
 }
 
 /** Runs `command` and collects its exit code and output. */
-function spawnRun(command: string, args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[] } = {}): Promise<Run> {
+function spawnRun(command: string, args: string[], cwd: string, opts: { env?: Record<string, string>; signalsAtMs?: number[]; signalsAfter?: RegExp } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timers = (opts.signalsAtMs ?? []).map((ms) => setTimeout(() => child.kill('SIGTERM'), ms));
+    let timers: NodeJS.Timeout[] | undefined;
+    const arm = (): void => void (timers ??= (opts.signalsAtMs ?? []).map((ms) => setTimeout(() => child.kill('SIGTERM'), ms)));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.signalsAfter?.test(stderr)) arm();
+    });
+    if (!opts.signalsAfter) arm();
     child.on('error', reject);
     child.on('exit', (code) => {
-      timers.forEach(clearTimeout);
+      timers?.forEach(clearTimeout);
       resolve({ code, stdout, stderr });
     });
   });
@@ -119,7 +127,7 @@ describe('plumline CLI', () => {
         join(dir, 'p.yaml'),
         'sources:\n  g: { type: generate, rate: 2000 }\nsinks:\n  o: { type: file, inputs: [g], path: out.ndjson }\n',
       );
-      const r = await cli(['run', 'p.yaml', '--log-level', 'info'], dir, { signalsAtMs: [1500] });
+      const r = await cli(['run', 'p.yaml', '--log-level', 'info'], dir, { signalsAtMs: [1500], signalsAfter: /pipeline started/ });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('stopping gracefully');
       const lines = (await readFile(join(dir, 'out.ndjson'), 'utf8')).trim().split('\n');
@@ -127,7 +135,7 @@ describe('plumline CLI', () => {
       const cp = JSON.parse(await readFile(join(dir, '.plumline/state/checkpoints.json'), 'utf8')) as { g: { position: { next: number } } };
       expect(cp.g.position.next).toBe(lines.length);
       // The next run picks up at the next event.
-      const again = await cli(['run', 'p.yaml', '--log-level', 'warn'], dir, { signalsAtMs: [800] });
+      const again = await cli(['run', 'p.yaml', '--log-level', 'info'], dir, { signalsAtMs: [800], signalsAfter: /pipeline started/ });
       expect(again.code).toBe(0);
       const all = (await readFile(join(dir, 'out.ndjson'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { attributes: { index: number } }).attributes.index);
       expect(all).toEqual(all.map((_, i) => i));

@@ -325,6 +325,41 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   }
   const redactor = new SecretRedactor();
   const logger = createLogger({ level: opts.level, redactor, destination: io.stderr });
+  // Signals are ours from the first moment: a SIGTERM while plugins load (seconds on a busy host)
+  // must stop the run gracefully, not kill the process with Node's default action.
+  let signals = 0;
+  let pipeline: Awaited<ReturnType<typeof loadPipeline>> | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal: sig }, 'signal received: stopping gracefully (send it again to stop at once)');
+      void pipeline?.stop().catch(() => {});
+    } else {
+      logger.warn({ signal: sig }, 'second signal: stopping now; uncommitted work will be redone on the next run');
+      process.exit(EXIT_SIGNAL);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runLoaded(file, opts, io, logger, redactor, {
+      signals: () => signals,
+      loaded: (p) => (pipeline = p),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runLoaded(
+  file: string,
+  opts: { once: boolean; level: LevelWithSilent; http: string | undefined },
+  io: CliIo,
+  logger: ReturnType<typeof createLogger>,
+  redactor: SecretRedactor,
+  signal: { signals: () => number; loaded: (p: Awaited<ReturnType<typeof loadPipeline>>) => void },
+): Promise<number> {
   const observed = await observe(file, opts.http, logger);
   if (typeof observed === 'string') {
     io.stderr.write(`error: ${observed}\n`);
@@ -345,28 +380,18 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
     io.stderr.write(formatError(err) + '\n');
     return err instanceof ConfigErrors || err instanceof ConfigError ? EXIT_INVALID : EXIT_FAILED;
   }
+  signal.loaded(pipeline);
   const progress = opts.once ? new ProgressView(pipeline, io.stderr, logger) : undefined;
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      logger.info({ signal: sig }, 'signal received: stopping gracefully (send it again to stop at once)');
-      void pipeline.stop().catch(() => {});
-    } else {
-      logger.warn({ signal: sig }, 'second signal: stopping now; uncommitted work will be redone on the next run');
-      process.exit(EXIT_SIGNAL);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   try {
-    await pipeline.start();
+    // A signal while loading: stop before reading anything (stop() before start() ends the pipeline).
+    if (signal.signals() > 0) await pipeline.stop();
+    else await pipeline.start();
     progress?.start();
     const result = await pipeline.done;
     const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
     logger.info({ components: totals }, 'done');
     // A run asked to stop (a daemon's SIGTERM) has no end result to judge; one that ended by itself does.
-    if (signals === 0 && !result.deadLetters.expected) {
+    if (signal.signals() === 0 && !result.deadLetters.expected) {
       progress?.stop(); // its last frame above, the verdict last
       io.stderr.write(`error: ${redactor.redact(deadLetterSummary(result.deadLetters, pipeline.definition))}\n`);
       return EXIT_DEAD_LETTERS;
@@ -379,7 +404,5 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   } finally {
     progress?.stop();
     await release();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
