@@ -151,7 +151,7 @@ describe('deployment files and the commands of deployment.md and troubleshooting
       expect(c.resources?.limits).toBeDefined();
       expect(c.args).toContain(`0.0.0.0:${c.ports![0]!.containerPort}`);
     }
-    const env = { ...process.env, PLUM_USER: 'u', PLUM_PASSWORD: 'p', IPLUM_ACCESS_KEY: 'a', IPLUM_SECRET_KEY: 's', IPLUM_USERNAME: 'n', KAFKA_BROKERS: 'kafka:9092', PLUMLINE_MASK_KEY: 'k' };
+    const env = { ...process.env, PLUM_USER: 'u', PLUM_PASSWORD: 'p', IPLUM_ACCESS_KEY: 'a', IPLUM_SECRET_KEY: 's', IPLUM_USERNAME: 'n', KAFKA_BROKERS: 'kafka:9092', PLUMLINE_MASK_KEY: '0123456789abcdef0123456789abcdef' };
     for (const [i, p] of pipelines.entries()) {
       const file = join(work.dir, `pipeline-${i}.yaml`);
       writeFileSync(file, p);
