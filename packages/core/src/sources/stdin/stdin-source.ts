@@ -1,5 +1,6 @@
-import { createReadStream, fstatSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { fstatSync, read } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { CallEvent, DeadLetter } from '../../event.js';
 import { PipelineError } from '../../errors.js';
@@ -33,8 +34,14 @@ export function parseEventLine(line: string, sourceId: string): CallEvent {
 /**
  * Reads NDJSON lines and emits them as batches. Used with `--once` it ends at end of input.
  * A line that is not a JSON event object goes to the dead-letter output with the reason.
+ * From a stream (a pipe, a terminal) a batch also ends when nothing more is buffered, so
+ * interactive input is not held back; from chunks of a regular file (no `readableLength`) batches
+ * are always `batchSize` events but the last, the same on every run.
  */
-export async function* readNdjsonEvents(input: Readable, sourceId: string, batchSize: number, maxLineBytes: number): AsyncGenerator<SourcePage> {
+export async function* readNdjsonEvents(input: AsyncIterable<Buffer | string> & { readonly readableLength?: number }, sourceId: string, batchSize: number, maxLineBytes: number): AsyncGenerator<SourcePage> {
+  // A character split between two chunks is decoded whole (Buffer#toString would garble it).
+  const decoder = new StringDecoder('utf8');
+  const interactive = typeof input.readableLength === 'number';
   let rest = '';
   let events: CallEvent[] = [];
   let dead: DeadLetter[] = [];
@@ -53,9 +60,9 @@ export async function* readNdjsonEvents(input: Readable, sourceId: string, batch
     }
   };
   for await (const chunk of input) {
-    const text = rest + (chunk as Buffer).toString('utf8');
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       take(text.slice(start, nl));
       start = nl + 1;
       if (events.length >= batchSize) {
@@ -64,16 +71,32 @@ export async function* readNdjsonEvents(input: Readable, sourceId: string, batch
         dead = [];
       }
     }
-    rest = text.slice(start);
+    rest = start === 0 ? text : text.slice(start);
     // Interactive input: hand over what we have when nothing more is buffered.
-    if ((events.length > 0 || dead.length > 0) && input.readableLength === 0) {
+    if (interactive && (events.length > 0 || dead.length > 0) && input.readableLength === 0) {
       yield dead.length ? { events, dead } : { events };
       events = [];
       dead = [];
     }
   }
+  rest += decoder.end();
   if (rest.length) take(rest);
   if (events.length || dead.length) yield dead.length ? { events, dead } : { events };
+}
+
+const readFd = promisify(read);
+
+/**
+ * The chunks of a regular file on `fd` from its current offset, read into one reused buffer
+ * (each chunk is decoded before the next read): no stream, no buffer per chunk.
+ */
+export async function* fileChunks(fd: number, signal?: AbortSignal, chunkBytes = STDIN_READ_CHUNK_BYTES): AsyncGenerator<Buffer> {
+  const buf = Buffer.allocUnsafe(chunkBytes);
+  while (!signal?.aborted) {
+    const { bytesRead } = await readFd(fd, buf, 0, chunkBytes, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+  }
 }
 
 /**
@@ -89,13 +112,13 @@ export const stdinSource = defineSource({
   description: 'Reads NDJSON events from standard input; ends at end of input.',
   configSchema: stdinConfigSchema,
   create(config, ctx) {
-    let stream: Readable | undefined;
+    let stream: NodeJS.ReadStream | undefined;
     return {
       bounded: true,
       read() {
-        stream = stdinStream();
+        const input = regularFileOnStdin() ? fileChunks(0, ctx.signal) : (stream = process.stdin);
         ctx.signal.addEventListener('abort', () => stream?.destroy(), { once: true });
-        return failingAs(readNdjsonEvents(stream, ctx.id, config.batch_size, config.max_line_bytes));
+        return failingAs(readNdjsonEvents(input, ctx.id, config.batch_size, config.max_line_bytes));
       },
       async close() {
         stream?.destroy();
@@ -109,14 +132,13 @@ export const stdinSource = defineSource({
  * Anything else — a pipe, a socket, a terminal — goes through process.stdin, which libuv polls:
  * plain reads fail with EAGAIN when the descriptor is non-blocking (as a parent may leave it).
  */
-function stdinStream(): Readable {
-  let regular = false;
+function regularFileOnStdin(): boolean {
   try {
-    regular = fstatSync(0).isFile();
+    return fstatSync(0).isFile();
   } catch {
     // No fd 0 to stat: process.stdin reports what is wrong.
+    return false;
   }
-  return regular ? createReadStream('', { fd: 0, highWaterMark: STDIN_READ_CHUNK_BYTES, autoClose: false }) : process.stdin;
 }
 
 /** Passes pages on; a read error becomes a located, non-retriable STDIN_READ_FAILED. */
