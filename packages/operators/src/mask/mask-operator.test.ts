@@ -73,6 +73,19 @@ describe('mask', () => {
     expect(((e!.attributes.details as CallEvent[])[1]!.attributes as Record<string, unknown>).message).toBeUndefined();
   });
 
+  it('an explicit rule for the phone target wins over masking it; arrays holding no event pass as they are; nested events in any attribute are masked', async () => {
+    const tags = ['vip', 'callback'];
+    const events = [testEvent('s', { from: '12125550100', attributes: { tags, later: [1, shaped('2125550100', '(212) 555-0100')[1]] } })];
+    const [dropped] = await enrichThenMask(events, { fields: { 'attributes.phone': 'drop' } });
+    expect(dropped!.attributes.phone).toBeUndefined();
+    expect(dropped!.attributes.tags).toBe(tags);
+    const later = dropped!.attributes.later as unknown[];
+    expect(later[0]).toBe(1);
+    expect(JSON.stringify(later)).not.toContain('555-0100');
+    const [masked] = await enrichThenMask(events, {});
+    expect(JSON.stringify(masked!.attributes.phone)).toMatch(/"e164":"hmac:[0-9a-f]{32}"/);
+  });
+
   it('truncates to the last digits, drops content and raw by default, and applies per-field rules', async () => {
     const run = await runOperator(maskOperator, { numbers: { truncate: 4 }, fields: { 'attributes.recordId': 'hash', to: 'keep' } }, [shaped('2125550123', '(212) 555-0123').slice(2, 3)]);
     const [e] = run.events;
