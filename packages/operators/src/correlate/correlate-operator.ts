@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { defineOperator, operatorReceipt, withDead, type Batch, type BatchPosition, type CallEvent, type CommitInfo, type OperatorContext, type Receipt } from '@plumline/core';
 import { correlateConfigSchema, type CorrelateConfig } from './correlate-config.js';
-import { Correlator, noneReleased, type Held, type Released } from './correlator.js';
+import { Correlator, noneReleased, partnersOf, type Held, type Released } from './correlator.js';
 import { HeldEventLog, type LogRecord } from './held-event-log.js';
 import { HoldLedger, type BatchHold } from './hold-ledger.js';
 
@@ -30,8 +30,16 @@ const EVICTION_WARN_INTERVAL_MS = 10_000;
  */
 class CorrelateOperator {
   private readonly correlator: Correlator;
-  /** Events held in memory only (not logged), in arrival order; released ones are skipped (and dropped at each commit). */
+  /**
+   * Events held in memory only (not logged), in arrival order from `unsavedHead`. Released ones
+   * are skipped, and dropped when the list is compacted: each commit visits only what became old
+   * enough since the last one, plus a compaction now and then whose cost is bounded by the
+   * entries added since the last (see `compactUnsaved`).
+   */
   private unsaved: Held[] = [];
+  private unsavedHead = 0;
+  /** Entries left after the last compaction. */
+  private unsavedAfterCompaction = 0;
   /**
    * Events of the input batch at hand that came in a batch standing for no source batch (an
    * upstream operator's own, e.g. an upstream correlate's logged events): nothing can be held for
@@ -120,27 +128,49 @@ class CorrelateOperator {
     this.holds.dropCommitted(this.ctx.isCommitted);
     const lines: string[] = [];
     const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
-    // Released events leave the list here (their hold ends with the batch that carried them out);
-    // the others are logged once old enough.
-    const kept: Held[] = [];
-    for (const h of this.unsaved) {
+    // Events held long enough are logged (their hold ends); released ones are passed (their hold
+    // ends with the batch that carried them out). The list is in arrival order: the walk stops at
+    // the first event still young enough to stay in memory.
+    const unsaved = this.unsaved;
+    let i = this.unsavedHead;
+    for (; i < unsaved.length; i++) {
+      const h = unsaved[i]!;
       if (h.released) continue;
-      if (h.arrivedMs > cutoffMs && h.hold) {
-        kept.push(h);
-        continue;
-      }
+      if (h.arrivedMs > cutoffMs && h.hold) break;
       lines.push(this.log.line(h));
       this.holds.drop(h);
     }
-    this.unsaved = kept;
+    this.unsavedHead = i;
+    this.compactUnsaved();
     const left: Held[] = [];
     const pending: Held[] = [];
-    for (const h of this.delivered) (this.ctx.isCommitted(h.deliveredAt!) ? left : pending).push(h);
+    for (const h of this.delivered) (this.ctx.isCommitted(h.log!.deliveredAt!) ? left : pending).push(h);
     this.delivered = pending;
     const gone = this.log.goneLine(left);
     if (gone) lines.push(gone);
     if (lines.length === 0) return;
     await this.log.append(lines, () => this.liveEvents());
+  }
+
+  /**
+   * Drops the passed head and the released entries of `unsaved` once it holds a quarter more
+   * entries (and 4,096) than after the last compaction: amortized a few steps per held event, and
+   * released events (with their events) are kept from the garbage collector only that long.
+   */
+  private compactUnsaved(): void {
+    const size = this.unsaved.length - this.unsavedHead;
+    if (size === 0) {
+      this.unsaved = [];
+      this.unsavedHead = 0;
+      this.unsavedAfterCompaction = 0;
+      return;
+    }
+    if (this.unsaved.length <= this.unsavedAfterCompaction * 1.25 + 4096) return;
+    const kept: Held[] = [];
+    for (let i = this.unsavedHead; i < this.unsaved.length; i++) if (!this.unsaved[i]!.released) kept.push(this.unsaved[i]!);
+    this.unsaved = kept;
+    this.unsavedHead = 0;
+    this.unsavedAfterCompaction = kept.length;
   }
 
   /** Every event still owed: held, carried out in a batch sinks have not finished with, or delivered but not committed. */
@@ -170,7 +200,7 @@ class CorrelateOperator {
       if (this.atomic) return;
       for (const h of parts) {
         if (h.log) {
-          h.deliveredAt = positions;
+          h.log.deliveredAt = positions;
           this.delivered.push(h);
         } else if (h.hold) {
           if (h.positions === first || commitsAfter(h.positions, first!)) this.holds.drop(h);
@@ -190,15 +220,17 @@ class CorrelateOperator {
     const mineParts: Held[] = [];
     const groups = new Map<readonly BatchPosition[], { events: CallEvent[]; parts: Held[] }>();
     for (let i = 0; i < out.events.length; i++) {
-      const parts = out.parts[i];
+      const made = out.parts[i];
       const e = out.events[i]!;
-      if (!parts) {
+      if (!made) {
         mine.push(e);
         continue;
       }
-      let firstHold: BatchHold | undefined;
-      let first: readonly BatchPosition[] | undefined;
-      for (const h of parts) {
+      // The part held in memory whose batch came first: the event leaves standing for that batch.
+      const partners = partnersOf(made);
+      let firstHold = made.hold as BatchHold | undefined;
+      let first = firstHold && made.positions;
+      for (const h of partners) {
         const hold = h.hold as BatchHold | undefined;
         if (hold && (firstHold === undefined || hold.order < firstHold.order)) {
           firstHold = hold;
@@ -207,18 +239,21 @@ class CorrelateOperator {
       }
       if (first === undefined ? current !== undefined : first === current) {
         mine.push(e);
-        for (const h of parts) mineParts.push(h);
+        pushParts(mineParts, made, partners);
         continue;
       }
       // Parts that came in this batch and left at once were never held: their batch must not be
       // committed before `first` either (it may be another source's). (Outside an input batch —
       // a window closing — no part is fresh: each has a hold, a log entry, or no source batch.)
-      if (first !== undefined && current !== undefined) for (const h of parts) if (!h.hold && !h.log && h.positions === current) h.hold = this.holds.take();
+      if (first !== undefined && current !== undefined) {
+        this.holdIfFresh(made, current);
+        for (const h of partners) this.holdIfFresh(h, current);
+      }
       const key = first ?? NO_POSITIONS;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { events: [], parts: [] }));
       g.events.push(e);
-      for (const h of parts) g.parts.push(h);
+      pushParts(g.parts, made, partners);
     }
     for (const [positions, g] of groups) {
       const receipt = operatorReceipt(positions);
@@ -226,6 +261,11 @@ class CorrelateOperator {
       send({ events: g.events, receipt });
     }
     carry(mine, mineParts);
+  }
+
+  /** Takes a hold on the batch at hand for a part of it that left at once (see `emit`). */
+  private holdIfFresh(h: Held, current: readonly BatchPosition[]): void {
+    if (!h.hold && !h.log && h.positions === current) h.hold = this.holds.take();
   }
 
   private warnEvicted(count: number): void {
@@ -279,8 +319,10 @@ class CorrelateOperator {
           this.correlator.expire(nowMs, out);
           const overflow = this.correlator.takeOverflow();
           if (overflow.events.length) {
-            out.events.push(...overflow.events);
-            out.parts.push(...overflow.parts);
+            for (let i = 0; i < overflow.events.length; i++) {
+              out.events.push(overflow.events[i]!);
+              out.parts.push(overflow.parts[i]);
+            }
             this.warnEvicted(overflow.events.length);
           }
           // Before the batch goes on: downstream may release it at once.
@@ -313,6 +355,12 @@ class CorrelateOperator {
 /** True when `later` cannot be committed before `first`: each of its positions follows one of `first`'s in the same source. */
 const commitsAfter = (later: readonly BatchPosition[], first: readonly BatchPosition[]): boolean =>
   later.every((l) => first.some((f) => f.source === l.source && f.seq <= l.seq));
+
+/** Adds `made` and its partners to `to`. */
+function pushParts(to: Held[], made: Held, partners: readonly Held[]): void {
+  to.push(made);
+  for (const p of partners) to.push(p);
+}
 
 /** Group key for events whose parts are all logged: their batch stands for no source batch. */
 const NO_POSITIONS: readonly BatchPosition[] = [];

@@ -10,8 +10,8 @@ export interface Held {
   keys: string[];
   positions: readonly BatchPosition[];
   arrivedMs: number;
-  /** For an anchor: the partners joined to it so far. */
-  partners?: Held[];
+  /** For an anchor: the partners joined to it so far (allocated at the first). */
+  partners: Held[] | undefined;
   /** Left the correlator (joined into an anchor, or emitted). */
   gone?: boolean;
   /** In the arrival queue (a held anchor or a lone partner). */
@@ -20,20 +20,29 @@ export interface Held {
   counted?: boolean;
   /** Emitted (alone or inside its anchor). */
   released: boolean;
-  /** The operator's bookkeeping for its state log (sequence number, bytes logged). */
-  log?: { n: number; bytes: number };
+  /**
+   * The operator's bookkeeping for its state log (sequence number, bytes logged, and the
+   * positions of the output batch that carried the event out, once every sink finished with it).
+   * Only logged events have it: the record held for every event stays small.
+   */
+  log?: { n: number; bytes: number; deliveredAt?: readonly BatchPosition[] };
   /** The operator's checkpoint hold while the event is held in memory only (not logged). */
   hold?: { drop(): void };
-  /** Positions of the output batch that carried it out, once every sink finished with that batch. */
-  deliveredAt?: readonly BatchPosition[];
 }
 
 /** What leaves the correlator: the events, and per event the held events it is made of (for durability tracking). */
 export interface Released {
   events: CallEvent[];
-  /** Per entry of `events`: the held events it was made of, or undefined for an event no rule held. */
-  parts: (Held[] | undefined)[];
+  /**
+   * Per entry of `events`: the held event it was made of, whose `partners` are its other parts
+   * (no array per release), or undefined for an event no rule held.
+   */
+  parts: (Held | undefined)[];
 }
+
+const NO_HELD: readonly Held[] = Object.freeze([]);
+/** The partners of `h` (none for a lone partner or an anchor that found none). */
+export const partnersOf = (h: Held): readonly Held[] => h.partners ?? NO_HELD;
 
 export const noneReleased = (): Released => ({ events: [], parts: [] });
 
@@ -79,8 +88,8 @@ const keysOf = (getters: ((e: CallEvent) => unknown)[], e: CallEvent) => {
   }
   return out;
 };
-function held(e: CallEvent, rule: number, role: Held['role'], keys: string[], positions: readonly BatchPosition[], arrivedMs: number, partners: Held[] | undefined, log: Held['log']): Held {
-  return { e, rule, role, keys, positions, arrivedMs, partners, gone: false, queued: false, counted: false, released: false, log, hold: undefined, deliveredAt: undefined };
+function held(e: CallEvent, rule: number, role: Held['role'], keys: string[], positions: readonly BatchPosition[], arrivedMs: number, log: Held['log']): Held {
+  return { e, rule, role, keys, positions, arrivedMs, partners: undefined, gone: false, queued: false, counted: false, released: false, log, hold: undefined };
 }
 
 function pushTo(index: Map<string, HeldList>, key: string, h: Held): void {
@@ -141,7 +150,7 @@ export class Correlator {
       const h = this.queue[i]!;
       if (h.gone) continue;
       out.push(h);
-      if (h.partners) out.push(...h.partners);
+      if (h.partners) for (const p of h.partners) out.push(p);
     }
     return out;
   }
@@ -154,8 +163,8 @@ export class Correlator {
     for (let r = 0; r < this.rules.length; r++) {
       const cr = this.rules[r]!;
       // Every field set up front: one object shape for all held events keeps V8's accesses monomorphic.
-      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, held(e, r, 'anchor', keysOf(cr.anchorKeys, e), positions, nowMs, [], log), out);
-      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, held(e, r, 'partner', keysOf(cr.partnerKeys, e), positions, nowMs, undefined, log), out);
+      if (matches(cr.rule.anchor, e)) return this.acceptAnchor(cr, held(e, r, 'anchor', keysOf(cr.anchorKeys, e), positions, nowMs, log), out);
+      if (matches(cr.rule.partner, e)) return this.acceptPartner(cr, held(e, r, 'partner', keysOf(cr.partnerKeys, e), positions, nowMs, log), out);
     }
     out.events.push(e);
     out.parts.push(undefined);
@@ -173,7 +182,7 @@ export class Correlator {
       }
       if (waiting.trim()) cr.partners.delete(k);
     }
-    if (a.partners!.length && cr.rule.emit === 'first_partner') return this.release(a, out);
+    if (a.partners && cr.rule.emit === 'first_partner') return this.release(a, out);
     this.hold(a);
     for (const k of a.keys) pushTo(cr.anchors, k, a);
   }
@@ -210,7 +219,7 @@ export class Correlator {
 
   private join(a: Held, p: Held): void {
     p.gone = true;
-    a.partners!.push(p);
+    (a.partners ??= []).push(p);
     if (a.queued) this.track(p);
   }
 
@@ -233,7 +242,7 @@ export class Correlator {
     this.queue.push(h);
     this.track(h);
     this.onHold(h);
-    for (const p of h.partners ?? []) this.track(p);
+    if (h.partners) for (const p of h.partners) this.track(p);
     // Memory stays bounded: past max_pending, the oldest leave early, as if their window closed.
     while (this.count > this.c.max_pending) {
       const oldest = this.nextQueued();
@@ -275,17 +284,24 @@ export class Correlator {
   /** Emits an anchor with its partners (flagged unmatched when it has none), or a lone partner, flagged. */
   private release(h: Held, out: Released): void {
     this.untrack(h);
-    for (const p of h.partners ?? []) this.untrack(p);
     h.gone = true;
     h.released = true;
     const cr = this.rules[h.rule]!;
-    const partners = h.partners ?? [];
-    for (const p of partners) p.released = true;
+    const partners = h.partners;
+    let joined: CallEvent[] | undefined;
+    if (partners) {
+      joined = [];
+      for (const p of partners) {
+        this.untrack(p);
+        p.released = true;
+        joined.push(slim(p.e));
+      }
+    }
     // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
     const attributes: Record<string, unknown> = Object.assign({}, h.e.attributes);
-    if (h.role === 'anchor') attributes[cr.as] = partners.length ? partners.map((p) => slim(p.e)) : NO_PARTNERS;
-    attributes.correlation = partners.length ? { rule: cr.rule.name, partners: partners.length } : cr.unmatched;
+    if (h.role === 'anchor') attributes[cr.as] = joined ?? NO_PARTNERS;
+    attributes.correlation = joined ? { rule: cr.rule.name, partners: joined.length } : cr.unmatched;
     out.events.push({ ...h.e, attributes });
-    out.parts.push(partners.length ? [h, ...partners] : [h]);
+    out.parts.push(h);
   }
 }
