@@ -70,6 +70,8 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
   ];
   /** ms[node][input][program] = one entry per round. */
   const ms = {};
+  /** The same, CPU time (user + system, every thread of the process): steadier than wall time on a loaded machine. */
+  const cpu = {};
   const bytes = {};
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`chain: round ${round + 1} of ${ROUNDS}…`);
@@ -84,6 +86,8 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
           const r = run(node.bin, p.args(f.events), f.path, tmp);
           ((ms[node.name] ??= {})[f.key] ??= {})[p.key] ??= [];
           ms[node.name][f.key][p.key].push(r.ms);
+          ((cpu[node.name] ??= {})[f.key] ??= {})[p.key] ??= [];
+          cpu[node.name][f.key][p.key].push(r.cpuMs);
           digests[p.key] = sha(join(tmp, p.out));
           (bytes[f.key] ??= {})[p.key] = readFileSync(join(tmp, p.out)).byteLength;
           if (p.checks && digests[p.key] !== digests[p.checks]) throw new Error(`${node.name}, ${f.label}: plumline's output (${p.out}) differs from the hand-written program's (${programs.find((x) => x.key === p.checks).out})`);
@@ -94,16 +98,17 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
   }
   const rate = (n, t) => Math.round(n / (t / 1000)).toLocaleString('en-US');
   const rows = [
-    `| ${ROUNDS} interleaved rounds | runtime | plumline (d0) ÷ hand-written (d0) | plumline chain ÷ hand-written chain | hand-written chain ÷ hand-written (d0) | events/s: hand (d0), plumline (d0), hand chain, plumline chain (medians) |`,
-    '|---|---|---|---|---|---|',
+    `| ${ROUNDS} interleaved rounds | runtime | plumline (d0) ÷ hand-written (d0) | plumline chain ÷ hand-written chain | hand-written chain ÷ hand-written (d0) | the same three by CPU time | events/s: hand (d0), plumline (d0), hand chain, plumline chain (medians) |`,
+    '|---|---|---|---|---|---|---|',
   ];
   const ratios = {};
   for (const f of files) {
     for (const node of nodes) {
       const m = ms[node.name][f.key];
-      const r = (a, b) => m[a].map((x, i) => m[b][i] / x);
+      const c = cpu[node.name][f.key];
+      const r = (a, b, t = m) => t[a].map((x, i) => t[b][i] / x);
       ratios[`${node.name} ${f.key}`] = { d0: r('pd0', 'hd0'), chain: r('pch', 'hch') };
-      rows.push(`| ${f.label} | ${node.name} (${node.version}) | ${span(r('pd0', 'hd0'))} | ${span(r('pch', 'hch'))} | ${span(r('hch', 'hd0'))} | ${['hd0', 'pd0', 'hch', 'pch'].map((k) => rate(f.events, median(m[k]))).join(' · ')} |`);
+      rows.push(`| ${f.label} | ${node.name} (${node.version}) | ${span(r('pd0', 'hd0'))} | ${span(r('pch', 'hch'))} | ${span(r('hch', 'hd0'))} | ${[r('pd0', 'hd0', c), r('pch', 'hch', c), r('hch', 'hd0', c)].map((x) => median(x).toFixed(2)).join(' · ')} | ${['hd0', 'pd0', 'hch', 'pch'].map((k) => rate(f.events, median(m[k]))).join(' · ')} |`);
     }
   }
   if (nodes.length === 2) {
@@ -111,7 +116,7 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
     for (const f of files) rows.push(`| ${f.label} | ${['hd0', 'pd0', 'hch', 'pch'].map((k) => (median(ms[nodes[0].name][f.key][k]) / median(ms[nodes[1].name][f.key][k])).toFixed(2)).join(' | ')} |`);
   }
   rows.push('', ...files.map((f) => `- ${f.label}: ${bytes[f.key].hd0.toLocaleString('en-US')} bytes written by (d0), ${bytes[f.key].hch.toLocaleString('en-US')} by the chain; plumline's output equal byte for byte to the hand-written program's in every run.`));
-  return { rows, ratios, ms };
+  return { rows, ratios, ms, cpu };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -119,8 +124,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const tmp = join(root, '.bench-tmp-chain');
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const { rows, ms } = await chainBench(root, tmp, Number(process.env.BENCH_EVENTS ?? 1_000_000), Number(process.env.BENCH_EVENTS_A ?? 300_000));
+  const { rows, ms, cpu } = await chainBench(root, tmp, Number(process.env.BENCH_EVENTS ?? 1_000_000), Number(process.env.BENCH_EVENTS_A ?? 300_000));
   console.log(rows.join('\n'));
-  console.log(JSON.stringify(ms));
+  console.log(JSON.stringify({ ms, cpu }));
   rmSync(tmp, { recursive: true, force: true });
 }

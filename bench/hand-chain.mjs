@@ -268,6 +268,7 @@ function endBatch() {
 }
 
 const started = performance.now();
+const cpu0 = process.cpuUsage();
 const chunk = Buffer.alloc(1 << 20);
 let rest = '';
 let events = 0;
@@ -298,4 +299,5 @@ if (chain) {
 writeSync(fd, text);
 closeSync(fd);
 const ms = performance.now() - started;
-process.stdout.write(JSON.stringify({ events, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({ events, ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');

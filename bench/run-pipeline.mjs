@@ -13,10 +13,12 @@ const p = await createPipeline(readFileSync(file, 'utf8'), {
   file,
 });
 const started = performance.now();
+const cpu0 = process.cpuUsage();
 await p.start();
 const result = await p.done;
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
 const firstSource = Object.keys(result.checkpoints)[0];
 process.stdout.write(
-  JSON.stringify({ events: result.stats[firstSource].eventsOut || Number(countText), ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, stats: result.stats }) + '\n',
+  JSON.stringify({ events: result.stats[firstSource].eventsOut || Number(countText), ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, stats: result.stats }) + '\n',
 );
