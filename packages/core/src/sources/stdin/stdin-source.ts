@@ -87,15 +87,27 @@ export async function* readNdjsonEvents(input: AsyncIterable<Buffer | string> & 
 const readFd = promisify(read);
 
 /**
- * The chunks of a regular file on `fd` from its current offset, read into one reused buffer
- * (each chunk is decoded before the next read): no stream, no buffer per chunk.
+ * The chunks of a regular file on `fd` from its current offset. Two buffers take turns: the read
+ * of the next chunk runs (in libuv's thread pool) while the consumer works through this one, so
+ * the pipeline does not sit idle waiting for each read. A yielded chunk is valid until the
+ * consumer asks for the next one (readNdjsonEvents decodes it at once).
  */
 export async function* fileChunks(fd: number, signal?: AbortSignal, chunkBytes = STDIN_READ_CHUNK_BYTES): AsyncGenerator<Buffer> {
-  const buf = Buffer.allocUnsafe(chunkBytes);
-  while (!signal?.aborted) {
-    const { bytesRead } = await readFd(fd, buf, 0, chunkBytes, null);
-    if (bytesRead === 0) return;
-    yield buf.subarray(0, bytesRead);
+  const bufs = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)] as const;
+  let turn = 0;
+  let next = readFd(fd, bufs[0], 0, chunkBytes, null);
+  try {
+    while (!signal?.aborted) {
+      const { bytesRead, buffer } = await next;
+      if (bytesRead === 0) return;
+      turn ^= 1;
+      // One read at a time, each from where the last ended (the file's offset).
+      next = readFd(fd, bufs[turn]!, 0, chunkBytes, null);
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    // Stopped early: the read in flight ends into a buffer no one reads (its error too).
+    next.catch(() => undefined);
   }
 }
 
