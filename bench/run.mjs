@@ -10,6 +10,7 @@ import { kafkaBench } from './kafka-bench.mjs';
 import { operatorsBench, PAIRS } from './operators-bench.mjs';
 import { compareBench, mapDedupeFile } from './compare-bench.mjs';
 import { profileChain } from './profile-chain.mjs';
+import { chainBench, ROUNDS as CHAIN_ROUNDS } from './chain-bench.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.bench-tmp');
@@ -88,6 +89,7 @@ const c = child([join(root, 'bench/run-pipeline.mjs'), join(tmp, 'c.yaml'), Stri
 if (c.stats.out.eventsIn !== KEYS) throw new Error(`(c) passed ${c.stats.out.eventsIn} events, expected ${KEYS}`);
 
 const operatorRows = await operatorsBench(root, tmp, input, EVENTS);
+const chainRows = (await chainBench(root, tmp, EVENTS, Number(process.env.BENCH_EVENTS_A ?? 300_000))).rows;
 const compareRows = await compareBench(root, tmp, input, EVENTS);
 const profileRows = await profileChain(root, tmp, input, EVENTS);
 const plumRows = await plumBench(root, tmp);
@@ -128,6 +130,15 @@ RSS are the median run's. The (d0) row is the median of all its runs.
 | benchmark | events/s | peak RSS | written | relative | target |
 |---|---:|---:|---:|---|---|
 ${operatorRows.join('\n')}
+
+## The operator rows against hand-written programs (bench/chain-bench.mjs, Node 20 and 24)
+
+bench/hand-chain.mjs does by hand what (d0) and (d4) do — the same libphonenumber-js and HMAC
+calls, the same correlate rule and eviction, plumline's batch order — and its output is compared
+byte for byte with plumline's in every run. ${CHAIN_ROUNDS} rounds, each running every (runtime, input,
+program) once in a fresh process; ratios within a round, medians (range). Target: ≥ 0.9 for both.
+
+${chainRows.join('\n')}
 
 ## Where the full chain's time goes (CPU profile of (d4), bench/profile-chain.mjs)
 
