@@ -61,21 +61,26 @@ const rows = [
   ['(d4) the chain, input A', d4, inputA, OPS_EVENTS],
 ];
 const res = rows.map(() => ({ old: [], new: [] }));
+/** CPU time per run (user + system, all threads): steadier than wall time on a shared machine. */
+const cpu = rows.map(() => ({ old: [], new: [] }));
 for (let round = 0; round < ROUNDS; round++) {
   console.log(`A/B: round ${round + 1} of ${ROUNDS}…`);
   rows.forEach(([, file, inp, n, env], i) => {
     for (const [side, dir] of round % 2 ? [['new', root], ['old', old]] : [['old', old], ['new', root]]) {
       rmSync(join(tmp, 'state-abd0'), { recursive: true, force: true });
       rmSync(join(tmp, 'state-abd4'), { recursive: true, force: true });
-      res[i][side].push(n / (run(dir, file, inp, n, env).ms / 1000));
+      const r = run(dir, file, inp, n, env);
+      res[i][side].push(n / (r.ms / 1000));
+      cpu[i][side].push(r.cpuMs);
     }
   });
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const k = (x) => `${Math.round(x / 1000).toLocaleString('en-US')}k`;
-console.log(`| benchmark (${ROUNDS} interleaved rounds) | before (${commit.slice(0, 7)}), events/s | after | change of medians |\n|---|---|---|---|`);
+console.log(`| benchmark (${ROUNDS} interleaved rounds) | before (${commit.slice(0, 7)}), events/s | after | change of medians | CPU s before → after (medians) | change of CPU time |\n|---|---|---|---|---|---|`);
 rows.forEach(([label], i) => {
   const { old: o, new: n } = res[i];
-  console.log(`| ${label} | ${k(Math.min(...o))}–${k(Math.max(...o))} (median ${k(median(o))}) | ${k(Math.min(...n))}–${k(Math.max(...n))} (median ${k(median(n))}) | ${((median(n) / median(o) - 1) * 100).toFixed(1)}% |`);
+  const c = cpu[i];
+  console.log(`| ${label} | ${k(Math.min(...o))}–${k(Math.max(...o))} (median ${k(median(o))}) | ${k(Math.min(...n))}–${k(Math.max(...n))} (median ${k(median(n))}) | ${((median(n) / median(o) - 1) * 100).toFixed(1)}% | ${(median(c.old) / 1000).toFixed(2)} → ${(median(c.new) / 1000).toFixed(2)} | ${((median(c.new) / median(c.old) - 1) * 100).toFixed(1)}% |`);
 });
 rmSync(tmp, { recursive: true, force: true });
