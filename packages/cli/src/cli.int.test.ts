@@ -149,9 +149,13 @@ describe('plumline CLI', () => {
     try {
       // A sink that cannot keep up: stdout into a pipe nobody reads fills up and stalls the drain.
       await writeFile(join(dir, 'p.yaml'), 'runtime: { shutdown_timeout: 1m }\nsources:\n  g: { type: generate, batch_size: 5000 }\nsinks:\n  o: { type: stdout, inputs: [g] }\n');
-      const child = spawn(process.execPath, [BIN, 'run', 'p.yaml'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'run', 'p.yaml', '--log-level', 'info'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pause();
-      await new Promise((r) => setTimeout(r, 1000));
+      // Counted from "pipeline started", not from spawn: on a busy machine loading takes seconds,
+      // and a signal before the CLI's handlers exist gets Node's default action (exit null).
+      let stderr = '';
+      await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => /pipeline started/.test((stderr += d.toString())) && resolve()));
+      await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 300));
       child.kill('SIGTERM');
