@@ -172,8 +172,12 @@ export interface Operator {
   close?(): Promise<void>;
 }
 
-/** What a sink gets at `create` (the component context). */
-export type SinkContext = ComponentContext;
+/**
+ * What a sink gets at `create`: the component context, and `onCommit` for a sink that keeps its
+ * own durable records (the file sink's commit index) and must note where they stand before each
+ * checkpoint commit.
+ */
+export type SinkContext = ComponentContext & Pick<OperatorContext, 'onCommit'>;
 
 /** What a sink hands back for a batch: records it refused for good, with the reason. */
 export interface SinkWriteResult {

@@ -2,12 +2,20 @@ import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createLogger, MemoryStateStore, type CallEvent, type ComponentContext, type BatchPosition } from '@plumline/core';
+import { createLogger, MemoryStateStore, type CallEvent, type BatchPosition, type CommitInfo, type SinkContext } from '@plumline/core';
 import { ComponentTelemetry } from '@plumline/core/host';
 import { fileSink, type FileSink } from './index.js';
 import { tmpDir } from '@plumline/core/testing';
 
-function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true): ComponentContext {
+/** The onCommit hooks each state's sinks registered: `commit(state)` runs them, as the runtime does before writing checkpoints. */
+const hooksOf = new WeakMap<MemoryStateStore, ((info: CommitInfo) => Promise<void>)[]>();
+async function commit(state: MemoryStateStore): Promise<void> {
+  for (const h of hooksOf.get(state) ?? []) await h({ final: false });
+}
+
+function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test'): SinkContext {
+  const hooks = hooksOf.get(state) ?? [];
+  hooksOf.set(state, hooks);
   const telemetry = new ComponentTelemetry('files', 'file', 'sink');
   const scoped = {
     get: (k: string) => state.get(`files/${k}`),
@@ -29,16 +37,17 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
     baseDir: process.cwd(),
     isCommitted: committed,
     committedPosition: () => undefined,
-    pipelineId: "test",
+    pipelineId,
     reportError: () => {},
+    onCommit: (hook) => void hooks.push(hook),
     atomicState: undefined,
   };
 }
 
 const ev = (i: number, kind = 'session', time = '2026-03-04T05:06:07.000Z'): CallEvent => ({ id: `e${i}`, source: 'src', kind, time, attributes: { i } });
 
-async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean): Promise<FileSink> {
-  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed))) as FileSink;
+async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean, pipelineId?: string): Promise<FileSink> {
+  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed, pipelineId))) as FileSink;
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallEvent);
@@ -132,7 +141,7 @@ describe('file sink', () => {
       await sink.close();
       expect(lines(await readFile(join(dir, 'a.ndjson'), 'utf8'))).toHaveLength(20);
       // Fewer index appends than writes: group commit.
-      expect(state.logs.get('files/index')!.length).toBeLessThan(20);
+      expect(state.logs.get('files/index.test')!.length).toBeLessThan(20);
     } finally {
       await cleanup();
     }
@@ -213,7 +222,7 @@ describe('file sink', () => {
       // Idle for longer than idle_timeout: the sink looks for idle files on a timer too.
       await new Promise((r) => setTimeout(r, 400));
       await write(sink, 10, 'b');
-      const index = Buffer.from(await state.readLog('files/index')).toString('utf8');
+      const index = Buffer.from(await state.readLog('files/index.test')).toString('utf8');
       expect(index).not.toContain('a.');
       expect(index).toContain('b.ndjson');
       // `a` renders again: writing goes on at the end of its last part, not back at part 0.
@@ -232,6 +241,145 @@ describe('file sink', () => {
       const again = await make(config, state, (ps) => ps.every((p) => p.seq <= 10));
       await again.close();
       expect(await idsOfA()).toEqual(inOrder([1, 2, 3, 4, 5, 6, 7, 8]));
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('file sink commit index: damage is refused, never repaired by removing output', () => {
+  const INDEX = 'files/index.test';
+  const text = async (state: MemoryStateStore, key = INDEX) => Buffer.from(await state.readLog(key)).toString('utf8');
+  const upTo = (n: number) => (ps: readonly BatchPosition[]) => ps.every((p) => p.seq <= n);
+
+  /** Four batches written and committed (the runtime's commit hooks ran), the sink stopped. */
+  async function written(dir: string): Promise<{ state: MemoryStateStore; file: string; before: string }> {
+    const state = new MemoryStateStore();
+    const file = join(dir, 'a.ndjson');
+    const sink = await make({ path: file }, state, upTo(0));
+    for (let b = 1; b <= 4; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+    await commit(state);
+    await sink.close();
+    return { state, file, before: await readFile(file, 'utf8') };
+  }
+
+  async function refused(dir: string, damage: (state: MemoryStateStore) => Promise<void>, message: RegExp, pipelineId?: string): Promise<void> {
+    const { state, file, before } = await written(dir);
+    await damage(state);
+    await expect(make({ path: file }, state, upTo(4), pipelineId)).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(message) as unknown });
+    expect(await readFile(file, 'utf8')).toBe(before);
+  }
+
+  it('a last record torn after it was committed is restored from the index head: nothing removed, nothing written again', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const { state, file, before } = await written(dir);
+      const t = await text(state);
+      await state.rewriteLog(INDEX, Buffer.from(t.slice(0, t.length - 20)));
+      const again = await make({ path: file }, state, upTo(4));
+      await again.close();
+      expect(await readFile(file, 'utf8')).toBe(before);
+      expect(lines(before).map((e) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a last record removed: STATE_CORRUPT naming the index', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await refused(dir, async (state) => {
+        const t = await text(state);
+        await state.rewriteLog(INDEX, Buffer.from(t.slice(0, t.lastIndexOf('\n', t.length - 2) + 1)));
+      }, /files~index\.test\.log .*records were removed/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a record garbled in the middle: STATE_CORRUPT, even with no head to compare with', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await refused(dir, async (state) => {
+        const ls = (await text(state)).split('\n');
+        ls[2] = ls[2]!.replace('"b":[["', '"b":[["x');
+        await state.rewriteLog(INDEX, Buffer.from(ls.join('\n')));
+        state.values.delete('files/index.test.head');
+      }, /damaged at line 3: checksum mismatch/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('the index deleted while its head remains: STATE_CORRUPT', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await refused(dir, async (state) => void state.logs.delete(INDEX), /is missing or empty/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("another pipeline's index: STATE_CORRUPT naming whose it is", async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await refused(
+        dir,
+        async (state) => {
+          await state.rewriteLog('files/index.other', await state.readLog(INDEX));
+          await state.set('files/index.other.head', (await state.get('files/index.test.head'))!);
+        },
+        /belongs to sink "files" of pipeline "test"/,
+        'other',
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an index older than the checkpoints (no head: a backup copied it first) and bytes past it: STATE_CORRUPT, the bytes kept', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const sink = await make({ path: file }, state, upTo(0));
+      for (let b = 1; b <= 2; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      const older = await state.readLog(INDEX);
+      for (let b = 3; b <= 4; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      await sink.close();
+      const before = await readFile(file, 'utf8');
+      await state.rewriteLog(INDEX, older);
+      await expect(make({ path: file }, state, upTo(4))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/reaches past batch 2/) as unknown });
+      expect(await readFile(file, 'utf8')).toBe(before);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an index under the name before version 2 is taken over by the pipeline whose checkpoints cover it, and moved under its name', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const ids = ['e1', 'e2', 'e3'];
+      await writeFile(file, ids.map((id) => JSON.stringify({ id }) + '\n').join(''));
+      const len = (n: number) => ids.slice(0, n).reduce((t, id) => t + JSON.stringify({ id }).length + 1, 0);
+      // The old format: no header, ordinals or checksums; batch 3 was not committed.
+      const old = [{ o: [file, 0, file, 0] }, ...[1, 2, 3].map((seq) => ({ b: [[file, len(seq - 1), len(seq)]], p: [['src', seq]] }))];
+      await state.rewriteLog('files/index', Buffer.from(old.map((r) => JSON.stringify(r) + '\n').join('')));
+      const sink = await make({ path: file }, state, upTo(2));
+      await sink.close();
+      expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2']);
+      expect(await text(state, 'files/index')).toBe('');
+      expect(await text(state)).toContain(`"o":["${file}",${len(2)}`);
+      // Another pipeline in the same state, whose checkpoints cover none of it, may not take it.
+      await state.rewriteLog('files/index', Buffer.from(old.map((r) => JSON.stringify(r) + '\n').join('')));
+      await expect(make({ path: file }, state, upTo(0), 'beta')).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/another pipeline wrote it/) as unknown });
+      expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2']);
+      // Nor one whose sink writes elsewhere: it is left alone.
+      const elsewhere = await make({ path: join(dir, 'b.ndjson') }, state, upTo(0), 'gamma');
+      await elsewhere.close();
+      expect(await text(state, 'files/index')).not.toBe('');
     } finally {
       await cleanup();
     }

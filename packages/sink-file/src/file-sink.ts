@@ -1,9 +1,10 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ConfigError, defineSink, eventJsonLine, PipelineError, unwritableAsJson, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch, type SinkWriteResult } from '@plumline/core';
+import { ConfigError, defineSink, eventJsonLine, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
 import { fsyncDir, writeAll } from '@plumline/core/util';
-import { decodeIndex, encodeRecord, planRecovery, type IndexRecord } from './commit-index.js';
+import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
+import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 
@@ -13,7 +14,6 @@ import { compilePathTemplate, renderedPathProblem } from './path-template.js';
  */
 export const PERMANENT_FS_ERRORS = new Set(['EISDIR', 'ENOTDIR', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS', 'EINVAL', 'ELOOP', 'EEXIST']);
 
-const INDEX_LOG = 'index';
 /** Idle files are looked for at least this often (more often when idle_timeout is shorter). */
 const SWEEP_INTERVAL_MAX_MS = 5_000;
 
@@ -70,7 +70,8 @@ export class FileSink implements Sink {
   private readonly known = new Set<string>();
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
-  private indexRecords: IndexRecord[] = [];
+  private indexRecords: SinkRecord[] = [];
+  private readonly index: CommitIndexLog;
   private closed: Promise<void> | undefined;
   private useCounter = 0;
   /** Parts rotated away during the current group, closed once it is written. */
@@ -83,8 +84,9 @@ export class FileSink implements Sink {
 
   constructor(
     private readonly config: FileSinkConfig,
-    private readonly ctx: ComponentContext,
+    private readonly ctx: SinkContext,
   ) {
+    this.index = new CommitIndexLog(ctx.state, ctx.pipelineId, ctx.id);
     const t = compilePathTemplate(config.path, config.missing_field);
     this.pathOf = t.render;
     this.missingFieldOf = t.missingField;
@@ -100,14 +102,22 @@ export class FileSink implements Sink {
     this.sweepTimer.unref();
   }
 
-  /** Brings every file the index knows back to what the committed checkpoints cover. */
+  /**
+   * Brings every file the index knows back to what the committed checkpoints cover, once the
+   * index proved sound (commit-index-log.ts) and the files add up with it: nothing is removed
+   * on evidence that could also mean committed output.
+   */
   async recover(): Promise<void> {
-    const text = Buffer.from(await this.ctx.state.readLog(INDEX_LOG)).toString('utf8');
-    const plan = planRecovery(decodeIndex(text), (p) => this.ctx.isCommitted(p));
-    const records: IndexRecord[] = [];
+    const isCommitted = (p: readonly BatchPosition[]): boolean => this.ctx.isCommitted(p);
+    const loaded = await this.index.load((file) => this.ownsFile(file), isCommitted);
+    const plan = planRecovery(loaded.records, isCommitted);
+    const sizes = new Map<string, number>();
+    for (const f of plan) sizes.set(f.file, await sizeOf(f.file));
+    this.checkUnaccountedBytes(plan, sizes, loaded.records);
+    const records: SinkRecord[] = [];
     let truncated = 0;
     for (const f of plan) {
-      const size = await sizeOf(f.file);
+      const size = sizes.get(f.file)!;
       if (size < 0) {
         if (f.length > 0) this.ctx.logger.error({ file: f.file, expectedBytes: f.length }, 'file in the commit index is missing; was it moved or deleted?');
         continue;
@@ -127,9 +137,51 @@ export class FileSink implements Sink {
       const cur = this.files.get(f.path);
       if (!cur || cur.part <= f.part) this.files.set(f.path, { file: f.file, path: f.path, part: f.part, size: f.length, openedAtMs: Date.now(), fh: undefined, lastUsed: 0, lastWriteMs: Date.now() });
     }
-    await this.ctx.state.rewriteLog(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
+    // What the folded records covered: only committed writes (the others are read again).
+    const committedWrites = loaded.records.filter((r) => 'b' in r && isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
+    await this.index.rewrite(records, coveredSeqs(committedWrites));
     this.indexRecords = records;
+    if (loaded.from === 'legacy') {
+      await this.index.retireLegacy();
+      this.ctx.logger.info({ index: this.index.key }, 'commit index moved from its name before version 2 to this pipeline\'s own');
+    }
     if (truncated > 0) this.ctx.logger.info({ bytes: truncated }, 'removed uncommitted data left by an earlier run; it will be written again');
+  }
+
+  /**
+   * Bytes past the end of the last record of a file are a crash between a write and its index
+   * append (their batches were never acknowledged) — unless the committed checkpoints reach past
+   * every batch the index covers: then the index lost records of committed writes (an older
+   * backup, a damaged copy) and those bytes may be committed output. Refused, never removed.
+   */
+  private checkUnaccountedBytes(plan: readonly FileRecovery[], sizes: ReadonlyMap<string, number>, records: readonly SinkRecord[]): void {
+    const covered = coveredSeqs(records);
+    for (const [source, seq] of this.index.headerSeqs()) if (seq > (covered.get(source) ?? 0)) covered.set(source, seq);
+    const past = [...covered].filter(([source, seq]) => this.ctx.isCommitted([{ source, seq: seq + 1 }]));
+    if (past.length === 0) return;
+    for (const f of plan) {
+      const size = sizes.get(f.file)!;
+      if (size <= f.coveredTo) continue;
+      const [source, seq] = past[0]!;
+      throw new StateError(
+        'STATE_CORRUPT',
+        `file sink ${this.ctx.id}: ${f.file} holds ${size - f.coveredTo} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index covers: the index lost records of committed writes (restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${f.file} and this sink's index aside`,
+        { retriable: false, fields: { component: this.ctx.id, file: f.file, index: this.index.key } },
+      );
+    }
+  }
+
+  /** A file this sink may have written: a part of its fixed path, or under the fixed directory its template starts with. */
+  private ownsFile(file: string): boolean {
+    const fixed = compilePathTemplate(this.config.path);
+    if (fixed.isStatic) {
+      const path = fixed.render({} as CallEvent)!;
+      if (file === partFile(path, 0, this.config.gzip)) return true;
+      const part = /\.(\d+)(?:\.[^./]*)?(?:\.gz)?$/.exec(file)?.[1];
+      return part !== undefined && file === partFile(path, Number(part), this.config.gzip);
+    }
+    const prefix = this.config.path.split(/\{\{|%/)[0]!;
+    return file.startsWith(resolve(prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '.') + sep);
   }
 
   private async rewriteKeeping(file: string, keep: readonly [number, number][]): Promise<void> {
@@ -300,7 +352,7 @@ export class FileSink implements Sink {
     }
   }
 
-  private async ensureOpen(f: OpenFile, opens: IndexRecord[]): Promise<void> {
+  private async ensureOpen(f: OpenFile, opens: SinkRecord[]): Promise<void> {
     if (f.fh) return;
     await mkdir(dirname(f.file), { recursive: true });
     const openCount = [...this.files.values()].filter((x) => x.fh).length;
@@ -347,8 +399,8 @@ export class FileSink implements Sink {
   private async writeGroupOnce(group: readonly Pending[]): Promise<void> {
     const nowMs = Date.now();
     const writes = new Map<OpenFile, Buffer[]>();
-    const opens: IndexRecord[] = [];
-    const records: IndexRecord[] = [];
+    const opens: SinkRecord[] = [];
+    const records: SinkRecord[] = [];
     let bytes = 0;
     for (let i = 0; i < group.length; i++) {
       const segs: [string, number, number][] = [];
@@ -377,7 +429,7 @@ export class FileSink implements Sink {
       records.push({ b: segs, p: group[i]!.batch.positions.map((p) => [p.source, p.seq]) });
     }
     if (opens.length) {
-      await this.ctx.state.append(INDEX_LOG, Buffer.from(opens.map(encodeRecord).join('')));
+      await this.index.append(opens);
       this.indexRecords.push(...opens);
       // Known only once the index says so: a group that fails before this must record them again.
       for (const r of opens) if ('o' in r) this.known.add(r.o[0]);
@@ -390,7 +442,7 @@ export class FileSink implements Sink {
         await fh.datasync();
       }),
     );
-    await this.ctx.state.append(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
+    await this.index.append(records);
     this.indexRecords.push(...records);
     this.ctx.telemetry.bytesOut(bytes);
     if (this.indexRecords.length > DEFAULT_INDEX_COMPACT_RECORDS) await this.compactIndex(nowMs);
@@ -426,7 +478,7 @@ export class FileSink implements Sink {
         else b.len = end;
       }
     }
-    const kept: IndexRecord[] = [];
+    const kept: SinkRecord[] = [];
     for (const r of this.indexRecords) {
       if ('o' in r) continue;
       const segs = r.b.filter(([file, , end]) => end > (base.get(file)?.len ?? 0));
@@ -437,8 +489,9 @@ export class FileSink implements Sink {
     for (const file of base.keys()) {
       if (!pending.has(file) && this.isForgettable(file, currentOf.get(file), nowMs)) base.delete(file);
     }
-    const records: IndexRecord[] = [...[...base].map(([file, b]): IndexRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
-    await this.ctx.state.rewriteLog(INDEX_LOG, Buffer.from(records.map(encodeRecord).join('')));
+    const records: SinkRecord[] = [...[...base].map(([file, b]): SinkRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
+    // The header keeps what the folded writes covered: a restart can still tell a lost record.
+    await this.index.rewrite(records, coveredSeqs(this.indexRecords));
     this.indexRecords = records;
     for (const file of this.known) {
       if (base.has(file)) continue;
@@ -452,6 +505,11 @@ export class FileSink implements Sink {
   private isForgettable(file: string, f: OpenFile | undefined, nowMs: number): boolean {
     if (f) return !f.fh && f.lastWriteMs < nowMs - this.config.idle_timeout;
     return !this.retired.some((r) => r.file === file);
+  }
+
+  /** Before each checkpoint commit: the index head names the last record durable now (commit-index-log.ts). */
+  storeIndexHead(): Promise<void> {
+    return this.index.storeHead();
   }
 
   async flush(): Promise<void> {
@@ -520,6 +578,7 @@ export const fileSink = defineSink({
     if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent)!, 0, config.gzip), config.path, ctx.id);
     const sink = new FileSink(config, ctx);
     await sink.recover();
+    ctx.onCommit(() => sink.storeIndexHead());
     sink.startSweeping();
     return sink;
   },

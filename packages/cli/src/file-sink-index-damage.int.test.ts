@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { copyFile, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tmpDir } from '@plumline/core/testing';
+import { runCli } from './test-support/run-cli.js';
+
+const EVENTS = 20_000;
+const pipeline = (id: string): string => `id: ${id}
+state: { type: directory, path: state }
+sources:
+  gen: { type: generate, seed: 7, count: ${EVENTS}, batch_size: 1000 }
+sinks:
+  out: { type: file, inputs: [gen], path: out.ndjson }
+`;
+
+const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+
+/** The file sink's index in `dir`'s state directory, whatever the version names it (`out~index…log`). */
+async function indexFile(dir: string): Promise<string> {
+  const names = (await readdir(join(dir, 'state'))).filter((n) => /^out~index.*\.log$/.test(n));
+  expect(names, 'one index log in state/').toHaveLength(1);
+  return join(dir, 'state', names[0]!);
+}
+
+async function run(dir: string): Promise<{ code: number | null; stderr: string }> {
+  return runCli(['run', 'p.yaml', '--once', '--log-level', 'info'], dir);
+}
+
+/** A pipeline run to the end in a new directory; `damage` is then applied to its index while it is stopped. */
+async function completedRun(id = 'alpha'): Promise<{ dir: string; cleanup: () => Promise<void>; index: string; sha: string }> {
+  const { dir, cleanup } = await tmpDir('plumline-index-');
+  await writeFile(join(dir, 'p.yaml'), pipeline(id));
+  const first = await run(dir);
+  expect(first.code, first.stderr).toBe(0);
+  return { dir, cleanup, index: await indexFile(dir), sha: await sha256(join(dir, 'out.ndjson')) };
+}
+
+const lineStarts = (text: string): number[] => [0, ...[...text.matchAll(/\n/g)].map((m) => m.index + 1).filter((i) => i < text.length)];
+
+describe('file sink index damage (the real CLI; generate 20,000 → file, run to the end, index damaged while stopped)', () => {
+  it('a torn last record is repaired exactly: the output stays byte-identical to a fault-free run, and a re-run adds nothing', { timeout: 60_000 }, async () => {
+    const reference = await completedRun();
+    const r = await completedRun();
+    try {
+      expect(r.sha).toBe(reference.sha);
+      const text = await readFile(r.index, 'utf8');
+      const starts = lineStarts(text);
+      const last = starts[starts.length - 1]!;
+      // Cut the last record in the middle of its line, as a process killed during the append leaves it.
+      await truncate(r.index, last + Math.floor((text.length - last) / 2));
+      const second = await run(r.dir);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await sha256(join(r.dir, 'out.ndjson'))).toBe(reference.sha);
+      const third = await run(r.dir);
+      expect(third.code, third.stderr).toBe(0);
+      expect(await sha256(join(r.dir, 'out.ndjson'))).toBe(reference.sha);
+    } finally {
+      await reference.cleanup();
+      await r.cleanup();
+    }
+  });
+
+  const refused: [string, (index: string, dir: string) => Promise<void>][] = [
+    [
+      'last record removed',
+      async (index) => {
+        const text = await readFile(index, 'utf8');
+        const starts = lineStarts(text);
+        await truncate(index, starts[starts.length - 1]!);
+      },
+    ],
+    ['cut in half', async (index) => truncate(index, Math.floor((await readFile(index)).length / 2))],
+    [
+      'record 5 of 21 garbled',
+      async (index) => {
+        const lines = (await readFile(index, 'utf8')).split('\n');
+        expect(lines.filter(Boolean).length).toBeGreaterThanOrEqual(21);
+        const i = 4;
+        lines[i] = lines[i]!.slice(0, 10) + 'XX' + lines[i]!.slice(12);
+        await writeFile(index, lines.join('\n'));
+      },
+    ],
+    ['index deleted', async (index) => rm(index)],
+    [
+      'index from another pipeline',
+      async (index) => {
+        const other = await completedRun('beta');
+        try {
+          await copyFile(other.index, index);
+        } finally {
+          await other.cleanup();
+        }
+      },
+    ],
+    [
+      'index of the same pipeline from another state path',
+      async (index) => {
+        const other = await completedRun('alpha');
+        try {
+          await copyFile(other.index, index);
+        } finally {
+          await other.cleanup();
+        }
+      },
+    ],
+  ];
+
+  for (const [name, damage] of refused) {
+    it(`${name}: the start stops with STATE_CORRUPT naming the index, exit non-zero, no output byte removed`, { timeout: 60_000 }, async () => {
+      const r = await completedRun();
+      try {
+        await damage(r.index, r.dir);
+        const again = await run(r.dir);
+        expect(again.code, again.stderr).not.toBe(0);
+        expect(again.stderr).toContain('STATE_CORRUPT');
+        expect(again.stderr).toContain(r.index.split('/').pop()!.replace(/\.log$/, ''));
+        expect(await sha256(join(r.dir, 'out.ndjson'))).toBe(r.sha);
+        // Refused again, not half-repaired by the first attempt.
+        const once = await run(r.dir);
+        expect(once.code).not.toBe(0);
+        expect(await sha256(join(r.dir, 'out.ndjson'))).toBe(r.sha);
+      } finally {
+        await r.cleanup();
+      }
+    });
+  }
+});
