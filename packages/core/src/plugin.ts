@@ -292,6 +292,12 @@ interface PluginBase<K extends string, S extends z.ZodType> {
    * writes; `create` keeps its own checks (the machine may change in between).
    */
   preflight?(config: z.output<S>, ctx: PreflightContext): readonly PreflightProblem[] | Promise<readonly PreflightProblem[]>;
+  /**
+   * What the components of this type in one pipeline cannot do together (two file sinks on one
+   * path), checked when the pipeline is resolved: each problem names the component it is
+   * located at (`id`), its config key (`path`) and what to do.
+   */
+  conflicts?(components: readonly { readonly id: string; readonly config: z.output<S> }[]): readonly (PreflightProblem & { readonly id: string })[];
 }
 
 /** A source type (`type:` in `sources:`): its schema, checkpoint version and how to create one; define it with {@link defineSource}. */

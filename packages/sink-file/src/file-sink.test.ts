@@ -1,10 +1,11 @@
-import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createLogger, MemoryStateStore, type CallEvent, type BatchPosition, type CommitInfo, type SinkContext } from '@plumline/core';
 import { ComponentTelemetry } from '@plumline/core/host';
 import { fileSink, type FileSink } from './index.js';
+import { ownerFile } from './output-owner.js';
 import { tmpDir } from '@plumline/core/testing';
 
 /** The onCommit hooks each state's sinks registered: `commit(state)` runs them, as the runtime does before writing checkpoints. */
@@ -85,7 +86,8 @@ describe('file sink', () => {
       const sink = await make({ path: join(dir, 'a.ndjson'), rotate: { max_bytes: '1KB' } }, new MemoryStateStore());
       for (let b = 0; b < 10; b++) await sink.write({ events: Array.from({ length: 5 }, (_, i) => ev(b * 5 + i)), positions: [{ source: 'src', seq: b + 1 }] });
       await sink.close();
-      const files = (await readdir(dir)).sort((x, y) => (Number(x.split('.')[1]) || 0) - (Number(y.split('.')[1]) || 0));
+      // The owner file (.a.ndjson.plumline-owner) is not output.
+      const files = (await readdir(dir)).filter((f) => !f.startsWith('.')).sort((x, y) => (Number(x.split('.')[1]) || 0) - (Number(y.split('.')[1]) || 0));
       expect(files.length).toBeGreaterThan(2);
       const all: string[] = [];
       for (const f of files) {
@@ -263,9 +265,9 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     return { state, file, before: await readFile(file, 'utf8') };
   }
 
-  async function refused(dir: string, damage: (state: MemoryStateStore) => Promise<void>, message: RegExp, pipelineId?: string): Promise<void> {
+  async function refused(dir: string, damage: (state: MemoryStateStore, file: string) => Promise<void>, message: RegExp, pipelineId?: string): Promise<void> {
     const { state, file, before } = await written(dir);
-    await damage(state);
+    await damage(state, file);
     await expect(make({ path: file }, state, upTo(4), pipelineId)).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(message) as unknown });
     expect(await readFile(file, 'utf8')).toBe(before);
   }
@@ -325,7 +327,9 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     try {
       await refused(
         dir,
-        async (state) => {
+        async (state, file) => {
+          // The output's owner file says it is pipeline test's: take it away, as a copy to another directory would.
+          await rm(ownerFile(file));
           await state.rewriteLog('files/index.other', await state.readLog(INDEX));
           await state.set('files/index.other.head', (await state.get('files/index.test.head'))!);
         },
@@ -362,6 +366,7 @@ describe('file sink commit index: damage is refused, never repaired by removing 
       const state = new MemoryStateStore();
       const file = join(dir, 'a.ndjson');
       const ids = ['e1', 'e2', 'e3'];
+      // Written before version 2: no owner file next to it.
       await writeFile(file, ids.map((id) => JSON.stringify({ id }) + '\n').join(''));
       const len = (n: number) => ids.slice(0, n).reduce((t, id) => t + JSON.stringify({ id }).length + 1, 0);
       // The old format: no header, ordinals or checksums; batch 3 was not committed.
@@ -374,6 +379,7 @@ describe('file sink commit index: damage is refused, never repaired by removing 
       expect(await text(state)).toContain(`"o":["${file}",${len(2)}`);
       // Another pipeline in the same state, whose checkpoints cover none of it, may not take it.
       await state.rewriteLog('files/index', Buffer.from(old.map((r) => JSON.stringify(r) + '\n').join('')));
+      await rm(ownerFile(file));
       await expect(make({ path: file }, state, upTo(0), 'beta')).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/another pipeline wrote it/) as unknown });
       expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2']);
       // Nor one whose sink writes elsewhere: it is left alone.
@@ -383,5 +389,58 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe('file sink state belongs to its pipeline', () => {
+  it("keeps its commit index under its pipeline's name: a second pipeline in the same state neither reads nor changes the first one's files", async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const a = join(dir, 'a.ndjson');
+      const alpha = await make({ path: a }, state, () => false, 'alpha');
+      for (let b = 1; b <= 3; b++) await alpha.write({ events: [ev(b)], positions: [{ source: 'gen', seq: b }] });
+      await alpha.close();
+      const before = await readFile(a, 'utf8');
+      // beta: a sink of the same id in the same state, its own checkpoints (none committed yet).
+      const beta = await make({ path: join(dir, 'b.ndjson') }, state, () => false, 'beta');
+      await beta.write({ events: [ev(9)], positions: [{ source: 'gen', seq: 1 }] });
+      await beta.close();
+      expect(await readFile(a, 'utf8')).toBe(before);
+      expect([...state.logs.keys()].filter((k) => k.startsWith('files/index')).sort()).toEqual(['files/index.alpha', 'files/index.beta']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses a second sink on a file another sink writes (another pipeline, or another sink of the same), with the owner and what to do', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const file = join(dir, 'shared.ndjson');
+      const alpha = await make({ path: file }, new MemoryStateStore(), undefined, 'alpha');
+      await alpha.write({ events: [ev(1)], positions: [{ source: 'gen', seq: 1 }] });
+      const before = await readFile(file, 'utf8');
+      // Running at the same time.
+      await expect(make({ path: file }, new MemoryStateStore(), undefined, 'beta')).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/sink "files" of pipeline "alpha" writes it, running in this process/) as unknown });
+      await alpha.close();
+      // One after the other: alpha's next recovery would cut what beta appended.
+      await expect(make({ path: file }, new MemoryStateStore(), undefined, 'beta')).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/give this sink its own path/) as unknown });
+      expect(await readFile(file, 'utf8')).toBe(before);
+      // The owner itself starts again.
+      const again = await make({ path: file }, new MemoryStateStore(), undefined, 'alpha');
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('finds two sinks of one pipeline on one path at validate time, located at the second', () => {
+    const parse = (path: string) => fileSink.configSchema.parse({ path });
+    const problems = fileSink.conflicts!([
+      { id: 'a', config: parse('out/x.ndjson') },
+      { id: 'b', config: parse('out/y.ndjson') },
+      { id: 'c', config: parse('./out/x.ndjson') },
+    ]);
+    expect(problems).toEqual([{ id: 'c', code: 'CONFIG_FILE_PATH_SHARED', path: ['path'], message: expect.stringMatching(/sink "a" writes .*x\.ndjson too/) as unknown }]);
   });
 });

@@ -6,6 +6,7 @@ import { fsyncDir, writeAll } from '@plumline/core/util';
 import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
+import { claimOutput } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 
 /**
@@ -85,6 +86,8 @@ export class FileSink implements Sink {
   constructor(
     private readonly config: FileSinkConfig,
     private readonly ctx: SinkContext,
+    /** Gives up the claim on a fixed output path (output-owner.ts), at close. */
+    private readonly releaseOutput?: () => Promise<void>,
   ) {
     this.index = new CommitIndexLog(ctx.state, ctx.pipelineId, ctx.id);
     const t = compilePathTemplate(config.path, config.missing_field);
@@ -525,6 +528,7 @@ export class FileSink implements Sink {
         f.fh = undefined;
         await fh?.close().catch(() => {});
       }
+      await this.releaseOutput?.();
     })());
   }
 }
@@ -573,11 +577,35 @@ export const fileSink = defineSink({
     const isDirectory = await stat(file).then((s) => s.isDirectory(), () => false);
     return isDirectory ? [{ code: 'CONFIG_FILE_PATH_IS_DIRECTORY', path: ['path'], message: `path ${file} is a directory: name a file in it, e.g. ${join(config.path, 'events.ndjson')}` }] : [];
   },
+  // Two sinks of one pipeline on one file: found at validate time, located at the second.
+  conflicts(components) {
+    const seen = new Map<string, string>();
+    const problems: { id: string; code: `CONFIG_${string}`; path: string[]; message: string }[] = [];
+    for (const { id, config } of components) {
+      const fixed = compilePathTemplate(config.path);
+      // Templates are compared as written: two that render the same files read the same.
+      const key = fixed.isStatic ? partFile(fixed.render({} as CallEvent)!, 0, config.gzip) : `${resolve(config.path)}|${config.gzip}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, id);
+      else problems.push({ id, code: 'CONFIG_FILE_PATH_SHARED', path: ['path'], message: `sink "${first}" writes ${fixed.isStatic ? key : config.path} too: each file sink recovers only its own bytes after a crash and would cut the other's; give each sink its own path` });
+    }
+    return problems;
+  },
   async create(config, ctx) {
     const fixed = compilePathTemplate(config.path);
-    if (fixed.isStatic) await checkFixedPath(partFile(fixed.render({} as CallEvent)!, 0, config.gzip), config.path, ctx.id);
-    const sink = new FileSink(config, ctx);
-    await sink.recover();
+    let release: (() => Promise<void>) | undefined;
+    if (fixed.isStatic) {
+      const file = partFile(fixed.render({} as CallEvent)!, 0, config.gzip);
+      await checkFixedPath(file, config.path, ctx.id);
+      release = await claimOutput(file, ctx.pipelineId, ctx.id);
+    }
+    const sink = new FileSink(config, ctx, release);
+    try {
+      await sink.recover();
+    } catch (err) {
+      await release?.();
+      throw err;
+    }
     ctx.onCommit(() => sink.storeIndexHead());
     sink.startSweeping();
     return sink;

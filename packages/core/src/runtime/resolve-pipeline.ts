@@ -179,6 +179,7 @@ class PipelineResolver {
     for (const section of ['transforms', 'sinks'] as const) {
       for (const [id, entry] of Object.entries(this.def[section])) this.checkInputs(section, id, (entry as { inputs?: string[] }).inputs ?? [], outputsOf);
     }
+    for (const section of [sources, transforms, sinks] as ResolvedComponent[][]) this.checkConflicts(section);
     checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
     checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
@@ -237,6 +238,21 @@ class PipelineResolver {
     collectSecrets(plugin.configSchema as z.ZodType, config, this.secrets);
     await this.preflight(plugin, checked.data, path);
     return { id, section, plugin, config: checked.data, inputs: inputs ?? [] };
+  }
+
+  /** Each plugin's check of its components of one section together (see PluginBase.conflicts). */
+  private checkConflicts(components: readonly ResolvedComponent[]): void {
+    const byPlugin = new Map<AnyPlugin, ResolvedComponent[]>();
+    for (const c of components) if (c.plugin.conflicts) byPlugin.set(c.plugin, [...(byPlugin.get(c.plugin) ?? []), c]);
+    for (const [plugin, list] of byPlugin) {
+      const section = list[0]!.section;
+      for (const p of plugin.conflicts!(list.map((c) => ({ id: c.id, config: c.config as never })))) {
+        const last = p.path[p.path.length - 1];
+        const path: KeyPath = [section, p.id, ...p.path];
+        const location = typeof last === 'string' ? this.doc.locate(path.slice(0, -1), last) : this.doc.locate(path);
+        this.errors.push(new ConfigError(p.code, p.message, { location, fields: { component: p.id } }));
+      }
+    }
   }
 
   /** The plugin's own checks of what `create` needs (see PluginBase.preflight), located under `path`. */
