@@ -115,6 +115,13 @@ export interface CommitInfo {
    * so the next run resumes past them; the runtime takes the checkpoints again after the hooks.
    */
   readonly final: boolean;
+  /**
+   * Per source, the sequence number of the last batch the checkpoints written by this commit
+   * cover (the final commit may cover more: it takes them again after the hooks). A component
+   * that keeps its own durable records notes it with them, to tell at start whether the
+   * checkpoints are newer than its records (restored from different backups).
+   */
+  readonly seqs?: Readonly<Record<string, number>>;
 }
 
 /** A hold taken with {@link OperatorContext.holdCheckpoint}. */

@@ -1,4 +1,4 @@
-import { StateError, type BatchPosition, type ComponentState } from '@plumline/core';
+import { StateError, type BatchPosition, type ComponentState, type JsonValue } from '@plumline/core';
 import { coveredSeqs, decodeIndex, decodeLine, encodeRecord, IndexDamage, type DecodedIndex, type IndexHeader, type IndexRecord, type NumberedRecord, type SinkRecord } from './commit-index.js';
 
 /** The log name before version 2, shared by every pipeline of a state directory. */
@@ -11,10 +11,15 @@ export interface LoadedIndex {
   from: 'none' | 'index' | 'legacy';
 }
 
-/** The head: the ordinal and the line of the last record durable when the runtime last committed. */
+/**
+ * The head: the ordinal and the line of the last record durable when the runtime last committed,
+ * and the batch seqs per source that commit's checkpoints covered. In any run the committed
+ * checkpoints never reach past `seqs`: when they do at start, they are newer than the index.
+ */
 interface Head {
   n: number;
   line: string;
+  seqs: Record<string, number>;
 }
 
 /**
@@ -32,8 +37,9 @@ export class CommitIndexLog {
   private header: IndexHeader;
   /** Ordinal of the next line; never reused, across rewrites too, so the head always names one line. */
   private nextN = 1;
-  private last: Head | undefined;
-  private headN = 0;
+  private last: { n: number; line: string } | undefined;
+  /** The head as stored last (or read at start). */
+  private head: Head | undefined;
 
   constructor(
     private readonly state: ComponentState,
@@ -53,6 +59,7 @@ export class CommitIndexLog {
   async load(ownsFile: (file: string) => boolean, isCommitted: (p: readonly BatchPosition[]) => boolean): Promise<LoadedIndex> {
     const text = Buffer.from(await this.state.readLog(this.key)).toString('utf8');
     const head = parseHead(await this.state.get(this.headKey), (reason) => this.corrupt(this.headKey, 'json', reason));
+    this.head = head;
     if (text === '') {
       if (head) throw this.corrupt(this.key, 'log', `is missing or empty, while its head (${this.fileName(this.headKey, 'json')}) says it held ${head.n} records`);
       return this.loadLegacy(ownsFile, isCommitted);
@@ -151,17 +158,27 @@ export class CommitIndexLog {
     await this.state.rewriteLog(LEGACY_INDEX_LOG, new Uint8Array(0));
   }
 
-  /** The onCommit hook: records the last durable record as the head, before the checkpoints are written. */
-  async storeHead(): Promise<void> {
-    const last = this.last;
-    if (!last || last.n === this.headN) return;
-    await this.state.set(this.headKey, { n: last.n, line: last.line });
-    this.headN = last.n;
+  /** The seqs the head says the checkpoints covered when it was written; undefined without a head. */
+  headSeqs(): Readonly<Record<string, number>> | undefined {
+    return this.head?.seqs;
   }
 
-  private encode(records: readonly IndexRecord[]): { text: string; last: Head | undefined } {
+  /**
+   * Records the last durable record as the head, with the seqs the checkpoints about to be
+   * written cover: the onCommit hook (before the checkpoints are written), and once at start.
+   */
+  async storeHead(seqs: Readonly<Record<string, number>> | undefined): Promise<void> {
+    const last = this.last;
+    if (!last) return;
+    const next: Head = { n: last.n, line: last.line, seqs: { ...(this.head?.seqs ?? {}), ...seqs } };
+    if (this.head && this.head.n === next.n && JSON.stringify(this.head.seqs) === JSON.stringify(next.seqs)) return;
+    await this.state.set(this.headKey, next as unknown as JsonValue);
+    this.head = next;
+  }
+
+  private encode(records: readonly IndexRecord[]): { text: string; last: { n: number; line: string } | undefined } {
     let text = '';
-    let last: Head | undefined;
+    let last: { n: number; line: string } | undefined;
     for (const r of records) {
       const line = encodeRecord(r, this.nextN);
       last = { n: this.nextN++, line };
@@ -193,6 +210,7 @@ function stripN(r: NumberedRecord): IndexRecord {
 function parseHead(value: unknown, corrupt: (reason: string) => Error): Head | undefined {
   if (value === undefined) return undefined;
   const v = value as Partial<Head> | null;
-  if (!v || typeof v !== 'object' || !Number.isSafeInteger(v.n) || typeof v.line !== 'string') throw corrupt('is not an index head ({"n":…,"line":…})');
-  return { n: v.n!, line: v.line };
+  const seqsOk = v && typeof v.seqs === 'object' && v.seqs !== null && Object.values(v.seqs).every((x) => Number.isSafeInteger(x));
+  if (!v || typeof v !== 'object' || !Number.isSafeInteger(v.n) || typeof v.line !== 'string' || !seqsOk) throw corrupt('is not an index head ({"n":…,"line":…,"seqs":{…}})');
+  return { n: v.n!, line: v.line, seqs: v.seqs! };
 }

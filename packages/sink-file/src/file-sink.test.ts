@@ -10,8 +10,8 @@ import { tmpDir } from '@plumline/core/testing';
 
 /** The onCommit hooks each state's sinks registered: `commit(state)` runs them, as the runtime does before writing checkpoints. */
 const hooksOf = new WeakMap<MemoryStateStore, ((info: CommitInfo) => Promise<void>)[]>();
-async function commit(state: MemoryStateStore): Promise<void> {
-  for (const h of hooksOf.get(state) ?? []) await h({ final: false });
+async function commit(state: MemoryStateStore, seqs: Record<string, number> = {}): Promise<void> {
+  for (const h of hooksOf.get(state) ?? []) await h({ final: false, seqs });
 }
 
 function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test'): SinkContext {
@@ -260,7 +260,7 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     const file = join(dir, 'a.ndjson');
     const sink = await make({ path: file }, state, upTo(0));
     for (let b = 1; b <= 4; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
-    await commit(state);
+    await commit(state, { src: 4 });
     await sink.close();
     return { state, file, before: await readFile(file, 'utf8') };
   }
@@ -354,6 +354,69 @@ describe('file sink commit index: damage is refused, never repaired by removing 
       const before = await readFile(file, 'utf8');
       await state.rewriteLog(INDEX, older);
       await expect(make({ path: file }, state, upTo(4))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/reaches past batch 2/) as unknown });
+      expect(await readFile(file, 'utf8')).toBe(before);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a crash during a write of a sink that saw none of the last committed batches (filtered out) is repaired, not refused', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const sink = await make({ path: file }, state, upTo(0));
+      for (let b = 1; b <= 2; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      // Batches 3 and 4 held nothing for this sink: it never saw them; the commit covers them.
+      await commit(state, { src: 4 });
+      // Batch 5 reached the file, then the process died before its index append.
+      await writeFile(file, JSON.stringify(ev(5)) + '\n', { flag: 'a' });
+      const again = await make({ path: file }, state, upTo(4));
+      await again.close();
+      expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('checkpoints a final commit took past the head (operators releasing holds) are noted at the next start: a crash then is still repaired', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const sink = await make({ path: file }, state, upTo(0));
+      for (let b = 1; b <= 2; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      // The final commit: its hooks saw seq 2, the checkpoints taken again after them cover 4.
+      await commit(state, { src: 2 });
+      await sink.close();
+      const next = await make({ path: file }, state, upTo(4));
+      // The next run dies in its first write, before any commit of its own.
+      await writeFile(file, JSON.stringify(ev(5)) + '\n', { flag: 'a' });
+      await next.close();
+      const again = await make({ path: file }, state, upTo(4));
+      await again.close();
+      expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an index and its head older than the checkpoints (a backup copied them first) with bytes past them: STATE_CORRUPT, the bytes kept', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const sink = await make({ path: file }, state, upTo(0));
+      for (let b = 1; b <= 2; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      await commit(state, { src: 2 });
+      const older = { log: await state.readLog(INDEX), head: (await state.get('files/index.test.head'))! };
+      for (let b = 3; b <= 4; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      await commit(state, { src: 4 });
+      await sink.close();
+      const before = await readFile(file, 'utf8');
+      await state.rewriteLog(INDEX, older.log);
+      await state.set('files/index.test.head', older.head);
+      await expect(make({ path: file }, state, upTo(4))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/older than the checkpoints/) as unknown });
       expect(await readFile(file, 'utf8')).toBe(before);
     } finally {
       await cleanup();

@@ -144,6 +144,9 @@ export class FileSink implements Sink {
     const committedWrites = loaded.records.filter((r) => 'b' in r && isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
     await this.index.rewrite(records, coveredSeqs(committedWrites));
     this.indexRecords = records;
+    // The head names the rewritten index and the checkpoints as they are (the last run's final
+    // commit may have taken them past what its head noted).
+    await this.index.storeHead(this.committedSeqs(loaded.records));
     if (loaded.from === 'legacy') {
       await this.index.retireLegacy();
       this.ctx.logger.info({ index: this.index.key }, 'commit index moved from its name before version 2 to this pipeline\'s own');
@@ -153,25 +156,46 @@ export class FileSink implements Sink {
 
   /**
    * Bytes past the end of the last record of a file are a crash between a write and its index
-   * append (their batches were never acknowledged) — unless the committed checkpoints reach past
-   * every batch the index covers: then the index lost records of committed writes (an older
-   * backup, a damaged copy) and those bytes may be committed output. Refused, never removed.
+   * append (their batches were never acknowledged) — unless the committed checkpoints are newer
+   * than the index: they reach past what the index head says they covered when it was written
+   * (without a head: past every batch the index covers). Then the index lost records of
+   * committed writes (restored from a backup older than the checkpoints) and those bytes may be
+   * committed output. Refused, never removed.
    */
   private checkUnaccountedBytes(plan: readonly FileRecovery[], sizes: ReadonlyMap<string, number>, records: readonly SinkRecord[]): void {
+    const beyond = plan.find((f) => sizes.get(f.file)! > f.coveredTo);
+    if (!beyond) return;
     const covered = coveredSeqs(records);
     for (const [source, seq] of this.index.headerSeqs()) if (seq > (covered.get(source) ?? 0)) covered.set(source, seq);
-    const past = [...covered].filter(([source, seq]) => this.ctx.isCommitted([{ source, seq: seq + 1 }]));
-    if (past.length === 0) return;
-    for (const f of plan) {
-      const size = sizes.get(f.file)!;
-      if (size <= f.coveredTo) continue;
-      const [source, seq] = past[0]!;
-      throw new StateError(
-        'STATE_CORRUPT',
-        `file sink ${this.ctx.id}: ${f.file} holds ${size - f.coveredTo} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index covers: the index lost records of committed writes (restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${f.file} and this sink's index aside`,
-        { retriable: false, fields: { component: this.ctx.id, file: f.file, index: this.index.key } },
-      );
+    const baseline = new Map([...covered, ...Object.entries(this.index.headSeqs() ?? {})]);
+    const newer = [...baseline].find(([source, seq]) => this.ctx.isCommitted([{ source, seq: seq + 1 }]));
+    if (!newer) return;
+    const [source, seq] = newer;
+    const extra = sizes.get(beyond.file)! - beyond.coveredTo;
+    throw new StateError(
+      'STATE_CORRUPT',
+      `file sink ${this.ctx.id}: ${beyond.file} holds ${extra} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index ${this.index.headSeqs() ? 'head' : ''} accounts for: the checkpoints are newer than the index, which lost records of committed writes (state restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${beyond.file} and this sink's index aside`,
+      { retriable: false, fields: { component: this.ctx.id, file: beyond.file, index: this.index.key } },
+    );
+  }
+
+  /** Per source the index knows, the last batch the committed checkpoints cover (isCommitted is monotonic in seq). */
+  private committedSeqs(records: readonly SinkRecord[]): Record<string, number> {
+    const sources = new Set([...coveredSeqs(records).keys(), ...this.index.headerSeqs().keys(), ...Object.keys(this.index.headSeqs() ?? {})]);
+    const out: Record<string, number> = {};
+    for (const source of sources) {
+      const committed = (seq: number): boolean => this.ctx.isCommitted([{ source, seq }]);
+      let lo = 0;
+      let hi = Math.max(1, this.index.headSeqs()?.[source] ?? 1);
+      while (committed(hi) && hi < Number.MAX_SAFE_INTEGER / 2) [lo, hi] = [hi, hi * 2];
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (committed(mid)) lo = mid;
+        else hi = mid;
+      }
+      out[source] = lo;
     }
+    return out;
   }
 
   /** A file this sink may have written: a part of its fixed path, or under the fixed directory its template starts with. */
@@ -511,8 +535,8 @@ export class FileSink implements Sink {
   }
 
   /** Before each checkpoint commit: the index head names the last record durable now (commit-index-log.ts). */
-  storeIndexHead(): Promise<void> {
-    return this.index.storeHead();
+  storeIndexHead(seqs: Readonly<Record<string, number>> | undefined): Promise<void> {
+    return this.index.storeHead(seqs);
   }
 
   async flush(): Promise<void> {
@@ -606,7 +630,7 @@ export const fileSink = defineSink({
       await release?.();
       throw err;
     }
-    ctx.onCommit(() => sink.storeIndexHead());
+    ctx.onCommit((info) => sink.storeIndexHead(info.seqs));
     sink.startSweeping();
     return sink;
   },

@@ -130,7 +130,8 @@ export class CommitCoordinator {
       // Downstream first (operators register in topological order): an operator that takes over
       // an event from one upstream (correlate after correlate) makes it durable before the
       // upstream one forgets it, so a crash between the two writes repeats it instead of losing it.
-      for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final });
+      const seqs = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
+      for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final, seqs });
       if (final) snapshot = this.snapshot();
       const text = JSON.stringify(snapshot);
       if (text === this.lastCommitted) return;
