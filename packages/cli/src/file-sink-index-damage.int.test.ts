@@ -3,7 +3,7 @@ import { copyFile, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
-import { runCli } from './test-support/run-cli.js';
+import { runCli, runWithRandomKills } from './test-support/run-cli.js';
 
 const EVENTS = 20_000;
 const pipeline = (id: string): string => `id: ${id}
@@ -125,4 +125,41 @@ describe('file sink index damage (the real CLI; generate 20,000 → file, run to
       }
     });
   }
+});
+
+describe('file sink crash recovery with a routed sink that sees few batches (the real CLI, SIGKILL at random points)', () => {
+  it('ends exact after each trial (both sinks hold every event of theirs once, in order; no start refused)', { timeout: 180_000 }, async () => {
+    const { CallGenerator } = await import('@plumline/core/sources');
+    const count = 6000;
+    const gen = new CallGenerator({ seed: 5, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'gen' });
+    const all = Array.from({ length: count }, (_, i) => gen.event(i));
+    const errors = all.filter((e) => e.kind === 'error').map((e) => e.id);
+    expect(errors.length).toBeGreaterThan(10);
+    let kills = 0;
+    for (let trial = 0; trial < 6; trial++) {
+      const { dir, cleanup } = await tmpDir('plumline-routed-');
+      try {
+        await writeFile(
+          join(dir, 'p.yaml'),
+          `runtime: { commit_interval: 20ms }
+state: { type: directory, path: state }
+sources:
+  gen: { type: generate, seed: 5, count: ${count}, batch_size: 5, rate: 20000 }
+transforms:
+  by_kind: { type: route, inputs: [gen], routes: { errors: { kind: error } } }
+sinks:
+  all: { type: file, inputs: [gen], path: all.ndjson }
+  errors: { type: file, inputs: [by_kind.errors], path: errors.ndjson }
+`,
+        );
+        kills += await runWithRandomKills(dir, { attempts: 3, minMs: 100, spreadMs: 400 });
+        const ids = async (f: string) => (await readFile(join(dir, f), 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+        expect(await ids('errors.ndjson'), `trial ${trial}`).toEqual(errors);
+        expect(await ids('all.ndjson'), `trial ${trial}`).toEqual(all.map((e) => e.id));
+      } finally {
+        await cleanup();
+      }
+    }
+    expect(kills).toBeGreaterThanOrEqual(6);
+  });
 });
