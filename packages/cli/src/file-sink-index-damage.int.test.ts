@@ -163,3 +163,75 @@ sinks:
     expect(kills).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('backing up a running pipeline (docs/operations.md: checkpoints, then head and index, then output)', () => {
+  const yaml = `id: alpha
+runtime: { commit_interval: 20ms }
+state: { type: directory, path: state }
+sources:
+  gen: { type: generate, seed: 9, count: 20000, batch_size: 100, rate: 4000 }
+sinks:
+  out: { type: file, inputs: [gen], path: out.ndjson }
+`;
+  const copy = async (from: string, to: string, names: string[]) => {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(to, { recursive: true });
+    for (const n of names) await copyFile(join(from, n), join(to, n));
+  };
+  /** Runs alpha as a daemon, copies its files to `backup` in `order` while it runs (200 ms apart), stops it. */
+  async function backupWhileRunning(dir: string, backup: string, order: ('checkpoints' | 'head' | 'index' | 'output')[]): Promise<void> {
+    const { startCli } = await import('./test-support/run-cli.js');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(backup, 'state'), { recursive: true });
+    const run = startCli(['run', 'p.yaml', '--log-level', 'info'], dir);
+    await run.waitFor(/first checkpoint committed/);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const what of order) {
+      if (what === 'output') await copy(dir, backup, ['out.ndjson', '.out.ndjson.plumline-owner']);
+      else if (what === 'checkpoints') await copy(join(dir, 'state'), join(backup, 'state'), (await readdir(join(dir, 'state'))).filter((n) => n.endsWith('.json') && !n.includes('~index')));
+      else await copy(join(dir, 'state'), join(backup, 'state'), [what === 'head' ? 'out~index.alpha.head.json' : 'out~index.alpha.log']);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }
+
+  it('restored in that order, a run to the end gives the output of a fault-free run; restored from a backup that copied the index first, the start is refused and the output kept', { timeout: 120_000 }, async () => {
+    const ref = await tmpDir('plumline-backup-ref-');
+    const live = await tmpDir('plumline-backup-');
+    const backup = await tmpDir('plumline-backup-copy-');
+    try {
+      await writeFile(join(ref.dir, 'p.yaml'), yaml);
+      expect((await runCli(['run', 'p.yaml', '--once'], ref.dir)).code).toBe(0);
+      const expected = await sha256(join(ref.dir, 'out.ndjson'));
+      await writeFile(join(live.dir, 'p.yaml'), yaml);
+      await backupWhileRunning(live.dir, backup.dir, ['checkpoints', 'head', 'index', 'output']);
+      // Restore in place (the index names files by their absolute paths).
+      await rm(join(live.dir, 'state'), { recursive: true });
+      await rm(join(live.dir, 'out.ndjson'));
+      await copy(join(backup.dir, 'state'), join(live.dir, 'state'), await readdir(join(backup.dir, 'state')));
+      await copy(backup.dir, live.dir, ['out.ndjson', '.out.ndjson.plumline-owner']);
+      const restored = await runCli(['run', 'p.yaml', '--once'], live.dir);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(await sha256(join(live.dir, 'out.ndjson'))).toBe(expected);
+
+      // The wrong order: the index and head first, the checkpoints and the output later.
+      await rm(join(live.dir, 'state'), { recursive: true });
+      await rm(join(live.dir, 'out.ndjson'));
+      await rm(join(backup.dir, 'state'), { recursive: true });
+      await backupWhileRunning(live.dir, backup.dir, ['head', 'index', 'checkpoints', 'output']);
+      await rm(join(live.dir, 'state'), { recursive: true });
+      await copy(join(backup.dir, 'state'), join(live.dir, 'state'), await readdir(join(backup.dir, 'state')));
+      await copy(backup.dir, live.dir, ['out.ndjson', '.out.ndjson.plumline-owner']);
+      const kept = await sha256(join(live.dir, 'out.ndjson'));
+      const wrong = await runCli(['run', 'p.yaml', '--once'], live.dir);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toContain('STATE_CORRUPT');
+      expect(await sha256(join(live.dir, 'out.ndjson'))).toBe(kept);
+    } finally {
+      await ref.cleanup();
+      await live.cleanup();
+      await backup.cleanup();
+    }
+  });
+});
