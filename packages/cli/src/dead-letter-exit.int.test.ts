@@ -88,7 +88,8 @@ describe('dead letters are loud: warnings, and the exit status of a run that end
   it('max_ratio: a share of the records read (stdin: 2 of 100 lines not JSON) is expected, more is not', async () => {
     const { dir, cleanup } = await tmpDir();
     try {
-      const pipeline = (ratio: number) => `dead_letter: { max_ratio: ${ratio} }\nsources:\n  in: { type: stdin }\nsinks:\n  o: { type: file, inputs: [in], path: out.ndjson }\n`;
+      // Each pipeline its own output: a file is written by one pipeline (FILE_PATH_IN_USE).
+      const pipeline = (ratio: number) => `dead_letter: { max_ratio: ${ratio} }\nsources:\n  in: { type: stdin }\nsinks:\n  o: { type: file, inputs: [in], path: out-${ratio}.ndjson }\n`;
       await writeFile(join(dir, 'within.yaml'), pipeline(0.02));
       await writeFile(join(dir, 'beyond.yaml'), pipeline(0.01));
       const within = await cli(['run', 'within.yaml', '--once', '--log-level', 'warn'], dir, { stdin: input(2) });
