@@ -18,7 +18,7 @@ const sha256 = async (file: string): Promise<string> => createHash('sha256').upd
 
 /** The file sink's index in `dir`'s state directory, whatever the version names it (`out~index…log`). */
 async function indexFile(dir: string): Promise<string> {
-  const names = (await readdir(join(dir, 'state'))).filter((n) => /^out~index.*\.log$/.test(n));
+  const names = (await readdir(join(dir, 'state'), { recursive: true })).filter((n) => /(^|\/)out~index.*\.log$/.test(n));
   expect(names, 'one index log in state/').toHaveLength(1);
   return join(dir, 'state', names[0]!);
 }

@@ -401,6 +401,26 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     }
   });
 
+  it('checkpoints committed between the runtime commits (by an exactly-once sink) past the head but not past the index: a crash is still repaired', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const sink = await make({ path: file }, state, upTo(0));
+      for (let b = 1; b <= 2; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      await commit(state, { src: 2 });
+      for (let b = 3; b <= 4; b++) await sink.write({ events: [ev(b)], positions: [{ source: 'src', seq: b }] });
+      // The checkpoints reached 4 with another sink's atomic commit; batch 5 was cut short by a kill.
+      await writeFile(file, JSON.stringify(ev(5)) + '\n', { flag: 'a' });
+      await sink.close();
+      const again = await make({ path: file }, state, upTo(4));
+      await again.close();
+      expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('an index and its head older than the checkpoints (a backup copied them first) with bytes past them: STATE_CORRUPT, the bytes kept', async () => {
     const { dir, cleanup } = await tmpDir();
     try {

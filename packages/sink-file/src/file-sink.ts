@@ -157,8 +157,8 @@ export class FileSink implements Sink {
   /**
    * Bytes past the end of the last record of a file are a crash between a write and its index
    * append (their batches were never acknowledged) — unless the committed checkpoints are newer
-   * than the index: they reach past what the index head says they covered when it was written
-   * (without a head: past every batch the index covers). Then the index lost records of
+   * than the index: they reach past both what the index head says they covered when it was
+   * written and every batch the index covers. Then the index lost records of
    * committed writes (restored from a backup older than the checkpoints) and those bytes may be
    * committed output. Refused, never removed.
    */
@@ -167,7 +167,10 @@ export class FileSink implements Sink {
     if (!beyond) return;
     const covered = coveredSeqs(records);
     for (const [source, seq] of this.index.headerSeqs()) if (seq > (covered.get(source) ?? 0)) covered.set(source, seq);
-    const baseline = new Map([...covered, ...Object.entries(this.index.headSeqs() ?? {})]);
+    // Newer than both: an exactly-once sink commits checkpoints between the runtime's commits, so
+    // they may pass the head's seqs without the index having lost anything it wrote.
+    const baseline = new Map(covered);
+    for (const [source, seq] of Object.entries(this.index.headSeqs() ?? {})) if (seq > (baseline.get(source) ?? 0)) baseline.set(source, seq);
     const newer = [...baseline].find(([source, seq]) => this.ctx.isCommitted([{ source, seq: seq + 1 }]));
     if (!newer) return;
     const [source, seq] = newer;
