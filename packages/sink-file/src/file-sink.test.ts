@@ -322,6 +322,30 @@ describe('file sink commit index: damage is refused, never repaired by removing 
     }
   });
 
+  it('the index and its head both deleted while the output its owner file says this sink wrote remains: STATE_CORRUPT; without the owner file it appends', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await refused(
+        dir,
+        async (state) => {
+          state.logs.delete(INDEX);
+          state.values.delete('files/index.test.head');
+        },
+        /has no commit index, but .*plumline-owner says this sink wrote it/,
+      );
+      const state = new MemoryStateStore();
+      const file = join(dir, 'a.ndjson');
+      const before = await readFile(file, 'utf8');
+      await rm(ownerFile(file));
+      const fresh = await make({ path: file }, state, upTo(0));
+      await fresh.write({ events: [ev(9)], positions: [{ source: 'src', seq: 1 }] });
+      await fresh.close();
+      expect(await readFile(file, 'utf8')).toBe(before + JSON.stringify(ev(9)) + '\n');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it("another pipeline's index: STATE_CORRUPT naming whose it is", async () => {
     const { dir, cleanup } = await tmpDir();
     try {
@@ -500,7 +524,8 @@ describe('file sink state belongs to its pipeline', () => {
     const { dir, cleanup } = await tmpDir();
     try {
       const file = join(dir, 'shared.ndjson');
-      const alpha = await make({ path: file }, new MemoryStateStore(), undefined, 'alpha');
+      const alphaState = new MemoryStateStore();
+      const alpha = await make({ path: file }, alphaState, undefined, 'alpha');
       await alpha.write({ events: [ev(1)], positions: [{ source: 'gen', seq: 1 }] });
       const before = await readFile(file, 'utf8');
       // Running at the same time.
@@ -509,8 +534,8 @@ describe('file sink state belongs to its pipeline', () => {
       // One after the other: alpha's next recovery would cut what beta appended.
       await expect(make({ path: file }, new MemoryStateStore(), undefined, 'beta')).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/give this sink its own path/) as unknown });
       expect(await readFile(file, 'utf8')).toBe(before);
-      // The owner itself starts again.
-      const again = await make({ path: file }, new MemoryStateStore(), undefined, 'alpha');
+      // The owner itself starts again (with its state).
+      const again = await make({ path: file }, alphaState, undefined, 'alpha');
       await again.close();
     } finally {
       await cleanup();

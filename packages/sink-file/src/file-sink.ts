@@ -6,7 +6,7 @@ import { fsyncDir, writeAll } from '@plumline/core/util';
 import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
-import { claimOutput } from './output-owner.js';
+import { claimOutput, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 
 /**
@@ -86,8 +86,8 @@ export class FileSink implements Sink {
   constructor(
     private readonly config: FileSinkConfig,
     private readonly ctx: SinkContext,
-    /** Gives up the claim on a fixed output path (output-owner.ts), at close. */
-    private readonly releaseOutput?: () => Promise<void>,
+    /** The claim on a fixed output path (output-owner.ts), released at close. */
+    private readonly output?: OutputClaim,
   ) {
     this.index = new CommitIndexLog(ctx.state, ctx.pipelineId, ctx.id);
     const t = compilePathTemplate(config.path, config.missing_field);
@@ -113,6 +113,7 @@ export class FileSink implements Sink {
   async recover(): Promise<void> {
     const isCommitted = (p: readonly BatchPosition[]): boolean => this.ctx.isCommitted(p);
     const loaded = await this.index.load((file) => this.ownsFile(file), isCommitted);
+    if (loaded.from === 'none') await this.checkIndexNotLost();
     const plan = planRecovery(loaded.records, isCommitted);
     const sizes = new Map<string, number>();
     for (const f of plan) sizes.set(f.file, await sizeOf(f.file));
@@ -199,6 +200,17 @@ export class FileSink implements Sink {
       out[source] = lo;
     }
     return out;
+  }
+
+  /** No index at all: fine for a new sink, not for one whose owner file says it wrote the output there. */
+  private async checkIndexNotLost(): Promise<void> {
+    const claim = this.output;
+    if (!claim?.ownedBefore || (await sizeOf(claim.file)) <= 0) return;
+    throw new StateError(
+      'STATE_CORRUPT',
+      `file sink ${this.ctx.id}: ${claim.file} has no commit index, but ${claim.ownerFile} says this sink wrote it: its index (${this.index.key}) and head were deleted or not restored. Nothing was removed. Restore state and output together from one backup (docs/operations.md); to keep the file as it is and append to it, delete ${claim.ownerFile}`,
+      { retriable: false, fields: { component: this.ctx.id, file: claim.file, index: this.index.key } },
+    );
   }
 
   /** A file this sink may have written: a part of its fixed path, or under the fixed directory its template starts with. */
@@ -555,7 +567,7 @@ export class FileSink implements Sink {
         f.fh = undefined;
         await fh?.close().catch(() => {});
       }
-      await this.releaseOutput?.();
+      await this.output?.release();
     })());
   }
 }
@@ -620,17 +632,17 @@ export const fileSink = defineSink({
   },
   async create(config, ctx) {
     const fixed = compilePathTemplate(config.path);
-    let release: (() => Promise<void>) | undefined;
+    let claim: OutputClaim | undefined;
     if (fixed.isStatic) {
       const file = partFile(fixed.render({} as CallEvent)!, 0, config.gzip);
       await checkFixedPath(file, config.path, ctx.id);
-      release = await claimOutput(file, ctx.pipelineId, ctx.id);
+      claim = await claimOutput(file, ctx.pipelineId, ctx.id);
     }
-    const sink = new FileSink(config, ctx, release);
+    const sink = new FileSink(config, ctx, claim);
     try {
       await sink.recover();
     } catch (err) {
-      await release?.();
+      await claim?.release();
       throw err;
     }
     ctx.onCommit((info) => sink.storeIndexHead(info.seqs));

@@ -81,9 +81,10 @@ async function createOwner(path: string, owner: Owner): Promise<boolean> {
  * file each keep an index of their own bytes, and one's recovery would cut what the other
  * wrote. The claim outlives the run (a second pipeline started later is refused too); the
  * running process is noted so that a second process of the same pipeline is refused while the
- * first one runs. Resolves with the release, which leaves the claim and clears the process.
+ * first one runs. Resolves with the release, which leaves the claim and clears the process, and
+ * whether this sink had claimed the file before (it wrote there in an earlier run).
  */
-export async function claimOutput(file: string, pipeline: string, sink: string): Promise<() => Promise<void>> {
+export async function claimOutput(file: string, pipeline: string, sink: string): Promise<OutputClaim> {
   const path = ownerFile(file);
   const mine: Owner = { pipeline, sink, pid: process.pid };
   const owner = await readOwner(path);
@@ -102,10 +103,21 @@ export async function claimOutput(file: string, pipeline: string, sink: string):
   if (owner) await writeOwner(path, mine);
   activeHere.add(path);
   let released = false;
-  return async () => {
+  const release = async (): Promise<void> => {
     if (released) return;
     released = true;
     activeHere.delete(path);
     await writeOwner(path, { ...mine, pid: 0 }).catch(() => unlink(`${path}.tmp-${process.pid}`).catch(() => {}));
   };
+  return { file, ownerFile: path, ownedBefore: owner !== undefined, release };
+}
+
+/** A fixed output path claimed by a sink (see {@link claimOutput}). */
+export interface OutputClaim {
+  readonly file: string;
+  readonly ownerFile: string;
+  /** The owner file named this sink already: it wrote the file in an earlier run. */
+  readonly ownedBefore: boolean;
+  /** Clears the running process from the claim (the claim stays). Idempotent. */
+  release(): Promise<void>;
 }
