@@ -178,7 +178,7 @@ export class FileSink implements Sink {
     const extra = sizes.get(beyond.file)! - beyond.coveredTo;
     throw new StateError(
       'STATE_CORRUPT',
-      `file sink ${this.ctx.id}: ${beyond.file} holds ${extra} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index ${this.index.headSeqs() ? 'head' : ''} accounts for: the checkpoints are newer than the index, which lost records of committed writes (state restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${beyond.file} and this sink's index aside`,
+      `file sink ${this.ctx.id}: ${beyond.file} holds ${extra} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index${this.index.headSeqs() ? ' or its head' : ''} accounts for: the checkpoints are newer than the index, which lost records of committed writes (state restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${beyond.file} and this sink's index aside`,
       { retriable: false, fields: { component: this.ctx.id, file: beyond.file, index: this.index.key } },
     );
   }
@@ -532,7 +532,7 @@ export class FileSink implements Sink {
       if (!pending.has(file) && this.isForgettable(file, currentOf.get(file), nowMs)) base.delete(file);
     }
     const records: SinkRecord[] = [...[...base].map(([file, b]): SinkRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
-    // The header keeps what the folded writes covered: a restart can still tell a lost record.
+    // The header keeps the batches the records before this rewrite covered: a restart can still tell a lost record.
     await this.index.rewrite(records, coveredSeqs(this.indexRecords));
     this.indexRecords = records;
     for (const file of this.known) {
