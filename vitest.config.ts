@@ -31,6 +31,7 @@ export default defineConfig({
       { find: /^@plumline\/source-plum$/, replacement: src('source-plum') },
       { find: /^@plumline\/source-iplum\/emulator$/, replacement: src('source-iplum', 'emulator/index.ts') },
       { find: /^@plumline\/source-iplum$/, replacement: src('source-iplum') },
+      { find: /^@plumline\/source-http$/, replacement: src('source-http') },
       { find: /^@plumline\/kafka\/emulator$/, replacement: src('kafka', 'schema-registry/emulator-index.ts') },
       { find: /^@plumline\/kafka$/, replacement: src('kafka') },
       { find: /^@plumline\/operators$/, replacement: src('operators') },

@@ -3,6 +3,7 @@ import { exportedPlugins } from '@plumline/core/host';
 import * as kafka from '@plumline/kafka';
 import * as operators from '@plumline/operators';
 import * as sinkFile from '@plumline/sink-file';
+import * as sourceHttp from '@plumline/source-http';
 import * as sourceIplum from '@plumline/source-iplum';
 import * as sourcePlum from '@plumline/source-plum';
 
@@ -13,5 +14,5 @@ import * as sourcePlum from '@plumline/source-plum';
  * plugins against the packages' manifests.
  */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, ...[sinkFile, sourcePlum, sourceIplum, kafka, operators].flatMap(exportedPlugins)]);
+  return new PluginRegistry([...corePlugins, ...[sinkFile, sourcePlum, sourceIplum, sourceHttp, kafka, operators].flatMap(exportedPlugins)]);
 }

@@ -50,6 +50,8 @@ export interface VendorRequest {
 export interface VendorResponse {
   status: number;
   body: string;
+  /** The response headers, names in lower case (undici's). The generic `http` source reads `link`. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** undici's codes for a response that did not come in time (HeadersTimeoutError, BodyTimeoutError). */
@@ -104,11 +106,11 @@ export class VendorHttpClient {
     let failure: unknown;
     let status: number;
     let body: string;
-    let retryAfter: string | string[] | undefined;
+    let headers: Record<string, string | string[] | undefined>;
     try {
       const res = await (await this.poolForRequest()).request({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
       status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
+      headers = res.headers;
       body = await res.body.text();
     } catch (err) {
       failure = err;
@@ -121,9 +123,9 @@ export class VendorHttpClient {
       end?.(failure);
     }
     if (status === 429 || status >= 500) {
-      throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(retryAfter), body }, req.path);
+      throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(headers['retry-after']), body }, req.path);
     }
-    return { status, body };
+    return { status, body, headers };
   }
 
   private poolForRequest(): Promise<Pool> {
