@@ -42,16 +42,16 @@ const mapValue = z.union([
 ]);
 
 const auth = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('basic'), username: z.string().min(1).describe('Basic auth user.'), password: secret('Basic auth password (redacted from logs).') }),
-  z.strictObject({ type: z.literal('bearer'), token: secret('Sent as `Authorization: Bearer <token>` (redacted from logs).') }),
+  z.strictObject({ type: z.literal('basic').describe('HTTP Basic auth.'), username: z.string().min(1).describe('Basic auth user.'), password: secret('Basic auth password (redacted from logs).') }),
+  z.strictObject({ type: z.literal('bearer').describe('A bearer token.'), token: secret('Sent as `Authorization: Bearer <token>` (redacted from logs).') }),
   z.strictObject({
-    type: z.literal('api_key'),
+    type: z.literal('api_key').describe('An API key in a header or a query parameter.'),
     in: z.enum(['header', 'query']).default('header').describe('Where the key goes: a header, or a query parameter.'),
     name: z.string().min(1).describe('The header or query parameter name, e.g. X-API-Key or api_key.'),
     value: secret('The key (redacted from logs).'),
   }),
   z.strictObject({
-    type: z.literal('signed'),
+    type: z.literal('signed').describe('Signed by the signer of a source type made with `defineHttpSource({ sign })`.'),
     params: z.record(z.string(), secret('A parameter of the signer (redacted from logs).')).default({}).describe('What the signer of a source made with `defineHttpSource({ sign })` needs (keys, secrets).'),
   }),
 ]);
