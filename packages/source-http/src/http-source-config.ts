@@ -127,7 +127,7 @@ const fields = z
     format: z.enum(['json', 'xml']).default('json').describe('The body\'s format (Accept is set to it unless `headers` names one).'),
     records: recordPath.default('').describe('Path to the list of records in the body (XML: from the root element, e.g. response.calls.call); "" when the body is the list.'),
     pagination: pagination.default({ type: 'none' }).describe('How the next page is asked for: none, offset, page, cursor, link.'),
-    map: mapping.describe('How a record becomes an event: id, time and the rest, each a literal, { copy: path } or { template: "…" }.'),
+    map: mapping.describe('How a record becomes an event: id, time and the rest, each a literal, { copy: path } or { template: "…" }. A record that is a value (a log line) is read as { value: … }.'),
     time_format: z.enum(['iso', 'unix', 'unix_ms']).default('iso').describe('How {{from}} and {{to}} are written into the request.'),
     start: instant.optional().describe('Start of the first range (time ranges).'),
     end: instant.optional().describe('End of the range (exclusive). Absent: now, and keep polling.'),

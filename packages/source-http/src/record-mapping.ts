@@ -55,8 +55,9 @@ export function compileMapping(m: HttpMapping, includeRaw: boolean): (record: un
     return ms === undefined ? { problem: `${what} ${JSON.stringify(v)} is not a time in format ${m.time_format}${m.time_format === 'iso' ? ` (zone ${m.time_zone} when it has no offset)` : ''}` } : new Date(ms).toISOString();
   };
   return (record) => {
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) return { problem: `the record is not an object (${Array.isArray(record) ? 'a list' : typeof record})` };
-    const r = record as Record_;
+    if (record === null || Array.isArray(record)) return { problem: `the record is ${record === null ? 'null' : 'a list'}, not an object or a value` };
+    // A record that is a value (a log line, a number) is read as { value: … }.
+    const r = typeof record === 'object' ? (record as Record_) : { value: record };
     const idValue = id.read(r);
     if ((typeof idValue !== 'string' && typeof idValue !== 'number') || idValue === '') return { problem: `the record has no id at ${id.text}` };
     const t = time.read(r);
