@@ -45,12 +45,38 @@ function typeOf(s: JsonSchema): string {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/**
+ * One object of a union's object alternatives (`auth: basic | bearer | …`), so that the keys of
+ * every alternative are documented: a key only some alternatives have says which (`type: bearer`),
+ * the discriminator lists every value, and a key is required only where every alternative requires it.
+ */
+function mergeAlternatives(alts: JsonSchema[]): JsonSchema {
+  const discriminator = Object.keys(alts[0]!.properties ?? {}).find((k) => alts.every((a) => a.properties?.[k]?.const !== undefined));
+  const tagOf = (a: JsonSchema): string => String(a.properties![discriminator!]!.const);
+  const properties: Record<string, JsonSchema> = {};
+  for (const alt of alts) {
+    for (const [key, p] of Object.entries(alt.properties ?? {})) {
+      if (properties[key]) continue;
+      if (key === discriminator) {
+        properties[key] = { ...p, const: undefined, enum: alts.map((a) => a.properties![key]!.const), description: alts.map((a) => `\`${tagOf(a)}\`${a.properties![key]!.description ? `: ${a.properties![key]!.description}` : ''}`).join(' ') };
+        continue;
+      }
+      const holders = alts.filter((a) => a.properties?.[key]);
+      const tag = discriminator && holders.length < alts.length ? ` (${discriminator}: ${holders.map(tagOf).join(', ')})` : '';
+      properties[key] = { ...p, description: `${p.description ?? ''}${tag}` };
+    }
+  }
+  const required = Object.keys(properties).filter((k) => alts.every((a) => (a.required ?? []).includes(k)));
+  return { type: 'object', properties, required, description: alts[0]!.description };
+}
+
 /** Rows for every key, nested objects flattened to dotted paths. */
 function rows(schema: JsonSchema, prefix: string, out: string[]): void {
   const required = new Set(schema.required ?? []);
   for (const [key, s] of Object.entries(schema.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
-    const objectAlt = (s.anyOf ?? s.oneOf)?.find((a) => a.properties);
+    const objectAlts = (s.anyOf ?? s.oneOf)?.filter((a) => a.properties) ?? [];
+    const objectAlt = objectAlts.length > 1 ? mergeAlternatives(objectAlts) : objectAlts[0];
     const def = s.default === undefined ? (required.has(key) ? '**required**' : '') : `\`${JSON.stringify(s.default)}\``;
     out.push(`| \`${path}\` | ${cell(typeOf(s))} | ${cell(def)} | ${cell(s.description ?? objectAlt?.description ?? '')} |`);
     if (s.properties) rows(s, path, out);

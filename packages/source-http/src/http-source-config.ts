@@ -117,7 +117,8 @@ function isHttpUrl(template: string): boolean {
 
 const fields = z
   .strictObject({
-    url: requestTemplate('The request URL, a template: {{from}} {{to}} (the range, or {{from}} the cursor value), {{cursor}} (the next-page token), {{page}}, {{offset}}, {{limit}}; values are URL-encoded.').refine(isHttpUrl, 'expected an http(s) URL, e.g. https://api.example.com/v1/calls?since={{from}}'),
+    url: requestTemplate('The request URL, a template: {{from}} {{to}} (the range, or {{from}} the cursor value), {{cursor}} (the next-page token), {{page}}, {{offset}}, {{limit}}; values are URL-encoded.').refine(isHttpUrl, 'expected an http(s) URL, e.g. https://api.example.com/v1/calls?since={{from}}')
+      .meta({ examples: ['https://api.example.com/v1/calls?from={{from}}&to={{to}}'] }),
     method: z.enum(['GET', 'POST']).default('GET').describe('The request method.'),
     query: z.record(z.string(), requestTemplate('A query value template')).default({}).describe('Query parameters, each a template; one that renders empty (no cursor on the first page) is left out.'),
     headers: z.record(z.string(), requestTemplate('A header value template')).default({}).describe('Request headers, each a template.'),
@@ -127,7 +128,7 @@ const fields = z
     format: z.enum(['json', 'xml']).default('json').describe('The body\'s format (Accept is set to it unless `headers` names one).'),
     records: recordPath.default('').describe('Path to the list of records in the body (XML: from the root element, e.g. response.calls.call); "" when the body is the list.'),
     pagination: pagination.default({ type: 'none' }).describe('How the next page is asked for: none, offset, page, cursor, link.'),
-    map: mapping.describe('How a record becomes an event: id, time and the rest, each a literal, { copy: path } or { template: "…" }. A record that is a value (a log line) is read as { value: … }.'),
+    map: mapping.meta({ examples: [{ id: { copy: 'id' }, time: { copy: 'started_at' } }] }).describe('How a record becomes an event: id, time and the rest, each a literal, { copy: path } or { template: "…" }. A record that is a value (a log line) is read as { value: … }.'),
     time_format: z.enum(['iso', 'unix', 'unix_ms']).default('iso').describe('How {{from}} and {{to}} are written into the request.'),
     start: instant.optional().describe('Start of the first range (time ranges).'),
     end: instant.optional().describe('End of the range (exclusive). Absent: now, and keep polling.'),
