@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { makeInput } from './make-input.mjs';
 import { plumBench } from './plum-bench.mjs';
 import { iplumBench } from './iplum-bench.mjs';
+import { httpBench } from './http-bench.mjs';
 import { kafkaBench } from './kafka-bench.mjs';
 import { operatorsBench, PAIRS } from './operators-bench.mjs';
 import { compareBench, mapDedupeFile } from './compare-bench.mjs';
@@ -94,6 +95,7 @@ const compareRows = await compareBench(root, tmp, input, EVENTS);
 const profileRows = await profileChain(root, tmp, input, EVENTS);
 const plumRows = await plumBench(root, tmp);
 const iplumRows = await iplumBench(root, tmp);
+const httpRows = await httpBench(root, tmp);
 const kafkaRows = await kafkaBench(root, tmp, EVENTS);
 
 const verdict = (ok) => (ok ? 'met' : '**not met**');
@@ -153,6 +155,7 @@ ${compareRows.join('\n')}
 | benchmark | events/s | peak RSS | requests | target |
 |---|---:|---:|---|---|
 ${plumRows.join('\n')}
+${httpRows.join('\n')}
 ${iplumRows.join('\n')}
 
 ## Kafka (a real single-node broker from scripts/kafka.sh, on the same machine)
