@@ -164,6 +164,10 @@ export function httpConfigSchema(signed: boolean) {
       if (used.has(v) && !(types as readonly string[]).includes(p.type)) issue(['pagination'], `{{${v}}} is used but pagination is ${p.type}: set pagination.type to ${types.join(' or ')}, or remove {{${v}}}`);
     }
     if (p.type === 'page' && p.total !== undefined && p.total_pages !== undefined) issue(['pagination', 'total_pages'], 'give total or total_pages, not both');
+    if ((p.type === 'offset' || p.type === 'page') && !used.has('limit')) {
+      if (p.type === 'page' && p.total !== undefined) issue(['pagination', 'total'], 'pages are counted from total with limit, but the request does not send {{limit}}: put {{limit}} where the API takes the page size, or use total_pages');
+      else if (p.total === undefined && (p.type === 'offset' || p.total_pages === undefined) && p.end_on === 'short') issue(['pagination', 'end_on'], 'without {{limit}} in the request the server chooses the page size, so a short page does not mean the end: put {{limit}} where the API takes it, give total, or set end_on: empty');
+    }
     if (c.method === 'GET' && c.body !== undefined) issue(['body'], 'a GET request has no body: set method: POST, or move the values into query');
     if (c.start !== undefined && c.backfill !== undefined) issue(['backfill'], 'give either start or backfill, not both');
     const s = c.start === undefined ? undefined : toEpochSec(c.start);

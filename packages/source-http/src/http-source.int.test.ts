@@ -291,6 +291,36 @@ describe('http source: auth, signing and rate limit', () => {
   });
 });
 
+describe('http source: many accounts', () => {
+  it('each account with its own auth and base_url: its events tagged with attributes.account, none refused', async () => {
+    const base = await serve(({ url, headers }) => (headers.authorization === 'Bearer a1' ? apis.cursor(url) : { status: 401, body: '' }));
+    // The second account's server holds other calls (ids b0..b14) and another token.
+    const other = createServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer b2') return void res.writeHead(401).end();
+      const calls = Array.from({ length: 15 }, (_, i) => ({ ...rec(i), call_id: `b${i}` }));
+      const at = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('cursor') ?? 0);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: calls.slice(at, at + 10), meta: { next_cursor: at + 10 < calls.length ? String(at + 10) : null } }));
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}/`;
+      const { p, sink, delivered } = await run(sourceConfig(base, 'cursor', { accounts: [{ name: 'acme', auth: { type: 'bearer', token: 'a1' } }, { name: 'globex', auth: { type: 'bearer', token: 'b2' }, base_url: otherUrl }] }));
+      await p.done;
+      expect(delivered()).toEqual([...ids(), ...Array.from({ length: 15 }, (_, i) => `acme:b${i}`)].sort());
+      expect(new Set(sink.record.events.filter((e) => e.id.startsWith('acme:b')).map((e) => e.attributes.account))).toEqual(new Set(['globex']));
+      expect(new Set(sink.record.events.filter((e) => e.id.startsWith('acme:c')).map((e) => e.attributes.account))).toEqual(new Set(['acme']));
+    } finally {
+      other.closeAllConnections();
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  it('auth beside accounts is refused at auth, with what to do', () => {
+    const { type: _t, ...c } = sourceConfig('http://127.0.0.1:1', 'cursor', { auth: { type: 'bearer', token: 'x' }, accounts: [{ name: 'a', auth: { type: 'bearer', token: 'y' } }] });
+    expect(httpSource.configSchema.safeParse(c).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['auth: auth is per account when accounts is set: move it into each account']);
+  });
+});
+
 describe('http source: incremental reading', () => {
   it('cursor_field: each poll asks from the largest value delivered; records at that value are not delivered twice, across a restart too', { timeout: 30_000 }, async () => {
     let seq = RECORDS.map((r, i) => ({ ...r, seq: Math.floor(i / 2) }));
@@ -340,6 +370,8 @@ describe('http source: config errors are located and say what to do', () => {
     [{ url: `${base}/calls?offset={{offset}}&limit={{limit}}&since={{form}}` }, 'url: "{{form}}" is not a request placeholder'],
     [{ url: `${base}/calls?offset={{offset}}&limit={{limit}}` }, 'url: the request never names {{from}}'],
     [{ start: undefined, backfill: '1d', end: undefined, cursor_start: 5 }, 'cursor_start: cursor_start needs cursor_field'],
+    [{ url: `${base}/calls?from={{from}}&to={{to}}&skip={{offset}}`, pagination: { type: 'offset', limit: 10 } }, 'pagination.end_on: without {{limit}} in the request the server chooses the page size'],
+    [{ url: `${base}/calls?from={{from}}&to={{to}}&p={{page}}`, pagination: { type: 'page', total: 'n' } }, 'pagination.total: pages are counted from total with limit'],
   ])('%j → %s', (extra, message) => {
     expect(issues(extra).join('\n')).toContain(message);
   });
