@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry, type AnyPlugin } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { defineHttpSource, httpSource } from './index.js';
 
 /**
@@ -257,6 +258,23 @@ describe('http source: auth, signing and rate limit', () => {
       expect(JSON.stringify(await state.get('checkpoints'))).not.toContain('k2');
     }
     expect(new Set(seen)).toEqual(new Set([`Basic ${Buffer.from('u:p').toString('base64')}||`, 'Bearer t0k||', '|k1|', '||k2']));
+  });
+
+  it('an API key in the query reaches no log line, not even URL-encoded, through retries and a failure', { timeout: 30_000 }, async () => {
+    const key = 'k 2+/=secret';
+    const base = await serve(({ url, n }) => (n === 0 ? { status: 503, body: '' } : n === 1 ? { status: 200, body: '<html>' } : n === 2 ? ({ status: 404, body: '' }) : apis.cursor(url)));
+    const lines: string[] = [];
+    const sink = memorySink({ type: 'mem' });
+    const p = await createPipeline(
+      { sources: { api: sourceConfig(base, 'cursor', { auth: { type: 'api_key', in: 'query', name: 'api_key', value: key } }) }, sinks: { out: { type: 'mem', inputs: ['api'] } } },
+      { plugins: new PluginRegistry([...corePlugins, httpSource, sink.plugin]), logger: createLogger({ level: 'debug', pretty: false, destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) }), once: true, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await expect(p.done).rejects.toMatchObject({ code: 'HTTP_SOURCE_STATUS' });
+    expect(requests[0]!.url.searchParams.get('api_key')).toBe(key);
+    const text = lines.join('');
+    expect(text).toContain('api_key=***');
+    for (const form of [key, encodeURIComponent(key), new URLSearchParams({ k: key }).toString().slice(2)]) expect(text).not.toContain(form);
   });
 
   it('a signing plugin made with defineHttpSource signs every attempt (an HMAC of method, path and time)', async () => {

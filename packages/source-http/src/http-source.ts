@@ -43,10 +43,11 @@ class HttpSource implements Source<HttpCheckpoint> {
       logger: ctx.logger,
       telemetry: ctx.telemetry,
       signal: ctx.signal,
-      failure: (f, path) =>
+      // The raw path is left out of the error: it may hold an API key in its query (the message names the request masked).
+      failure: (f) =>
         f.kind === 'status'
-          ? new HttpSourceError('HTTP_SOURCE_STATUS', f.message, { retriable: true, status: f.status, path, retryAfterMs: f.retryAfterMs })
-          : new HttpSourceError(f.kind === 'timeout' ? 'HTTP_SOURCE_TIMEOUT' : 'HTTP_SOURCE_CONNECTION', f.message, { retriable: true, path, cause: f.cause }),
+          ? new HttpSourceError('HTTP_SOURCE_STATUS', f.message, { retriable: true, status: f.status, retryAfterMs: f.retryAfterMs })
+          : new HttpSourceError(f.kind === 'timeout' ? 'HTTP_SOURCE_TIMEOUT' : 'HTTP_SOURCE_CONNECTION', f.message, { retriable: true, cause: f.cause }),
     });
     this.reader = { http: this.http, builder: new HttpRequestBuilder(c, auth, shared.signer), c, map: compileMapping(c.map, c.include_raw), turn: shared.turn, logger: ctx.logger, signal: ctx.signal };
   }

@@ -80,7 +80,8 @@ export class VendorHttpClient {
     return retryWithBackoff(
       async () => {
         const req = build();
-        path = req.path;
+        // Log lines name the request as `display` does: a path may hold a key in its query.
+        path = req.display ?? req.path;
         try {
           return read(await this.once(req), req.path);
         } catch (err) {
