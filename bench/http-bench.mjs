@@ -1,19 +1,10 @@
 // The http row of `pnpm bench`: Plum's sessions listing read by the `http` source (offset/limit,
 // result.total_sessions, Basic auth) + plum_parse, interleaved with the `plum` source on the same
 // emulator, so that the VM's drift falls on both alike.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlumEmulator } from '../packages/source-plum/dist/emulator/index.js';
-
-function child(root, tmp, yamlFile) {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(root, 'bench/run-pipeline.mjs'), yamlFile, '0'], { cwd: tmp, env: { ...process.env, BENCH_STATE: 'memory' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`pipeline exited ${code}`))));
-  });
-}
+import { child } from './plum-bench.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

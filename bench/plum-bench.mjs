@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlumEmulator } from '../packages/source-plum/dist/emulator/index.js';
 
-function child(root, tmp, yamlFile) {
+/** Runs a pipeline file in a child process (bench/run-pipeline.mjs); resolves with its report. */
+export function child(root, tmp, yamlFile) {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [join(root, 'bench/run-pipeline.mjs'), yamlFile, '0'], { cwd: tmp, env: { ...process.env, BENCH_STATE: 'memory' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
