@@ -157,6 +157,29 @@ describe('http source: each pagination strategy against a scripted server', () =
     expect(requests.filter((r) => r.url.searchParams.get('offset') === '20')).toHaveLength(2);
   });
 
+  it('page numbers with total_pages: an empty page before the last is asked for again', async () => {
+    const base = await serve(({ url, n }) => (n === 2 ? ok({ items: [], meta: { total_pages: 6 } }) : apis.page(url)));
+    const { p, delivered } = await run(sourceConfig(base, 'page'));
+    await p.done;
+    expect(delivered()).toEqual(ids());
+    expect(requests.map((r) => r.url.searchParams.get('page'))).toEqual(['1', '2', '3', '3', '4', '5', '6']);
+  });
+
+  it('cursor: a page served again under a new token delivers nothing twice', async () => {
+    const base = await serve(({ url, n }) => {
+      const a = apis.cursor(url);
+      if (n !== 2) return a;
+      // The third answer repeats the second page's records, with the token of the third page.
+      const again = JSON.parse(apis.cursor(new URL(`http://x/calls?${new URLSearchParams({ from: url.searchParams.get('from')!, to: url.searchParams.get('to')!, cursor: Buffer.from('10').toString('base64url') })}`)).body) as { data: unknown[] };
+      const third = JSON.parse(a.body) as { data: unknown[]; meta: unknown };
+      return ok({ data: [...again.data, ...third.data], meta: third.meta });
+    });
+    const { p, sink, delivered } = await run(sourceConfig(base, 'cursor'));
+    await p.done;
+    expect(delivered()).toEqual(ids());
+    expect(sink.record.events).toHaveLength(57);
+  });
+
   it('a listing that stays short of its total fails with HTTP_SOURCE_SHORT_LISTING and delivers nothing it did not get', async () => {
     const base = await serve(({ url }) => (Number(url.searchParams.get('offset')) >= 30 ? ok({ data: { total: 57, items: [] } }) : apis.offset(url)));
     const { p, delivered } = await run(sourceConfig(base, 'offset', { max_retry_duration: '1s', max_retries: 1 }));
