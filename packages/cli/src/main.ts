@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent, type Logger } from '@plumline/core';
+import { ConfigError, ConfigErrors, createLogger, loadPipeline, type LevelWithSilent, type Logger, type PipelineResult } from '@plumline/core';
 import { deadLetterSummary, readPipelineFile, resolvePipelineFile, SecretRedactor } from '@plumline/core/host';
 import { parseDuration } from '@plumline/core/util';
 
@@ -30,6 +30,12 @@ export const EXIT_INVALID = 2;
  * (`expected: true`, `max_ratio`). A run stopped by a signal ends 0 whatever it dead-lettered.
  */
 export const EXIT_DEAD_LETTERS = 3;
+/**
+ * Exit code: the run ended by itself and flushed everything, but some accounts of a source of
+ * many accounts could not be read (refused credentials, an error that persisted): every other
+ * account was read to its end; stderr names the failed ones. Takes precedence over 3.
+ */
+export const EXIT_TENANTS_FAILED = 4;
 /** Exit code: stopped at once by a second signal. */
 export const EXIT_SIGNAL = 130;
 /** Events `plumline tap` prints by default before it stops. */
@@ -391,6 +397,11 @@ async function runLoaded(
     const totals = Object.entries(result.stats).map(([id, s]) => `${id}: in ${s.eventsIn} out ${s.eventsOut}${s.deadLettered ? ` dead ${s.deadLettered}` : ''}`);
     logger.info({ components: totals }, 'done');
     // A run asked to stop (a daemon's SIGTERM) has no end result to judge; one that ended by itself does.
+    if (signal.signals() === 0 && result.failedTenants) {
+      progress?.stop();
+      io.stderr.write(`error: ${redactor.redact(failedTenantsSummary(result.failedTenants))}\n`);
+      return EXIT_TENANTS_FAILED;
+    }
     if (signal.signals() === 0 && !result.deadLetters.expected) {
       progress?.stop(); // its last frame above, the verdict last
       io.stderr.write(`error: ${redactor.redact(deadLetterSummary(result.deadLetters, pipeline.definition))}\n`);
@@ -405,4 +416,10 @@ async function runLoaded(
     progress?.stop();
     await release();
   }
+}
+
+/** The verdict of a run in which accounts failed: every one named, with its error code, per source. */
+export function failedTenantsSummary(failed: NonNullable<PipelineResult['failedTenants']>): string {
+  const lines = Object.entries(failed).map(([source, tenants]) => `source "${source}": ${tenants.length} account${tenants.length === 1 ? '' : 's'} failed: ${tenants.map((t) => `${t.account} (${t.error?.code ?? 'error'}${t.error ? `: ${t.error.message}` : ''})`).join('; ')}`);
+  return `${lines.join('\n')}\nThe other accounts were read to their end; fix these and run again (each resumes from its checkpoint).`;
 }

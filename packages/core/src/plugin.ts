@@ -72,6 +72,14 @@ export interface SourcePage<C = unknown> {
   events: CallEvent[];
   /** The position to resume after this page; stored once this page and all before it are acknowledged. */
   checkpoint?: C;
+  /**
+   * The part of the source's position this page moves (a tenant's name): with it, `checkpoint`
+   * replaces only that key's entry of the stored position, a record `{ [key]: position }` that
+   * the runtime merges (and `read` gets back whole on a restart). A source of many tenants thus
+   * yields one tenant's position per page, not every tenant's, and a store writes what moved.
+   * The source's pages then all carry a key (or no checkpoint).
+   */
+  checkpointKey?: string;
   /** Records that could not be turned into events (bad lines, unparseable bodies). */
   dead?: DeadLetter[];
 }

@@ -1,3 +1,4 @@
+import { TenantBook, type TenantNote, type TenantsView } from './tenant-telemetry.js';
 import { isSpanContextValid, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Span, type Meter, type Tracer, type UpDownCounter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
 
 export const INSTRUMENTATION_NAME = '@plumline/core';
@@ -26,6 +27,8 @@ export interface ComponentStats {
   nextPollAtMs?: number;
   /** The last error this component raised or retried (the web view and `/status` show it). */
   lastError?: ErrorNote;
+  /** A source of many accounts: its tenants, the failing and the furthest behind by name. */
+  tenants?: TenantsView;
 }
 
 /** An error as the ops views show it: when, its stable code (when it has one), its message, whether it is retried. */
@@ -52,7 +55,12 @@ export interface ComponentHealth {
   ok: boolean;
   /** Why not, when not. */
   reason?: string;
+  /** A source of many accounts: the tenants set aside (failing) now, by name (at most 20) — the component stays ready while some tenant is not failing. */
+  failingTenants?: string[];
 }
+
+/** Buckets of the request-duration histogram, in seconds: HTTP calls take milliseconds to tens of seconds. */
+export const REQUEST_DURATION_BUCKETS_SEC = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function emptyStats(): ComponentStats {
   return { eventsIn: 0, eventsOut: 0, bytesOut: 0, errors: 0, retries: 0, deadLettered: 0, inFlightBatches: 0, checkpointLagSec: 0 };
@@ -95,7 +103,7 @@ function getInstruments(meter: Meter): Instruments {
     retries: meter.createCounter('plumline.component.retries', { description: 'Retried operations' }),
     deadLettered: meter.createCounter('plumline.component.dead_lettered', { description: 'Records sent to the dead-letter output' }),
     inFlight: meter.createUpDownCounter('plumline.component.in_flight_batches', { description: 'Batches emitted and not yet acknowledged' }),
-    requestDuration: meter.createHistogram('plumline.source.request_duration_seconds', { description: 'Source request latency', unit: 's' }),
+    requestDuration: meter.createHistogram('plumline.source.request_duration_seconds', { description: 'Source request latency', unit: 's', advice: { explicitBucketBoundaries: REQUEST_DURATION_BUCKETS_SEC } }),
     checkpointLag,
     backlog,
   };
@@ -136,6 +144,11 @@ export interface PluginTelemetry {
   holding(what: string, n: number): void;
   /** A polling source sleeps until `atMs` (epoch milliseconds) before its next poll; `undefined` while it reads. */
   nextPoll(atMs: number | undefined): void;
+  /**
+   * A source of many accounts: its tenants' book (per-tenant metrics labelled `account` unless
+   * `accountLabel` is false, `stats.tenants`, and readiness: not ready only while every tenant is failing).
+   */
+  tenants(options: { accountLabel: boolean; behindSec: number }): TenantBook;
 }
 
 /** Counts for one component; every method updates both the plain stats and the OTel instruments. */
@@ -169,6 +182,20 @@ export class ComponentTelemetry implements PluginTelemetry {
   /** The component left the pipeline: its gauges stop reporting. */
   dispose(): void {
     live.delete(this);
+    this.book?.dispose();
+  }
+
+  private book: TenantBook | undefined;
+  /** The tenants given up on (a bounded run), every one. */
+  givenUpTenants(): TenantNote[] {
+    return this.book ? this.book.failingTenants().filter((t) => t.state === 'failed') : [];
+  }
+  tenants(options: { accountLabel: boolean; behindSec: number }): TenantBook {
+    if (this.book) return this.book;
+    const book = (this.book = new TenantBook(this.meter, this.attributes, options.accountLabel, options.behindSec));
+    // Computed when read (`/status`, `plumline top`): the furthest behind need a pass over the tenants.
+    Object.defineProperty(this.stats, 'tenants', { enumerable: true, configurable: true, get: () => book.view() });
+    return book;
   }
 
   /** A write (or request) failed and is being retried: not healthy until one succeeds. */
@@ -198,6 +225,13 @@ export class ComponentTelemetry implements PluginTelemetry {
   /** Failing, or a write that has taken longer than `stallMs`. */
   health(stallMs: number, now = Date.now()): ComponentHealth {
     if (this.failure) return { ok: false, reason: this.failure };
+    if (this.book) {
+      const failing = this.book.failingTenants();
+      const names = failing.slice(0, 20).map((t) => `${t.account} (${t.error?.code ?? 'error'})`);
+      // Every tenant failing: nothing is read, not ready. Some: the others are read, ready, and named.
+      if (failing.length > 0 && failing.length === this.book.size) return { ok: false, reason: `every account is failing: ${names.join(', ')}${failing.length > 20 ? ` and ${failing.length - 20} more` : ''}`, failingTenants: names };
+      if (failing.length > 0) return { ok: true, failingTenants: names };
+    }
     for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s` };
     return { ok: true };
   }

@@ -1,5 +1,5 @@
 import { type Logger, type PluginTelemetry } from '@plumline/core';
-import { VendorHttpClient } from '@plumline/core/sources';
+import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 
@@ -16,6 +16,8 @@ export interface IplumClientOptions {
   logger: Logger;
   telemetry?: PluginTelemetry;
   signal?: AbortSignal;
+  /** The host's shared pool and request budget (the accounts of one source). */
+  host?: HttpHost;
   /** Clock for the signature epoch (tests). */
   now?: () => number;
 }
@@ -40,6 +42,7 @@ export class IplumClient {
       logger: o.logger,
       telemetry: o.telemetry,
       signal: o.signal,
+      host: o.host,
       failure: (f, path) => {
         const endpoint = path.slice(this.basePath.length);
         if (f.kind !== 'status') return new IplumApiError(f.kind === 'timeout' ? 'IPLUM_TIMEOUT' : 'IPLUM_CONNECTION', f.message, { retriable: true, path: endpoint, cause: f.cause });

@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsSource, type AccountsCheckpoint, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
-import { createPermits, mapConcurrent } from '@plumline/core/util';
+import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -21,8 +21,8 @@ class IplumSource implements Source<IplumCheckpoint> {
   constructor(
     private readonly c: IplumSourceConfig,
     private readonly ctx: ComponentContext,
-    /** Shared by the accounts of one source: at most so many poll at once. */
-    private readonly passPermit?: () => Promise<() => void>,
+    /** The accounts of one source: the turns they share (at most so many poll at once), the host (one pool, one budget), what the account reports. */
+    private readonly shared: Partial<SharedByAccounts> = {},
   ) {
     this.client = new IplumClient({
       baseUrl: c.base_url,
@@ -37,6 +37,7 @@ class IplumSource implements Source<IplumCheckpoint> {
       logger: ctx.logger,
       telemetry: ctx.telemetry,
       signal: ctx.signal,
+      host: shared.host,
     });
   }
 
@@ -62,7 +63,8 @@ class IplumSource implements Source<IplumCheckpoint> {
       read: (stream, from, to, _resume, seen) => this.readWindowPages(stream, { startMs: from, endMs: to }, seen),
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
-      passPermit: this.passPermit,
+      turn: this.shared.turn,
+      onPassDone: (endMs) => this.shared.onPassDone?.(endMs),
       ...outageReporting(this.ctx),
     });
   }
@@ -146,13 +148,12 @@ export const iplumSource = defineSource({
   description: "Polls iPlum's usage and call-recording logs (HMAC-signed, 5-day windows), optionally with message content and recording URLs.",
   configSchema: iplumSourceConfigSchema,
   includes: ACCOUNTS_INCLUDES,
+  // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
+  checkpointVersion: 2,
+  migrateCheckpoint: (position) => migrateAccountsCheckpoint<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>>(position),
   create(config, ctx): Source<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new IplumSource(config, ctx);
-    const permit = createPermits(config.max_concurrent_accounts);
-    return accountsSource(
-      config.accounts.map(({ name, base_url, ...credentials }) => ({ name, source: new IplumSource({ ...config, ...credentials, base_url: base_url ?? config.base_url }, { ...ctx, logger: ctx.logger.child({ account: name }) }, permit) })),
-      (account, err) => ctx.logger.error({ account, err }, 'reading an account failed'),
-    );
+    return sourceOfAccounts<IplumCheckpoint, IplumSourceConfig>(config, ctx, (c, accountCtx, shared) => new IplumSource(c, accountCtx, shared));
   },
 });

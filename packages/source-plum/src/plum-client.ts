@@ -1,5 +1,5 @@
 import { type Logger, type PluginTelemetry } from '@plumline/core';
-import { VendorHttpClient } from '@plumline/core/sources';
+import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
@@ -17,6 +17,8 @@ export interface PlumClientOptions {
   logger: Logger;
   telemetry?: PluginTelemetry;
   signal?: AbortSignal;
+  /** The host's shared pool and request budget (the accounts of one source). */
+  host?: HttpHost;
 }
 
 export interface ListQuery {
@@ -52,6 +54,7 @@ export class PlumClient {
       logger: options.logger,
       telemetry: options.telemetry,
       signal: options.signal,
+      host: options.host,
       failure: (f, path) =>
         f.kind === 'status'
           ? new PlumApiError('PLUM_HTTP_STATUS', f.message, { retriable: true, status: f.status, path, retryAfterMs: f.retryAfterMs })

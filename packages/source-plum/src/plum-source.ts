@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsSource, type AccountsCheckpoint, latenessMs, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
-import { backoffDelayMs, createPermits, mapConcurrent, sleep } from '@plumline/core/util';
+import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -66,8 +66,8 @@ class PlumSource implements Source<PlumCheckpoint> {
   constructor(
     private readonly c: PlumSourceConfig,
     private readonly ctx: ComponentContext,
-    /** Shared by the accounts of one source: at most so many poll at once. */
-    private readonly passPermit?: () => Promise<() => void>,
+    /** The accounts of one source: the turns they share (at most so many poll at once), the host (one pool, one budget), what the account reports. */
+    private readonly shared: Partial<SharedByAccounts> = {},
   ) {
     this.client = new PlumClient({
       baseUrl: c.base_url,
@@ -81,6 +81,7 @@ class PlumSource implements Source<PlumCheckpoint> {
       logger: ctx.logger,
       telemetry: ctx.telemetry,
       signal: ctx.signal,
+      host: shared.host,
     });
   }
 
@@ -114,7 +115,8 @@ class PlumSource implements Source<PlumCheckpoint> {
       },
       read: (stream, from, to, resume, seen) => this.readRange(stream, from, to, resume as ListingPosition | undefined, seen),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
-      passPermit: this.passPermit,
+      turn: this.shared.turn,
+      onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
       ...outageReporting(this.ctx),
     });
   }
@@ -229,6 +231,7 @@ class PlumSource implements Source<PlumCheckpoint> {
   }
 }
 
+
 /**
  * `plum`: Plum DEV's Call Log API as a stream of `call`, `session` and `error` events.
  *
@@ -248,13 +251,12 @@ export const plumSource = defineSource({
   description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
   configSchema: plumSourceConfigSchema,
   includes: ACCOUNTS_INCLUDES,
+  // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
+  checkpointVersion: 2,
+  migrateCheckpoint: (position) => migrateAccountsCheckpoint<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>>(position),
   create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new PlumSource(config, ctx);
-    const permit = createPermits(config.max_concurrent_accounts);
-    return accountsSource(
-      config.accounts.map(({ name, base_url, ...credentials }) => ({ name, source: new PlumSource({ ...config, ...credentials, base_url: base_url ?? config.base_url }, { ...ctx, logger: ctx.logger.child({ account: name }) }, permit) })),
-      (account, err) => ctx.logger.error({ account, err }, 'reading an account failed'),
-    );
+    return sourceOfAccounts<PlumCheckpoint, PlumSourceConfig>(config, ctx, (c, accountCtx, shared) => new PlumSource(c, accountCtx, shared));
   },
 });

@@ -3,6 +3,7 @@ import { PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginTelemetry } from '../telemetry.js';
 import { parseRetryAfter, retryWithBackoff } from '../util/retry.js';
+import type { HttpHost } from './http-host.js';
 
 /** What a vendor client's errors must carry for the shared client to retry them. */
 export type VendorError = PlumlineError & { readonly retryAfterMs?: number };
@@ -29,6 +30,12 @@ export interface VendorHttpClientOptions {
   logger: Logger;
   telemetry?: PluginTelemetry;
   signal?: AbortSignal;
+  /**
+   * A host shared with other clients (the accounts of one source): its pool and request budget
+   * are used instead of a pool of this client's own (`connections` is then ignored), and a 429
+   * pauses every client of the host. The host's owner closes it.
+   */
+  host?: HttpHost;
   /** Turns a transport failure into the client's own (retriable) error with its code. */
   failure: (f: TransportFailure, path: string) => VendorError;
 }
@@ -109,6 +116,7 @@ export class VendorHttpClient {
     let body: string;
     let headers: Record<string, string | string[] | undefined>;
     try {
+      await this.o.host?.permit(this.o.signal);
       const res = await (await this.poolForRequest()).request({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: this.o.requestTimeoutMs, bodyTimeout: this.o.requestTimeoutMs, signal: this.o.signal });
       status = res.statusCode;
       headers = res.headers;
@@ -123,6 +131,7 @@ export class VendorHttpClient {
     } finally {
       end?.(failure);
     }
+    if (status === 429) this.o.host?.tooManyRequests(parseRetryAfter(retryAfter));
     if (status === 429 || status >= 500) {
       throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(headers['retry-after']), body }, req.path);
     }
@@ -132,6 +141,7 @@ export class VendorHttpClient {
   private poolForRequest(): Promise<Pool> {
     // A request after close fails as one on a closed pool would, instead of opening a new pool.
     if (this.closed && !this.pool) return Promise.reject(new Error('the HTTP client is closed'));
+    if (this.o.host) return this.o.host.connections();
     return (this.pool ??= import('undici').then(({ Pool }) => new Pool(this.origin, { connections: this.o.connections, keepAliveTimeout: 30_000, pipelining: 1 })));
   }
 

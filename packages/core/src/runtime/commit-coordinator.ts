@@ -185,13 +185,21 @@ export class CommitCoordinator {
 
 /**
  * Checkpoints for a log line: a polling source's ids delivered within `lateness` (`@seen`, which
- * can run to thousands) are shown as a count per stream.
+ * can run to thousands) are shown as a count per stream; a record of tenants' positions (a
+ * source of many accounts, see SourcePage.checkpointKey) as how many tenants and the oldest
+ * cursor among them (1,000 tenants' positions are ≈ 1 MB: never a log line).
  */
 export function loggableCheckpoints(checkpoints: Record<string, StoredCheckpoint>): Record<string, StoredCheckpoint> {
   const out: Record<string, StoredCheckpoint> = {};
   for (const [id, c] of Object.entries(checkpoints)) {
     const position = c.position as Record<string, unknown> | null;
-    const seen = position && typeof position === 'object' && !Array.isArray(position) ? (position['@seen'] as Record<string, unknown[][]> | undefined) : undefined;
+    const record = position && typeof position === 'object' && !Array.isArray(position) ? position : undefined;
+    const tenants = record ? tenantsSummary(record) : undefined;
+    if (tenants) {
+      out[id] = { ...c, position: tenants };
+      continue;
+    }
+    const seen = record ? (record['@seen'] as Record<string, unknown[][]> | undefined) : undefined;
     if (!seen) {
       out[id] = c;
       continue;
@@ -200,4 +208,23 @@ export function loggableCheckpoints(checkpoints: Record<string, StoredCheckpoint
     out[id] = { ...c, position: { ...position, '@seen': counts } as unknown as JsonValue };
   }
   return out;
+}
+
+/** `{ tenants, oldest, oldestTenant }` for a record whose every entry is a tenant's own position object; undefined for anything else. */
+function tenantsSummary(record: Record<string, unknown>): JsonValue | undefined {
+  const names = Object.keys(record);
+  if (names.length === 0 || names.some((k) => k.startsWith('@'))) return undefined;
+  let oldest = Number.POSITIVE_INFINITY;
+  let oldestTenant: string | undefined;
+  for (const name of names) {
+    const p = record[name];
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return undefined;
+    for (const [k, v] of Object.entries(p)) {
+      if (!k.startsWith('@') && typeof v === 'number' && v < oldest) {
+        oldest = v;
+        oldestTenant = name;
+      }
+    }
+  }
+  return oldestTenant === undefined ? { tenants: names.length } : { tenants: names.length, oldest, oldestTenant };
 }

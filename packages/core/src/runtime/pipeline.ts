@@ -7,7 +7,7 @@ import type { AnyPlugin, Operator, OperatorContext, Sink, Source } from '../plug
 import { PluginRegistry } from '../registry.js';
 import { STRICT_RECEIPTS } from '../receipt.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
-import { ComponentTelemetry, type ComponentHealth, type ComponentStats } from '../telemetry.js';
+import { ComponentTelemetry, type ComponentHealth, type ComponentStats, type ErrorNote } from '../telemetry.js';
 import { upgradeCheckpoints } from './checkpoint-versions.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
@@ -60,6 +60,18 @@ export interface PipelineResult {
    * the pipeline's `dead_letter` section allows (`plumline run` then ends with exit status 3).
    */
   deadLetters: DeadLetterReport;
+  /**
+   * Accounts of sources of many accounts that were given up on (a bounded run: refused
+   * credentials, an error that persisted), per source, every one named: the other accounts
+   * were read to their end (`plumline run` then ends with exit status 4).
+   */
+  failedTenants?: Record<string, FailedTenant[]>;
+}
+
+/** An account given up on: its name and the error, as the views show it. */
+export interface FailedTenant {
+  account: string;
+  error?: ErrorNote;
 }
 
 /** The checkpoints as stored at one commit (`Pipeline.committed$`). */
@@ -248,6 +260,16 @@ class PipelineRuntime implements Pipeline {
     return out;
   }
 
+  /** `failedTenants` of the result, when any account was given up on. */
+  private failedTenants(): Pick<PipelineResult, 'failedTenants'> {
+    const out: Record<string, FailedTenant[]> = {};
+    for (const [id, t] of this.telemetry) {
+      const failed = t.givenUpTenants();
+      if (failed.length) out[id] = failed.map((n) => ({ account: n.account, ...(n.error ? { error: n.error } : {}) }));
+    }
+    return Object.keys(out).length ? { failedTenants: out } : {};
+  }
+
   health(): PipelineHealth {
     const stallMs = this.definition.settings.stall_timeout;
     const components: Record<string, ComponentHealth> = {};
@@ -427,7 +449,7 @@ class PipelineRuntime implements Pipeline {
     await this.untilAborted(() => this.closeAll()).catch(() => {});
     this.settle.unlisten();
     this.deadLetters.finish();
-    const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {}, deadLetters: this.deadLetterReport() };
+    const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {}, deadLetters: this.deadLetterReport(), ...this.failedTenants() };
     const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();
     this.endError = error === undefined ? undefined : ((error as Error)?.message ?? String(error));

@@ -77,7 +77,7 @@ export function sourceBatches(
           const page = source.wellFormedEvents ? result.value : checkShapes(result.value);
           const last = page.events[page.events.length - 1];
           // Stored as the JSON it is (Source<C> documents C as JSON-serialisable).
-          const receipt = tracker.issue(page.checkpoint as JsonValue | undefined, last ? Date.parse(last.time) : Number.NaN);
+          const receipt = tracker.issue(page.checkpoint as JsonValue | undefined, last ? Date.parse(last.time) : Number.NaN, page.checkpointKey);
           telemetry.eventsOut(page.events.length);
           subscriber.next(page.dead?.length ? { events: page.events, receipt, dead: page.dead } : { events: page.events, receipt });
         }

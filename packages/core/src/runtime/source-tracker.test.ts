@@ -48,3 +48,23 @@ describe('SourceTracker checkpoint holds', () => {
     expect(() => t.hold(1)).toThrow();
   });
 });
+
+describe('SourceTracker keyed checkpoints (SourcePage.checkpointKey)', () => {
+  it("merges each page's position into its key's entry of the stored record; a restored record keeps the keys no page moved", () => {
+    const t = new SourceTracker('src', { seq: 4, position: { a: { at: 1 }, b: { at: 1 }, gone: { at: 9 } } }, 10, () => {});
+    const ra = t.issue({ at: 2 }, Number.NaN, 'a');
+    const rnone = t.issue(undefined, Number.NaN, 'b');
+    const rb = t.issue({ at: 5 }, Number.NaN, 'b');
+    const rc = t.issue({ at: 1 }, Number.NaN, 'c');
+    expect(t.checkpointAfter(new Set([5, 6]))).toEqual({ seq: 6, position: { a: { at: 2 }, b: { at: 1 }, gone: { at: 9 } } });
+    rb.release();
+    ra.release();
+    expect(t.checkpoint).toEqual({ seq: 5, position: { a: { at: 2 }, b: { at: 1 }, gone: { at: 9 } } });
+    const before = t.checkpoint.position;
+    rnone.release();
+    rc.release();
+    expect(t.checkpoint).toEqual({ seq: 8, position: { a: { at: 2 }, b: { at: 5 }, gone: { at: 9 }, c: { at: 1 } } });
+    // A checkpoint handed out (to a commit) is never changed afterwards.
+    expect(before).toEqual({ a: { at: 2 }, b: { at: 1 }, gone: { at: 9 } });
+  });
+});

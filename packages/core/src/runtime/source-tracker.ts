@@ -15,7 +15,10 @@ export interface StoredCheckpoint {
 
 interface Pending {
   receipt: SourceReceipt;
-  position: JsonValue | null;
+  /** The position after the batch; undefined: unchanged by it. */
+  position: JsonValue | null | undefined;
+  /** The key of the position record the batch moves (see SourcePage.checkpointKey); undefined: the whole position. */
+  key: string | undefined;
   settled: boolean;
   /** Event time (ms) of the batch's last event, for lag; NaN when unknown. */
   eventTimeMs: number;
@@ -102,10 +105,11 @@ export class SourceTracker {
   checkpointAfter(settling: ReadonlySet<number>): StoredCheckpoint {
     if (this.failure !== undefined) return this.committable;
     let cp = this.committable;
+    const merged = new KeyedMerge();
     for (let i = this.head; i < this.pending.length; i++) {
       const e = this.pending[i]!;
       if (!(e.settled || settling.has(e.receipt.seq)) || this.holds.has(e.receipt.seq)) break;
-      cp = withVersion(e.receipt.seq, e.position, this.version);
+      cp = withVersion(e.receipt.seq, merged.apply(cp.position, e), this.version);
     }
     return cp;
   }
@@ -122,12 +126,10 @@ export class SourceTracker {
   /** Event time (ms) of the newest batch the committable checkpoint covers; NaN before any. */
   committedEventTimeMs = Number.NaN;
 
-  issue(position: JsonValue | undefined, eventTimeMs = Number.NaN): SourceReceipt {
+  issue(position: JsonValue | undefined, eventTimeMs = Number.NaN, key?: string): SourceReceipt {
     const seq = this.nextSeq++;
-    const last = this.pending.length > this.head ? this.pending[this.pending.length - 1]!.position : this.committable.position;
-    const pos = position === undefined ? last : position;
-    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), pos, undefined, this.onMisuse);
-    this.pending.push({ receipt, position: pos, settled: false, eventTimeMs });
+    const receipt = new SourceReceipt(this.sourceId, seq, (r, err) => this.settle(r, err), position, undefined, this.onMisuse);
+    this.pending.push({ receipt, position, key: position === undefined ? undefined : key, settled: false, eventTimeMs });
     this.unsettled++;
     this.onInFlightChange(1);
     return receipt;
@@ -191,9 +193,10 @@ export class SourceTracker {
   /** Moves the committable checkpoint over settled batches nothing holds. */
   private advance(): void {
     if (this.failure !== undefined) return;
+    const merged = new KeyedMerge();
     while (this.head < this.pending.length && this.pending[this.head]!.settled && !this.holds.has(this.pending[this.head]!.receipt.seq)) {
       const e = this.pending[this.head++]!;
-      this.committable = withVersion(e.receipt.seq, e.position, this.version);
+      this.committable = withVersion(e.receipt.seq, merged.apply(this.committable.position, e), this.version);
       if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
     }
     // Drop settled entries soon: each holds its receipt, and a run of them is memory held per batch.
@@ -201,5 +204,29 @@ export class SourceTracker {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
+  }
+}
+
+/**
+ * Applies batches' positions to a checkpoint's, in order: a whole position replaces it, a keyed
+ * one replaces its key's entry. The record is copied once per run of batches (not once per
+ * batch), so a run over many tenants costs the record's size once; the copy is never one a
+ * commit already holds.
+ */
+class KeyedMerge {
+  private record: Record<string, JsonValue> | undefined;
+
+  apply(current: JsonValue | null, e: Pick<Pending, 'position' | 'key'>): JsonValue | null {
+    if (e.position === undefined) return current;
+    if (e.key === undefined) {
+      this.record = undefined;
+      return e.position;
+    }
+    if (this.record === undefined || this.record !== current) {
+      const base = current !== null && typeof current === 'object' && !Array.isArray(current) ? current : {};
+      this.record = { ...base };
+    }
+    this.record[e.key] = e.position;
+    return this.record;
   }
 }

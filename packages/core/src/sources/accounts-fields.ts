@@ -34,7 +34,20 @@ export function accountsFields<T extends z.ZodRawShape>(credentials: T) {
       .min(1)
       .optional()
       .describe('Instead of `accounts`: a YAML file (relative to the pipeline file) holding the list of accounts, with the same keys; `${VAR}` in it is read from the environment, so the file can name each account\'s credentials without holding them. `plumline validate` checks it, errors located in it.'),
-    max_concurrent_accounts: z.int().min(1).default(DEFAULT_MAX_CONCURRENT_ACCOUNTS).describe('With `accounts`: how many accounts poll at once (the others wait for a turn).'),
+    max_concurrent_accounts: z
+      .int()
+      .min(1)
+      .default(DEFAULT_MAX_CONCURRENT_ACCOUNTS)
+      .describe('With `accounts`: how many accounts poll at once; the others wait for a turn, served in order of how overdue they are. An account waiting in backoff holds no turn. The shared connection pool has this many times (`concurrency` + 1) sockets at most.'),
+    rate_limit: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Requests per second to the API host, shared by every account of this source (a 429 also pauses them all for its Retry-After). Absent: no budget beyond `max_concurrent_accounts`.'),
+    account_label: z
+      .boolean()
+      .default(true)
+      .describe('With `accounts`: label the per-account metrics (`plumline_tenant_*`) with `account`. Set false to bound label cardinality: one series per source (lag the largest, last poll the oldest).'),
   };
 }
 
@@ -49,4 +62,14 @@ export function accountsProblems(c: Record<string, unknown> & { accounts?: { nam
     return problems;
   }
   return credentialKeys.filter((k) => c[k] === undefined).map((k) => ({ path: k, message: `${k} is required (or list accounts)` }));
+}
+
+/**
+ * `migrateCheckpoint` of a source with {@link accountsFields}, from version 1: the accounts'
+ * checkpoints were kept under `@accounts`; from version 2 they are the record itself (one key
+ * per account, which the runtime merges page by page). A single account's checkpoint is as it was.
+ */
+export function migrateAccountsCheckpoint<C>(position: unknown): C {
+  const p = position as { '@accounts'?: unknown } | null;
+  return (p && typeof p === 'object' && '@accounts' in p ? p['@accounts'] : position) as C;
 }

@@ -3,8 +3,13 @@ import type { SourcePage } from '../plugin.js';
 import { PipelineError } from '../errors.js';
 import { pollRanges, type PollRangesOptions } from './poll-ranges.js';
 import { FakeClock } from '../testing/fake-clock.js';
-import { createPermits } from '../util/permits.js';
-import { accountsSource } from './accounts-source.js';
+import { metrics } from '@opentelemetry/api';
+import { createLogger } from '../logger.js';
+import { TenantBook } from '../tenant-telemetry.js';
+import { accountsSource, type AccountSource } from './accounts-source.js';
+import { TenantTurn, TenantTurns } from './tenant-turns.js';
+
+const book = () => new TenantBook(metrics.getMeter('test'), {}, true, 60);
 
 async function collect(o: Partial<PollRangesOptions<'a' | 'b'>>, reads: [string, number, number][]) {
   const pages: SourcePage[] = [];
@@ -37,14 +42,14 @@ const cursors = (pages: SourcePage[]) =>
   });
 
 describe('pollRanges', () => {
-  it('shares a pass permit between accounts: with one permit, one account reads at a time, and every account is read', async () => {
-    const permit = createPermits(1);
+  it('shares turns between accounts: with one turn, one account reads at a time, every account is read, each checkpoint keyed by its account', async () => {
+    const turns = new TenantTurns(1);
     let active = 0;
     let most = 0;
     const reads: string[] = [];
-    const account = (name: string) => ({
+    const account = (name: string): AccountSource<unknown> => ({
       name,
-      source: {
+      create: () => ({
         bounded: true,
         read: (cp: unknown) =>
           pollRanges<'a'>({
@@ -58,7 +63,7 @@ describe('pollRanges', () => {
             bounded: true,
             signal: new AbortController().signal,
             now: () => 1000,
-            passPermit: permit,
+            turn: new TenantTurn(turns),
             async *read() {
               active++;
               most = Math.max(most, active);
@@ -68,15 +73,17 @@ describe('pollRanges', () => {
               active--;
             },
           }),
-      },
+      }),
     });
-    const merged = accountsSource([account('x'), account('y'), account('z')], () => {});
+    const merged = accountsSource([account('x'), account('y'), account('z')], { logger: createLogger({ level: 'silent' }), book: book(), signal: new AbortController().signal, bounded: true });
     const pages: SourcePage[] = [];
     for await (const p of merged.read(undefined)) pages.push(p as SourcePage);
     expect(most).toBe(1);
     expect(reads.sort()).toEqual(['x', 'y', 'z']);
     expect(pages.flatMap((p) => p.events.map((e) => `${e.id}@${String(e.attributes.account)}`)).sort()).toEqual(['x-1@x', 'y-1@y', 'z-1@z']);
-    expect(pages.at(-1)!.checkpoint).toMatchObject({ '@accounts': { x: { a: 100 }, y: { a: 100 }, z: { a: 100 } } });
+    const last = (name: string) => pages.filter((p) => p.checkpointKey === name).at(-1)!.checkpoint;
+    for (const name of ['x', 'y', 'z']) expect(last(name)).toMatchObject({ a: 100 });
+    expect(pages.every((p) => p.checkpoint === undefined || ['x', 'y', 'z'].includes(p.checkpointKey!))).toBe(true);
   });
 
   it('reads each stream from its start to the end, then checkpoints it', async () => {

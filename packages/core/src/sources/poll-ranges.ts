@@ -4,6 +4,7 @@ import type { JsonValue } from '../util/json.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
 import type { CallEvent } from '../event.js';
 import { SeenIds, type SeenChunk } from './seen-ids.js';
+import type { TenantTurn } from './tenant-turns.js';
 
 /** Between attempts at a part that failed for a reason that may pass (an outage): capped at a minute, jittered. */
 export const OUTAGE_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 };
@@ -114,10 +115,13 @@ export interface PollRangesOptions<S extends string> {
   /** Called with the wait before the next poll as it starts, and with `undefined` when the poll begins. */
   onNextPoll?: (delayMs: number | undefined) => void;
   /**
-   * Taken before each pass and given back when it ends (before the sleep): sources of many
-   * accounts share one, so at most so many accounts poll at once (see `accountsSource`).
+   * A tenant's turn at the vendor, shared by the accounts of one source (see `accountsSource`):
+   * taken before each pass, let go while a failed part waits in backoff (the others poll
+   * meanwhile) and when the pass ends (before the sleep).
    */
-  passPermit?: () => Promise<() => void>;
+  turn?: TenantTurn;
+  /** Called when a pass read every part up to `rangeEnd` (cursor units): the tenant is caught up to there (lag, last successful poll). */
+  onPassDone?: (rangeEnd: number) => void;
 }
 
 interface Part {
@@ -157,7 +161,8 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as PollCheckpoint<S>;
   };
   for (;;) {
-    const release = o.passPermit ? await o.passPermit() : undefined;
+    await o.turn?.take(o.signal);
+    if (o.signal.aborted) return;
     let rangeEnd: number;
     try {
       // When this pass began: every record it reads that started more than `lateness` before this
@@ -198,8 +203,9 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
         }
       }
     } finally {
-      release?.();
+      o.turn?.give();
     }
+    o.onPassDone?.(rangeEnd);
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
     o.onNextPoll?.(o.pollIntervalMs);
     await (o.sleep ?? sleep)(o.pollIntervalMs, o.signal).catch(() => {});
@@ -250,7 +256,9 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
       if (o.signal.aborted || !transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
       const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
       o.onRetry?.(err, attempt, delay);
-      await (o.sleep ?? sleep)(delay, o.signal).catch(() => {});
+      const wait = (): Promise<void> => (o.sleep ?? sleep)(delay, o.signal).catch(() => {});
+      // A tenant in backoff holds no turn: the others poll while it waits.
+      await (o.turn ? o.turn.without(wait, o.signal) : wait());
       if (o.signal.aborted) return;
     }
   }

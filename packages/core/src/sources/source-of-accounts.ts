@@ -1,0 +1,76 @@
+import type { ComponentContext, Source } from '../plugin.js';
+import { HttpHost } from '../http/http-host.js';
+import { accountContext, accountsSource, type AccountsCheckpoint, type AccountSource, type AccountsSource } from './accounts-source.js';
+import { TenantTurn, TenantTurns } from './tenant-turns.js';
+
+/** What one account's source shares with the others of its source. */
+export interface SharedByAccounts {
+  /** Its turn at the vendor (at most `max_concurrent_accounts` poll at once). */
+  turn: TenantTurn;
+  /** The vendor host: one pool, one request budget. */
+  host: HttpHost;
+  /** Call when a poll read everything up to `rangeEndMs` (epoch ms): the account's lag and last poll. */
+  onPassDone: (rangeEndMs: number) => void;
+}
+
+/** The config keys {@link sourceOfAccounts} reads (from `accountsFields`, plus the source's own). */
+export interface ManyAccountsConfig {
+  base_url: string;
+  accounts?: ({ name: string; base_url?: string } & Record<string, unknown>)[];
+  max_concurrent_accounts: number;
+  rate_limit?: number;
+  account_label: boolean;
+  /** Parallel requests of one account: the pool holds `max_concurrent_accounts` × (this + 1) sockets. */
+  concurrency: number;
+  poll_interval: number;
+  end?: unknown;
+}
+
+/** A stable fingerprint of an account's entry: a changed entry (another password) restarts the account. */
+const versionOf = (entry: Record<string, unknown>): string => JSON.stringify(Object.entries(entry).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * The source of a config with `accounts` (see `accountsFields`): one {@link accountsSource}
+ * whose accounts share turns, one {@link HttpHost} per vendor origin and the tenants' book;
+ * `make` builds one account's source from its config (the source's keys with the account's
+ * own) and context. Closing it closes the accounts' sources, then the hosts.
+ */
+export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(config: Cfg, ctx: ComponentContext, make: (config: Cfg, ctx: ComponentContext, shared: SharedByAccounts) => Source<C>): AccountsSource<C> {
+  const turns = new TenantTurns(config.max_concurrent_accounts);
+  const hosts = new Map<string, HttpHost>();
+  const hostOf = (baseUrl: string): HttpHost => {
+    const origin = new URL(baseUrl).origin;
+    let h = hosts.get(origin);
+    if (!h) hosts.set(origin, (h = new HttpHost({ origin, connections: config.max_concurrent_accounts * (config.concurrency + 1), rateLimitPerSec: config.rate_limit })));
+    return h;
+  };
+  const accountsOf = (list: NonNullable<Cfg['accounts']>): AccountSource<C>[] =>
+    list.map(({ name, base_url, ...credentials }) => ({
+      name,
+      version: versionOf({ base_url, ...credentials }),
+      create: (signal, tenant) =>
+        make({ ...config, ...credentials, base_url: base_url ?? config.base_url }, accountContext(ctx, name, signal, tenant), {
+          turn: new TenantTurn(turns),
+          host: hostOf(base_url ?? config.base_url),
+          onPassDone: (endMs) => tenant.polled(endMs),
+        }),
+    }));
+  const accounts = accountsSource<C>(accountsOf(config.accounts ?? []), {
+    logger: ctx.logger,
+    book: ctx.telemetry.tenants({ accountLabel: config.account_label, behindSec: Math.max(60, (2 * config.poll_interval) / 1000) }),
+    signal: ctx.signal,
+    bounded: ctx.once || config.end !== undefined,
+    progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
+  });
+  return {
+    bounded: accounts.bounded,
+    wellFormedEvents: accounts.wellFormedEvents,
+    read: (cp: AccountsCheckpoint<C> | undefined) => accounts.read(cp),
+    update: (list) => accounts.update(list),
+    failedAccounts: () => accounts.failedAccounts(),
+    async close() {
+      await accounts.close?.();
+      await Promise.all([...hosts.values()].map((h) => h.close()));
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import type { Attributes, Counter, Meter, ObservableGauge } from '@opentelemetry/api';
+import { errorNote, type ErrorNote } from './telemetry.js';
+
+/** How many tenants the views list by name (failing, behind): the rest are counted. */
+export const TENANTS_LISTED = 20;
+
+/** One tenant as the views show it. */
+export interface TenantNote {
+  account: string;
+  /** `ok`; `backoff` (failed, tried again at `nextAttemptMs`); `failed` (given up: a bounded run). */
+  state: 'ok' | 'backoff' | 'failed';
+  /** The error that set it aside, while it is. */
+  error?: ErrorNote;
+  /** When it was set aside (epoch ms). */
+  sinceMs?: number;
+  nextAttemptMs?: number;
+  /** When it last read a whole poll to the end (epoch ms). */
+  lastPollMs?: number;
+  /** Seconds between now and the end of the last range it read fully (the vendor's records up to there are out). */
+  lagSec?: number;
+}
+
+/** The tenants of a source of many accounts, as `/status`, `/readyz` and `plumline top` show them. */
+export interface TenantsView {
+  total: number;
+  failingCount: number;
+  /** The failing tenants, longest failing first, at most {@link TENANTS_LISTED}. */
+  failing: TenantNote[];
+  /** The tenants furthest behind (largest lag), at most {@link TENANTS_LISTED}, those more than `behindSec` behind. */
+  behind: TenantNote[];
+  behindCount: number;
+}
+
+interface Tenant {
+  account: string;
+  state: TenantNote['state'];
+  error?: ErrorNote;
+  sinceMs?: number;
+  nextAttemptMs?: number;
+  lastPollMs?: number;
+  /** End (epoch ms) of the last range fully read. */
+  caughtUpToMs?: number;
+}
+
+/** What one tenant reports (see {@link TenantBook.tenant}). */
+export interface TenantTelemetry {
+  events(n: number): void;
+  retry(error?: unknown): void;
+  /** A poll read everything up to `rangeEndMs` (epoch ms). */
+  polled(rangeEndMs: number): void;
+  /** Set aside after `error`: `nextAttemptMs` when it is tried again, undefined when it is not (a bounded run). */
+  failed(error: unknown, nextAttemptMs: number | undefined): void;
+  /** Read again after being set aside. */
+  recovered(): void;
+}
+
+export interface TenantInstruments {
+  events: Counter;
+  errors: Counter;
+  retries: Counter;
+  lastPoll: ObservableGauge;
+  lag: ObservableGauge;
+}
+
+const byMeter = new WeakMap<Meter, TenantInstruments>();
+const books = new Set<TenantBook>();
+
+function instruments(meter: Meter): TenantInstruments {
+  let found = byMeter.get(meter);
+  if (found) return found;
+  const lastPoll = meter.createObservableGauge('plumline.tenant.last_poll_timestamp_seconds', { description: 'When a tenant last read a whole poll (UNIX seconds)', unit: 's' });
+  const lag = meter.createObservableGauge('plumline.tenant.lag_seconds', { description: 'Now minus the end of the last range a tenant read fully', unit: 's' });
+  lastPoll.addCallback((r) => {
+    for (const b of books) b.observe((t, attrs) => t.lastPollMs !== undefined && r.observe(t.lastPollMs / 1000, attrs), 'min');
+  });
+  lag.addCallback((r) => {
+    const now = Date.now();
+    for (const b of books) b.observe((t, attrs) => t.caughtUpToMs !== undefined && r.observe(Math.max(0, (now - t.caughtUpToMs) / 1000), attrs), 'lag');
+  });
+  found = {
+    events: meter.createCounter('plumline.tenant.events', { description: 'Events read per tenant (account)' }),
+    errors: meter.createCounter('plumline.tenant.errors', { description: 'Times a tenant was set aside after an error' }),
+    retries: meter.createCounter('plumline.tenant.retries', { description: 'Retried requests and ranges per tenant' }),
+    lastPoll,
+    lag,
+  };
+  byMeter.set(meter, found);
+  return found;
+}
+
+/**
+ * The tenants of one source (its accounts): per-tenant state for the views and metrics labelled
+ * `account` (or, with `accountLabel: false`, one series per source, for operators who must bound
+ * label cardinality: counters summed, last poll the oldest, lag the largest). Memory: one small
+ * record per tenant.
+ */
+export class TenantBook {
+  private readonly tenants = new Map<string, Tenant>();
+  private readonly inst: TenantInstruments;
+
+  constructor(
+    meter: Meter,
+    private readonly attributes: Attributes,
+    private readonly accountLabel: boolean,
+    /** A tenant further behind than this is listed as behind. */
+    private readonly behindSec: number,
+  ) {
+    this.inst = instruments(meter);
+    books.add(this);
+  }
+
+  dispose(): void {
+    books.delete(this);
+  }
+
+  private attrs(account: string): Attributes {
+    return this.accountLabel ? { ...this.attributes, account } : this.attributes;
+  }
+
+  /** The tenant `account`'s reporter; a tenant no longer read is `forget`-ed. */
+  tenant(account: string): TenantTelemetry {
+    const t: Tenant = this.tenants.get(account) ?? { account, state: 'ok' };
+    this.tenants.set(account, t);
+    const attrs = this.attrs(account);
+    this.inst.events.add(0, attrs);
+    this.inst.errors.add(0, attrs);
+    return {
+      events: (n) => n > 0 && this.inst.events.add(n, attrs),
+      retry: (error) => {
+        this.inst.retries.add(1, attrs);
+        if (error !== undefined) t.error = errorNote(error, true);
+      },
+      polled: (rangeEndMs) => {
+        t.lastPollMs = Date.now();
+        t.caughtUpToMs = rangeEndMs;
+      },
+      failed: (error, nextAttemptMs) => {
+        this.inst.errors.add(1, attrs);
+        t.sinceMs ??= Date.now();
+        t.state = nextAttemptMs === undefined ? 'failed' : 'backoff';
+        t.error = errorNote(error, nextAttemptMs !== undefined);
+        t.nextAttemptMs = nextAttemptMs;
+      },
+      recovered: () => {
+        t.state = 'ok';
+        t.error = t.sinceMs = t.nextAttemptMs = undefined;
+      },
+    };
+  }
+
+  forget(account: string): void {
+    this.tenants.delete(account);
+  }
+
+  /** Tenants failing now (backoff or given up), by name. */
+  failingTenants(): TenantNote[] {
+    const out: TenantNote[] = [];
+    for (const t of this.tenants.values()) if (t.state !== 'ok') out.push(this.note(t, Date.now()));
+    return out.sort((a, b) => (a.sinceMs ?? 0) - (b.sinceMs ?? 0));
+  }
+
+  get size(): number {
+    return this.tenants.size;
+  }
+
+  view(nowMs = Date.now()): TenantsView {
+    const failing = this.failingTenants();
+    const behind: TenantNote[] = [];
+    for (const t of this.tenants.values()) {
+      const lag = t.caughtUpToMs === undefined ? undefined : (nowMs - t.caughtUpToMs) / 1000;
+      if (lag !== undefined && lag > this.behindSec) behind.push(this.note(t, nowMs));
+    }
+    behind.sort((a, b) => (b.lagSec ?? 0) - (a.lagSec ?? 0));
+    return { total: this.tenants.size, failingCount: failing.length, failing: failing.slice(0, TENANTS_LISTED), behind: behind.slice(0, TENANTS_LISTED), behindCount: behind.length };
+  }
+
+  private note(t: Tenant, nowMs: number): TenantNote {
+    return {
+      account: t.account,
+      state: t.state,
+      ...(t.error && t.state !== 'ok' ? { error: t.error } : {}),
+      ...(t.sinceMs !== undefined ? { sinceMs: t.sinceMs } : {}),
+      ...(t.nextAttemptMs !== undefined ? { nextAttemptMs: t.nextAttemptMs } : {}),
+      ...(t.lastPollMs !== undefined ? { lastPollMs: t.lastPollMs } : {}),
+      ...(t.caughtUpToMs !== undefined ? { lagSec: Math.max(0, Math.round((nowMs - t.caughtUpToMs) / 1000)) } : {}),
+    };
+  }
+
+  /** Gauges: per tenant, or (without the label) the one value that matters most per source. */
+  observe(each: (t: Tenant, attrs: Attributes) => void, without: 'min' | 'lag'): void {
+    if (this.accountLabel) {
+      for (const t of this.tenants.values()) each(t, { ...this.attributes, account: t.account });
+      return;
+    }
+    let pick: Tenant | undefined;
+    for (const t of this.tenants.values()) {
+      const v = without === 'min' ? t.lastPollMs : t.caughtUpToMs;
+      const p = pick && (without === 'min' ? pick.lastPollMs : pick.caughtUpToMs);
+      if (v !== undefined && (p === undefined || v < p)) pick = t;
+    }
+    if (pick) each(pick, this.attributes);
+  }
+}
