@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { componentRows, formatLag } from './top-command.js';
+import { componentRows, formatLag, renderTenants } from './top-command.js';
 
 describe('plumline top: checkpoint lag', () => {
   it('reads as people read a duration, in at most two units (28775255.2 s is 333 days, not seconds)', () => {
@@ -23,5 +23,15 @@ describe('plumline top: backlog', () => {
       ['gen', undefined],
       ['raw', 150],
     ]);
+  });
+
+  it('lists a source\'s failing and furthest-behind accounts by name, with what failed them and when they are tried again', () => {
+    const text = renderTenants([{ id: 'plum', tenants: { total: 1000, failingCount: 2, failing: [{ account: 'acme', state: 'backoff', error: { code: 'PLUM_AUTH_FAILED', message: 'refused' }, nextAttemptMs: 240_000 }, { account: 'globex', state: 'failed', error: { code: 'PLUM_HTTP_STATUS', message: '503' } }], behindCount: 21, behind: [{ account: 'initech', lagSec: 7_200 }] } }], 0);
+    expect(text).toContain('plum: 1000 accounts, 2 failing, 21 behind');
+    expect(text).toContain('failing  acme  PLUM_AUTH_FAILED  retry in 4m00s');
+    expect(text).toContain('failing  globex  PLUM_HTTP_STATUS  given up');
+    expect(text).toContain('behind   initech  2h00m');
+    expect(text).toContain('… 20 more behind');
+    expect(renderTenants([])).toBe('');
   });
 });

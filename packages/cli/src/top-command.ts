@@ -109,6 +109,25 @@ export function renderTop(url: string, rows: ComponentRow[], health: string): st
   return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
 }
 
+/** What `top` reads of a source's tenants in /status (ComponentStats.tenants). */
+export interface TenantsOfComponent {
+  id: string;
+  tenants: { total: number; failingCount: number; failing: { account: string; state: string; error?: { code?: string; message: string }; nextAttemptMs?: number }[]; behindCount: number; behind: { account: string; lagSec?: number }[] };
+}
+
+/** The lines under the table for sources of many accounts: how many, then the failing and the furthest behind, by name. */
+export function renderTenants(sources: readonly TenantsOfComponent[], nowMs = Date.now()): string {
+  const lines: string[] = [];
+  for (const { id, tenants: t } of sources) {
+    lines.push(`${id}: ${t.total} accounts, ${t.failingCount} failing, ${t.behindCount} behind`);
+    for (const f of t.failing) lines.push(`  failing  ${f.account}  ${f.error?.code ?? 'error'}${f.state === 'failed' ? '  given up' : f.nextAttemptMs ? `  retry in ${formatLag(Math.max(0, (f.nextAttemptMs - nowMs) / 1000))}` : '  retrying'}`);
+    if (t.failingCount > t.failing.length) lines.push(`  … ${t.failingCount - t.failing.length} more failing`);
+    for (const b of t.behind) lines.push(`  behind   ${b.account}  ${b.lagSec === undefined ? '-' : formatLag(b.lagSec)}`);
+    if (t.behindCount > t.behind.length) lines.push(`  … ${t.behindCount - t.behind.length} more behind`);
+  }
+  return lines.length ? `\n${lines.join('\n')}\n` : '';
+}
+
 /**
  * `plumline top <url>`: reads the pipeline's /metrics and /readyz every interval and shows each
  * component's rates, totals, errors, retries, dead letters, batches in flight and checkpoint lag,
@@ -135,8 +154,11 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
     for (let frame = 0; !stop && (opts.frames === undefined || frame < opts.frames); frame++) {
       let samples: Sample[];
       let health = 'unknown';
+      let tenants: TenantsOfComponent[] = [];
       try {
-        order ??= await graphOrder(base);
+        const status = await statusOf(base);
+        order ??= status.map((c) => c.id);
+        tenants = status.filter((c): c is TenantsOfComponent => c.tenants !== undefined);
         samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
         const ready = await fetch(`${base}/readyz`);
         health = ready.ok ? 'ready' : `NOT READY ${JSON.stringify(Object.fromEntries(Object.entries(((await ready.json()) as { components?: Record<string, { ok: boolean; reason?: string }> }).components ?? {}).filter(([, c]) => !c.ok).map(([id, c]) => [id, c.reason])))}`;
@@ -145,7 +167,7 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
         return 1;
       }
       const now = Date.now();
-      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000, order), health);
+      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000, order), health) + renderTenants(tenants, now);
       io.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : text + '\n');
       before = samples;
       beforeMs = now;
@@ -158,9 +180,9 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
   }
 }
 
-/** The components in graph order, from the pipeline's /status (none from a server without it: top then sorts by kind and name). */
-async function graphOrder(base: string): Promise<string[]> {
+/** The components in graph order with their tenants, from the pipeline's /status (none from a server without it: top then sorts by kind and name). */
+async function statusOf(base: string): Promise<{ id: string; tenants?: TenantsOfComponent['tenants'] }[]> {
   const res = await fetch(`${base}/status`);
   if (!res.ok) return [];
-  return ((await res.json()) as { components?: { id: string }[] }).components?.map((c) => c.id) ?? [];
+  return ((await res.json()) as { components?: { id: string; stats?: { tenants?: TenantsOfComponent['tenants'] } }[] }).components?.map((c) => ({ id: c.id, ...(c.stats?.tenants ? { tenants: c.stats.tenants } : {}) })) ?? [];
 }

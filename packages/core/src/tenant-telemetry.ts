@@ -50,8 +50,10 @@ export interface TenantTelemetry {
   polled(rangeEndMs: number): void;
   /** Set aside after `error`: `nextAttemptMs` when it is tried again, undefined when it is not (a bounded run). */
   failed(error: unknown, nextAttemptMs: number | undefined): void;
-  /** Read again after being set aside. */
+  /** Read again after being set aside (or after retrying). */
   recovered(): void;
+  /** Its reads fail and are retried (an outage): shown failing (`backoff`) until `recovered`. */
+  retrying(): void;
 }
 
 export interface TenantInstruments {
@@ -140,6 +142,10 @@ export class TenantBook {
         t.state = nextAttemptMs === undefined ? 'failed' : 'backoff';
         t.error = errorNote(error, nextAttemptMs !== undefined);
         t.nextAttemptMs = nextAttemptMs;
+      },
+      retrying: () => {
+        if (t.state === 'ok') t.sinceMs = Date.now();
+        t.state = 'backoff';
       },
       recovered: () => {
         t.state = 'ok';

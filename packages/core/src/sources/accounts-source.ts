@@ -288,8 +288,8 @@ export function accountContext(ctx: ComponentContext, account: string, signal: A
       t.retry(error);
       tenant.retry(error);
     },
-    failing: () => {},
-    recovered: () => {},
+    failing: () => tenant.retrying(),
+    recovered: () => tenant.recovered(),
     progress: () => {},
     startRequest: (name, attributes) => t.startRequest(name, attributes),
     backlog: () => {},
