@@ -345,8 +345,14 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
       process.exit(EXIT_SIGNAL);
     }
   };
+  // SIGHUP: sources read their accounts files again (a daemon's tenants change without a restart).
+  const onHangup = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'signal received: reading accounts files again');
+    void pipeline?.reload?.().catch((err: unknown) => logger.error({ err }, 'reload failed'));
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
     return await runLoaded(file, opts, io, logger, redactor, {
       signals: () => signals,
@@ -355,6 +361,7 @@ async function run(file: string | undefined, opts: { once: boolean; level: Level
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }
 

@@ -124,3 +124,67 @@ describe('many accounts (tenants): one failing account is set aside alone', () =
     }
   });
 });
+
+describe('many accounts (tenants): the accounts file changes while the daemon runs', () => {
+  it('an added account is polled, a file that does not validate is refused (located) and the running accounts stay, a removed account stops, added back it resumes from its checkpoint; SIGHUP reads the file again', { timeout: 120_000 }, async () => {
+    const server = new TenantsServer({ accounts: names(3) });
+    const url = await server.start();
+    const { dir, cleanup } = await tmpDir('plumline-tenants-');
+    const [a0, a1, a2] = names(3) as [string, string, string];
+    const polls = (a: string): number => server.requests.get(a)!.polls.length;
+    const file = (accounts: string[], extra = ''): Promise<void> => writeFile(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(accounts, url) + extra);
+    try {
+      await file([a0, a1]);
+      const backfillFrom = nowSec() - 86_400;
+      await writeFile(join(dir, 'p.yaml'), `sources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1d, poll_interval: 1s }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
+      const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const until = async (what: string, ok: () => boolean): Promise<void> => {
+        const started = Date.now();
+        while (!ok()) {
+          if (Date.now() - started > 30_000) throw new Error(`waited 30 s for ${what}; stderr:\n${stderr.slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      try {
+        await until('both accounts polled twice', () => polls(a0) >= 2 && polls(a1) >= 2);
+        expect(polls(a2)).toBe(0);
+        await file([a0, a1, a2]);
+        await until('the added account polled', () => polls(a2) >= 2);
+        // A mistake in the file: refused where it is, the three accounts go on.
+        await file([a0, a1, a2], '- { name: acct-009, base_url: "x", username: u, passwrd: p }\n');
+        await until('the refusal', () => /accounts_file refused/.test(stderr));
+        const refusal = stderr.split('\n').find((l) => l.includes('accounts_file refused'))!;
+        expect(refusal).toMatch(/tenants\.yaml:4:\d+/);
+        expect(refusal).toContain('passwrd');
+        const before = polls(a2);
+        await until('the accounts polled after the refusal', () => polls(a2) >= before + 2);
+        // Removed: no longer polled while the others are.
+        await file([a0, a1]);
+        await until('the removal', () => /account removed/.test(stderr));
+        const removedAt = polls(a2);
+        const lastRange = server.requests.get(a2)!.ranges.at(-1)!;
+        const others = polls(a0);
+        await until('the others polled twice more', () => polls(a0) >= others + 2);
+        expect(polls(a2)).toBe(removedAt);
+        // SIGHUP reads the file again (and does not end the process, which is Node's default).
+        await file([a0, a1, a2]);
+        child.kill('SIGHUP');
+        await until('the re-added account polled', () => polls(a2) > removedAt);
+        expect(stderr).toContain('reading accounts files again');
+        // Added back, it resumed from its checkpoint: not from the backfill's start.
+        const resumed = server.requests.get(a2)!.ranges[removedAt]!;
+        expect(resumed.from).toBeGreaterThan(backfillFrom + 3_600);
+        expect(resumed.from).toBeLessThanOrEqual(lastRange.to);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited, stderr.slice(-2000)).toBe(0);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+});

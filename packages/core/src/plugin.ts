@@ -113,6 +113,12 @@ export interface Source<C = unknown> {
   committed?(checkpoint: C): Promise<void>;
   /** Called once when the pipeline stops, after `read` ended. Releases sockets and servers. Must be idempotent. */
   close?(): Promise<void>;
+  /**
+   * Reads again what the source read from files when it was made (a source of many accounts:
+   * its `accounts_file`), as `Pipeline.reload()` (SIGHUP under `plumline run`) asks. A version
+   * that does not validate is refused (logged, located) and the source goes on as it was.
+   */
+  reload?(): Promise<void>;
 }
 
 /** What a commit hook is told about the commit it runs before. */

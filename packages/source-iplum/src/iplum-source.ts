@@ -154,6 +154,6 @@ export const iplumSource = defineSource({
   create(config, ctx): Source<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new IplumSource(config, ctx);
-    return sourceOfAccounts<IplumCheckpoint, IplumSourceConfig>(config, ctx, (c, accountCtx, shared) => new IplumSource(c, accountCtx, shared));
+    return sourceOfAccounts<IplumCheckpoint, IplumSourceConfig>(config, ctx, (c, accountCtx, shared) => new IplumSource(c, accountCtx, shared), iplumSourceConfigSchema);
   },
 });

@@ -257,6 +257,6 @@ export const plumSource = defineSource({
   create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new PlumSource(config, ctx);
-    return sourceOfAccounts<PlumCheckpoint, PlumSourceConfig>(config, ctx, (c, accountCtx, shared) => new PlumSource(c, accountCtx, shared));
+    return sourceOfAccounts<PlumCheckpoint, PlumSourceConfig>(config, ctx, (c, accountCtx, shared) => new PlumSource(c, accountCtx, shared), plumSourceConfigSchema);
   },
 });

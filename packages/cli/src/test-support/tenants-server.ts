@@ -26,6 +26,8 @@ export interface AccountRequests {
   refused: number;
   /** When each listing of the account's first stream began (epoch ms): its polls. */
   polls: number[];
+  /** The range (epoch s) of each of those listings. */
+  ranges: { from: number; to: number }[];
 }
 
 const user = (account: string): string => `user-${account}`;
@@ -52,7 +54,7 @@ export class TenantsServer {
   /** Serves `account` too (an account added while a pipeline runs). */
   add(account: string): void {
     this.byAuth.set(`Basic ${Buffer.from(`${user(account)}:${passwordOf(account)}`).toString('base64')}`, account);
-    if (!this.requests.has(account)) this.requests.set(account, { served: 0, refused: 0, polls: [] });
+    if (!this.requests.has(account)) this.requests.set(account, { served: 0, refused: 0, polls: [], ranges: [] });
   }
 
   async start(): Promise<string> {
@@ -111,7 +113,10 @@ export class TenantsServer {
     }
     const from = Number(parts[3]);
     const to = Number(parts[4]);
-    if (offset === 0 && (parts[2] === 'sessions' || (parts[2] === 'logs' && !this.o.sessionEverySec))) seen!.polls.push(Date.now());
+    if (offset === 0 && parts[2] === 'sessions') {
+      seen!.polls.push(Date.now());
+      seen!.ranges.push({ from: Number(parts[3]), to: Number(parts[4]) });
+    }
     if (parts[2] === 'sessions') {
       const all = this.sessionsIn(account!, from, to);
       const lines = all.slice(offset, offset + limit).map((t) => `inbound 6175550100 3 [07/Dec/2026:10:00:00 -0500] 8005550100 1;3;${t} ${t} ${t + 60} 00:01:00`);

@@ -92,6 +92,8 @@ export interface Pipeline {
   stop(): Promise<PipelineResult>;
   /** Immediate stop: gives up on in-flight work; what was committed stays committed. */
   abort(): void;
+  /** Sources read again what they read from files when made (`accounts_file`): SIGHUP under `plumline run`. Resolves when every source has. */
+  reload?(): Promise<void>;
   /** Settles when the pipeline finished: resolves after a clean end or stop, rejects with the error that failed it. */
   readonly done: Promise<PipelineResult>;
   /** Per-component counters, live. */
@@ -536,6 +538,10 @@ class PipelineRuntime implements Pipeline {
         clearTimeout(timeout);
       }
     })());
+  }
+
+  async reload(): Promise<void> {
+    await Promise.all(this.sources.map(async (s) => { await s.instance.reload?.(); }));
   }
 
   abort(): void {

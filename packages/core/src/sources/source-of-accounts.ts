@@ -1,4 +1,8 @@
+import { resolve } from 'node:path';
+import type { z } from 'zod';
 import type { ComponentContext, Source } from '../plugin.js';
+import { fieldSchema } from '../config/validate.js';
+import { AccountsFileWatch } from './accounts-file-watch.js';
 import { HttpHost } from '../http/http-host.js';
 import { accountContext, accountsSource, type AccountsCheckpoint, type AccountSource, type AccountsSource } from './accounts-source.js';
 import { TenantTurn, TenantTurns } from './tenant-turns.js';
@@ -17,6 +21,8 @@ export interface SharedByAccounts {
 export interface ManyAccountsConfig {
   base_url: string;
   accounts?: ({ name: string; base_url?: string } & Record<string, unknown>)[];
+  /** Where `accounts` came from: watched, and read again on a change or `reload()` (SIGHUP). */
+  accounts_file?: string;
   max_concurrent_accounts: number;
   rate_limit?: number;
   account_label: boolean;
@@ -35,7 +41,13 @@ const versionOf = (entry: Record<string, unknown>): string => JSON.stringify(Obj
  * `make` builds one account's source from its config (the source's keys with the account's
  * own) and context. Closing it closes the accounts' sources, then the hosts.
  */
-export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(config: Cfg, ctx: ComponentContext, make: (config: Cfg, ctx: ComponentContext, shared: SharedByAccounts) => Source<C>): AccountsSource<C> {
+export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
+  config: Cfg,
+  ctx: ComponentContext,
+  make: (config: Cfg, ctx: ComponentContext, shared: SharedByAccounts) => Source<C>,
+  /** The plugin's config schema: an `accounts_file` read again is checked against its `accounts` key. */
+  schema?: z.ZodType,
+): AccountsSource<C> & { reload(): Promise<void> } {
   const turns = new TenantTurns(config.max_concurrent_accounts);
   const hosts = new Map<string, HttpHost>();
   const hostOf = (baseUrl: string): HttpHost => {
@@ -62,13 +74,22 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(config: Cfg,
     bounded: ctx.once || config.end !== undefined,
     progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
   });
+  const accountsSchema = schema && fieldSchema(schema, 'accounts');
+  // A run that polls follows its accounts file; a bounded one reads the accounts it started with.
+  const watch =
+    config.accounts_file !== undefined && accountsSchema && !accounts.bounded
+      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, apply: (list) => accounts.update(accountsOf(list)) })
+      : undefined;
+  watch?.start();
   return {
+    reload: () => watch?.reload() ?? Promise.resolve(),
     bounded: accounts.bounded,
     wellFormedEvents: accounts.wellFormedEvents,
     read: (cp: AccountsCheckpoint<C> | undefined) => accounts.read(cp),
     update: (list) => accounts.update(list),
     failedAccounts: () => accounts.failedAccounts(),
     async close() {
+      watch?.close();
       await accounts.close?.();
       await Promise.all([...hosts.values()].map((h) => h.close()));
     },
