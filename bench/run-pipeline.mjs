@@ -20,5 +20,5 @@ const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 const firstSource = Object.keys(result.checkpoints)[0];
 process.stdout.write(
-  JSON.stringify({ events: result.stats[firstSource].eventsOut || Number(countText), ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, stats: result.stats }) + '\n',
+  JSON.stringify({ events: result.stats[firstSource].eventsOut || Number(countText), ms, cpuMs: (cpu.user + cpu.system) / 1000, cpuSec: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024, failedTenants: result.failedTenants, stats: result.stats }) + '\n',
 );

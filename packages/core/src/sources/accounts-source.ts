@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CallEvent } from '../event.js';
 import type { Logger } from '../logger.js';
 import type { ComponentContext, Source, SourcePage } from '../plugin.js';
@@ -137,6 +138,8 @@ export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: Acco
 
   const make = (a: AccountSource<C>): Tenant<C> => {
     const controller = new AbortController();
+    // Its requests (concurrency), waits and turn each listen for a moment: more than Node's default of 10.
+    setMaxListeners(0, controller.signal);
     if (o.signal.aborted) controller.abort(o.signal.reason);
     const report = o.book.tenant(a.name);
     return { account: a, controller, source: a.create(controller.signal, report), report, generation: 0, failures: 0, state: 'waiting' };
