@@ -43,7 +43,7 @@ export function accountsFields<T extends z.ZodRawShape>(credentials: T) {
       .number()
       .positive()
       .optional()
-      .describe('Requests per second to the API host, shared by every account of this source (a 429 also pauses them all for its Retry-After). Absent: no budget beyond `max_concurrent_accounts`.'),
+      .describe('With `accounts`: requests per second to the API host, shared by every account of this source (a 429 also pauses them all for its Retry-After). Absent: no budget beyond `max_concurrent_accounts`.'),
     account_label: z
       .boolean()
       .default(true)

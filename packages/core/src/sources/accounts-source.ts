@@ -52,7 +52,9 @@ export interface AccountsSource<C> extends Source<AccountsCheckpoint<C>> {
   failedAccounts(): { account: string; error: unknown }[];
 }
 
+/** How long an account whose credentials the vendor refused waits before it is tried again (unless its entry changes first). */
 export const DEFAULT_REJECTED_RETRY_MS = 5 * 60_000;
+/** Between attempts at an account whose read failed otherwise (an error that persisted, one plumline does not know): 10 s doubling to 5 minutes, jittered. */
 export const ACCOUNT_BACKOFF: BackoffPolicy = { initialDelayMs: 10_000, maxDelayMs: 5 * 60_000, multiplier: 2 };
 
 const tagged = (events: CallEvent[], account: string): CallEvent[] => events.map((e) => ({ ...e, attributes: { ...e.attributes, account } }));

@@ -25,12 +25,21 @@ export class TenantTurns {
       return Promise.resolve(this.grant());
     }
     return new Promise((resolve) => {
-      const w: Waiter = { dueMs, order: this.order++, wake: () => resolve(this.grant()) };
-      push(this.heap, w);
-      // A stop while waiting: the waiter leaves with a release that gives nothing back.
-      signal?.addEventListener('abort', () => {
+      // A stop while waiting: the waiter leaves with a release that gives nothing back. The
+      // listener goes when the turn comes, so a tenant's signal does not gather one per poll.
+      const onAbort = (): void => {
         if (remove(this.heap, w)) resolve(() => {});
-      }, { once: true });
+      };
+      const w: Waiter = {
+        dueMs,
+        order: this.order++,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.grant());
+        },
+      };
+      push(this.heap, w);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -1,0 +1,76 @@
+// The tenants daemon row (issue #27): `plumline run` (a daemon) over N accounts (default 10,000)
+// with poll_interval 60s against the scripted multi-account server, for a few minutes: peak RSS
+// (sampled from /proc every second), how many accounts were polled in each minute once every
+// account had been polled once (backfilled), and what the process wrote per minute after that
+// (/proc/<pid>/io wchar: checkpoints, output and log lines together).
+// `node bench/tenants-daemon-bench.mjs [accounts] [minutes]`.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const tmp = join(root, '.bench-tmp');
+const N = Number(process.argv[2] ?? 10_000);
+const MINUTES = Number(process.argv[3] ?? 4);
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT_ACCOUNTS ?? 16);
+
+const out = join(tmp, 'tenants-server');
+if (spawnSync(join(root, 'node_modules/.bin/tsc'), [join(root, 'packages/cli/src/test-support/tenants-server.ts'), '--outDir', out, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node'], { stdio: 'inherit' }).status !== 0) throw new Error('tsc failed');
+writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+const { TenantsServer } = await import(join(out, 'tenants-server.js'));
+
+const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(5, '0')}`);
+const server = new TenantsServer({ accounts: names });
+const url = await server.start();
+const dir = join(tmp, `tenants-daemon-${N}`);
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(names, url));
+writeFileSync(join(dir, 'p.yaml'), `state: { type: directory, path: state }\nsources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions, calls], backfill: 1h, poll_interval: 60s, max_concurrent_accounts: ${CONCURRENT} }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
+const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', 'p.yaml', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+const started = Date.now();
+let peakKb = 0;
+const stateBytes = () => {
+  let n = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : (n += statSync(join(d, e.name)).size);
+  };
+  try {
+    walk(join(dir, 'state'));
+  } catch {}
+  return n;
+};
+let backfilledAt;
+let wcharAtBackfill;
+let wcharLast;
+const wchar = () => {
+  try {
+    return Number(/wchar:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+};
+const sampler = setInterval(() => {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+    peakKb = Math.max(peakKb, kb);
+  } catch {}
+  wcharLast = wchar() ?? wcharLast;
+  if (backfilledAt === undefined && names.every((a) => server.requests.get(a).polls.length >= 1)) {
+    backfilledAt = Date.now();
+    wcharAtBackfill = wcharLast;
+  }
+}, 1000);
+await new Promise((r) => setTimeout(r, MINUTES * 60_000));
+clearInterval(sampler);
+child.kill('SIGTERM');
+await new Promise((r) => child.on('exit', r));
+await server.stop();
+// Per minute after backfill: accounts with a poll that began in that minute.
+const minutes = [];
+if (backfilledAt !== undefined) {
+  for (let m = backfilledAt; m + 60_000 <= started + MINUTES * 60_000; m += 60_000) {
+    minutes.push(names.filter((a) => server.requests.get(a).polls.some((t) => t >= m && t < m + 60_000)).length);
+  }
+}
+console.log(JSON.stringify({ accounts: N, concurrent: CONCURRENT, minutes: MINUTES, backfilledAfterSec: backfilledAt === undefined ? null : Math.round((backfilledAt - started) / 1000), polledPerMinuteAfterBackfill: minutes, peakRssMb: Math.round(peakKb / 1024), stateBytesAtEnd: stateBytes(), writtenPerMinuteAfterBackfillBytes: backfilledAt === undefined || wcharAtBackfill === undefined ? null : Math.round((wcharLast - wcharAtBackfill) / ((started + MINUTES * 60_000 - backfilledAt) / 60_000)) }));
