@@ -73,4 +73,6 @@ if (backfilledAt !== undefined) {
     minutes.push(names.filter((a) => server.requests.get(a).polls.some((t) => t >= m && t < m + 60_000)).length);
   }
 }
-console.log(JSON.stringify({ accounts: N, concurrent: CONCURRENT, minutes: MINUTES, backfilledAfterSec: backfilledAt === undefined ? null : Math.round((backfilledAt - started) / 1000), polledPerMinuteAfterBackfill: minutes, peakRssMb: Math.round(peakKb / 1024), stateBytesAtEnd: stateBytes(), writtenPerMinuteAfterBackfillBytes: backfilledAt === undefined || wcharAtBackfill === undefined ? null : Math.round((wcharLast - wcharAtBackfill) / ((started + MINUTES * 60_000 - backfilledAt) / 60_000)) }));
+const polledOnce = names.filter((a) => server.requests.get(a).polls.length >= 1).length;
+const polls = names.reduce((n, a) => n + server.requests.get(a).polls.length, 0);
+console.log(JSON.stringify({ polledAtLeastOnce: polledOnce, polls, requestsServed: names.reduce((n, a) => n + server.requests.get(a).served, 0), accounts: N, concurrent: CONCURRENT, minutes: MINUTES, backfilledAfterSec: backfilledAt === undefined ? null : Math.round((backfilledAt - started) / 1000), polledPerMinuteAfterBackfill: minutes, peakRssMb: Math.round(peakKb / 1024), stateBytesAtEnd: stateBytes(), writtenPerMinuteAfterBackfillBytes: backfilledAt === undefined || wcharAtBackfill === undefined ? null : Math.round((wcharLast - wcharAtBackfill) / ((started + MINUTES * 60_000 - backfilledAt) / 60_000)) }));

@@ -20,14 +20,20 @@ export class SecretRedactor {
     // Very short values would redact innocent text and hide nothing worth hiding.
     if (secret.length < 4 || this.secrets.has(secret)) return;
     this.secrets.add(secret);
-    const escaped = [...this.secrets]
-      .sort((a, b) => b.length - a.length)
-      .map((s) => JSON.stringify(s).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.pattern = new RegExp(escaped.join('|'), 'g');
+    // Built at the next redaction, not per secret: 10,000 accounts' passwords are added one by one.
+    this.pattern = undefined;
   }
 
   redact(text: string): string {
-    return this.pattern ? text.replace(this.pattern, REDACTED) : text;
+    if (this.secrets.size === 0) return text;
+    this.pattern ??= new RegExp(
+      [...this.secrets]
+        .sort((a, b) => b.length - a.length)
+        .map((s) => JSON.stringify(s).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.pattern, REDACTED);
   }
 }
 

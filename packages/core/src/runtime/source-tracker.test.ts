@@ -68,3 +68,19 @@ describe('SourceTracker keyed checkpoints (SourcePage.checkpointKey)', () => {
     expect(before).toEqual({ a: { at: 2 }, b: { at: 1 }, gone: { at: 9 } });
   });
 });
+
+describe('SourceTracker keyed checkpoints: cost per batch', () => {
+  it('writes keyed batches into a record nobody was handed (no copy per batch), and copies it once after it was handed out', () => {
+    const t = new SourceTracker('src', undefined, 1000, () => {});
+    t.issue({ at: 0 }, Number.NaN, 'k0').release();
+    const first = t.checkpoint.position as Record<string, unknown>;
+    // Handed out: the next batch copies, and the copy is then written into batch after batch.
+    t.issue({ at: 1 }, Number.NaN, 'k1').release();
+    const internal = (t as unknown as { committable: { position: unknown } }).committable.position;
+    expect(internal).not.toBe(first);
+    t.issue({ at: 2 }, Number.NaN, 'k2').release();
+    expect((t as unknown as { committable: { position: unknown } }).committable.position).toBe(internal);
+    expect(first).toEqual({ k0: { at: 0 } });
+    expect(t.checkpoint.position).toEqual({ k0: { at: 0 }, k1: { at: 1 }, k2: { at: 2 } });
+  });
+});

@@ -50,6 +50,12 @@ export class SourceTracker {
   private failure: unknown;
   /** Writes staged on batches that settled without an atomic commit carrying them (see takeOrphanWrites). */
   private orphans: StagedWrite[] = [];
+  /**
+   * The keyed record of `committable` while nobody outside was given it: keyed batches write into
+   * it (O(1) per batch); once `checkpoint` handed it out, the next one copies it (once per commit,
+   * not once per batch: a record of 10,000 tenants is a 10,000-key copy).
+   */
+  private ownRecord: Record<string, JsonValue> | undefined;
   /** Set by the runtime when an atomic commit will take the orphan writes; otherwise they are dropped. */
   collectsOrphans = false;
 
@@ -95,6 +101,8 @@ export class SourceTracker {
 
   /** The checkpoint every sink has durably passed. */
   get checkpoint(): StoredCheckpoint {
+    // Handed out (to a commit, a view): the next keyed batch copies the record instead of writing into it.
+    this.ownRecord = undefined;
     return this.committable;
   }
 
@@ -103,6 +111,8 @@ export class SourceTracker {
    * what an exactly-once sink commits together with those batches' output.
    */
   checkpointAfter(settling: ReadonlySet<number>): StoredCheckpoint {
+    // What this returns may be the committable checkpoint itself: handed out, like `checkpoint`.
+    this.ownRecord = undefined;
     if (this.failure !== undefined) return this.committable;
     let cp = this.committable;
     const merged = new KeyedMerge();
@@ -193,10 +203,11 @@ export class SourceTracker {
   /** Moves the committable checkpoint over settled batches nothing holds. */
   private advance(): void {
     if (this.failure !== undefined) return;
-    const merged = new KeyedMerge();
+    const merged = new KeyedMerge(this.ownRecord);
     while (this.head < this.pending.length && this.pending[this.head]!.settled && !this.holds.has(this.pending[this.head]!.receipt.seq)) {
       const e = this.pending[this.head++]!;
       this.committable = withVersion(e.receipt.seq, merged.apply(this.committable.position, e), this.version);
+      this.ownRecord = merged.record;
       if (!Number.isNaN(e.eventTimeMs)) this.committedEventTimeMs = e.eventTimeMs;
     }
     // Drop settled entries soon: each holds its receipt, and a run of them is memory held per batch.
@@ -209,12 +220,13 @@ export class SourceTracker {
 
 /**
  * Applies batches' positions to a checkpoint's, in order: a whole position replaces it, a keyed
- * one replaces its key's entry. The record is copied once per run of batches (not once per
- * batch), so a run over many tenants costs the record's size once; the copy is never one a
- * commit already holds.
+ * one replaces its key's entry. The record is copied at most once per run of batches, and not
+ * at all when the tracker owns it (nobody was handed it since the last copy); the copy is never
+ * one a commit already holds.
  */
 class KeyedMerge {
-  private record: Record<string, JsonValue> | undefined;
+  /** `owned`: a record nobody else holds, which the first keyed batch may write into. */
+  constructor(public record: Record<string, JsonValue> | undefined = undefined) {}
 
   apply(current: JsonValue | null, e: Pick<Pending, 'position' | 'key'>): JsonValue | null {
     if (e.position === undefined) return current;

@@ -57,7 +57,8 @@ export function accountsProblems(c: Record<string, unknown> & { accounts?: { nam
   if (c.accounts) {
     const problems = given.map((k) => ({ path: k, message: `${k} is per account when accounts is set: move it into each account` }));
     const names = c.accounts.map((a) => a.name);
-    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    const once = new Set<string>();
+    const twice = names.filter((n) => once.size === once.add(n).size);
     if (twice.length) problems.push({ path: 'accounts', message: `account names must differ: ${[...new Set(twice)].join(', ')} more than once` });
     return problems;
   }

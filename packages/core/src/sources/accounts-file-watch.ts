@@ -92,7 +92,8 @@ export class AccountsFileWatch<A extends { name: string }> {
     if (!checked.ok) return refused(checked.errors);
     const accounts = checked.data ?? [];
     const names = accounts.map((a) => a.name);
-    const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+    const once = new Set<string>();
+    const twice = [...new Set(names.filter((n) => once.size === once.add(n).size))];
     if (twice.length) return refused([new ConfigError('CONFIG_INVALID_VALUE', `account names must differ: ${twice.join(', ')} more than once`, { location: doc.locate([names.lastIndexOf(twice[0]!)], 'name') })]);
     this.lastText = text;
     this.o.logger.info({ file: this.o.file, accounts: accounts.length }, 'accounts_file read again: accounts added, removed and changed take effect now');
