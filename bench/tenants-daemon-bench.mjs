@@ -27,7 +27,9 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(names, url));
 writeFileSync(join(dir, 'p.yaml'), `state: { type: directory, path: state }\nsources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions, calls], backfill: 1h, poll_interval: 60s, max_concurrent_accounts: ${CONCURRENT} }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
-const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', 'p.yaml', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+// BENCH_CPU_PROF=dir: the pipeline process writes a V8 CPU profile there when it exits.
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const child = spawn(process.execPath, [...profile, join(root, 'packages/cli/dist/bin.js'), 'run', 'p.yaml', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
 const started = Date.now();
 let peakKb = 0;
 const stateBytes = () => {

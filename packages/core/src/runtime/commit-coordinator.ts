@@ -42,7 +42,7 @@ export class CommitCoordinator {
     /** True when an exactly-once sink stores the checkpoints with its data (the plain commit must not write them too). */
     private readonly sinkOwnsCheckpoints: () => boolean,
   ) {
-    this.lastCommitted = JSON.stringify(restored);
+    this.lastCommitted = seqsOf(restored);
     this.committedSeq = Object.fromEntries(Object.entries(restored).map(([id, c]) => [id, c.seq]));
     this.committedPositions = Object.fromEntries(Object.entries(restored).map(([id, c]) => [id, c.position]));
   }
@@ -133,7 +133,9 @@ export class CommitCoordinator {
       const seqs = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
       for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final, seqs });
       if (final) snapshot = this.snapshot();
-      const text = JSON.stringify(snapshot);
+      // A source's checkpoint is a function of its sequence number: comparing those tells a
+      // commit that moved nothing without serialising every position (10,000 tenants' are MBs).
+      const text = seqsOf(snapshot);
       if (text === this.lastCommitted) return;
       // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
       if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
@@ -181,6 +183,11 @@ export class CommitCoordinator {
       this.logger.info({ checkpoints: loggableCheckpoints(snapshot) }, 'first checkpoint committed');
     }
   }
+}
+
+/** The sequence numbers of a set of checkpoints, as a comparable string. */
+function seqsOf(checkpoints: Record<string, StoredCheckpoint>): string {
+  return JSON.stringify(Object.entries(checkpoints).map(([id, c]) => [id, c.seq]));
 }
 
 /**
