@@ -385,7 +385,7 @@ async function runLoaded(
   };
   let pipeline;
   try {
-    pipeline = await loadPipeline(file, { plugins: await registryForFile(file), logger, once: opts.once });
+    pipeline = await loadPipeline(file, { plugins: await registryForFile(file), logger, redactor, once: opts.once });
     for (const s of pipeline.definition.secrets) redactor.add(s);
     ops?.attach(pipeline, (t) => redactor.redact(t));
   } catch (err) {

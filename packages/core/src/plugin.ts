@@ -38,6 +38,8 @@ export interface ComponentContext {
   readonly pipelineId: string;
   /** Directory of the pipeline file (or the working directory), for resolving relative paths. */
   readonly baseDir: string;
+  /** Secret values the component found after the pipeline was resolved (an accounts file read again): redacted from log lines from now on. */
+  addSecrets?(values: readonly string[]): void;
   /**
    * True when every position is covered by the checkpoints committed so far (at start: those
    * of the previous run). Components that keep their own durable records (file sink lengths,

@@ -30,6 +30,11 @@ export interface PipelineOptions {
   plugins?: PluginRegistry | readonly AnyPlugin[];
   /** Root logger. Default: pino to stderr, JSON unless stderr is a TTY. */
   logger?: Logger;
+  /**
+   * The redactor of `logger`, when the host made one: secrets that components find later (an
+   * `accounts_file` read again) are added to it, so they stay out of log lines too.
+   */
+  redactor?: SecretRedactor;
   /** Aborting it stops the pipeline gracefully. */
   signal?: AbortSignal;
   /** Environment for `${VAR}` interpolation. Default: process.env. */
@@ -309,6 +314,9 @@ class PipelineRuntime implements Pipeline {
       once: this.options.once ?? false,
       baseDir: this.definition.baseDir,
       pipelineId: this.definition.id,
+      addSecrets: (values) => {
+        for (const v of values) (this.options.redactor ?? this.redactor).add(v);
+      },
       reportError: (error) => this.reportError(id, error),
       atomicState: isAtomicStateStore(this.state!) ? this.state : undefined,
       atomicCommits: this.atomic,

@@ -6,6 +6,7 @@ import { ConfigError, ConfigErrors } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { validateConfig } from '../config/validate.js';
 import { YamlDocument } from '../config/yaml-document.js';
+import { collectSecrets } from '../schema.js';
 
 /** How often the accounts file is checked when change events do not come (network file systems). */
 export const ACCOUNTS_FILE_POLL_MS = 2_000;
@@ -20,6 +21,8 @@ export interface AccountsFileWatchOptions<A> {
   schema: z.ZodType<A[]>;
   env?: Readonly<Record<string, string | undefined>>;
   logger: Logger;
+  /** Told the secret values of each version read (before anything may log them). */
+  secrets?: (values: readonly string[]) => void;
   /** Called with the accounts of a file that validated (never with one that did not). */
   apply: (accounts: A[]) => void;
   pollMs?: number;
@@ -88,6 +91,8 @@ export class AccountsFileWatch<A extends { name: string }> {
       if (err instanceof ConfigErrors) return refused(err.errors);
       return refused([new ConfigError('CONFIG_FILE_UNREADABLE', `cannot read ${this.o.file}: ${(err as Error).message}`)]);
     }
+    // Redacted before anything is said about this version (a refusal quotes the file).
+    this.o.secrets?.(collectSecrets(this.o.schema, doc.value));
     const checked = validateConfig(this.o.schema, doc.value, doc, []);
     if (!checked.ok) return refused(checked.errors);
     const accounts = checked.data ?? [];

@@ -78,7 +78,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
   // A run that polls follows its accounts file; a bounded one reads the accounts it started with.
   const watch =
     config.accounts_file !== undefined && accountsSchema && !accounts.bounded
-      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, apply: (list) => accounts.update(accountsOf(list)) })
+      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, secrets: (values) => ctx.addSecrets?.(values), apply: (list) => accounts.update(accountsOf(list)) })
       : undefined;
   watch?.start();
   return {
