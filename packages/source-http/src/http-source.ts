@@ -1,6 +1,5 @@
 import { defineSource, type ComponentContext, type JsonValue, type Source, type SourcePage, type SourcePlugin } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsSource, DEFAULT_BOUNDED_RETRY_DURATION_MS, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
-import { createPermits } from '@plumline/core/util';
+import { ACCOUNTS_INCLUDES, accountContext, accountsSource, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
 import { pollCursor, type CursorCheckpoint } from './cursor-poll.js';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 import { HttpRequestBuilder, type HttpSigner } from './http-request.js';
@@ -30,8 +29,7 @@ class HttpSource implements Source<HttpCheckpoint> {
     private readonly c: HttpSourceConfig,
     auth: HttpAuth | undefined,
     private readonly ctx: ComponentContext,
-    shared: { signer?: HttpSigner; turn: () => Promise<void>; passPermit?: () => Promise<() => void> },
-    private readonly passPermit = shared.passPermit,
+    private readonly shared: { signer?: HttpSigner; turn: () => Promise<void>; tenantTurn?: TenantTurn; onPassDone?: (rangeEndMs: number) => void },
   ) {
     const origin = new URL(c.url.replace(/\{\{[^}]*\}\}/g, 'x')).origin;
     this.http = new VendorHttpClient({
@@ -78,7 +76,8 @@ class HttpSource implements Source<HttpCheckpoint> {
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'ranges'),
       read: (_stream, from, to, resume) => this.readRange(from, to, resume as ListingPosition | undefined),
       maxRetryDurationMs,
-      passPermit: this.passPermit,
+      turn: this.shared.tenantTurn,
+      onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
       ...outageReporting(this.ctx),
     });
   }
@@ -118,13 +117,28 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
     create(config, ctx): Source<HttpCheckpoint | AccountsCheckpoint<HttpCheckpoint>> {
       const turn = rateLimiter(config.rate_limit, ctx.signal);
       if (!config.accounts) return new HttpSource(config, config.auth, ctx, { signer: d.sign, turn });
-      const passPermit = createPermits(config.max_concurrent_accounts);
-      return accountsSource(
+      // One accounts source (a ready queue, isolation, the tenants' book) as plum's, with the
+      // accounts' own auth; turns shared so at most max_concurrent_accounts poll at once.
+      const turns = new TenantTurns(config.max_concurrent_accounts);
+      return accountsSource<HttpCheckpoint>(
         config.accounts.map(({ name, base_url, auth }) => ({
           name,
-          source: new HttpSource({ ...config, url: onOrigin(config.url, base_url) }, auth, { ...ctx, logger: ctx.logger.child({ account: name }) }, { signer: d.sign, turn, passPermit }),
+          version: JSON.stringify({ base_url, auth }),
+          create: (signal, tenant) =>
+            new HttpSource({ ...config, url: onOrigin(config.url, base_url) }, auth, accountContext(ctx, name, signal, tenant), {
+              signer: d.sign,
+              turn,
+              tenantTurn: new TenantTurn(turns),
+              onPassDone: (endMs) => tenant.polled(endMs),
+            }),
         })),
-        (account, err) => ctx.logger.error({ account, err }, 'reading an account failed'),
+        {
+          logger: ctx.logger,
+          book: ctx.telemetry.tenants({ accountLabel: config.account_label, behindSec: Math.max(60, (2 * config.poll_interval) / 1000) }),
+          signal: ctx.signal,
+          bounded: ctx.once || config.end !== undefined,
+          progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
+        },
       );
     },
   });

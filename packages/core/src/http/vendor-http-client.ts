@@ -131,7 +131,7 @@ export class VendorHttpClient {
     } finally {
       end?.(failure);
     }
-    if (status === 429) this.o.host?.tooManyRequests(parseRetryAfter(retryAfter));
+    if (status === 429) this.o.host?.tooManyRequests(parseRetryAfter(headers['retry-after']));
     if (status === 429 || status >= 500) {
       throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(headers['retry-after']), body }, req.path);
     }
