@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { storedCheckpoints } from './test-support/stored-checkpoints.js';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 
@@ -132,7 +133,7 @@ describe('plumline CLI', () => {
       expect(r.stderr).toContain('stopping gracefully');
       const lines = (await readFile(join(dir, 'out.ndjson'), 'utf8')).trim().split('\n');
       expect(lines.length).toBeGreaterThan(100);
-      const cp = JSON.parse(await readFile(join(dir, '.plumline/state/checkpoints.json'), 'utf8')) as { g: { position: { next: number } } };
+      const cp = await storedCheckpoints<{ g: { position: { next: number } } }>(dir, 'p');
       expect(cp.g.position.next).toBe(lines.length);
       // The next run picks up at the next event.
       const again = await cli(['run', 'p.yaml', '--log-level', 'info'], dir, { signalsAtMs: [800], signalsAfter: /pipeline started/ });

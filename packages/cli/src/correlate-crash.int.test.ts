@@ -5,6 +5,7 @@ import { type CallEvent } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
+import { storedCheckpoints } from './test-support/stored-checkpoints.js';
 
 const TRIALS = 8;
 const EVENTS = 6_000;
@@ -59,7 +60,7 @@ sinks:
         expect([...got.keys()].filter((id) => !expected.has(id))).toEqual([]);
         for (const n of got.values()) duplicates += n - 1;
         // No hold outlives the run: the last checkpoint covers every generated event.
-        const checkpoints = JSON.parse(await readFile(join(dir, '.plumline/state/checkpoints.json'), 'utf8')) as { gen: { position: { next: number } } };
+        const checkpoints = await storedCheckpoints<{ gen: { position: { next: number } } }>(dir, 'p');
         expect(checkpoints.gen.position.next).toBe(EVENTS);
         joined += [...got.entries()].length;
       } finally {

@@ -58,9 +58,19 @@ describe('every TypeScript block in the README, docs/ and the package READMEs co
     const compiled = run(process.execPath, [TSC, '-p', '.'], dir);
     expect(compiled.output, `${page}: tsc`).toBe('');
     expect(compiled.code).toBe(0);
+    const printed: string[] = [];
     for (const b of blocks.filter((x) => x.run)) {
       const ran = run(process.execPath, [join('out', b.file.replace(/\.ts$/, '.js'))], dir);
       expect(ran.code, `${page} ${b.file}: ${ran.output}`).toBe(0);
+      // What the program printed (its last line that is not a JSON log line).
+      printed.push(ran.output.trim().split('\n').filter((l) => !l.startsWith('{')).at(-1) ?? '');
+    }
+    if (page === 'README.md') {
+      // The library section's two pipelines, run one after the other in one directory, each read
+      // their own source from its start (they used to share one checkpoint: the second printed 0).
+      expect(printed[0]).toMatch(/^1000 /);
+      expect(Number(printed[1])).toBeGreaterThan(850);
+      expect(Number(printed[1])).toBeLessThan(1000);
     }
   });
 });

@@ -267,6 +267,8 @@ export interface StateStoreContext {
   readonly baseDir: string;
   /** The pipeline's id (`id:` in the file, else the file's base name). */
   readonly pipelineId: string;
+  /** The ids of the pipeline's sources (whose checkpoints the store will hold). */
+  readonly sourceIds?: readonly string[];
 }
 
 /** What a plugin's {@link PluginBase.preflight} gets. */
@@ -340,6 +342,13 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
    * CHECKPOINT_VERSION_UNSUPPORTED. Never called for a `null` position.
    */
   migrateCheckpoint?(position: JsonValue, fromVersion: number): C;
+  /**
+   * The shape of a stored position (after any migration), checked at start before the source
+   * sees it: a position that does not fit stops the start with STATE_CORRUPT naming the state
+   * and what to do, rather than being read as if it did. Absent: any JSON is passed on. Never
+   * checked for a `null` position (no page read yet).
+   */
+  readonly checkpointSchema?: z.ZodType<C>;
   /**
    * For a source whose records are split over partitions that different workers read (Kafka):
    * called at validate time, it says so, with the event fields the records are keyed by when the

@@ -1,4 +1,4 @@
-import { defineSource, PipelineError, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
+import { defineSource, PipelineError, z, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
@@ -362,6 +362,7 @@ export const kafkaSource = defineSource({
   description: 'Consumes CallEvents from Kafka topics as a member of a consumer group (JSON, or Avro / JSON Schema through a schema registry); undecodable records go to the dead-letter output with topic, partition and offset.',
   configSchema: kafkaSourceConfigSchema,
   endHint: 'stop_at_end: true, to end at the end offsets found at start',
+  checkpointSchema: z.strictObject({ offsets: z.record(z.string().regex(/\/\d+$/), z.int().min(0)) }),
   partitioning: (config) => ({ keyedBy: config.keyed_by }),
   preflight: kafkaConnectionProblems,
   tasks: (config) =>

@@ -1,3 +1,4 @@
+import { StateError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CheckpointHold, CommitInfo } from '../plugin.js';
 import type { BatchPosition, SourceReceipt } from '../receipt.js';
@@ -57,7 +58,15 @@ export class CommitCoordinator {
     this.sourceListeners.set(id, listener);
   }
 
-  isCommitted = (positions: readonly BatchPosition[]): boolean => positions.every((p) => p.seq <= (this.committedSeq[p.source] ?? 0));
+  isCommitted = (positions: readonly BatchPosition[]): boolean =>
+    positions.every((p) => {
+      const committed = this.committedSeq[p.source] ?? 0;
+      // A seq that is not a number would compare false and read as "not committed": output removed on its word.
+      if (typeof p.seq !== 'number' || typeof committed !== 'number') {
+        throw new StateError('STATE_CORRUPT', `isCommitted: source "${p.source}" has no batch number to compare (batch ${String(p.seq)}, committed ${String(committed)}): refusing to answer rather than say "not committed"`, { retriable: false, fields: { component: p.source } });
+      }
+      return p.seq <= committed;
+    });
 
   committedPosition(sourceId: string): JsonValue | undefined {
     return (this.committedPositions[sourceId] ?? undefined) as JsonValue | undefined;

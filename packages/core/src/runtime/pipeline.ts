@@ -9,6 +9,7 @@ import { STRICT_RECEIPTS } from '../receipt.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, type ComponentHealth, type ComponentStats, type ErrorNote } from '../telemetry.js';
 import { upgradeCheckpoints } from './checkpoint-versions.js';
+import { checkPositions, checkStoredCheckpoints } from './stored-checkpoints.js';
 import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commit-coordinator.js';
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
@@ -352,10 +353,12 @@ class PipelineRuntime implements Pipeline {
     const def = this.definition;
     this.state =
       this.options.stateStore ??
-      (await def.state.plugin.create(def.state.config as never, { logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id }));
+      (await def.state.plugin.create(def.state.config as never, { logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id, sourceIds: def.sources.map((s) => s.id) }));
     await this.state.open();
-    const stored = ((await this.state.get(CHECKPOINTS_KEY)) as Record<string, StoredCheckpoint> | undefined) ?? {};
+    const where = this.state.location ?? `the ${def.state.plugin.type} state store`;
+    const stored = checkStoredCheckpoints(await this.state.get(CHECKPOINTS_KEY), where);
     const restored = upgradeCheckpoints(def.sources, stored);
+    checkPositions(def.sources, restored, where);
     this.commits = new CommitCoordinator(this.state, restored, this.logger, (id) => this.telemetry.get(id), () => this.sinks.some((s) => s.instance.ownsCheckpoints));
     this.stored.next({ atMs: Date.now(), checkpoints: restored });
     this.commits.onStored = (checkpoints) => this.stored.next({ atMs: Date.now(), checkpoints });

@@ -31,18 +31,18 @@ export const directoryStateConfigSchema = z.strictObject({
       const problem = statePathProblem(path);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
-    .describe('Directory for checkpoints and operator state, relative to the working directory.'),
+    .describe('Directory for checkpoints and operator state, relative to the working directory; each pipeline keeps its own in pipelines/<id>/.'),
 });
 
 /**
- * `state: { type: directory, path: .plumline/state }` — the embedded default: atomic,
- * fsynced files in one directory, locked against a second process.
+ * `state: { type: directory, path: .plumline/state }` — the embedded default: a directory per
+ * pipeline id under `path`, each locked against a second process, with fsynced, checksummed records.
  */
 export const directoryStatePlugin = defineStateStore({
   type: 'directory',
   description: 'Keeps checkpoints and operator state in a local directory (atomic, fsynced writes).',
   configSchema: directoryStateConfigSchema,
-  create(config) {
-    return new DirectoryStateStore(resolve(config.path));
+  create(config, ctx) {
+    return new DirectoryStateStore(resolve(config.path), { pipelineId: ctx.pipelineId, sourceIds: ctx.sourceIds, logger: ctx.logger });
   },
 });

@@ -1,112 +1,215 @@
-import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { writeAll } from '../util/write-all.js';
 import type { JsonValue } from '../util/json.js';
 import { fsyncDir, writeFileAtomic } from '../util/fs-durable.js';
+import { lockDirectory } from './directory-lock.js';
+import { adoptLegacyState } from './legacy-state.js';
+import { stateCorrupt } from './state-corrupt.js';
+import { encodeKey } from './state-key-names.js';
+import { diffEntries, fromEntries, toEntries, type Entries } from './state-entries.js';
+import { decodeRecordLog, encodeRecord } from './state-record-log.js';
 import type { StateStore } from './state-store.js';
 
-const LOCK_FILE = 'LOCK';
+/** Where a pipeline's state lives under the state directory: `pipelines/<id>/`. */
+export const PIPELINES_DIR = 'pipelines';
+/** The record log of a pipeline's keyed values (checkpoints, operator state set by key). */
+export const RECORD_LOG = 'state.log';
+/** A record log is compacted once it is this many times larger than its live entries… */
+const COMPACT_RATIO = 4;
+/** …and at least this large. */
+const COMPACT_MIN_BYTES = 1024 * 1024;
 
-function encodeKey(key: string): string {
-  // One flat directory: `/` in component-scoped keys becomes `~`, anything unusual is %-escaped.
-  return key.replace(/[^A-Za-z0-9._-]/g, (c) => (c === '/' ? '~' : `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Who the store is for. */
+export interface DirectoryStateOptions {
+  /** Every file the store writes is in `pipelines/<pipelineId>/` and every record names it. */
+  readonly pipelineId: string;
+  /**
+   * The pipeline's source ids: state written before state was kept per pipeline (one
+   * `checkpoints.json` per directory) is adopted only by a pipeline that has every source it
+   * has a checkpoint for (see legacy-state.ts). Absent: never adopted.
+   */
+  readonly sourceIds?: readonly string[];
+  readonly logger?: Logger;
 }
 
 /**
- * The embedded state store: one directory, a JSON file per key written atomically (temp file,
- * fsync, rename, fsync directory), append-only logs fsynced per append, and a lock file so two
- * processes never share a state directory. A lock left by a process that no longer exists
- * (kill -9) is taken over.
+ * The embedded state store. Each pipeline has a directory of its own under `pipelines/`, locked
+ * against a second process (a lock left by a process that no longer exists is taken over).
+ * Keyed values (checkpoints, operator state) are one append-only record log, `state.log`: a write
+ * appends only the entries that changed, checksummed, fsynced; the log is compacted atomically
+ * (temp file, fsync, rename, fsync directory) once it outgrows its live entries. Operator logs
+ * are files of their own, fsynced per append.
  */
 export class DirectoryStateStore implements StateStore {
+  readonly pipelineDir: string;
   private readonly logs = new Map<string, FileHandle>();
+  private values = new Map<string, Entries>();
+  private recordLog: FileHandle | undefined;
+  private lastN = 0;
+  private logBytes = 0;
+  /** About what the live entries take as records (compaction's yardstick). */
+  private liveBytes = 0;
+  private writes: Promise<unknown> = Promise.resolve();
+  private release: (() => Promise<void>) | undefined;
   private opened = false;
   private closed: Promise<void> | undefined;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly options: DirectoryStateOptions,
+  ) {
+    this.pipelineDir = join(dir, PIPELINES_DIR, encodeKey(options.pipelineId));
+  }
+
+  /** The record log's path (named in STATE_CORRUPT errors). */
+  get location(): string {
+    return join(this.pipelineDir, RECORD_LOG);
+  }
 
   async open(): Promise<void> {
     if (this.opened) return;
+    await this.makeDirectory();
+    const lock = await lockDirectory(this.pipelineDir, `state directory of pipeline "${this.options.pipelineId}"`);
+    this.release = lock.release;
     try {
-      await mkdir(this.dir, { recursive: true });
+      // Temp files from a write interrupted by a crash are garbage: the rename never happened.
+      for (const name of await readdir(this.pipelineDir)) {
+        if (name.includes('.tmp-')) await unlink(join(this.pipelineDir, name)).catch(() => {});
+      }
+      if (!(await exists(this.location))) {
+        await adoptLegacyState({ dir: this.dir, pipelineDir: this.pipelineDir, recordLog: this.location, ...this.options });
+      }
+      await this.load(lock.stale);
+      this.recordLog = await open(this.location, 'a');
+      await fsyncDir(this.pipelineDir);
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+    this.opened = true;
+  }
+
+  private async makeDirectory(): Promise<void> {
+    try {
+      await mkdir(this.pipelineDir, { recursive: true });
     } catch (err) {
       const code = (err as { code?: string }).code;
       // A path that is a file (or runs through one) is the user's to fix: say so, without a stack.
       if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EROFS') {
         throw new StateError('STATE_PATH_UNUSABLE', `state path ${this.dir} cannot be a directory (${code}): ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way: choose another path or move the file' : 'no permission: choose a path this user can write'}`, { retriable: false, cause: err, fields: { path: this.dir, errno: code } });
       }
-      throw new StateError('STATE_PATH_UNUSABLE', `cannot create state directory ${this.dir}`, { cause: err, fields: { path: this.dir } });
+      throw new StateError('STATE_PATH_UNUSABLE', `cannot create state directory ${this.pipelineDir}`, { cause: err, fields: { path: this.dir } });
     }
-    await this.lock();
-    // Temp files from a write interrupted by a crash are garbage: the rename never happened.
-    for (const name of await readdir(this.dir)) {
-      if (name.includes('.tmp-')) await unlink(join(this.dir, name)).catch(() => {});
-    }
-    this.opened = true;
   }
 
-  private async lock(): Promise<void> {
-    const path = join(this.dir, LOCK_FILE);
-    for (let attempt = 0; attempt < 2; attempt++) {
+  /**
+   * Reads the record log. A last record cut short is repaired (truncated) only when the process
+   * that wrote it did not close the store (`crashed`: its lock was left behind); anything else
+   * that does not decode stops the start with STATE_CORRUPT, and nothing is changed.
+   */
+  private async load(crashed: boolean): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.location);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StateError('STATE_READ_FAILED', `cannot read ${this.location}`, { cause: err });
+    }
+    const log = decodeRecordLog(data, this.options.pipelineId);
+    if (log.problem) {
+      const { line, reason, torn } = log.problem;
+      if (!(torn && crashed)) {
+        const why = torn ? `its last record (line ${line}) is not whole: ${reason}; the process that wrote it closed the store, so this is damage, not a write cut short by a crash` : `line ${line}: ${reason}`;
+        throw stateCorrupt(this.location, why);
+      }
+      this.options.logger?.warn({ file: this.location, line, reason, keptBytes: log.goodBytes, droppedBytes: data.length - log.goodBytes }, 'state: removed the last record of the state log, cut short when the process writing it was killed');
+      const fh = await open(this.location, 'r+');
       try {
-        const fh = await open(path, 'wx');
-        await fh.writeFile(String(process.pid));
+        await fh.truncate(log.goodBytes);
         await fh.sync();
+      } finally {
         await fh.close();
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new StateError('STATE_LOCK_FAILED', `cannot lock state directory ${this.dir}`, { cause: err, retriable: false });
-        }
-        const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-        if (owner && owner !== process.pid && processAlive(owner)) {
-          throw new StateError(
-            'STATE_LOCKED',
-            `state directory ${this.dir} is in use by process ${owner}; stop it, or give this pipeline its own state.path`,
-            { retriable: false, fields: { dir: this.dir, pid: owner } },
-          );
-        }
-        await unlink(path).catch(() => {});
       }
     }
-    throw new StateError('STATE_LOCK_FAILED', `cannot lock state directory ${this.dir}`, { retriable: false });
+    this.values = log.values;
+    this.lastN = log.lastN;
+    this.logBytes = log.goodBytes;
+    for (const [key, entries] of this.values) this.liveBytes += recordSize(key, entries);
   }
 
   private file(key: string, ext: string): string {
-    return join(this.dir, `${encodeKey(key)}.${ext}`);
+    return join(this.pipelineDir, `${encodeKey(key)}.${ext}`);
   }
 
   async get(key: string): Promise<JsonValue | undefined> {
-    let text: string;
+    const entries = this.values.get(key);
+    if (!entries) return undefined;
     try {
-      text = await readFile(this.file(key, 'json'), 'utf8');
+      return fromEntries(entries);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new StateError('STATE_READ_FAILED', `cannot read state key ${key}`, { cause: err });
-    }
-    try {
-      return JSON.parse(text) as JsonValue;
-    } catch (err) {
-      throw new StateError('STATE_CORRUPT', `state key ${key} in ${this.dir} is not valid JSON`, { cause: err, retriable: false });
+      throw stateCorrupt(this.location, `the entries of key ${key} do not fit together: ${(err as Error).message}`);
     }
   }
 
-  async set(key: string, value: JsonValue): Promise<void> {
+  /** Appends the entries of `value` that changed since the last write of `key`, as one record. */
+  set(key: string, value: JsonValue): Promise<void> {
+    return this.serially(async () => {
+      const next = toEntries(value);
+      const { set, removed } = diffEntries(this.values.get(key), next);
+      if (set.length === 0 && removed.length === 0) return;
+      const line = Buffer.from(encodeRecord(this.options.pipelineId, this.lastN + 1, { key, set, removed }));
+      try {
+        await writeAll(this.recordLog!, [line]);
+        await this.recordLog!.datasync();
+      } catch (err) {
+        // A record partly written must not stay in front of the next one: cut it off again.
+        await this.recordLog!.truncate(this.logBytes).catch(() => {});
+        throw new StateError('STATE_WRITE_FAILED', `cannot write state key ${key} to ${this.location}`, { cause: err });
+      }
+      this.lastN++;
+      this.logBytes += line.length;
+      const prev = this.values.get(key);
+      this.liveBytes += recordSize(key, next) - (prev ? recordSize(key, prev) : 0);
+      if (next.size) this.values.set(key, next);
+      else this.values.delete(key);
+      await this.compactIfLarge();
+    });
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(work, work);
+    this.writes = next.catch(() => {});
+    return next;
+  }
+
+  /** The live entries as records, one per key, numbered on from `from`. */
+  private liveRecords(from: number): string[] {
+    let n = from;
+    return [...this.values].map(([key, entries]) => encodeRecord(this.options.pipelineId, n++, { key, set: [...entries], removed: [] }));
+  }
+
+  /** Rewrites the log with only its live entries once it is COMPACT_RATIO times their size (and COMPACT_MIN_BYTES). */
+  private async compactIfLarge(): Promise<void> {
+    if (this.logBytes < COMPACT_MIN_BYTES || this.logBytes < COMPACT_RATIO * this.liveBytes) return;
+    await this.compact(this.liveRecords(this.lastN + 1));
+  }
+
+  private async compact(records: string[]): Promise<void> {
+    const data = Buffer.from(records.join(''));
     try {
-      await writeFileAtomic(this.file(key, 'json'), JSON.stringify(value));
+      await writeFileAtomic(this.location, data);
     } catch (err) {
-      throw new StateError('STATE_WRITE_FAILED', `cannot write state key ${key}`, { cause: err });
+      // The old log is whole and still ours: go on appending to it.
+      this.options.logger?.warn({ file: this.location, err }, 'state: compacting the state log failed; it is kept as it is');
+      return;
     }
+    await this.recordLog?.close().catch(() => {});
+    this.recordLog = await open(this.location, 'a');
+    this.lastN += records.length;
+    this.logBytes = data.length;
   }
 
   private async logHandle(key: string): Promise<FileHandle> {
@@ -115,7 +218,7 @@ export class DirectoryStateStore implements StateStore {
       const path = this.file(key, 'log');
       fh = await open(path, 'a');
       this.logs.set(key, fh);
-      await fsyncDir(this.dir);
+      await fsyncDir(this.pipelineDir);
     }
     return fh;
   }
@@ -153,11 +256,27 @@ export class DirectoryStateStore implements StateStore {
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
+      await this.writes;
       for (const fh of this.logs.values()) await fh.close().catch(() => {});
       this.logs.clear();
-      if (this.opened) await unlink(join(this.dir, LOCK_FILE)).catch(() => {});
+      await this.recordLog?.close().catch(() => {});
+      if (this.opened) await this.release?.();
     })());
   }
+}
+
+/** About the size of `entries` of `key` as one record (JSON text, not bytes: a yardstick). */
+function recordSize(key: string, entries: Entries): number {
+  let n = 40 + key.length;
+  for (const [path, text] of entries) n += path.length + text.length + 4;
+  return n;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A store that keeps everything in memory: for tests and for `plumline test`. Not durable. */

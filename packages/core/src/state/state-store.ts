@@ -6,11 +6,19 @@ import type { JsonValue } from '../util/json.js';
  * default, in core) and `kafka` (in @plumline/kafka).
  */
 export interface StateStore {
+  /** Where the state is, for messages (a file, a topic): what an operator restores or moves. */
+  readonly location?: string;
   /** Called once before any other member. May take a lock so that one pipeline owns the state. */
   open(): Promise<void>;
-  /** The value last `set` under `key`, or undefined. */
+  /**
+   * The value last `set` under `key`, or undefined. Stores keep it per pipeline: a store
+   * never returns what another pipeline set.
+   */
   get(key: string): Promise<JsonValue | undefined>;
-  /** Replaces the value of `key`. Atomic (a reader sees the old or the new value, whole) and durable when it resolves. */
+  /**
+   * Replaces the value of `key`. Atomic (a reader sees the old or the new value, whole) and
+   * durable when it resolves. The built-in stores write only what changed (see state-entries.ts).
+   */
   set(key: string, value: JsonValue): Promise<void>;
   /** Appends bytes to the log `key`. Durable when it resolves. Used for large, growing state such as dedupe keys. */
   append(key: string, data: Uint8Array): Promise<void>;

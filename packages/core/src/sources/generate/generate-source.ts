@@ -37,6 +37,7 @@ export const generateSource = defineSource({
   description: 'Produces deterministic synthetic call events from a seed: for demos, crash tests and benchmarks.',
   configSchema: generateConfigSchema,
   endHint: 'count: <events>',
+  checkpointSchema: z.strictObject({ next: z.int().min(0) }),
   create(config, ctx) {
     const spacingMs = config.spacing;
     // With a rate, pages come about ten times a second rather than one large page at a time.
