@@ -64,7 +64,7 @@ export type { PluginTelemetry, ComponentStats, ComponentHealth, ErrorNote } from
 export type { TenantBook, TenantTelemetry, TenantsView, TenantNote } from './tenant-telemetry.js';
 export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from './state/state-store.js';
 export { isAtomicStateStore } from './state/state-store.js';
-export { DirectoryStateStore, MemoryStateStore } from './state/directory-state-store.js';
+export { DirectoryStateStore, MemoryStateStore, type DirectoryStateOptions } from './state/directory-state-store.js';
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth, type CommittedCheckpoints, type FailedTenant } from './runtime/pipeline.js';
 export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';

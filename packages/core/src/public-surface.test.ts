@@ -52,7 +52,7 @@ describe("@plumline/core's main entry", () => {
     expect([...types, ...inline].map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).sort()).toEqual([
       'AnyPlugin', 'AtomicProblem', 'AtomicStateStore', 'AtomicTarget', 'Batch', 'BatchPosition',
       'CallEvent', 'CheckpointHold', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
-      'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'ErrorKind', 'ErrorNote', 'FailedTenant', 'JsonValue', 'LevelWithSilent',
+      'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'DirectoryStateOptions', 'ErrorKind', 'ErrorNote', 'FailedTenant', 'JsonValue', 'LevelWithSilent',
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'PreflightContext', 'PreflightProblem', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',

@@ -1,4 +1,5 @@
 import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
+import { diffEntries, fromEntries, stateCorrupt, toEntries, type Entries } from '@plumline/core/util';
 import { randomUUID } from 'node:crypto';
 import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
@@ -14,6 +15,12 @@ const OWN_REQUEST_BYTES = 64 * 1024;
 export const DEFAULT_STATE_TOPIC = 'plumline-state';
 /** The key of a worker's claim on its pipeline; not a key the engine or an operator uses. */
 const OWNER_KEY = '@owner';
+/**
+ * Between a key and the path of one of its entries in a record key (`{pipeline}/{key}\x1f{path}`):
+ * a value is stored as entries (see core's state-entries), one record each, so a commit writes
+ * the entries that changed. No key or component id holds this character.
+ */
+const ENTRY_SEP = '\u001f';
 /**
  * How long the broker lets one of our transactions stay open before aborting it. A transaction
  * in flight when the broker goes away stays open through the outage; the broker's default (60 s
@@ -57,7 +64,11 @@ function atomicTargetOf(c: KafkaStateConfig): AtomicTarget {
  * pipeline, Kafka fences the first, whose next write fails with STATE_FENCED — the later one wins.
  * An exactly-once sink writes its records through the same producer (`commitAtomically`), so its
  * output, the checkpoints and operator state commit in one transaction.
- * Keys are `{pipeline}/{key}`; logs are stored as numbered chunks (`{pipeline}/{key}#{n}`).
+ * Keys are `{pipeline}/{key}\x1f{entry path}`: a value is split into entries (source → seq /
+ * position → the position's top-level keys, for checkpoints) and a write sends only the entries
+ * that changed, removed ones as tombstones, in one transaction; a value written whole by an
+ * earlier version (`{pipeline}/{key}`) is read, and tombstoned by the first write of its entries.
+ * Logs are stored as numbered chunks (`{pipeline}/{key}#{n}`).
  *
  * A failed transaction is aborted and the producer replaced (re-initialising the transactional
  * id aborts whatever the old one left open), so a broker that stops, restarts or loses the
@@ -75,7 +86,10 @@ export class KafkaStateStore implements AtomicStateStore {
   private producer: KafkaProducer;
   /** The producer is connected and its transactional id initialised. */
   private producerReady = false;
+  /** Values as an earlier version wrote them: one record per key. */
   private readonly values = new Map<string, JsonValue>();
+  /** Values as entries (entry path → JSON text), by key. */
+  private readonly entries = new Map<string, Entries>();
   private readonly logs = new Map<string, Buffer[]>();
   private chain: Promise<unknown> = Promise.resolve();
   /** This worker's claim on the pipeline, once committed (see the class comment). */
@@ -92,7 +106,11 @@ export class KafkaStateStore implements AtomicStateStore {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }));
     this.producer = this.newProducer();
     this.atomicTarget = atomicTargetOf(c);
+    this.location = `Kafka topic ${c.topic} (pipeline "${pipelineId}", at ${c.brokers.join(', ')})`;
   }
+
+  /** Where the state is, for STATE_CORRUPT. */
+  readonly location: string;
 
   private newProducer(): KafkaProducer {
     return createProducer(this.c.driver, { kafka: this.kafka, connection: this.c }, { transactionalId: `plumline-${this.pipelineId}`, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
@@ -182,9 +200,16 @@ export class KafkaStateStore implements AtomicStateStore {
   private async load(ends: ReadonlyMap<number, number>): Promise<void> {
     const prefix = this.prefix();
     const chunks = new Map<string, Map<number, Buffer | null>>();
+    let damage: StateError | undefined;
     await this.scan(ends, (key, value) => {
       if (!key.startsWith(prefix)) return;
       const k = key.slice(prefix.length);
+      const sep = k.indexOf(ENTRY_SEP);
+      if (sep > 0) {
+        // Thrown inside the consumer's handler, it would be retried for ever: kept for after the scan.
+        damage ??= this.loadEntry(k.slice(0, sep), k.slice(sep + 1), value);
+        return;
+      }
       const hash = k.lastIndexOf('#');
       if (hash > 0 && /^#\d+$/.test(k.slice(hash))) {
         const log = k.slice(0, hash);
@@ -194,10 +219,31 @@ export class KafkaStateStore implements AtomicStateStore {
       } else if (value === null) this.values.delete(k);
       else this.values.set(k, JSON.parse(value.toString()) as JsonValue);
     });
+    if (damage) throw damage;
     for (const [log, m] of chunks) {
       const parts = [...m].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]).map(([, v]) => v!);
       if (parts.length) this.logs.set(log, parts);
     }
+  }
+
+  /** Takes in one entry record; its value names the pipeline (a record of another pipeline under this one's prefix is damage, returned). */
+  private loadEntry(key: string, path: string, value: Buffer | null): StateError | undefined {
+    let entries = this.entries.get(key);
+    if (value === null) {
+      entries?.delete(path);
+      if (entries?.size === 0) this.entries.delete(key);
+      return undefined;
+    }
+    let record: { p?: unknown; v?: unknown };
+    try {
+      record = JSON.parse(value.toString()) as typeof record;
+    } catch {
+      return stateCorrupt(this.location, `the record of ${key} ${path} is not JSON`);
+    }
+    if (record.p !== this.pipelineId || !('v' in record)) return stateCorrupt(this.location, `the record of ${key} ${path} ${record.p !== this.pipelineId ? `belongs to pipeline ${JSON.stringify(record.p)}` : 'has no value'}`);
+    if (!entries) this.entries.set(key, (entries = new Map()));
+    entries.set(path, JSON.stringify(record.v));
+    return undefined;
   }
 
   /**
@@ -316,7 +362,13 @@ export class KafkaStateStore implements AtomicStateStore {
   }
 
   async get(key: string): Promise<JsonValue | undefined> {
-    return this.values.get(key);
+    const entries = this.entries.get(key);
+    if (!entries) return this.values.get(key);
+    try {
+      return fromEntries(entries);
+    } catch (err) {
+      throw stateCorrupt(this.location, `the entries of ${key} do not fit together: ${(err as Error).message}`);
+    }
   }
 
   set(key: string, value: JsonValue): Promise<void> {
@@ -338,10 +390,12 @@ export class KafkaStateStore implements AtomicStateStore {
    */
   private messagesOf(writes: readonly StagedWrite[]): { messages: kafkajs.Message[]; apply: () => void } {
     const touched = new Map<string, { replaced: boolean; chunks: Buffer[] }>();
+    /** The entries of each key set in this transaction, as they will be once it commits. */
+    const setTo = new Map<string, Entries>();
     const messages: kafkajs.Message[] = [];
     for (const w of writes) {
       if (w.kind === 'set') {
-        messages.push({ key: this.prefix() + w.key, value: JSON.stringify(w.value) });
+        messages.push(...this.entryMessages(w.key, setTo.get(w.key) ?? this.entries.get(w.key), toEntries(w.value), setTo));
         continue;
       }
       let log = touched.get(w.key);
@@ -360,10 +414,28 @@ export class KafkaStateStore implements AtomicStateStore {
       messages.push(...msgs);
     }
     const apply = (): void => {
-      for (const w of writes) if (w.kind === 'set') this.values.set(w.key, w.value);
+      for (const [key, entries] of setTo) {
+        this.values.delete(key);
+        if (entries.size) this.entries.set(key, entries);
+        else this.entries.delete(key);
+      }
       for (const [key, log] of touched) this.logs.set(key, log.replaced ? log.chunks : [...(this.logs.get(key) ?? []), ...log.chunks]);
     };
     return { messages, apply };
+  }
+
+  /**
+   * The records that take `key` from `prev` to `next` entries: the entries that changed, and
+   * tombstones for those removed and for the value an earlier version wrote whole.
+   */
+  private entryMessages(key: string, prev: Entries | undefined, next: Entries, setTo: Map<string, Entries>): kafkajs.Message[] {
+    const base = `${this.prefix()}${key}${ENTRY_SEP}`;
+    const { set, removed } = diffEntries(prev, next);
+    const messages: kafkajs.Message[] = set.map(([path, text]) => ({ key: base + path, value: `{"p":${JSON.stringify(this.pipelineId)},"v":${text}}` }));
+    for (const path of removed) messages.push({ key: base + path, value: null });
+    if (this.values.has(key) && !setTo.has(key)) messages.push({ key: this.prefix() + key, value: null });
+    setTo.set(key, next);
+    return messages;
   }
 
   private chunkMessages(key: string, from: number, data: Uint8Array): kafkajs.Message[] {
