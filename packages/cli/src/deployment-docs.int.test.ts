@@ -180,7 +180,7 @@ describe('deployment files and the commands of deployment.md and troubleshooting
         const r = run('bash', ['-euo', 'pipefail', '-c', script], { cwd: work.dir, env: { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}` } });
         expect(r.code, `${page}:\n${script}\n${r.out}`).toBe(0);
         if (script.includes('grep \'"msg":"done"\'')) expect(r.out).toContain('calls: in 0 out 0');
-        if (script.includes('checkpoints.json')) expect(r.out).toContain('"next":1000');
+        if (script.includes('"msg":"pipeline started"')) expect(r.out).toContain('"next":1000');
       }
     } finally {
       await work.cleanup();
