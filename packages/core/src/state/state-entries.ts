@@ -35,6 +35,11 @@ export function toEntries(value: JsonValue, depth = ENTRY_DEPTH): Entries {
   return out;
 }
 
+/** Sets an own property as JSON.parse does: a key `__proto__` is data, not the prototype. */
+function define(o: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** The value `entries` were made from (object key order may differ). Throws on entries that do not fit together. */
 export function fromEntries(entries: Entries): JsonValue | undefined {
   if (entries.size === 0) return undefined;
@@ -49,13 +54,14 @@ export function fromEntries(entries: Entries): JsonValue | undefined {
     if (!Array.isArray(path) || path.length === 0 || !path.every((p) => typeof p === 'string')) throw new Error(`entry path ${pathText} is not a list of keys`);
     let at: Record<string, JsonValue> = root;
     for (const key of path.slice(0, -1) as string[]) {
-      const next = Object.hasOwn(at, key) ? at[key] : (at[key] = {});
+      if (!Object.hasOwn(at, key)) define(at, key, {});
+      const next = at[key];
       if (!isPlainObject(next)) throw new Error(`entry ${pathText} lies inside a value that is not an object`);
       at = next;
     }
     const last = path[path.length - 1] as string;
     if (Object.hasOwn(at, last)) throw new Error(`entry ${pathText} overlaps another`);
-    at[last] = JSON.parse(text) as JsonValue;
+    define(at, last, JSON.parse(text) as JsonValue);
   }
   return root;
 }
