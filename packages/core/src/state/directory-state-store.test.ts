@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -226,6 +226,32 @@ describe('directory state store: state written before it was kept per pipeline',
       expect(await readFile(join(dir, 'pipelines', 'alpha', 'out~index.log'), 'utf8')).toBe('index\n');
       // Adopted once: a later pipeline with the same source finds none to take.
       expect(await runGenerate(dir, 'beta', 1200)).toBe(1200);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an adoption interrupted after its claim is finished by the same pipeline\'s next start', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await legacy(dir);
+      // The claim (checkpoints.json moved into the pipeline's legacy/) happened; the rest did not.
+      await mkdir(join(dir, 'pipelines', 'alpha', 'legacy'), { recursive: true });
+      await rename(join(dir, 'checkpoints.json'), join(dir, 'pipelines', 'alpha', 'legacy', 'checkpoints.json'));
+      expect(await runGenerate(dir, 'other', 1200)).toBe(1200); // the claim is alpha's: not another's
+      expect(await runGenerate(dir, 'alpha', 1200)).toBe(200);
+      expect(await readFile(join(dir, 'pipelines', 'alpha', 'out~index.log'), 'utf8')).toBe('index\n');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a damaged checkpoints.json of the old layout stops the start with STATE_CORRUPT naming it', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'checkpoints.json'), '{"gen":{"seq":3,');
+      await expect(runGenerate(dir, 'alpha', 1200)).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringContaining(join(dir, 'checkpoints.json')) });
+      expect(await readFile(join(dir, 'checkpoints.json'), 'utf8')).toBe('{"gen":{"seq":3,');
     } finally {
       await cleanup();
     }

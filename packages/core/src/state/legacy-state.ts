@@ -68,13 +68,16 @@ async function claim(a: LegacyAdoption, claimed: string): Promise<boolean> {
   } catch {
     return false; // adopted meanwhile by a pipeline that held the lock before us
   }
-  let ids: string[] = [];
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) ids = Object.keys(value);
+    value = JSON.parse(text) as unknown;
   } catch {
-    // Not JSON: whose it is cannot be told; left for an operator (the warning below).
+    value = undefined;
   }
+  // Damaged, it can be no pipeline's: starting without it would read everything again beside
+  // the output it covers. An operator decides (restore it, or move it away).
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw stateCorrupt(file, 'it was written before state was kept per pipeline and is not an object of checkpoints');
+  const ids = Object.keys(value);
   const missing = ids.filter((id) => !a.sourceIds?.includes(id));
   if (ids.length === 0 || missing.length > 0 || !a.sourceIds) {
     a.logger?.warn(
