@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DirectoryStateStore, type JsonValue } from '@plumline/core';
 import { tmpDir } from '@plumline/core/testing';
-import { runCli } from './test-support/run-cli.js';
+import { runCli, startCli } from './test-support/run-cli.js';
 
 /** The `attributes.index` of every line of an NDJSON file the file sink wrote. */
 async function indexes(path: string): Promise<number[]> {
@@ -68,6 +69,41 @@ describe('state is checked before it is trusted (plumline run, file sink)', () =
       expect(await readFile(join(dir, 'out/calls.ndjson'), 'utf8')).toBe(before);
     } finally {
       await cleanup();
+    }
+  });
+});
+
+describe('backing up state while the pipeline runs (docs/operations.md)', () => {
+  it('a copy in the documented order — state.log, then the other files, then the output — restores to every event exactly once', { timeout: 120_000 }, async () => {
+    const work = await tmpDir();
+    const backup = await tmpDir();
+    try {
+      const dir = work.dir;
+      await writeFile(join(dir, 'p.yaml'), 'id: calls\nruntime: { commit_interval: 100ms }\nsources:\n  gen: { type: generate, count: 60000, rate: 20000, batch_size: 500 }\nsinks:\n  out: { type: file, inputs: [gen], path: out/calls.ndjson }\n');
+      const running = startCli(['run', 'p.yaml', '--log-level', 'info'], dir);
+      await running.waitFor(/first checkpoint committed/);
+      await sleep(600);
+      const state = join(dir, '.plumline/state/pipelines/calls');
+      await copyFile(join(state, 'state.log'), join(backup.dir, 'state.log'));
+      for (const name of await readdir(state)) if (name !== 'state.log') await copyFile(join(state, name), join(backup.dir, name));
+      await cp(join(dir, 'out'), join(backup.dir, 'out'), { recursive: true });
+      running.child.kill('SIGKILL');
+      await running.exited;
+      const copied = (await indexes(join(backup.dir, 'out/calls.ndjson'))).length;
+      expect(copied).toBeGreaterThan(0);
+      expect(copied).toBeLessThan(60000); // taken mid-run
+      // Restored where it ran (the file sink's index names its files by absolute path).
+      await rm(join(dir, '.plumline'), { recursive: true });
+      await rm(join(dir, 'out'), { recursive: true });
+      await cp(join(backup.dir, 'out'), join(dir, 'out'), { recursive: true });
+      await rm(join(backup.dir, 'out'), { recursive: true });
+      await cp(backup.dir, state, { recursive: true });
+      const restored = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(await indexes(join(dir, 'out/calls.ndjson'))).toEqual(range(60000));
+    } finally {
+      await work.cleanup();
+      await backup.cleanup();
     }
   });
 });
