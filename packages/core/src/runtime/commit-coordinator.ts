@@ -60,7 +60,7 @@ export class CommitCoordinator {
 
   isCommitted = (positions: readonly BatchPosition[]): boolean =>
     positions.every((p) => {
-      const committed = this.committedSeq[p.source] ?? 0;
+      const committed = Object.hasOwn(this.committedSeq, p.source) ? this.committedSeq[p.source] : 0;
       // A seq that is not a number would compare false and read as "not committed": output removed on its word.
       if (typeof p.seq !== 'number' || typeof committed !== 'number') {
         throw new StateError('STATE_CORRUPT', `isCommitted: source "${p.source}" has no batch number to compare (batch ${String(p.seq)}, committed ${String(committed)}): refusing to answer rather than say "not committed"`, { retriable: false, fields: { component: p.source } });
