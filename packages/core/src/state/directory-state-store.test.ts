@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +103,21 @@ describe('directory state store: checked before trusted', () => {
       expect(err).toMatchObject({ code: 'STATE_CORRUPT', retriable: false });
       expect((err as Error).message).toContain(stateLog(dir, 'p'));
       expect((err as Error).message).toMatch(/restore .* from a backup/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a state.log missing beside the pipeline\'s other state (an index) stops the start with STATE_CORRUPT', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await withStore(dir, 'p', async (s) => {
+        await s.set('checkpoints', { gen: { seq: 1, position: { next: 100 } } });
+        await s.append('out/index', Buffer.from('{"o":1}\n'));
+      });
+      await rm(stateLog(dir, 'p'));
+      await expect(withStore(dir, 'p', (s) => s.get('checkpoints'))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/missing while .*out~index\.log/) });
+      expect(await readdir(join(dir, 'pipelines', 'p'))).toEqual(['out~index.log']);
     } finally {
       await cleanup();
     }

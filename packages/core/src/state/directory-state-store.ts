@@ -81,6 +81,7 @@ export class DirectoryStateStore implements StateStore {
       }
       if (!(await exists(this.location))) {
         await adoptLegacyState({ dir: this.dir, pipelineDir: this.pipelineDir, recordLog: this.location, ...this.options });
+        await this.refuseLogsWithoutRecordLog();
       }
       await this.load(lock.stale);
       this.recordLog = await open(this.location, 'a');
@@ -90,6 +91,17 @@ export class DirectoryStateStore implements StateStore {
       throw err;
     }
     this.opened = true;
+  }
+
+  /**
+   * The record log is made at the first open, before any other file: logs without it (an
+   * index, held events) mean it was lost — deleted, or left out of a restore. Starting as if
+   * nothing was committed would let a sink remove the output those logs cover.
+   */
+  private async refuseLogsWithoutRecordLog(): Promise<void> {
+    if (await exists(this.location)) return;
+    const logs = (await readdir(this.pipelineDir)).filter((name) => name.endsWith('.log'));
+    if (logs.length) throw stateCorrupt(this.location, `it is missing while the pipeline's other state is there (${logs.join(', ')}): it was deleted or left out of a copy`);
   }
 
   private async makeDirectory(): Promise<void> {
