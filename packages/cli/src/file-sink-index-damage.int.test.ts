@@ -183,13 +183,16 @@ sinks:
     const { startCli } = await import('./test-support/run-cli.js');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(backup, 'state'), { recursive: true });
+    // The pipeline's state directory; its checkpoints and the index's head are values in state.log.
+    const state = join(dir, 'state', 'pipelines', 'alpha');
     const run = startCli(['run', 'p.yaml', '--log-level', 'info'], dir);
     await run.waitFor(/first checkpoint committed/);
     await new Promise((r) => setTimeout(r, 500));
     for (const what of order) {
       if (what === 'output') await copy(dir, backup, ['out.ndjson', '.out.ndjson.plumline-owner']);
-      else if (what === 'checkpoints') await copy(join(dir, 'state'), join(backup, 'state'), (await readdir(join(dir, 'state'))).filter((n) => n.endsWith('.json') && !n.includes('~index')));
-      else await copy(join(dir, 'state'), join(backup, 'state'), [what === 'head' ? 'out~index.alpha.head.json' : 'out~index.alpha.log']);
+      // LOCK too: it tells the store that the copy's writer did not stop cleanly (a last record cut by the copy is repaired).
+      else if (what === 'checkpoints' || what === 'head') await copy(state, join(backup, 'state'), ['state.log', 'LOCK']);
+      else await copy(state, join(backup, 'state'), ['out~index.alpha.log']);
       await new Promise((r) => setTimeout(r, 200));
     }
     run.child.kill('SIGTERM');
@@ -209,7 +212,7 @@ sinks:
       // Restore in place (the index names files by their absolute paths).
       await rm(join(live.dir, 'state'), { recursive: true });
       await rm(join(live.dir, 'out.ndjson'));
-      await copy(join(backup.dir, 'state'), join(live.dir, 'state'), await readdir(join(backup.dir, 'state')));
+      await copy(join(backup.dir, 'state'), join(live.dir, 'state', 'pipelines', 'alpha'), await readdir(join(backup.dir, 'state')));
       await copy(backup.dir, live.dir, ['out.ndjson', '.out.ndjson.plumline-owner']);
       const restored = await runCli(['run', 'p.yaml', '--once'], live.dir);
       expect(restored.code, restored.stderr).toBe(0);
@@ -221,7 +224,7 @@ sinks:
       await rm(join(backup.dir, 'state'), { recursive: true });
       await backupWhileRunning(live.dir, backup.dir, ['head', 'index', 'checkpoints', 'output']);
       await rm(join(live.dir, 'state'), { recursive: true });
-      await copy(join(backup.dir, 'state'), join(live.dir, 'state'), await readdir(join(backup.dir, 'state')));
+      await copy(join(backup.dir, 'state'), join(live.dir, 'state', 'pipelines', 'alpha'), await readdir(join(backup.dir, 'state')));
       await copy(backup.dir, live.dir, ['out.ndjson', '.out.ndjson.plumline-owner']);
       const kept = await sha256(join(live.dir, 'out.ndjson'));
       const wrong = await runCli(['run', 'p.yaml', '--once'], live.dir);
