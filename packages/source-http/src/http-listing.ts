@@ -37,6 +37,8 @@ export interface ListingReader {
   map: (record: unknown) => Mapped;
   /** Waits for a turn under `rate_limit`. */
   turn: () => Promise<void>;
+  /** Whether `pagination.next` was ever in a response, and whether its absence was told (once). */
+  paging: { nextSeen: boolean; warned: boolean };
   logger: Logger;
   signal: AbortSignal;
 }
@@ -116,6 +118,8 @@ export async function* readListing(r: ListingReader, range: Pick<RequestVars, 'f
       } else next = advance(records.length, index, pages, p.limit, p.end_on) === 'done' ? { done: true } : { page: page + 1 };
     } else if (p.type === 'cursor') {
       const token = valueAt(res.doc, p.next);
+      if (token !== undefined) r.paging.nextSeen = true;
+      else if (records.length > 0) warnNextNeverSeen(r, res.doc, p.next, where);
       const t = token === undefined || token === null || token === '' ? undefined : String(token);
       if (t !== undefined && t === pos.cursor) r.logger.warn({ cursor: t }, 'the server gave the cursor it was asked with as the next one: the listing ends here');
       next = t === undefined || t === pos.cursor ? { done: true } : { cursor: t };
@@ -128,6 +132,23 @@ export async function* readListing(r: ListingReader, range: Pick<RequestVars, 'f
     yield { ...mapPage(r, records, delivered, where), position: next };
     pos = next;
   }
+}
+
+/**
+ * A next-token path that no response has held yet, on a page with records: most likely a typo
+ * (a path that is never there ends every listing after its first page, and the checkpoint then
+ * moves past the rest). It may also be an API that leaves the key out on a last page, so this
+ * warns once, naming the keys the response has where the path was looked for.
+ */
+function warnNextNeverSeen(r: ListingReader, doc: unknown, path: string, where: string): void {
+  if (r.paging.nextSeen || r.paging.warned) return;
+  r.paging.warned = true;
+  const parent = path.includes('.') ? valueAt(doc, path.slice(0, path.lastIndexOf('.'))) : doc;
+  const keys = parent !== null && typeof parent === 'object' && !Array.isArray(parent) ? Object.keys(parent).slice(0, 12) : [];
+  r.logger.warn(
+    { code: 'HTTP_SOURCE_NEXT_NOT_FOUND', path, keys, request: where },
+    `pagination.next "${path}" is not in the response${keys.length ? ` (keys there: ${keys.join(', ')})` : ''}: this listing ends at its first page. If the API pages with a token, correct the path; otherwise ignore this (told once)`,
+  );
 }
 
 function mapPage(r: ListingReader, records: unknown[], delivered: Set<string>, where: string): Omit<ListingPage, 'position'> {

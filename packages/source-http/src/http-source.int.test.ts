@@ -111,12 +111,12 @@ function sourceConfig(base: string, strategy: Strategy, extra: Record<string, un
   return { type: 'http', ...c, map: MAP, start: FROM, end: END, max_retries: 2, ...extra };
 }
 
-async function run(config: Record<string, unknown>, o: { once?: boolean; state?: MemoryStateStore; extra?: AnyPlugin[] } = {}) {
+async function run(config: Record<string, unknown>, o: { once?: boolean; state?: MemoryStateStore; extra?: AnyPlugin[]; logs?: string[] } = {}) {
   const sink = memorySink({ type: 'mem' });
   const dead = memorySink({ type: 'dead' });
   const p = await createPipeline(
     { sources: { api: config }, sinks: { out: { type: 'mem', inputs: ['api'] }, dl: { type: 'dead', inputs: ['dead_letter'] } } },
-    { plugins: new PluginRegistry([...corePlugins, httpSource, ...(o.extra ?? []), sink.plugin, dead.plugin]), logger: createLogger({ level: 'silent' }), once: o.once ?? true, stateStore: o.state ?? new MemoryStateStore() },
+    { plugins: new PluginRegistry([...corePlugins, httpSource, ...(o.extra ?? []), sink.plugin, dead.plugin]), logger: o.logs ? createLogger({ level: 'warn', destination: new Writable({ write: (c: Buffer, _e, cb) => (o.logs!.push(c.toString()), cb()) }) }) : createLogger({ level: 'silent' }), once: o.once ?? true, stateStore: o.state ?? new MemoryStateStore() },
   );
   await p.start();
   return { p, sink, dead, delivered: () => sink.record.events.map((e) => e.id).sort() };
@@ -178,6 +178,24 @@ describe('http source: each pagination strategy against a scripted server', () =
     await p.done;
     expect(delivered()).toEqual(ids());
     expect(sink.record.events).toHaveLength(57);
+  });
+
+  it('cursor: a next-token path that no response holds (a typo) is told once, naming the keys that are there', async () => {
+    const base = await serve(({ url }) => apis.cursor(url));
+    const logs: string[] = [];
+    const { p, delivered } = await run(sourceConfig(base, 'cursor', { pagination: { type: 'cursor', next: 'meta.next_cursr' } }), { logs });
+    await p.done;
+    // One page per range is all a wrong path can read; what matters is that someone is told.
+    expect(delivered().length).toBeLessThan(ids().length);
+    const told = logs.filter((l) => l.includes('HTTP_SOURCE_NEXT_NOT_FOUND'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('pagination.next \\"meta.next_cursr\\" is not in the response (keys there: next_cursor)');
+    // The right path is never warned about, also on the last page where the token is null.
+    const quiet: string[] = [];
+    const ok = await run(sourceConfig(base, 'cursor'), { logs: quiet });
+    await ok.p.done;
+    expect(ok.delivered()).toEqual(ids());
+    expect(quiet.join('')).not.toContain('HTTP_SOURCE_NEXT_NOT_FOUND');
   });
 
   it('a listing that stays short of its total fails with HTTP_SOURCE_SHORT_LISTING and delivers nothing it did not get', async () => {

@@ -47,7 +47,7 @@ class HttpSource implements Source<HttpCheckpoint> {
           ? new HttpSourceError('HTTP_SOURCE_STATUS', f.message, { retriable: true, status: f.status, retryAfterMs: f.retryAfterMs })
           : new HttpSourceError(f.kind === 'timeout' ? 'HTTP_SOURCE_TIMEOUT' : 'HTTP_SOURCE_CONNECTION', f.message, { retriable: true, cause: f.cause }),
     });
-    this.reader = { http: this.http, builder: new HttpRequestBuilder(c, auth, shared.signer), c, map: compileMapping(c.map, c.include_raw), turn: shared.turn, logger: ctx.logger, signal: ctx.signal };
+    this.reader = { http: this.http, builder: new HttpRequestBuilder(c, auth, shared.signer), c, map: compileMapping(c.map, c.include_raw), turn: shared.turn, paging: { nextSeen: false, warned: false }, logger: ctx.logger, signal: ctx.signal };
   }
 
   get bounded(): boolean {
