@@ -81,7 +81,9 @@ export function compileMapping(m: HttpMapping, includeRaw: boolean): (record: un
       if (typeof v === 'object') return { problem: `record ${idValue}: ${key} at ${c.text} is an object, not a value` };
       if (key === 'direction') {
         const d = String(v).toLowerCase();
+        // A vendor's own word ("IN", "internal") is kept, not lost, as the reference says.
         if (d === 'inbound' || d === 'outbound') e.direction = d;
+        else e.attributes.direction = v;
       } else e[key] = String(v);
     }
     if (duration) {
