@@ -33,5 +33,7 @@ describe('plugins loaded for the types a pipeline names', () => {
     expect(namedTypes({ state: { type: 'kafka' }, sources: { a: { type: 'plum' } }, transforms: { t: { type: 'mask' } }, sinks: { s: { type: 'file' } } })).toEqual(['source:plum', 'transform:mask', 'sink:file', 'state:kafka']);
     expect(namedTypes({ sources: 'not a map' })).toBeUndefined();
     expect(namedTypes('text')).toBeUndefined();
+    // A component without a type is told every type it may take, so every package is loaded.
+    expect(namedTypes({ sources: { a: { tpye: 'plum' } } })).toBeUndefined();
   });
 });

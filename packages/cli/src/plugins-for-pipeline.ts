@@ -46,9 +46,12 @@ export function namedTypes(def: unknown): string[] | undefined {
   if (def === null || typeof def !== 'object') return undefined;
   const d = def as Record<string, unknown>;
   const named: string[] = [];
+  // A component without a type (a mistyped `type:` key) is told the types it may take: all of them.
+  let untyped = false;
   const add = (kind: PluginKind, c: unknown) => {
     const type = c !== null && typeof c === 'object' ? (c as { type?: unknown }).type : undefined;
     if (typeof type === 'string') named.push(`${kind}:${type}`);
+    else untyped = true;
   };
   for (const [section, kind] of SECTIONS) {
     const group = d[section];
@@ -57,7 +60,7 @@ export function namedTypes(def: unknown): string[] | undefined {
     for (const c of Object.values(group)) add(kind, c);
   }
   if (d.state !== undefined) add('state', d.state);
-  return named;
+  return untyped ? undefined : named;
 }
 
 /**

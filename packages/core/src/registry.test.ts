@@ -38,8 +38,9 @@ export default defineSink({
       const gen = new CallGenerator({ seed: 1, startMs: Date.parse('2026-01-01T00:00:00Z'), spacingMs: 1000, duplicateRatio: 0, source: 'g' });
       expect(mod.seen).toEqual([0, 1, 2].map((i) => 'x-' + gen.event(i).id.toUpperCase()));
       // Its schema is checked like any other, with located errors.
-      const err = (await createPipeline(yaml.replace('prefix', 'prefx'), { plugins: corePlugins, baseDir: dir, file: 'p.yaml' }).catch((e) => e)) as { errors: { code: string }[] };
-      expect(err.errors.map((e) => e.code)).toContain('CONFIG_MISSING_KEY');
+      const err = (await createPipeline(yaml.replace('prefix', 'prefx'), { plugins: corePlugins, baseDir: dir, file: 'p.yaml' }).catch((e) => e)) as { errors: { code: string; message: string }[] };
+      // The required `prefix` written as `prefx`: one error, at the key as written.
+      expect(err.errors.map((e) => [e.code, e.message.replace(/^.*?: unknown/, 'unknown')])).toEqual([['CONFIG_UNKNOWN_KEY', 'unknown key "prefx": did you mean "prefix"? ("prefix" is required)']]);
     } finally {
       await cleanup();
     }

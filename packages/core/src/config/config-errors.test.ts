@@ -115,6 +115,29 @@ sinks:
     expect(errors).toEqual([{ code: 'CONFIG_MISSING_KEY', line: 4, column: 3, path: 'sinks.out.inputs', file: 'p.yaml' }]);
   });
 
+  it('a required key written misspelled is one error at the key as written, naming the key it stands for', async () => {
+    const yaml = `sourcess:
+  gen: { tpye: generate, count: 10 }
+sinks:
+  out: { type: stdout, inptus: [gen] }
+`;
+    expect((await errorsOf(yaml))[0]).toEqual({ code: 'CONFIG_UNKNOWN_KEY', line: 1, column: 1, path: 'sourcess', file: 'p.yaml' });
+    const fixedTop = yaml.replace('sourcess', 'sources');
+    const errors = await resolvePipeline(fixedTop, { registry, env: {}, file: 'p.yaml' }).then(
+      () => [],
+      (e: unknown) => (e as ConfigErrors).errors,
+    );
+    expect(errors.map((e) => [e.code, e.location?.path, e.location?.line, e.location?.column, e.message])).toEqual([
+      ['CONFIG_UNKNOWN_KEY', 'sinks.out.inptus', 4, 24, 'p.yaml:4:24: sinks.out.inptus: unknown key "inptus": did you mean "inputs"? ("inputs" is required)'],
+    ]);
+    const typeErrors = await resolvePipeline(fixedTop.replace('inptus', 'inputs'), { registry, env: {}, file: 'p.yaml' }).then(
+      () => [],
+      (e: unknown) => (e as ConfigErrors).errors,
+    );
+    expect(typeErrors.map((e) => [e.code, e.location?.path, e.location?.line, e.location?.column])).toEqual([['CONFIG_UNKNOWN_KEY', 'sources.gen.tpye', 2, 10]]);
+    expect(typeErrors[0]!.message).toContain('unknown key "tpye": did you mean "type"? ("type" is required: one of generate, stdin');
+  });
+
   it('reports YAML syntax errors with their position', async () => {
     const errors = await errorsOf(`sources:
   gen: { type: generate, count: 10

@@ -51,7 +51,7 @@ export function closestName(name: string, known: readonly string[]): string | un
 /** What a missing value is, in words, by zod's expected type; for a few well-known keys, what to write. */
 function missingHint(key: string, expected: unknown): string {
   if (key === 'inputs') return 'the components it reads from, e.g. inputs: [<source or transform>]';
-  return ({ array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', object: 'a map of keys' } as Record<string, string>)[String(expected)] ?? String(expected);
+  return ({ array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', object: 'a map of keys' } as Record<string, string>)[String(expected)] ?? String(expected ?? 'a value; see docs/reference.md');
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {
@@ -61,6 +61,33 @@ function valueAt(root: unknown, path: KeyPath): unknown {
     v = (v as Record<string | number, unknown>)[p];
   }
   return v;
+}
+
+const typoId = (parent: readonly (string | number)[], key: string, missing = false): string => `${missing ? 'missing' : 'written'}\u0000${parent.join('\u0000')}\u0000${key}`;
+
+/**
+ * Required keys that are missing because they were written misspelled beside: for each missing
+ * key, the unknown key of the same object closest to it. Both directions are indexed, so the
+ * pair is told once, at the key as written (zod reports the unknown key only sometimes, after
+ * the missing one, or not at all when another check stopped it first).
+ */
+function misspelledRequiredKeys(schema: z.ZodType, value: unknown, issues: readonly z.core.$ZodIssue[]): Map<string, string> {
+  const typos = new Map<string, string>();
+  for (const issue of issues) {
+    const rel = issue.path as (string | number)[];
+    if ((issue.code !== 'invalid_type' && issue.code !== 'invalid_union') || rel.length === 0 || valueAt(value, rel) !== undefined) continue;
+    const parent = rel.slice(0, -1);
+    const obj = valueAt(value, parent);
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) continue;
+    const key = String(rel[rel.length - 1]);
+    const known = knownKeys(schema, parent);
+    const unknown = Object.keys(obj).filter((k) => !known.includes(k) && !typos.has(typoId(parent, k)));
+    const written = unknown.find((k) => closestName(key, [k]) !== undefined);
+    if (written === undefined) continue;
+    typos.set(typoId(parent, key, true), written);
+    typos.set(typoId(parent, written), key);
+  }
+  return typos;
 }
 
 /**
@@ -77,12 +104,14 @@ export function validateConfig<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, data: result.data };
   const errors: ConfigError[] = [];
+  const typos = misspelledRequiredKeys(schema, value, result.error.issues);
   for (const issue of result.error.issues) {
     const rel = issue.path as (string | number)[];
     const path = [...basePath, ...rel];
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeys(schema, rel);
       for (const key of issue.keys) {
+        if (typos.has(typoId(rel, key))) continue;
         const close = known.filter((k) => editDistance(k, key) <= 2);
         const hint = close.length ? ` (did you mean "${close[0]}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : '';
         errors.push(
@@ -94,8 +123,19 @@ export function validateConfig<S extends z.ZodType>(
       }
       continue;
     }
-    if (issue.code === 'invalid_type' && valueAt(value, rel) === undefined) {
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && valueAt(value, rel) === undefined) {
       const key = String(rel[rel.length - 1] ?? '');
+      const typo = typos.get(typoId(rel.slice(0, -1), key, true));
+      if (typo !== undefined) {
+        // One error where the mistake is: the key as written, and the required key it stands for.
+        errors.push(
+          new ConfigError('CONFIG_UNKNOWN_KEY', `unknown key "${typo}": did you mean "${key}"? ("${key}" is required)`, {
+            location: doc.locate(path.slice(0, -1), typo),
+            fields: { key: typo },
+          }),
+        );
+        continue;
+      }
       errors.push(
         new ConfigError('CONFIG_MISSING_KEY', `missing required key "${key}": add it (${missingHint(key, (issue as { expected?: unknown }).expected)})`, {
           location: doc.locate(path.slice(0, -1), key),

@@ -226,7 +226,7 @@ class PipelineResolver {
   private async component(section: Section, id: string, entry: Record<string, unknown>): Promise<ResolvedComponent | undefined> {
     const path: KeyPath = [section, id];
     const { type, use, inputs, ...rest } = entry as { type?: string; use?: string; inputs?: string[] };
-    const plugin = use ? await this.loadedPlugin(section, path, use, type) : this.registeredPlugin(section, path, type);
+    const plugin = use ? await this.loadedPlugin(section, path, use, type) : this.registeredPlugin(section, path, type, Object.keys(rest));
     if (!plugin) return undefined;
     const config = await this.withIncludes(plugin, path, rest);
     if (!config) return undefined;
@@ -300,10 +300,16 @@ class PipelineResolver {
   }
 
   /** The plugin of `type:` among those registered. */
-  private registeredPlugin(section: Section, path: KeyPath, type: string | undefined): AnyPlugin | undefined {
+  private registeredPlugin(section: Section, path: KeyPath, type: string | undefined, keys: readonly string[] = []): AnyPlugin | undefined {
     const kind = SECTION_KIND[section];
     if (!type) {
-      this.errors.push(new ConfigError('CONFIG_MISSING_KEY', `missing required key "type": add the plugin type (one of ${this.registry.types(kind).join(', ')})`, { location: this.doc.locate(path) }));
+      // `typ:`, `tpye:`: point at the key as written rather than only at the component.
+      const written = keys.find((k) => closestName('type', [k]) !== undefined);
+      this.errors.push(
+        written
+          ? new ConfigError('CONFIG_UNKNOWN_KEY', `unknown key "${written}": did you mean "type"? ("type" is required: one of ${this.registry.types(kind).join(', ')})`, { location: this.doc.locate(path, written), fields: { key: written } })
+          : new ConfigError('CONFIG_MISSING_KEY', `missing required key "type": add the plugin type (one of ${this.registry.types(kind).join(', ')})`, { location: this.doc.locate(path) }),
+      );
       return undefined;
     }
     const plugin = this.registry.get(kind, type);
