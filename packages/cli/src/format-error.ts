@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, ConfigErrors, PlumlineError } from '@plumline/core';
+import { ConfigError, ConfigErrors, isPlumlineError } from '@plumline/core';
 
 function excerpt(err: ConfigError): string {
   const loc = err.location;
@@ -20,7 +20,7 @@ function excerpt(err: ConfigError): string {
 export function formatError(err: unknown): string {
   if (err instanceof ConfigErrors) return err.errors.map((e) => `error: ${e.message}${excerpt(e)}`).join('\n');
   if (err instanceof ConfigError) return `error: ${err.message}${excerpt(err)}`;
-  if (err instanceof PlumlineError) return `error [${err.code}]: ${err.message}`;
+  if (isPlumlineError(err)) return `error [${err.code}]: ${err.message}`;
   if (err instanceof Error) return `error: ${err.message}`;
   return `error: ${String(err)}`;
 }

@@ -1,9 +1,22 @@
 /**
+ * The brand every {@link PlumlineError} carries, registered in the global symbol registry: a
+ * plugin installed with its own copy of @plumline/core makes errors of another class, but with
+ * the same brand, so the engine knows them by what they carry (see {@link isPlumlineError}).
+ */
+export const PLUMLINE_ERROR_BRAND: unique symbol = Symbol.for('plumline.error');
+
+/**
  * One base class for every error plumline raises. Subclasses carry a stable `code`
  * (tests and callers match on it, never on message text), structured `fields`, an
  * optional `cause`, and whether retrying the failed operation may succeed.
+ *
+ * `instanceof` is structural: `err instanceof PlumlineError` holds for an error made by any copy
+ * of core (a plugin's own), and `err instanceof PipelineError` (any subclass) for one whose class
+ * chain has a class of that name.
  */
 export class PlumlineError extends Error {
+  /** Set on the prototype (not an own field): a copy's error carries it wherever it goes. */
+  declare readonly [PLUMLINE_ERROR_BRAND]: true;
   readonly code: string;
   readonly retriable: boolean;
   readonly fields: Readonly<Record<string, unknown>>;
@@ -23,6 +36,34 @@ export class PlumlineError extends Error {
   toJSON(): Record<string, unknown> {
     return { name: this.name, code: this.code, message: this.message, retriable: this.retriable, ...this.fields };
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (!isPlumlineError(value)) return false;
+    return this === PlumlineError || classNames(value).includes(this.name);
+  }
+}
+Object.defineProperty(PlumlineError.prototype, PLUMLINE_ERROR_BRAND, { value: true, enumerable: false });
+
+/**
+ * Whether `err` is a plumline error, made by this copy of core or any other: it carries the
+ * registered brand, a string `code` and a boolean `retriable`. Every place that decides what an
+ * error means (retry, dead-letter, fail, log) asks this, never `instanceof` one copy's class.
+ */
+export function isPlumlineError(err: unknown): err is PlumlineError {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { [PLUMLINE_ERROR_BRAND]?: unknown; code?: unknown; retriable?: unknown };
+  return e[PLUMLINE_ERROR_BRAND] === true && typeof e.code === 'string' && typeof e.retriable === 'boolean';
+}
+
+/** The names of the classes in `err`'s prototype chain (bounded: a chain is a handful deep). */
+function classNames(err: object): string[] {
+  const names: string[] = [];
+  for (let p = Object.getPrototypeOf(err) as object | null; p && names.length < 16; p = Object.getPrototypeOf(p) as object | null) {
+    const ctor = (p as { constructor?: { name?: unknown } }).constructor;
+    if (typeof ctor?.name === 'string') names.push(ctor.name);
+  }
+  return names;
 }
 
 /** Where in a pipeline file a problem is. Lines and columns are 1-based. */
@@ -99,7 +140,7 @@ export type ErrorKind = 'transient' | 'permanent' | 'bug';
 
 /** Whether `err` is transient (retried), permanent (dead-letter or fail) or a bug (fail at once): one rule for every error, known or not. */
 export function errorKind(err: unknown): ErrorKind {
-  if (err instanceof PlumlineError) return err.retriable ? 'transient' : 'permanent';
+  if (isPlumlineError(err)) return err.retriable ? 'transient' : 'permanent';
   return 'bug';
 }
 

@@ -25,6 +25,7 @@ export {
   PluginError,
   PipelineError,
   StateError,
+  isPlumlineError,
   isRetriable,
   errorKind,
   type ErrorKind,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import { PlumlineError } from './errors.js';
+import { isPlumlineError } from './errors.js';
 
 /** The logger components get (pino), and its levels. */
 export type { Logger, LevelWithSilent } from 'pino';
@@ -85,9 +85,11 @@ function prettyStream(out: NodeJS.WritableStream, color: boolean): Writable {
  * address or state path needs no stack trace — and anything else, a bug, with its stack.
  */
 export function serializeError(err: unknown): unknown {
-  if (!(err instanceof PlumlineError)) return pino.stdSerializers.err(err as Error);
+  if (!isPlumlineError(err)) return pino.stdSerializers.err(err as Error);
   const cause = err.cause instanceof Error ? { cause: `${(err.cause as { code?: string }).code ? `${(err.cause as { code?: string }).code}: ` : ''}${err.cause.message}` } : {};
-  return { ...err.toJSON(), type: err.name, ...cause };
+  // Another copy of core (a plugin's) may be older: read what every copy carries if it has no toJSON.
+  const json = typeof err.toJSON === 'function' ? err.toJSON() : { name: err.name, code: err.code, message: err.message, retriable: err.retriable, ...err.fields };
+  return { ...json, type: err.name, ...cause };
 }
 
 /** The root logger of a pipeline. Components get children carrying their id as `component`. */

@@ -39,7 +39,7 @@ describe("@plumline/core's main entry", () => {
       'MemoryStateStore', 'PipelineError', 'PluginError', 'PluginRegistry', 'PlumlineError',
       'StateError', 'byteSize', 'combineReceipts', 'corePlugins', 'createLogger', 'createPipeline',
       'defineOperator', 'definePipeline', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration',
-      'errorKind', 'eventJsonLine', 'filterEvents', 'flatMapEvents', 'isAtomicStateStore', 'isPlugin', 'isRetriable',
+      'errorKind', 'eventJsonLine', 'filterEvents', 'flatMapEvents', 'isAtomicStateStore', 'isPlugin', 'isPlumlineError', 'isRetriable',
       'loadPipeline', 'mapBatches', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
       'withDead', 'z',
     ]);

@@ -1,4 +1,4 @@
-import { defineStateStore, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
+import { defineStateStore, isPlumlineError, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
 import { diffEntries, fromEntries, stateCorrupt, toEntries, type Entries } from '@plumline/core/util';
 import { randomUUID } from 'node:crypto';
 import kafkajs from './kafkajs-client.js';
@@ -343,7 +343,7 @@ export class KafkaStateStore implements AtomicStateStore {
     this.producerReady = false;
     await old.disconnect().catch(() => {});
     // A caller's own verdict (a sink that knows its records can never be written) stands.
-    if (err instanceof PlumlineError) return err;
+    if (isPlumlineError(err)) return err;
     return new StateError('STATE_WRITE_FAILED', `kafka state store (topic ${this.c.topic}): transaction failed and was aborted: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
       fields: { component: 'state', topic: this.c.topic },

@@ -1,5 +1,5 @@
 import type { Pool } from 'undici';
-import { PlumlineError } from '../errors.js';
+import { isPlumlineError, type PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginTelemetry } from '../telemetry.js';
 import { parseRetryAfter, retryWithBackoff } from '../util/retry.js';
@@ -93,7 +93,7 @@ export class VendorHttpClient {
           return read(await this.once(req), req.path);
         } catch (err) {
           // An error the client did not name is still a failed request: retried, with its code.
-          if (err instanceof PlumlineError) throw err;
+          if (isPlumlineError(err)) throw err;
           throw this.o.failure({ kind: 'connection', message: `request to ${req.display ?? req.path} failed: ${(err as Error)?.message ?? String(err)}`, cause: err }, req.path);
         }
       },

@@ -1,7 +1,7 @@
 import { concatMap, map, type OperatorFunction } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { CallEvent, DeadLetter } from '../event.js';
-import { PlumlineError } from '../errors.js';
+import { isPlumlineError } from '../errors.js';
 import { retryWithBackoff } from '../util/retry.js';
 
 /**
@@ -115,7 +115,7 @@ export function withDead(batch: Batch, events: readonly CallEvent[], dead: reado
 
 /** The dead letter for `record` that failed with `err`. */
 export function toDeadLetter(err: unknown, record: unknown, context?: Record<string, unknown>): DeadLetter {
-  const code = err instanceof PlumlineError ? err.code : 'PROCESSING_FAILED';
+  const code = isPlumlineError(err) ? err.code : 'PROCESSING_FAILED';
   const reason = err instanceof Error ? err.message : String(err);
   return context ? { code, reason, record, context } : { code, reason, record };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallEvent } from '../event.js';
 import { eventJsonLine } from '../event-json-line.js';
-import { PlumlineError } from '../errors.js';
+import { isPlumlineError } from '../errors.js';
 import type { Pipeline } from '../runtime/pipeline.js';
 
 /** Events a tap request streams when it gives no `limit`. */
@@ -33,7 +33,7 @@ export function serveTap(req: IncomingMessage, res: ServerResponse, path: string
   try {
     events = pipeline.output$(ref);
   } catch (err) {
-    res.writeHead(err instanceof PlumlineError && err.code === 'PIPELINE_UNKNOWN_OUTPUT' ? 404 : 500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+    res.writeHead(isPlumlineError(err) && err.code === 'PIPELINE_UNKNOWN_OUTPUT' ? 404 : 500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
     return;
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { CallEvent, DeadLetter } from '../event.js';
-import { isRetriable, PipelineError, PlumlineError } from '../errors.js';
+import { isPlumlineError, isRetriable, PipelineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Sink, SinkBatch } from '../plugin.js';
 import { sourceReceiptsOf, type SourceReceipt } from '../receipt.js';
@@ -185,11 +185,12 @@ export class SinkRunner {
         this.telemetry.error(err, isRetriable(err));
         this.telemetry.failing(`write failed: ${(err as Error)?.message ?? String(err)}`);
         const retriable = isRetriable(err);
-        const exhausted = (this.options.maxRetries >= 0 && attempt >= this.options.maxRetries) || (!(err instanceof PlumlineError) && attempt + 1 >= UNKNOWN_ERROR_ATTEMPTS);
+        const exhausted = (this.options.maxRetries >= 0 && attempt >= this.options.maxRetries) || (!isPlumlineError(err) && attempt + 1 >= UNKNOWN_ERROR_ATTEMPTS);
         if (!retriable || exhausted || this.options.signal.aborted) {
           this.failed = true;
           const error =
-            err instanceof PipelineError
+            // Any plumline error keeps its code (a plugin's own copy of core made it, too).
+            isPlumlineError(err)
               ? err
               : new PipelineError('SINK_WRITE_FAILED', `sink ${this.id} could not write a batch${exhausted ? ` after ${attempt + 1} attempts` : ''}: ${(err as Error)?.message ?? String(err)}`, {
                   cause: err,

@@ -1,4 +1,4 @@
-import { PlumlineError } from '../errors.js';
+import { isPlumlineError } from '../errors.js';
 import type { ComponentContext, SourcePage } from '../plugin.js';
 import type { JsonValue } from '../util/json.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
@@ -25,7 +25,7 @@ export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetr
       const e = err as { code?: string; message?: string };
       ctx.telemetry.retry(err);
       ctx.telemetry.failing(`reading failed (${e.code ?? 'error'}): retrying`);
-      ctx.logger.warn({ code: e.code, err: err instanceof PlumlineError ? undefined : err, message: e.message, attempt, delayMs }, 'source read failed; retrying the range');
+      ctx.logger.warn({ code: e.code, err: isPlumlineError(err) ? undefined : err, message: e.message, attempt, delayMs }, 'source read failed; retrying the range');
     },
     onRecovered: () => {
       ctx.telemetry.recovered();
@@ -252,7 +252,7 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
     } catch (err) {
       // Known transient errors (network, 429, 5xx) are retried for as long as allowed; errors
       // plumline does not know a few times only, so a bug cannot spin for ever.
-      const transient = err instanceof PlumlineError ? err.retriable : attempt < UNKNOWN_ERROR_ATTEMPTS;
+      const transient = isPlumlineError(err) ? err.retriable : attempt < UNKNOWN_ERROR_ATTEMPTS;
       if (o.signal.aborted || !transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
       const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
       o.onRetry?.(err, attempt, delay);

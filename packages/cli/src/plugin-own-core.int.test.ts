@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpDir } from '@plumline/core/testing';
+import { runCli } from './test-support/run-cli.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const EVENTS = 2_000;
+
+function sh(cmd: string, args: string[], cwd: string): string {
+  // As from a user's shell: not the npm_* variables of the runner that started these tests.
+  const user = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...user, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * The layout `plumline new plugin` produces: the plugin is its own npm package with its own
+ * copy of @plumline/core (installed from the packed tarball), loaded by the CLI with `use:`.
+ * Its errors are another copy's classes: the engine must still know them by what they carry.
+ */
+describe('a plugin built against its own copy of @plumline/core (the scaffold, installed with npm from the packed core)', () => {
+  let work: Awaited<ReturnType<typeof tmpDir>>;
+  let plugin: string;
+
+  beforeAll(async () => {
+    work = await tmpDir('plumline-own-core-');
+    const packs = join(work.dir, 'packs');
+    sh('npx', ['--yes', 'pnpm@10.34.9', '--filter', '@plumline/core', 'pack', '--pack-destination', packs], ROOT);
+    const core = join(packs, 'plumline-core-0.1.0.tgz');
+    sh(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'new', 'plugin', 'acme-sink', '--kind', 'sink', '--core', core], work.dir);
+    plugin = join(work.dir, 'acme-sink');
+    // What the plugin's author would write: a path that is a directory will never become writable.
+    const source = join(plugin, 'src/acme-sink.ts');
+    const text = await readFile(source, 'utf8');
+    const classified = text.replace('{ cause: err, retriable: true }', "{ cause: err, retriable: (err as NodeJS.ErrnoException).code !== 'EISDIR' }");
+    expect(classified).not.toBe(text);
+    await writeFile(source, classified);
+    sh('npm', ['install', '--ignore-scripts', '--prefer-offline'], plugin);
+    sh('npm', ['run', 'build'], plugin);
+  }, 180_000);
+
+  afterAll(async () => {
+    await work?.cleanup();
+  });
+
+  /** Each run in its own directory, with its own state. */
+  const pipeline = async (id: string, path: string): Promise<string> => {
+    const dir = join(work.dir, id);
+    await mkdir(dir);
+    await writeFile(join(dir, 'p.yaml'), `id: ${id}
+sources:
+  gen: { type: generate, count: ${EVENTS} }
+sinks:
+  out:
+    use: ../acme-sink/dist/index.js
+    type: acme
+    inputs: [gen]
+    path: ${path}
+`);
+    return dir;
+  };
+
+  it('its retriable error (the directory appears 5 s after start) is retried: the run ends 0 with every event, its code in the warnings', { timeout: 90_000 }, async () => {
+    const dir = await pipeline('late', 'late/out.ndjson');
+    const created = setTimeout(() => void mkdir(join(dir, 'late')), 5_000);
+    const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir).finally(() => clearTimeout(created));
+    expect(r.code, r.stderr).toBe(0);
+    const ids = (await readFile(join(dir, 'late/out.ndjson'), 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(new Set(ids).size).toBe(EVENTS);
+    const retries = r.stderr.split('\n').filter((l) => l.includes('sink write failed; retrying'));
+    expect(retries.length).toBeGreaterThan(0);
+    for (const l of retries) expect(l).toContain('"code":"ACME_WRITE_FAILED"');
+  });
+
+  it('its permanent error keeps its code in the final line and fails the run at once', { timeout: 60_000 }, async () => {
+    const dir = await pipeline('refused', 'a-directory');
+    await mkdir(join(dir, 'a-directory'));
+    const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+    expect(r.code).toBe(1);
+    const last = r.stderr.trim().split('\n').pop()!;
+    expect(last).toMatch(/^error \[ACME_WRITE_FAILED\]: cannot write a-directory/);
+    // Permanent: no retry.
+    expect(r.stderr).not.toContain('sink write failed; retrying');
+  });
+});
