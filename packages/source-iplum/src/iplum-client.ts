@@ -68,12 +68,17 @@ export class IplumClient {
         const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
         return { path, method: 'POST', headers, body: json, name: `iplum POST ${endpoint}`, display: endpoint, attributes: { endpoint } };
       },
-      (res) => this.result(res.status, res.body, endpoint, acceptsText),
+      (res) => this.result(res.status, res.body, endpoint, acceptsText, res.contentType),
     );
   }
 
   /** The parsed body, or the error the response means. */
-  private result(status: number, text: string, endpoint: string, acceptsText: boolean): unknown {
+  private result(status: number, text: string, endpoint: string, acceptsText: boolean, contentType?: string): unknown {
+    // An HTML page is never the API's answer (a proxy's or portal's page): not even where a bare
+    // string is accepted, where it would become the record's content.
+    if (status < 400 && contentType === 'text/html') {
+      throw new IplumApiError('IPLUM_BAD_BODY', `response to ${endpoint} is an HTML page (${text.length} bytes), not the API's answer: a proxy in between?`, { retriable: true, path: endpoint });
+    }
     let parsed: unknown;
     let json = true;
     try {

@@ -6,7 +6,7 @@ import { PipelineError } from '@plumline/core';
  * - `IPLUM_INVALID_REQUEST` — 400 ERR_INVALID_REQUEST; not retried (stops the source with the server's description).
  * - `IPLUM_INVALID_DATE` — 400 ERR_INVALID_DATE (a window over 5 days); not retried.
  * - `IPLUM_HTTP_STATUS` — 429 or 5xx; retried with backoff, honouring Retry-After.
- * - `IPLUM_BAD_BODY` — a body that does not parse; retried, then dead-lettered with its window.
+ * - `IPLUM_BAD_BODY` — a body we cannot read (a proxy's HTML page, truncated JSON, not a list); retried like a 5xx, the window read again without end in a daemon; never dead-lettered.
  * - `IPLUM_TIMEOUT` / `IPLUM_CONNECTION` — retried.
  */
 export class IplumApiError extends PipelineError {

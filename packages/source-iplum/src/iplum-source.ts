@@ -76,17 +76,12 @@ class IplumSource implements Source<IplumCheckpoint> {
   private async readWindow(stream: IplumStream, w: TimeWindow, seen: (id: string) => boolean): Promise<SourcePage<JsonValue>> {
     const body: Record<string, unknown> = { Lang: this.c.lang, StartDate: formatIplumDate(w.startMs), EndDate: formatIplumDate(w.endMs) };
     if (stream === 'usage') body.Usage = this.c.usage_types.join(',');
-    let records: unknown;
-    try {
-      records = await this.client.post(ENDPOINT[stream], body);
-    } catch (err) {
-      if (err instanceof IplumApiError && err.code === 'IPLUM_BAD_BODY') {
-        return { events: [], dead: [{ code: err.code, reason: err.message, record: { stream, window: { start: iso(w.startMs), end: iso(w.endMs) } }, context: { path: ENDPOINT[stream] } }] };
-      }
-      throw err;
-    }
+    // A body we cannot read (IPLUM_BAD_BODY: a proxy's HTML page, truncated JSON, not a list) is
+    // retriable like a 5xx: it fails the window, which is read again with the outage backoff
+    // (without end in a daemon); the cursor stays before it. Nothing is dead-lettered for it.
+    const records = await this.client.post(ENDPOINT[stream], body);
     if (!Array.isArray(records)) {
-      return { events: [], dead: [{ code: 'IPLUM_BAD_BODY', reason: `${ENDPOINT[stream]} answered with ${typeof records}, not an array`, record: { stream, window: { start: iso(w.startMs), end: iso(w.endMs) } } }] };
+      throw new IplumApiError('IPLUM_BAD_BODY', `${ENDPOINT[stream]} answered with ${records === null ? 'null' : typeof records}, not a list of records, for ${iso(w.startMs)}..${iso(w.endMs)}`, { retriable: true, path: ENDPOINT[stream] });
     }
     const events: CallEvent[] = [];
     const dead: DeadLetter[] = [];

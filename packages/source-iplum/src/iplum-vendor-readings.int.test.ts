@@ -46,6 +46,7 @@ beforeAll(async () => {
       else if (path === '/callrecordings/getrecordings') json([{ source: 'iPlum', recordId: 'rec-1', phonenumber: '+14081231234', dateTimeUTC: '2023-03-22 00:24:00', duration: '3', direction: 'in', length: '434.2 KB' }]);
       else if (path === '/callrecordings/getrecordingfile') text('http://media.iplum.com/rec-1.mp3');
       else if (path === '/fail') res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_INTERNAL', errorDescription: 'Database unavailable' }));
+      else if (path === '/portal') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>Sign in to the network</body></html>');
       else res.writeHead(404).end();
     });
   });
@@ -78,6 +79,15 @@ describe('iplum source against a server that follows the vendor prose (not the e
     } finally {
       if (tz === undefined) delete process.env.TZ;
       else process.env.TZ = tz;
+    }
+  });
+
+  it('an HTML page (a proxy, a portal) is never taken for a bare-string answer: retriable IPLUM_BAD_BODY', async () => {
+    const client = new IplumClient({ baseUrl: base, accessKey: ACCESS, secretKey: SECRET, username: 'admin@acme-voice.com', version: 'v1', requestTimeoutMs: 5000, maxRetries: 0, connections: 1, logger: createLogger({ level: 'silent' }) });
+    try {
+      await expect(client.post('/portal', {}, true)).rejects.toMatchObject({ code: 'IPLUM_BAD_BODY', retriable: true, message: expect.stringContaining('HTML page') });
+    } finally {
+      await client.close();
     }
   });
 

@@ -101,18 +101,20 @@ export class PlumClient {
     const service = path.split('/').slice(-3, -2)[0] ?? '';
     return this.http.request(
       () => ({ path, method: 'GET', headers: this.headers, name: `plum GET ${service}`, attributes: { service } }),
-      (res) => this.result(res.status, res.body, path),
+      (res) => this.result(res.status, res.body, path, res.contentType),
     );
   }
 
   /** The envelope's result, or the error the response means (a bad login, a failure envelope, an unreadable body). */
-  private result(status: number, body: string, path: string): Record<string, unknown> | undefined {
+  private result(status: number, body: string, path: string, contentType?: string): Record<string, unknown> | undefined {
     let envelope;
     try {
       envelope = decodeEnvelope(body, this.options.format, path);
     } catch (err) {
       if (status === 401 || status === 403) throw new PlumApiError('PLUM_AUTH_FAILED', `Plum refused the login for user "${this.options.username}" (HTTP ${status}): check username and password`, { retriable: false, status, path });
       if (status >= 400) throw new PlumApiError('PLUM_API_FAILURE', `Plum answered ${status} to ${path}`, { retriable: false, status, path });
+      // Retriable (PLUM_BAD_BODY): a proxy's page or a cut answer passes; say which it looks like.
+      if (contentType === 'text/html') throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} is an HTML page (${body.length} bytes), not the API's answer: a proxy in between?`, { retriable: true, status, path, cause: err });
       throw err;
     }
     if (envelope.status !== 'success') {

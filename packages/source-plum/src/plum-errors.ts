@@ -5,7 +5,7 @@ import { PipelineError } from '@plumline/core';
  * - `PLUM_AUTH_FAILED` — bad login (401/403 or an "unauthorized" failure envelope); not retried.
  * - `PLUM_API_FAILURE` — the API answered with a failure envelope (bad range, bad parameter); not retried.
  * - `PLUM_HTTP_STATUS` — 429 or 5xx; retried with backoff, honouring Retry-After.
- * - `PLUM_BAD_BODY` — a body that does not parse (truncated, malformed); retried, then dead-lettered.
+ * - `PLUM_BAD_BODY` — a body we cannot read (a proxy's HTML page, truncated or malformed JSON/XML); retried like a 5xx, the range read again without end in a daemon; never dead-lettered.
  * - `PLUM_TIMEOUT` / `PLUM_CONNECTION` — the request did not complete; retried.
  */
 export class PlumApiError extends PipelineError {

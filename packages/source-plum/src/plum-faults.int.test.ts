@@ -10,7 +10,7 @@ import { plumSource } from './plum-source.js';
  * shares our reading of the vendor page): `respond` sees each request with its number and says
  * what to answer.
  */
-type Script = (req: { path: string; offset: number; limit: number; n: number }) => { status: number; sessions?: string[]; total?: number; result?: Record<string, unknown> };
+type Script = (req: { path: string; offset: number; limit: number; n: number }) => { status: number; sessions?: string[]; total?: number; result?: Record<string, unknown>; html?: boolean };
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
 const FROM = NOW_SEC - 3600;
@@ -37,6 +37,10 @@ async function serve(script: Script): Promise<string> {
     const offset = Number(url.searchParams.get('offset') ?? 0);
     const limit = Number(url.searchParams.get('limit') ?? 1000);
     const r = script({ path: url.pathname, offset, limit, n: n++ });
+    if (r.html) {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      return;
+    }
     if (r.status !== 200) {
       res.writeHead(r.status, { 'content-type': 'text/plain' }).end('Service Unavailable');
       return;
@@ -99,6 +103,16 @@ describe('plum source against a scripted server (faults the emulator does not ma
       await p.stop();
     }
     expect(sink.record.events.map((e) => e.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('a bounded run whose range stays an HTML page ends with PLUM_BAD_BODY after max_retry_duration: nothing dead-lettered, the checkpoint before the range', { timeout: 30_000 }, async () => {
+    const url = await serve(() => ({ status: 200, html: true }));
+    const { p, sink, state } = await run(url, { end: NOW_SEC, max_retry_duration: '2s' }, true);
+    await expect(p.done).rejects.toMatchObject({ code: 'PLUM_BAD_BODY', message: expect.stringContaining('HTML page') });
+    expect(sink.record.events).toEqual([]);
+    expect(p.stats().plum!.deadLettered ?? 0).toBe(0);
+    const cp = (await state.get('checkpoints')) as Record<string, { position: { sessions?: number } | null }> | undefined;
+    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThanOrEqual(FROM);
   });
 
   it('a calls/logs row without a readable start or end is dead-lettered (PLUM_BAD_ROW) and the rest delivered; an unknown type is kept as given', async () => {

@@ -137,29 +137,19 @@ class PlumSource implements Source<PlumCheckpoint> {
         const q = { number, offset, limit: this.c.page_size };
         let page: SourcePage;
         let received: number;
-        try {
-          if (stream === 'calls') {
-            const list = await this.client.listLogs(from, to, q);
-            total = list.total;
-            received = list.rows.length;
-            page = await this.callsPage(list.rows, seen);
-          } else {
-            const list = stream === 'sessions' ? await this.client.listSessions(from, to, q) : await this.client.listErrors(from, to, q);
-            total = list.total;
-            received = list.lines.length;
-            page = this.linesPage(stream, list.lines, list.path);
-          }
-        } catch (err) {
-          if (!(err instanceof PlumApiError) || err.code !== 'PLUM_BAD_BODY') throw err;
-          // Unreadable after every retry: keep the request so it can be replayed, and move on.
-          const dead: DeadLetter = { code: err.code, reason: err.message, record: { stream, from, to, ...q }, context: { path: err.path } };
-          if (total === Number.POSITIVE_INFINITY) {
-            yield { events: [], dead: [dead], checkpoint: at(Number.MAX_SAFE_INTEGER) };
-            break;
-          }
-          offset += this.c.page_size;
-          yield { events: [], dead: [dead], checkpoint: at(offset) };
-          continue;
+        // A body we cannot read (PLUM_BAD_BODY: a proxy's HTML page, a truncated answer) is
+        // retriable like a 5xx: it fails the range, which is read again with the outage backoff
+        // (without end in a daemon); the cursor stays before it. Nothing is dead-lettered for it.
+        if (stream === 'calls') {
+          const list = await this.client.listLogs(from, to, q);
+          total = list.total;
+          received = list.rows.length;
+          page = await this.callsPage(list.rows, seen);
+        } else {
+          const list = stream === 'sessions' ? await this.client.listSessions(from, to, q) : await this.client.listErrors(from, to, q);
+          total = list.total;
+          received = list.lines.length;
+          page = this.linesPage(stream, list.lines, list.path);
         }
         if (received === 0) {
           if (offset >= total) break;

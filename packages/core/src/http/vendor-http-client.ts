@@ -59,6 +59,8 @@ export interface VendorResponse {
   body: string;
   /** The response headers, names in lower case (undici's). The generic `http` source reads `link`. */
   headers: Record<string, string | string[] | undefined>;
+  /** The media type (`content-type` without parameters, lower case), when the server said one. */
+  contentType?: string;
 }
 
 /** undici's codes for a response that did not come in time (HeadersTimeoutError, BodyTimeoutError). */
@@ -135,7 +137,9 @@ export class VendorHttpClient {
     if (status === 429 || status >= 500) {
       throw this.o.failure({ kind: 'status', message: `${this.o.vendor} answered ${status} to ${req.display ?? req.path}`, status, retryAfterMs: parseRetryAfter(headers['retry-after']), body }, req.path);
     }
-    return { status, body, headers };
+    const type = headers['content-type'];
+    const contentType = typeof type === 'string' ? type.split(';')[0]!.trim().toLowerCase() : undefined;
+    return contentType ? { status, body, headers, contentType } : { status, body, headers };
   }
 
   private poolForRequest(): Promise<Pool> {
