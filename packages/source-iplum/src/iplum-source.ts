@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
-import { mapConcurrent } from '@plumline/core/util';
+import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
@@ -17,6 +17,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 class IplumSource implements Source<IplumCheckpoint> {
   readonly wellFormedEvents = true;
   private readonly client: IplumClient;
+  /** `concurrency` bounds the enrichment requests of both streams together (they read at once). */
+  private readonly enrichPermit: () => Promise<() => void>;
 
   constructor(
     private readonly c: IplumSourceConfig,
@@ -24,6 +26,7 @@ class IplumSource implements Source<IplumCheckpoint> {
     /** The accounts of one source: the turns they share (at most so many poll at once), the host (one pool, one budget), what the account reports. */
     private readonly shared: Partial<SharedByAccounts> = {},
   ) {
+    this.enrichPermit = createPermits(c.concurrency);
     this.client = new IplumClient({
       baseUrl: c.base_url,
       // Set: the schema requires them unless `accounts` is given, and each account's source gets its own.
@@ -46,7 +49,8 @@ class IplumSource implements Source<IplumCheckpoint> {
   }
 
   read(checkpoint: IplumCheckpoint | undefined): AsyncIterable<SourcePage<IplumCheckpoint>> {
-    return pollRanges<IplumStream>({
+    // Each stream on its own loop: an outage of one endpoint does not hold back the others.
+    return pollStreams<IplumStream>({
       streams: this.c.streams,
       checkpoint,
       firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? Date.now() - this.c.backfill : Date.now(),
@@ -104,6 +108,7 @@ class IplumSource implements Source<IplumCheckpoint> {
     if (wanted.length === 0) return;
     const endpoint = stream === 'usage' ? '/usage/getcontent' : '/callrecordings/getrecordingfile';
     await mapConcurrent(wanted, this.c.concurrency, async (e) => {
+      const release = await this.enrichPermit();
       try {
         const value = await this.client.post(endpoint, { Lang: this.c.lang, RecordID: e.attributes.recordId }, true);
         if (typeof value !== 'string') throw new IplumApiError('IPLUM_BAD_BODY', `${endpoint} answered with ${typeof value}, not a string`, { retriable: false, path: endpoint });
@@ -114,6 +119,8 @@ class IplumSource implements Source<IplumCheckpoint> {
         // The record itself is good: deliver it, saying why the extra field is missing.
         e.attributes[stream === 'usage' ? 'contentError' : 'recordingUrlError'] = (err as Error).message;
         this.ctx.logger.warn({ recordId: e.attributes.recordId, endpoint, err }, 'could not fetch extra data for a record; delivering it without');
+      } finally {
+        release();
       }
     });
   }

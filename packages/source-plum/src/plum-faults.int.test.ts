@@ -115,6 +115,35 @@ describe('plum source against a scripted server (faults the emulator does not ma
     expect(cp?.plum?.position?.sessions ?? 0).toBeLessThanOrEqual(FROM);
   });
 
+  it('a sessions outage (503 without end) does not block the errors stream of the same account: errors are polled and delivered', { timeout: 60_000 }, async () => {
+    const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const clf = (sec: number) => {
+      const d = new Date(sec * 1000);
+      const p2 = (n: number) => String(n).padStart(2, '0');
+      return `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+    };
+    const errorAt = (i: number) => FROM + 60 * i + 5;
+    const errorLines = Array.from({ length: 5 }, (_, i) => `error 7185551234 3 [${clf(errorAt(i))}] 6177123000 40005${i};003;${errorAt(i)} vxml: something went wrong ${i}`);
+    let errorRequests = 0;
+    const url = await serve(({ path }) => {
+      if (path.includes('/calls/sessions/')) return { status: 503 };
+      errorRequests++;
+      const [from, to] = path.split('/').slice(-2).map(Number) as [number, number];
+      const errors = errorLines.filter((_, i) => errorAt(i) >= from && errorAt(i) < to);
+      return { status: 200, result: { total_errors: String(errors.length), errors } };
+    });
+    const { p, sink } = await run(url, { streams: ['sessions', 'errors'], poll_interval: '1s', time_zone: 'UTC' }, false);
+    try {
+      await expect.poll(() => sink.record.events.filter((e) => e.kind === 'error').length, { timeout: 20_000, interval: 200 }).toBe(errorLines.length);
+      // Later polls of errors go on while sessions are still failing.
+      await expect.poll(() => errorRequests, { timeout: 20_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+      expect(p.health().ready).toBe(false);
+    } finally {
+      await p.stop();
+    }
+    expect(sink.record.events.filter((e) => e.kind === 'error')).toHaveLength(errorLines.length);
+  });
+
   it('a calls/logs row without a readable start or end is dead-lettered (PLUM_BAD_ROW) and the rest delivered; an unknown type is kept as given', async () => {
     const row = (id: string, extra: Record<string, unknown> = {}) => ({ log_id: id, session_id: `400050;000;${FROM}`, dest: '6177123000', src: '2125551234', type: 'inbound', start: String(FROM + 10), end: String(FROM + 40), ...extra });
     const logs = [row('1'), row('2', { start: undefined }), row('3', { end: 'soon' }), row('4', { type: 'forwarded' })];

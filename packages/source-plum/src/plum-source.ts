@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollRanges } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
@@ -91,7 +91,8 @@ class PlumSource implements Source<PlumCheckpoint> {
 
   read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage<PlumCheckpoint>> {
     const nowSec = () => Math.floor(Date.now() / 1000);
-    return pollRanges<PlumStream>({
+    // Each stream on its own loop: an outage of one endpoint does not hold back the others.
+    return pollStreams<PlumStream>({
       streams: this.c.streams,
       checkpoint,
       firstStart: this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec(),
