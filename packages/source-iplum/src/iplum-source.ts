@@ -111,7 +111,7 @@ class IplumSource implements Source<IplumCheckpoint> {
       const release = await this.enrichPermit();
       try {
         const value = await this.client.post(endpoint, { Lang: this.c.lang, RecordID: e.attributes.recordId }, true);
-        if (typeof value !== 'string') throw new IplumApiError('IPLUM_BAD_BODY', `${endpoint} answered with ${typeof value}, not a string`, { retriable: false, path: endpoint });
+        if (typeof value !== 'string') throw new IplumApiError('IPLUM_BAD_BODY', `${endpoint} answered with ${typeof value}, not a string`, { retriable: true, path: endpoint });
         const key = stream === 'recordings' ? 'recordingUrl' : /^https?:\/\//i.test(value) ? 'mediaUrl' : 'content';
         e.attributes[key] = value;
       } catch (err) {
