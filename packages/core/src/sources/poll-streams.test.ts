@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PipelineError } from '../errors.js';
 import type { CallEvent } from '../event.js';
 import type { SourcePage } from '../plugin.js';
 import type { PollCheckpoint, PollRangesOptions } from './poll-ranges.js';
@@ -66,5 +67,21 @@ describe('pollStreams (each stream on its own loop)', () => {
       const ids = [...first.delivered, ...rest.delivered];
       expect({ stop, duplicated: ids.length - new Set(ids).size, missing: all.filter((id) => !ids.includes(id)).length }).toEqual({ stop, duplicated: 0, missing: 0 });
     }
+  });
+
+  it('a stream that fails for good ends the source with its error, whichever stream is being awaited', async () => {
+    const o = options(undefined);
+    const read = o.read;
+    o.read = async function* (stream, from, to, resume, seen) {
+      if (stream === 'b' && from >= 300) throw new PipelineError('B_REFUSED', 'b refuses', { retriable: false });
+      yield* read(stream, from, to, resume, seen);
+    };
+    const ids: string[] = [];
+    await expect(
+      (async () => {
+        for await (const p of pollStreams(o)) ids.push(...p.events.map((e) => e.id));
+      })(),
+    ).rejects.toMatchObject({ code: 'B_REFUSED' });
+    expect(ids.some((id) => id.startsWith('b:'))).toBe(true);
   });
 });

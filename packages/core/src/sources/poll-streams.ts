@@ -56,7 +56,12 @@ export async function* pollStreams<S extends string>(o: PollRangesOptions<S>): A
     ]),
   );
   const pending = new Map<S, Promise<Pull<S>>>();
-  const pull = (stream: S) => pending.set(stream, iterators.get(stream)!.next().then((result) => ({ stream, result })));
+  const pull = (stream: S) => {
+    const next = iterators.get(stream)!.next().then((result) => ({ stream, result }));
+    // Handled when awaited; meanwhile (another stream is awaited alone) a failure must not go unhandled.
+    next.catch(() => {});
+    pending.set(stream, next);
+  };
   for (const stream of iterators.keys()) pull(stream);
   try {
     while (pending.size > 0) {
@@ -72,7 +77,6 @@ export async function* pollStreams<S extends string>(o: PollRangesOptions<S>): A
     }
   } finally {
     // A stop or a failed stream: end every stream's loop (their pending pulls settle on their own).
-    for (const pulling of pending.values()) pulling.catch(() => {});
     await Promise.allSettled([...iterators.values()].map((it) => Promise.resolve(it.return?.(undefined))));
   }
 }
