@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -6,18 +5,11 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
+import { sh } from './test-support/user-shell.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const TSC = join(root, 'node_modules/typescript/bin/tsc');
 const EVENTS = 5_000;
-
-function sh(cmd: string, args: string[], cwd: string): string {
-  // As from a user's shell: not the npm_* variables of the runner that started these tests.
-  const user = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...user, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));

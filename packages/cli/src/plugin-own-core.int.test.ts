@@ -1,21 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
+import { sh } from './test-support/user-shell.js';
 import { runCli } from './test-support/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EVENTS = 2_000;
-
-function sh(cmd: string, args: string[], cwd: string): string {
-  // As from a user's shell: not the npm_* variables of the runner that started these tests.
-  const user = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...user, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 /**
  * The layout `plumline new plugin` produces: the plugin is its own npm package with its own
