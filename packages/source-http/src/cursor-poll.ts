@@ -1,7 +1,7 @@
 import type { CallEvent, ComponentContext, SourcePage } from '@plumline/core';
 import { OUTAGE_BACKOFF, outageReporting } from '@plumline/core/sources';
 import { backoffDelayMs, compileGetter, sleep } from '@plumline/core/util';
-import { PlumlineError } from '@plumline/core';
+import { isPlumlineError } from '@plumline/core';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 
 /** A cursor value: what `cursor_field` holds (compared as numbers when both are). */
@@ -71,7 +71,7 @@ export async function* pollCursor(r: ListingReader, ctx: ComponentContext, o: { 
         if (attempt > 1) report.onRecovered?.();
         break;
       } catch (err) {
-        const transient = err instanceof PlumlineError ? err.retriable : attempt < 3;
+        const transient = isPlumlineError(err) ? err.retriable : attempt < 3;
         if (ctx.signal.aborted) return;
         if (!transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
         const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);

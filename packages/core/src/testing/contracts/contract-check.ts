@@ -1,6 +1,6 @@
 import { createHook } from 'node:async_hooks';
 import type { z } from 'zod';
-import { PlumlineError } from '../../errors.js';
+import { isPlumlineError } from '../../errors.js';
 import { toJsonSchema } from '../../schema.js';
 
 /** One contract of the engine, checked against one plugin. */
@@ -68,7 +68,7 @@ export async function checkFailsWithCode(what: string, noFailure: string, run: (
 
 /** The error is a PlumlineError with an UPPER_SNAKE code and a boolean retriable. */
 export function checkErrorCode(err: unknown, what: string): void {
-  if (!(err instanceof PlumlineError)) violated(ERROR_CODE_CONTRACT, `${what} threw ${err instanceof Error ? err.name : typeof err} (${String((err as Error)?.message ?? err)}) instead of a PlumlineError subclass`);
+  if (!isPlumlineError(err)) violated(ERROR_CODE_CONTRACT, `${what} threw ${err instanceof Error ? err.name : typeof err} (${String((err as Error)?.message ?? err)}) instead of a PlumlineError subclass`);
   if (!/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(err.code)) violated(ERROR_CODE_CONTRACT, `${what} threw code "${err.code}", not UPPER_SNAKE_CASE`);
   if (typeof err.retriable !== 'boolean') violated(ERROR_CODE_CONTRACT, `${what} threw an error without a retriable flag`);
 }
