@@ -64,6 +64,43 @@ export interface ComponentContext {
    * through it, and refuses to start without it.
    */
   readonly atomicState: AtomicStateStore | undefined;
+  /**
+   * Under `spread:` (the pipeline's tenants shared out among workers): this copy's share. A source
+   * that declares {@link SourcePlugin.shardable} reads only the tenants it `owns`; undefined: every
+   * tenant is this pipeline's.
+   */
+  readonly shard?: TenantShard;
+}
+
+/**
+ * One copy's share of a pipeline's tenants under `spread:`: tenants are hashed onto `count`
+ * shares (the partitions of a coordination topic) and this copy reads share `task`.
+ */
+export interface TenantShard {
+  readonly task: number;
+  readonly count: number;
+  /** Whether the tenant (an account name) is this share's. Stable: the same name, the same share, on every worker. */
+  owns(tenant: string): boolean;
+}
+
+/** The pipeline's `spread:` section as a state store plugin gets it (see {@link StateStorePlugin.spread}). */
+export interface SpreadSettings {
+  /** Shares the tenants are hashed onto (the coordination topic's partitions); fixed for the life of the pipeline's state. */
+  readonly partitions: number;
+  /** The coordination topic. */
+  readonly topic: string;
+  /** The group whose members the shares are given to. */
+  readonly group: string;
+  /** How long a worker that stopped answering keeps its shares. */
+  readonly sessionTimeoutMs: number;
+}
+
+/** How a state store shares a pipeline's tenants out among workers (see {@link StateStorePlugin.spread}). */
+export interface TenantSpread {
+  /** Called once when the pipeline starts: the membership that tells this worker its shares. */
+  membership(ctx: { readonly logger: Logger; readonly pipelineId: string }): TaskMembership;
+  /** Share `task`'s tenants. */
+  shard(task: number): TenantShard;
 }
 
 /**
@@ -367,6 +404,12 @@ export interface SourcePlugin<S extends z.ZodType = z.ZodType, C = unknown> exte
    */
   tasks?(config: z.output<S>): SourceTasks<z.output<S>> | undefined;
   /**
+   * Whether this config reads tenants that `spread:` can share out among workers (accounts): the
+   * source then reads only those its `ctx.shard` owns. A pipeline with `spread:` is refused with a
+   * source that cannot (CONFIG_SPREAD_SOURCE_NOT_SHARDED), which every copy would read whole.
+   */
+  shardable?(config: z.output<S>): boolean;
+  /**
    * How to give this source an end, for the error `--once` gives a source that never ends
    * (`CONFIG_NOT_BOUNDED`): the keys to set, as written in YAML (`count: 1000`, `stop_at_end:
    * true`). Undefined: the error says it cannot run with `--once`.
@@ -437,6 +480,12 @@ export interface StateStorePlugin<S extends z.ZodType = z.ZodType> extends Plugi
    * that split into tasks ({@link SourcePlugin.tasks}) need it; a local directory is not.
    */
   readonly sharedByWorkers?: boolean;
+  /**
+   * For a store every worker shares, on an engine that can also share work out (Kafka consumer
+   * groups): how the pipeline's tenants are spread over workers under `spread:`. A pipeline with
+   * `spread:` is refused with a store without it (CONFIG_SPREAD_STATE_NOT_SHARED).
+   */
+  spread?(config: z.output<S>, settings: SpreadSettings): TenantSpread;
   create(config: z.output<S>, ctx: StateStoreContext): StateStore | Promise<StateStore>;
 }
 

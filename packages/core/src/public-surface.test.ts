@@ -56,8 +56,8 @@ describe("@plumline/core's main entry", () => {
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'PreflightContext', 'PreflightProblem', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
-      'SourcePage', 'SourcePlugin', 'SourceTasks', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
-      'StoredCheckpoint', 'TaskMembership', 'TenantBook', 'TenantNote', 'TenantTelemetry', 'TenantsView',
+      'SourcePage', 'SourcePlugin', 'SourceTasks', 'SpreadSettings', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
+      'StoredCheckpoint', 'TaskMembership', 'TenantBook', 'TenantNote', 'TenantShard', 'TenantSpread', 'TenantTelemetry', 'TenantsView',
     ]);
   });
 });

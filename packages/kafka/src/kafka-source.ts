@@ -5,7 +5,7 @@ import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
 import { isRoutine } from './kafka-log.js';
-import { PartitionTaskMembership } from './partition-task-membership.js';
+import { PartitionTaskMembership, sourceTaskGroup } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
 import { RecordDecoder } from './record-decoder.js';
 import { staticPartitionAssigner } from './static-partition-assigner.js';
@@ -368,7 +368,7 @@ export const kafkaSource = defineSource({
   tasks: (config) =>
     config.task_per_partition
       ? {
-          membership: ({ logger, sourceId }) => new PartitionTaskMembership(config, { logger, sourceId }),
+          membership: ({ logger, sourceId }) => new PartitionTaskMembership(sourceTaskGroup(config, sourceId), { logger }),
           configFor: (partition) => ({ ...config, task_per_partition: false, partitions: [partition] }),
         }
       : undefined,

@@ -7,6 +7,7 @@ import { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape } from
 import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
 import { isFenced } from './kafka-errors.js';
+import { kafkaTenantSpread } from './kafka-tenant-spread.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -472,6 +473,7 @@ export const kafkaStatePlugin = defineStateStore({
   configSchema: kafkaStateConfigSchema,
   atomicTarget: atomicTargetOf,
   sharedByWorkers: true,
+  spread: kafkaTenantSpread,
   preflight: kafkaConnectionProblems,
   create(config, ctx) {
     return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);

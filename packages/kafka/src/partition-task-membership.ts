@@ -2,6 +2,7 @@ import { PipelineError, type Logger, type TaskMembership } from '@plumline/core'
 import kafkajs from './kafkajs-client.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { kafkaClientConfig } from './kafka-connection.js';
+import type { KafkaConnection } from './kafka-connection.js';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
 import { taskAssigner } from './task-assigner.js';
 
@@ -14,13 +15,27 @@ const MEMBER_FETCH_MAX_WAIT_MS = 500;
 
 type LifecycleState = 'new' | 'joined' | 'left';
 
+/** What a task group is: who joins it, on which topics, and what to do before (check or create the topics). */
+export interface TaskGroup {
+  readonly connection: KafkaConnection;
+  /** The group's id. */
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  /** The topics whose partitions are the tasks (task n: partition n of each). */
+  readonly topics: readonly string[] | RegExp;
+  /** Runs once before joining, with a connected admin: refuses or creates what the group needs (a missing topic). */
+  prepare(admin: kafkajs.Admin): Promise<void>;
+}
+
 /**
- * `task_per_partition`: this worker's membership of the group that shares the partition tasks
- * out (`<group_id>.tasks`). It reads no records (it pauses every partition it is given); it only
- * learns, at each rebalance, which partitions are this worker's, and tells the pipeline, which
- * runs a copy per partition. Each copy reads its partition as a member of `group_id` with a
- * fixed assignment, so a copy starting for a partition another worker still drains waits as a
- * standby until that one left — the handover the fixed-partition mode already makes safe.
+ * A worker's membership of a group that shares tasks out, a task per partition number: for
+ * `task_per_partition` the group `<group_id>.tasks` on the source's topics, for `spread:` the
+ * spread group on its coordination topic. It reads no records (it pauses every partition it is
+ * given); it only learns, at each rebalance, which partitions are this worker's, and tells the
+ * pipeline, which runs a copy per partition. What keeps two copies of a task from both writing is
+ * the copies' own: under `task_per_partition` each reads its partition as a member of `group_id`
+ * with a fixed assignment, so it waits as a standby until the previous owner left; under both,
+ * the copy's state store claims the task's id and fences the previous owner's transactions.
  */
 export class PartitionTaskMembership implements TaskMembership {
   private state: LifecycleState = 'new';
@@ -31,13 +46,13 @@ export class PartitionTaskMembership implements TaskMembership {
   private readonly unlisten: (() => void)[] = [];
 
   constructor(
-    private readonly c: KafkaSourceConfig,
-    private readonly ctx: { readonly logger: Logger; readonly sourceId: string },
+    private readonly group: TaskGroup,
+    private readonly ctx: { readonly logger: Logger },
   ) {
-    this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
+    this.kafka = new kafkajs.Kafka(kafkaClientConfig(group.connection, ctx));
     this.consumer = this.kafka.consumer({
-      groupId: taskGroupId(c.group_id),
-      sessionTimeout: c.session_timeout,
+      groupId: group.groupId,
+      sessionTimeout: group.sessionTimeoutMs,
       maxWaitTimeInMs: MEMBER_FETCH_MAX_WAIT_MS,
       maxBytes: MEMBER_FETCH_MAX_BYTES,
       maxBytesPerPartition: MEMBER_FETCH_MAX_BYTES,
@@ -57,19 +72,19 @@ export class PartitionTaskMembership implements TaskMembership {
       }),
       this.consumer.on(CRASH, (e) => {
         if (e.payload.restart) return this.ctx.logger.warn({ err: e.payload.error }, 'kafka task group member failed; kafkajs restarts it');
-        listener.failed(new PipelineError('KAFKA_CONSUMER_FAILED', `member of task group ${taskGroupId(this.c.group_id)} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
+        listener.failed(new PipelineError('KAFKA_CONSUMER_FAILED', `member of task group ${this.group.groupId} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
       }),
     );
-    await connectOrFail(this.consumer, this.c.brokers);
-    if (this.c.topics) {
-      const admin = await connectOrFail(this.kafka.admin(), this.c.brokers);
-      try {
-        await checkTopics(admin, this.c.topics, this.c.brokers, this.ctx.sourceId);
-      } finally {
-        await admin.disconnect();
-      }
+    const brokers = this.group.connection.brokers;
+    await connectOrFail(this.consumer, brokers);
+    const admin = await connectOrFail(this.kafka.admin(), brokers);
+    try {
+      await this.group.prepare(admin);
+    } finally {
+      await admin.disconnect();
     }
-    await this.consumer.subscribe({ topics: this.c.topics ?? [new RegExp(this.c.topic_pattern!)] });
+    const topics = this.group.topics;
+    await this.consumer.subscribe({ topics: topics instanceof RegExp ? [topics] : [...topics] });
     // Records are the tasks' to read: a fetched batch only pauses its partition.
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async ({ pause }) => void pause() });
   }
@@ -80,4 +95,17 @@ export class PartitionTaskMembership implements TaskMembership {
     for (const off of this.unlisten.splice(0)) off();
     await this.consumer.disconnect();
   }
+}
+
+/** `task_per_partition`: the group `<group_id>.tasks` on the source's topics, which must exist. */
+export function sourceTaskGroup(c: KafkaSourceConfig, sourceId: string): TaskGroup {
+  return {
+    connection: c,
+    groupId: taskGroupId(c.group_id),
+    sessionTimeoutMs: c.session_timeout,
+    topics: c.topics ?? new RegExp(c.topic_pattern!),
+    prepare: async (admin) => {
+      if (c.topics) await checkTopics(admin, c.topics, c.brokers, sourceId);
+    },
+  };
 }

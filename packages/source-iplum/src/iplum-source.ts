@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
 import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
@@ -150,6 +150,7 @@ export const iplumSource = defineSource({
   description: "Polls iPlum's usage and call-recording logs (HMAC-signed, 5-day windows), optionally with message content and recording URLs.",
   configSchema: iplumSourceConfigSchema,
   includes: ACCOUNTS_INCLUDES,
+  shardable: accountsShardable,
   // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
   checkpointVersion: 2,
   migrateCheckpoint: (position) => migrateAccountsCheckpoint<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>>(position),

@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
@@ -242,6 +242,7 @@ export const plumSource = defineSource({
   description: "Reads Plum DEV's Call Log API (calls with their detail, session lines, error lines); polls incrementally.",
   configSchema: plumSourceConfigSchema,
   includes: ACCOUNTS_INCLUDES,
+  shardable: accountsShardable,
   // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
   checkpointVersion: 2,
   migrateCheckpoint: (position) => migrateAccountsCheckpoint<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>>(position),

@@ -81,6 +81,22 @@ export const stateSectionSchema = z
   .looseObject({ type: z.string().min(1).default('directory').describe('State store type: `directory` (default) or one a plugin adds, e.g. `kafka`.') })
   .prefault({ type: 'directory' });
 
+export const DEFAULT_SPREAD_SESSION_TIMEOUT = '30s';
+
+export const spreadSchema = z
+  .strictObject({
+    partitions: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .describe('Shares the tenants are hashed onto: the partitions of the coordination topic, each run as a copy of the pipeline (id `<id>-p<n>`) by whichever worker the group gives it. At most this many workers do work. Fixed for the life of the pipeline\'s state: a tenant\'s checkpoint is kept under its share\'s id.'),
+    topic: z.string().min(1).optional().describe('The coordination topic (created with `partitions` partitions when missing; it holds no records). Default: `plumline-tenants-<id>`.'),
+    group: z.string().min(1).optional().describe('The consumer group of the workers. Default: `<id>.spread`.'),
+    session_timeout: duration('How long a worker that stopped answering (killed, cut off) keeps its shares before the group gives them to the others.', DEFAULT_SPREAD_SESSION_TIMEOUT),
+  })
+  .optional()
+  .describe('Share this pipeline\'s tenants (the accounts of its plum and iplum sources) among every worker started with this file, through a Kafka consumer group; each share\'s checkpoint is in the Kafka state store, so it moves with the share. Needs `state: { type: kafka }` and an exactly-once Kafka sink.');
+
 export const pipelineFileSchema = z.strictObject({
   id: z
     .string()
@@ -90,6 +106,7 @@ export const pipelineFileSchema = z.strictObject({
   state: stateSectionSchema,
   dead_letter: deadLetterSchema,
   runtime: runtimeSettingsSchema,
+  spread: spreadSchema,
   sources: z.record(componentId, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one source' }),
   transforms: z.record(componentId, componentWithInputsSchema).default({}),
   sinks: z.record(componentId, componentWithInputsSchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one sink' }),

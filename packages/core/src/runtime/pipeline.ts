@@ -16,7 +16,7 @@ import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js
 import { deadLetterDestination } from './dead-letter-summary.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
 import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
-import { TaskPipeline } from './task-pipeline.js';
+import { sourceSplit, spreadSplit, TaskPipeline } from './task-pipeline.js';
 import { directoryStatePlugin } from '../state/directory-state-plugin.js';
 import { corePlugins } from '../builtins.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
@@ -165,12 +165,11 @@ export async function createPipeline(input: string | object, options: PipelineOp
   return pipelineFor(def, options);
 }
 
-/** The runtime for a definition: one pipeline, or a copy per task when its source splits into tasks (SourcePlugin.tasks). */
+/** The runtime for a definition: one pipeline, or a copy per task when it splits into tasks (`spread:`, or a source's SourcePlugin.tasks). */
 function pipelineFor(def: ResolvedPipeline, options: PipelineOptions): Pipeline {
-  const source = def.sources[0];
-  const split = def.sources.length === 1 ? source!.plugin.tasks?.(source!.config as never) : undefined;
+  const split = spreadSplit(def) ?? sourceSplit(def);
   if (!split) return new PipelineRuntime(def, options);
-  return new TaskPipeline(def, options, split as never, (d, o) => new PipelineRuntime(d, o));
+  return new TaskPipeline(def, options, split, (d, o) => new PipelineRuntime(d, o));
 }
 
 function toRegistry(plugins: PipelineOptions['plugins']): PluginRegistry {
@@ -318,6 +317,7 @@ class PipelineRuntime implements Pipeline {
       addSecrets: (values) => {
         for (const v of values) (this.options.redactor ?? this.redactor).add(v);
       },
+      ...(kind === 'source' && this.definition.shard ? { shard: this.definition.shard } : {}),
       reportError: (error) => this.reportError(id, error),
       atomicState: isAtomicStateStore(this.state!) ? this.state : undefined,
       atomicCommits: this.atomic,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
-import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, PreflightContext, PreflightProblem, SinkPlugin, SourcePlugin, StateStorePlugin } from '../plugin.js';
+import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, PreflightContext, PreflightProblem, SinkPlugin, SourcePlugin, SpreadSettings, StateStorePlugin, TenantShard, TenantSpread } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
 import { closestName, fieldSchema, validateConfig } from '../config/validate.js';
@@ -34,6 +34,10 @@ export interface ResolvedPipeline {
   sinks: ResolvedComponent<SinkPlugin>[];
   /** Values of secret fields, to redact from logs. */
   secrets: string[];
+  /** `spread:`: the tenants are shared out among workers, a copy of the pipeline per share (see StateStorePlugin.spread). */
+  spread?: { settings: SpreadSettings; tenants: TenantSpread };
+  /** In the copy that runs one share under `spread:`: its share, given to the sources (ComponentContext.shard). */
+  shard?: TenantShard;
   /**
    * Resolved with `noEnv`: the variables that were unset. What depended on them was not checked,
    * and components whose config did are left out: such a definition is for checking, not running.
@@ -183,12 +187,12 @@ class PipelineResolver {
     checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
     checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
+    const spread = this.spread(sources, sinks, state);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
     if (this.options.noEnv) this.errors = this.errors.filter((e) => !dependsOnUnset(e, this.docs));
     if (this.errors.length) throw new ConfigErrors(this.errors);
-    const fileBase = this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline';
     return {
-      id: this.def.id ?? fileBase,
+      id: this.pipelineId(),
       file: this.doc.file,
       baseDir: this.baseDir,
       settings: this.def.runtime,
@@ -199,8 +203,48 @@ class PipelineResolver {
       transforms: ordered,
       sinks,
       secrets: this.secrets,
+      ...(spread ? { spread } : {}),
       ...(this.options.noEnv ? { unchecked: { variables: [...new Set(this.docs.flatMap((d) => d.unset.variables))] } } : {}),
     };
+  }
+
+  private pipelineId(): string {
+    return this.def.id ?? (this.options.file ? basename(this.options.file, extname(this.options.file)) : 'pipeline');
+  }
+
+  /**
+   * `spread:` against the rest of the file: a state store that shares tenants out (and that this
+   * file names), an exactly-once sink (a share's output and checkpoint commit together, and its
+   * next owner fences the last), no source read whole by every copy. Codes:
+   * - `CONFIG_SPREAD_STATE_NOT_SHARED` — the state store is not one every worker shares and that can share tenants out (kafka)
+   * - `CONFIG_SPREAD_NOT_EXACTLY_ONCE` — a sink is not an exactly-once Kafka sink
+   * - `CONFIG_SPREAD_SOURCE_NOT_SHARDED` — a source has no tenants to share (every copy would read it whole)
+   */
+  private spread(sources: readonly ResolvedComponent<SourcePlugin>[], sinks: readonly ResolvedComponent<SinkPlugin>[], state: { plugin: StateStorePlugin; config: unknown } | undefined): ResolvedPipeline['spread'] {
+    const section = this.def.spread;
+    if (!section) return undefined;
+    const id = this.pipelineId();
+    const settings: SpreadSettings = { partitions: section.partitions, topic: section.topic ?? `plumline-tenants-${id}`, group: section.group ?? `${id}.spread`, sessionTimeoutMs: section.session_timeout };
+    const at = this.doc.locate(['spread']);
+    for (const s of sources) {
+      if (s.plugin.tasks?.(s.config as never)) {
+        this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" already splits the pipeline into a task per partition (task_per_partition), and spread: splits it by tenants: set one of the two`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
+      } else if (!s.plugin.shardable?.(s.config as never)) {
+        this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" has no tenants spread: can share out, so every worker would read it whole: give it accounts (or accounts_file), or move it to a pipeline without spread:`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
+      }
+    }
+    for (const s of sinks) {
+      if (s.plugin.atomicProblems?.(s.config as never, undefined) === undefined) {
+        this.errors.push(new ConfigError('CONFIG_SPREAD_NOT_EXACTLY_ONCE', `sink "${s.id}" is not exactly-once: under spread: a share of tenants moves to another worker with its checkpoint, and only an exactly-once Kafka sink (exactly_once: true) commits its output with that checkpoint and fences the share's last owner; without it a moving share repeats or loses records. Use an exactly-once Kafka sink, or remove spread:`, { location: this.doc.locate(['sinks'], s.id), fields: { component: s.id } }));
+      }
+    }
+    const byStore = state?.plugin.spread?.(state.config as never, settings);
+    if (this.options.stateStoreGiven) {
+      this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', 'spread: runs a copy of the pipeline per share of tenants, each with its state in the store the file names: leave out the stateStore option and name a shared store in state:', { location: at }));
+    } else if (state && !byStore) {
+      this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', `spread: shares tenants out among workers with their checkpoints, which state "${state.plugin.type}" keeps on one machine and cannot share out: use state: { type: kafka, … }`, { location: this.doc.locate(['state'], 'type') }));
+    }
+    return byStore ? { settings, tenants: byStore } : undefined;
   }
 
   /** Every component of the three sections, with unique names, each resolved against its plugin. */

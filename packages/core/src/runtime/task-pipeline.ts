@@ -2,7 +2,7 @@ import { ReplaySubject, type Observable, type Subscription } from 'rxjs';
 import { ConfigError, PipelineError } from '../errors.js';
 import type { CallEvent } from '../event.js';
 import { createLogger, SecretRedactor, type Logger } from '../logger.js';
-import type { SourceTasks, TaskMembership } from '../plugin.js';
+import type { TaskMembership } from '../plugin.js';
 import type { ComponentHealth, ComponentStats } from '../telemetry.js';
 import { mergeStats } from './merge-stats.js';
 import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
@@ -14,6 +14,50 @@ import type { StoredCheckpoint } from './source-tracker.js';
 
 /** Makes the pipeline that runs one task (the ordinary runtime, given a definition narrowed to the task). */
 export type TaskRuntimeFactory = (definition: ResolvedPipeline, options: PipelineOptions) => Pipeline;
+
+/**
+ * How a pipeline splits into tasks that workers share and hand over: the partitions of a Kafka
+ * source (`task_per_partition`, SourcePlugin.tasks) or the shares of its tenants (`spread:`,
+ * StateStorePlugin.spread). One lifecycle runs either.
+ */
+export interface PipelineSplit {
+  /** Who splits it, for log lines and errors: the source's id, or `spread`. */
+  readonly component: string;
+  /** What splits it, for errors: `source "raw" runs a task per partition`. */
+  readonly describe: string;
+  /** Called once when the pipeline starts: the membership that tells this worker its tasks. */
+  membership(ctx: { readonly logger: Logger; readonly pipelineId: string }): TaskMembership;
+  /** The definition of the copy that runs `task`, narrowed to its share (TaskPipeline gives it its id). */
+  narrow(definition: ResolvedPipeline, task: number): ResolvedPipeline;
+}
+
+/** The split of a pipeline whose only source splits into tasks (SourcePlugin.tasks), or undefined. */
+export function sourceSplit(definition: ResolvedPipeline): PipelineSplit | undefined {
+  const source = definition.sources[0];
+  const tasks = definition.sources.length === 1 ? source!.plugin.tasks?.(source!.config as never) : undefined;
+  if (!source || !tasks) return undefined;
+  return {
+    component: source.id,
+    describe: `source "${source.id}" runs a task per partition`,
+    membership: ({ logger, pipelineId }) => tasks.membership({ logger, pipelineId, sourceId: source.id }),
+    narrow: (def, task) => ({ ...def, sources: [{ ...source, config: tasks.configFor(task) }] }),
+  };
+}
+
+/** The split of a pipeline with `spread:`: a copy per share of its tenants, its sources reading that share (ComponentContext.shard). */
+export function spreadSplit(definition: ResolvedPipeline): PipelineSplit | undefined {
+  const spread = definition.spread;
+  if (!spread) return undefined;
+  return {
+    component: 'spread',
+    describe: `spread: shares the tenants among workers (a copy per share)`,
+    membership: (ctx) => spread.tenants.membership(ctx),
+    narrow: (def, task) => {
+      const { spread: _whole, ...rest } = def;
+      return { ...rest, shard: spread.tenants.shard(task) };
+    },
+  };
+}
 
 /** Error codes with which a task ends because another worker took it over: a handover, not a failure. */
 const HANDED_OVER = new Set(['STATE_FENCED']);
@@ -47,9 +91,9 @@ interface Task {
 }
 
 /**
- * A pipeline whose source splits into tasks (see `SourcePlugin.tasks`): it joins the source's
- * group and runs a copy of the pipeline per task the group gives this worker, as Kafka Streams
- * runs a task per partition. A copy is the ordinary runtime with its own id (`<id>-p<task>`),
+ * A pipeline that splits into tasks (see {@link PipelineSplit}: a Kafka source's partitions, or
+ * `spread:`'s shares of tenants): it joins the split's group and runs a copy of the pipeline per
+ * task the group gives this worker, as Kafka Streams runs a task per partition. A copy is the ordinary runtime with its own id (`<id>-p<task>`),
  * so its checkpoint, operator state and transactions are its own and go with the task.
  *
  * A task taken away is stopped as a pipeline stops: its in-flight batches drained, its sinks
@@ -96,7 +140,7 @@ export class TaskPipeline implements Pipeline {
   constructor(
     readonly definition: ResolvedPipeline,
     private readonly options: PipelineOptions,
-    private readonly split: SourceTasks<unknown>,
+    private readonly split: PipelineSplit,
     private readonly createTask: TaskRuntimeFactory,
   ) {
     this.id = definition.id;
@@ -124,18 +168,18 @@ export class TaskPipeline implements Pipeline {
   private async doStart(): Promise<void> {
     if (this.phase !== 'created') return;
     this.phase = 'starting';
-    const source = this.definition.sources[0]!;
+    const component = this.split.component;
     if (this.options.once) {
-      throw new ConfigError('CONFIG_NOT_BOUNDED', `source "${source.id}" runs a task per partition and never ends, so it cannot run with --once: run without --once`, { fields: { component: source.id } });
+      throw new ConfigError('CONFIG_NOT_BOUNDED', `${this.split.describe} and never ends (tasks move between workers), so it cannot run with --once: run without --once`, { fields: { component } });
     }
-    this.membership = this.split.membership({ logger: this.logger.child({ component: source.id }), pipelineId: this.id, sourceId: source.id });
+    this.membership = this.split.membership({ logger: this.logger.child({ component }), pipelineId: this.id });
     await this.membership.join({
       assigned: (tasks) => this.enqueue(() => this.reassign(tasks)),
       failed: (err) => this.fail(err),
     });
     this.joined = true;
     if (this.phase === 'starting') this.phase = 'running';
-    this.logger.info({ source: source.id }, 'pipeline started: a copy runs per task this worker is given');
+    this.logger.info({ split: component }, 'pipeline started: a copy runs per task this worker is given');
   }
 
   private enqueue(change: () => Promise<void>): void {
@@ -155,8 +199,7 @@ export class TaskPipeline implements Pipeline {
   }
 
   private launch(id: number): void {
-    const source = this.definition.sources[0]!;
-    const definition: ResolvedPipeline = { ...this.definition, id: TaskPipeline.taskId(this.id, id), sources: [{ ...source, config: this.split.configFor(id) }] };
+    const definition: ResolvedPipeline = { ...this.split.narrow(this.definition, id), id: TaskPipeline.taskId(this.id, id) };
     const pipeline = this.createTask(definition, { ...this.options, signal: undefined, logger: this.rootLogger });
     const task: Task = { id, pipeline, forwarded: new Map(), released: false };
     this.tasks.set(id, task);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ComponentContext } from '../plugin.js';
 
 /** Accounts polled at once by a source of many accounts, unless `max_concurrent_accounts` says otherwise. */
 export const DEFAULT_MAX_CONCURRENT_ACCOUNTS = 4;
@@ -73,4 +74,15 @@ export function accountsProblems(c: Record<string, unknown> & { accounts?: { nam
 export function migrateAccountsCheckpoint<C>(position: unknown): C {
   const p = position as { '@accounts'?: unknown } | null;
   return (p && typeof p === 'object' && '@accounts' in p ? p['@accounts'] : position) as C;
+}
+
+/** SourcePlugin.shardable for a source with `accounts`: under `spread:` its accounts are the tenants shared out. */
+export function accountsShardable(c: { accounts?: readonly unknown[] }): boolean {
+  return c.accounts !== undefined;
+}
+
+/** The accounts this copy reads: under `spread:` those of its share (ComponentContext.shard), else all. */
+export function ownedAccounts<A extends { name: string }>(accounts: readonly A[], ctx: Pick<ComponentContext, 'shard'>): A[] {
+  const shard = ctx.shard;
+  return shard ? accounts.filter((a) => shard.owns(a.name)) : [...accounts];
 }

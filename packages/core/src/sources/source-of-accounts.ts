@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ComponentContext, Source } from '../plugin.js';
 import { fieldSchema } from '../config/validate.js';
 import { AccountsFileWatch } from './accounts-file-watch.js';
+import { ownedAccounts } from './accounts-fields.js';
 import { HttpHost } from '../http/http-host.js';
 import { accountContext, accountsSource, type AccountsCheckpoint, type AccountSource, type AccountsSource } from './accounts-source.js';
 import { TenantTurn, TenantTurns } from './tenant-turns.js';
@@ -56,8 +57,9 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
     if (!h) hosts.set(origin, (h = new HttpHost({ origin, connections: config.max_concurrent_accounts * (config.concurrency + 1), rateLimitPerSec: config.rate_limit })));
     return h;
   };
+  // Under spread: this copy's share of the accounts (read again, the file is filtered the same way).
   const accountsOf = (list: NonNullable<Cfg['accounts']>): AccountSource<C>[] =>
-    list.map(({ name, base_url, ...credentials }) => ({
+    ownedAccounts(list, ctx).map(({ name, base_url, ...credentials }) => ({
       name,
       version: versionOf({ base_url, ...credentials }),
       create: (signal, tenant) =>
