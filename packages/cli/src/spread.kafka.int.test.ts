@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { tmpDir } from '@plumline/core/testing';
+import { committedIdCounts } from './test-support/call-topics.js';
+import { startPlumTenantsServer } from './test-support/plum-tenants-server.js';
+import { startCli, type CliProcess } from './test-support/run-cli.js';
+import { seededRandom } from './test-support/seeded-random.js';
+
+const ACCOUNTS = 1_000;
+const SESSIONS_PER_ACCOUNT = 12;
+const SHARES = 12;
+/** How long the test waits for every expected id to be in the output. */
+const DEADLINE_MS = 300_000;
+
+describe('spread: N ingest workers share the tenants through Kafka (real broker, Java read_committed reader)', () => {
+  const brokers = () => inject('kafkaBrokers');
+
+  it(`three workers share ${ACCOUNTS} Plum accounts, one killed (SIGKILL) mid-run and not started again: every session of every account exactly once in the output topic`, { timeout: 480_000 }, async () => {
+    const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+    const plum = await startPlumTenantsServer({ accounts: ACCOUNTS, sessionsPerAccount: SESSIONS_PER_ACCOUNT, latencyMs: 20, nowSec: Math.floor(Date.now() / 1000) });
+    const yaml = `id: spread-${s}
+state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
+runtime: { commit_interval: 200ms }
+spread: { partitions: ${SHARES}, topic: tenants-${s}, session_timeout: 6s }
+sources:
+  plum: { type: plum, base_url: "${plum.url}", accounts_file: accounts.yaml, streams: [sessions], backfill: 2h, poll_interval: 2s, page_size: 4 }
+sinks:
+  out: { type: kafka, inputs: [plum], brokers: ${JSON.stringify(brokers())}, topic: out-${s}, exactly_once: true, create_topics: { partitions: 3 } }
+`;
+    const accountsYaml = plum.accounts.map((a) => `- { name: ${a.name}, username: ${a.username}, password: ${a.password} }`).join('\n');
+    const dirs = await Promise.all([0, 1, 2].map(() => tmpDir('plumline-spread-')));
+    for (const d of dirs) {
+      await writeFile(join(d.dir, 'p.yaml'), yaml);
+      await writeFile(join(d.dir, 'accounts.yaml'), accountsYaml);
+    }
+    const args = ['run', 'p.yaml', '--log-level', 'info'];
+    const workers: CliProcess[] = [];
+    let afterKill = 0;
+    let victimShares: number[] = [];
+    /** Where each survivor's log stood when the victim died: what follows is the takeover. */
+    let logAtKill: number[] = [];
+    try {
+      // Two workers share the tenants out; the third joins (takes shares from them, drained and
+      // handed over) and is killed a moment after one of its shares committed.
+      workers.push(startCli(args, dirs[0]!.dir), startCli(args, dirs[1]!.dir));
+      await Promise.all(workers.map((w) => w.waitFor(/first checkpoint committed/)));
+      const victim = startCli(args, dirs[2]!.dir);
+      await victim.waitFor(/first checkpoint committed/);
+      await sleep(seededRandom('spread kill').between(200, 700));
+      victimShares = [...victim.stderr().matchAll(/"tasks":\[([\d,]*)\][^\n]*tasks assigned/g)].at(-1)?.[1]?.split(',').filter(Boolean).map(Number) ?? [];
+      logAtKill = workers.map((w) => w.stderr().length);
+      victim.child.kill('SIGKILL');
+      expect(await victim.exited).toBe(null);
+      afterKill = (await committedIdCounts(brokers(), `out-${s}`)).size;
+      let counts = new Map<string, number>();
+      for (const until = Date.now() + DEADLINE_MS; Date.now() < until && counts.size < plum.expectedIds.size; await sleep(3_000)) {
+        counts = await committedIdCounts(brokers(), `out-${s}`);
+      }
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) expect(await w.exited, w.stderr().slice(-3000)).toBe(0);
+    } finally {
+      for (const w of workers) w.child.kill('SIGKILL');
+      await plum.close();
+      for (const d of dirs) await d.cleanup();
+    }
+    const counts = await committedIdCounts(brokers(), `out-${s}`);
+    const duplicated = [...counts.values()].filter((n) => n > 1).length;
+    const missing = [...plum.expectedIds].filter((id) => !counts.has(id)).length;
+    const extra = [...counts.keys()].filter((id) => !plum.expectedIds.has(id)).length;
+    // The survivors ran the dead worker's shares: started there after it died, from its checkpoints.
+    const takenOver = victimShares.filter((share) => workers.some((w, i) => w.stderr().slice(logAtKill[i]).split('\n').some((l) => l.includes(`"pipeline":"spread-${s}-p${share}"`) && l.includes('state loaded'))));
+    console.log(`spread: ${ACCOUNTS} accounts on ${SHARES} shares, 3 workers, the third killed holding shares [${victimShares.join(', ')}] with ${afterKill} of ${plum.expectedIds.size} ids out; ${counts.size} ids, ${duplicated} duplicated, ${missing} missing, ${extra} unexpected`);
+    expect({ duplicated, missing, extra }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
+    expect(victimShares.length).toBeGreaterThan(0);
+    expect(takenOver).toEqual(victimShares);
+    expect(afterKill).toBeLessThan(plum.expectedIds.size);
+  });
+});
