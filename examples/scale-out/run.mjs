@@ -1,13 +1,14 @@
 // `pnpm demo:scale-out`: the scale-out reference deployment on this machine (README.md here).
-// A Kafka broker (scripts/kafka.sh), the Plum and iPlum emulators, one ingest worker (pollers →
-// calls.raw), one callback receiver (pushed callbacks → calls.raw, 2xx once Kafka has them) and
+// A Kafka broker (scripts/kafka.sh), an emulator per Plum and iPlum tenant, two ingest workers
+// sharing the tenants (spread:, pollers → calls.raw exactly-once; worker 1 killed with SIGKILL
+// after its first commit, its shares resumed by the other), one callback receiver (pushed callbacks → calls.raw, 2xx once Kafka has them) and
 // three processing workers in one group (a task per partition → dedupe → enrich → mask →
 // calls.curated, exactly-once). Worker 1 is killed with SIGKILL once it committed something, and
 // started again. Once calls.curated has every id of calls.raw (Apache's own consumer,
 // read_committed, counts both topics) the workers are stopped with SIGTERM, and the archive
 // worker writes calls.curated into files (one per source and day), which are counted too.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { PlumEmulator } from '../../packages/source-plum/dist/emulator/index.js';
@@ -17,8 +18,11 @@ const root = new URL('../..', import.meta.url).pathname;
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const CALLBACK_SECRET = 'scale-out-demo-secret';
 const CALLBACK_LISTEN = '127.0.0.1:8090';
-const TOPICS = ['calls.raw', 'calls.curated', 'plumline-state-scale-out'];
+const TOPICS = ['calls.raw', 'calls.curated', 'plumline-state-scale-out', 'plumline-tenants-scale-out-ingest'];
 const WORKERS = 3;
+const INGEST_WORKERS = 2;
+/** The ingest workers are stopped once calls.raw has not grown for this long (more than their session_timeout, 6 s, so a dead worker's shares have moved). */
+const INGEST_QUIET_MS = 10_000;
 /** How long stage 2 may take to put every id into calls.curated. */
 const CATCH_UP_DEADLINE_MS = 240_000;
 
@@ -31,6 +35,8 @@ function run(file, env, o = {}) {
   let killed = false;
   child.stderr.on('data', (d) => {
     const text = d.toString();
+    // SCALE_OUT_LOGS=dir keeps every worker's whole log there (one file per label).
+    if (process.env.SCALE_OUT_LOGS) appendFileSync(join(process.env.SCALE_OUT_LOGS, `${o.label.replace(/\s+/g, '-')}.log`), text);
     // Errors only: kafkajs warns while a fresh broker elects its coordinators, which is routine.
     for (const line of text.split('\n')) if (/"level":(50|60)/.test(line)) process.stderr.write(`  [${o.label}] ${line.slice(0, 300)}\n`);
     if (o.killAfterFirstCommitMs !== undefined && !killed && text.includes('first checkpoint committed')) {
@@ -49,6 +55,18 @@ function readCommitted(topic) {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l.split('\t').slice(4).join('\t')));
+}
+
+/** Resolves once calls.raw's committed count has been the same for INGEST_QUIET_MS (the pollers caught up), with that count. */
+async function rawQuiet() {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const n = readCommitted('calls.raw').length;
+    if (n !== last || n === 0) [last, since] = [n, Date.now()];
+    else if (Date.now() - since >= INGEST_QUIET_MS) return n;
+  }
 }
 
 /** Lines and ids of every file the archive stage wrote (read as plain files, not by plumline). */
@@ -78,8 +96,12 @@ if (stale.length) await admin.deleteTopics({ topics: stale });
 await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'calls.raw', numPartitions: 6 }] });
 rmSync(join(root, '.plumline/scale-out'), { recursive: true, force: true });
 
+// A Plum emulator per Plum tenant of tenants-plum.yaml, an iPlum one per iPlum tenant: their own data, their own logins.
+const PLUM_TENANTS = ['GLOBEX', 'INITECH', 'HOOLI'];
 const plum = new PlumEmulator({ seed: 7, sessionsPerSecond: 0.05, username: 'demo', password: 'demo-password' });
+const plums = PLUM_TENANTS.map((t, i) => new PlumEmulator({ seed: 20 + i, sessionsPerSecond: 0.003, username: t.toLowerCase(), password: `${t.toLowerCase()}-password` }));
 const iplum = new IplumEmulator({ seed: 7, recordsPerSecond: 0.02, accessKey: 'DEMOACCESSKEY', secretKey: 'demo-secret-key', username: 'admin@acme-voice.com' });
+const iplumGlobex = new IplumEmulator({ seed: 30, recordsPerSecond: 0.005, accessKey: 'GLOBEXACCESSKEY', secretKey: 'globex-secret-key', username: 'admin@globex.example' });
 // A second iPlum, busier, pushing callbacks for its new records to the receiver, as iPlum does.
 const pusher = new IplumEmulator({ seed: 8, recordsPerSecond: 40, accessKey: 'PUSH', secretKey: 'push-secret', username: 'admin@acme-voice.com', callbackUrl: `http://${CALLBACK_LISTEN}/iplum/callbacks`, callbackHeaders: { 'x-plumline-secret': CALLBACK_SECRET }, callbackIntervalMs: 100 });
 const credentials = {
@@ -91,23 +113,33 @@ const credentials = {
   IPLUM_ACCESS_KEY: 'DEMOACCESSKEY',
   IPLUM_SECRET_KEY: 'demo-secret-key',
   IPLUM_USERNAME: 'admin@acme-voice.com',
+  IPLUM_URL_GLOBEX: await iplumGlobex.start(),
+  IPLUM_ACCESS_KEY_GLOBEX: 'GLOBEXACCESSKEY',
+  IPLUM_SECRET_KEY_GLOBEX: 'globex-secret-key',
+  IPLUM_USERNAME_GLOBEX: 'admin@globex.example',
   CALLBACK_SECRET,
   CALLBACK_LISTEN,
   PLUMLINE_MASK_KEY: process.env.PLUMLINE_MASK_KEY || 'demo-mask-key-not-for-production',
 };
+for (const [i, t] of PLUM_TENANTS.entries()) Object.assign(credentials, { [`PLUM_URL_${t}`]: await plums[i].start(), [`PLUM_USER_${t}`]: t.toLowerCase(), [`PLUM_PASSWORD_${t}`]: `${t.toLowerCase()}-password` });
 
-say('stage 1: the receiver takes pushed callbacks while the ingest worker polls two days of Plum and iPlum into calls.raw');
+say(`stage 1: the receiver takes pushed callbacks while ${INGEST_WORKERS} ingest workers share the tenants (spread:) and poll two days of Plum and iPlum into calls.raw; ingest worker 1 is killed once mid-run and not started again`);
 const receiver = run('receiver.yaml', credentials, { label: 'receiver' });
 await new Promise((r) => setTimeout(r, 1500));
 await pusher.start();
-const ingest = run('ingest.yaml', credentials, { label: 'ingest', once: true });
-if ((await ingest.exited) !== 0) throw new Error('the ingest worker failed (its warnings are above)');
-await new Promise((r) => setTimeout(r, 2000));
+const ingest = Array.from({ length: INGEST_WORKERS }, (_, w) => run('ingest.yaml', credentials, { label: `ingest ${w}`, killAfterFirstCommitMs: w === 1 ? 150 : undefined }));
+// The pusher's callbacks keep calls.raw growing: it stops after a while, so that the topic goes quiet once the pollers caught up.
+await new Promise((r) => setTimeout(r, 8000));
 await pusher.stop();
+const rawCount = await rawQuiet();
+for (const w of ingest) w.child.kill('SIGTERM');
+const ingestCodes = await Promise.all(ingest.map((w) => w.exited));
+if (ingestCodes.some((c, i) => c !== 0 && !(i === 1 && c === 'SIGKILL'))) throw new Error(`an ingest worker failed: exit codes ${ingestCodes.join(', ')}`);
+console.log(`  ingest: ${rawCount} records in calls.raw; worker 1 ${ingestCodes[1] === 'SIGKILL' ? 'was killed (SIGKILL) after its first commit: its shares of tenants resumed on worker 0 from their checkpoints' : 'committed nothing before the pollers caught up: it was not killed'}`);
+await new Promise((r) => setTimeout(r, 2000));
 receiver.child.kill('SIGTERM');
 await receiver.exited;
-await plum.stop();
-await iplum.stop();
+for (const e of [plum, ...plums, iplum, iplumGlobex]) await e.stop();
 console.log(`  receiver: ${pusher.stats.callbacksSent} callbacks pushed, ${pusher.stats.callbacksFailed} refused or unanswered (iPlum sends those again)`);
 
 say('stage 2: three processing workers in one group, a task per partition, exactly-once into calls.curated; worker 1 is killed once mid-run and started again');

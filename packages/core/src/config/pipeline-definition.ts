@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AnyPlugin, PluginKind } from '../plugin.js';
 import type { pipelineTestSchema } from '../pipeline-tests/pipeline-test-schema.js';
-import type { deadLetterSchema, runtimeSettingsSchema } from './pipeline-schema.js';
+import type { deadLetterSchema, runtimeSettingsSchema, spreadSchema } from './pipeline-schema.js';
 
 /** A component of one of the plugins `P` of kind `K`, with the keys its schema takes (as written, before defaults). */
 type ComponentOf<P, K extends PluginKind> = P extends { readonly kind: K; readonly type: infer T; readonly configSchema: infer S extends z.ZodType }
@@ -25,6 +25,8 @@ export interface PipelineDefinition<P> {
   state?: ComponentOf<P, 'state'> | { type: 'directory'; path?: string };
   runtime?: z.input<typeof runtimeSettingsSchema>;
   dead_letter?: z.input<typeof deadLetterSchema>;
+  /** Share the tenants among workers through Kafka (see docs/kafka.md, "Many tenants over many workers"). */
+  spread?: z.input<typeof spreadSchema>;
   sources: Record<string, ComponentOf<P, 'source'>>;
   transforms?: Record<string, WithInputs<ComponentOf<P, 'transform'>>>;
   sinks: Record<string, WithInputs<ComponentOf<P, 'sink'>>>;

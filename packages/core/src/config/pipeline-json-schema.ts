@@ -3,7 +3,7 @@ import type { AnyPlugin, PluginKind } from '../plugin.js';
 import type { PluginRegistry } from '../registry.js';
 import { toJsonSchema } from '../schema.js';
 import { pipelineTestSchema } from '../pipeline-tests/pipeline-test-schema.js';
-import { deadLetterSchema, runtimeSettingsSchema } from './pipeline-schema.js';
+import { deadLetterSchema, runtimeSettingsSchema, spreadSchema } from './pipeline-schema.js';
 
 const USE = { type: 'string', description: 'Module path or package that exports this plugin.' };
 const INPUTS = { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Components (or `name.output`) whose batches this one takes.' };
@@ -83,6 +83,7 @@ function pipelineSchemaAsWritten(registry: PluginRegistry): Record<string, unkno
       state: componentOf(plugins('state'), false),
       dead_letter: section(deadLetterSchema),
       runtime: section(runtimeSettingsSchema),
+      spread: section(spreadSchema),
       sources: components('source', false),
       transforms: components('transform', true),
       sinks: components('sink', true),

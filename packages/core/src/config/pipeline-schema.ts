@@ -94,7 +94,6 @@ export const spreadSchema = z
     group: z.string().min(1).optional().describe('The consumer group of the workers. Default: `<id>.spread`.'),
     session_timeout: duration('How long a worker that stopped answering (killed, cut off) keeps its shares before the group gives them to the others.', DEFAULT_SPREAD_SESSION_TIMEOUT),
   })
-  .optional()
   .describe('Share this pipeline\'s tenants (the accounts of its plum and iplum sources) among every worker started with this file, through a Kafka consumer group; each share\'s checkpoint is in the Kafka state store, so it moves with the share. Needs `state: { type: kafka }` and an exactly-once Kafka sink.');
 
 export const pipelineFileSchema = z.strictObject({
@@ -106,7 +105,7 @@ export const pipelineFileSchema = z.strictObject({
   state: stateSectionSchema,
   dead_letter: deadLetterSchema,
   runtime: runtimeSettingsSchema,
-  spread: spreadSchema,
+  spread: spreadSchema.optional(),
   sources: z.record(componentId, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one source' }),
   transforms: z.record(componentId, componentWithInputsSchema).default({}),
   sinks: z.record(componentId, componentWithInputsSchema).refine((r) => Object.keys(r).length > 0, { message: 'a pipeline needs at least one sink' }),
