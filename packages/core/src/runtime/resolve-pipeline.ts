@@ -230,7 +230,7 @@ class PipelineResolver {
       if (s.plugin.tasks?.(s.config as never)) {
         this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" already splits the pipeline into a task per partition (task_per_partition), and spread: splits it by tenants: set one of the two`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
       } else if (!s.plugin.shardable?.(s.config as never)) {
-        this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" has no tenants spread: can share out, so every worker would read it whole: give it accounts (or accounts_file), or move it to a pipeline without spread:`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
+        this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" has no accounts for spread: to share out, so every worker would read it whole: give it accounts (or accounts_file), or move it to a pipeline without spread:`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
       }
     }
     for (const s of sinks) {
@@ -242,7 +242,9 @@ class PipelineResolver {
     if (this.options.stateStoreGiven) {
       this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', 'spread: runs a copy of the pipeline per share of tenants, each with its state in the store the file names: leave out the stateStore option and name a shared store in state:', { location: at }));
     } else if (state && !byStore) {
-      this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', `spread: shares tenants out among workers with their checkpoints, which state "${state.plugin.type}" keeps on one machine and cannot share out: use state: { type: kafka, … }`, { location: this.doc.locate(['state'], 'type') }));
+      // Located at state: when the file says which store, else (the default directory) at spread:.
+      const written = (this.doc.value as { state?: unknown } | undefined)?.state !== undefined;
+      this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', `spread: shares tenants out among workers with their checkpoints, which state "${state.plugin.type}" keeps on one machine and cannot share out: use state: { type: kafka, … }`, { location: written ? this.doc.locate(['state'], 'type') : at }));
     }
     return byStore ? { settings, tenants: byStore } : undefined;
   }
