@@ -14,6 +14,11 @@ const SHARES = 12;
 /** How long the test waits for every expected id to be in the output. */
 const DEADLINE_MS = 300_000;
 
+/** Resolves once `w` logged `pattern`; rejects, with its log, if it exits first (a refused config must not wait out the timeout). */
+function logged(w: CliProcess, pattern: RegExp): Promise<void> {
+  return Promise.race([w.waitFor(pattern), w.exited.then((code) => Promise.reject(new Error(`worker exited (${code}) before logging ${pattern}:\n${w.stderr().slice(-2000)}`)))]);
+}
+
 describe('spread: N ingest workers share the tenants through Kafka (real broker, Java read_committed reader)', () => {
   const brokers = () => inject('kafkaBrokers');
 
@@ -37,6 +42,7 @@ sinks:
     }
     const args = ['run', 'p.yaml', '--log-level', 'info'];
     const workers: CliProcess[] = [];
+    let victim: CliProcess | undefined;
     let afterKill = 0;
     let victimShares: number[] = [];
     /** Where each survivor's log stood when the victim died: what follows is the takeover. */
@@ -45,9 +51,9 @@ sinks:
       // Two workers share the tenants out; the third joins (takes shares from them, drained and
       // handed over) and is killed a moment after one of its shares committed.
       workers.push(startCli(args, dirs[0]!.dir), startCli(args, dirs[1]!.dir));
-      await Promise.all(workers.map((w) => w.waitFor(/first checkpoint committed/)));
-      const victim = startCli(args, dirs[2]!.dir);
-      await victim.waitFor(/first checkpoint committed/);
+      await Promise.all(workers.map((w) => logged(w, /first checkpoint committed/)));
+      victim = startCli(args, dirs[2]!.dir);
+      await logged(victim, /first checkpoint committed/);
       await sleep(seededRandom('spread kill').between(200, 700));
       victimShares = [...victim.stderr().matchAll(/"tasks":\[([\d,]*)\][^\n]*tasks assigned/g)].at(-1)?.[1]?.split(',').filter(Boolean).map(Number) ?? [];
       logAtKill = workers.map((w) => w.stderr().length);
@@ -61,7 +67,7 @@ sinks:
       for (const w of workers) w.child.kill('SIGTERM');
       for (const w of workers) expect(await w.exited, w.stderr().slice(-3000)).toBe(0);
     } finally {
-      for (const w of workers) w.child.kill('SIGKILL');
+      for (const w of [...workers, victim]) w?.child.kill('SIGKILL');
       await plum.close();
       for (const d of dirs) await d.cleanup();
     }
