@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import { committedIdCounts } from './test-support/call-topics.js';
 import { startPlumTenantsServer } from './test-support/plum-tenants-server.js';
-import { startCli, type CliProcess } from './test-support/run-cli.js';
+import { CLI_BIN, startCli, type CliProcess } from './test-support/run-cli.js';
 import { seededRandom } from './test-support/seeded-random.js';
 
 const ACCOUNTS = 1_000;
@@ -82,5 +83,29 @@ sinks:
     expect(victimShares.length).toBeGreaterThan(0);
     expect(takenOver).toEqual(victimShares);
     expect(afterKill).toBeLessThan(plum.expectedIds.size);
+  });
+  it('plumline tap previews a spread pipeline in one process, every tenant (no shares, no group, no Kafka transactions)', { timeout: 60_000 }, async () => {
+    const plum = await startPlumTenantsServer({ accounts: 3, sessionsPerAccount: 2, latencyMs: 0, nowSec: Math.floor(Date.now() / 1000) });
+    const d = await tmpDir('plumline-spread-tap-');
+    try {
+      const accounts = plum.accounts.map((a) => `{ name: ${a.name}, username: ${a.username}, password: ${a.password} }`).join(', ');
+      await writeFile(join(d.dir, 'p.yaml'), `id: spread-tap
+state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-spread-tap }
+spread: { partitions: 12 }
+sources:
+  plum: { type: plum, base_url: "${plum.url}", accounts: [${accounts}], streams: [sessions], backfill: 2h }
+sinks:
+  out: { type: kafka, inputs: [plum], brokers: ${JSON.stringify(brokers())}, topic: out-spread-tap, exactly_once: true }
+`);
+      const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [CLI_BIN, 'tap', 'p.yaml', 'plum', '--limit', '6'], { cwd: d.dir }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
+      );
+      expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) as string });
+      const accountsSeen = new Set(stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { attributes: { account: string } }).attributes.account));
+      expect(accountsSeen, stdout + stderr).toEqual(new Set(plum.accounts.map((a) => a.name)));
+    } finally {
+      await plum.close();
+      await d.cleanup();
+    }
   });
 });

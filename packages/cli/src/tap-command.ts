@@ -95,6 +95,8 @@ function standalonePipeline(raw: Record<string, unknown>, component: string): Re
   return {
     ...raw,
     state: undefined,
+    // One process previews every tenant: no shares, no group.
+    spread: undefined,
     sinks: { ...sinks, [TAP_SINK]: { type: TAP_SINK, inputs: [component] }, ...(hasDeadLetterSink || component === 'dead_letter' ? {} : { [`${TAP_SINK}-dead`]: { type: 'blackhole', inputs: ['dead_letter'] } }) },
   };
 }
