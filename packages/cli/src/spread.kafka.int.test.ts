@@ -79,7 +79,10 @@ sinks:
     // The survivors ran the dead worker's shares: started there after it died, from its checkpoints.
     const takenOver = victimShares.filter((share) => workers.some((w, i) => w.stderr().slice(logAtKill[i]).split('\n').some((l) => l.includes(`"pipeline":"spread-${s}-p${share}"`) && l.includes('state loaded'))));
     console.log(`spread: ${ACCOUNTS} accounts on ${SHARES} shares, 3 workers, the third killed holding shares [${victimShares.join(', ')}] with ${afterKill} of ${plum.expectedIds.size} ids out; ${counts.size} ids, ${duplicated} duplicated, ${missing} missing, ${extra} unexpected`);
-    expect({ duplicated, missing, extra }).toEqual({ duplicated: 0, missing: 0, extra: 0 });
+    // What the workers said about their group and shares: the diagnosis goes into the assertion's message.
+    const groupLines = [...workers, victim].flatMap((w, i) => (w?.stderr() ?? '').split('\n').filter((l) => /tasks assigned|rebalanc|group|session|fenced|failed|Heartbeat/i.test(l) && !l.includes('"pipeline":"spread-' + s + '-p')).slice(-40).map((l) => `[worker ${i}] ${l.slice(0, 300)}`));
+    if (process.env.SPREAD_TEST_LOGS) for (const [i, w] of [...workers, victim].entries()) await writeFile(join(process.env.SPREAD_TEST_LOGS, `worker-${i}.log`), w?.stderr() ?? '');
+    expect({ duplicated, missing, extra }, groupLines.join('\n')).toEqual({ duplicated: 0, missing: 0, extra: 0 });
     expect(victimShares.length).toBeGreaterThan(0);
     expect(takenOver).toEqual(victimShares);
     expect(afterKill).toBeLessThan(plum.expectedIds.size);
