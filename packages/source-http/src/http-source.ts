@@ -1,5 +1,5 @@
 import { defineSource, type ComponentContext, type JsonValue, type Source, type SourcePage, type SourcePlugin } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountContext, accountsSource, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountContext, accountsShardable, accountsSource, ownedAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
 import { pollCursor, type CursorCheckpoint } from './cursor-poll.js';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 import { HttpRequestBuilder, type HttpSigner } from './http-request.js';
@@ -114,6 +114,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
     description: d.description ?? 'Reads any paginated REST API described in YAML (request templates, auth, pagination, time ranges or a cursor field, records mapped to events); polls incrementally.',
     configSchema: httpConfigSchema(d.sign !== undefined),
     includes: ACCOUNTS_INCLUDES,
+    shardable: accountsShardable,
     create(config, ctx): Source<HttpCheckpoint | AccountsCheckpoint<HttpCheckpoint>> {
       const turn = rateLimiter(config.rate_limit, ctx.signal);
       if (!config.accounts) return new HttpSource(config, config.auth, ctx, { signer: d.sign, turn });
@@ -121,7 +122,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
       // accounts' own auth; turns shared so at most max_concurrent_accounts poll at once.
       const turns = new TenantTurns(config.max_concurrent_accounts);
       return accountsSource<HttpCheckpoint>(
-        config.accounts.map(({ name, base_url, auth }) => ({
+        ownedAccounts(config.accounts, ctx).map(({ name, base_url, auth }) => ({
           name,
           version: JSON.stringify({ base_url, auth }),
           create: (signal, tenant) =>

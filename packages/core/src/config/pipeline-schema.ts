@@ -94,7 +94,7 @@ export const spreadSchema = z
     group: z.string().min(1).optional().describe('The consumer group of the workers. Default: `<id>.spread`.'),
     session_timeout: duration('How long a worker that stopped answering (killed, cut off) keeps its shares before the group gives them to the others.', DEFAULT_SPREAD_SESSION_TIMEOUT),
   })
-  .describe('Share this pipeline\'s tenants (the accounts of its plum and iplum sources) among every worker started with this file, through a Kafka consumer group; each share\'s checkpoint is in the Kafka state store, so it moves with the share. Needs `state: { type: kafka }` and an exactly-once Kafka sink.');
+  .describe('Share this pipeline\'s tenants (the accounts of its plum, iplum and http sources) among every worker started with this file, through a Kafka consumer group; each share\'s checkpoint is in the Kafka state store, so it moves with the share. Needs `state: { type: kafka }` and an exactly-once Kafka sink.');
 
 export const pipelineFileSchema = z.strictObject({
   id: z
