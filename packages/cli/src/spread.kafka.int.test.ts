@@ -25,7 +25,9 @@ describe('spread: N ingest workers share the tenants through Kafka (real broker,
 
   it(`three workers share ${ACCOUNTS} Plum accounts, one killed (SIGKILL) mid-run and not started again: every session of every account exactly once in the output topic`, { timeout: 480_000 }, async () => {
     const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-    const plum = await startPlumTenantsServer({ accounts: ACCOUNTS, sessionsPerAccount: SESSIONS_PER_ACCOUNT, latencyMs: 20, nowSec: Math.floor(Date.now() / 1000) });
+    // 120 ms a request keeps the run long enough that the kill lands mid-run (at 20 ms, with the
+    // tenants scheduler on main, every id was out before the third worker had joined).
+    const plum = await startPlumTenantsServer({ accounts: ACCOUNTS, sessionsPerAccount: SESSIONS_PER_ACCOUNT, latencyMs: 120, nowSec: Math.floor(Date.now() / 1000) });
     const yaml = `id: spread-${s}
 state: { type: kafka, brokers: ${JSON.stringify(brokers())}, topic: state-${s} }
 runtime: { commit_interval: 200ms }
