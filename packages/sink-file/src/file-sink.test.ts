@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rm, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createLogger, MemoryStateStore, type CallEvent, type BatchPosition, type CommitInfo, type SinkContext } from '@plumline/core';
@@ -14,7 +15,7 @@ async function commit(state: MemoryStateStore, seqs: Record<string, number> = {}
   for (const h of hooksOf.get(state) ?? []) await h({ final: false, seqs });
 }
 
-function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test'): SinkContext {
+function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test', logs?: string[]): SinkContext {
   const hooks = hooksOf.get(state) ?? [];
   hooksOf.set(state, hooks);
   const telemetry = new ComponentTelemetry('files', 'file', 'sink');
@@ -28,7 +29,7 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
   return {
     id: 'files',
     type: 'file',
-    logger: createLogger({ level: 'silent' }),
+    logger: logs ? createLogger({ level: 'warn', destination: new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) }) }) : createLogger({ level: 'silent' }),
     meter: telemetry.meter,
     tracer: telemetry.tracer,
     telemetry,
@@ -47,8 +48,8 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
 
 const ev = (i: number, kind = 'session', time = '2026-03-04T05:06:07.000Z'): CallEvent => ({ id: `e${i}`, source: 'src', kind, time, attributes: { i } });
 
-async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean, pipelineId?: string): Promise<FileSink> {
-  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed, pipelineId))) as FileSink;
+async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean, pipelineId?: string, logs?: string[]): Promise<FileSink> {
+  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed, pipelineId, logs))) as FileSink;
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallEvent);
@@ -124,8 +125,14 @@ describe('file sink', () => {
       // A torn tail: half a line written after the last indexed write, then the process died.
       await writeFile(file, '{"id":"torn', { flag: 'a' });
       // Restart: the checkpoint committed before the crash covered batches 1 and 2.
-      const again = await make({ path: file }, state, (ps) => ps.every((p) => p.seq <= 2));
+      const logs: string[] = [];
+      const sizeAtCrash = (await stat(file)).size;
+      const again = await make({ path: file }, state, (ps) => ps.every((p) => p.seq <= 2), undefined, logs);
       expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['before', 'e1', 'e2']);
+      // What was cut is said at warn level, with the file: bytes another writer appended would go the same way.
+      const told = logs.map((l) => JSON.parse(l) as { level: number; msg: string; files: { file: string; bytes: number }[] });
+      expect(told).toMatchObject([{ level: 40, files: [{ file, bytes: sizeAtCrash - (await stat(file)).size }] }]);
+      expect(told[0]!.msg).toContain('a file sink\'s files must be its own');
       await again.write({ events: [ev(3)], positions: [{ source: 'src', seq: 3 }] });
       await again.close();
       expect(lines(await readFile(file, 'utf8')).map((e) => e.id)).toEqual(['before', 'e1', 'e2', 'e3']);

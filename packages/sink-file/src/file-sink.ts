@@ -120,6 +120,7 @@ export class FileSink implements Sink {
     this.checkUnaccountedBytes(plan, sizes, loaded.records);
     const records: SinkRecord[] = [];
     let truncated = 0;
+    const cut: { file: string; bytes: number }[] = [];
     for (const f of plan) {
       const size = sizes.get(f.file)!;
       if (size < 0) {
@@ -129,12 +130,14 @@ export class FileSink implements Sink {
       if (f.needsRewrite) {
         await this.rewriteKeeping(f.file, f.keep);
         truncated += size - f.length;
+        cut.push({ file: f.file, bytes: size - f.length });
       } else if (size !== f.length) {
         if (size < f.length) {
           throw new PipelineError('FILE_SINK_SHORT_FILE', `${f.file} holds ${size} bytes but ${f.length} were committed: it was changed outside plumline`, { fields: { file: f.file } });
         }
         await truncate(f.file, f.length);
         truncated += size - f.length;
+        cut.push({ file: f.file, bytes: size - f.length });
       }
       records.push({ o: [f.file, f.length, f.path, f.part] });
       this.known.add(f.file);
@@ -152,7 +155,15 @@ export class FileSink implements Sink {
       await this.index.retireLegacy();
       this.ctx.logger.info({ index: this.index.key }, 'commit index moved from its name before version 2 to this pipeline\'s own');
     }
-    if (truncated > 0) this.ctx.logger.info({ bytes: truncated }, 'removed uncommitted data left by an earlier run; it will be written again');
+    // A warning, not an info line: after a kill these bytes are this sink's own uncommitted writes,
+    // but bytes another writer appended (a second pipeline on the same templated path, a person)
+    // are cut the same way, and whoever reads the log must be able to tell.
+    if (truncated > 0) {
+      this.ctx.logger.warn(
+        { bytes: truncated, files: cut.slice(0, 10), filesCut: cut.length },
+        `removed ${truncated} bytes past the committed end of ${cut.length} file(s) (${cut.slice(0, 3).map((c) => c.file).join(', ')}${cut.length > 3 ? ', …' : ''}): what an earlier run of this sink wrote without committing, written again now. Bytes anything else appended to these files are gone: a file sink's files must be its own (another pipeline on the same path template, or a program, must write elsewhere)`,
+      );
+    }
   }
 
   /**
