@@ -61,7 +61,7 @@ export class CommitIndexLog {
     const head = parseHead(await this.state.get(this.headKey), (reason) => this.corrupt(this.headKey, 'json', reason));
     this.head = head;
     if (text === '') {
-      if (head) throw this.corrupt(this.key, 'log', `is missing or empty, while its head (${this.fileName(this.headKey, 'json')}) says it held ${head.n} records`);
+      if (head) throw this.corrupt(this.key, 'log', `is missing or empty, while its head (the value ${this.sinkId}/${this.headKey} in the pipeline's state) says it held ${head.n} records`);
       return this.loadLegacy(ownsFile, isCommitted);
     }
     const decoded = this.decode(text, this.key);
@@ -191,7 +191,7 @@ export class CommitIndexLog {
     const name = this.fileName(key, ext);
     return new StateError(
       'STATE_CORRUPT',
-      `file sink ${this.sinkId}: its commit index ${name} ${reason}. Nothing was removed from the output. Restore the state directory and the output together from one backup (state first, output after: docs/operations.md), or move the output files and this sink's index aside to start them over`,
+      `file sink ${this.sinkId}: its commit index ${name} ${reason}. Nothing was removed from the output. Restore the state directory and the output together from one backup (state first, output after: docs/operations.md), or, to start this pipeline's output over, move its output files and its whole state directory (pipelines/<id>/ under state.path: the index's head is a value in its state.log) aside`,
       { retriable: false, fields: { component: this.sinkId, stateFile: name } },
     );
   }
