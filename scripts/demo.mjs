@@ -77,7 +77,7 @@ const deadFile = join(root, 'out', name, 'dead-letters.ndjson');
 if (existsSync(deadFile)) {
   const dead = readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const codes = [...new Set(dead.map((d) => d.attributes?.code))].join(', ');
-  console.log(`\nThe dead-letter warnings above (${dead.length} records) are on purpose: the emulator serves 0.2% of lines malformed, and each bad record goes to ${relative(root, deadFile)} with its reason (${codes}) while the rest is written. The pipeline expects up to 1% of them (dead_letter.max_ratio), so the run ended 0; more would have ended it with exit status 3.`);
+  console.log(`\nThe dead-letter warnings above (${dead.length} records) are on purpose: the emulator serves 0.2% of lines malformed, and each bad record goes to ${relative(root, deadFile)} with its reason (${codes}) while the rest is written. The pipeline says it expects them (dead_letter: { expected: true }), so the run ended 0; without that, it would have ended with exit status 3.`);
 }
 if (again) {
   console.log(`\nThis run resumed from the checkpoint in .plumline/${name}/state: it wrote ${linesIn(join(root, 'out', name)) - before} lines (records that arrived since the last run; what it read again within \`lateness\` was not delivered twice).`);
