@@ -15,8 +15,14 @@ export const PLUMLINE_ERROR_BRAND: unique symbol = Symbol.for('plumline.error');
  * chain has a class of that name.
  */
 export class PlumlineError extends Error {
-  /** Set on the prototype (not an own field): a copy's error carries it wherever it goes. */
-  declare readonly [PLUMLINE_ERROR_BRAND]: true;
+  /**
+   * On the prototype (an accessor, not an own field), so a copy's error carries it wherever it
+   * goes; an accessor rather than a defineProperty after the class, so that importing this module
+   * does nothing (package.json says core has no side effects).
+   */
+  get [PLUMLINE_ERROR_BRAND](): true {
+    return true;
+  }
   readonly code: string;
   readonly retriable: boolean;
   readonly fields: Readonly<Record<string, unknown>>;
@@ -43,7 +49,6 @@ export class PlumlineError extends Error {
     return this === PlumlineError || classNames(value).includes(this.name);
   }
 }
-Object.defineProperty(PlumlineError.prototype, PLUMLINE_ERROR_BRAND, { value: true, enumerable: false });
 
 /**
  * Whether `err` is a plumline error, made by this copy of core or any other: it carries the
