@@ -1,7 +1,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PipelineError } from '@plumline/core';
-import { fsyncDir } from '@plumline/core/util';
+import { fsyncDir, processAlive } from '@plumline/core/util';
 
 /** Who writes an output file: one sink of one pipeline, and the process running it now (0: none). */
 interface Owner {
@@ -17,15 +17,6 @@ export function ownerFile(file: string): string {
 
 /** Owner files claimed by sinks of this process and not released: their pid is ours, yet they run. */
 const activeHere = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(path: string): Promise<Owner | undefined> {
   let text: string;

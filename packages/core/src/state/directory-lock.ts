@@ -1,17 +1,9 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
+import { processAlive } from '../util/process-alive.js';
 
 export const LOCK_FILE = 'LOCK';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the lock file of `dir` for this process. A lock left by a process that no longer exists

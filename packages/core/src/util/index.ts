@@ -10,6 +10,7 @@ export { mapConcurrent } from './map-concurrent.js';
 export { retryWithBackoff, parseRetryAfter, MAX_RETRY_AFTER_MS, type RetryOptions } from './retry.js';
 export { closeServerNow } from './close-server.js';
 export { createPermits } from './permits.js';
+export { processAlive } from './process-alive.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
 export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
 export { eventShapeProblem } from '../event-shape.js';
