@@ -1,6 +1,6 @@
 import { duration, secret, z } from '@plumline/core';
 import { accountsFields, accountsProblems } from '@plumline/core/sources';
-import { isFieldPath } from '@plumline/core/util';
+import { isFieldPath, isTimeZone } from '@plumline/core/util';
 
 /** The placeholders a request template may hold. */
 export const REQUEST_VARS = ['from', 'to', 'cursor', 'page', 'offset', 'limit'] as const;
@@ -86,7 +86,7 @@ const mapping = z.strictObject({
   time: mapValue.describe('When it happened, read with `time_format`.'),
   end_time: mapValue.optional().describe('When it ended, read with `time_format`.'),
   time_format: z.enum(['iso', 'unix', 'unix_ms']).default('iso').describe('How `time`/`end_time` are written: ISO-8601 (without an offset: wall-clock time in `time_zone`; "2026-11-20 10:00:00" too), UNIX seconds or milliseconds.'),
-  time_zone: z.string().default('UTC').refine(isZone, 'not an IANA time zone (e.g. America/New_York)').describe('Zone of times without an offset.'),
+  time_zone: z.string().default('UTC').refine(isTimeZone, 'not an IANA time zone (e.g. America/New_York)').describe('Zone of times without an offset.'),
   kind: mapValue.default('call').describe('The event kind (call, session, …).'),
   direction: mapValue.optional().describe('inbound or outbound; anything else is left out (and kept under attributes).'),
   from: mapValue.optional().describe('The calling party.'),
@@ -95,15 +95,6 @@ const mapping = z.strictObject({
   source: z.string().min(1).default('http').describe('The event\'s `source`.'),
   attributes: z.enum(['rest', 'all', 'none']).default('rest').describe('What goes under attributes: the record\'s top-level fields not copied above (rest), all of them, or none.'),
 });
-
-function isZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const instant = z.union([z.int().min(0), z.iso.datetime({ offset: true })]).describe('ISO-8601 (e.g. 2026-11-20T00:00:00Z) or UNIX seconds.');
 

@@ -1,3 +1,4 @@
+import { isTimeZone } from '@plumline/core/util';
 import { duration, secret, z } from '@plumline/core';
 import { accountsFields, accountsProblems, latenessFields, latenessProblem } from '@plumline/core/sources';
 
@@ -11,15 +12,6 @@ export const DEFAULT_MAX_RETRIES = 5;
 const instant = z
   .union([z.int().min(0), z.iso.datetime({ offset: true })])
   .describe('ISO-8601 (e.g. 2026-11-20T00:00:00Z) or UNIX seconds.');
-
-function isZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The config schema of the `plum` source. */
 export const plumSourceConfigSchema = z
@@ -46,7 +38,7 @@ export const plumSourceConfigSchema = z
     request_timeout: duration('Timeout of one request (headers and body).', '30s'),
     max_retries: z.int().min(0).max(100).default(DEFAULT_MAX_RETRIES).describe('Retries of a request that failed with 429, 5xx, a timeout or an unreadable body.'),
     max_retry_duration: duration('How long a range that keeps failing for a reason that may pass (the API down, 5xx, a short listing) is tried again, at most a minute apart, before the source fails. Absent: without limit when polling, 5m for a bounded run (--once, end).').optional(),
-    time_zone: z.string().default('America/New_York').refine(isZone, 'not an IANA time zone (e.g. America/New_York)').describe("Zone of the platform's wall clock, used for error lines (which carry no epoch)."),
+    time_zone: z.string().default('America/New_York').refine(isTimeZone, 'not an IANA time zone (e.g. America/New_York)').describe("Zone of the platform's wall clock, used for error lines (which carry no epoch)."),
     include_raw: z.boolean().default(true).describe('Keep the original line or record under `raw`.'),
   })
   .superRefine((c, ctx) => {
