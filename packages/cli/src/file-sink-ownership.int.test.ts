@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import { runCli, startCli } from './test-support/run-cli.js';
 
 const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+/** sha256 of every output file under `root` (owner files and state excluded), by relative path. */
+const treeHashes = async (root: string): Promise<Record<string, string>> => {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(root, { recursive: true })).sort()) {
+    const file = join(root, name);
+    if (name.split('/').some((c) => c.startsWith('.')) || !(await stat(file)).isFile()) continue;
+    out[name] = await sha256(file);
+  }
+  return out;
+};
 const pipeline = (id: string, state: string, count: string, path: string): string => `id: ${id}
 state: { type: directory, path: ${state} }
 sources:
@@ -67,6 +77,93 @@ describe('file sink state belongs to its pipeline (the real CLI)', () => {
       expect(after.code).not.toBe(0);
       expect(after.stderr).toContain('give this sink its own path; if "alpha" no longer writes it, delete');
       expect(await sha256(join(dir, 'out.ndjson'))).toBe(before);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  // Templated paths: the template's fixed directory is claimed (output-owner.ts, claimTemplateDir).
+  const templated = 'out/{{source}}/%Y-%m-%d.ndjson';
+
+  for (const [first, second] of [['alpha', 'beta'], ['beta', 'alpha']] as const) {
+    it(`two pipelines on one templated path: ${second} is refused at start after ${first} wrote, and ${first}'s files stay byte for byte; ${first} restarts fine`, { timeout: 60_000 }, async () => {
+      const { dir, cleanup } = await tmpDir();
+      try {
+        // The default state directory, as the trial had it.
+        const yaml = (id: string, count: string): string => pipeline(id, '.plumline/state', count, `"${templated}"`);
+        await writeFile(join(dir, 'alpha.yaml'), yaml('alpha', 'count: 3000'));
+        await writeFile(join(dir, 'beta.yaml'), yaml('beta', 'count: 1000'));
+        const r1 = await runCli(['run', `${first}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r1.code, r1.stderr).toBe(0);
+        const before = await treeHashes(join(dir, 'out'));
+        expect(Object.keys(before).length).toBeGreaterThan(0);
+        const r2 = await runCli(['run', `${second}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r2.code).not.toBe(0);
+        expect(r2.stderr).toContain('FILE_PATH_IN_USE');
+        expect(r2.stderr).toContain(`pipeline "${first}"`);
+        expect(r2.stderr).toContain(join(dir, 'out'));
+        expect(await treeHashes(join(dir, 'out'))).toEqual(before);
+        // The owner's own restart is not refused and cuts nothing.
+        const r3 = await runCli(['run', `${first}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r3.code, r3.stderr).toBe(0);
+        expect(r3.stderr).not.toContain('removed');
+        expect(await treeHashes(join(dir, 'out'))).toEqual(before);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  it('a templated sink whose files would land under a fixed path another pipeline claimed is refused at start, in both orders; the owner\'s file stays as it was', { timeout: 60_000 }, async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      // out/{{source}}/x.ndjson renders out/gen/x.ndjson: alpha's fixed path.
+      await writeFile(join(dir, 'alpha.yaml'), pipeline('alpha', 'state-a', 'count: 1000', 'out/gen/x.ndjson'));
+      await writeFile(join(dir, 'beta.yaml'), pipeline('beta', 'state-b', 'count: 300', '"out/{{source}}/x.ndjson"'));
+      const a = await runCli(['run', 'alpha.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(a.code, a.stderr).toBe(0);
+      const before = await sha256(join(dir, 'out/gen/x.ndjson'));
+      const b = await runCli(['run', 'beta.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(b.code).not.toBe(0);
+      expect(b.stderr).toContain('FILE_PATH_IN_USE');
+      expect(b.stderr).toContain(join(dir, 'out/gen/.x.ndjson.plumline-owner'));
+      expect(await sha256(join(dir, 'out/gen/x.ndjson'))).toBe(before);
+      const again = await runCli(['run', 'alpha.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await sha256(join(dir, 'out/gen/x.ndjson'))).toBe(before);
+
+      // The other order: the template's directory claimed first, a fixed path inside it refused.
+      const other = await tmpDir();
+      try {
+        await writeFile(join(other.dir, 'alpha.yaml'), pipeline('alpha', 'state-a', 'count: 1000', '"out/{{source}}/x.ndjson"'));
+        await writeFile(join(other.dir, 'beta.yaml'), pipeline('beta', 'state-b', 'count: 300', 'out/gen/y.ndjson'));
+        expect((await runCli(['run', 'alpha.yaml', '--once', '--log-level', 'warn'], other.dir)).code).toBe(0);
+        const hashes = await treeHashes(join(other.dir, 'out'));
+        const r = await runCli(['run', 'beta.yaml', '--once', '--log-level', 'warn'], other.dir);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('FILE_PATH_IN_USE');
+        expect(r.stderr).toContain(join(other.dir, 'out', '.plumline-owner'));
+        expect(await treeHashes(join(other.dir, 'out'))).toEqual(hashes);
+      } finally {
+        await other.cleanup();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('two pipelines whose templates start in different directories of one folder both run, and run again', { timeout: 60_000 }, async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'alpha.yaml'), pipeline('alpha', '.plumline/state', 'count: 1000', '"out/a/{{source}}/%Y.ndjson"'));
+      await writeFile(join(dir, 'beta.yaml'), pipeline('beta', '.plumline/state', 'count: 300', '"out/b/{{source}}-%Y.ndjson"'));
+      for (const file of ['alpha.yaml', 'beta.yaml', 'alpha.yaml', 'beta.yaml']) {
+        const r = await runCli(['run', file, '--once', '--log-level', 'warn'], dir);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const lines = async (f: string) => (await readFile(join(dir, f), 'utf8')).split('\n').filter(Boolean).length;
+      expect(await lines('out/a/gen/2026.ndjson')).toBe(1000);
+      expect(await lines('out/b/gen-2026.ndjson')).toBe(300);
     } finally {
       await cleanup();
     }

@@ -14,9 +14,9 @@ const issues = (config: Record<string, unknown>) => {
   return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 };
 
-/** Every file under `dir`, relative to it. */
+/** Every file under `dir` but the template directory's owner file, relative to it. */
 async function files(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile() && d.name !== '.plumline-owner').map((d) => join(d.parentPath, d.name).slice(dir.length + 1)).sort();
 }
 
 describe('file sink: template fields', () => {

@@ -75,7 +75,7 @@ describe('file sink', () => {
       const sink = await make({ path: join(dir, 'out/{{kind}}.ndjson') }, new MemoryStateStore());
       await sink.write({ events: [ev(1, '../../etc')], positions: [{ source: 'src', seq: 1 }] });
       await sink.close();
-      expect(await readdir(join(dir, 'out'))).toEqual(['.._.._etc.ndjson']);
+      expect(await readdir(join(dir, 'out'))).toEqual(['.._.._etc.ndjson', '.plumline-owner']);
     } finally {
       await cleanup();
     }
@@ -544,6 +544,42 @@ describe('file sink state belongs to its pipeline', () => {
       // The owner itself starts again (with its state).
       const again = await make({ path: file }, alphaState, undefined, 'alpha');
       await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('stops a templated sink before it writes a file another pipeline claimed after this sink started; nothing is written there', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const sink = await make({ path: join(dir, 'out/{{kind}}/x.ndjson') }, new MemoryStateStore(), undefined, 'alpha');
+      await sink.write({ events: [ev(1)], positions: [{ source: 'gen', seq: 1 }] });
+      // A claim made while alpha runs (a start racing alpha's): beta's fixed path out/call/x.ndjson.
+      await mkdir(join(dir, 'out/call'));
+      await writeFile(ownerFile(join(dir, 'out/call/x.ndjson')), JSON.stringify({ pipeline: 'beta', sink: 'files', pid: 0 }));
+      await expect(sink.write({ events: [ev(2, 'call')], positions: [{ source: 'gen', seq: 2 }] })).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/sink "files" of pipeline "beta" writes .*out\/call\/x\.ndjson/) as unknown });
+      await sink.close();
+      await expect(stat(join(dir, 'out/call/x.ndjson'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("never cuts a file its index lists once another pipeline claims it: the start is refused and nothing is cut", async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      const state = new MemoryStateStore();
+      const upTo1 = (p: readonly BatchPosition[]) => p.every((x) => x.seq <= 1);
+      const alpha = await make({ path: join(dir, 'a/{{kind}}.ndjson') }, state, upTo1, 'alpha');
+      await alpha.write({ events: [ev(1)], positions: [{ source: 'gen', seq: 1 }] });
+      await alpha.write({ events: [ev(2)], positions: [{ source: 'gen', seq: 2 }] });
+      await alpha.close();
+      const file = join(dir, 'a/session.ndjson');
+      const before = await readFile(file, 'utf8');
+      // alpha's template moved to b/, and beta took a/ over (its owner file deleted by hand, then claimed).
+      await writeFile(join(dir, 'a/.plumline-owner'), JSON.stringify({ pipeline: 'beta', sinks: { files: 'a/{{kind}}.ndjson' }, pid: 0 }));
+      await expect(make({ path: join(dir, 'b/{{kind}}.ndjson') }, state, upTo1, 'alpha')).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/pipeline "beta" claims .*nothing was cut/) as unknown });
+      expect(await readFile(file, 'utf8')).toBe(before);
     } finally {
       await cleanup();
     }

@@ -1,13 +1,14 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ConfigError, defineSink, eventJsonLine, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
+import { ConfigError, defineSink, eventJsonLine, isPlumlineError, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
 import { fsyncDir, writeAll } from '@plumline/core/util';
 import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { claimOutput, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
+import { claimedByAnother, claimTemplateDir, foreignClaimOn, templateDir, type TemplateClaim } from './template-owner.js';
 
 /**
  * File-system errors no retry changes: the events whose path met one go to the dead letters and
@@ -88,6 +89,8 @@ export class FileSink implements Sink {
     private readonly ctx: SinkContext,
     /** The claim on a fixed output path (output-owner.ts), released at close. */
     private readonly output?: OutputClaim,
+    /** The claim on a path template's directory (template-owner.ts), released at close. */
+    private readonly templateClaim?: TemplateClaim,
   ) {
     this.index = new CommitIndexLog(ctx.state, ctx.pipelineId, ctx.id);
     const t = compilePathTemplate(config.path, config.missing_field);
@@ -127,6 +130,7 @@ export class FileSink implements Sink {
         if (f.length > 0) this.ctx.logger.error({ file: f.file, expectedBytes: f.length }, 'file in the commit index is missing; was it moved or deleted?');
         continue;
       }
+      if (f.needsRewrite || size > f.length) await this.checkMayCut(f.file, size - f.length);
       if (f.needsRewrite) {
         await this.rewriteKeeping(f.file, f.keep);
         truncated += size - f.length;
@@ -213,6 +217,17 @@ export class FileSink implements Sink {
     return out;
   }
 
+  /**
+   * Recovery cuts only files no other pipeline claims: its index lists a file it wrote, but bytes
+   * past its committed end may be another pipeline's committed output (a path template changed
+   * between runs, claims deleted by hand). Refused, nothing cut.
+   */
+  private async checkMayCut(file: string, bytes: number): Promise<void> {
+    const other = await foreignClaimOn(file, this.ctx.pipelineId, this.ctx.id);
+    if (!other) return;
+    throw claimedByAnother(this.ctx.id, this.ctx.pipelineId, file, other, { after: `Recovery would have cut ${bytes} bytes past what this sink committed there; nothing was cut` });
+  }
+
   /** No index at all: fine for a new sink, not for one whose owner file says it wrote the output there. */
   private async checkIndexNotLost(): Promise<void> {
     const claim = this.output;
@@ -233,8 +248,7 @@ export class FileSink implements Sink {
       const part = /\.(\d+)(?:\.[^./]*)?(?:\.gz)?$/.exec(file)?.[1];
       return part !== undefined && file === partFile(path, Number(part), this.config.gzip);
     }
-    const prefix = this.config.path.split(/\{\{|%/)[0]!;
-    return file.startsWith(resolve(prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '.') + sep);
+    return file.startsWith(templateDir(this.config.path) + sep);
   }
 
   private async rewriteKeeping(file: string, keep: readonly [number, number][]): Promise<void> {
@@ -288,8 +302,9 @@ export class FileSink implements Sink {
         await this.writeGroup(group);
         for (const p of group) p.resolve(p.dead.length ? { dead: p.dead } : {});
       } catch (err) {
-        // System errors (ENOSPC, EIO…) may pass; anything else is not ours to call transient.
-        const error = typeof (err as { code?: unknown }).code === 'string' ? new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true, fields: { component: this.ctx.id, errno: (err as { code: string }).code } }) : err;
+        // System errors (ENOSPC, EIO…) may pass; anything else is not ours to call transient
+        // (a plumline error, e.g. FILE_PATH_IN_USE, says itself whether it is).
+        const error = !isPlumlineError(err) && typeof (err as { code?: unknown }).code === 'string' ? new PipelineError('FILE_WRITE_FAILED', `file sink ${this.ctx.id} could not write: ${(err as Error).message}`, { cause: err, retriable: true, fields: { component: this.ctx.id, errno: (err as { code: string }).code } }) : err;
         for (const p of group) p.reject(error);
       }
     }
@@ -416,6 +431,12 @@ export class FileSink implements Sink {
         lru.fh = undefined;
         await fh.close();
       }
+    }
+    if (!this.staticPath && !this.known.has(f.file)) {
+      // A file new to this sink: another pipeline may have claimed it (or a directory above it)
+      // since this sink's start checked the tree below its template's directory.
+      const other = await foreignClaimOn(f.file, this.ctx.pipelineId, this.ctx.id);
+      if (other) throw claimedByAnother(this.ctx.id, this.ctx.pipelineId, f.file, other);
     }
     f.fh = await open(f.file, 'a');
     const size = (await f.fh.stat()).size;
@@ -579,6 +600,7 @@ export class FileSink implements Sink {
         await fh?.close().catch(() => {});
       }
       await this.output?.release();
+      await this.templateClaim?.release();
     })());
   }
 }
@@ -587,14 +609,18 @@ function unwritablePath(file: string, code: string, cause: unknown): PipelineErr
   return new PipelineError('FILE_PATH_UNWRITABLE', `cannot write ${file} (${code}): ${(cause as Error).message}`, { cause, retriable: false, fields: { file, errno: code } });
 }
 
-/** A fixed path is known at start: refuse a directory, and fail now on one that can never be written (its directory cannot be made, no permission). */
-async function checkFixedPath(file: string, template: string, id: string): Promise<void> {
+/**
+ * A fixed path is known at start: refuse a directory, and fail now on one that can never be
+ * written (its directory cannot be made, no permission). The file itself is made only once
+ * claimed (`touch`): a start refused leaves nothing behind.
+ */
+async function checkFixedPath(file: string, template: string, id: string, touch: boolean): Promise<void> {
   if (await stat(file).then((s) => s.isDirectory(), () => false)) {
     throw new ConfigError('CONFIG_FILE_PATH_IS_DIRECTORY', `sink ${id}: path ${file} is a directory: name a file in it, e.g. ${join(template, 'events.ndjson')}`, { fields: { component: id } });
   }
   try {
-    await mkdir(dirname(file), { recursive: true });
-    await (await open(file, 'a')).close();
+    if (touch) await (await open(file, 'a')).close();
+    else await mkdir(dirname(file), { recursive: true });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== undefined && PERMANENT_FS_ERRORS.has(code)) throw unwritablePath(file, code, err);
@@ -644,16 +670,27 @@ export const fileSink = defineSink({
   async create(config, ctx) {
     const fixed = compilePathTemplate(config.path);
     let claim: OutputClaim | undefined;
+    let dirClaim: TemplateClaim | undefined;
     if (fixed.isStatic) {
       const file = partFile(fixed.render({} as CallEvent)!, 0, config.gzip);
-      await checkFixedPath(file, config.path, ctx.id);
+      await checkFixedPath(file, config.path, ctx.id, false);
       claim = await claimOutput(file, ctx.pipelineId, ctx.id);
+      await checkFixedPath(file, config.path, ctx.id, true).catch(async (err: unknown) => {
+        await claim!.release();
+        throw err;
+      });
+    } else {
+      dirClaim = await claimTemplateDir(config.path, ctx.pipelineId, ctx.id).catch((err: unknown) => {
+        const code = (err as { code?: string }).code;
+        throw code !== undefined && PERMANENT_FS_ERRORS.has(code) ? unwritablePath(templateDir(config.path), code, err) : err;
+      });
     }
-    const sink = new FileSink(config, ctx, claim);
+    const sink = new FileSink(config, ctx, claim, dirClaim);
     try {
       await sink.recover();
     } catch (err) {
       await claim?.release();
+      await dirClaim?.release();
       throw err;
     }
     ctx.onCommit((info) => sink.storeIndexHead(info.seqs));

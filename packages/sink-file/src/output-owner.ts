@@ -1,14 +1,8 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PipelineError } from '@plumline/core';
-import { fsyncDir, processAlive } from '@plumline/core/util';
-
-/** Who writes an output file: one sink of one pipeline, and the process running it now (0: none). */
-interface Owner {
-  pipeline: string;
-  sink: string;
-  pid: number;
-}
+import { processAlive } from '@plumline/core/util';
+import { createOwnerFile, parseFixedOwner, readOwnerFile, writeOwnerFile, type FixedOwner } from './owner-file-io.js';
+import { claimedByAnother, foreignClaimAbove } from './template-owner.js';
 
 /** The owner file of `file`: hidden, next to it, so it moves and is backed up with the output. */
 export function ownerFile(file: string): string {
@@ -17,55 +11,6 @@ export function ownerFile(file: string): string {
 
 /** Owner files claimed by sinks of this process and not released: their pid is ours, yet they run. */
 const activeHere = new Set<string>();
-
-async function readOwner(path: string): Promise<Owner | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const o = JSON.parse(text) as Partial<Owner>;
-    if (typeof o.pipeline === 'string' && typeof o.sink === 'string' && Number.isSafeInteger(o.pid)) return o as Owner;
-  } catch {
-    // Unreadable: told below, with the file to look at.
-  }
-  throw new PipelineError('FILE_PATH_IN_USE', `${path} does not say which sink writes the file next to it: delete it if no other pipeline writes that file`, { retriable: false, fields: { file: path } });
-}
-
-async function writeOwner(path: string, owner: Owner): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(owner));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(dirname(path));
-}
-
-/** Creates the owner file unless one appeared meanwhile (a sink starting at the same moment): false then. */
-async function createOwner(path: string, owner: Owner): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(path, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    await fh.writeFile(JSON.stringify(owner));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsyncDir(dirname(path));
-  return true;
-}
 
 /**
  * Claims `file` for sink `sink` of pipeline `pipeline`, or refuses: two sinks appending to one
@@ -77,8 +22,11 @@ async function createOwner(path: string, owner: Owner): Promise<boolean> {
  */
 export async function claimOutput(file: string, pipeline: string, sink: string): Promise<OutputClaim> {
   const path = ownerFile(file);
-  const mine: Owner = { pipeline, sink, pid: process.pid };
-  const owner = await readOwner(path);
+  const mine: FixedOwner = { pipeline, sink, pid: process.pid };
+  // Another pipeline's path template rendering under a directory above may write this very file.
+  const above = await foreignClaimAbove(dirname(file), pipeline);
+  if (above) throw claimedByAnother(sink, pipeline, file, above);
+  const owner = parseFixedOwner(path, await readOwnerFile(path));
   if (owner && (owner.pipeline !== pipeline || owner.sink !== sink)) {
     const running = activeHere.has(path) ? ', running in this process' : owner.pid !== 0 && owner.pid !== process.pid && processAlive(owner.pid) ? `, running in process ${owner.pid}` : '';
     throw new PipelineError(
@@ -90,15 +38,15 @@ export async function claimOutput(file: string, pipeline: string, sink: string):
   if (owner && owner.pid !== 0 && owner.pid !== process.pid && processAlive(owner.pid)) {
     throw new PipelineError('FILE_PATH_IN_USE', `${file} is written by another process of pipeline "${pipeline}" (process ${owner.pid}, ${path}): stop it first, or give each its own path`, { retriable: false, fields: { file, pid: owner.pid } });
   }
-  if (!owner && !(await createOwner(path, mine))) return claimOutput(file, pipeline, sink);
-  if (owner) await writeOwner(path, mine);
+  if (!owner && !(await createOwnerFile(path, mine))) return claimOutput(file, pipeline, sink);
+  if (owner) await writeOwnerFile(path, mine);
   activeHere.add(path);
   let released = false;
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;
     activeHere.delete(path);
-    await writeOwner(path, { ...mine, pid: 0 }).catch(() => unlink(`${path}.tmp-${process.pid}`).catch(() => {}));
+    await writeOwnerFile(path, { ...mine, pid: 0 }).catch(() => {});
   };
   return { file, ownerFile: path, ownedBefore: owner !== undefined, release };
 }

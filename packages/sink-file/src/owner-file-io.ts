@@ -1,0 +1,83 @@
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PipelineError } from '@plumline/core';
+import { fsyncDir } from '@plumline/core/util';
+
+/** What an owner file held: absent, JSON, or text that is not JSON (the caller says what to do). */
+export type OwnerFileText = { state: 'absent' } | { state: 'json'; value: Record<string, unknown> } | { state: 'unreadable' };
+
+/** Reads an owner file; errors other than its absence propagate (a directory we may not read is not "no owner"). */
+export async function readOwnerFile(path: string): Promise<OwnerFileText> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
+    throw err;
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return { state: 'json', value: value as Record<string, unknown> };
+  } catch {
+    // Told by the caller, with the file to look at.
+  }
+  return { state: 'unreadable' };
+}
+
+/** Temporary names of this process: two sinks of one pipeline may rewrite one owner file in one process. */
+let tmpCounter = 0;
+
+/** Replaces an owner file atomically and durably; a failed attempt leaves no temporary file behind. */
+export async function writeOwnerFile(path: string, value: object): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(value));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Creates the owner file unless one appeared meanwhile (a sink starting at the same moment): false then. */
+export async function createOwnerFile(path: string, value: object): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(JSON.stringify(value));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(dirname(path));
+  return true;
+}
+
+/** A fixed path's owner file: one sink of one pipeline writes the file, and the process running it now (0: none). */
+export interface FixedOwner {
+  pipeline: string;
+  sink: string;
+  pid: number;
+}
+
+/** The owner of a fixed path, from its owner file's text; one it cannot read is refused with the file to look at. */
+export function parseFixedOwner(path: string, text: OwnerFileText): FixedOwner | undefined {
+  if (text.state === 'absent') return undefined;
+  if (text.state === 'json') {
+    const o = text.value;
+    if (typeof o.pipeline === 'string' && typeof o.sink === 'string' && Number.isSafeInteger(o.pid)) return o as unknown as FixedOwner;
+  }
+  throw new PipelineError('FILE_PATH_IN_USE', `${path} does not say which sink writes the file next to it: delete it if no other pipeline writes that file`, { retriable: false, fields: { file: path } });
+}
