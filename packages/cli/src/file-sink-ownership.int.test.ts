@@ -82,7 +82,7 @@ describe('file sink state belongs to its pipeline (the real CLI)', () => {
     }
   });
 
-  // Templated paths: the template's fixed directory is claimed (output-owner.ts, claimTemplateDir).
+  // Templated paths: the template's fixed directory is claimed (template-owner.ts, claimTemplateDir).
   const templated = 'out/{{source}}/%Y-%m-%d.ndjson';
 
   for (const [first, second] of [['alpha', 'beta'], ['beta', 'alpha']] as const) {
