@@ -585,6 +585,30 @@ describe('file sink state belongs to its pipeline', () => {
     }
   });
 
+  it("lets sinks of one pipeline share a template's directory (two templates, a fixed path inside), and a second process of it not", async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      // One state each: the test's sinks all have the id "files", and their indexes would be one.
+      const s = await make({ path: join(dir, 'out/{{source}}/a.ndjson') }, new MemoryStateStore(), undefined, 'alpha');
+      const k = await make({ path: join(dir, 'out/{{kind}}/b.ndjson') }, new MemoryStateStore(), undefined, 'alpha');
+      const f = await make({ path: join(dir, 'out/errors.ndjson') }, new MemoryStateStore(), undefined, 'alpha');
+      await Promise.all([s, k, f].map((sink) => sink.write({ events: [ev(1)], positions: [{ source: 'gen', seq: 1 }] })));
+      const claim = () => readFile(join(dir, 'out/.plumline-owner'), 'utf8').then((t) => JSON.parse(t) as { pipeline: string; sinks: Record<string, string>; pid: number });
+      // A process of alpha that is not this one, still running: the parent of the test's process.
+      await writeFile(join(dir, 'out/.plumline-owner'), JSON.stringify({ ...(await claim()), pid: process.ppid }));
+      await expect(make({ path: join(dir, 'out/{{kind}}/c.ndjson') }, new MemoryStateStore(), undefined, 'alpha')).rejects.toMatchObject({ code: 'FILE_PATH_IN_USE', message: expect.stringMatching(/another process of pipeline "alpha"/) as unknown });
+      await writeFile(join(dir, 'out/.plumline-owner'), JSON.stringify({ ...(await claim()), pid: process.pid }));
+      await s.close();
+      expect((await claim()).pid).toBe(process.pid);
+      await k.close();
+      await f.close();
+      // The sinks map holds the last template of each sink id ("files" here).
+      expect(await claim()).toEqual({ pipeline: 'alpha', sinks: { files: join(dir, 'out/{{kind}}/b.ndjson') }, pid: 0 });
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('finds two sinks of one pipeline on one path at validate time, located at the second', () => {
     const parse = (path: string) => fileSink.configSchema.parse({ path });
     const problems = fileSink.conflicts!([
