@@ -114,6 +114,25 @@ describe('file sink state belongs to its pipeline (the real CLI)', () => {
     });
   }
 
+  it('a second pipeline on a templated path is refused while the first runs, naming its process', { timeout: 60_000 }, async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'alpha.yaml'), pipeline('alpha', 'state-a', 'rate: 500', `"${templated}"`));
+      await writeFile(join(dir, 'beta.yaml'), pipeline('beta', 'state-b', 'count: 300', '"out/{{kind}}.ndjson"'));
+      const alpha = startCli(['run', 'alpha.yaml', '--log-level', 'info'], dir);
+      await alpha.waitFor(/first checkpoint committed/);
+      const during = await runCli(['run', 'beta.yaml', '--once'], dir);
+      expect(during.code).not.toBe(0);
+      expect(during.stderr).toContain('FILE_PATH_IN_USE');
+      expect(during.stderr).toContain(`pipeline "alpha" claims ${join(dir, 'out')} for sink "out" (path "${templated}"), running in process ${alpha.child.pid}`);
+      alpha.child.kill('SIGTERM');
+      expect(await alpha.exited).toBe(0);
+      expect((await readdir(join(dir, 'out'))).filter((n) => n.endsWith('.ndjson'))).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a templated sink whose files would land under a fixed path another pipeline claimed is refused at start, in both orders; the owner\'s file stays as it was', { timeout: 60_000 }, async () => {
     const { dir, cleanup } = await tmpDir();
     try {
