@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
@@ -59,7 +59,8 @@ describe('dead letters are loud: warnings, and the exit status of a run that end
       expect(warned[0]).toMatchObject({ level: 40, component: 'o', example: { reason: expect.stringContaining('lacks attributes.tenant'), record: expect.stringMatching(/^event g:\w+:\d+ \(g \w+\)$/) }, to: 'the dead-letter file .plumline/dead-letter.ndjson' });
       expect(warned[warned.length - 1]!.total).toBe(200);
       expect(r.stderr).toContain('error: 200 of the 200 records read were dead-lettered (FILE_TEMPLATE_FIELD_MISSING: 200); they are in the dead-letter file .plumline/dead-letter.ndjson. Fix what refused them, or if this pipeline expects them, say so: dead_letter: { expected: true }');
-      expect(existsSync(join(dir, 'out'))).toBe(false);
+      // Nothing written, no made-up directory: out/ holds only the template's claim, made at start.
+      expect(await readdir(join(dir, 'out'))).toEqual(['.plumline-owner']);
       const dead = await deadLines(join(dir, '.plumline/dead-letter.ndjson'));
       expect(dead.length).toBe(200);
       expect(new Set(dead.map((d) => d.attributes.code))).toEqual(new Set(['FILE_TEMPLATE_FIELD_MISSING']));
@@ -76,8 +77,9 @@ describe('dead letters are loud: warnings, and the exit status of a run that end
       expect(expected.stderr).not.toContain('error:');
       expect(expected.code).toBe(0);
       expect(expected.logs.some((l) => l.code === 'FILE_TEMPLATE_FIELD_MISSING' && l.level === 40)).toBe(true);
-      // A daemon (endless source) stopped with SIGTERM after its first dead letters.
-      await writeFile(join(dir, 'd.yaml'), 'sources:\n  g: { type: generate, rate: 200 }\nsinks:\n  o: { type: file, inputs: [g], path: "out/{{attributes.tenant}}/x.ndjson" }\n');
+      // A daemon (endless source) stopped with SIGTERM after its first dead letters: another
+      // pipeline (id d), so a directory of its own (out/ is p's, FILE_PATH_IN_USE).
+      await writeFile(join(dir, 'd.yaml'), 'sources:\n  g: { type: generate, rate: 200 }\nsinks:\n  o: { type: file, inputs: [g], path: "out-d/{{attributes.tenant}}/x.ndjson" }\n');
       const daemon = await cli(['run', 'd.yaml', '--log-level', 'warn'], dir, { stopOn: /FILE_TEMPLATE_FIELD_MISSING/ });
       expect(daemon.code).toBe(0);
     } finally {
