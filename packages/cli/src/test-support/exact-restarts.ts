@@ -8,7 +8,7 @@ import { runCli, runWithRandomKills } from './run-cli.js';
 export async function readOutputIds(dir: string): Promise<string[]> {
   const ids: string[] = [];
   for (const f of await readdir(join(dir, 'out'))) {
-    // A fixed path's owner file (`.<name>.plumline-owner`) is the sink's claim, not output.
+    // Owner files (a fixed path's `.<name>.plumline-owner`, a template's `.plumline-owner`) are claims, not output.
     if (f.startsWith('.')) continue;
     const text = await readFile(join(dir, 'out', f), 'utf8');
     expect(text.endsWith('\n'), `${f} ends mid-line`).toBe(true);
