@@ -33,12 +33,15 @@ export interface TemplateClaim {
 
 /**
  * The directory every file of a path template lands under: its fixed text up to the last `/`
- * before the first `{{` or `%` (a rendered field never holds a `/`, path-template.ts).
+ * before the first `{{` or `%` (a rendered field never holds a `/` nor is `.` or `..`,
+ * path-template.ts), one level up for each `..` the text after it climbs.
  */
 export function templateDir(template: string): string {
   const prefix = template.split(/\{\{|%/)[0]!;
   const cut = prefix.lastIndexOf('/');
-  return resolve(cut >= 0 ? prefix.slice(0, cut + 1) : '.');
+  let dir = resolve(cut >= 0 ? prefix.slice(0, cut + 1) : '.');
+  for (const part of template.slice(cut + 1).split('/')) if (part === '..') dir = dirname(dir);
+  return dir;
 }
 
 function parseDirOwner(path: string, text: OwnerFileText): DirOwner | undefined {
