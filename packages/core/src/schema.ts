@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaNode, type AnySchema } from './config/schema-node.js';
 import { isDuration, parseDuration } from './util/duration.js';
 import { isByteSize, parseByteSize } from './util/size.js';
 
@@ -54,7 +55,7 @@ export function byteSize(description: string, fallback?: string): SizeSchema | z
   return fallback === undefined ? base : base.default(parseByteSize(fallback)).meta({ default: fallback });
 }
 
-const secretSchemas = new WeakSet<z.ZodType>();
+const secretSchemas = new WeakSet<AnySchema>();
 
 /** A string that must never be logged (passwords, keys). Its value is redacted from every log line. */
 export function secret(description: string) {
@@ -63,38 +64,29 @@ export function secret(description: string) {
   return schema;
 }
 
-type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType };
-
 /** Every string under a field declared with {@link secret} in `value`, validated by `schema`. */
-export function collectSecrets(schema: z.ZodType, value: unknown, out: string[] = []): string[] {
+export function collectSecrets(schema: AnySchema, value: unknown, out: string[] = []): string[] {
   if (secretSchemas.has(schema)) {
     if (typeof value === 'string') out.push(value);
     return out;
   }
-  const def = (schema as unknown as { _zod: { def: Def } })._zod.def;
-  switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-      return def.innerType ? collectSecrets(def.innerType, value, out) : out;
-    case 'pipe':
-      return def.in ? collectSecrets(def.in, value, out) : out;
+  const node = schemaNode(schema);
+  switch (node.kind) {
+    case 'wrapper':
+      return collectSecrets(node.inner, value, out);
     case 'object':
-      if (value && typeof value === 'object' && def.shape) {
-        for (const [k, s] of Object.entries(def.shape)) collectSecrets(s, (value as Record<string, unknown>)[k], out);
+      if (value && typeof value === 'object') {
+        for (const [k, s] of Object.entries(node.shape)) collectSecrets(s, (value as Record<string, unknown>)[k], out);
       }
       return out;
     case 'array':
-      if (Array.isArray(value) && def.element) for (const v of value) collectSecrets(def.element, v, out);
+      if (Array.isArray(value)) for (const v of value) collectSecrets(node.element, v, out);
       return out;
     case 'record':
-      if (value && typeof value === 'object' && def.valueType) for (const v of Object.values(value)) collectSecrets(def.valueType, v, out);
+      if (value && typeof value === 'object') for (const v of Object.values(value)) collectSecrets(node.values, v, out);
       return out;
     case 'union':
-      for (const o of def.options ?? []) collectSecrets(o, value, out);
+      for (const o of node.options) collectSecrets(o, value, out);
       return out;
     default:
       return out;
@@ -108,8 +100,8 @@ export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
     unrepresentable: 'any',
     override: ({ zodSchema, jsonSchema }) => {
       // zod leaves out the examples of an input that a transform changes; ours are written as input.
-      const examples = z.globalRegistry.get(zodSchema as unknown as z.ZodType)?.examples;
-      if (examples !== undefined && jsonSchema.examples === undefined) jsonSchema.examples = examples as never;
+      const examples = z.globalRegistry.get(zodSchema)?.examples;
+      if (Array.isArray(examples) && jsonSchema.examples === undefined) jsonSchema.examples = examples;
       // zod names some checks as formats JSON Schema does not have (`startsWith` → "starts_with",
       // with a pattern that says the same): a strict validator refuses them.
       if (typeof jsonSchema.format === 'string' && !JSON_SCHEMA_FORMATS.has(jsonSchema.format)) delete jsonSchema.format;

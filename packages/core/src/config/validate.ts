@@ -1,41 +1,27 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { editDistance } from '../util/edit-distance.js';
+import { unwrapped, type AnySchema } from './schema-node.js';
 import { formatPath, type KeyPath, type YamlDocument } from './yaml-document.js';
 
-type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
-
-function defOf(schema: z.ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
-
 /** The keys an object schema accepts at `path`, for "did you mean" hints. */
-function knownKeys(schema: z.ZodType, path: KeyPath): string[] {
-  let s: z.ZodType | undefined = schema;
-  let i = 0;
-  while (s) {
-    const def = defOf(s);
-    if (def.innerType) s = def.innerType;
-    else if (def.type === 'pipe') s = def.in;
-    else if (i === path.length) return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-    else if (def.type === 'object' && def.shape) s = def.shape[String(path[i++])];
-    else if (def.type === 'array') (s = def.element), i++;
-    else if (def.type === 'record') (s = def.valueType), i++;
+function knownKeys(schema: AnySchema, path: KeyPath): string[] {
+  let s: AnySchema | undefined = schema;
+  for (let i = 0; s; ) {
+    const node = unwrapped(s);
+    if (i === path.length) return node.kind === 'object' ? Object.keys(node.shape) : [];
+    if (node.kind === 'object') s = node.shape[String(path[i++])];
+    else if (node.kind === 'array') (s = node.element), i++;
+    else if (node.kind === 'record') (s = node.values), i++;
     else return [];
   }
   return [];
 }
 
 /** The schema of key `key` of an object schema (through defaults, optionals and pipes), if it has one. */
-export function fieldSchema(schema: z.ZodType, key: string): z.ZodType | undefined {
-  let s: z.ZodType | undefined = schema;
-  while (s) {
-    const def = defOf(s);
-    if (def.innerType) s = def.innerType;
-    else if (def.type === 'pipe') s = def.in;
-    else return def.type === 'object' && def.shape ? def.shape[key] : undefined;
-  }
-  return undefined;
+export function fieldSchema(schema: AnySchema, key: string): AnySchema | undefined {
+  const node = unwrapped(schema);
+  return node.kind === 'object' ? node.shape[key] : undefined;
 }
 
 /** The name among `known` closest to `name` (at most 2 edits away, or one is the other's start), for "did you mean" hints. */
@@ -71,7 +57,7 @@ const typoId = (parent: readonly (string | number)[], key: string, missing = fal
  * pair is told once, at the key as written (zod reports the unknown key only sometimes, after
  * the missing one, or not at all when another check stopped it first).
  */
-function misspelledRequiredKeys(schema: z.ZodType, value: unknown, issues: readonly z.core.$ZodIssue[]): Map<string, string> {
+function misspelledRequiredKeys(schema: AnySchema, value: unknown, issues: readonly z.core.$ZodIssue[]): Map<string, string> {
   const typos = new Map<string, string>();
   for (const issue of issues) {
     const rel = issue.path as (string | number)[];
@@ -95,13 +81,13 @@ function misspelledRequiredKeys(schema: z.ZodType, value: unknown, issues: reado
  * or throws nothing and returns the located errors: one per problem, each naming file,
  * line, column and key path, and saying what to do.
  */
-export function validateConfig<S extends z.ZodType>(
+export function validateConfig<S extends AnySchema>(
   schema: S,
   value: unknown,
   doc: YamlDocument,
   basePath: KeyPath,
 ): { ok: true; data: z.output<S> } | { ok: false; errors: ConfigError[] } {
-  const result = schema.safeParse(value);
+  const result = z.safeParse(schema, value);
   if (result.success) return { ok: true, data: result.data };
   const errors: ConfigError[] = [];
   const typos = misspelledRequiredKeys(schema, value, result.error.issues);
