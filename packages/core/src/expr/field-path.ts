@@ -1,6 +1,8 @@
-import type { CallEvent } from '../event.js';
+/** What a field path reads: an event (a CallEvent is one), its attributes, a vendor's record. */
+export type FieldRecord = Readonly<Record<string, unknown>>;
 
-export type Getter = (event: CallEvent) => unknown;
+/** Reads one field path of a record: undefined when the record lacks it. */
+export type Getter = (record: FieldRecord) => unknown;
 
 const PATH_RE = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 
@@ -19,12 +21,12 @@ export function compileGetter(path: string): Getter {
   if (parts.some((p) => p in Object.prototype)) return ownFieldsGetter(parts);
   if (parts.length === 1) {
     const a = parts[0]!;
-    return (e) => (e as unknown as Record<string, unknown>)[a];
+    return (e) => e[a];
   }
   if (parts.length === 2) {
     const [a, b] = parts as [string, string];
     return (e) => {
-      const o = (e as unknown as Record<string, unknown>)[a];
+      const o = e[a];
       return o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[b] : undefined;
     };
   }

@@ -4,8 +4,9 @@ import type { CheckpointHold, CommitInfo } from '../plugin.js';
 import type { BatchPosition, SourceReceipt } from '../receipt.js';
 import type { StagedWrite, StateStore } from '../state/state-store.js';
 import type { ComponentTelemetry } from '../telemetry.js';
-import type { JsonValue } from '../util/json.js';
+import { isJsonObject, type JsonValue } from '../util/json.js';
 import type { SourceTracker, StoredCheckpoint } from './source-tracker.js';
+import { checkpointsJson } from './stored-checkpoints.js';
 
 /** The state key the checkpoints of every source are stored under. */
 export const CHECKPOINTS_KEY = 'checkpoints';
@@ -106,7 +107,7 @@ export class CommitCoordinator {
       checkpoints[id] = tracker.checkpointAfter(seqs.get(id) ?? new Set());
     }
     for (const r of all) writes.push(...r.takeStaged());
-    writes.push({ kind: 'set', key: CHECKPOINTS_KEY, value: checkpoints as unknown as JsonValue });
+    writes.push({ kind: 'set', key: CHECKPOINTS_KEY, value: checkpointsJson(checkpoints) });
     return writes;
   };
 
@@ -147,7 +148,7 @@ export class CommitCoordinator {
       const text = seqsOf(snapshot);
       if (text === this.lastCommitted) return;
       // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
-      if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, snapshot as unknown as JsonValue);
+      if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, checkpointsJson(snapshot));
       const before = this.committedSeq;
       this.committed(snapshot, text);
       await this.tellSources(snapshot, before);
@@ -208,8 +209,7 @@ function seqsOf(checkpoints: Record<string, StoredCheckpoint>): string {
 export function loggableCheckpoints(checkpoints: Record<string, StoredCheckpoint>): Record<string, StoredCheckpoint> {
   const out: Record<string, StoredCheckpoint> = {};
   for (const [id, c] of Object.entries(checkpoints)) {
-    const position = c.position as Record<string, unknown> | null;
-    const record = position && typeof position === 'object' && !Array.isArray(position) ? position : undefined;
+    const record = isJsonObject(c.position) ? c.position : undefined;
     const tenants = record ? tenantsSummary(record) : undefined;
     if (tenants) {
       out[id] = { ...c, position: tenants };
@@ -221,7 +221,7 @@ export function loggableCheckpoints(checkpoints: Record<string, StoredCheckpoint
       continue;
     }
     const counts = Object.fromEntries(Object.entries(seen).map(([stream, chunks]) => [stream, `${chunks.reduce((n, chunk) => n + chunk.length - 1, 0)} ids`]));
-    out[id] = { ...c, position: { ...position, '@seen': counts } as unknown as JsonValue };
+    out[id] = { ...c, position: { ...record, '@seen': counts } };
   }
   return out;
 }

@@ -1,22 +1,27 @@
 import type { SourcePlugin } from '../plugin.js';
 import { stateCorrupt } from '../state/state-corrupt.js';
-import type { JsonValue } from '../util/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.js';
 import type { StoredCheckpoint } from './source-tracker.js';
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Why `cp` is not a checkpoint as the runtime writes it (`{ seq, position, version? }`), or undefined. */
-function shapeProblem(cp: unknown): string | undefined {
-  if (!isPlainObject(cp)) return `it is ${Array.isArray(cp) ? 'a list' : JSON.stringify(cp)}, not { seq, position }`;
+/** `cp` as a checkpoint as the runtime writes it (`{ seq, position, version? }`), or why it is not one. */
+function storedCheckpoint(cp: JsonValue): StoredCheckpoint | string {
+  if (!isJsonObject(cp)) return `it is ${Array.isArray(cp) ? 'a list' : JSON.stringify(cp)}, not { seq, position }`;
   const extra = Object.keys(cp).filter((k) => k !== 'seq' && k !== 'position' && k !== 'version');
   if (extra.length) return `it has keys the runtime never writes (${extra.join(', ')})`;
-  if (!('seq' in cp)) return 'it has no seq (the batch number it covers)';
-  if (typeof cp.seq !== 'number' || !Number.isSafeInteger(cp.seq) || cp.seq < 0) return `its seq is ${JSON.stringify(cp.seq)}, not a whole number ≥ 0`;
-  if (!('position' in cp)) return 'it has no position';
-  if ('version' in cp && (typeof cp.version !== 'number' || !Number.isInteger(cp.version) || cp.version < 1)) return `its version is ${JSON.stringify(cp.version)}, not a whole number ≥ 1`;
-  return undefined;
+  const { seq, position, version } = cp;
+  if (seq === undefined) return 'it has no seq (the batch number it covers)';
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return `its seq is ${JSON.stringify(seq)}, not a whole number ≥ 0`;
+  if (position === undefined) return 'it has no position';
+  if (!('version' in cp)) return { seq, position };
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return `its version is ${JSON.stringify(version)}, not a whole number ≥ 1`;
+  return { seq, position, version };
+}
+
+/** The checkpoints as the JSON value stored under CHECKPOINTS_KEY (what {@link checkStoredCheckpoints} reads back). */
+export function checkpointsJson(checkpoints: Readonly<Record<string, StoredCheckpoint>>): JsonObject {
+  const out: JsonObject = {};
+  for (const [id, { seq, position, version }] of Object.entries(checkpoints)) out[id] = version === undefined ? { seq, position } : { seq, position, version };
+  return out;
 }
 
 /**
@@ -27,12 +32,14 @@ function shapeProblem(cp: unknown): string | undefined {
  */
 export function checkStoredCheckpoints(stored: JsonValue | undefined, where: string): Record<string, StoredCheckpoint> {
   if (stored === undefined) return {};
-  if (!isPlainObject(stored)) throw stateCorrupt(where, `the checkpoints are ${JSON.stringify(stored).slice(0, 80)}, not an object of checkpoints per source`);
+  if (!isJsonObject(stored)) throw stateCorrupt(where, `the checkpoints are ${JSON.stringify(stored).slice(0, 80)}, not an object of checkpoints per source`);
+  const out: Record<string, StoredCheckpoint> = {};
   for (const [id, cp] of Object.entries(stored)) {
-    const problem = shapeProblem(cp);
-    if (problem) throw stateCorrupt(where, `the checkpoint of source "${id}" is not one the runtime writes: ${problem}`);
+    const checkpoint = storedCheckpoint(cp);
+    if (typeof checkpoint === 'string') throw stateCorrupt(where, `the checkpoint of source "${id}" is not one the runtime writes: ${checkpoint}`);
+    out[id] = checkpoint;
   }
-  return stored as unknown as Record<string, StoredCheckpoint>;
+  return out;
 }
 
 /**

@@ -80,6 +80,15 @@ interface Tenant<C> {
   cancelTimer?: () => void;
 }
 
+/**
+ * A tenant's position as a keyed page carries it: SourcePage types `checkpoint` as the source's
+ * whole position (here a record of tenants), but with `checkpointKey` it is that key's entry,
+ * which the runtime merges into the record. The one place the two types meet.
+ */
+function keyedEntry<C>(entry: C | undefined): AccountsCheckpoint<C> | undefined {
+  return entry as AccountsCheckpoint<C> | undefined;
+}
+
 type Arrival<C> = { tenant: Tenant<C>; generation: number } & ({ result: IteratorResult<SourcePage<C>> } | { error: unknown });
 
 /**
@@ -98,7 +107,8 @@ type Arrival<C> = { tenant: Tenant<C>; generation: number } & ({ result: Iterato
 export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: AccountsSourceOptions): AccountsSource<C> {
   const tenants = new Map<string, Tenant<C>>();
   const failed = new Map<string, unknown>();
-  const arrivals: Arrival<C>[] = [];
+  /** Consumed entries are cleared (undefined) so that what they hold can be collected before the queue is compacted. */
+  const arrivals: (Arrival<C> | undefined)[] = [];
   let head = 0;
   let wake: (() => void) | undefined;
   let positions: Record<string, C> = {};
@@ -227,7 +237,7 @@ export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: Acco
             continue;
           }
           const arrival = arrivals[head]!;
-          arrivals[head++] = undefined as never;
+          arrivals[head++] = undefined;
           // The queue never empties while pages keep coming: drop the consumed head now and then.
           if (head > 1024 && head * 2 > arrivals.length) {
             arrivals.splice(0, head);
@@ -255,7 +265,7 @@ export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: Acco
           if (page.checkpoint !== undefined) positions[t.account.name] = page.checkpoint;
           pull(t);
           t.report.events(page.events.length);
-          const out: SourcePage<AccountsCheckpoint<C>> = { ...page, events: tagged(page.events, t.account.name), checkpoint: page.checkpoint as never };
+          const out: SourcePage<AccountsCheckpoint<C>> = { ...page, events: tagged(page.events, t.account.name), checkpoint: keyedEntry(page.checkpoint) };
           if (page.checkpoint !== undefined) out.checkpointKey = t.account.name;
           yield out;
         }

@@ -60,9 +60,11 @@ export type StagedWrite =
 /**
  * A state store that can commit a sink's output together with state writes in one atomic unit
  * (the Kafka state store: one Kafka transaction of one transactional producer). Exactly-once
- * sinks need one; the pipeline refuses them on any other store.
+ * sinks need one; the pipeline refuses them on any other store. `Handle` is what the sink's
+ * output is sent through (its transport's transaction); the runtime passes stores on as
+ * `AtomicStateStore<unknown>`, and a sink narrows it by `atomicTarget.kind`, which names the handle.
  */
-export interface AtomicStateStore extends StateStore {
+export interface AtomicStateStore<Handle = unknown> extends StateStore {
   /**
    * Where atomic commits go, so that a sink can refuse to join one it cannot write to (another
    * cluster): `kind` names the transport (`kafka`), `endpoints` its addresses, `topic` the place
@@ -78,7 +80,7 @@ export interface AtomicStateStore extends StateStore {
    * recovered its connection: call again with the same arguments), with STATE_FENCED when
    * another worker took over the pipeline (stop: retrying cannot help).
    */
-  commitAtomically(writes: readonly StagedWrite[], output: (handle: unknown) => Promise<void>): Promise<void>;
+  commitAtomically(writes: readonly StagedWrite[], output: (handle: Handle) => Promise<void>): Promise<void>;
 }
 
 /** True when `store` can commit a sink's output and state writes atomically. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CallEvent } from '../../event.js';
-import { compileGetter, isFieldPath, setPathCopying } from '../../expr/field-path.js';
+import { compileGetter, isFieldPath, setPathCopying, type FieldRecord } from '../../expr/field-path.js';
 import { compileTemplate, templateProblems } from '../../expr/template.js';
 import { defineOperator } from '../../plugin.js';
 import { mapEvents } from '../per-event.js';
@@ -120,7 +120,7 @@ export const mapOperator = defineOperator({
       if (toParts.length > 1) touched.add(toParts[0]!);
       const get = compileGetter(from);
       steps.push((t) => {
-        const v = get(t as unknown as CallEvent);
+        const v = get(t);
         if (v === undefined) return;
         assign(t, fromParts, undefined);
         assign(t, toParts, v);
@@ -139,14 +139,18 @@ export const mapOperator = defineOperator({
     return {
       apply: mapEvents((e) => {
         // Copies with for-in and plain stores: V8 makes "spread, then add a key" far slower.
-        const copy = { ...e } as unknown as Record<string, unknown>;
+        const event = { ...e };
+        // The copy's fields by name, to write the paths the config names. It stays a CallEvent:
+        // the schema refuses removing or renaming away its required fields (PROTECTED).
+        const copy: Record<string, unknown> = event;
+        const original: FieldRecord = e;
         if (hasTop) {
           for (const k of topLiteralKeys) copy[k] = topLiteral[k];
           for (const [k, f] of topDynamic) copy[k] = f(e);
         }
         for (let i = 0; i < nestedList.length; i++) {
           const n = nestedList[i]!;
-          const cur = (e as unknown as Record<string, unknown>)[n.key];
+          const cur = original[n.key];
           const o: Record<string, unknown> = {};
           if (cur !== null && typeof cur === 'object' && !Array.isArray(cur)) for (const k in cur) o[k] = (cur as Record<string, unknown>)[k];
           for (const k in n.literal) o[k] = n.literal[k];
@@ -163,7 +167,7 @@ export const mapOperator = defineOperator({
           }
         }
         for (let i = 0; i < steps.length; i++) steps[i]!(copy, e);
-        return copy as unknown as CallEvent;
+        return event;
       }),
     };
   },
