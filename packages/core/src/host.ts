@@ -1,5 +1,6 @@
 /** `@plumline/core/host`: what a host of pipelines (the CLI, a platform's own runner) needs beyond `createPipeline` — resolving and validating pipeline files, the JSON Schema, pipeline tests, the runtime's telemetry and redaction, plugin packages' manifests, and the ops endpoints (metrics, probes, status, tap, web view) to mount in a host's server. */
-export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent } from './runtime/resolve-pipeline.js';
+export { resolvePipeline, resolvePipelineFile, type ResolvedPipeline, type ResolvedComponent, type ResolvedStateStore } from './runtime/resolve-pipeline.js';
+export type { BoundSource, BoundSourceTasks, BoundOperator, BoundSink, BoundStateStore, BoundPlugin } from './runtime/bound-plugin.js';
 export { pipelineJsonSchema } from './config/pipeline-json-schema.js';
 export { runPipelineTests, pipelineTestSchema, type PipelineTestResult, type PipelineTestOptions, type PipelineTest } from './pipeline-tests/index.js';
 export { deadLetterSummary } from './runtime/dead-letter-summary.js';

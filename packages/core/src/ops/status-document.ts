@@ -52,7 +52,7 @@ export function statusDocument(pipeline: Pipeline, o: { checkpoints?: { atMs: nu
       kind: kinds[c.section],
       type: c.plugin.type,
       inputs: [...c.inputs],
-      outputs: c.section === 'transforms' ? [...((c.plugin as { outputs?: (config: never) => readonly string[] }).outputs?.(c.config as never) ?? [])] : [],
+      outputs: 'outputs' in c.bound ? [...c.bound.outputs()] : [],
       stats: stats[c.id],
       health: healthOf[c.id],
       ...(stored ? { checkpoint: { seq: stored.seq, position: summarizeCheckpoint(stored.position ?? null) } } : {}),

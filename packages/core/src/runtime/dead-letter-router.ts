@@ -1,4 +1,4 @@
-import { catchError, EMPTY, finalize, map, Subject, type Observable } from 'rxjs';
+import { finalize, map, Subject, type Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { DeadLetter } from '../event.js';
 import type { ComponentTelemetry } from '../telemetry.js';
@@ -15,10 +15,7 @@ export class DeadLetterRouter {
   /** Components that may still send dead letters. */
   private producers = 0;
 
-  constructor(
-    private readonly ledger: DeadLetterLedger,
-    private readonly fail: (error: unknown) => void,
-  ) {}
+  constructor(private readonly ledger: DeadLetterLedger) {}
 
   /** Sends `dead` (refused by `component`) under `batch`'s receipt, which the caller retained for it. */
   send(component: string, dead: readonly DeadLetter[], batch: Batch): void {
@@ -28,7 +25,8 @@ export class DeadLetterRouter {
 
   /**
    * Takes the dead letters a source or operator put on its batches (`batch.dead`) off them and
-   * onto the stream; an error of the component fails the pipeline.
+   * onto the stream. The component stops producing dead letters when its stream ends, however it
+   * ends (what an error of it means is the runtime's to decide: GraphBuilder).
    */
   extractFrom(component: string, telemetry: ComponentTelemetry): (source: Observable<Batch>) => Observable<Batch> {
     this.producers++;
@@ -40,11 +38,6 @@ export class DeadLetterRouter {
           b.receipt.retain();
           this.send(component, b.dead, b);
           return b.output === undefined ? { events: b.events, receipt: b.receipt } : { events: b.events, receipt: b.receipt, output: b.output };
-        }),
-        catchError((err) => {
-          telemetry.error(err);
-          this.fail(err);
-          return EMPTY;
         }),
         finalize(() => this.producerDone()),
       );

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { connectable, filter, merge, share, Subject, tap, type Connectable, type Observable } from 'rxjs';
+import { catchError, connectable, EMPTY, filter, merge, share, Subject, tap, type Connectable, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { Logger } from '../logger.js';
-import type { ComponentContext, Operator, Sink, Source } from '../plugin.js';
+import type { Operator, Sink, Source } from '../plugin.js';
 import { throwOnMisuse, type ReceiptMisuse } from '../receipt.js';
 import { ComponentTelemetry } from '../telemetry.js';
 import { SINK_BACKOFF } from '../util/backoff.js';
@@ -19,12 +19,13 @@ import { SinkRunner, type SinkRunnerOptions } from './sink-runner.js';
 import { sourceBatches } from './source-driver.js';
 import { SourceTracker } from './source-tracker.js';
 
-/** A component the runtime created, with what it was created with. */
+/** A component the runtime created, with its telemetry and logger. */
 export interface Created<T> {
   id: string;
   instance: T;
   telemetry: ComponentTelemetry;
-  ctx: ComponentContext;
+  /** The component's logger (its context's). */
+  logger: Logger;
 }
 
 export interface GraphParts {
@@ -73,7 +74,7 @@ export class GraphBuilder {
   private readonly connectables: Connectable<Batch>[] = [];
 
   constructor(private readonly p: GraphParts) {
-    this.dead = new DeadLetterRouter(p.deadLetters, p.fail);
+    this.dead = new DeadLetterRouter(p.deadLetters);
     for (const c of [...p.definition.transforms, ...p.definition.sinks]) for (const ref of c.inputs) this.consumers.set(ref, (this.consumers.get(ref) ?? 0) + 1);
   }
 
@@ -128,8 +129,21 @@ export class GraphBuilder {
         resetOnDisconnect: false,
       });
       this.connectables.push(base);
-      this.publish(c.id, base.pipe(this.dead.extractFrom(c.id, created.telemetry)));
+      this.publish(c.id, base.pipe(this.dead.extractFrom(c.id, created.telemetry), this.failOnError(created.telemetry)));
     }
+  }
+
+  /**
+   * An error of a source or operator stream: counted as the component's, and the pipeline fails;
+   * the stream ends there (its consumers complete and drain what they hold). Placed after the
+   * dead-letter extraction, so that an error there fails the pipeline too.
+   */
+  private failOnError(telemetry: ComponentTelemetry): MonoTypeOperatorFunction<Batch> {
+    return catchError((err: unknown) => {
+      telemetry.error(err);
+      this.p.fail(err);
+      return EMPTY;
+    });
   }
 
   /** A receipt released too often: a bug in whoever released it. Counted as an error of the source and logged; thrown in tests. */
@@ -150,8 +164,9 @@ export class GraphBuilder {
         created.instance.apply,
         tap((b) => t.eventsOut(b.events.length)),
         this.dead.extractFrom(c.id, t),
+        this.failOnError(t),
       );
-      const outputs = c.plugin.outputs?.(c.config as never) ?? [];
+      const outputs = c.bound.outputs();
       if (outputs.length === 0) {
         this.publish(c.id, out);
         continue;
@@ -172,14 +187,14 @@ export class GraphBuilder {
       const takesDead = c.inputs.includes(DEAD_LETTER_STREAM);
       deadConsumed ||= takesDead;
       const producerDone = takesDead ? undefined : this.dead.addProducer();
-      const runner = new SinkRunner(c.id, created.instance, created.telemetry, created.ctx.logger, {
+      const runner = new SinkRunner(c.id, created.instance, created.telemetry, created.logger, {
         ...common,
         ...(created.instance.ownsCheckpoints ? { atomicWrites: this.p.commits.atomicWrites } : {}),
         deadLetter: takesDead
           ? (dead, batch) => {
               // A sink that writes dead letters cannot feed its own refusals back to itself.
               this.p.deadLetters.record(c.id, dead);
-              created.ctx.logger.error({ count: dead.length, reason: dead[0]?.reason }, 'dead-letter sink refused records');
+              created.logger.error({ count: dead.length, reason: dead[0]?.reason }, 'dead-letter sink refused records');
               batch.receipt.release();
             }
           : (dead, batch) => this.dead.send(c.id, dead, batch),
@@ -200,6 +215,6 @@ export class GraphBuilder {
     const sink = new DeadLetterFileSink(resolve(this.p.definition.deadLetterPath));
     const logger = this.p.logger.child({ component: DEAD_LETTER_STREAM });
     const runner = new SinkRunner(DEAD_LETTER_STREAM, sink, telemetry, logger, { ...common, deadLetter: (_dead, batch) => batch.receipt.release() });
-    return { created: { id: DEAD_LETTER_STREAM, instance: sink, telemetry, ctx: undefined as never }, finished: runner.consume(this.dead.stream) };
+    return { created: { id: DEAD_LETTER_STREAM, instance: sink, telemetry, logger }, finished: runner.consume(this.dead.stream) };
   }
 }

@@ -15,7 +15,7 @@ export function outputRefs(definition: ResolvedPipeline): ReadonlySet<string> {
     DEAD_LETTER_STREAM,
     ...definition.sources.map((s) => s.id),
     ...definition.transforms.flatMap((t) => {
-      const named = t.plugin.outputs?.(t.config as never) ?? [];
+      const named = t.bound.outputs();
       return named.length ? named.map((o) => `${t.id}.${o}`) : [t.id];
     }),
   ]);

@@ -228,7 +228,7 @@ class PipelineRuntime implements Pipeline {
     private readonly options: PipelineOptions,
   ) {
     this.id = definition.id;
-    this.atomic = definition.sinks.some((s) => s.plugin.atomicProblems?.(s.config as never, undefined) !== undefined);
+    this.atomic = definition.sinks.some((s) => s.bound.atomicProblems(undefined) !== undefined);
     this.taps = new OutputTaps(outputRefs(definition));
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
@@ -353,7 +353,7 @@ class PipelineRuntime implements Pipeline {
     const def = this.definition;
     this.state =
       this.options.stateStore ??
-      (await def.state.plugin.create(def.state.config as never, { logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id, sourceIds: def.sources.map((s) => s.id) }));
+      (await def.state.bound.create({ logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id, sourceIds: def.sources.map((s) => s.id) }));
     await this.state.open();
     const where = this.state.location ?? `the ${def.state.plugin.type} state store`;
     const stored = checkStoredCheckpoints(await this.state.get(CHECKPOINTS_KEY), where);
@@ -401,8 +401,8 @@ class PipelineRuntime implements Pipeline {
     const def = this.definition;
     for (const c of def.sources) {
       const ctx = this.context(c.id, c.plugin.type, 'source', this.sourcesStop.signal);
-      const instance = await c.plugin.create(c.config as never, ctx);
-      this.sources.push({ id: c.id, instance, telemetry: this.telemetry.get(c.id)!, ctx });
+      const instance = await c.bound.create(ctx);
+      this.sources.push({ id: c.id, instance, telemetry: this.telemetry.get(c.id)!, logger: ctx.logger });
       const committed = instance.committed?.bind(instance);
       if (committed) this.commits!.onSourceCommitted(c.id, committed);
       if (this.options.once && !instance.bounded) {
@@ -414,11 +414,11 @@ class PipelineRuntime implements Pipeline {
     }
     for (const c of def.transforms) {
       const ctx = this.context(c.id, c.plugin.type, 'transform', this.hardStop.signal);
-      this.operators.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: this.telemetry.get(c.id)!, ctx });
+      this.operators.push({ id: c.id, instance: await c.bound.create(ctx), telemetry: this.telemetry.get(c.id)!, logger: ctx.logger });
     }
     for (const c of def.sinks) {
       const ctx = this.context(c.id, c.plugin.type, 'sink', this.hardStop.signal);
-      this.sinks.push({ id: c.id, instance: await c.plugin.create(c.config as never, ctx), telemetry: this.telemetry.get(c.id)!, ctx });
+      this.sinks.push({ id: c.id, instance: await c.bound.create(ctx), telemetry: this.telemetry.get(c.id)!, logger: ctx.logger });
     }
   }
 

@@ -1,22 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
-import type { z } from 'zod';
 import { ConfigError, ConfigErrors, PluginError } from '../errors.js';
-import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, PreflightContext, PreflightProblem, SinkPlugin, SourcePlugin, SpreadSettings, StateStorePlugin, TenantShard, TenantSpread } from '../plugin.js';
+import type { AnyPlugin, AtomicTarget, OperatorPlugin, PluginKind, SinkPlugin, SourcePlugin, SpreadSettings, StateStorePlugin, TenantShard, TenantSpread } from '../plugin.js';
 import { loadPluginModule, type PluginRegistry } from '../registry.js';
 import { collectSecrets } from '../schema.js';
 import { closestName, fieldSchema, validateConfig } from '../config/validate.js';
 import { YamlDocument, type KeyPath } from '../config/yaml-document.js';
+import { bindPlugin, bindStateStore, type Binding, type BoundBase, type BoundPlugin, type ParseConfig } from './bound-plugin.js';
 import { DEAD_LETTER_STREAM, deadLetterMaxRatio, pipelineFileSchema, type PipelineFile, type RuntimeSettings } from '../config/pipeline-schema.js';
 
-/** One component of a resolved pipeline: its id, section, plugin, validated config and inputs. */
+/** One component of a resolved pipeline: its id, section, plugin, validated config (bound to the plugin) and inputs. */
 export interface ResolvedComponent<P extends AnyPlugin = AnyPlugin> {
   id: string;
   section: 'sources' | 'transforms' | 'sinks';
   plugin: P;
+  /** The config as the plugin's schema validated it, as data (to show, to compare): the plugin is called through `bound`. */
   config: unknown;
+  /** The plugin with this config applied: `create` and every other question that takes the config. */
+  bound: BoundPlugin<P>;
   inputs: string[];
 }
+
+/** The pipeline's state store: its plugin, the validated `state:` config and the two bound together. */
+export type ResolvedStateStore = Binding<StateStorePlugin>;
 
 /** A pipeline file checked against the pipeline schema and every plugin's schema. */
 export interface ResolvedPipeline {
@@ -27,7 +33,7 @@ export interface ResolvedPipeline {
   deadLetterPath: string;
   /** The share of the records read that may be dead-lettered in a run that is still a success (`dead_letter.expected` / `max_ratio`; Infinity: any). */
   deadLetterMaxRatio: number;
-  state: { plugin: StateStorePlugin; config: unknown };
+  state: ResolvedStateStore;
   sources: ResolvedComponent<SourcePlugin>[];
   /** In an order where every transform comes after its inputs. */
   transforms: ResolvedComponent<OperatorPlugin>[];
@@ -177,14 +183,14 @@ class PipelineResolver {
   async resolve(): Promise<ResolvedPipeline> {
     const { sources, transforms, sinks } = await this.components();
     const state = this.stateStore();
-    if (state && !this.options.stateStoreGiven) await this.preflight(state.plugin, state.config, ['state']);
-    const outputsOf = new Map(transforms.map((t) => [t.id, t.plugin.outputs?.(t.config as never) ?? []] as const));
+    if (state && !this.options.stateStoreGiven) await this.preflight(state.bound, ['state']);
+    const outputsOf = new Map(transforms.map((t) => [t.id, t.bound.outputs()] as const));
     // Every component's inputs, also of those whose config was refused: one run, every mistake.
     for (const section of ['transforms', 'sinks'] as const) {
       for (const [id, entry] of Object.entries(this.def[section])) this.checkInputs(section, id, (entry as { inputs?: string[] }).inputs ?? [], outputsOf);
     }
     for (const section of [sources, transforms, sinks] as ResolvedComponent[][]) this.checkConflicts(section);
-    checkExactlyOnce(sinks, state && state.plugin.atomicTarget?.(state.config as never), this.options.stateStoreGiven ?? false, this.doc, this.errors);
+    checkExactlyOnce(sinks, state?.bound.atomicTarget(), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
     checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
     const spread = this.spread(sources, sinks, state);
@@ -220,25 +226,25 @@ class PipelineResolver {
    * - `CONFIG_SPREAD_NOT_EXACTLY_ONCE` — a sink is not an exactly-once Kafka sink
    * - `CONFIG_SPREAD_SOURCE_NOT_SHARDED` — a source has no tenants to share (every copy would read it whole)
    */
-  private spread(sources: readonly ResolvedComponent<SourcePlugin>[], sinks: readonly ResolvedComponent<SinkPlugin>[], state: { plugin: StateStorePlugin; config: unknown } | undefined): ResolvedPipeline['spread'] {
+  private spread(sources: readonly ResolvedComponent<SourcePlugin>[], sinks: readonly ResolvedComponent<SinkPlugin>[], state: ResolvedStateStore | undefined): ResolvedPipeline['spread'] {
     const section = this.def.spread;
     if (!section) return undefined;
     const id = this.pipelineId();
     const settings: SpreadSettings = { partitions: section.partitions, topic: section.topic ?? `plumline-tenants-${id}`, group: section.group ?? `${id}.spread`, sessionTimeoutMs: section.session_timeout };
     const at = this.doc.locate(['spread']);
     for (const s of sources) {
-      if (s.plugin.tasks?.(s.config as never)) {
+      if (s.bound.tasks()) {
         this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" already splits the pipeline into a task per partition (task_per_partition), and spread: splits it by tenants: set one of the two`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
-      } else if (!s.plugin.shardable?.(s.config as never)) {
+      } else if (!s.bound.shardable()) {
         this.errors.push(new ConfigError('CONFIG_SPREAD_SOURCE_NOT_SHARDED', `source "${s.id}" has no accounts for spread: to share out, so every worker would read it whole: give it accounts (or accounts_file), or move it to a pipeline without spread:`, { location: this.doc.locate(['sources'], s.id), fields: { component: s.id } }));
       }
     }
     for (const s of sinks) {
-      if (s.plugin.atomicProblems?.(s.config as never, undefined) === undefined) {
+      if (s.bound.atomicProblems(undefined) === undefined) {
         this.errors.push(new ConfigError('CONFIG_SPREAD_NOT_EXACTLY_ONCE', `sink "${s.id}" is not exactly-once: under spread: a share of tenants moves to another worker with its checkpoint, and only an exactly-once Kafka sink (exactly_once: true) commits its output with that checkpoint and fences the share's last owner; without it a moving share repeats or loses records. Use an exactly-once Kafka sink, or remove spread:`, { location: this.doc.locate(['sinks'], s.id), fields: { component: s.id } }));
       }
     }
-    const byStore = state?.plugin.spread?.(state.config as never, settings);
+    const byStore = state?.bound.spread(settings);
     if (this.options.stateStoreGiven) {
       this.errors.push(new ConfigError('CONFIG_SPREAD_STATE_NOT_SHARED', 'spread: runs a copy of the pipeline per share of tenants, each with its state in the store the file names: leave out the stateStore option and name a shared store in state:', { location: at }));
     } else if (state && !byStore) {
@@ -276,14 +282,10 @@ class PipelineResolver {
     if (!plugin) return undefined;
     const config = await this.withIncludes(plugin, path, rest);
     if (!config) return undefined;
-    const checked = validateConfig(plugin.configSchema as z.ZodType, config, this.doc, path);
-    if (!checked.ok) {
-      this.errors.push(...checked.errors);
-      return undefined;
-    }
-    collectSecrets(plugin.configSchema as z.ZodType, config, this.secrets);
-    await this.preflight(plugin, checked.data, path);
-    return { id, section, plugin, config: checked.data, inputs: inputs ?? [] };
+    const binding = bindPlugin(plugin, this.parser(config, path));
+    if (!binding) return undefined;
+    await this.preflight(binding.bound, path);
+    return { id, section, ...binding, inputs: inputs ?? [] };
   }
 
   /** Each plugin's check of its components of one section together (see PluginBase.conflicts). */
@@ -292,7 +294,8 @@ class PipelineResolver {
     for (const c of components) if (c.plugin.conflicts) byPlugin.set(c.plugin, [...(byPlugin.get(c.plugin) ?? []), c]);
     for (const [plugin, list] of byPlugin) {
       const section = list[0]!.section;
-      for (const p of plugin.conflicts!(list.map((c) => ({ id: c.id, config: c.config as never })))) {
+      // Grouped by plugin: each config here is one this plugin's schema validated.
+      for (const p of plugin.conflicts!(list.map(({ id, config }) => ({ id, config })))) {
         const last = p.path[p.path.length - 1];
         const path: KeyPath = [section, p.id, ...p.path];
         const location = typeof last === 'string' ? this.doc.locate(path.slice(0, -1), last) : this.doc.locate(path);
@@ -302,10 +305,10 @@ class PipelineResolver {
   }
 
   /** The plugin's own checks of what `create` needs (see PluginBase.preflight), located under `path`. */
-  private async preflight(plugin: AnyPlugin, config: unknown, path: KeyPath): Promise<void> {
-    if (!plugin.preflight || this.options.preflight === false) return;
+  private async preflight(bound: BoundBase, path: KeyPath): Promise<void> {
+    if (this.options.preflight === false) return;
     const env = this.options.noEnv ? undefined : (this.options.env ?? process.env);
-    const problems = await (plugin.preflight as (c: unknown, ctx: PreflightContext) => readonly PreflightProblem[] | Promise<readonly PreflightProblem[]>)(config, { env, baseDir: this.baseDir });
+    const problems = await bound.preflight({ env, baseDir: this.baseDir });
     for (const p of problems) {
       const last = p.path[p.path.length - 1];
       const location = typeof last === 'string' ? this.doc.locate([...path, ...p.path.slice(0, -1)], last) : this.doc.locate([...path, ...p.path]);
@@ -334,7 +337,7 @@ class PipelineResolver {
         else this.errors.push(new ConfigError('CONFIG_FILE_UNREADABLE', `cannot read ${key} ${file}: ${(err as Error).message}`, { location: this.doc.locate(path, key), cause: err, fields: { key } }));
         return undefined;
       }
-      const schema = fieldSchema(plugin.configSchema as z.ZodType, into);
+      const schema = fieldSchema(plugin.configSchema, into);
       const checked = schema ? validateConfig(schema, inner.value, inner, []) : { ok: true as const };
       if (!checked.ok) {
         this.errors.push(...checked.errors);
@@ -394,20 +397,27 @@ class PipelineResolver {
   }
 
   /** The `state:` section against its plugin, or undefined (with the error) when it cannot be used. */
-  private stateStore(): { plugin: StateStorePlugin; config: unknown } | undefined {
+  private stateStore(): ResolvedStateStore | undefined {
     const { type, ...rest } = this.def.state as Record<string, unknown> & { type: string };
     const plugin = this.registry.get('state', type);
     if (!plugin) {
       this.errors.push(new ConfigError('CONFIG_UNKNOWN_TYPE', `unknown state store type "${type}": use one of ${this.registry.types('state').join(', ')}`, { location: this.doc.locate(['state', 'type']) }));
       return undefined;
     }
-    const checked = validateConfig(plugin.configSchema as z.ZodType, rest, this.doc, ['state']);
-    if (!checked.ok) {
-      this.errors.push(...checked.errors);
-      return undefined;
-    }
-    collectSecrets(plugin.configSchema as z.ZodType, rest, this.secrets);
-    return { plugin, config: checked.data };
+    return bindStateStore(plugin, this.parser(rest, ['state']));
+  }
+
+  /** Validates `config` (at `path`) with the schema a binding gives it, reporting what is wrong and noting its secrets. */
+  private parser(config: Record<string, unknown>, path: KeyPath): ParseConfig {
+    return (schema) => {
+      const checked = validateConfig(schema, config, this.doc, path);
+      if (!checked.ok) {
+        this.errors.push(...checked.errors);
+        return undefined;
+      }
+      collectSecrets(schema, config, this.secrets);
+      return { data: checked.data };
+    };
   }
 
   /**
@@ -457,7 +467,7 @@ export function exactlyOnceSinksMessage(sink: string): string {
  */
 function checkExactlyOnce(sinks: readonly ResolvedComponent<SinkPlugin>[], target: AtomicTarget | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
   for (const s of sinks) {
-    const problems = s.plugin.atomicProblems?.(s.config as never, target);
+    const problems = s.bound.atomicProblems(target);
     if (problems === undefined) continue;
     if (sinks.length > 1) errors.push(new ConfigError('CONFIG_EXACTLY_ONCE_SINKS', exactlyOnceSinksMessage(s.id), { location: doc.locate(['sinks'], s.id), fields: { component: s.id } }));
     if (stateStoreGiven) continue;
@@ -480,10 +490,10 @@ function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[]
       return up.section === 'sources' ? [up as ResolvedComponent<SourcePlugin>] : sourcesUpstream(up, seen);
     });
   for (const t of transforms) {
-    const key = t.plugin.partitionKey?.(t.config as never);
+    const key = t.bound.partitionKey();
     if (!key || key.perPartition) continue;
     for (const s of sourcesUpstream(t)) {
-      const partitioning = s.plugin.partitioning?.(s.config as never);
+      const partitioning = s.bound.partitioning();
       if (!partitioning) continue;
       const keyedBy = partitioning.keyedBy;
       const joinedByAny = key.anyOf === true && key.fields.length > 1;
@@ -507,7 +517,7 @@ function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[]
  */
 function checkTaskSources(sources: readonly ResolvedComponent<SourcePlugin>[], state: StateStorePlugin | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
   for (const s of sources) {
-    if (!s.plugin.tasks?.(s.config as never)) continue;
+    if (!s.bound.tasks()) continue;
     const fields = { component: s.id };
     if (sources.length > 1) {
       errors.push(new ConfigError('CONFIG_TASKS_NOT_ALONE', `source "${s.id}" runs a copy of the pipeline per task (per partition), so it must be the pipeline's only source; the others would be read once per task: move them to a pipeline of their own`, { location: doc.locate(['sources'], s.id), fields }));

@@ -34,13 +34,13 @@ export interface PipelineSplit {
 /** The split of a pipeline whose only source splits into tasks (SourcePlugin.tasks), or undefined. */
 export function sourceSplit(definition: ResolvedPipeline): PipelineSplit | undefined {
   const source = definition.sources[0];
-  const tasks = definition.sources.length === 1 ? source!.plugin.tasks?.(source!.config as never) : undefined;
+  const tasks = definition.sources.length === 1 ? source!.bound.tasks() : undefined;
   if (!source || !tasks) return undefined;
   return {
     component: source.id,
     describe: `source "${source.id}" runs a task per partition`,
     membership: ({ logger, pipelineId }) => tasks.membership({ logger, pipelineId, sourceId: source.id }),
-    narrow: (def, task) => ({ ...def, sources: [{ ...source, config: tasks.configFor(task) }] }),
+    narrow: (def, task) => ({ ...def, sources: [{ ...source, ...tasks.forTask(task) }] }),
   };
 }
 
