@@ -7,7 +7,7 @@ import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.j
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
 import { permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
-import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaProducer, type KafkaTransaction, type TopicMessages } from './producer-driver.js';
+import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaAtomicHandle, type KafkaProducer, type TopicMessages } from './producer-driver.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
 registerCodecs();
@@ -63,7 +63,7 @@ export class KafkaSink implements Sink {
   readonly ownsCheckpoints: boolean;
   /** Without exactly_once: the sink's own producer. With it, records go through the state store's transactional producer. */
   private readonly producer: KafkaProducer | undefined;
-  private atomic: AtomicStateStore | undefined;
+  private atomic: AtomicStateStore<KafkaAtomicHandle> | undefined;
   private readonly admin: Admin;
   /** Undefined when the event lacks a field of the template (and no `missing_field` is set). */
   private readonly topicOf: (e: CallEvent) => string | undefined;
@@ -108,10 +108,11 @@ export class KafkaSink implements Sink {
   }
 
   /** The pipeline's state store, if this sink can commit atomically through it (checked again here for stores an embedder passed in). */
-  private checkAtomicState(): AtomicStateStore {
+  private checkAtomicState(): AtomicStateStore<KafkaAtomicHandle> {
     const store = this.ctx.atomicState;
     const problems = kafkaAtomicProblems(this.c, store?.atomicTarget) ?? [];
-    if (store && problems.length === 0) return store;
+    // No problems: the store's target is kafka, whose handle is a Kafka transaction.
+    if (store && problems.length === 0 && commitsInKafkaTransactions(store)) return store;
     const p = problems[0]!;
     throw new ConfigError(p.code, `sink ${this.ctx.id}: ${p.message}`, { fields: { component: this.ctx.id, key: p.key } });
   }
@@ -216,7 +217,7 @@ export class KafkaSink implements Sink {
     await this.atomic!.commitAtomically(batch.commit?.writes ?? [], async (handle) => {
       try {
         for (const topicMessages of requests.topicMessages()) {
-          await (handle as KafkaTransaction).send(topicMessages, { compression: this.c.compression, timeoutMs: this.c.request_timeout });
+          await handle.send(topicMessages, { compression: this.c.compression, timeoutMs: this.c.request_timeout });
         }
       } catch (err) {
         // Transient failures (and fencing) are the store's to classify; these no retry changes.
@@ -236,6 +237,14 @@ export class KafkaSink implements Sink {
       await this.admin.disconnect().catch(() => {});
     })());
   }
+}
+
+/**
+ * Whether `store` commits in Kafka transactions: its target kind is `kafka`, whose handle is the
+ * open transaction (KafkaAtomicHandle), as the Kafka state store hands it.
+ */
+function commitsInKafkaTransactions(store: AtomicStateStore): store is AtomicStateStore<KafkaAtomicHandle> {
+  return store.atomicTarget.kind === 'kafka';
 }
 
 /**

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape } from './kafka-connection.js';
-import { createProducer, kafkaDriverSchema, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
+import { createProducer, kafkaDriverSchema, type KafkaAtomicHandle, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
 import { isFenced } from './kafka-errors.js';
 import { kafkaTenantSpread } from './kafka-tenant-spread.js';
@@ -81,7 +81,7 @@ function atomicTargetOf(c: KafkaStateConfig): AtomicTarget {
  * before and after re-initialising: a claim not its own means it was fenced. The check after
  * closes the gap between the two; in that gap both workers may end fenced, never both writing.
  */
-export class KafkaStateStore implements AtomicStateStore {
+export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   readonly atomicTarget: AtomicTarget;
   private readonly kafka: kafkajs.Kafka;
   private producer: KafkaProducer;
@@ -380,7 +380,7 @@ export class KafkaStateStore implements AtomicStateStore {
     return this.commitAtomically([{ kind: 'append', key, data }], async () => {});
   }
 
-  commitAtomically(writes: readonly StagedWrite[], output: (handle: unknown) => Promise<void>): Promise<void> {
+  commitAtomically(writes: readonly StagedWrite[], output: (handle: KafkaAtomicHandle) => Promise<void>): Promise<void> {
     return this.transact(() => this.messagesOf(writes), output);
   }
 

@@ -61,6 +61,13 @@ export interface KafkaTransaction {
   abort(): Promise<void>;
 }
 
+/**
+ * What the Kafka state store hands an exactly-once sink in `commitAtomically` (the handle of an
+ * AtomicStateStore whose target kind is `kafka`): the open transaction, to send records in. The
+ * store alone commits or aborts it.
+ */
+export type KafkaAtomicHandle = Pick<KafkaTransaction, 'send'>;
+
 /** What the sink and the state store need of a producer, whichever library drives it. */
 export interface KafkaProducer {
   /** Called once before any other call; a transactional producer also initialises its transactional id here or at its first transaction. */

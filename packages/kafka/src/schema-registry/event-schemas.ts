@@ -71,7 +71,9 @@ export function toAvroRecord(e: CallEvent): Record<string, unknown> {
 /** The inverse of {@link toAvroRecord}, for consumers (and tests) that want the event back. */
 export function fromAvroRecord(r: Record<string, unknown>): CallEvent {
   const e: CallEvent = { id: r.id as string, source: r.source as string, kind: r.kind as string, time: r.time as string, attributes: JSON.parse(r.attributes as string) as Record<string, unknown> };
-  for (const k of ['endTime', 'direction', 'from', 'to', 'durationSec'] as const) if (r[k] !== null && r[k] !== undefined) (e as unknown as Record<string, unknown>)[k] = r[k];
+  // The optional fields as Avro gave them (null: absent); the Avro schema fixes their types.
+  const fields: Record<string, unknown> = e;
+  for (const k of ['endTime', 'direction', 'from', 'to', 'durationSec'] as const) if (r[k] !== null && r[k] !== undefined) fields[k] = r[k];
   if (r.raw !== null && r.raw !== undefined) e.raw = JSON.parse(r.raw as string);
   return e;
 }

@@ -90,7 +90,7 @@ export class RegistryEncoder {
     }
     const schema = await registry.getSchema(id);
     const header = wireHeader(id);
-    const payloadOf = this.encoding === 'avro' ? toAvroRecord : (e: CallEvent) => e as unknown as object;
+    const payloadOf = this.encoding === 'avro' ? toAvroRecord : (e: CallEvent): object => e;
     return {
       encode(e) {
         const body = schema.toBuffer(payloadOf(e));
