@@ -4,6 +4,11 @@ export type FieldRecord = Readonly<Record<string, unknown>>;
 /** Reads one field path of a record: undefined when the record lacks it. */
 export type Getter = (record: FieldRecord) => unknown;
 
+/** True when `v` has fields a path can read (an object; not null, not a bare value). */
+export function isFieldRecord(v: unknown): v is FieldRecord {
+  return typeof v === 'object' && v !== null;
+}
+
 const PATH_RE = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 
 /** True for `kind`, `attributes.channel`, `raw.log_id`. */

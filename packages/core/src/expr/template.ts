@@ -1,6 +1,6 @@
 import type { CallEvent } from '../event.js';
 import { editDistance } from '../util/edit-distance.js';
-import { compileGetter, isFieldPath } from './field-path.js';
+import { compileGetter, isFieldPath, type Getter } from './field-path.js';
 
 const TOKEN_RE = /\{\{\s*([^}\s]+)\s*\}\}/g;
 
@@ -81,9 +81,9 @@ export function compileStrictTemplate(template: string): (event: CallEvent) => s
  * than the placeholders) and a getter per placeholder. Renderers with their own rules for values
  * (the file sink's path-safe values) build on it.
  */
-export function templateParts(template: string): { literals: string[]; getters: ((e: CallEvent) => unknown)[] } {
+export function templateParts(template: string): { literals: string[]; getters: Getter[] } {
   const literals: string[] = [];
-  const getters: ((e: CallEvent) => unknown)[] = [];
+  const getters: Getter[] = [];
   let last = 0;
   for (const m of template.matchAll(TOKEN_RE)) {
     literals.push(template.slice(last, m.index));

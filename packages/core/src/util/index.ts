@@ -15,7 +15,7 @@ export { isTimeZone } from './is-time-zone.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
 export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
 export { eventShapeProblem } from '../event-shape.js';
-export { compileGetter, isFieldPath, setPathCopying } from '../expr/field-path.js';
+export { compileGetter, isFieldPath, isFieldRecord, setPathCopying, type FieldRecord, type Getter } from '../expr/field-path.js';
 /** For state stores: values as entries, written as they change; the STATE_CORRUPT error. */
 export { toEntries, fromEntries, diffEntries, ENTRY_DEPTH, type Entries, type EntryDiff } from '../state/state-entries.js';
 export { stateCorrupt } from '../state/state-corrupt.js';
