@@ -53,7 +53,7 @@ function lookupStep(l: EnrichConfig['lookups'][number], table: LookupTable): Ste
   const get = compileGetter(underAttributes ? parts.slice(1).join('.') : l.match);
   const at = l.as.split('.');
   return (d, e) => {
-    const v = get(underAttributes ? (d.attrs as unknown as CallEvent) : e);
+    const v = get(underAttributes ? d.attrs : e);
     const row = v === undefined || v === null ? undefined : table.get(String(v));
     if (row) put(d, at, row);
     else if (l.default) put(d, at, l.default);
@@ -159,9 +159,11 @@ export const enrichOperator = defineOperator({
         const attrs: Record<string, unknown> = Object.assign({}, e.attributes);
         const d: Draft = { attrs, top: undefined, deep: undefined };
         for (const s of steps) s(d, e);
-        const out: Record<string, unknown> = d.top ? Object.assign({}, e, d.top, { attributes: attrs }) : { ...e, attributes: attrs };
+        const event: CallEvent = d.top ? Object.assign({}, e, d.top, { attributes: attrs }) : { ...e, attributes: attrs };
+        // The copy's fields by name, for the targets deeper than one level.
+        const out: Record<string, unknown> = event;
         if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
-        return out as unknown as CallEvent;
+        return event;
       }),
       async close() {
         for (const t of timers) clearInterval(t);

@@ -3,6 +3,26 @@ import { extname } from 'node:path';
 import { PipelineError } from '@plumline/core';
 import { parse as parseCsv } from 'csv-parse/sync';
 
+/** A CSV record as csv-parse gives it with `info: true`: its fields and where it was read. */
+interface CsvRowWithInfo {
+  record: string[];
+  info: { lines: number };
+}
+
+function isCsvRowWithInfo(row: unknown): row is CsvRowWithInfo {
+  return typeof row === 'object' && row !== null && 'record' in row && Array.isArray(row.record) && 'info' in row && typeof row.info === 'object' && row.info !== null;
+}
+
+/**
+ * What csv-parse's `parse` returns with `info: true`. Its typings say string[][] whatever the
+ * options, where `info` makes each record `{ record, info }`: checked here rather than cast, so
+ * a csv-parse that changed it fails loudly at load instead of giving rows of undefined.
+ */
+function csvRowsWithInfo(parsed: unknown): CsvRowWithInfo[] {
+  if (Array.isArray(parsed) && parsed.every(isCsvRowWithInfo)) return parsed;
+  throw new Error('csv-parse did not return { record, info } rows for info: true (a csv-parse version plumline does not support): a bug');
+}
+
 /**
  * A keyed table loaded from a CSV file (first row = column names) or a JSON file (an array of
  * objects, or an object of objects keyed by the key). Rows are plain objects of strings (CSV) or
@@ -58,15 +78,16 @@ export class LookupTable {
       }
       return rows;
     }
-    let records: { record: string[]; info: { lines: number } }[];
+    let parsed: unknown;
     try {
       // RFC 4180 as csv-parse reads it: quoted fields, doubled quotes, embedded newlines, CRLF or
       // LF, a byte-order mark (Excel writes one), blank lines skipped.
-      records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
+      parsed = parseCsv(text, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
     } catch (err) {
       const e = err as { message: string; lines?: number };
       return fail(`not CSV (${e.message})`, e.lines);
     }
+    const records = csvRowsWithInfo(parsed);
     const header = records[0]?.record;
     if (!header) return rows;
     const keyIndex = header.indexOf(this.keyColumn);

@@ -161,8 +161,10 @@ function compileMask(config: MaskConfig, hasher: Hasher | undefined): (e: CallEv
     const ea = e.attributes as Record<string, unknown>;
     // Spread copies keep the source's shape (fast); mask only replaces keys the event has.
     const a: Record<string, unknown> = { ...ea };
-    const t = { ...e, attributes: a } as unknown as Record<string, unknown>;
-    const src = e as unknown as Record<string, unknown>;
+    const event: CallEvent = { ...e, attributes: a };
+    // The copy's and the original's fields by name: masking replaces values, never removes a key.
+    const t: Record<string, unknown> = event;
+    const src: Readonly<Record<string, unknown>> = e;
     for (let i = 0; i < top.length; i++) {
       const [k, m] = top[i]!;
       const v = src[k];
@@ -183,7 +185,7 @@ function compileMask(config: MaskConfig, hasher: Hasher | undefined): (e: CallEv
         if (nested !== v) a[k] = nested;
       }
     }
-    return t as unknown as CallEvent;
+    return event;
   };
   return maskOne;
 }
