@@ -15,12 +15,13 @@ export interface LoadedIndex {
  * The head: the ordinal and the line of the last record durable when the runtime last committed,
  * and the batch seqs per source that commit's checkpoints covered. In any run the committed
  * checkpoints never reach past `seqs`: when they do at start, they are newer than the index.
+ * A type, not an interface, so that it is a JsonValue as it is (stored with `state.set`).
  */
-interface Head {
+type Head = {
   n: number;
   line: string;
   seqs: Record<string, number>;
-}
+};
 
 /**
  * The file sink's commit index in the state store: the log `index.<pipeline id>` of the sink's
@@ -172,7 +173,7 @@ export class CommitIndexLog {
     if (!last) return;
     const next: Head = { n: last.n, line: last.line, seqs: { ...(this.head?.seqs ?? {}), ...seqs } };
     if (this.head && this.head.n === next.n && JSON.stringify(this.head.seqs) === JSON.stringify(next.seqs)) return;
-    await this.state.set(this.headKey, next as unknown as JsonValue);
+    await this.state.set(this.headKey, next);
     this.head = next;
   }
 
