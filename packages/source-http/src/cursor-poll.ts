@@ -1,6 +1,6 @@
 import type { CallEvent, ComponentContext, SourcePage } from '@plumline/core';
 import { OUTAGE_BACKOFF, outageReporting } from '@plumline/core/sources';
-import { backoffDelayMs, compileGetter, sleep } from '@plumline/core/util';
+import { backoffDelayMs, compileGetter, isFieldRecord, sleep } from '@plumline/core/util';
 import { isPlumlineError } from '@plumline/core';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 
@@ -36,7 +36,9 @@ function compare(a: CursorValue, b: CursorValue): number {
  * capped, jittered backoff; others end the source.
  */
 export async function* pollCursor(r: ListingReader, ctx: ComponentContext, o: { field: string; start?: CursorValue; pollIntervalMs: number; bounded: boolean; maxRetryDurationMs?: number }, checkpoint: CursorCheckpoint | undefined): AsyncGenerator<SourcePage<CursorCheckpoint>> {
-  const get = compileGetter(o.field) as unknown as (r: unknown) => unknown;
+  const read = compileGetter(o.field);
+  // A record that is a bare value (a log line) has no cursor field.
+  const get = (record: unknown): unknown => (isFieldRecord(record) ? read(record) : undefined);
   const report = outageReporting(ctx);
   let cp: CursorCheckpoint = checkpoint ?? { ...(o.start === undefined ? {} : { from: o.start }), ids: [] };
   for (;;) {

@@ -10,12 +10,11 @@ type Reader = (r: Record_) => unknown;
 /** What a map value reads, and the record's top-level fields it uses. */
 function compileValue(v: MapValue): { read: Reader; uses: string[]; text: string } {
   if (v !== null && typeof v === 'object' && 'copy' in v) {
-    const get = compileGetter(v.copy) as unknown as Reader;
-    return { read: get, uses: [v.copy.split('.')[0]!], text: `{ copy: ${v.copy} }` };
+    return { read: compileGetter(v.copy), uses: [v.copy.split('.')[0]!], text: `{ copy: ${v.copy} }` };
   }
   if (v !== null && typeof v === 'object' && 'template' in v) {
     const { literals, getters } = templateParts(v.template);
-    const gets = getters as unknown as Reader[];
+    const gets: readonly Reader[] = getters;
     const paths = [...v.template.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1]!);
     return {
       read: (r) => {
