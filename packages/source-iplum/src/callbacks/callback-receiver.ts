@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { defineSource, PipelineError, type CallEvent, type ComponentContext, type PreflightProblem, type SourcePage } from '@plumline/core';
 import { unreadableFileProblem } from '@plumline/core/util';
-import { recordingEvent, usageEvent } from '../iplum-events.js';
+import { checkRecording, checkUsage, recordingEvent, usageEvent } from '../iplum-events.js';
 import { callbackConfigSchema, type CallbackConfig } from './callback-config.js';
 import { CallbackWal, type WalEntry } from './callback-wal.js';
 
@@ -23,9 +23,12 @@ function safeEqual(a: string, b: string): boolean {
 
 /** A pushed record as an event (the same event the poller makes for it). Throws with the reason when it fails the schema. */
 export function callbackEvent(body: unknown, includeRaw: boolean): CallEvent {
-  const o = body as Record<string, unknown>;
-  if (o && typeof o === 'object' && 'phonenumber' in o && !('usage' in o)) return recordingEvent(o as never, includeRaw);
-  return usageEvent(o as never, includeRaw);
+  if (body && typeof body === 'object' && 'phonenumber' in body && !('usage' in body)) {
+    checkRecording(body);
+    return recordingEvent(body, includeRaw);
+  }
+  checkUsage(body);
+  return usageEvent(body, includeRaw);
 }
 
 class CallbackReceiver {
