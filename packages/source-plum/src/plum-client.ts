@@ -72,8 +72,7 @@ export class PlumClient {
     const path = `${this.basePath}calls/log/${encodeURIComponent(logId)}`;
     const result = await this.get(path);
     if (!result) throw new PlumApiError('PLUM_BAD_BODY', `response to ${path} has no result`, { retriable: true, path });
-    const r = result as unknown as PlumLogDetail;
-    return { ...r, log: unescapeSlashes(String(r.log ?? '')), location: String(r.location ?? '') };
+    return { ...result, log: unescapeSlashes(String(result.log ?? '')), location: String(result.location ?? '') };
   }
 
   async listSessions(startSec: number, endSec: number, q: ListQuery): Promise<{ total: number; lines: string[]; path: string }> {

@@ -16,14 +16,19 @@ export interface PlumLogRow {
   end: string;
 }
 
-/** The result of `calls/log/{id}`. */
+/**
+ * The result of `calls/log/{id}`: every key as the API sent it (kept whole in the event's raw),
+ * with `log` (unescaped) and `location` read as strings. The others are documented as strings
+ * but not checked: the event takes only `timestamp`, as a number.
+ */
 export interface PlumLogDetail {
-  dest: string;
-  src: string;
-  type: string;
-  timestamp: string;
-  location: string;
-  log: string;
+  readonly [key: string]: unknown;
+  readonly dest?: unknown;
+  readonly src?: unknown;
+  readonly type?: unknown;
+  readonly timestamp?: unknown;
+  readonly location: string;
+  readonly log: string;
 }
 
 export interface Envelope {

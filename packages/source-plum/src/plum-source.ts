@@ -51,7 +51,8 @@ function rowProblem(row: PlumLogRow): string | undefined {
   if (!row || typeof row !== 'object') return 'calls/logs row is not an object';
   if (typeof row.log_id !== 'string' && typeof row.log_id !== 'number') return 'calls/logs row has no log_id';
   for (const k of ['start', 'end'] as const) {
-    const v = (row as unknown as Record<string, unknown>)[k];
+    // Strings by the API's documentation; checked as what a vendor may send instead.
+    const v: unknown = row[k];
     if ((typeof v !== 'string' && typeof v !== 'number') || v === '' || !Number.isFinite(Number(v))) return `calls/logs row ${String(row.log_id)}: ${k} "${String(v)}" is not a UNIX time`;
   }
   if (Number(row.end) < Number(row.start)) return `calls/logs row ${String(row.log_id)}: ends before it starts`;

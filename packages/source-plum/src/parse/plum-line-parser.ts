@@ -29,7 +29,7 @@ export function parseSessionLine(rawLine: string): CallEvent {
   const line = rawLine.replace(/\\\//g, '/').trim();
   const m = SESSION_RE.exec(line);
   if (!m) throw new PlumLineError('not a session line: expected "{inbound|outbound} {number} {channel} [{time}] {peer} {server;channel;epoch} {start} {end} {HH:MM:SS}"', rawLine);
-  const [, direction, number, channelText, localTime, peer, sessionId, server, sidChannel, sidEpoch, startText, endText, hh, mm, ss] = m as unknown as string[];
+  const [, direction, number, channelText, localTime, peer, sessionId, server, sidChannel, sidEpoch, startText, endText, hh, mm, ss] = m;
   const start = Number(startText);
   const end = Number(endText);
   if (end < start) throw new PlumLineError(`session ends (${end}) before it starts (${start})`, rawLine);
@@ -71,7 +71,7 @@ export function parseErrorLine(rawLine: string, timeZone = DEFAULT_PLUM_TIME_ZON
   const line = rawLine.replace(/\\\//g, '/').trim();
   const m = ERROR_RE.exec(line);
   if (!m) throw new PlumLineError('not an error line: expected "error {number} {channel} [{time}] {dnis} {server;channel;epoch} {message}"', rawLine);
-  const [, number, channelText, localTime, dnis, sessionId, server, , sidEpoch, message] = m as unknown as string[];
+  const [, number, channelText, localTime, dnis, sessionId, server, , sidEpoch, message] = m;
   const ms = parseClfInZone(localTime!, timeZone);
   if (ms === undefined) throw new PlumLineError(`bad time "[${localTime}]": expected dd/Mon/yyyy:HH:MM:SS ±hhmm`, rawLine);
   const hash = createHash('sha256').update(line).digest('hex').slice(0, 16);
