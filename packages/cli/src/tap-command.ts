@@ -118,7 +118,7 @@ async function tapStandalone(file: string | undefined, component: string | undef
     const def = await resolvePipelineFile(file, { registry });
     // What a sink could take as an input, as output$ takes: a route by its named outputs.
     const refs = ['dead_letter', ...def.sources.map((s) => s.id), ...def.transforms.flatMap((t) => {
-      const named = t.plugin.outputs?.(t.config as never) ?? [];
+      const named = t.bound.outputs();
       return named.length ? named.map((o) => `${t.id}.${o}`) : [t.id];
     })];
     if (!refs.includes(component)) {
