@@ -77,7 +77,9 @@ export function parseFixedOwner(path: string, text: OwnerFileText): FixedOwner |
   if (text.state === 'absent') return undefined;
   if (text.state === 'json') {
     const o = text.value;
-    if (typeof o.pipeline === 'string' && typeof o.sink === 'string' && Number.isSafeInteger(o.pid)) return o as unknown as FixedOwner;
+    const { pipeline, sink, pid } = o;
+    // Built from the fields checked (any other key of the file kept, as it was).
+    if (typeof pipeline === 'string' && typeof sink === 'string' && typeof pid === 'number' && Number.isSafeInteger(pid)) return { ...o, pipeline, sink, pid };
   }
   throw new PipelineError('FILE_PATH_IN_USE', `${path} does not say which sink writes the file next to it: delete it if no other pipeline writes that file`, { retriable: false, fields: { file: path } });
 }

@@ -44,12 +44,18 @@ export function templateDir(template: string): string {
   return dir;
 }
 
+/** True for a record of sink → template, as a directory's owner file lists them. */
+function isTemplateRecord(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && Object.values(v).every((t) => typeof t === 'string');
+}
+
 function parseDirOwner(path: string, text: OwnerFileText): DirOwner | undefined {
   if (text.state === 'absent') return undefined;
   if (text.state === 'json') {
     const o = text.value;
-    const sinks = o.sinks as Record<string, unknown> | undefined;
-    if (typeof o.pipeline === 'string' && Number.isSafeInteger(o.pid) && sinks && typeof sinks === 'object' && Object.values(sinks).every((t) => typeof t === 'string')) return o as unknown as DirOwner;
+    const { pipeline, sinks, pid } = o;
+    // Built from the fields checked (any other key of the file kept, as it was).
+    if (typeof pipeline === 'string' && typeof pid === 'number' && Number.isSafeInteger(pid) && isTemplateRecord(sinks)) return { ...o, pipeline, sinks, pid };
   }
   throw new PipelineError('FILE_PATH_IN_USE', `${path} does not say which pipeline writes the files under ${dirname(path)}: delete it if no other pipeline writes there`, { retriable: false, fields: { file: path } });
 }
