@@ -176,6 +176,41 @@ describe('pipeline runtime', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   }, 30_000);
 
+  // The runtime decides what a stream's error means (GraphBuilder.failOnError), not the dead-letter router.
+  it.each(['source', 'operator'] as const)('an error of the %s\'s stream fails the pipeline with it, counted once as that component\'s, after the dead letters it sent before', async (failing) => {
+    const broken = new PipelineError('TEST_STREAM_BROKEN', 'the stream broke', { retriable: false });
+    const src = defineSource({
+      type: `src_breaks_${failing}`,
+      description: 'one page with a dead letter, then (as the source) an error',
+      configSchema: z.strictObject({}),
+      create: () => ({
+        bounded: true,
+        async *read() {
+          yield { events: events('e', 2), dead: [{ code: 'TEST_BAD', reason: 'refused', record: 'x' }] };
+          if (failing === 'source') throw broken;
+        },
+      }),
+    });
+    const op = defineOperator({
+      type: `op_breaks_${failing}`,
+      description: 'passes batches on; (as the operator) errors its stream on the first',
+      configSchema: z.strictObject({}),
+      create: () => ({ apply: tap(() => { if (failing === 'operator') throw broken; }) }),
+    });
+    const dlq = memorySink({ type: `dlq_${failing}` });
+    const p = await createPipeline(
+      { sources: { s: { type: src.type } }, transforms: { o: { type: op.type, inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['o'] }, dlq: { type: dlq.plugin.type, inputs: ['dead_letter'] } } },
+      { plugins: registry(src, op, dlq.plugin), logger, stateStore: new MemoryStateStore() },
+    );
+    await p.start();
+    await expect(p.done).rejects.toMatchObject({ code: 'TEST_STREAM_BROKEN' });
+    const stats = p.stats();
+    const owner = failing === 'source' ? 's' : 'o';
+    expect(stats[owner]).toMatchObject({ errors: 1, lastError: { code: 'TEST_STREAM_BROKEN', retriable: false } });
+    expect(stats[failing === 'source' ? 'o' : 's']!.errors).toBe(0);
+    expect(dlq.record.events.map((e) => e.attributes.code)).toEqual(['TEST_BAD']);
+  }, 30_000);
+
   it('an error plumline does not know (a TypeError in a sink) is retried a few times, then fails the pipeline instead of hanging', async () => {
     const src = arraySource([events('t', 3)], 'src_typeerror');
     let attempts = 0;

@@ -84,7 +84,7 @@ export function sourceBatches(
       } catch (err) {
         // An abort while stopping is the expected way out of a pending wait, not a failure.
         if (!stopSignal.aborted && !stopped) {
-          telemetry.error(err);
+          // Counted where the stream's error is handled (GraphBuilder.failOnError), once.
           subscriber.error(err);
           return;
         }
