@@ -123,6 +123,18 @@ describe('enrich', () => {
     expect(issues({ phone: { region: 'US' } })).toEqual(['phone']);
   });
 
+  it('refuses to write anywhere but under attributes (a lookup `as: id` would replace every event\'s id), naming the key', () => {
+    const issues = (c: unknown) => {
+      const r = enrichOperator.configSchema.safeParse(c);
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    const lookup = { file: 'lines.csv', key: 'number', match: 'attributes.phone.to.e164' };
+    expect(issues({ lookups: [{ ...lookup, as: 'id' }] })).toEqual([expect.stringMatching(/^lookups\.0\.as: enrich writes under attributes\./)]);
+    expect(issues({ phone: { target: 'time' } }).map((m) => m.split(':')[0])).toEqual(['phone.target']);
+    expect(issues({ local_time: { zone: 'UTC', target: 'attributes' } }).map((m) => m.split(':')[0])).toEqual(['local_time.target']);
+    expect(issues({ lookups: [{ ...lookup, as: 'attributes.line' }], local_time: { zone: 'UTC', target: 'attributes.local' } })).toEqual([]);
+  });
+
   describe('RxJS edge cases', () => {
     it('empty input completes with nothing; an error passes through; a synchronous source works', async () => {
       const op = await enrichOperator.create(enrichOperator.configSchema.parse({}), ctx());
