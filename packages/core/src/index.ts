@@ -69,6 +69,7 @@ export type { TenantBook, TenantTelemetry, TenantsView, TenantNote } from './ten
 export type { StateStore, ComponentState, StagedWrite, AtomicStateStore } from './state/state-store.js';
 export { isAtomicStateStore } from './state/state-store.js';
 export { DirectoryStateStore, MemoryStateStore, type DirectoryStateOptions } from './state/directory-state-store.js';
+export { CheckedLog, encodeFrames, decodeFrames, type LoadedLog } from './state/checked-log.js';
 export { createPipeline, loadPipeline, type Pipeline, type PipelineOptions, type PipelineResult, type PipelineHealth, type CommittedCheckpoints, type FailedTenant } from './runtime/pipeline.js';
 export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';

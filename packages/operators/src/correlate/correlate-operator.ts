@@ -86,7 +86,7 @@ class CorrelateOperator {
       h.hold = this.holds.take();
       this.unsaved.push(h);
     });
-    this.log = new HeldEventLog(ctx.state, ctx.logger);
+    this.log = new HeldEventLog(ctx.state, ctx.logger, ctx.id, ctx.atomicCommits);
     this.holds = new HoldLedger(ctx.holdCheckpoint);
     ctx.onCommit((info) => this.persist(info));
   }
@@ -148,8 +148,9 @@ class CorrelateOperator {
     this.delivered = pending;
     const gone = this.log.goneLine(left);
     if (gone) lines.push(gone);
-    if (lines.length === 0) return;
-    await this.log.append(lines, () => this.liveEvents());
+    if (lines.length) await this.log.append(lines, () => this.liveEvents());
+    // How much of the log the checkpoints about to be committed cover: checked at the next start.
+    await this.log.storeHead();
   }
 
   /**

@@ -24,7 +24,7 @@ describe('held-event log, as exactly-once writes it', () => {
       record(8),
     ];
     await store.append('held.log', Buffer.from(lines.join('\n') + '\n'));
-    const log = new HeldEventLog(store, createLogger({ level: 'silent' }));
+    const log = new HeldEventLog(store, createLogger({ level: 'silent' }), 'correlate', false);
     const restored = await log.load(() => true);
     expect(restored.map((r) => r.n).sort((a, b) => a - b)).toEqual([1, 6, 8]);
   });

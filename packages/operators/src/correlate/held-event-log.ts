@@ -1,4 +1,4 @@
-import type { BatchPosition, CallEvent, ComponentState, Logger, StagedWrite } from '@plumline/core';
+import { CheckedLog, StateError, type BatchPosition, type CallEvent, type ComponentState, type Logger, type StagedWrite } from '@plumline/core';
 import type { Held } from './correlator.js';
 
 /** State log of the held events: one JSON line per event written to it, and lines naming those that left. */
@@ -26,8 +26,9 @@ const recordOf = (h: Held, n: number): LogRecord => ({ n, e: h.e, p: h.positions
 /**
  * correlate's durable memory: the events it held long enough to write down, in a log in the
  * state store. Appends, "gone" lines and rewrites run one at a time in order; the log is
- * compacted when it outgrows what is live; a torn last line (a kill during an append) is
- * skipped on load.
+ * compacted when it outgrows what is live. Each append is one checked block (see CheckedLog):
+ * a torn last block (a kill during an append) is dropped on load; a log that lost or garbled
+ * what the last commit covered stops the start with STATE_CORRUPT.
  */
 export class HeldEventLog {
   /** Every write to the log, in order: an append must not overtake another or meet a rewrite. */
@@ -35,25 +36,41 @@ export class HeldEventLog {
   private nextN = 1;
   private logBytes = 0;
   private liveBytes = 0;
+  private readonly log: CheckedLog;
 
   constructor(
-    private readonly state: ComponentState,
+    state: ComponentState,
     private readonly logger: Logger,
-  ) {}
+    componentId: string,
+    atomic: boolean,
+  ) {
+    this.log = new CheckedLog(state, LOG_KEY, componentId, logger, atomic);
+  }
+
+  /** Reads the log's lines, checked (a log from before checked logs: as then, torn last line skipped). */
+  private async readLines(): Promise<{ lines: string[]; legacy: boolean }> {
+    const loaded = await this.log.load();
+    if (loaded.format === 'legacy') return { lines: loaded.data.toString('utf8').split('\n'), legacy: true };
+    return { lines: Buffer.concat(loaded.payloads).toString('utf8').split('\n'), legacy: false };
+  }
+
+  /** Records how much of the log is durable, after every write queued before: before each checkpoint commit. */
+  storeHead(): Promise<void> {
+    return this.serially(() => this.log.storeHead());
+  }
 
   /**
    * Reads the log and keeps the records whose source batches are committed (the source reads
    * the others again); rewrites the log as those. Returns them, each with its size in the log.
    */
   async load(isCommitted: (positions: readonly BatchPosition[]) => boolean): Promise<(LogRecord & { bytes: number })[]> {
-    const data = Buffer.from(await this.state.readLog(LOG_KEY));
-    this.logBytes = data.byteLength;
+    const { lines, legacy } = await this.readLines();
+    this.logBytes = this.log.size;
     const live = new Map<number, LogRecord & { bytes: number }>();
     // Under exactly-once a release's "gone" line and the held event's own line commit with
     // different batches, and may land in either order: a number gone once stays gone.
     const gone = new Set<number>();
     let kept: { upto: number; live: Set<number> } | undefined;
-    const lines = data.toString('utf8').split('\n');
     let unreadable = 0;
     lines.forEach((line, i) => {
       if (!line) return;
@@ -61,8 +78,10 @@ export class HeldEventLog {
       try {
         r = JSON.parse(line) as LogRecord | { g: number[] } | RewriteHeader;
       } catch {
-        // A kill during an append leaves a torn last line: that append never completed, and the
-        // source reads its events again. Anything torn elsewhere is reported and skipped.
+        // Checked blocks hold whole lines: one that does not parse was written so (a bug), not torn.
+        if (!legacy) throw new StateError('STATE_CORRUPT', `correlate: line ${i + 1} of the held-event log ${this.log.fileName} has a good checksum but is not JSON`, { retriable: false, fields: { file: this.log.fileName } });
+        // Before checked logs: a kill during an append leaves a torn last line: that append never
+        // completed, and the source reads its events again. Anything torn elsewhere is reported and skipped.
         if (i !== lines.length - 1) unreadable++;
         return;
       }
@@ -86,7 +105,7 @@ export class HeldEventLog {
     const committed = [...live.values()].filter((r) => isCommitted(r.p));
     if (live.size) this.logger.info({ restored: committed.length, fromUncommittedBatches: live.size - committed.length }, 'correlate: held events restored');
     // The log is rewritten with what was restored: the rest comes again from the source.
-    if (this.logBytes > 0) await this.rewrite(this.textOf(committed, false));
+    if (this.logBytes > 0 || legacy) await this.rewrite(this.textOf(committed, false));
     return committed;
   }
 
@@ -114,9 +133,9 @@ export class HeldEventLog {
    * appended here). Compaction then goes through {@link compactIfGrown}.
    */
   staged(lines: readonly string[]): StagedWrite {
-    const data = Buffer.from(lines.join(''));
-    this.logBytes += data.byteLength;
-    return { kind: 'append', key: LOG_KEY, data };
+    const write = this.log.staged([Buffer.from(lines.join(''))]);
+    this.logBytes = this.log.size;
+    return write;
   }
 
   /**
@@ -128,16 +147,17 @@ export class HeldEventLog {
   stagedRewrite(live: () => Iterable<Held>): StagedWrite | undefined {
     if (this.logBytes <= this.liveBytes * 2 + COMPACT_SLACK_BYTES) return undefined;
     const text = this.rewriteText(live(), true);
-    this.logBytes = this.liveBytes = Buffer.byteLength(text);
-    return { kind: 'rewrite', key: LOG_KEY, data: Buffer.from(text) };
+    const write = this.log.stagedRewrite([Buffer.from(text)]);
+    this.liveBytes = Buffer.byteLength(text);
+    this.logBytes = this.log.size;
+    return write;
   }
 
   /** Appends `lines` after every write queued before; then, given `live`, compacts if the log outgrew it. */
   append(lines: readonly string[], live?: () => Iterable<Held>): Promise<void> {
     return this.serially(async () => {
-      const data = Buffer.from(lines.join(''));
-      await this.state.append(LOG_KEY, data);
-      this.logBytes += data.byteLength;
+      await this.log.append([Buffer.from(lines.join(''))]);
+      this.logBytes = this.log.size;
       if (live && this.logBytes > this.liveBytes * 2 + COMPACT_SLACK_BYTES) await this.compact(live());
     });
   }
@@ -168,7 +188,8 @@ export class HeldEventLog {
   }
 
   private async rewrite(text: string): Promise<void> {
-    await this.state.rewriteLog(LOG_KEY, Buffer.from(text));
-    this.logBytes = this.liveBytes = Buffer.byteLength(text);
+    await this.log.rewrite([Buffer.from(text)]);
+    this.liveBytes = Buffer.byteLength(text);
+    this.logBytes = this.log.size;
   }
 }

@@ -8,7 +8,9 @@ import type { BatchPosition, Receipt } from '../../receipt.js';
 import { duration } from '../../schema.js';
 import { hashKey } from './key-hash.js';
 import { KeyTable } from './key-table.js';
-import { decodeKeyBlocks, encodeKeyBlocks, type KeyBlock } from './key-log.js';
+import { CheckedLog } from '../../state/checked-log.js';
+import { stateCorrupt } from '../../state/state-corrupt.js';
+import { decodeKeyBlock, decodeKeyBlocks, encodeKeyBlocks, type KeyBlock } from './key-log.js';
 
 export const DEFAULT_DEDUPE_TTL = '7d';
 export const DEFAULT_DEDUPE_MAX_KEYS = 1_000_000;
@@ -81,7 +83,8 @@ class Deduper {
   private uncommitted: KeyBlock[] = [];
   /** Keys of batches still in flight (with the batches they came in), for compaction. */
   private readonly pending = new Map<Uint32Array, readonly BatchPosition[]>();
-  private logBytes = 0;
+  /** The key log: one checked block per key block (see CheckedLog). */
+  private readonly log: CheckedLog;
 
   constructor(
     private readonly config: DedupeConfig,
@@ -99,15 +102,27 @@ class Deduper {
     } else {
       this.keyOf = (e) => getters.map((g) => JSON.stringify(g(e) ?? null)).join('\u001f');
     }
+    this.log = new CheckedLog(ctx.state, KEY_LOG, ctx.id, ctx.logger, ctx.atomicCommits);
     if (config.persist) ctx.onCommit(() => this.persist());
   }
 
+  /** The key blocks the log holds, checked (a log from before checked logs: decoded as then). */
+  private async readBlocks(): Promise<{ blocks: KeyBlock[]; legacy: boolean }> {
+    const loaded = await this.log.load();
+    if (loaded.format === 'legacy') return { blocks: decodeKeyBlocks(loaded.data), legacy: true };
+    const blocks = loaded.payloads.map((p, i) => {
+      const block = decodeKeyBlock(p);
+      if (!block) throw stateCorrupt(this.log.fileName, `block ${i + 1} has a good checksum but is not a key block: it was not written by dedupe`);
+      return block;
+    });
+    return { blocks, legacy: false };
+  }
+
   async load(): Promise<void> {
-    const data = await this.ctx.state.readLog(KEY_LOG);
-    this.logBytes = data.byteLength;
+    const { blocks, legacy } = await this.readBlocks();
     const nowSec = Math.floor(Date.now() / 1000);
     let skipped = 0;
-    for (const block of decodeKeyBlocks(data)) {
+    for (const block of blocks) {
       if (!this.ctx.isCommitted(block.positions)) {
         skipped += block.keys.length / 3;
         continue;
@@ -117,7 +132,8 @@ class Deduper {
     }
     this.ctx.logger.info({ keys: this.table.size, skippedUncommitted: skipped }, 'dedupe keys restored');
     this.ctx.telemetry.holding('keys', this.table.size);
-    if (skipped > 0 || this.logBytes > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
+    // A log from before checked logs is rewritten checked at once: from now on it is checked.
+    if (legacy || skipped > 0 || this.log.size > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
   }
 
   process(batch: Batch): Batch {
@@ -150,9 +166,7 @@ class Deduper {
     this.pending.set(keys, receipt.positions);
     const atomic = this.config.persist && this.ctx.atomicCommits;
     if (atomic) {
-      const data = encodeKeyBlocks([{ positions: receipt.positions, keys }]);
-      this.ctx.stage(receipt, { kind: 'append', key: KEY_LOG, data });
-      this.logBytes += data.byteLength;
+      this.ctx.stage(receipt, this.log.staged([encodeKeyBlocks([{ positions: receipt.positions, keys }])]));
     }
     receipt.onSettled((error) => {
       this.pending.delete(keys);
@@ -167,17 +181,20 @@ class Deduper {
     });
   }
 
-  /** Commit hook: append what became durable; compact when the log outgrew the live keys. */
+  /**
+   * Commit hook: append what became durable; compact when the log outgrew the live keys; then
+   * record how much of the log the checkpoints about to be committed cover (its head).
+   */
   private async persist(): Promise<void> {
     this.uncommitted = this.uncommitted.filter((b) => !this.ctx.isCommitted(b.positions));
-    if (this.durable.length === 0) return;
-    const blocks = this.durable;
-    this.durable = [];
-    const data = encodeKeyBlocks(blocks);
-    await this.ctx.state.append(KEY_LOG, data);
-    this.logBytes += data.byteLength;
-    this.uncommitted.push(...blocks);
-    if (this.logBytes > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
+    if (this.durable.length > 0) {
+      const blocks = this.durable;
+      this.durable = [];
+      await this.log.append(blocks.map((b) => encodeKeyBlocks([b])));
+      this.uncommitted.push(...blocks);
+      if (this.log.size > this.table.size * 12 * 2 + COMPACT_SLACK_BYTES) await this.compact();
+    }
+    await this.log.storeHead();
   }
 
   /**
@@ -198,9 +215,7 @@ class Deduper {
     // the checkpoint covers those batches).
     const inFlight: KeyBlock[] = this.ctx.atomicCommits ? [...this.pending].map(([keys, positions]) => ({ positions, keys })) : [];
     const blocks: KeyBlock[] = [{ positions: [] as BatchPosition[], keys: Uint32Array.from(committed) }, ...this.uncommitted, ...inFlight];
-    const data = encodeKeyBlocks(blocks);
-    await this.ctx.state.rewriteLog(KEY_LOG, data);
-    this.logBytes = data.byteLength;
-    this.ctx.logger.debug({ keys: committed.length / 3, bytes: data.byteLength }, 'dedupe key log compacted');
+    await this.log.rewrite(blocks.map((b) => encodeKeyBlocks([b])));
+    this.ctx.logger.debug({ keys: committed.length / 3, bytes: this.log.size }, 'dedupe key log compacted');
   }
 }

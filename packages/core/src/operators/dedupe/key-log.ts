@@ -25,7 +25,19 @@ export function encodeKeyBlocks(blocks: readonly KeyBlock[]): Buffer {
 }
 
 /**
- * Decodes a log. A block cut short by a crash during append (the torn tail) is ignored;
+ * Decodes the payload of one checked-log block (see CheckedLog): exactly one whole key block, or
+ * undefined when it is not one.
+ */
+export function decodeKeyBlock(data: Uint8Array): KeyBlock | undefined {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) return undefined;
+  if (12 + buf.readUInt32LE(4) + buf.readUInt32LE(8) * 12 !== buf.length) return undefined;
+  const blocks = decodeKeyBlocks(buf);
+  return blocks.length === 1 ? blocks[0] : undefined;
+}
+
+/**
+ * Decodes a log in the format before logs were checked (and the payload of one block). A block cut short by a crash during append (the torn tail) is ignored;
  * so is anything after it.
  */
 export function decodeKeyBlocks(data: Uint8Array): KeyBlock[] {
