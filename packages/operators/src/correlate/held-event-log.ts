@@ -1,4 +1,5 @@
-import { CheckedLog, StateError, type BatchPosition, type CallEvent, type ComponentState, type Logger, type StagedWrite } from '@plumline/core';
+import { CheckedLog, type BatchPosition, type CallEvent, type ComponentState, type Logger, type StagedWrite } from '@plumline/core';
+import { stateCorrupt } from '@plumline/core/util';
 import type { Held } from './correlator.js';
 
 /** State log of the held events: one JSON line per event written to it, and lines naming those that left. */
@@ -79,7 +80,7 @@ export class HeldEventLog {
         r = JSON.parse(line) as LogRecord | { g: number[] } | RewriteHeader;
       } catch {
         // Checked blocks hold whole lines: one that does not parse was written so (a bug), not torn.
-        if (!legacy) throw new StateError('STATE_CORRUPT', `correlate: line ${i + 1} of the held-event log ${this.log.fileName} has a good checksum but is not JSON`, { retriable: false, fields: { file: this.log.fileName } });
+        if (!legacy) throw stateCorrupt(this.log.fileName, `line ${i + 1} has a good checksum but is not JSON: it was not written by correlate`);
         // Before checked logs: a kill during an append leaves a torn last line: that append never
         // completed, and the source reads its events again. Anything torn elsewhere is reported and skipped.
         if (i !== lines.length - 1) unreadable++;
