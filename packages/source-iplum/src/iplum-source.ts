@@ -1,11 +1,11 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
 import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
 import { recordingEvent, usageEvent } from './iplum-events.js';
-import { iplumSourceConfigSchema, toEpochMs, type IplumSourceConfig, type IplumStream } from './iplum-source-config.js';
+import { IPLUM_STREAMS, iplumSourceConfigSchema, toEpochMs, type IplumSourceConfig, type IplumStream } from './iplum-source-config.js';
 import { splitWindows, type TimeWindow } from './window-splitter.js';
 
 /** Per stream: the end (ms) of the last window whose events were all acknowledged. */
@@ -153,6 +153,8 @@ export const iplumSource = defineSource({
   shardable: accountsShardable,
   // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
   checkpointVersion: 2,
+  // The shape of a stored position (after migration): a wrong one stops the start with STATE_CORRUPT.
+  checkpointSchema: accountsCheckpointSchema(pollCheckpointSchema(IPLUM_STREAMS)),
   migrateCheckpoint: (position) => migrateAccountsCheckpoint<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>>(position),
   create(config, ctx): Source<IplumCheckpoint | AccountsCheckpoint<IplumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);

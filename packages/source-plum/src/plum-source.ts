@@ -1,12 +1,12 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
 import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
-import { plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
+import { PLUM_STREAMS, plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
 
 /** Per stream: every record that started before this epoch second was delivered (see PollCheckpoint). */
 export type PlumCheckpoint = PollCheckpoint<PlumStream>;
@@ -246,6 +246,8 @@ export const plumSource = defineSource({
   shardable: accountsShardable,
   // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
   checkpointVersion: 2,
+  // The shape of a stored position (after migration): a wrong one stops the start with STATE_CORRUPT.
+  checkpointSchema: accountsCheckpointSchema(pollCheckpointSchema(PLUM_STREAMS)),
   migrateCheckpoint: (position) => migrateAccountsCheckpoint<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>>(position),
   create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
