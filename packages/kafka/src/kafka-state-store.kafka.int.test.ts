@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
+import { CheckedLog, corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent, type ComponentState, type StateStore } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
 import { KafkaStateStore, kafkaStateConfigSchema, kafkaStatePlugin } from './kafka-state-store.js';
 import type { KafkaDriver } from './producer-driver.js';
@@ -9,8 +9,40 @@ const brokers = inject('kafkaBrokers');
 const logger = createLogger({ level: 'silent' });
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 
+/** Component `d`'s slice of `store`, as the runtime hands it to an operator. */
+const slice = (store: StateStore): ComponentState => ({
+  get: (k) => store.get(`d/${k}`),
+  set: (k, v) => store.set(`d/${k}`, v),
+  append: (k, data) => store.append(`d/${k}`, data),
+  readLog: (k) => store.readLog(`d/${k}`),
+  rewriteLog: (k, data) => store.rewriteLog(`d/${k}`, data),
+});
+
 describe.each(kafkaDriversToTest())('kafka state store, driver %s (real broker)', (driver: KafkaDriver) => {
   const store = (topic: string, pipeline: string) => new KafkaStateStore(kafkaStateConfigSchema.parse({ brokers, topic, driver }), pipeline, logger);
+
+  it("an operator's checked log is checked against the head committed with it: whole it loads; shorter than committed, or emptied, the start stops with STATE_CORRUPT", { timeout: 60_000 }, async () => {
+    const topic = unique('state');
+    const a = store(topic, 'p1');
+    await a.open();
+    const log = new CheckedLog(slice(a), 'keys', 'd', logger);
+    await log.load();
+    await log.append([Buffer.from('one'), Buffer.from('two')]);
+    await log.storeHead();
+    await log.append([Buffer.alloc(1_500_000, 3)]); // more than one chunk on the topic
+    await log.storeHead();
+    await a.close();
+    const b = store(topic, 'p1');
+    await b.open();
+    const whole = Buffer.from(await b.readLog('d/keys'));
+    expect(await new CheckedLog(slice(b), 'keys', 'd', logger).load()).toEqual({ format: 'checked', payloads: [Buffer.from('one'), Buffer.from('two'), Buffer.alloc(1_500_000, 3)] });
+    // The log as it was before its last committed append (an older copy): refused, not read as far as it goes.
+    await b.rewriteLog('d/keys', whole.subarray(0, whole.length - 1_500_012));
+    await expect(new CheckedLog(slice(b), 'keys', 'd', logger).load()).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
+    await b.rewriteLog('d/keys', new Uint8Array(0));
+    await expect(new CheckedLog(slice(b), 'keys', 'd', logger).load()).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringContaining('d~keys.log') });
+    await b.close();
+  });
 
   it('keeps values and logs across reopen; a second worker fences the first', { timeout: 60_000 }, async () => {
     const topic = unique('state');
