@@ -236,12 +236,18 @@ export class DirectoryStateStore implements StateStore {
   }
 
   async append(key: string, data: Uint8Array): Promise<void> {
+    let fh: FileHandle | undefined;
+    let size: number | undefined;
     try {
-      const fh = await this.logHandle(key);
+      fh = await this.logHandle(key);
+      size = (await fh.stat()).size;
       // One write may be short: a partial record would be a torn line in the middle of the log.
       await writeAll(fh, [Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
       await fh.datasync();
     } catch (err) {
+      // A block partly written (a full disk) must not stay in front of the next append: a checked
+      // log would then hold a bad block before good ones, which only damage can explain.
+      if (fh && size !== undefined) await fh.truncate(size).catch(() => {});
       throw new StateError('STATE_WRITE_FAILED', `cannot append to state log ${key}`, { cause: err });
     }
   }
