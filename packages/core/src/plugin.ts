@@ -468,6 +468,13 @@ export interface SinkPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<
    * `target` (undefined: the pipeline's store cannot commit atomically), empty when nothing does.
    */
   atomicProblems?(config: z.output<S>, target: AtomicTarget | undefined): readonly AtomicProblem[] | undefined;
+  /**
+   * The sink writes files on this machine, each recovered after a crash from a commit index of
+   * its own sink. A pipeline split into copies (a source's task_per_partition) is refused with it
+   * at validate (CONFIG_TASKS_LOCAL_SINK): the copies would write the same files, and a task
+   * moving to another worker would leave its output, and what recovers it, behind.
+   */
+  readonly localOutput?: boolean;
 }
 
 /** A state store type (`state: { type: … }`); define it with {@link defineStateStore}. */

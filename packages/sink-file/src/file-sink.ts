@@ -645,6 +645,8 @@ export const fileSink = defineSink({
   type: 'file',
   description: 'Writes NDJSON files (templated paths, rotation, gzip); fsynced before acknowledgement and exact after a crash.',
   configSchema: fileSinkConfigSchema,
+  // Its output and the index that recovers it are on this machine: no copies per task.
+  localOutput: true,
   // A fixed path that is a directory now fails the start: validate says so first, located.
   async preflight(config, ctx) {
     const fixed = compilePathTemplate(config.path);

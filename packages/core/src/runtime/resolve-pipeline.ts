@@ -192,7 +192,7 @@ class PipelineResolver {
     for (const section of [sources, transforms, sinks] as ResolvedComponent[][]) this.checkConflicts(section);
     checkExactlyOnce(sinks, state?.bound.atomicTarget(), this.options.stateStoreGiven ?? false, this.doc, this.errors);
     checkCoPartitioning(sources, transforms, this.doc, this.errors);
-    checkTaskSources(sources, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
+    checkTaskSources(sources, sinks, state?.plugin, this.options.stateStoreGiven ?? false, this.doc, this.errors);
     const spread = this.spread(sources, sinks, state);
     const ordered = orderTransforms(transforms, (t) => this.errors.push(new ConfigError('CONFIG_CYCLE', `transform "${t}" is part of a cycle: inputs must form a DAG`, { location: this.doc.locate(['transforms', t, 'inputs']) })));
     if (this.options.noEnv) this.errors = this.errors.filter((e) => !dependsOnUnset(e, this.docs));
@@ -512,13 +512,17 @@ function checkCoPartitioning(sources: readonly ResolvedComponent<SourcePlugin>[]
 
 /**
  * A source that splits the pipeline into tasks (one copy of the pipeline per task) must be the
- * only source, since every other source would be read once per task; and its state must be in a
- * store all workers share, since a task's checkpoint and operator state move with it.
+ * only source, since every other source would be read once per task; its state must be in a
+ * store all workers share, since a task's checkpoint and operator state move with it; and no
+ * sink may write this machine's files (SinkPlugin.localOutput), which every copy would write.
  */
-function checkTaskSources(sources: readonly ResolvedComponent<SourcePlugin>[], state: StateStorePlugin | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
+function checkTaskSources(sources: readonly ResolvedComponent<SourcePlugin>[], sinks: readonly ResolvedComponent<SinkPlugin>[], state: StateStorePlugin | undefined, stateStoreGiven: boolean, doc: YamlDocument, errors: ConfigError[]): void {
   for (const s of sources) {
     if (!s.bound.tasks()) continue;
     const fields = { component: s.id };
+    for (const k of sinks.filter((k) => k.plugin.localOutput)) {
+      errors.push(new ConfigError('CONFIG_TASKS_LOCAL_SINK', `sink "${k.id}" writes files on this machine, and source "${s.id}" runs a copy of the pipeline per task (task_per_partition): every copy would write the same files and cut another's after a crash, and a task moving to another worker would leave its output behind. Write to Kafka from this pipeline, and archive to files from a pipeline that reads that topic without task_per_partition`, { location: doc.locate(['sinks'], k.id), fields: { component: k.id, source: s.id } }));
+    }
     if (sources.length > 1) {
       errors.push(new ConfigError('CONFIG_TASKS_NOT_ALONE', `source "${s.id}" runs a copy of the pipeline per task (per partition), so it must be the pipeline's only source; the others would be read once per task: move them to a pipeline of their own`, { location: doc.locate(['sources'], s.id), fields }));
     }

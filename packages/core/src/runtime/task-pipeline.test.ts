@@ -160,4 +160,11 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
     expect(await codes(createPipeline(yaml, { plugins, stateStore: new MemoryStateStore() }))).toEqual(['CONFIG_TASKS_STATE_GIVEN']);
     expect(await codes(createPipeline(yaml.replace('{ type: shared }', '{ type: directory }'), { plugins }))).toEqual(['CONFIG_TASKS_STATE_NOT_SHARED']);
   });
+
+  it('refuses a sink that writes this machine\'s files (every copy would write them), located at the sink', async () => {
+    const localFiles = defineSink({ type: 'local', configSchema: z.strictObject({}), localOutput: true, create: () => ({ write: async () => {}, close: async () => {} }) });
+    const plugins = new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(new ScriptedMembership()), memorySink().plugin, localFiles]);
+    const local = createPipeline(`${yaml}  files: { type: local, inputs: [raw] }\n`, { plugins, file: 'p.yaml' });
+    await expect(local.catch((e: ConfigErrors) => e.errors.map((x) => [x.code, x.location?.line, x.fields?.component]))).resolves.toEqual([['CONFIG_TASKS_LOCAL_SINK', 8, 'files']]);
+  });
 });
