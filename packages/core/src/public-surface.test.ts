@@ -34,11 +34,12 @@ describe("@plumline/core's main entry", () => {
   // (/util, /sources, /host, /builtins, /testing; see index.ts), so that the entry a plugin
   // author reads stays the plugin API and createPipeline.
   it('exports exactly these values', async () => {
+    // CheckedLog and its frame codec: the checked append-only log an operator keeps in its state (dedupe, correlate).
     expect(Object.keys(await import('./index.js')).sort()).toEqual([
-      'ConfigError', 'ConfigErrors', 'DEAD_LETTER_STREAM', 'DirectoryStateStore', 'EVENT_SCHEMA_VERSION',
+      'CheckedLog', 'ConfigError', 'ConfigErrors', 'DEAD_LETTER_STREAM', 'DirectoryStateStore', 'EVENT_SCHEMA_VERSION',
       'MemoryStateStore', 'PipelineError', 'PluginError', 'PluginRegistry', 'PlumlineError',
       'StateError', 'byteSize', 'combineReceipts', 'corePlugins', 'createLogger', 'createPipeline',
-      'defineOperator', 'definePipeline', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration',
+      'decodeFrames', 'defineOperator', 'definePipeline', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration', 'encodeFrames',
       'errorKind', 'eventJsonLine', 'filterEvents', 'flatMapEvents', 'isAtomicStateStore', 'isPlugin', 'isPlumlineError', 'isRetriable',
       'loadPipeline', 'mapBatches', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
       'withDead', 'z',
@@ -52,7 +53,7 @@ describe("@plumline/core's main entry", () => {
     expect([...types, ...inline].map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).sort()).toEqual([
       'AnyPlugin', 'AtomicProblem', 'AtomicStateStore', 'AtomicTarget', 'Batch', 'BatchPosition',
       'CallEvent', 'CheckpointHold', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
-      'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'DirectoryStateOptions', 'ErrorKind', 'ErrorNote', 'FailedTenant', 'JsonValue', 'LevelWithSilent',
+      'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'DirectoryStateOptions', 'ErrorKind', 'ErrorNote', 'FailedTenant', 'JsonValue', 'LevelWithSilent', 'LoadedLog',
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'PreflightContext', 'PreflightProblem', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
