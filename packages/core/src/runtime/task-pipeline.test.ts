@@ -162,7 +162,7 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
   });
 
   it('refuses a sink that writes this machine\'s files (every copy would write them), located at the sink', async () => {
-    const localFiles = defineSink({ type: 'local', configSchema: z.strictObject({}), localOutput: true, create: () => ({ write: async () => {}, close: async () => {} }) });
+    const localFiles = defineSink({ type: 'local', description: 'writes this machine\'s files', configSchema: z.strictObject({}), localOutput: true, create: () => ({ write: async () => {}, close: async () => {} }) });
     const plugins = new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(new ScriptedMembership()), memorySink().plugin, localFiles]);
     const local = createPipeline(`${yaml}  files: { type: local, inputs: [raw] }\n`, { plugins, file: 'p.yaml' });
     await expect(local.catch((e: ConfigErrors) => e.errors.map((x) => [x.code, x.location?.line, x.fields?.component]))).resolves.toEqual([['CONFIG_TASKS_LOCAL_SINK', 8, 'files']]);
