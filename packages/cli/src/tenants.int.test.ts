@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -182,6 +182,72 @@ describe('many accounts (tenants): the accounts file changes while the daemon ru
         child.kill('SIGTERM');
       }
       expect(await exited, stderr.slice(-2000)).toBe(0);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+});
+
+/** Bytes of every file under `dir` (the state directory): what the store wrote, as the disk holds it. */
+const bytesUnder = async (dir: string): Promise<number> => {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? await bytesUnder(p) : (await stat(p)).size;
+  }
+  return n;
+};
+
+describe('many accounts (tenants): idle accounts cost state writes by what changed, not by how many', () => {
+  it('40 idle accounts polled round after round write (almost) nothing to the state directory; a restart reads the quiet window again and delivers nothing twice', { timeout: 120_000 }, async () => {
+    const accounts = names(40);
+    const server = new TenantsServer({ accounts });
+    // Sessions up to two minutes ago, none after: after the backfill every poll lists nothing new.
+    const quietFrom = (server.quietFromSec = nowSec() - 120);
+    const url = await server.start();
+    const { dir, cleanup } = await tmpDir('plumline-tenants-');
+    const polls = (a: string): number => server.requests.get(a)!.polls.length;
+    const everyPolled = (n: (a: string) => number) => () => accounts.every((a) => polls(a) >= n(a));
+    try {
+      await writeFile(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(accounts, url));
+      await writeFile(join(dir, 'p.yaml'), `state: { type: directory, path: state }\nsources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1h, poll_interval: 1s, max_concurrent_accounts: 8 }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
+      const state = join(dir, 'state');
+      let idle: { bytes: number; polls: Map<string, number> } | undefined;
+      let idleWritten: number | undefined;
+      let rounds = 0;
+      const first = await run(dir, [], () => {
+        // Three polls each: the backfill (which delivered) and its commit (every second) are behind us.
+        if (!idle && everyPolled(() => 3)()) void bytesUnder(state).then((bytes) => (idle ??= { bytes, polls: new Map(accounts.map((a) => [a, polls(a)])) }));
+        if (idle && idleWritten === undefined && everyPolled((a) => idle!.polls.get(a)! + 3)()) {
+          rounds = Math.min(...accounts.map((a) => polls(a) - idle!.polls.get(a)!));
+          void bytesUnder(state).then((bytes) => (idleWritten = bytes - idle!.bytes));
+        }
+        return idleWritten !== undefined;
+      });
+      expect(first.code, first.stderr.slice(-3000)).toBe(0);
+      expect(idleWritten, first.stderr.slice(-3000)).toBeDefined();
+      expect(rounds).toBeGreaterThanOrEqual(3);
+      // Each account's moved cursor is ≈ 200 bytes: 40 accounts × 3 rounds rewrote ≈ 24 KB a round before.
+      // Idle, what changed is nothing: no account's entry is written (a few bytes may be the batch number).
+      expect(idleWritten!).toBeLessThan(1_000);
+      const lastRangeOfFirstRun = new Map(accounts.map((a) => [a, server.requests.get(a)!.ranges.at(-1)!]));
+      const pollsOfFirstRun = new Map(accounts.map((a) => [a, polls(a)]));
+      // A restart reads from the stored positions: the window the idle polls read is read again.
+      const second = await run(dir, [], everyPolled((a) => pollsOfFirstRun.get(a)! + 2));
+      expect(second.code, second.stderr.slice(-3000)).toBe(0);
+      const out = await events(join(dir, 'out.ndjson'));
+      // Two accounts' sessions may share an id (the server's ids are times): a record is the account's id.
+      const ids = out.map((e) => `${String(e.attributes.account)}/${e.id}`);
+      const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+      expect(twice.join(' '), 'each record once').toBe('');
+      for (const a of accounts) {
+        const ranges = server.requests.get(a)!.ranges;
+        const reread = ranges[pollsOfFirstRun.get(a)!]!;
+        expect(reread.from, a).toBeLessThan(lastRangeOfFirstRun.get(a)!.from);
+        // Every session any poll reached (a poll reaches back `lateness`, before the backfill's start too), once.
+        expect(out.filter((e) => e.attributes.account === a).length, a).toBe(server.sessionsIn(a, Math.min(...ranges.map((r) => r.from)), quietFrom).length);
+      }
     } finally {
       await server.stop();
       await cleanup();

@@ -1,5 +1,5 @@
 import { defineSource, type ComponentContext, type JsonValue, type Source, type SourcePage, type SourcePlugin } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountContext, accountsShardable, accountsSource, ownedAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, QUIET_CHECKPOINT_MS, accountContext, accountsShardable, accountsSource, ownedAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
 import { pollCursor, type CursorCheckpoint } from './cursor-poll.js';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 import { HttpRequestBuilder, type HttpSigner } from './http-request.js';
@@ -29,7 +29,7 @@ class HttpSource implements Source<HttpCheckpoint> {
     private readonly c: HttpSourceConfig,
     auth: HttpAuth | undefined,
     private readonly ctx: ComponentContext,
-    private readonly shared: { signer?: HttpSigner; turn: () => Promise<void>; tenantTurn?: TenantTurn; onPassDone?: (rangeEndMs: number) => void },
+    private readonly shared: { signer?: HttpSigner; turn: () => Promise<void>; tenantTurn?: TenantTurn; onPassDone?: (rangeEndMs: number) => void; quietCheckpointMs?: number },
   ) {
     const origin = new URL(c.url.replace(/\{\{[^}]*\}\}/g, 'x')).origin;
     this.http = new VendorHttpClient({
@@ -77,6 +77,7 @@ class HttpSource implements Source<HttpCheckpoint> {
       read: (_stream, from, to, resume) => this.readRange(from, to, resume as ListingPosition | undefined),
       maxRetryDurationMs,
       turn: this.shared.tenantTurn,
+      quietCheckpointMs: this.shared.quietCheckpointMs,
       onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
       ...outageReporting(this.ctx),
     });
@@ -131,6 +132,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
               turn,
               tenantTurn: new TenantTurn(turns),
               onPassDone: (endMs) => tenant.polled(endMs),
+              quietCheckpointMs: QUIET_CHECKPOINT_MS,
             }),
         })),
         {

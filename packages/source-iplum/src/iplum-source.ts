@@ -68,6 +68,7 @@ class IplumSource implements Source<IplumCheckpoint> {
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
       turn: this.shared.turn,
+      quietCheckpointMs: this.shared.quietCheckpointMs,
       onPassDone: (endMs) => this.shared.onPassDone?.(endMs),
       ...outageReporting(this.ctx),
     });

@@ -118,6 +118,7 @@ class PlumSource implements Source<PlumCheckpoint> {
       read: (stream, from, to, resume, seen) => this.readRange(stream, from, to, resume as ListingPosition | undefined, seen),
       maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
       turn: this.shared.turn,
+      quietCheckpointMs: this.shared.quietCheckpointMs,
       onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
       ...outageReporting(this.ctx),
     });

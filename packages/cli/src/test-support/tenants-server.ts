@@ -44,6 +44,8 @@ export class TenantsServer {
   private server: Server | undefined;
   private readonly byAuth = new Map<string, string>();
   readonly requests = new Map<string, AccountRequests>();
+  /** No record starts at or after this (epoch s): from then on the accounts are idle. Settable while serving. */
+  quietFromSec: number | undefined;
   private readonly o: Required<Omit<TenantsServerOptions, 'behaviour'>> & Pick<TenantsServerOptions, 'behaviour'>;
 
   constructor(o: TenantsServerOptions) {
@@ -80,6 +82,7 @@ export class TenantsServer {
   }
 
   private times(account: string, every: number, from: number, to: number): number[] {
+    if (this.quietFromSec !== undefined) to = Math.min(to, this.quietFromSec);
     const offset = hash(account) % every;
     const out: number[] = [];
     for (let t = Math.ceil((from - offset) / every) * every + offset; t < to; t += every) out.push(t);

@@ -269,4 +269,55 @@ describe('pollRanges', () => {
     expect(late.ids).toEqual([]);
     expect(late.last['@seen']).toBeUndefined();
   });
+
+  describe('an idle account (quietCheckpointMs)', () => {
+    /** Polls `passes` times a minute apart (no real waiting); `busy`: the passes whose listing has an event. Returns the pass of each checkpoint handed on. */
+    const polls = async (o: { passes: number; busy: number[]; quietMs: number; bounded?: boolean }) => {
+      const ac = new AbortController();
+      let t = 1_000_000;
+      let pass = 0;
+      const handedOn: number[] = [];
+      const delivered: string[] = [];
+      const it = pollRanges<'a'>({
+        streams: ['a'],
+        checkpoint: undefined,
+        firstStart: 0,
+        configuredStart: 0,
+        end: o.bounded ? 1_000_000 : undefined,
+        lateness: 0,
+        startOf: (e) => Date.parse(e.time),
+        pollIntervalMs: 60_000,
+        bounded: o.bounded ?? false,
+        signal: ac.signal,
+        now: () => t,
+        clockMs: () => t,
+        quietCheckpointMs: o.quietMs,
+        sleep: async (ms) => {
+          t += ms;
+        },
+        async *read(_stream, from, to) {
+          pass++;
+          if (pass > o.passes) return ac.abort();
+          const events = o.busy.includes(pass) ? [{ id: `e${pass}`, source: 's', kind: 'k', time: new Date(to - 1).toISOString(), attributes: {} }].filter((e) => Date.parse(e.time) >= from) : [];
+          yield { events };
+        },
+      });
+      for await (const page of it) {
+        delivered.push(...page.events.map((e) => e.id));
+        if (page.checkpoint) handedOn.push(pass);
+      }
+      return { handedOn: [...new Set(handedOn)], delivered };
+    };
+
+    it('hands on no checkpoint for a pass that listed nothing, until the quiet time passed; a pass with an event hands on at once', async () => {
+      // A minute a pass, 5 minutes quiet: pass 1 (the first of a read) hands on; 2–5 are quiet; 6 is 5 minutes after 1; 8 has an event.
+      const r = await polls({ passes: 12, busy: [8], quietMs: 5 * 60_000 });
+      expect(r.handedOn).toEqual([1, 6, 8]);
+      expect(r.delivered).toEqual(['e8']);
+    });
+
+    it('without quietCheckpointMs (one account; default) every pass hands on its checkpoint', async () => {
+      expect((await polls({ passes: 4, busy: [], quietMs: 0 })).handedOn).toEqual([1, 2, 3, 4]);
+    });
+  });
 });

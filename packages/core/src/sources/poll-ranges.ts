@@ -10,6 +10,11 @@ import type { TenantTurn } from './tenant-turns.js';
 export const OUTAGE_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 };
 /** Attempts at a part that fails with an error plumline does not know (a bug, most likely) before it ends the source. */
 export const UNKNOWN_ERROR_ATTEMPTS = 3;
+/**
+ * How long an idle account of many (its polls list nothing new) goes without handing on its moved
+ * cursor: at most this, plus a poll, is read again after a restart (see `quietCheckpointMs`).
+ */
+export const QUIET_CHECKPOINT_MS = 10 * 60_000;
 /** A bounded run (`--once`, an `end`) gives up on an outage after this long unless the source says otherwise. */
 export const DEFAULT_BOUNDED_RETRY_DURATION_MS = 5 * 60_000;
 
@@ -122,6 +127,17 @@ export interface PollRangesOptions<S extends string> {
   turn?: TenantTurn;
   /** Called when a pass read every part up to `rangeEnd` (cursor units): the tenant is caught up to there (lag, last successful poll). */
   onPassDone?: (rangeEnd: number) => void;
+  /**
+   * Polling (not bounded): a pass that delivers no event hands on no checkpoint unless this long
+   * (ms of `clockMs`) passed since the last checkpoint handed on — an idle account of thousands
+   * does not rewrite its moved cursor at every poll. Its cursor still moves in memory; a restart
+   * reads again from the stored one, at most this long plus a poll, and delivers nothing twice
+   * (nothing was delivered since that checkpoint; what it had delivered is in its `@seen`). The
+   * first pass of each `read` always hands on. Default 0: every pass.
+   */
+  quietCheckpointMs?: number;
+  /** Wall clock for `quietCheckpointMs` (tests pass a fake clock's). Default `Date.now`. */
+  clockMs?: () => number;
 }
 
 interface Part {
@@ -160,10 +176,22 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     const seenNow = seen?.snapshot();
     return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as PollCheckpoint<S>;
   };
+  const clockMs = o.clockMs ?? Date.now;
+  const quietMs = o.bounded ? 0 : (o.quietCheckpointMs ?? 0);
+  // When a checkpoint was last handed on: never, so the first pass hands on its own.
+  let handedOnMs = Number.NEGATIVE_INFINITY;
   for (;;) {
     await o.turn?.take(o.signal);
     if (o.signal.aborted) return;
     let rangeEnd: number;
+    // Until this pass delivers an event, its pages (checkpoints only) are held back, when quiet.
+    let delivered = !(quietMs > 0 && clockMs() - handedOnMs < quietMs);
+    const handOn = (page: SourcePage<PollCheckpoint<S>>): SourcePage<PollCheckpoint<S>> | undefined => {
+      if (!delivered && page.events.length === 0) return undefined;
+      delivered = true;
+      if (page.checkpoint !== undefined) handedOnMs = clockMs();
+      return page;
+    };
     try {
       // When this pass began: every record it reads that started more than `lateness` before this
       // was listed by then, so a later pass need not reach back past it.
@@ -181,12 +209,13 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
         for (const part of parts) {
           for await (const read of readRetrying(o, stream, part, isSeen)) {
             const page = seen ? { ...read, events: seen.accept(stream, read.events, o.startOf!, horizon) } : read;
-            if (page.checkpoint === undefined) {
-              yield { ...page, checkpoint: undefined };
-              continue;
+            let out: SourcePage<PollCheckpoint<S>> | undefined;
+            if (page.checkpoint === undefined) out = handOn({ ...page, checkpoint: undefined });
+            else {
+              inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
+              out = handOn({ ...page, checkpoint: checkpoint() });
             }
-            inProgress.set(stream, { stream, start: part.start, end: part.end, at: page.checkpoint });
-            yield { ...page, checkpoint: checkpoint() };
+            if (out) yield out;
           }
           // A read cut short by a stop did not cover its part: the cursor stays.
           if (o.signal.aborted) return;
@@ -195,11 +224,13 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
           readAt[stream] = passNow;
           seen?.prune(stream, reachBack(o, cursor[stream]!, passNow));
           o.onProgress?.(++done, total);
-          yield { events: [], checkpoint: checkpoint() };
+          const out = handOn({ events: [], checkpoint: checkpoint() });
+          if (out) yield out;
         }
         if (parts.length === 0) {
           cursor[stream] = Math.max(cursor[stream] ?? rangeEnd, rangeEnd);
-          yield { events: [], checkpoint: checkpoint() };
+          const out = handOn({ events: [], checkpoint: checkpoint() });
+          if (out) yield out;
         }
       }
     } finally {

@@ -7,6 +7,7 @@ import { ownedAccounts } from './accounts-fields.js';
 import { HttpHost } from '../http/http-host.js';
 import { accountContext, accountsSource, type AccountsCheckpoint, type AccountSource, type AccountsSource } from './accounts-source.js';
 import { TenantTurn, TenantTurns } from './tenant-turns.js';
+import { QUIET_CHECKPOINT_MS } from './poll-ranges.js';
 
 /** What one account's source shares with the others of its source. */
 export interface SharedByAccounts {
@@ -16,6 +17,8 @@ export interface SharedByAccounts {
   host: HttpHost;
   /** Call when a poll read everything up to `rangeEndMs` (epoch ms): the account's lag and last poll. */
   onPassDone: (rangeEndMs: number) => void;
+  /** An idle account hands on its moved cursor at most this often (pollRanges' `quietCheckpointMs`): idle accounts do not rewrite the state at every poll. */
+  quietCheckpointMs: number;
 }
 
 /** The config keys {@link sourceOfAccounts} reads (from `accountsFields`, plus the source's own). */
@@ -67,6 +70,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
           turn: new TenantTurn(turns),
           host: hostOf(base_url ?? config.base_url),
           onPassDone: (endMs) => tenant.polled(endMs),
+          quietCheckpointMs: QUIET_CHECKPOINT_MS,
         }),
     }));
   const accounts = accountsSource<C>(accountsOf(config.accounts ?? []), {
