@@ -2,7 +2,11 @@
 // with poll_interval 60s against the scripted multi-account server, for a few minutes: peak RSS
 // (sampled from /proc every second), how many accounts were polled in each minute once every
 // account had been polled once (backfilled), and what the process wrote per minute after that
-// (/proc/<pid>/io wchar: checkpoints, output and log lines together).
+// (/proc/<pid>/io wchar: checkpoints, output and log lines together), and what the state directory
+// grew by per minute after that (its files' sizes sampled every second; a compaction that shrank
+// the record log counts as writing its new size).
+// BENCH_IDLE=1: the server lists no record that starts after the run began, so once backfilled
+// every account is idle (the issue's "state writes < 1 MB a minute while idle").
 // `node bench/tenants-daemon-bench.mjs [accounts] [minutes]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
@@ -21,6 +25,8 @@ const { TenantsServer } = await import(join(out, 'tenants-server.js'));
 
 const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(5, '0')}`);
 const server = new TenantsServer({ accounts: names });
+const IDLE = process.env.BENCH_IDLE === '1';
+if (IDLE) server.quietFromSec = Math.floor(Date.now() / 1000);
 const url = await server.start();
 const dir = join(tmp, `tenants-daemon-${N}`);
 rmSync(dir, { recursive: true, force: true });
@@ -43,6 +49,9 @@ const stateBytes = () => {
   return n;
 };
 let backfilledAt;
+let stateAtBackfill;
+let stateLast = 0;
+let stateWrittenAfterBackfill = 0;
 let wcharAtBackfill;
 let wcharLast;
 const wchar = () => {
@@ -58,9 +67,13 @@ const sampler = setInterval(() => {
     peakKb = Math.max(peakKb, kb);
   } catch {}
   wcharLast = wchar() ?? wcharLast;
+  const state = stateBytes();
+  if (backfilledAt !== undefined) stateWrittenAfterBackfill += state >= stateLast ? state - stateLast : state;
+  stateLast = state;
   if (backfilledAt === undefined && names.every((a) => server.requests.get(a).polls.length >= 1)) {
     backfilledAt = Date.now();
     wcharAtBackfill = wcharLast;
+    stateAtBackfill = state;
   }
 }, 1000);
 await new Promise((r) => setTimeout(r, MINUTES * 60_000));
@@ -77,4 +90,5 @@ if (backfilledAt !== undefined) {
 }
 const polledOnce = names.filter((a) => server.requests.get(a).polls.length >= 1).length;
 const polls = names.reduce((n, a) => n + server.requests.get(a).polls.length, 0);
-console.log(JSON.stringify({ polledAtLeastOnce: polledOnce, polls, requestsServed: names.reduce((n, a) => n + server.requests.get(a).served, 0), accounts: N, concurrent: CONCURRENT, minutes: MINUTES, backfilledAfterSec: backfilledAt === undefined ? null : Math.round((backfilledAt - started) / 1000), polledPerMinuteAfterBackfill: minutes, peakRssMb: Math.round(peakKb / 1024), stateBytesAtEnd: stateBytes(), writtenPerMinuteAfterBackfillBytes: backfilledAt === undefined || wcharAtBackfill === undefined ? null : Math.round((wcharLast - wcharAtBackfill) / ((started + MINUTES * 60_000 - backfilledAt) / 60_000)) }));
+const minutesAfterBackfill = backfilledAt === undefined ? undefined : (started + MINUTES * 60_000 - backfilledAt) / 60_000;
+console.log(JSON.stringify({ idle: IDLE, load: (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' '), stateBytesAtBackfill: stateAtBackfill ?? null, stateBytesPerAccountAtEnd: Math.round(stateBytes() / N), stateWrittenPerMinuteAfterBackfillBytes: minutesAfterBackfill === undefined ? null : Math.round(stateWrittenAfterBackfill / minutesAfterBackfill), polledAtLeastOnce: polledOnce, polls, requestsServed: names.reduce((n, a) => n + server.requests.get(a).served, 0), accounts: N, concurrent: CONCURRENT, minutes: MINUTES, backfilledAfterSec: backfilledAt === undefined ? null : Math.round((backfilledAt - started) / 1000), polledPerMinuteAfterBackfill: minutes, peakRssMb: Math.round(peakKb / 1024), stateBytesAtEnd: stateBytes(), writtenPerMinuteAfterBackfillBytes: backfilledAt === undefined || wcharAtBackfill === undefined ? null : Math.round((wcharLast - wcharAtBackfill) / ((started + MINUTES * 60_000 - backfilledAt) / 60_000)) }));

@@ -272,7 +272,7 @@ describe('pollRanges', () => {
 
   describe('an idle account (quietCheckpointMs)', () => {
     /** Polls `passes` times a minute apart (no real waiting); `busy`: the passes whose listing has an event. Returns the pass of each checkpoint handed on. */
-    const polls = async (o: { passes: number; busy: number[]; quietMs: number; bounded?: boolean }) => {
+    const polls = async (o: { passes: number; busy: number[]; quietMs: number; bounded?: boolean; random?: number }) => {
       const ac = new AbortController();
       let t = 1_000_000;
       let pass = 0;
@@ -283,7 +283,8 @@ describe('pollRanges', () => {
         checkpoint: undefined,
         firstStart: 0,
         configuredStart: 0,
-        end: o.bounded ? 1_000_000 : undefined,
+        // Bounded: an `end` three minutes on, reached by the fourth pass.
+        end: o.bounded ? 1_000_000 + 3 * 60_000 : undefined,
         lateness: 0,
         startOf: (e) => Date.parse(e.time),
         pollIntervalMs: 60_000,
@@ -292,6 +293,7 @@ describe('pollRanges', () => {
         now: () => t,
         clockMs: () => t,
         quietCheckpointMs: o.quietMs,
+        random: () => o.random ?? 0.999_999,
         sleep: async (ms) => {
           t += ms;
         },
@@ -314,6 +316,15 @@ describe('pollRanges', () => {
       const r = await polls({ passes: 12, busy: [8], quietMs: 5 * 60_000 });
       expect(r.handedOn).toEqual([1, 6, 8]);
       expect(r.delivered).toEqual(['e8']);
+    });
+
+    it('each quiet stretch is jittered between half and all of quietCheckpointMs (thousands of accounts do not write in one minute)', async () => {
+      // 10 minutes at its shortest: 5 minutes; a pass a minute.
+      expect((await polls({ passes: 14, busy: [], quietMs: 10 * 60_000, random: 0 })).handedOn).toEqual([1, 6, 11]);
+    });
+
+    it('a bounded run (an end) hands on every pass: its final position is always stored', async () => {
+      expect((await polls({ passes: 10, busy: [], quietMs: 10 * 60_000, bounded: true })).handedOn).toEqual([1, 2, 3, 4]);
     });
 
     it('without quietCheckpointMs (one account; default) every pass hands on its checkpoint', async () => {

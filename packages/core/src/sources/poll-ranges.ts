@@ -11,10 +11,12 @@ export const OUTAGE_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs
 /** Attempts at a part that fails with an error plumline does not know (a bug, most likely) before it ends the source. */
 export const UNKNOWN_ERROR_ATTEMPTS = 3;
 /**
- * How long an idle account of many (its polls list nothing new) goes without handing on its moved
- * cursor: at most this, plus a poll, is read again after a restart (see `quietCheckpointMs`).
+ * How long an idle account of many (its polls list nothing new) goes at most without handing on
+ * its moved cursor (see `quietCheckpointMs`): a restart reads at most this much more again, on top
+ * of the `lateness` every poll reads again anyway (2 h by default). 10,000 idle accounts of ≈ 1 KB
+ * each write ≈ 10 MB an hour, spread over it: ≈ 0.2–0.4 MB a minute.
  */
-export const QUIET_CHECKPOINT_MS = 10 * 60_000;
+export const QUIET_CHECKPOINT_MS = 60 * 60_000;
 /** A bounded run (`--once`, an `end`) gives up on an outage after this long unless the source says otherwise. */
 export const DEFAULT_BOUNDED_RETRY_DURATION_MS = 5 * 60_000;
 
@@ -138,6 +140,8 @@ export interface PollRangesOptions<S extends string> {
   quietCheckpointMs?: number;
   /** Wall clock for `quietCheckpointMs` (tests pass a fake clock's). Default `Date.now`. */
   clockMs?: () => number;
+  /** In [0, 1): each quiet stretch lasts between half and all of `quietCheckpointMs`, so thousands of accounts started together do not all write in one minute. Default `Math.random`. */
+  random?: () => number;
 }
 
 interface Part {
@@ -180,16 +184,22 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
   const quietMs = o.bounded ? 0 : (o.quietCheckpointMs ?? 0);
   // When a checkpoint was last handed on: never, so the first pass hands on its own.
   let handedOnMs = Number.NEGATIVE_INFINITY;
+  // This stretch's length: jittered, so accounts started together spread their writes over the window.
+  const stretch = (): number => quietMs * (0.5 + 0.5 * (o.random ?? Math.random)());
+  let quietForMs = stretch();
   for (;;) {
     await o.turn?.take(o.signal);
     if (o.signal.aborted) return;
     let rangeEnd: number;
     // Until this pass delivers an event, its pages (checkpoints only) are held back, when quiet.
-    let delivered = !(quietMs > 0 && clockMs() - handedOnMs < quietMs);
+    let delivered = !(quietMs > 0 && clockMs() - handedOnMs < quietForMs);
     const handOn = (page: SourcePage<PollCheckpoint<S>>): SourcePage<PollCheckpoint<S>> | undefined => {
       if (!delivered && page.events.length === 0) return undefined;
       delivered = true;
-      if (page.checkpoint !== undefined) handedOnMs = clockMs();
+      if (page.checkpoint !== undefined) {
+        handedOnMs = clockMs();
+        quietForMs = stretch();
+      }
       return page;
     };
     try {
