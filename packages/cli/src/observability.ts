@@ -3,7 +3,8 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { withoutRemovedTenants } from '@plumline/core/host';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export const DEFAULT_SERVICE_NAME = 'plumline';
@@ -32,6 +33,14 @@ export function metricsResource(o: { pipelineId?: string; version?: string } = {
   );
 }
 
+/** The Prometheus exporter without the series of accounts removed from their source (see withoutRemovedTenants). */
+class TenantsPrometheusExporter extends PrometheusExporter {
+  override async collect(options?: Parameters<PrometheusExporter['collect']>[0]): ReturnType<PrometheusExporter['collect']> {
+    const r = await super.collect(options);
+    return { ...r, resourceMetrics: withoutRemovedTenants(r.resourceMetrics) };
+  }
+}
+
 /**
  * The OpenTelemetry SDK for `plumline run`: the global meter provider with a Prometheus reader
  * (for --http) and/or an OTLP/HTTP (JSON) push reader, and the global tracer provider exporting
@@ -48,10 +57,18 @@ export class Observability {
   constructor(o: { prometheus: boolean; otlp: { metrics: boolean; traces: boolean }; resource: Resource; env?: Env }) {
     const env = o.env ?? process.env;
     const readers: MetricReader[] = [];
-    if (o.prometheus) readers.push((this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })));
+    if (o.prometheus) readers.push((this.prometheus = new TenantsPrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })));
     if (o.otlp.metrics) {
       const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL) || DEFAULT_METRIC_EXPORT_INTERVAL_MS;
-      readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }));
+      const otlp = new OTLPMetricExporter();
+      // A removed account's series are not pushed either (the SDK keeps every attribute set it saw).
+      const exporter: PushMetricExporter = {
+        export: (metrics, done) => otlp.export(withoutRemovedTenants(metrics), done),
+        forceFlush: () => otlp.forceFlush(),
+        shutdown: () => otlp.shutdown(),
+        selectAggregationTemporality: (type) => otlp.selectAggregationTemporality(type),
+      };
+      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }));
     }
     this.meterProvider = new MeterProvider({ readers, resource: o.resource });
     metrics.setGlobalMeterProvider(this.meterProvider);

@@ -254,3 +254,103 @@ describe('many accounts (tenants): idle accounts cost state writes by what chang
     }
   });
 });
+
+describe('many accounts (tenants): a failing account costs few requests', () => {
+  it('an account answering 503 sends about one request per backoff once it is retried as a whole (no retries of each request inside), while the healthy ones poll', { timeout: 120_000 }, async () => {
+    const accounts = names(8);
+    const failing = ['acct-000', 'acct-001'];
+    const server = new TenantsServer({ accounts, behaviour: (a) => (failing.includes(a) ? 503 : 'ok') });
+    const url = await server.start();
+    const { dir, cleanup } = await tmpDir('plumline-tenants-');
+    const maxRetries = 3;
+    // The source's warning per failed attempt at a range, with the account (what an operator sees).
+    const rangeRetries = (stderr: string, a: string): number => stderr.split('\n').filter((l) => l.includes(`"account":"${a}"`) && l.includes('retrying the range')).length;
+    try {
+      await writeFile(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(accounts, url));
+      await writeFile(join(dir, 'p.yaml'), `sources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1h, poll_interval: 1s, max_retries: ${maxRetries} }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
+      const child = run(dir, ['--log-level', 'info'], () => failing.every((a) => server.requests.get(a)!.refused >= 8), 60_000);
+      const r = await child;
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      for (const a of failing) {
+        const refused = server.requests.get(a)!.refused;
+        const attempts = rangeRetries(r.stderr, a) + 1;
+        expect(refused, `${a}: ${refused} requests for ${attempts} attempts at its range`).toBeGreaterThanOrEqual(8);
+        // The first attempt may retry its request (the account was not known to fail); each attempt after it sends one.
+        // (+1: an attempt under way when the run stopped, not yet logged.) Before: every attempt sent max_retries + 1.
+        expect(refused, `${a}: ${refused} requests for ${attempts} attempts at its range`).toBeLessThanOrEqual(maxRetries + attempts + 1);
+      }
+      for (const a of accounts.filter((x) => !failing.includes(x))) expect(server.requests.get(a)!.polls.length, a).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+});
+
+describe('many accounts (tenants): the views follow the accounts file', () => {
+  it("an added account's retry and lag series exist from its add, a removed account's series leave /metrics; a refused file is logged once and shown by /readyz (still ready) until a good one is read", { timeout: 120_000 }, async () => {
+    const server = new TenantsServer({ accounts: names(3) });
+    const url = await server.start();
+    const { dir, cleanup } = await tmpDir('plumline-tenants-');
+    const [a0, a1, a2] = names(3) as [string, string, string];
+    const polls = (a: string): number => server.requests.get(a)!.polls.length;
+    const file = (accounts: string[], extra = ''): Promise<void> => writeFile(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(accounts, url) + extra);
+    const port = await freePort();
+    const get = async (path: string): Promise<{ status: number; text: string }> => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: r.status, text: await r.text() };
+    };
+    const series = (metrics: string, name: string, account: string): string[] => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes(`account="${account}"`));
+    try {
+      await file([a0, a1]);
+      await writeFile(join(dir, 'p.yaml'), `sources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1h, poll_interval: 1s }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
+      const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml', '--http', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const until = async (what: string, ok: () => boolean): Promise<void> => {
+        const started = Date.now();
+        while (!ok()) {
+          if (Date.now() - started > 30_000) throw new Error(`waited 30 s for ${what}; stderr:\n${stderr.slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      try {
+        await until('both accounts polled twice', () => polls(a0) >= 2 && polls(a1) >= 2);
+        // Added: its retries (0) and its lag are series at once, before anything went wrong with it.
+        await file([a0, a1, a2]);
+        await until('the add', () => stderr.includes(`"account":"${a2}"`) && /account added/.test(stderr));
+        const added = (await get('/metrics')).text;
+        expect(series(added, 'plumline_tenant_retries_total', a2).join('\n')).toMatch(/ 0$/);
+        expect(series(added, 'plumline_tenant_lag_seconds', a2)).toHaveLength(1);
+        // A file that does not validate: refused once (the change event and the stat poll both see it), shown by /readyz, still ready.
+        await file([a0, a1, a2], '- { name: acct-009, base_url: "x", username: u, passwrd: p }\n');
+        await until('the refusal', () => /accounts_file refused/.test(stderr));
+        const after = polls(a0);
+        // Three more polls a second apart: past the stat poll (2 s) that saw the same version.
+        await until('three more polls', () => polls(a0) >= after + 3);
+        expect(stderr.split('\n').filter((l) => l.includes('accounts_file refused'))).toHaveLength(1);
+        const refused = await get('/readyz');
+        expect(refused.status).toBe(200);
+        const plum = (JSON.parse(refused.text) as { components: Record<string, { ok: boolean; accountsFile?: string }> }).components.plum!;
+        expect(plum.ok).toBe(true);
+        expect(plum.accountsFile).toMatch(/tenants\.yaml:4:\d+/);
+        expect(plum.accountsFile).toContain('passwrd');
+        // A good file: the refusal is over; the removed account's series leave /metrics.
+        await file([a0, a2]);
+        await until('the removal', () => /account removed/.test(stderr));
+        const readyz = JSON.parse((await get('/readyz')).text) as { components: Record<string, { accountsFile?: string }> };
+        expect(readyz.components.plum!.accountsFile).toBeUndefined();
+        const removed = (await get('/metrics')).text;
+        expect(removed.split('\n').filter((l) => l.includes(`account="${a1}"`))).toEqual([]);
+        expect(series(removed, 'plumline_tenant_events_total', a0)).toHaveLength(1);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited, stderr.slice(-2000)).toBe(0);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+});

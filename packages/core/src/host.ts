@@ -15,3 +15,4 @@ export { OpsHandler, type OpsHandlerOptions, type RequestListener } from './ops/
 export { type StatusDocument, type StatusComponent } from './ops/status-document.js';
 export { type DeadLetterNote } from './ops/recent-dead-letters.js';
 export { summarizeCheckpoint } from './ops/checkpoint-summary.js';
+export { withoutRemovedTenants, type CollectedMetrics } from './tenant-telemetry.js';

@@ -57,6 +57,8 @@ export interface ComponentHealth {
   reason?: string;
   /** A source of many accounts: the tenants set aside (failing) now, by name (at most 20) — the component stays ready while some tenant is not failing. */
   failingTenants?: string[];
+  /** A source of many accounts whose `accounts_file` changed to a version that does not validate: why (located). It stays ready: the accounts it had are read on. */
+  accountsFile?: string;
 }
 
 /** Buckets of the request-duration histogram, in seconds: HTTP calls take milliseconds to tens of seconds. */
@@ -225,15 +227,18 @@ export class ComponentTelemetry implements PluginTelemetry {
   /** Failing, or a write that has taken longer than `stallMs`. */
   health(stallMs: number, now = Date.now()): ComponentHealth {
     if (this.failure) return { ok: false, reason: this.failure };
+    let tenants: Omit<ComponentHealth, 'ok'> = {};
     if (this.book) {
       const failing = this.book.failingTenants();
       const names = failing.slice(0, 20).map((t) => `${t.account} (${t.error?.code ?? 'error'})`);
+      // A refused accounts file does not make the source not ready: the accounts it had are read on (docs/design-decisions.md).
+      const file = this.book.accountsFileRefused === undefined ? {} : { accountsFile: this.book.accountsFileRefused };
       // Every tenant failing: nothing is read, not ready. Some: the others are read, ready, and named.
-      if (failing.length > 0 && failing.length === this.book.size) return { ok: false, reason: `every account is failing: ${names.join(', ')}${failing.length > 20 ? ` and ${failing.length - 20} more` : ''}`, failingTenants: names };
-      if (failing.length > 0) return { ok: true, failingTenants: names };
+      if (failing.length > 0 && failing.length === this.book.size) return { ok: false, reason: `every account is failing: ${names.join(', ')}${failing.length > 20 ? ` and ${failing.length - 20} more` : ''}`, failingTenants: names, ...file };
+      tenants = { ...(failing.length > 0 ? { failingTenants: names } : {}), ...file };
     }
-    for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s` };
-    return { ok: true };
+    for (const { startedMs } of this.pending) if (now - startedMs > stallMs) return { ok: false, reason: `a write has not finished for ${Math.round((now - startedMs) / 1000)} s`, ...tenants };
+    return { ok: true, ...tenants };
   }
   holding(what: string, n: number): void {
     (this.stats.holding ??= {})[what] = n;

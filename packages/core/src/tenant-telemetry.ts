@@ -40,6 +40,8 @@ interface Tenant {
   lastPollMs?: number;
   /** End (epoch ms) of the last range fully read. */
   caughtUpToMs?: number;
+  /** When it was added (epoch ms): its lag counts from here until its first poll reads to the end. */
+  addedMs: number;
 }
 
 /** What one tenant reports (see {@link TenantBook.tenant}). */
@@ -77,7 +79,8 @@ function instruments(meter: Meter): TenantInstruments {
   });
   lag.addCallback((r) => {
     const now = Date.now();
-    for (const b of books) b.observe((t, attrs) => t.caughtUpToMs !== undefined && r.observe(Math.max(0, (now - t.caughtUpToMs) / 1000), attrs), 'lag');
+    // From the add on (0 then): before its first poll read to the end, the time it has waited.
+    for (const b of books) b.observe((t, attrs) => r.observe(Math.max(0, (now - (t.caughtUpToMs ?? t.addedMs)) / 1000), attrs), 'lag');
   });
   found = {
     events: meter.createCounter('plumline.tenant.events', { description: 'Events read per tenant (account)' }),
@@ -88,6 +91,31 @@ function instruments(meter: Meter): TenantInstruments {
   };
   byMeter.set(meter, found);
   return found;
+}
+
+/** What {@link withoutRemovedTenants} reads of collected metrics (the SDK's ResourceMetrics, which core does not depend on). */
+export interface CollectedMetrics {
+  scopeMetrics: { metrics: { descriptor: { name: string }; dataPoints: { attributes: Attributes }[] }[] }[];
+}
+
+/**
+ * Collected metrics without the series of tenants removed from their source: the SDK keeps
+ * every attribute set it saw, and a removed account's `plumline.tenant.*` series would be
+ * exported for ever. Exporters (Prometheus, OTLP) pass what they collect through this.
+ */
+export function withoutRemovedTenants<T extends CollectedMetrics>(collected: T): T {
+  if (books.size === 0) return collected;
+  const removed = (attrs: Attributes): boolean => {
+    for (const b of books) if (b.removed(attrs)) return true;
+    return false;
+  };
+  return {
+    ...collected,
+    scopeMetrics: collected.scopeMetrics.map((s) => ({
+      ...s,
+      metrics: s.metrics.map((m) => (m.descriptor.name.startsWith('plumline.tenant.') ? { ...m, dataPoints: m.dataPoints.filter((p) => !removed(p.attributes)) } : m)),
+    })),
+  };
 }
 
 /**
@@ -121,11 +149,13 @@ export class TenantBook {
 
   /** The tenant `account`'s reporter; a tenant no longer read is `forget`-ed. */
   tenant(account: string): TenantTelemetry {
-    const t: Tenant = this.tenants.get(account) ?? { account, state: 'ok' };
+    const t: Tenant = this.tenants.get(account) ?? { account, state: 'ok', addedMs: Date.now() };
     this.tenants.set(account, t);
     const attrs = this.attrs(account);
+    // Every series from the add on, at 0: an alert on a tenant's retries needs it before the first one.
     this.inst.events.add(0, attrs);
     this.inst.errors.add(0, attrs);
+    this.inst.retries.add(0, attrs);
     return {
       events: (n) => n > 0 && this.inst.events.add(n, attrs),
       retry: (error) => {
@@ -154,8 +184,23 @@ export class TenantBook {
     };
   }
 
+  /** The tenant is no longer read (removed from the accounts): gone from the views, and its series from the exports (see {@link withoutRemovedTenants}). */
   forget(account: string): void {
     this.tenants.delete(account);
+  }
+
+  /** The accounts file's latest version was refused (why), until one is applied (`undefined`): readiness shows it, the running accounts go on. */
+  refusedFile(message: string | undefined): void {
+    this.accountsFileRefused = message;
+  }
+
+  /** Why the accounts file's latest version was refused, while it is. */
+  accountsFileRefused: string | undefined;
+
+  /** Whether a data point with `attributes` is of a tenant of this book's source that it no longer has. */
+  removed(attributes: Attributes): boolean {
+    const account = attributes.account;
+    return this.accountLabel && attributes.component === this.attributes.component && typeof account === 'string' && !this.tenants.has(account);
   }
 
   /** Tenants failing now (backoff or given up), by name. */

@@ -37,7 +37,8 @@ class HttpSource implements Source<HttpCheckpoint> {
       vendor: `${ctx.id} (http)`,
       connections: 2,
       requestTimeoutMs: c.request_timeout,
-      maxRetries: c.max_retries,
+      // An account in backoff retries no request: the part's backoff is its retry.
+      maxRetries: () => (shared.tenantTurn?.failing ? 0 : c.max_retries),
       logger: ctx.logger,
       telemetry: ctx.telemetry,
       signal: ctx.signal,

@@ -11,7 +11,8 @@ export interface IplumClientOptions {
   username: string;
   version: string;
   requestTimeoutMs: number;
-  maxRetries: number;
+  /** See VendorHttpClientOptions.maxRetries. */
+  maxRetries: number | (() => number);
   connections: number;
   logger: Logger;
   telemetry?: PluginTelemetry;

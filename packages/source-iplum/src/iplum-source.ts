@@ -35,7 +35,8 @@ class IplumSource implements Source<IplumCheckpoint> {
       username: c.username!,
       version: c.version,
       requestTimeoutMs: c.request_timeout,
-      maxRetries: c.max_retries,
+      // An account in backoff retries no request: the part's backoff is its retry.
+      maxRetries: () => (shared.turn?.failing ? 0 : c.max_retries),
       connections: c.concurrency + 1,
       logger: ctx.logger,
       telemetry: ctx.telemetry,

@@ -11,7 +11,8 @@ export interface PlumClientOptions {
   format: PlumFormat;
   requestTimeoutMs: number;
   /** Retries after the first attempt for retriable failures. */
-  maxRetries: number;
+  /** See VendorHttpClientOptions.maxRetries. */
+  maxRetries: number | (() => number);
   /** Keep-alive connections to the server. */
   connections: number;
   logger: Logger;

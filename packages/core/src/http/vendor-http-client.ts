@@ -25,8 +25,11 @@ export interface VendorHttpClientOptions {
   connections: number;
   /** Timeout for the headers, then again for the body, of one attempt. */
   requestTimeoutMs: number;
-  /** Retries after the first attempt, for errors that say they are retriable. */
-  maxRetries: number;
+  /**
+   * Retries after the first attempt, for errors that say they are retriable; a function is asked
+   * at each request (an account whose reads fail and are tried again as a whole retries no request).
+   */
+  maxRetries: number | (() => number);
   logger: Logger;
   telemetry?: PluginTelemetry;
   signal?: AbortSignal;
@@ -100,7 +103,7 @@ export class VendorHttpClient {
         }
       },
       {
-        maxRetries: this.o.maxRetries,
+        maxRetries: typeof this.o.maxRetries === 'function' ? this.o.maxRetries() : this.o.maxRetries,
         signal: this.o.signal,
         retryAfterMs: (e) => (e as VendorError).retryAfterMs,
         onRetry: (e, attempt, delayMs) => {

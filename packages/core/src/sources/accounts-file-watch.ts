@@ -25,6 +25,8 @@ export interface AccountsFileWatchOptions<A> {
   secrets?: (values: readonly string[]) => void;
   /** Called with the accounts of a file that validated (never with one that did not). */
   apply: (accounts: A[]) => void;
+  /** Told the refusal of a version (its located errors, one line), and `undefined` once a version is applied again: the views show it meanwhile. */
+  refused?: (message: string | undefined) => void;
   pollMs?: number;
 }
 
@@ -38,6 +40,8 @@ export class AccountsFileWatch<A extends { name: string }> {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastText: string | undefined;
+  /** The text of the version refused last: the change event and the stat poll both see it; it is refused (and logged) once. */
+  private refusedText: string | undefined;
   private reading: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -80,9 +84,12 @@ export class AccountsFileWatch<A extends { name: string }> {
       this.o.logger.error({ file: this.o.file, err }, 'accounts_file cannot be read: the running accounts stay');
       return;
     }
-    if (!force && text === this.lastText) return;
+    if (!force && (text === this.lastText || text === this.refusedText)) return;
     const refused = (errors: readonly ConfigError[]): void => {
-      this.o.logger.error({ file: this.o.file, errors: errors.map((e) => ({ code: e.code, message: e.message })) }, `accounts_file refused, the running accounts stay: ${errors.map((e) => e.message).join('; ')}`);
+      this.refusedText = text;
+      const message = errors.map((e) => e.message).join('; ');
+      this.o.logger.error({ file: this.o.file, errors: errors.map((e) => ({ code: e.code, message: e.message })) }, `accounts_file refused, the running accounts stay: ${message}`);
+      this.o.refused?.(`accounts_file refused, the running accounts stay until a version that validates is read: ${message}`);
     };
     let doc: YamlDocument;
     try {
@@ -101,6 +108,8 @@ export class AccountsFileWatch<A extends { name: string }> {
     const twice = [...new Set(names.filter((n) => once.size === once.add(n).size))];
     if (twice.length) return refused([new ConfigError('CONFIG_INVALID_VALUE', `account names must differ: ${twice.join(', ')} more than once`, { location: doc.locate([names.lastIndexOf(twice[0]!)], 'name') })]);
     this.lastText = text;
+    this.refusedText = undefined;
+    this.o.refused?.(undefined);
     this.o.logger.info({ file: this.o.file, accounts: accounts.length }, 'accounts_file read again: accounts added, removed and changed take effect now');
     this.o.apply(accounts);
   }

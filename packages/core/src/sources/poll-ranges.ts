@@ -288,6 +288,7 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
         if (page.checkpoint !== undefined) resume = page.checkpoint;
         yield page;
       }
+      if (o.turn) o.turn.failing = false;
       if (attempt > 1) o.onRecovered?.();
       return;
     } catch (err) {
@@ -296,6 +297,7 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
       const transient = isPlumlineError(err) ? err.retriable : attempt < UNKNOWN_ERROR_ATTEMPTS;
       if (o.signal.aborted || !transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
       const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
+      if (o.turn) o.turn.failing = true;
       o.onRetry?.(err, attempt, delay);
       const wait = (): Promise<void> => (o.sleep ?? sleep)(delay, o.signal).catch(() => {});
       // A tenant in backoff holds no turn: the others poll while it waits.

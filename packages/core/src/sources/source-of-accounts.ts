@@ -73,9 +73,10 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
           quietCheckpointMs: QUIET_CHECKPOINT_MS,
         }),
     }));
+  const book = ctx.telemetry.tenants({ accountLabel: config.account_label, behindSec: Math.max(60, (2 * config.poll_interval) / 1000) });
   const accounts = accountsSource<C>(accountsOf(config.accounts ?? []), {
     logger: ctx.logger,
-    book: ctx.telemetry.tenants({ accountLabel: config.account_label, behindSec: Math.max(60, (2 * config.poll_interval) / 1000) }),
+    book,
     signal: ctx.signal,
     bounded: ctx.once || config.end !== undefined,
     progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
@@ -84,7 +85,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
   // A run that polls follows its accounts file; a bounded one reads the accounts it started with.
   const watch =
     config.accounts_file !== undefined && accountsSchema && !accounts.bounded
-      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, secrets: (values) => ctx.addSecrets?.(values), apply: (list) => accounts.update(accountsOf(list)) })
+      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, secrets: (values) => ctx.addSecrets?.(values), apply: (list) => accounts.update(accountsOf(list)), refused: (message) => book.refusedFile(message) })
       : undefined;
   watch?.start();
   return {

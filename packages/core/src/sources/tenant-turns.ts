@@ -58,6 +58,12 @@ export class TenantTurns {
 /** One tenant's hold on {@link TenantTurns}: taken for a pass, let go while it waits in backoff, retaken after. */
 export class TenantTurn {
   private release: (() => void) | undefined;
+  /**
+   * The tenant's reads fail and are tried again as a whole (a part in backoff): its requests are
+   * not retried inside an attempt — the part's backoff is the retry — so a tenant that keeps
+   * failing sends about one request per backoff, not `max_retries + 1`. Set and cleared by pollRanges.
+   */
+  failing = false;
 
   constructor(
     private readonly turns: TenantTurns,
