@@ -272,7 +272,7 @@ describe('pollRanges', () => {
 
   describe('an idle account (quietCheckpointMs)', () => {
     /** Polls `passes` times a minute apart (no real waiting); `busy`: the passes whose listing has an event. Returns the pass of each checkpoint handed on. */
-    const polls = async (o: { passes: number; busy: number[]; quietMs: number; bounded?: boolean; random?: number }) => {
+    const polls = async (o: { passes: number; busy: number[]; quietMs: number; bounded?: boolean; random?: number; bad?: number[] }) => {
       const ac = new AbortController();
       let t = 1_000_000;
       let pass = 0;
@@ -301,11 +301,11 @@ describe('pollRanges', () => {
           pass++;
           if (pass > o.passes) return ac.abort();
           const events = o.busy.includes(pass) ? [{ id: `e${pass}`, source: 's', kind: 'k', time: new Date(to - 1).toISOString(), attributes: {} }].filter((e) => Date.parse(e.time) >= from) : [];
-          yield { events };
+          yield { events, ...(o.bad?.includes(pass) ? { dead: [{ code: 'PARSE_FAILED', reason: 'unreadable line', record: `line ${pass}` }] } : {}) };
         },
       });
       for await (const page of it) {
-        delivered.push(...page.events.map((e) => e.id));
+        delivered.push(...page.events.map((e) => e.id), ...(page.dead ?? []).map((d) => String(d.record)));
         if (page.checkpoint) handedOn.push(pass);
       }
       return { handedOn: [...new Set(handedOn)], delivered };
@@ -316,6 +316,12 @@ describe('pollRanges', () => {
       const r = await polls({ passes: 12, busy: [8], quietMs: 5 * 60_000 });
       expect(r.handedOn).toEqual([1, 6, 8]);
       expect(r.delivered).toEqual(['e8']);
+    });
+
+    it('a quiet pass that read a bad record hands its dead letter on (with its checkpoint): nothing is dropped', async () => {
+      const r = await polls({ passes: 5, busy: [], bad: [3], quietMs: 10 * 60_000 });
+      expect(r.delivered).toEqual(['line 3']);
+      expect(r.handedOn).toEqual([1, 3]);
     });
 
     it('each quiet stretch is jittered between half and all of quietCheckpointMs (thousands of accounts do not write in one minute)', async () => {

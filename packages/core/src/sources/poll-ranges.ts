@@ -191,10 +191,10 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     await o.turn?.take(o.signal);
     if (o.signal.aborted) return;
     let rangeEnd: number;
-    // Until this pass delivers an event, its pages (checkpoints only) are held back, when quiet.
+    // Until this pass delivers an event (or a dead letter), its pages (checkpoints only) are held back, when quiet.
     let delivered = !(quietMs > 0 && clockMs() - handedOnMs < quietForMs);
     const handOn = (page: SourcePage<PollCheckpoint<S>>): SourcePage<PollCheckpoint<S>> | undefined => {
-      if (!delivered && page.events.length === 0) return undefined;
+      if (!delivered && page.events.length === 0 && !page.dead?.length) return undefined;
       delivered = true;
       if (page.checkpoint !== undefined) {
         handedOnMs = clockMs();
