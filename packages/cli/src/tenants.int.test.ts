@@ -43,6 +43,22 @@ function run(dir: string, args: string[], until?: () => boolean, giveUpMs = 60_0
   });
 }
 
+/** `plumline run p.yaml …args` in `dir` until killed: its stderr so far, a wait for what it logs or the server sees (30 s at most), its exit. */
+function daemon(dir: string, args: string[] = []) {
+  const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml', ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    const started = Date.now();
+    while (!ok()) {
+      if (Date.now() - started > 30_000) throw new Error(`waited 30 s for ${what}; stderr:\n${stderr.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, stderr: () => stderr, until, exited };
+}
+
 const events = async (file: string): Promise<CallEvent[]> =>
   (await readFile(file, 'utf8').catch(() => ''))
     .split('\n')
@@ -137,17 +153,7 @@ describe('many accounts (tenants): the accounts file changes while the daemon ru
       await file([a0, a1]);
       const backfillFrom = nowSec() - 86_400;
       await writeFile(join(dir, 'p.yaml'), `sources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1d, poll_interval: 1s }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
-      const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const until = async (what: string, ok: () => boolean): Promise<void> => {
-        const started = Date.now();
-        while (!ok()) {
-          if (Date.now() - started > 30_000) throw new Error(`waited 30 s for ${what}; stderr:\n${stderr.slice(-3000)}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
+      const { child, stderr: logged, until, exited } = daemon(dir);
       try {
         await until('both accounts polled twice', () => polls(a0) >= 2 && polls(a1) >= 2);
         expect(polls(a2)).toBe(0);
@@ -155,15 +161,15 @@ describe('many accounts (tenants): the accounts file changes while the daemon ru
         await until('the added account polled', () => polls(a2) >= 2);
         // A mistake in the file: refused where it is, the three accounts go on.
         await file([a0, a1, a2], '- { name: acct-009, base_url: "x", username: u, passwrd: p }\n');
-        await until('the refusal', () => /accounts_file refused/.test(stderr));
-        const refusal = stderr.split('\n').find((l) => l.includes('accounts_file refused'))!;
+        await until('the refusal', () => /accounts_file refused/.test(logged()));
+        const refusal = logged().split('\n').find((l) => l.includes('accounts_file refused'))!;
         expect(refusal).toMatch(/tenants\.yaml:4:\d+/);
         expect(refusal).toContain('passwrd');
         const before = polls(a2);
         await until('the accounts polled after the refusal', () => polls(a2) >= before + 2);
         // Removed: no longer polled while the others are.
         await file([a0, a1]);
-        await until('the removal', () => /account removed/.test(stderr));
+        await until('the removal', () => /account removed/.test(logged()));
         const removedAt = polls(a2);
         const lastRange = server.requests.get(a2)!.ranges.at(-1)!;
         const others = polls(a0);
@@ -173,7 +179,7 @@ describe('many accounts (tenants): the accounts file changes while the daemon ru
         await file([a0, a1, a2]);
         child.kill('SIGHUP');
         await until('the re-added account polled', () => polls(a2) > removedAt);
-        expect(stderr).toContain('reading accounts files again');
+        expect(logged()).toContain('reading accounts files again');
         // Added back, it resumed from its checkpoint: not from the backfill's start.
         const resumed = server.requests.get(a2)!.ranges[removedAt]!;
         expect(resumed.from).toBeGreaterThan(backfillFrom + 3_600);
@@ -181,7 +187,7 @@ describe('many accounts (tenants): the accounts file changes while the daemon ru
       } finally {
         child.kill('SIGTERM');
       }
-      expect(await exited, stderr.slice(-2000)).toBe(0);
+      expect(await exited, logged().slice(-2000)).toBe(0);
     } finally {
       await server.stop();
       await cleanup();
@@ -304,32 +310,22 @@ describe('many accounts (tenants): the views follow the accounts file', () => {
     try {
       await file([a0, a1]);
       await writeFile(join(dir, 'p.yaml'), `sources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1h, poll_interval: 1s }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
-      const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml', '--http', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const until = async (what: string, ok: () => boolean): Promise<void> => {
-        const started = Date.now();
-        while (!ok()) {
-          if (Date.now() - started > 30_000) throw new Error(`waited 30 s for ${what}; stderr:\n${stderr.slice(-3000)}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
+      const { child, stderr: logged, until, exited } = daemon(dir, ['--http', `127.0.0.1:${port}`]);
       try {
         await until('both accounts polled twice', () => polls(a0) >= 2 && polls(a1) >= 2);
         // Added: its retries (0) and its lag are series at once, before anything went wrong with it.
         await file([a0, a1, a2]);
-        await until('the add', () => stderr.includes(`"account":"${a2}"`) && /account added/.test(stderr));
+        await until('the add', () => logged().includes(`"account":"${a2}"`) && /account added/.test(logged()));
         const added = (await get('/metrics')).text;
         expect(series(added, 'plumline_tenant_retries_total', a2).join('\n')).toMatch(/ 0$/);
         expect(series(added, 'plumline_tenant_lag_seconds', a2)).toHaveLength(1);
         // A file that does not validate: refused once (the change event and the stat poll both see it), shown by /readyz, still ready.
         await file([a0, a1, a2], '- { name: acct-009, base_url: "x", username: u, passwrd: p }\n');
-        await until('the refusal', () => /accounts_file refused/.test(stderr));
+        await until('the refusal', () => /accounts_file refused/.test(logged()));
         const after = polls(a0);
         // Three more polls a second apart: past the stat poll (2 s) that saw the same version.
         await until('three more polls', () => polls(a0) >= after + 3);
-        expect(stderr.split('\n').filter((l) => l.includes('accounts_file refused'))).toHaveLength(1);
+        expect(logged().split('\n').filter((l) => l.includes('accounts_file refused'))).toHaveLength(1);
         const refused = await get('/readyz');
         expect(refused.status).toBe(200);
         const plum = (JSON.parse(refused.text) as { components: Record<string, { ok: boolean; accountsFile?: string }> }).components.plum!;
@@ -338,7 +334,7 @@ describe('many accounts (tenants): the views follow the accounts file', () => {
         expect(plum.accountsFile).toContain('passwrd');
         // A good file: the refusal is over; the removed account's series leave /metrics.
         await file([a0, a2]);
-        await until('the removal', () => /account removed/.test(stderr));
+        await until('the removal', () => /account removed/.test(logged()));
         const readyz = JSON.parse((await get('/readyz')).text) as { components: Record<string, { accountsFile?: string }> };
         expect(readyz.components.plum!.accountsFile).toBeUndefined();
         const removed = (await get('/metrics')).text;
@@ -347,7 +343,7 @@ describe('many accounts (tenants): the views follow the accounts file', () => {
       } finally {
         child.kill('SIGTERM');
       }
-      expect(await exited, stderr.slice(-2000)).toBe(0);
+      expect(await exited, logged().slice(-2000)).toBe(0);
     } finally {
       await server.stop();
       await cleanup();
