@@ -206,11 +206,11 @@ const bytesUnder = async (dir: string): Promise<number> => {
 };
 
 describe('many accounts (tenants): idle accounts cost state writes by what changed, not by how many', () => {
-  it('40 idle accounts polled round after round write (almost) nothing to the state directory; a restart reads the quiet window again and delivers nothing twice', { timeout: 120_000 }, async () => {
+  it('40 idle accounts polled round after round write (almost) nothing to the state directory, one account that gets a record writes its entry alone; a restart reads the quiet window again and delivers nothing twice', { timeout: 120_000 }, async () => {
     const accounts = names(40);
     const server = new TenantsServer({ accounts });
     // Sessions up to two minutes ago, none after: after the backfill every poll lists nothing new.
-    const quietFrom = (server.quietFromSec = nowSec() - 120);
+    server.quietFromSec = nowSec() - 120;
     const url = await server.start();
     const { dir, cleanup } = await tmpDir('plumline-tenants-');
     const polls = (a: string): number => server.requests.get(a)!.polls.length;
@@ -219,24 +219,46 @@ describe('many accounts (tenants): idle accounts cost state writes by what chang
       await writeFile(join(dir, 'tenants.yaml'), TenantsServer.accountsYaml(accounts, url));
       await writeFile(join(dir, 'p.yaml'), `state: { type: directory, path: state }\nsources:\n  plum: { type: plum, accounts_file: tenants.yaml, streams: [sessions], backfill: 1h, poll_interval: 1s, max_concurrent_accounts: 8 }\nsinks:\n  out: { type: file, inputs: [plum], path: out.ndjson }\n`);
       const state = join(dir, 'state');
-      let idle: { bytes: number; polls: Map<string, number> } | undefined;
+      type Mark = { bytes: number; polls: Map<string, number> };
+      const mark = async (): Promise<Mark> => ({ bytes: await bytesUnder(state), polls: new Map(accounts.map((a) => [a, polls(a)])) });
+      const threeMore = (m: Mark) => everyPolled((a) => m.polls.get(a)! + 3)();
+      // One account gets a session after the idle rounds; the 39 others stay idle.
+      const woken = accounts[7]!;
+      let idle: Mark | undefined;
       let idleWritten: number | undefined;
+      let wake: Mark | undefined;
+      let wokenWritten: number | undefined;
       let rounds = 0;
-      const first = await run(dir, [], () => {
+      let busy = false;
+      const step = async (): Promise<void> => {
         // Three polls each: the backfill (which delivered) and its commit (every second) are behind us.
-        if (!idle && everyPolled(() => 3)()) void bytesUnder(state).then((bytes) => (idle ??= { bytes, polls: new Map(accounts.map((a) => [a, polls(a)])) }));
-        if (idle && idleWritten === undefined && everyPolled((a) => idle!.polls.get(a)! + 3)()) {
-          rounds = Math.min(...accounts.map((a) => polls(a) - idle!.polls.get(a)!));
-          void bytesUnder(state).then((bytes) => (idleWritten = bytes - idle!.bytes));
+        if (!idle) {
+          if (everyPolled(() => 3)()) idle = await mark();
+        } else if (idleWritten === undefined) {
+          if (threeMore(idle)) {
+            rounds = Math.min(...accounts.map((a) => polls(a) - idle!.polls.get(a)!));
+            idleWritten = (await bytesUnder(state)) - idle.bytes;
+            wake = await mark();
+            server.addSession(woken, nowSec() - 5);
+          }
+        } else if (wake && threeMore(wake)) wokenWritten = (await bytesUnder(state)) - wake.bytes;
+      };
+      const first = await run(dir, [], () => {
+        if (!busy) {
+          busy = true;
+          void step().finally(() => (busy = false));
         }
-        return idleWritten !== undefined;
+        return wokenWritten !== undefined;
       });
       expect(first.code, first.stderr.slice(-3000)).toBe(0);
       expect(idleWritten, first.stderr.slice(-3000)).toBeDefined();
       expect(rounds).toBeGreaterThanOrEqual(3);
-      // Each account's moved cursor is ≈ 200 bytes: 40 accounts × 3 rounds rewrote ≈ 24 KB a round before.
+      // Each account's moved cursor is ≈ 800 bytes: 40 accounts × 3 rounds rewrote ≈ 90 KB before.
       // Idle, what changed is nothing: no account's entry is written (a few bytes may be the batch number).
       expect(idleWritten!).toBeLessThan(1_000);
+      // What changed is one account: its entry (≈ 0.8 KB) and the batch numbers, not 40 entries (≈ 32 KB).
+      expect(wokenWritten!).toBeGreaterThan(0);
+      expect(wokenWritten!).toBeLessThan(3_000);
       const lastRangeOfFirstRun = new Map(accounts.map((a) => [a, server.requests.get(a)!.ranges.at(-1)!]));
       const pollsOfFirstRun = new Map(accounts.map((a) => [a, polls(a)]));
       // A restart reads from the stored positions: the window the idle polls read is read again.
@@ -251,8 +273,8 @@ describe('many accounts (tenants): idle accounts cost state writes by what chang
         const ranges = server.requests.get(a)!.ranges;
         const reread = ranges[pollsOfFirstRun.get(a)!]!;
         expect(reread.from, a).toBeLessThan(lastRangeOfFirstRun.get(a)!.from);
-        // Every session any poll reached (a poll reaches back `lateness`, before the backfill's start too), once.
-        expect(out.filter((e) => e.attributes.account === a).length, a).toBe(server.sessionsIn(a, Math.min(...ranges.map((r) => r.from)), quietFrom).length);
+        // Every session any poll reached (a poll reaches back `lateness`, before the backfill's start too), the woken one's too, once.
+        expect(out.filter((e) => e.attributes.account === a).length, a).toBe(server.sessionsIn(a, Math.min(...ranges.map((r) => r.from)), nowSec() + 1).length);
       }
     } finally {
       await server.stop();

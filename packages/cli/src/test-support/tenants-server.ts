@@ -46,6 +46,8 @@ export class TenantsServer {
   readonly requests = new Map<string, AccountRequests>();
   /** No record starts at or after this (epoch s): from then on the accounts are idle. Settable while serving. */
   quietFromSec: number | undefined;
+  /** Sessions added by {@link addSession}, by account (epoch s): listed whatever `quietFromSec` says. */
+  private readonly added = new Map<string, number[]>();
   private readonly o: Required<Omit<TenantsServerOptions, 'behaviour'>> & Pick<TenantsServerOptions, 'behaviour'>;
 
   constructor(o: TenantsServerOptions) {
@@ -78,7 +80,13 @@ export class TenantsServer {
 
   /** Sessions `account` has whose start is in [from, to) (epoch s). */
   sessionsIn(account: string, from: number, to: number): number[] {
-    return this.times(account, this.o.sessionEverySec, from, to);
+    const extra = (this.added.get(account) ?? []).filter((t) => t >= from && t < to);
+    return [...this.times(account, this.o.sessionEverySec, from, to), ...extra].sort((a, b) => a - b);
+  }
+
+  /** A session of `account` starting at `startSec` (one account gets a record while the others stay idle). */
+  addSession(account: string, startSec: number): void {
+    this.added.set(account, [...(this.added.get(account) ?? []), startSec]);
   }
 
   private times(account: string, every: number, from: number, to: number): number[] {
