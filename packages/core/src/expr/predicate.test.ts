@@ -189,25 +189,34 @@ describe('conditions combined with all, any, not', () => {
 describe('condition problems (validate): each located, with what to write instead', () => {
   it('refuses arguments an operator cannot take, unknown operators, and paths that are not field paths', () => {
     const problems = (cond: unknown) => conditionProblems(cond).map((p) => `${p.path.join('.')}: ${p.message}`);
-    expect(problems({ d: { in: 3 }, e: { not_in: [{}] }, f: { exists: 'yes' }, g: { gt: true }, h: { lte: null }, i: { contains: 1 }, j: { matches: '(' }, k: { ne: [1] }, l: { like: 'x' } })).toEqual([
-      'd.in: in takes a list of values',
-      'e.not_in: not_in takes a list of values',
-      'f.exists: exists takes true or false',
-      'g.gt: gt takes a number or a string',
-      'h.lte: lte takes a number or a string',
-      'i.contains: contains takes a string',
-      expect.stringMatching(/^j\.matches: invalid regular expression: /),
-      'k.ne: ne takes a string, number, boolean or null',
-      expect.stringMatching(/^l\.like: unknown operator "like": use one of eq, ne, in, not_in, gt, gte, lt, lte, exists, matches, contains, starts_with, ends_with$/),
+    expect(problems({ 'attributes.d': { in: 3 }, 'attributes.e': { not_in: [{}] }, 'attributes.f': { exists: 'yes' }, 'attributes.g': { gt: true }, 'attributes.h': { lte: null }, 'attributes.i': { contains: 1 }, 'attributes.j': { matches: '(' }, 'attributes.k': { ne: [1] }, 'attributes.l': { like: 'x' } })).toEqual([
+      'attributes.d.in: in takes a list of values',
+      'attributes.e.not_in: not_in takes a list of values',
+      'attributes.f.exists: exists takes true or false',
+      'attributes.g.gt: gt takes a number or a string',
+      'attributes.h.lte: lte takes a number or a string',
+      'attributes.i.contains: contains takes a string',
+      expect.stringMatching(/^attributes\.j\.matches: invalid regular expression: /),
+      'attributes.k.ne: ne takes a string, number, boolean or null',
+      expect.stringMatching(/^attributes\.l\.like: unknown operator "like": use one of eq, ne, in, not_in, gt, gte, lt, lte, exists, matches, contains, starts_with, ends_with$/),
     ]);
-    expect(problems({ any: [], all: 'x', not: { 'bad path': 1 }, x: [1] })).toEqual([
+    expect(problems({ any: [], all: 'x', not: { 'bad path': 1 }, 'attributes.x': [1] })).toEqual([
       'any: any takes a non-empty list of conditions',
       'all: all takes a non-empty list of conditions',
       'not.bad path: "bad path" is not a field path (e.g. kind, attributes.channel)',
-      'x: expected a value (string, number, boolean, null) or a map of operators',
+      'attributes.x: expected a value (string, number, boolean, null) or a map of operators',
     ]);
     expect(problems({ any: [{ kind: 'a' }, { to: { starts_with: 1 } }] })).toEqual(['any.1.to.starts_with: starts_with takes a string']);
     expect(problems('kind')).toEqual([': a condition is a map of field paths to values or operators']);
-    expect(problems({ kind: 'session', durationSec: { gte: 1, lt: 2 }, time: { gt: '2026' }, any: [{ to: { ends_with: '0' } }], not: { from: { exists: true } } })).toEqual([]);
+    expect(problems({ kind: 'session', 'attributes.channel': 1, 'raw.TYPE': 'x', durationSec: { gte: 1, lt: 2 }, time: { gt: '2026' }, any: [{ to: { ends_with: '0' } }], not: { from: { exists: true } } })).toEqual([]);
+  });
+
+  it('refuses a field no event can have (a misspelt field is missing on every event: the condition would never hold), with the closest one', () => {
+    const problems = (cond: unknown) => conditionProblems(cond).map((p) => `${p.path.join('.')}: ${p.message}`);
+    expect(problems({ kindx: 'error' })).toEqual([expect.stringMatching(/^kindx: "kindx" is not a field of an event \(did you mean "kind"\?\): a condition reads id, source, kind, .*attributes\.<name>/)]);
+    expect(problems({ any: [{ 'atributes.channel': 1 }], not: { 'kind.name': 'x' } })).toEqual([
+      expect.stringMatching(/^any\.0\.atributes\.channel: .*did you mean "attributes\.channel"/),
+      'not.kind.name: "kind.name": kind is a string and has no fields: test kind itself',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CallEvent } from '../event.js';
 import { compileGetter, isFieldPath } from './field-path.js';
+import { eventFieldProblem } from './template.js';
 
 /**
  * A declarative condition on an event, written as YAML, compiled to a closure (no eval):
@@ -49,6 +50,9 @@ export function conditionProblems(cond: unknown, path: (string | number)[] = [])
       issues.push(...conditionProblems(value, p));
     } else if (!isFieldPath(key)) {
       issues.push({ path: p, message: `"${key}" is not a field path (e.g. kind, attributes.channel)` });
+    } else if (eventFieldProblem(key, 'condition') !== undefined) {
+      // A misspelt field is missing on every event: the condition would quietly never (or always) hold.
+      issues.push({ path: p, message: eventFieldProblem(key, 'condition')! });
     } else if (isLiteral(value)) {
       // equality
     } else if (typeof value === 'object' && !Array.isArray(value)) {

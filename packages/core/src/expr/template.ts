@@ -26,21 +26,21 @@ const FIELD_NAMES = Object.keys(EVENT_FIELDS);
 const READABLE = `${FIELD_NAMES.filter((f) => EVENT_FIELDS[f as keyof CallEvent] !== 'object' && f !== 'raw').join(', ')}, attributes.<name>, raw.<name>`;
 
 /**
- * Why no event can have `path` (a field path a template reads), or undefined when one can. A
- * misspelt field would render nothing for every event: a sink would dead-letter them all, or a
- * path write them all under one made-up name.
+ * Why no event can have `path` (a field path a template or a condition reads), or undefined when
+ * one can. A misspelt field would render nothing for every event: a sink would dead-letter them
+ * all, a path write them all under one made-up name, a route send none of them its way.
  */
-export function eventFieldProblem(path: string): string | undefined {
+export function eventFieldProblem(path: string, reader: 'template' | 'condition' = 'template'): string | undefined {
   const [head, ...rest] = path.split('.') as [string, ...string[]];
   const type = Object.hasOwn(EVENT_FIELDS, head) ? EVENT_FIELDS[head as keyof CallEvent] : undefined;
   if (type === undefined) {
     const distance = (f: string) => editDistance(f.toLowerCase(), head.toLowerCase());
     const close = FIELD_NAMES.filter((f) => distance(f) <= 2).sort((a, b) => distance(a) - distance(b))[0];
     const hint = close ? ` (did you mean "${[close, ...rest].join('.')}"?)` : '';
-    return `"${path}" is not a field of an event${hint}: a template reads ${READABLE} (a field a transform adds goes under attributes.)`;
+    return `"${path}" is not a field of an event${hint}: a ${reader} reads ${READABLE} (a field a transform adds goes under attributes.)`;
   }
-  if (rest.length === 0 && type === 'object') return `"${path}" is an object: name one of its fields, e.g. ${head}.name`;
-  if (rest.length > 0 && (type === 'string' || type === 'number')) return `"${path}": ${head} is a ${type} and has no fields: write {{${head}}}`;
+  if (rest.length === 0 && type === 'object' && reader === 'template') return `"${path}" is an object: name one of its fields, e.g. ${head}.name`;
+  if (rest.length > 0 && (type === 'string' || type === 'number')) return `"${path}": ${head} is a ${type} and has no fields: ${reader === 'template' ? `write {{${head}}}` : `test ${head} itself`}`;
   return undefined;
 }
 
