@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFenced, permanentType, refusedInTransaction } from './kafka-errors.js';
+import { isFenced, notAuthorized, permanentType, refusedInTransaction } from './kafka-errors.js';
 
 /**
  * How each Kafka error is read, as kafkajs names it (`X`) and as librdkafka does (`ERR_X`, its own
@@ -11,7 +11,10 @@ const TABLE: [name: string, fenced: boolean, permanent: boolean, refusedInTransa
   ['INVALID_PRODUCER_EPOCH', true, true, false],
   ['PRODUCER_FENCED', true, true, false],
   ['_FENCED', true, true, false],
-  ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', true, false, false],
+  // An ACL missing, not another worker: permanent, never fenced (STATE_FENCED hands the pipeline over and relaunches).
+  ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', false, true, true],
+  ['GROUP_AUTHORIZATION_FAILED', false, true, true],
+  ['CLUSTER_AUTHORIZATION_FAILED', false, true, true],
   ['MESSAGE_TOO_LARGE', false, true, true],
   ['_MSG_SIZE_TOO_LARGE', false, true, true],
   ['TOPIC_AUTHORIZATION_FAILED', false, true, true],
@@ -36,6 +39,21 @@ describe('Kafka errors: fenced, permanent, refused in a transaction', () => {
         expect(refusedInTransaction(err), type).toBe(refused ? name : undefined);
       }
     }
+  });
+
+  it('an authorization failure is told as the ACL to grant, the principal\'s resources named; other errors are not authorization failures', () => {
+    const where = { transactionalId: 'plumline-calls', topic: 'plumline-state', groupPrefix: 'plumline-state-load-' };
+    // As kafkajs throws it from initProducerId: its retrier wraps the protocol error (cause).
+    const protocol = { name: 'KafkaJSProtocolError', message: 'Transactional Id authorization failed', type: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', code: 53, retriable: false };
+    const txid = notAuthorized({ name: 'KafkaJSNonRetriableError', message: protocol.message, retriable: false, cause: protocol }, where);
+    expect(txid?.type).toBe('TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
+    expect(txid?.acl).toMatch(/Write and Describe on TransactionalId "plumline-calls"/);
+    expect(txid?.acl).toContain('--transactional-id plumline-calls');
+    expect(notAuthorized({ type: 'ERR_TOPIC_AUTHORIZATION_FAILED' }, where)?.acl).toMatch(/Describe, Read and Write on topic "plumline-state"/);
+    expect(notAuthorized({ type: 'GROUP_AUTHORIZATION_FAILED' }, where)?.acl).toMatch(/Read on consumer groups prefixed "plumline-state-load-".*--resource-pattern-type prefixed/);
+    expect(notAuthorized({ type: 'CLUSTER_AUTHORIZATION_FAILED' }, where)?.acl).toMatch(/IdempotentWrite on the cluster/);
+    for (const other of ['PRODUCER_FENCED', 'SASL_AUTHENTICATION_FAILED', 'LEADER_NOT_AVAILABLE']) expect(notAuthorized({ type: other }, where), other).toBeUndefined();
+    expect(notAuthorized(new Error('Transactional Id authorization failed'), where)).toBeUndefined();
   });
 
   it('kafkajs saying a transaction failed on a fenced or old epoch is fenced; other non-retriable errors are not', () => {

@@ -1,15 +1,16 @@
 // Kafka's error names, without librdkafka's ERR_ prefix (its own errors keep one underscore: _FENCED).
-// Every list of error names the Kafka package reads is here.
+// Every list of error names the Kafka package reads is here: fenced, not authorized, permanent.
 
 /** Being fenced: a newer producer with our transactional id took over. No retry changes it. */
 const FENCED = ['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', '_FENCED'];
 /**
- * What the state store also reads as fenced (STATE_FENCED), although a plain produce does not
- * count it permanent. It has read it so since it was written; see kafka-errors.test.ts.
+ * Kafka refusing this client's principal a resource: an ACL is missing. No retry changes it, and
+ * it is never fencing (TRANSACTIONAL_ID_AUTHORIZATION_FAILED was once read so: a worker without
+ * the ACL was told another worker had taken over, and a task copy was relaunched for ever).
  */
-const FENCED_TO_THE_STORE = new Set([...FENCED, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const NOT_AUTHORIZED = ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED'];
 /** Broker answers that no retry will change: the batch (or the start) fails with the reason. */
-const PERMANENT = new Set([...FENCED, 'INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'POLICY_VIOLATION', 'INVALID_CONFIG', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS', 'MSG_SIZE_TOO_LARGE', '_MSG_SIZE_TOO_LARGE', '_AUTHENTICATION', 'TOPIC_EXCEPTION']);
+const PERMANENT = new Set([...FENCED, ...NOT_AUTHORIZED, 'INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'POLICY_VIOLATION', 'INVALID_CONFIG', 'SASL_AUTHENTICATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_REQUIRED_ACKS', 'MSG_SIZE_TOO_LARGE', '_MSG_SIZE_TOO_LARGE', '_AUTHENTICATION', 'TOPIC_EXCEPTION']);
 
 /** A Kafka error type by Kafka's name: librdkafka (the confluent driver) prefixes broker errors with ERR_ and its own with ERR__. */
 const kafkaName = (type: string): string => (type.startsWith('ERR_') ? type.slice(4) : type);
@@ -27,7 +28,7 @@ function* chain(err: unknown): Generator<NonNullable<KafkaErrorLike>> {
 /** True when Kafka says another producer with our transactional id took over (the state store's STATE_FENCED). */
 export function isFenced(err: unknown): boolean {
   for (const e of chain(err)) {
-    if (e.type !== undefined && FENCED_TO_THE_STORE.has(kafkaName(e.type))) return true;
+    if (e.type !== undefined && FENCED.includes(kafkaName(e.type))) return true;
     if (e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String(e.message))) return true;
   }
   return false;
@@ -59,6 +60,37 @@ export function permanentTopicErrorType(err: unknown): string | undefined {
   for (const e of (err as { errors?: unknown[] } | undefined)?.errors ?? []) {
     const t = permanentType(e);
     if (t) return t;
+  }
+  return undefined;
+}
+
+/** The resources a client uses, to name in what to grant when Kafka refuses one. */
+export interface KafkaResources {
+  transactionalId?: string;
+  topic?: string;
+  /** Its consumer groups' common prefix (their ids end in something new per use). */
+  groupPrefix?: string;
+}
+
+/** What to grant for each refusal, as the words to read and the `kafka-acls.sh` arguments that do it. */
+const GRANTS: Record<string, (r: KafkaResources) => [what: string, args: string]> = {
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: (r) => [`Write and Describe on TransactionalId ${JSON.stringify(r.transactionalId ?? '…')}`, `--operation Write --operation Describe --transactional-id ${r.transactionalId ?? '<id>'}`],
+  TOPIC_AUTHORIZATION_FAILED: (r) => [`Describe, Read and Write on topic ${JSON.stringify(r.topic ?? '…')} (and Create, for a topic it is to create)`, `--operation Describe --operation Read --operation Write --topic ${r.topic ?? '<topic>'}`],
+  GROUP_AUTHORIZATION_FAILED: (r) => [`Read on consumer groups prefixed ${JSON.stringify(r.groupPrefix ?? '…')}`, `--operation Read --resource-pattern-type prefixed --group ${r.groupPrefix ?? '<prefix>'}`],
+  CLUSTER_AUTHORIZATION_FAILED: () => ['IdempotentWrite on the cluster (brokers before 2.8 ask it of idempotent and transactional producers; Create there creates any topic)', '--operation IdempotentWrite --cluster'],
+};
+
+/**
+ * When Kafka refused this client's principal a resource (`err` or an error it wraps), the refusal
+ * and the ACL that is missing, naming the resource of `resources` it concerns; undefined for any
+ * other error. Read before fencing: a refused transactional id is not another worker.
+ */
+export function notAuthorized(err: unknown, resources: KafkaResources): { type: string; acl: string } | undefined {
+  for (const e of chain(err)) {
+    const type = e.type === undefined ? undefined : kafkaName(e.type);
+    if (type === undefined || !NOT_AUTHORIZED.includes(type)) continue;
+    const [what, args] = GRANTS[type]!(resources);
+    return { type, acl: `grant this client's principal ${what} (kafka-acls.sh --bootstrap-server … --add --allow-principal User:<principal> ${args})` };
   }
   return undefined;
 }

@@ -94,6 +94,27 @@ describe.each(kafkaDriversToTest())('kafka state store, driver %s (real broker)'
     await c.close();
   });
 
+  it('a transaction Kafka refuses for want of an ACL stops with STATE_NOT_AUTHORIZED naming the grant, not STATE_FENCED', { timeout: 60_000 }, async () => {
+    const topic = unique('state');
+    const a = store(topic, 'p1');
+    await a.open();
+    // kafkajs's shape of the refusal (a broker with ACLs is more than this test needs): its retrier
+    // wraps the protocol error. Fencing would hand the pipeline over and a task copy be relaunched
+    // for ever; a missing ACL is the operator's to grant.
+    const protocol = Object.assign(new Error('Transactional Id authorization failed'), { name: 'KafkaJSProtocolError', type: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', code: 53, retriable: false });
+    const refused = Object.assign(new Error(protocol.message, { cause: protocol }), { name: 'KafkaJSNonRetriableError', retriable: false });
+    const err = await a.commitAtomically([{ kind: 'set', key: 'checkpoints', value: { n: 1 } }], async () => { throw refused; }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STATE_NOT_AUTHORIZED', retriable: false });
+    expect((err as Error).message).toContain('Write and Describe on TransactionalId "plumline-p1"');
+    // Not fenced: this worker still owns the pipeline, and its next write lands.
+    await a.set('checkpoints', { n: 2 });
+    await a.close();
+    const b = store(topic, 'p1');
+    await b.open();
+    expect(await b.get('checkpoints')).toEqual({ n: 2 });
+    await b.close();
+  });
+
   it('a replacement worker resumes from the checkpoint in Kafka without re-emitting', { timeout: 90_000 }, async () => {
     const topic = unique('state');
     const yaml = { id: unique('pipe'), state: { type: 'kafka', brokers, topic, driver }, runtime: { commit_interval: '100ms' }, sources: { gen: { type: 'generate', count: 20_000, rate: 8000, batch_size: 200, duplicate_ratio: 0.1 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'] } }, sinks: { out: { type: 'mem', inputs: ['u'] } } };

@@ -6,7 +6,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape } from './kafka-connection.js';
 import { createProducer, kafkaDriverSchema, type KafkaAtomicHandle, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
-import { isFenced } from './kafka-errors.js';
+import { isFenced, notAuthorized } from './kafka-errors.js';
 import { kafkaTenantSpread } from './kafka-tenant-spread.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
@@ -37,6 +37,8 @@ export const TRANSACTION_TIMEOUT_MS = 5 * 60_000;
  * when its successor starts or, for a worker never started again, at TRANSACTION_TIMEOUT_MS.
  */
 export const STATE_LOAD_TIMEOUT_MS = TRANSACTION_TIMEOUT_MS + 60_000;
+/** The start of the consumer group ids of the store's scans (an ACL for them is a prefixed one). */
+const STATE_SCAN_GROUP_PREFIX = 'plumline-state-load-';
 /** After this long, a load says what it is waiting for. */
 const LOAD_WAIT_NOTICE_MS = 10_000;
 
@@ -113,8 +115,13 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   /** Where the state is, for STATE_CORRUPT. */
   readonly location: string;
 
+  /** The pipeline's transactional id: every worker of the pipeline uses it, so the latest fences the others. */
+  private get transactionalId(): string {
+    return `plumline-${this.pipelineId}`;
+  }
+
   private newProducer(): KafkaProducer {
-    return createProducer(this.c.driver, { kafka: this.kafka, connection: this.c }, { transactionalId: `plumline-${this.pipelineId}`, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
+    return createProducer(this.c.driver, { kafka: this.kafka, connection: this.c }, { transactionalId: this.transactionalId, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS, idempotent: true, maxInFlight: 1, acks: -1, compression: 'none' });
   }
 
   private prefix(): string {
@@ -154,7 +161,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       if ([...ends.values()].some((n) => n > 0)) await this.load(ends);
     } catch (err) {
       if (err instanceof StateError) throw err;
-      throw this.unavailable('open the state', err);
+      throw this.refused(err) ?? this.unavailable('open the state', err);
     } finally {
       await admin.disconnect().catch(() => {});
     }
@@ -259,7 +266,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    * Without `toHighWatermark` it stops at `ends`.
    */
   private async scan(ends: ReadonlyMap<number, number>, visit: (key: string, value: Buffer | null) => void, toHighWatermark = true): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `plumline-state-load-${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
+    const consumer = this.kafka.consumer({ groupId: `${STATE_SCAN_GROUP_PREFIX}${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
     const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
     let done!: () => void;
     const reached = new Promise<void>((resolve) => (done = resolve));
@@ -345,9 +352,25 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     await old.disconnect().catch(() => {});
     // A caller's own verdict (a sink that knows its records can never be written) stands.
     if (isPlumlineError(err)) return err;
+    const refused = this.refused(err);
+    if (refused) return refused;
     return new StateError('STATE_WRITE_FAILED', `kafka state store (topic ${this.c.topic}): transaction failed and was aborted: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
       fields: { component: 'state', topic: this.c.topic },
+    });
+  }
+
+  /**
+   * STATE_NOT_AUTHORIZED when Kafka refused this client's principal a resource the store uses:
+   * an ACL is missing, which no retry (and no relaunch, as after fencing) changes.
+   */
+  private refused(err: unknown): StateError | undefined {
+    const denied = notAuthorized(err, { transactionalId: this.transactionalId, topic: this.c.topic, groupPrefix: STATE_SCAN_GROUP_PREFIX });
+    if (!denied) return undefined;
+    return new StateError('STATE_NOT_AUTHORIZED', `kafka state store (topic ${this.c.topic} at ${this.c.brokers.join(', ')}): Kafka refused this client (${denied.type}), an ACL is missing: ${denied.acl}. Nothing was written`, {
+      retriable: false,
+      cause: err,
+      fields: { component: 'state', topic: this.c.topic, kafkaError: denied.type },
     });
   }
 
