@@ -7,6 +7,7 @@ import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.j
 import { isRoutine } from './kafka-log.js';
 import { PartitionTaskMembership, sourceTaskGroup } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
+import { endOffsets } from './read-committed-to-end.js';
 import { RecordDecoder } from './record-decoder.js';
 import { staticPartitionAssigner } from './static-partition-assigner.js';
 
@@ -247,7 +248,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     const pattern = this.c.topic_pattern === undefined ? undefined : new RegExp(this.c.topic_pattern);
     const topics = this.c.topics ?? (await admin.listTopics()).filter((t) => pattern!.test(t));
     const ends = new Map<string, { low: number; high: number }>();
-    for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
+    for (const topic of topics) for (const [partition, end] of await endOffsets(admin, topic)) ends.set(tpKey(topic, partition), end);
     return ends;
   }
 

@@ -8,6 +8,7 @@ import { createProducer, kafkaDriverSchema, type KafkaAtomicHandle, type KafkaPr
 import { createTopicsRacing } from './create-topics.js';
 import { isFenced, notAuthorized } from './kafka-errors.js';
 import { kafkaTenantSpread } from './kafka-tenant-spread.js';
+import { endOffsets, readCommittedToEnd, type EndOffsets } from './read-committed-to-end.js';
 
 /** Largest chunk of a log per record: under the broker's default message.max.bytes. */
 const CHUNK_BYTES = 512 * 1024;
@@ -157,8 +158,8 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       await this.transact(() => ({ messages: [{ key: this.prefix() + OWNER_KEY, value: JSON.stringify(claim) }], apply: () => {} }));
       this.claim = claim;
       this.logger.info({ pipeline: this.pipelineId, topic: this.c.topic }, 'took over pipeline: an earlier worker with this id, if any, is fenced');
-      const ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
-      if ([...ends.values()].some((n) => n > 0)) await this.load(ends);
+      const ends = await endOffsets(admin, this.c.topic);
+      if ([...ends.values()].some((e) => e.high > 0)) await this.load(ends);
     } catch (err) {
       if (err instanceof StateError) throw err;
       throw this.refused(err) ?? this.unavailable('open the state', err);
@@ -187,10 +188,10 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   /** Throws STATE_FENCED when the latest committed claim on the pipeline is another worker's. */
   private async checkClaim(when: 'before' | 'after'): Promise<void> {
     const admin = this.kafka.admin();
-    let ends: Map<number, number>;
+    let ends: EndOffsets;
     try {
       await admin.connect();
-      ends = new Map((await admin.fetchTopicOffsets(this.c.topic)).map((p) => [p.partition, Number(p.offset)]));
+      ends = await endOffsets(admin, this.c.topic);
     } finally {
       await admin.disconnect().catch(() => {});
     }
@@ -205,7 +206,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   }
 
   /** Reads the topic (read-committed) up to `ends`, the offsets it had when loading began, keeping this pipeline's latest values. */
-  private async load(ends: ReadonlyMap<number, number>): Promise<void> {
+  private async load(ends: EndOffsets): Promise<void> {
     const prefix = this.prefix();
     const chunks = new Map<string, Map<number, Buffer | null>>();
     let damage: StateError | undefined;
@@ -265,42 +266,22 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    * scan waits there for such open transactions to end (their successors abort them at start).
    * Without `toHighWatermark` it stops at `ends`.
    */
-  private async scan(ends: ReadonlyMap<number, number>, visit: (key: string, value: Buffer | null) => void, toHighWatermark = true): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `${STATE_SCAN_GROUP_PREFIX}${this.pipelineId}-${process.pid}-${Date.now()}`, readUncommitted: false });
-    const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
-    let done!: () => void;
-    const reached = new Promise<void>((resolve) => (done = resolve));
-    const targets = new Map<number, number>();
-    const passed = (partition: number, highWatermark: string, lastOffset: string | number | undefined): void => {
-      if (!targets.has(partition)) targets.set(partition, Math.max(ends.get(partition) ?? 0, toHighWatermark ? Number(highWatermark) : 0));
-      if (lastOffset !== undefined && Number(lastOffset) + 1 >= targets.get(partition)!) remaining.delete(partition);
-      if (remaining.size === 0) done();
-    };
-    // Batches whose records were all filtered (control records, aborted transactions) count too.
-    const removeListener = consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.highWatermark, payload.lastOffset));
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: this.c.topic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => visit(message.key?.toString() ?? '', message.value),
-      });
-      const notice = setTimeout(() => this.logger.info({ topic: this.c.topic, endOffsets: Object.fromEntries(targets) }, 'state load waits for a transaction another worker left open on the state topic: it ends when that worker\'s successor starts, or within the transaction timeout'), LOAD_WAIT_NOTICE_MS);
-      notice.unref();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StateError('STATE_LOAD_TIMEOUT', `kafka state store: topic ${this.c.topic} not read to its end offsets within ${STATE_LOAD_TIMEOUT_MS / 1000}s`, { fields: { component: 'state', topic: this.c.topic } })), STATE_LOAD_TIMEOUT_MS);
-        timer.unref();
-      });
-      try {
-        await Promise.race([reached, timeout]);
-      } finally {
-        clearTimeout(timer);
-        clearTimeout(notice);
-      }
-    } finally {
-      removeListener();
-      await consumer.disconnect().catch(() => {});
-    }
+  private scan(ends: EndOffsets, visit: (key: string, value: Buffer | null) => void, toHighWatermark = true): Promise<void> {
+    const { topic } = this.c;
+    return readCommittedToEnd(
+      this.kafka,
+      {
+        topic,
+        groupId: `${STATE_SCAN_GROUP_PREFIX}${this.pipelineId}-${process.pid}-${Date.now()}`,
+        ends,
+        toHighWatermark,
+        slowAfterMs: LOAD_WAIT_NOTICE_MS,
+        onSlow: (endOffsets) => this.logger.info({ topic, endOffsets }, "state load waits for a transaction another worker left open on the state topic: it ends when that worker's successor starts, or within the transaction timeout"),
+        timeoutMs: STATE_LOAD_TIMEOUT_MS,
+        onTimeout: () => new StateError('STATE_LOAD_TIMEOUT', `kafka state store: topic ${topic} not read to its end offsets within ${STATE_LOAD_TIMEOUT_MS / 1000}s`, { fields: { component: 'state', topic } }),
+      },
+      visit,
+    );
   }
 
   /**
