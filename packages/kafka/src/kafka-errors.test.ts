@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFenced, notAuthorized, permanentType, refusedInTransaction } from './kafka-errors.js';
+import { aclHint, isFenced, notAuthorized, permanentType, refusedInTransaction } from './kafka-errors.js';
 
 /**
  * How each Kafka error is read, as kafkajs names it (`X`) and as librdkafka does (`ERR_X`, its own
@@ -54,6 +54,18 @@ describe('Kafka errors: fenced, permanent, refused in a transaction', () => {
     expect(notAuthorized({ type: 'CLUSTER_AUTHORIZATION_FAILED' }, where)?.acl).toMatch(/IdempotentWrite on the cluster/);
     for (const other of ['PRODUCER_FENCED', 'SASL_AUTHENTICATION_FAILED', 'LEADER_NOT_AVAILABLE']) expect(notAuthorized({ type: other }, where), other).toBeUndefined();
     expect(notAuthorized(new Error('Transactional Id authorization failed'), where)).toBeUndefined();
+  });
+
+  it("a sink's and a source's refusals name their own operations and group", () => {
+    const refused = (type: string) => ({ name: 'KafkaJSNonRetriableError', message: 'x', cause: { name: 'KafkaJSProtocolError', type, retriable: false } });
+    expect(aclHint(refused('TOPIC_AUTHORIZATION_FAILED'), { topic: 'calls.raw', topicOperations: ['Describe', 'Write'] })).toBe(
+      "; an ACL is missing: grant this client's principal Describe and Write on topic \"calls.raw\" (and Create, for a topic it is to create) (kafka-acls.sh --bootstrap-server … --add --allow-principal User:<principal> --operation Describe --operation Write --topic calls.raw)",
+    );
+    expect(aclHint(refused('GROUP_AUTHORIZATION_FAILED'), { group: 'plumline-process' })).toContain('Read on consumer group "plumline-process" (kafka-acls.sh --bootstrap-server … --add --allow-principal User:<principal> --operation Read --group plumline-process)');
+    expect(aclHint(refused('LEADER_NOT_AVAILABLE'), { topic: 'calls.raw' })).toBe('');
+    // A topic creation's refusals, per topic as kafkajs nests them.
+    const creation = { name: 'KafkaJSAggregateError', message: 'Topic creation errors', errors: [{ name: 'KafkaJSCreateTopicError', topicName: 'calls.raw', type: 'TOPIC_AUTHORIZATION_FAILED' }] };
+    expect(aclHint(creation, { topic: 'calls.raw', topicOperations: ['Create', 'Describe', 'Write'] })).toContain('Create, Describe and Write on topic "calls.raw" (kafka-acls.sh');
   });
 
   it('kafkajs saying a transaction failed on a fenced or old epoch is fenced; other non-retriable errors are not', () => {

@@ -67,7 +67,12 @@ export function permanentTopicErrorType(err: unknown): string | undefined {
 /** The resources a client uses, to name in what to grant when Kafka refuses one. */
 export interface KafkaResources {
   transactionalId?: string;
+  /** The topic (or topics, comma-separated) the client uses, and what it does there. */
   topic?: string;
+  /** Default: Describe, Read and Write (the state store's). */
+  topicOperations?: readonly ('Create' | 'Describe' | 'Read' | 'Write')[];
+  /** A consumer group's id. */
+  group?: string;
   /** Its consumer groups' common prefix (their ids end in something new per use). */
   groupPrefix?: string;
 }
@@ -75,8 +80,15 @@ export interface KafkaResources {
 /** What to grant for each refusal, as the words to read and the `kafka-acls.sh` arguments that do it. */
 const GRANTS: Record<string, (r: KafkaResources) => [what: string, args: string]> = {
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: (r) => [`Write and Describe on TransactionalId ${JSON.stringify(r.transactionalId ?? '…')}`, `--operation Write --operation Describe --transactional-id ${r.transactionalId ?? '<id>'}`],
-  TOPIC_AUTHORIZATION_FAILED: (r) => [`Describe, Read and Write on topic ${JSON.stringify(r.topic ?? '…')} (and Create, for a topic it is to create)`, `--operation Describe --operation Read --operation Write --topic ${r.topic ?? '<topic>'}`],
-  GROUP_AUTHORIZATION_FAILED: (r) => [`Read on consumer groups prefixed ${JSON.stringify(r.groupPrefix ?? '…')}`, `--operation Read --resource-pattern-type prefixed --group ${r.groupPrefix ?? '<prefix>'}`],
+  TOPIC_AUTHORIZATION_FAILED: (r) => {
+    const ops = r.topicOperations ?? ['Describe', 'Read', 'Write'];
+    const said = `${ops.slice(0, -1).join(', ')}${ops.length > 1 ? ' and ' : ''}${ops[ops.length - 1]!}`;
+    return [`${said} on topic ${JSON.stringify(r.topic ?? '…')}${ops.includes('Create') ? '' : ' (and Create, for a topic it is to create)'}`, `${ops.map((o) => `--operation ${o}`).join(' ')} --topic ${r.topic ?? '<topic>'}`];
+  },
+  GROUP_AUTHORIZATION_FAILED: (r) =>
+    r.group === undefined
+      ? [`Read on consumer groups prefixed ${JSON.stringify(r.groupPrefix ?? '…')}`, `--operation Read --resource-pattern-type prefixed --group ${r.groupPrefix ?? '<prefix>'}`]
+      : [`Read on consumer group ${JSON.stringify(r.group)}`, `--operation Read --group ${r.group}`],
   CLUSTER_AUTHORIZATION_FAILED: () => ['IdempotentWrite on the cluster (brokers before 2.8 ask it of idempotent and transactional producers; Create there creates any topic)', '--operation IdempotentWrite --cluster'],
 };
 
@@ -86,11 +98,19 @@ const GRANTS: Record<string, (r: KafkaResources) => [what: string, args: string]
  * other error. Read before fencing: a refused transactional id is not another worker.
  */
 export function notAuthorized(err: unknown, resources: KafkaResources): { type: string; acl: string } | undefined {
-  for (const e of chain(err)) {
+  // kafkajs reports a failed topic creation's refusals per topic, in `errors`.
+  const nested = ((err as { errors?: unknown[] } | undefined)?.errors ?? []).flatMap((e) => [...chain(e)]);
+  for (const e of [...chain(err), ...nested]) {
     const type = e.type === undefined ? undefined : kafkaName(e.type);
     if (type === undefined || !NOT_AUTHORIZED.includes(type)) continue;
     const [what, args] = GRANTS[type]!(resources);
     return { type, acl: `grant this client's principal ${what} (kafka-acls.sh --bootstrap-server … --add --allow-principal User:<principal> ${args})` };
   }
   return undefined;
+}
+
+/** `; an ACL is missing: grant …` when Kafka refused this client's principal (see {@link notAuthorized}); '' for any other error. */
+export function aclHint(err: unknown, resources: KafkaResources): string {
+  const denied = notAuthorized(err, resources);
+  return denied ? `; an ACL is missing: ${denied.acl}` : '';
 }

@@ -6,7 +6,7 @@ import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from '.
 import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
-import { permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
+import { aclHint, permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
 import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaAtomicHandle, type KafkaProducer, type TopicMessages } from './producer-driver.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
@@ -137,7 +137,7 @@ export class KafkaSink implements Sink {
       } catch (err) {
         // kafkajs reports what each topic failed with in nested errors; those Kafka calls permanent end here.
         const permanent = permanentTopicErrorType(err);
-        throw new PipelineError('KAFKA_TOPIC_CREATE_FAILED', `cannot create topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')}${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined, fields: { topics: absent } });
+        throw new PipelineError('KAFKA_TOPIC_CREATE_FAILED', `cannot create topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')}${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}${aclHint(err, { topic: absent.join(', '), topicOperations: ['Create', 'Describe', 'Write'] })}`, { cause: err, retriable: permanent === undefined, fields: { topics: absent } });
       }
       this.ctx.logger.info({ topics: absent }, 'created Kafka topics');
     }
@@ -205,7 +205,7 @@ export class KafkaSink implements Sink {
       }
     } catch (err) {
       const permanent = permanentType(err);
-      throw new PipelineError('KAFKA_PRODUCE_FAILED', `Kafka did not take a batch${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}`, { cause: err, retriable: permanent === undefined });
+      throw new PipelineError('KAFKA_PRODUCE_FAILED', `Kafka did not take a batch${permanent ? ` (${permanent})` : ''}: ${(err as Error).message}${aclHint(err, { topic: [...requests.topics].join(', '), topicOperations: ['Describe', 'Write'] })}`, { cause: err, retriable: permanent === undefined });
     }
     this.ctx.telemetry.bytesOut(bytes);
     return dead.length ? { dead } : {};
@@ -223,7 +223,7 @@ export class KafkaSink implements Sink {
         // Transient failures (and fencing) are the store's to classify; these no retry changes.
         const permanent = refusedInTransaction(err);
         if (permanent === undefined) throw err;
-        throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka refused a batch's records (${permanent}): ${(err as Error).message}`, { cause: err, retriable: false, fields: { component: this.ctx.id } });
+        throw new PipelineError('KAFKA_TRANSACTION_FAILED', `Kafka refused a batch's records (${permanent}): ${(err as Error).message}${aclHint(err, { topic: [...requests.topics].join(', '), topicOperations: ['Describe', 'Write'] })}`, { cause: err, retriable: false, fields: { component: this.ctx.id } });
       }
     });
     this.ctx.telemetry.bytesOut(bytes);

@@ -4,6 +4,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
+import { aclHint } from './kafka-errors.js';
 import { isRoutine } from './kafka-log.js';
 import { PartitionTaskMembership, sourceTaskGroup } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
@@ -184,7 +185,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
           if (this.c.topics) void this.checkTopics(this.c.topics).catch((err: unknown) => (err as PipelineError).code === 'KAFKA_TOPIC_MISSING' && this.queue.fail(err));
           return;
         }
-        this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}`, { cause: e.payload.error, retriable: false }));
+        this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}${aclHint(e.payload.error, { topic: this.c.topics?.join(', ') ?? this.c.topic_pattern, topicOperations: ['Describe', 'Read'], group: this.c.group_id })}`, { cause: e.payload.error, retriable: false }));
       }),
     );
     await connectOrFail(this.consumer, this.c.brokers);
