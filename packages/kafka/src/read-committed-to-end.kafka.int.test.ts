@@ -27,6 +27,16 @@ describe('readCommittedToEnd (real broker)', () => {
     return topic;
   }
 
+  async function endsOf(topic: string): Promise<ReadToEnd['ends']> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await endOffsets(admin, topic);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   const read = (topic: string, ends: ReadToEnd['ends']): ReadToEnd => ({
     topic,
     groupId: unique('g'),
@@ -40,10 +50,7 @@ describe('readCommittedToEnd (real broker)', () => {
 
   it('reads every committed record, none aborted, and ends past the last transaction marker', { timeout: 60_000 }, async () => {
     const topic = await transactionalTopic(5);
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = await endOffsets(admin, topic);
-    await admin.disconnect();
+    const ends = await endsOf(topic);
     // 5 records, a commit marker, the aborted record and its abort marker.
     expect(ends.get(0)).toEqual({ low: 0, high: 8 });
     const keys: string[] = [];
@@ -53,10 +60,7 @@ describe('readCommittedToEnd (real broker)', () => {
 
   it('fails at once when its consumer stops for good, instead of waiting out its timeout', { timeout: 60_000 }, async () => {
     const topic = await transactionalTopic(3);
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = await endOffsets(admin, topic);
-    await admin.disconnect();
+    const ends = await endsOf(topic);
     // An error kafkajs does not retry (as GROUP_AUTHORIZATION_FAILED is): its consumer crashes without restarting.
     const refused = Object.assign(new Error('refused for good'), { retriable: false });
     const started = performance.now();
