@@ -1,5 +1,6 @@
 import { PipelineError } from '@plumline/core';
 import type kafkajs from 'kafkajs';
+import { UNSEEN_TOPIC_HINT } from './kafka-errors.js';
 
 /**
  * Refuses topics that do not exist (KAFKA_TOPIC_MISSING), since a group would wait for them for
@@ -10,7 +11,7 @@ export async function checkTopics(admin: kafkajs.Admin, topics: readonly string[
     const existing = new Set(await admin.listTopics());
     const absent = topics.filter((t) => !existing.has(t));
     if (absent.length) {
-      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} of source ${sourceId} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'} first`, { retriable: false, fields: { topics: absent } });
+      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} of source ${sourceId} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'} first${UNSEEN_TOPIC_HINT}`, { retriable: false, fields: { topics: absent } });
     }
   } catch (err) {
     if (err instanceof PipelineError) throw err;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, secret, z, type ComponentContext, type PreflightContext, type PreflightProblem } from '@plumline/core';
 import { unreadableFileProblem } from '@plumline/core/util';
 import type kafkajs from 'kafkajs';
+import type { LoggedRefusals } from './kafka-errors.js';
 import { kafkaLogCreator } from './kafka-log.js';
 
 /** TLS to the brokers (shared by the source, the sink and the kafka state store). */
@@ -90,7 +91,7 @@ function readSslFile(key: (typeof SSL_FILES)[number], file: string): Buffer {
  * brokers (`reject_unauthorized: false`): anyone between the client and the brokers can read and
  * change what passes.
  */
-export function kafkaClientConfig(c: KafkaConnection, ctx: Pick<ComponentContext, 'logger'>): kafkajs.KafkaConfig {
+export function kafkaClientConfig(c: KafkaConnection, ctx: Pick<ComponentContext, 'logger'>, refusals?: LoggedRefusals): kafkajs.KafkaConfig {
   const ssl = c.ssl === undefined || typeof c.ssl === 'boolean' ? c.ssl : { ca: c.ssl.ca ? [readSslFile('ca', c.ssl.ca)] : undefined, cert: c.ssl.cert ? readSslFile('cert', c.ssl.cert) : undefined, key: c.ssl.key ? readSslFile('key', c.ssl.key) : undefined, rejectUnauthorized: c.ssl.reject_unauthorized };
   if (typeof c.ssl === 'object' && !c.ssl.reject_unauthorized) {
     ctx.logger.warn({ brokers: c.brokers, code: 'KAFKA_TLS_UNVERIFIED' }, 'ssl.reject_unauthorized is false: the brokers\' certificates are not verified, so anyone on the path can read and change what passes; give ssl.ca instead');
@@ -101,7 +102,7 @@ export function kafkaClientConfig(c: KafkaConnection, ctx: Pick<ComponentContext
     ssl,
     sasl: c.sasl ? ({ mechanism: c.sasl.mechanism, username: c.sasl.username, password: c.sasl.password } as kafkajs.SASLOptions) : undefined,
     requestTimeout: c.request_timeout,
-    logCreator: kafkaLogCreator(ctx.logger),
+    logCreator: kafkaLogCreator(ctx.logger, refusals),
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aclHint, isFenced, notAuthorized, permanentType, refusedInTransaction } from './kafka-errors.js';
+import { aclHint, isFenced, LoggedRefusals, notAuthorized, permanentType, refusedInTransaction } from './kafka-errors.js';
 
 /**
  * How each Kafka error is read, as kafkajs names it (`X`) and as librdkafka does (`ERR_X`, its own
@@ -74,5 +74,22 @@ describe('Kafka errors: fenced, permanent, refused in a transaction', () => {
     expect(isFenced({ name: 'KafkaJSNonRetriableError', message: 'Topic authorization failed' })).toBe(false);
     expect(isFenced({ name: 'Error', message: 'fenced' })).toBe(false);
     expect([isFenced(undefined), isFenced(new Error('x')), permanentType(undefined), refusedInTransaction(new Error('x'))]).toEqual([false, false, undefined, undefined]);
+  });
+
+  it('a refused transactional id that kafkajs only logs (it throws "Failed to find group coordinator", no cause) is read from the log', () => {
+    // As kafkajs 2.2.4 does against a broker with ACLs (seen with StandardAuthorizer, Kafka 4.3.1):
+    // FindCoordinator is refused, kafkajs logs the response's error and throws a bare KafkaJSGroupCoordinatorNotFound.
+    const thrown = { name: 'KafkaJSGroupCoordinatorNotFound', message: 'Failed to find group coordinator', retriable: true };
+    const refusals = new LoggedRefusals();
+    expect(notAuthorized(refusals.explain(thrown), {})).toBeUndefined();
+    refusals.seen({ broker: '127.0.0.1:19507', clientId: 'plumline-state', error: 'Transactional Id authorization failed', correlationId: 5, size: 60 });
+    expect(notAuthorized(refusals.explain(thrown), { transactionalId: 'plumline-p9' })?.acl).toContain('Write and Describe on TransactionalId "plumline-p9"');
+    // Only a coordinator not found is explained so, and only by a refusal logged since the last clear.
+    refusals.seen({ error: 'Transactional Id authorization failed' });
+    expect(notAuthorized(refusals.explain({ name: 'KafkaJSConnectionError', message: 'Connection timeout' }), {})).toBeUndefined();
+    refusals.clear();
+    expect(notAuthorized(refusals.explain(thrown), {})).toBeUndefined();
+    refusals.seen({ error: 'The coordinator is not available' });
+    expect(notAuthorized(refusals.explain(thrown), {})).toBeUndefined();
   });
 });

@@ -114,3 +114,46 @@ export function aclHint(err: unknown, resources: KafkaResources): string {
   const denied = notAuthorized(err, resources);
   return denied ? `; an ACL is missing: ${denied.acl}` : '';
 }
+
+/** kafkajs's messages for the refusals (its protocol/error.js), by Kafka's name. */
+const REFUSAL_MESSAGES = new Map([
+  ['Transactional Id authorization failed', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+  ['Not authorized to access group: Group authorization failed', 'GROUP_AUTHORIZATION_FAILED'],
+  ['Not authorized to access topics: [Topic authorization failed]', 'TOPIC_AUTHORIZATION_FAILED'],
+  ['Cluster authorization failed', 'CLUSTER_AUTHORIZATION_FAILED'],
+]);
+
+/**
+ * The refusal kafkajs logged but did not throw. kafkajs 2.2.4 looks a transaction coordinator up
+ * through every broker and drops what each answered: a refused transactional id (FindCoordinator
+ * answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED) is thrown as a bare KafkaJSGroupCoordinatorNotFound,
+ * "Failed to find group coordinator", which reads as an outage and was retried for ever. Only its
+ * log line (an `error` field with the refusal's message) tells. A client's log lines go through
+ * {@link seen}; {@link explain} gives that error the refusal as its cause.
+ */
+export class LoggedRefusals {
+  private last: string | undefined;
+
+  /** Takes one kafkajs log entry's fields. */
+  seen(logged: Readonly<Record<string, unknown>>): void {
+    const type = typeof logged.error === 'string' ? REFUSAL_MESSAGES.get(logged.error) : undefined;
+    if (type) this.last = type;
+  }
+
+  /** Forgets what was seen: call before an operation whose errors {@link explain} is to read. */
+  clear(): void {
+    this.last = undefined;
+  }
+
+  /** `err`, or, when it is a coordinator not found after a refusal was logged, an error with the refusal's type and `err` as its cause. */
+  explain(err: unknown): unknown {
+    if (this.last === undefined || (err as { name?: unknown } | undefined)?.name !== 'KafkaJSGroupCoordinatorNotFound') return err;
+    return Object.assign(new Error(`${(err as Error).message} (kafkajs logged ${this.last})`, { cause: err }), { type: this.last });
+  }
+}
+
+/**
+ * Said with a topic found missing: Kafka lists only the topics the principal may Describe, so a
+ * topic it may not see reads as one that does not exist (seen against a broker with ACLs).
+ */
+export const UNSEEN_TOPIC_HINT = "; if it does exist, this client's principal may not Describe it (Kafka lists only the topics a principal may Describe): grant Describe on it";

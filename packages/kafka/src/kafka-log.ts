@@ -1,4 +1,5 @@
 import type { Logger } from '@plumline/core';
+import type { LoggedRefusals } from './kafka-errors.js';
 import kafkajs from './kafkajs-client.js';
 
 const { logLevel } = kafkajs;
@@ -29,10 +30,14 @@ export function isRoutine(error: unknown): boolean {
   return ROUTINE.test(String(e?.message ?? error)) || ROUTINE.test(String(e?.type ?? ''));
 }
 
-/** Routes kafkajs's logs into the component's pino logger (errors as warnings: kafkajs retries them itself). */
-export function kafkaLogCreator(logger: Logger): kafkajs.logCreator {
+/**
+ * Routes kafkajs's logs into the component's pino logger (errors as warnings: kafkajs retries them
+ * itself), and each entry to `refusals` (see LoggedRefusals: what kafkajs logs and does not throw).
+ */
+export function kafkaLogCreator(logger: Logger, refusals?: LoggedRefusals): kafkajs.logCreator {
   return () => ({ level, log }) => {
     const { message, ...rest } = log;
+    refusals?.seen(rest);
     const routine = ROUTINE.test(message) || ROUTINE.test(String((rest as { error?: unknown }).error ?? ''));
     if ((level === logLevel.ERROR || level === logLevel.WARN) && !routine) logger.warn({ kafka: rest }, `kafkajs: ${message}`);
     else if (level !== logLevel.DEBUG && level !== logLevel.NOTHING) logger.debug({ kafka: rest }, `kafkajs: ${message}`);

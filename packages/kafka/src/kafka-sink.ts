@@ -6,7 +6,7 @@ import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from '.
 import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
 import { registerCodecs } from './codecs.js';
 import { createTopicsRacing } from './create-topics.js';
-import { aclHint, permanentTopicErrorType, permanentType, refusedInTransaction } from './kafka-errors.js';
+import { aclHint, permanentTopicErrorType, permanentType, refusedInTransaction, UNSEEN_TOPIC_HINT } from './kafka-errors.js';
 import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaAtomicHandle, type KafkaProducer, type TopicMessages } from './producer-driver.js';
 import { RegistryEncoder } from './schema-registry/registry-encoder.js';
 
@@ -124,7 +124,7 @@ export class KafkaSink implements Sink {
     const existing = new Set(await this.admin.listTopics());
     const absent = missing.filter((t) => !existing.has(t));
     if (absent.length && !this.c.create_topics) {
-      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'}, or set create_topics on sink ${this.ctx.id}`, { retriable: false, fields: { topics: absent } });
+      throw new PipelineError('KAFKA_TOPIC_MISSING', `topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} do${absent.length > 1 ? '' : 'es'} not exist: create ${absent.length > 1 ? 'them' : 'it'}, or set create_topics on sink ${this.ctx.id}${UNSEEN_TOPIC_HINT}`, { retriable: false, fields: { topics: absent } });
     }
     if (absent.length) {
       const ct = this.c.create_topics!;

@@ -6,7 +6,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape } from './kafka-connection.js';
 import { createProducer, kafkaDriverSchema, type KafkaAtomicHandle, type KafkaProducer, type KafkaTransaction } from './producer-driver.js';
 import { createTopicsRacing } from './create-topics.js';
-import { isFenced, notAuthorized } from './kafka-errors.js';
+import { isFenced, LoggedRefusals, notAuthorized, UNSEEN_TOPIC_HINT } from './kafka-errors.js';
 import { kafkaTenantSpread } from './kafka-tenant-spread.js';
 import { endOffsets, readCommittedToEnd, type EndOffsets } from './read-committed-to-end.js';
 
@@ -87,6 +87,8 @@ function atomicTargetOf(c: KafkaStateConfig): AtomicTarget {
 export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   readonly atomicTarget: AtomicTarget;
   private readonly kafka: kafkajs.Kafka;
+  /** Refusals kafkajs logged without throwing them (a refused transactional id). */
+  private readonly refusals = new LoggedRefusals();
   private producer: KafkaProducer;
   /** The producer is connected and its transactional id initialised. */
   private producerReady = false;
@@ -107,7 +109,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     private readonly pipelineId: string,
     private readonly logger: Logger,
   ) {
-    this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }));
+    this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }, this.refusals));
     this.producer = this.newProducer();
     this.atomicTarget = atomicTargetOf(c);
     this.location = `Kafka topic ${c.topic} (pipeline "${pipelineId}", at ${c.brokers.join(', ')})`;
@@ -147,7 +149,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     try {
       const topics = await admin.listTopics();
       if (!topics.includes(this.c.topic)) {
-        if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic`, { retriable: false, fields: { topic: this.c.topic } });
+        if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic${UNSEEN_TOPIC_HINT}`, { retriable: false, fields: { topic: this.c.topic } });
         await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
       }
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
@@ -177,6 +179,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    */
   private async ensureProducer(): Promise<void> {
     if (this.producerReady) return;
+    this.refusals.clear();
     if (this.claim) await this.checkClaim('before');
     await this.producer.connect();
     const tx = await this.producer.transaction();
@@ -346,7 +349,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    * an ACL is missing, which no retry (and no relaunch, as after fencing) changes.
    */
   private refused(err: unknown): StateError | undefined {
-    const denied = notAuthorized(err, { transactionalId: this.transactionalId, topic: this.c.topic, groupPrefix: STATE_SCAN_GROUP_PREFIX });
+    const denied = notAuthorized(this.refusals.explain(err), { transactionalId: this.transactionalId, topic: this.c.topic, groupPrefix: STATE_SCAN_GROUP_PREFIX });
     if (!denied) return undefined;
     return new StateError('STATE_NOT_AUTHORIZED', `kafka state store (topic ${this.c.topic} at ${this.c.brokers.join(', ')}): Kafka refused this client (${denied.type}), an ACL is missing: ${denied.acl}. Nothing was written`, {
       retriable: false,
