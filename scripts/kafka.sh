@@ -7,6 +7,9 @@
 #     SASL_PLAINTEXT on KAFKA_PORT+2 (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; user from KAFKA_SASL_USER /
 #     KAFKA_SASL_PASSWORD, default plumline / plumline-secret) and SSL on KAFKA_PORT+3 with a
 #     self-signed certificate for 127.0.0.1 written to .kafka/run-PORT/ca.pem.
+#   KAFKA_ACLS=1 (with KAFKA_SECURED=1) turns authorization on (StandardAuthorizer, nothing allowed
+#     without an ACL): the PLAINTEXT listener's client (User:ANONYMOUS) is a super user, to grant
+#     ACLs with; the SASL user has only what is granted to it.
 # Jars come through Maven's local repository (~/.m2), so a second `up` takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +57,12 @@ listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.com
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PEM
 ssl.keystore.location=$RUN/broker.pem"
+      if [ "${KAFKA_ACLS:-0}" = 1 ]; then
+        SECURED_PROPS="$SECURED_PROPS
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false"
+      fi
       SCRAM_ARGS=(--add-scram "SCRAM-SHA-256=[name=$SUSER,password=$SPASS]" --add-scram "SCRAM-SHA-512=[name=$SUSER,password=$SPASS]")
     fi
     cat > "$RUN/server.properties" <<PROPS
