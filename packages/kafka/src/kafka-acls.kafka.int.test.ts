@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@plumline/core';
+import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry } from '@plumline/core';
+import { memorySink } from '@plumline/core/testing';
+import { kafkaSource } from './kafka-source.js';
 import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
 import kafkajs from './kafkajs-client.js';
 
@@ -80,5 +82,20 @@ describe('kafka state store without its ACLs (real broker with authorization)', 
 
     await grant(R.GROUP, 'plumline-state-load-', [O.READ], T.PREFIXED);
     expect(await open(topic, 'p1')).toBe('opened');
+  });
+
+  it("a kafka source without its group's ACL fails with KAFKA_CONSUMER_FAILED naming the grant, not with kafkajs's 'Failed to find group coordinator'", { timeout: 120_000 }, async () => {
+    const topic = `acl-source-${Date.now().toString(36)}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await grant(R.TOPIC, topic, [O.DESCRIBE, O.READ]);
+    const out = memorySink({ type: 'out' });
+    const pipeline = await createPipeline(
+      { sources: { in: { type: 'kafka', brokers: [`127.0.0.1:${PORT + 2}`], sasl: USER, topics: [topic], group_id: 'acl-test-group', stop_at_end: true } }, sinks: { out: { type: 'out', inputs: ['in'] } } },
+      { plugins: new PluginRegistry([...corePlugins, kafkaSource, out.plugin]), logger, stateStore: new MemoryStateStore() },
+    );
+    await pipeline.start();
+    const err = await pipeline.done.then(() => 'ended', (e: unknown) => e);
+    expect(err).toMatchObject({ message: expect.stringContaining('Read on consumer group "acl-test-group"') });
+    expect(err).toMatchObject({ code: 'KAFKA_CONSUMER_FAILED', retriable: false });
   });
 });

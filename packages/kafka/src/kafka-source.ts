@@ -4,7 +4,7 @@ import { assertReadCommittedFilter } from './read-committed-filter.js';
 import { checkTopics, connectOrFail } from './check-topics.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
-import { aclHint } from './kafka-errors.js';
+import { aclHint, LoggedRefusals } from './kafka-errors.js';
 import { isRoutine } from './kafka-log.js';
 import { PartitionTaskMembership, sourceTaskGroup } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
@@ -68,6 +68,8 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
   readonly wellFormedEvents = true;
   private state: LifecycleState = 'new';
   private readonly kafka: kafkajs.Kafka;
+  /** Refusals kafkajs logged without throwing them (a refused group comes out as "Failed to find group coordinator"). */
+  private readonly refusals = new LoggedRefusals();
   private readonly consumer: kafkajs.Consumer;
   private readonly decoder: RecordDecoder;
   private readonly queue = new ChunkQueue<Chunk>(MAX_QUEUED_CHUNKS);
@@ -94,7 +96,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     private readonly c: KafkaSourceConfig,
     private readonly ctx: ComponentContext,
   ) {
-    this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx));
+    this.kafka = new kafkajs.Kafka(kafkaClientConfig(c, ctx, this.refusals));
     this.consumer = this.kafka.consumer({
       groupId: c.group_id,
       sessionTimeout: c.session_timeout,
@@ -185,7 +187,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
           if (this.c.topics) void this.checkTopics(this.c.topics).catch((err: unknown) => (err as PipelineError).code === 'KAFKA_TOPIC_MISSING' && this.queue.fail(err));
           return;
         }
-        this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}${aclHint(e.payload.error, { topic: this.c.topics?.join(', ') ?? this.c.topic_pattern, topicOperations: ['Describe', 'Read'], group: this.c.group_id })}`, { cause: e.payload.error, retriable: false }));
+        this.queue.fail(new PipelineError('KAFKA_CONSUMER_FAILED', `kafka consumer of group ${this.c.group_id} stopped: ${e.payload.error.message}${aclHint(this.refusals.explain(e.payload.error), { topic: this.c.topics?.join(', ') ?? this.c.topic_pattern, topicOperations: ['Describe', 'Read'], group: this.c.group_id })}`, { cause: e.payload.error, retriable: false }));
       }),
     );
     await connectOrFail(this.consumer, this.c.brokers);
