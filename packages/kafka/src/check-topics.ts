@@ -1,6 +1,6 @@
 import { PipelineError } from '@plumline/core';
 import type kafkajs from 'kafkajs';
-import { UNSEEN_TOPIC_HINT } from './kafka-errors.js';
+import { notAuthorized, UNSEEN_TOPIC_HINT, type KafkaResources } from './kafka-errors.js';
 
 /**
  * Refuses topics that do not exist (KAFKA_TOPIC_MISSING), since a group would wait for them for
@@ -30,11 +30,15 @@ export async function connectOrFail<C extends { connect(): Promise<void> }>(clie
 }
 
 /**
- * KAFKA_CONNECT_FAILED for `brokers`, saying what to do where the cause is known: a KRaft
+ * KAFKA_NOT_AUTHORIZED when the brokers refused this client's principal (naming the ACL, for the
+ * client's `resources`); otherwise KAFKA_CONNECT_FAILED for `brokers`, saying what to do where the cause is known: a KRaft
  * controller listener answers a client's first request with UNSUPPORTED_VERSION ("The Kafka
  * server does not support the requested API version"), which reads like a version mismatch.
  */
-export function unreachable(brokers: readonly string[], err: unknown): PipelineError {
+export function unreachable(brokers: readonly string[], err: unknown, resources: KafkaResources = {}): PipelineError {
+  // Reached, and refused: the answer is an ACL, not the network.
+  const denied = notAuthorized(err, resources);
+  if (denied) return new PipelineError('KAFKA_NOT_AUTHORIZED', `Kafka at ${brokers.join(', ')} refused this client (${denied.type}), an ACL is missing: ${denied.acl}`, { cause: err, retriable: false, fields: { kafkaError: denied.type } });
   const e = err as { message?: string; type?: string };
   const message = e?.message ?? String(err);
   const controller = e?.type === 'UNSUPPORTED_VERSION' || /does not support the requested API version/i.test(message);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
+import { kafkaSink } from './kafka-sink.js';
 import { kafkaSource } from './kafka-source.js';
 import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
 import kafkajs from './kafkajs-client.js';
@@ -97,5 +98,31 @@ describe('kafka state store without its ACLs (real broker with authorization)', 
     const err = await pipeline.done.then(() => 'ended', (e: unknown) => e);
     expect(err).toMatchObject({ message: expect.stringContaining('Read on consumer group "acl-test-group"') });
     expect(err).toMatchObject({ code: 'KAFKA_CONSUMER_FAILED', retriable: false });
+  });
+
+  it('a kafka sink that may see its topic but not write to it fails naming the grant, without retrying: at start (KAFKA_NOT_AUTHORIZED, not "cannot reach Kafka"), or, able to write elsewhere, at its batch', { timeout: 120_000 }, async () => {
+    const topic = `acl-sink-${Date.now().toString(36)}`;
+    const elsewhere = `acl-elsewhere-${Date.now().toString(36)}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [topic, elsewhere].map((t) => ({ topic: t, numPartitions: 1 })) });
+    await grant(R.TOPIC, topic, [O.DESCRIBE]);
+    const run = async (): Promise<unknown> => {
+      const pipeline = await createPipeline(
+        { sources: { gen: { type: 'generate', count: 3 } }, sinks: { out: { type: 'kafka', inputs: ['gen'], brokers: [`127.0.0.1:${PORT + 2}`], sasl: USER, topic } } },
+        { plugins: new PluginRegistry([...corePlugins, kafkaSink]), logger, once: true, stateStore: new MemoryStateStore() },
+      );
+      return pipeline.start().then(() => pipeline.done).then(() => 'ended', (e: unknown) => e);
+    };
+    const refusedBatch = (err: unknown) => {
+      const messages = [err, (err as Error).cause].map((e) => String((e as Error)?.message)).join(' / ');
+      expect(messages).toContain('TOPIC_AUTHORIZATION_FAILED');
+      expect(messages).toContain(`Describe and Write on topic "${topic}"`);
+    };
+    // Its idempotent producer's initialisation asks for Write on some topic or IdempotentWrite on
+    // the cluster: refused at start unless an earlier test of this file granted a Write.
+    const first = await run();
+    if ((first as { code?: string }).code === 'KAFKA_NOT_AUTHORIZED') expect((first as Error).message).toContain(`IdempotentWrite on the cluster, or Write on the topics it writes ("${topic}")`);
+    else refusedBatch(first);
+    await grant(R.TOPIC, elsewhere, [O.DESCRIBE, O.WRITE]);
+    refusedBatch(await run());
   });
 });

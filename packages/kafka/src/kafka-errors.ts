@@ -89,7 +89,7 @@ const GRANTS: Record<string, (r: KafkaResources) => [what: string, args: string]
     r.group === undefined
       ? [`Read on consumer groups prefixed ${JSON.stringify(r.groupPrefix ?? '…')}`, `--operation Read --resource-pattern-type prefixed --group ${r.groupPrefix ?? '<prefix>'}`]
       : [`Read on consumer group ${JSON.stringify(r.group)}`, `--operation Read --group ${r.group}`],
-  CLUSTER_AUTHORIZATION_FAILED: () => ['IdempotentWrite on the cluster (brokers before 2.8 ask it of idempotent and transactional producers; Create there creates any topic)', '--operation IdempotentWrite --cluster'],
+  CLUSTER_AUTHORIZATION_FAILED: (r) => [`IdempotentWrite on the cluster, or Write on the topics it writes${r.topic ? ` (${JSON.stringify(r.topic)})` : ''}: an idempotent producer needs one of them (brokers before 2.8, the first); Create on the cluster lets it create topics`, '--operation IdempotentWrite --cluster'],
 };
 
 /**

@@ -99,7 +99,7 @@ export class KafkaSink implements Sink {
       await this.admin.connect();
       await this.producer?.connect();
     } catch (err) {
-      throw unreachable(this.c.brokers, err);
+      throw unreachable(this.c.brokers, err, { topic: this.staticTopic ?? this.c.topic, topicOperations: ['Describe', 'Write'] });
     }
     if (this.staticTopic) {
       await this.ensureTopics([this.staticTopic]);
