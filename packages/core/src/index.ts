@@ -77,4 +77,5 @@ export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
 export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
 export type { JsonValue } from './util/json.js';
+export type { Clock, Timer } from './util/clock.js';
 export { corePlugins } from './builtins.js';

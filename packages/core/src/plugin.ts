@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { BatchPosition, Receipt } from './receipt.js';
 import type { AtomicStateStore, ComponentState, StagedWrite, StateStore } from './state/state-store.js';
 import type { PluginTelemetry } from './telemetry.js';
+import type { Clock } from './util/clock.js';
 import type { JsonValue } from './util/json.js';
 
 /** What every component gets from the runtime when it is created. */
@@ -15,6 +16,8 @@ export interface ComponentContext {
   readonly id: string;
   /** Its `type:`. */
   readonly type: string;
+  /** Where the component reads the time and waits (sleeps, timeouts, intervals): the pipeline's clock (PipelineOptions.clock), a FakeClock in tests. */
+  readonly clock: Clock;
   /** A child logger that tags each line with the component id; secrets are redacted. */
   readonly logger: Logger;
   /** OpenTelemetry meter and tracer (no-ops unless the host installed an SDK). */

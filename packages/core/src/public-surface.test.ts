@@ -52,13 +52,13 @@ describe("@plumline/core's main entry", () => {
     const inline = [...text.matchAll(/export\s+\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',')).filter((n) => n.trim().startsWith('type '));
     expect([...types, ...inline].map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).sort()).toEqual([
       'AnyPlugin', 'AtomicProblem', 'AtomicStateStore', 'AtomicTarget', 'Batch', 'BatchPosition',
-      'CallEvent', 'CheckpointHold', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
+      'CallEvent', 'CheckpointHold', 'Clock', 'CommitInfo', 'CommittedCheckpoints', 'ComponentContext', 'ComponentHealth',
       'ComponentState', 'ComponentStats', 'DeadLetter', 'DeadLetterReport', 'DirectoryStateOptions', 'ErrorKind', 'ErrorNote', 'FailedTenant', 'JsonValue', 'LevelWithSilent', 'LoadedLog',
       'Logger', 'LoggerOptions', 'Operator', 'OperatorContext', 'OperatorPlugin', 'Pipeline',
       'PipelineDefinition', 'PipelineHealth', 'PipelineOptions', 'PipelineResult', 'PluginKind', 'PluginTelemetry', 'PreflightContext', 'PreflightProblem', 'Receipt',
       'Sink', 'SinkBatch', 'SinkContext', 'SinkPlugin', 'SinkWriteResult', 'Source', 'SourceLocation',
       'SourcePage', 'SourcePlugin', 'SourceTasks', 'SpreadSettings', 'StagedWrite', 'StateStore', 'StateStoreContext', 'StateStorePlugin',
-      'StoredCheckpoint', 'TaskMembership', 'TenantBook', 'TenantNote', 'TenantShard', 'TenantSpread', 'TenantTelemetry', 'TenantsView',
+      'StoredCheckpoint', 'TaskMembership', 'TenantBook', 'TenantNote', 'TenantShard', 'TenantSpread', 'TenantTelemetry', 'TenantsView', 'Timer',
     ]);
   });
 });

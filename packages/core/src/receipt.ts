@@ -59,6 +59,8 @@ export class SourceReceipt implements Receipt {
   private settled = false;
   private error: unknown = undefined;
   private listeners: Listener[] | undefined;
+  /** Told once at the next release of a reference (or settlement): see `onceReleased`. */
+  private releaseWaiters: (() => void)[] | undefined;
   /** Writes staged on this batch and not committed yet. */
   private stagedWrites: StagedWrite[] | undefined;
 
@@ -87,6 +89,19 @@ export class SourceReceipt implements Receipt {
       return;
     }
     if (--this.refs === 0) this.settle(undefined);
+    else this.tellReleased();
+  }
+
+  /** @internal Calls `listener` once, at the next reference released or at settlement (an exactly-once sink's group waits for its other branches). */
+  onceReleased(listener: () => void): void {
+    if (this.settled) listener();
+    else (this.releaseWaiters ??= []).push(listener);
+  }
+
+  private tellReleased(): void {
+    const waiters = this.releaseWaiters;
+    this.releaseWaiters = undefined;
+    if (waiters) for (const w of waiters) w();
   }
 
   fail(error: unknown): void {
@@ -126,6 +141,7 @@ export class SourceReceipt implements Receipt {
     this.settled = true;
     this.error = error;
     this.onSettle(this, error);
+    this.tellReleased();
     const listeners = this.listeners;
     this.listeners = undefined;
     if (listeners) for (const l of listeners) l(error);

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './util/clock.js';
 import { TenantBook, type TenantNote, type TenantsView } from './tenant-telemetry.js';
 import { isSpanContextValid, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Span, type Meter, type Tracer, type UpDownCounter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
 
@@ -44,7 +45,7 @@ export interface ErrorNote {
 const ERROR_NOTE_MAX_CHARS = 500;
 
 /** What the views keep of `error`: its code, the start of its message, whether it will be retried. */
-export function errorNote(error: unknown, retriable: boolean, atMs = Date.now()): ErrorNote {
+export function errorNote(error: unknown, retriable: boolean, atMs = systemClock.now()): ErrorNote {
   const e = error as { code?: unknown; message?: unknown } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(error);
   return { atMs, ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: message.length > ERROR_NOTE_MAX_CHARS ? `${message.slice(0, ERROR_NOTE_MAX_CHARS)}…` : message, retriable };
@@ -169,6 +170,8 @@ export class ComponentTelemetry implements PluginTelemetry {
     readonly componentId: string,
     componentType: string,
     readonly kind: 'source' | 'transform' | 'sink',
+    /** Where write start times, error times and stall checks read the time. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.meter = metrics.getMeter(INSTRUMENTATION_NAME);
     this.tracer = trace.getTracer(INSTRUMENTATION_NAME);
@@ -194,7 +197,7 @@ export class ComponentTelemetry implements PluginTelemetry {
   }
   tenants(options: { accountLabel: boolean; behindSec: number }): TenantBook {
     if (this.book) return this.book;
-    const book = (this.book = new TenantBook(this.meter, this.attributes, options.accountLabel, options.behindSec));
+    const book = (this.book = new TenantBook(this.meter, this.attributes, options.accountLabel, options.behindSec, this.clock));
     // Computed when read (`/status`, `plumline top`): the furthest behind need a pass over the tenants.
     Object.defineProperty(this.stats, 'tenants', { enumerable: true, configurable: true, get: () => book.view() });
     return book;
@@ -212,7 +215,7 @@ export class ComponentTelemetry implements PluginTelemetry {
    * SDK records traces) can travel with the batch. Call `end` when the write settled, with its error.
    */
   startWrite(name: string, attributes: Record<string, string | number>): { traceparent: string | undefined; end(error?: unknown): void } {
-    const token = { startedMs: Date.now() };
+    const token = { startedMs: this.clock.now() };
     this.pending.add(token);
     const span = this.tracer.startSpan(name, { attributes: { 'plumline.component': this.componentId, ...attributes } });
     const sc = span.spanContext();
@@ -225,7 +228,7 @@ export class ComponentTelemetry implements PluginTelemetry {
     };
   }
   /** Failing, or a write that has taken longer than `stallMs`. */
-  health(stallMs: number, now = Date.now()): ComponentHealth {
+  health(stallMs: number, now = this.clock.now()): ComponentHealth {
     if (this.failure) return { ok: false, reason: this.failure };
     let tenants: Omit<ComponentHealth, 'ok'> = {};
     if (this.book) {
@@ -273,12 +276,12 @@ export class ComponentTelemetry implements PluginTelemetry {
   }
   /** An error of this component; given it, it becomes the component's last error (retriable: `true` when it will be retried). */
   error(error?: unknown, retriable = false): void {
-    if (error !== undefined) this.stats.lastError = errorNote(error, retriable);
+    if (error !== undefined) this.stats.lastError = errorNote(error, retriable, this.clock.now());
     this.stats.errors++;
     this.inst.errors.add(1, this.attributes);
   }
   retry(error?: unknown): void {
-    if (error !== undefined) this.stats.lastError = errorNote(error, true);
+    if (error !== undefined) this.stats.lastError = errorNote(error, true, this.clock.now());
     this.stats.retries++;
     this.inst.retries.add(1, this.attributes);
   }

@@ -1,4 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableGauge } from '@opentelemetry/api';
+import { systemClock, type Clock } from './util/clock.js';
 import { errorNote, type ErrorNote } from './telemetry.js';
 
 /** How many tenants the views list by name (failing, behind): the rest are counted. */
@@ -78,9 +79,11 @@ function instruments(meter: Meter): TenantInstruments {
     for (const b of books) b.observe((t, attrs) => t.lastPollMs !== undefined && r.observe(t.lastPollMs / 1000, attrs), 'min');
   });
   lag.addCallback((r) => {
-    const now = Date.now();
-    // From the add on (0 then): before its first poll read to the end, the time it has waited.
-    for (const b of books) b.observe((t, attrs) => r.observe(Math.max(0, (now - (t.caughtUpToMs ?? t.addedMs)) / 1000), attrs), 'lag');
+    for (const b of books) {
+      const now = b.clock.now();
+      // From the add on (0 then): before its first poll read to the end, the time it has waited.
+      b.observe((t, attrs) => r.observe(Math.max(0, (now - (t.caughtUpToMs ?? t.addedMs)) / 1000), attrs), 'lag');
+    }
   });
   found = {
     events: meter.createCounter('plumline.tenant.events', { description: 'Events read per tenant (account)' }),
@@ -134,6 +137,8 @@ export class TenantBook {
     private readonly accountLabel: boolean,
     /** A tenant further behind than this is listed as behind. */
     private readonly behindSec: number,
+    /** Where poll times, failure times and lag read the time. */
+    readonly clock: Clock = systemClock,
   ) {
     this.inst = instruments(meter);
     books.add(this);
@@ -149,7 +154,7 @@ export class TenantBook {
 
   /** The tenant `account`'s reporter; a tenant no longer read is `forget`-ed. */
   tenant(account: string): TenantTelemetry {
-    const t: Tenant = this.tenants.get(account) ?? { account, state: 'ok', addedMs: Date.now() };
+    const t: Tenant = this.tenants.get(account) ?? { account, state: 'ok', addedMs: this.clock.now() };
     this.tenants.set(account, t);
     const attrs = this.attrs(account);
     // Every series from the add on, at 0: an alert on a tenant's retries needs it before the first one.
@@ -160,21 +165,21 @@ export class TenantBook {
       events: (n) => n > 0 && this.inst.events.add(n, attrs),
       retry: (error) => {
         this.inst.retries.add(1, attrs);
-        if (error !== undefined) t.error = errorNote(error, true);
+        if (error !== undefined) t.error = errorNote(error, true, this.clock.now());
       },
       polled: (rangeEndMs) => {
-        t.lastPollMs = Date.now();
+        t.lastPollMs = this.clock.now();
         t.caughtUpToMs = rangeEndMs;
       },
       failed: (error, nextAttemptMs) => {
         this.inst.errors.add(1, attrs);
-        t.sinceMs ??= Date.now();
+        t.sinceMs ??= this.clock.now();
         t.state = nextAttemptMs === undefined ? 'failed' : 'backoff';
-        t.error = errorNote(error, nextAttemptMs !== undefined);
+        t.error = errorNote(error, nextAttemptMs !== undefined, this.clock.now());
         t.nextAttemptMs = nextAttemptMs;
       },
       retrying: () => {
-        if (t.state === 'ok') t.sinceMs = Date.now();
+        if (t.state === 'ok') t.sinceMs = this.clock.now();
         t.state = 'backoff';
       },
       recovered: () => {
@@ -206,7 +211,7 @@ export class TenantBook {
   /** Tenants failing now (backoff or given up), by name. */
   failingTenants(): TenantNote[] {
     const out: TenantNote[] = [];
-    for (const t of this.tenants.values()) if (t.state !== 'ok') out.push(this.note(t, Date.now()));
+    for (const t of this.tenants.values()) if (t.state !== 'ok') out.push(this.note(t, this.clock.now()));
     return out.sort((a, b) => (a.sinceMs ?? 0) - (b.sinceMs ?? 0));
   }
 
@@ -214,7 +219,7 @@ export class TenantBook {
     return this.tenants.size;
   }
 
-  view(nowMs = Date.now()): TenantsView {
+  view(nowMs = this.clock.now()): TenantsView {
     const failing = this.failingTenants();
     const behind: TenantNote[] = [];
     for (const t of this.tenants.values()) {

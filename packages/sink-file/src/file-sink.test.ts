@@ -8,6 +8,7 @@ import { ComponentTelemetry } from '@plumline/core/host';
 import { fileSink, type FileSink } from './index.js';
 import { ownerFile } from './output-owner.js';
 import { tmpDir } from '@plumline/core/testing';
+import { systemClock } from '@plumline/core/util';
 
 /** The onCommit hooks each state's sinks registered: `commit(state)` runs them, as the runtime does before writing checkpoints. */
 const hooksOf = new WeakMap<MemoryStateStore, ((info: CommitInfo) => Promise<void>)[]>();
@@ -29,6 +30,7 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
   return {
     id: 'files',
     type: 'file',
+    clock: systemClock,
     logger: logs ? createLogger({ level: 'warn', destination: new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) }) }) : createLogger({ level: 'silent' }),
     meter: telemetry.meter,
     tracer: telemetry.tracer,

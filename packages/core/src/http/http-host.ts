@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import { sleep } from '../util/backoff.js';
+import { systemClock } from '../util/clock.js';
 
 /** Options of {@link HttpHost}. */
 export interface HttpHostOptions {
@@ -33,7 +34,7 @@ export class HttpHost {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(private readonly o: HttpHostOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? systemClock.now;
     this.sleep = o.sleep ?? sleep;
   }
 

@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { CallEvent } from '../event.js';
 import type { Pipeline } from '../runtime/pipeline.js';
+import { systemClock } from '../util/clock.js';
 
 /** Dead letters the ops views keep: the last few are a sample to read, the counters say how many. */
 export const RECENT_DEAD_LETTERS = 20;
@@ -42,7 +43,7 @@ export class RecentDeadLetters {
       record = String(e.raw);
     }
     this.ring.push({
-      atMs: Date.parse(e.time) || Date.now(),
+      atMs: Date.parse(e.time) || systemClock.now(),
       component: String(a.component ?? e.source),
       code: String(a.code ?? ''),
       reason: String(a.reason ?? ''),

@@ -4,6 +4,7 @@ import type { ComponentHealth, ComponentStats, ErrorNote } from '../telemetry.js
 import type { JsonValue } from '../util/json.js';
 import { summarizeCheckpoint } from './checkpoint-summary.js';
 import type { DeadLetterNote } from './recent-dead-letters.js';
+import { systemClock } from '../util/clock.js';
 
 /** One component as `/status` shows it. */
 export interface StatusComponent {
@@ -59,7 +60,7 @@ export function statusDocument(pipeline: Pipeline, o: { checkpoints?: { atMs: nu
     };
   });
   const errors = components.flatMap((c) => (c.stats?.lastError ? [{ component: c.id, ...c.stats.lastError }] : []));
-  const nowMs = o.nowMs ?? Date.now();
+  const nowMs = o.nowMs ?? systemClock.now();
   if (health.error !== undefined) errors.push({ component: pipeline.id, atMs: nowMs, message: health.error, retriable: false });
   return {
     pipeline: pipeline.id,

@@ -5,11 +5,15 @@ import type { BatchPosition, SourceReceipt } from '../receipt.js';
 import type { StagedWrite, StateStore } from '../state/state-store.js';
 import type { ComponentTelemetry } from '../telemetry.js';
 import { isJsonObject, type JsonValue } from '../util/json.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import type { SourceTracker, StoredCheckpoint } from './source-tracker.js';
 import { checkpointsJson } from './stored-checkpoints.js';
 
 /** The state key the checkpoints of every source are stored under. */
 export const CHECKPOINTS_KEY = 'checkpoints';
+
+/** At most this many rounds of final commit (see CommitCoordinator.commitFinal). */
+const MAX_FINAL_COMMIT_ROUNDS = 8;
 
 /**
  * Decides what is committed and when: the checkpoints every sink has durably passed, after the
@@ -28,7 +32,7 @@ export class CommitCoordinator {
   /** The first checkpoint of this run that moved was logged (operators and crash tests watch for it). */
   private progressLogged = false;
   private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private timerCommitRunning = false;
   /** Sources told of their durable checkpoints (Source.committed), by source id. */
   private readonly sourceListeners = new Map<string, (position: JsonValue) => Promise<void>>();
@@ -43,6 +47,7 @@ export class CommitCoordinator {
     private readonly telemetryOf: (id: string) => ComponentTelemetry | undefined,
     /** True when an exactly-once sink stores the checkpoints with its data (the plain commit must not write them too). */
     private readonly sinkOwnsCheckpoints: () => boolean,
+    private readonly clock: Clock = systemClock,
   ) {
     this.lastCommitted = seqsOf(restored);
     this.committedSeq = Object.fromEntries(Object.entries(restored).map(([id, c]) => [id, c.seq]));
@@ -111,20 +116,39 @@ export class CommitCoordinator {
     return writes;
   };
 
-  /** Commits every `intervalMs`, one commit at a time: a slow store must not have a queue of commits build up behind it. */
+  /**
+   * Commits every `intervalMs`, one commit at a time: a slow store must not have a queue of
+   * commits build up behind it. The loop holds the process open until `stopTimer` (a running
+   * pipeline must not exit while every other wait is on a timer that does not).
+   */
   startTimer(intervalMs: number, onError: (err: unknown) => void): void {
-    this.timer = setInterval(() => {
-      if (this.timerCommitRunning) return;
-      this.timerCommitRunning = true;
-      void this.commit()
-        .catch(onError)
-        .finally(() => (this.timerCommitRunning = false));
-    }, intervalMs);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(
+      () => {
+        if (this.timerCommitRunning) return;
+        this.timerCommitRunning = true;
+        void this.commit()
+          .catch(onError)
+          .finally(() => (this.timerCommitRunning = false));
+      },
+      intervalMs,
+      { keepAlive: true },
+    );
   }
 
   stopTimer(): void {
-    clearInterval(this.timer);
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /**
+   * The commits at the end: rounds until one stores nothing new. Holds that wait for a commit (an
+   * operator's events that left under another batch's positions) end in the hooks of the next
+   * one, so a round that moved the checkpoints is followed by one that lets them pass those holds;
+   * a round that moved nothing told the hooks nothing new. Bounded: a hook that released a hold
+   * at every round would otherwise keep the end from coming.
+   */
+  async commitFinal(): Promise<void> {
+    for (let round = 0; round < MAX_FINAL_COMMIT_ROUNDS; round++) if (!(await this.commit(true))) return;
   }
 
   /**
@@ -132,8 +156,8 @@ export class CommitCoordinator {
    * state. The checkpoints are taken before the hooks run (what the hooks persist covers them);
    * the final commit takes them again after, for the holds the hooks released.
    */
-  commit(final = false): Promise<void> {
-    const next = this.chain.then(async () => {
+  commit(final = false): Promise<boolean> {
+    const next = this.chain.then(async (): Promise<boolean> => {
       let snapshot = this.snapshot();
       // The hooks run even when the checkpoints did not move: an operator's holds may be what
       // keeps them, waiting for the hooks to see the last commit.
@@ -146,14 +170,15 @@ export class CommitCoordinator {
       // A source's checkpoint is a function of its sequence number: comparing those tells a
       // commit that moved nothing without serialising every position (10,000 tenants' are MBs).
       const text = seqsOf(snapshot);
-      if (text === this.lastCommitted) return;
+      if (text === this.lastCommitted) return false;
       // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
       if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, checkpointsJson(snapshot));
       const before = this.committedSeq;
       this.committed(snapshot, text);
       await this.tellSources(snapshot, before);
+      return true;
     });
-    this.chain = next.catch(() => {});
+    this.chain = next.then(() => {}, () => {});
     return next;
   }
 
@@ -179,7 +204,7 @@ export class CommitCoordinator {
 
   /** Takes note of checkpoints that are now durable: lag, what isCommitted answers, the first-progress log line. */
   private committed(snapshot: Record<string, StoredCheckpoint>, text: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [id, tracker] of this.trackers) {
       const t = tracker.committedEventTimeMs;
       if (!Number.isNaN(t)) this.telemetryOf(id)?.checkpointLag((now - t) / 1000);

@@ -1,6 +1,7 @@
 import type { DeadLetter } from '../event.js';
 import type { Logger } from '../logger.js';
 import { lenientJson } from '../util/lenient-json.js';
+import { systemClock } from '../util/clock.js';
 
 /** Between two warnings about one code of one component, at least this long; what comes meanwhile is counted and told with the next. */
 export const DEAD_LETTER_WARN_INTERVAL_MS = 10_000;
@@ -59,7 +60,7 @@ export class DeadLetterLedger {
     private readonly logger: Logger,
     options: { /** Where the dead letters go, for the warnings ("the dead-letter file …", "sink …"). */ destination?: string; now?: () => number; intervalMs?: number } = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
     this.destination = options.destination;
     this.intervalMs = options.intervalMs ?? DEAD_LETTER_WARN_INTERVAL_MS;
   }

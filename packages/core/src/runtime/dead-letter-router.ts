@@ -15,12 +15,16 @@ export class DeadLetterRouter {
   /** Components that may still send dead letters. */
   private producers = 0;
 
-  constructor(private readonly ledger: DeadLetterLedger) {}
+  constructor(
+    private readonly ledger: DeadLetterLedger,
+    /** The pipeline's clock: a dead letter's `time`. */
+    private readonly now: () => number,
+  ) {}
 
   /** Sends `dead` (refused by `component`) under `batch`'s receipt, which the caller retained for it. */
   send(component: string, dead: readonly DeadLetter[], batch: Batch): void {
     this.ledger.record(component, dead);
-    this.stream.next({ events: dead.map((d) => deadLetterEvent(d, component)), receipt: batch.receipt });
+    this.stream.next({ events: dead.map((d) => deadLetterEvent(d, component, this.now())), receipt: batch.receipt });
   }
 
   /**

@@ -7,10 +7,10 @@ import { lenientJson } from '../util/lenient-json.js';
 let counter = 0;
 
 /** A dead letter as it travels on the `dead_letter` stream. */
-export function deadLetterEvent(dead: DeadLetter, component: string): CallEvent {
-  const now = new Date().toISOString();
+export function deadLetterEvent(dead: DeadLetter, component: string, nowMs: number): CallEvent {
+  const now = new Date(nowMs).toISOString();
   return {
-    id: `dead_letter:${component}:${Date.now().toString(36)}:${(counter++).toString(36)}`,
+    id: `dead_letter:${component}:${nowMs.toString(36)}:${(counter++).toString(36)}`,
     source: component,
     kind: 'dead_letter',
     time: now,

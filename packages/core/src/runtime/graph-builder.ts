@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Operator, Sink, Source } from '../plugin.js';
 import { throwOnMisuse, type ReceiptMisuse } from '../receipt.js';
 import { ComponentTelemetry } from '../telemetry.js';
+import type { Clock } from '../util/clock.js';
 import { SINK_BACKOFF } from '../util/backoff.js';
 import { DEAD_LETTER_STREAM } from '../config/pipeline-schema.js';
 import { UNMATCHED_OUTPUT } from '../operators/route/route-operator.js';
@@ -50,6 +51,8 @@ export interface GraphParts {
   taps: OutputTaps;
   /** Counts and warns about every record a component refuses. */
   deadLetters: DeadLetterLedger;
+  /** The pipeline's clock: sink retries and waits. */
+  clock: Clock;
 }
 
 export interface Graph {
@@ -74,7 +77,7 @@ export class GraphBuilder {
   private readonly connectables: Connectable<Batch>[] = [];
 
   constructor(private readonly p: GraphParts) {
-    this.dead = new DeadLetterRouter(p.deadLetters);
+    this.dead = new DeadLetterRouter(p.deadLetters, () => p.clock.now());
     for (const c of [...p.definition.transforms, ...p.definition.sinks]) for (const ref of c.inputs) this.consumers.set(ref, (this.consumers.get(ref) ?? 0) + 1);
   }
 
@@ -179,7 +182,7 @@ export class GraphBuilder {
 
   private addSinks(): { runners: Promise<void>[]; implicitSinks: Created<Sink>[] } {
     const { definition: def } = this.p;
-    const common: Omit<SinkRunnerOptions, 'deadLetter'> = { maxRetries: def.settings.sink_max_retries, backoff: SINK_BACKOFF, signal: this.p.hardStop, onFatal: (err: unknown) => this.p.fail(err) };
+    const common: Omit<SinkRunnerOptions, 'deadLetter'> = { maxRetries: def.settings.sink_max_retries, backoff: SINK_BACKOFF, signal: this.p.hardStop, onFatal: (err: unknown) => this.p.fail(err), clock: this.p.clock };
     const runners: Promise<void>[] = [];
     let deadConsumed = false;
     for (const [i, c] of def.sinks.entries()) {
@@ -210,7 +213,7 @@ export class GraphBuilder {
 
   /** With no sink taking `dead_letter`, the dead letters go to `dead_letter.path` (NDJSON). */
   private deadLetterFile(common: Omit<SinkRunnerOptions, 'deadLetter'>): { created: Created<Sink>; finished: Promise<void> } {
-    const telemetry = new ComponentTelemetry(DEAD_LETTER_STREAM, 'dead_letter_file', 'sink');
+    const telemetry = new ComponentTelemetry(DEAD_LETTER_STREAM, 'dead_letter_file', 'sink', this.p.clock);
     this.p.addTelemetry(telemetry);
     const sink = new DeadLetterFileSink(resolve(this.p.definition.deadLetterPath));
     const logger = this.p.logger.child({ component: DEAD_LETTER_STREAM });

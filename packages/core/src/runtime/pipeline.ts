@@ -21,6 +21,7 @@ import { directoryStatePlugin } from '../state/directory-state-plugin.js';
 import { corePlugins } from '../builtins.js';
 import { exactlyOnceSinksMessage, resolvePipeline, resolvePipelineFile, type ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** After abort(), how long the final commit and the closing of components may still take before `done` settles without them. */
 export const ABORT_GRACE_MS = 1_000;
@@ -54,6 +55,8 @@ export interface PipelineOptions {
    * otherwise it is logged (`RECEIPT_RELEASED_TWICE`) and counted as an error of the source.
    */
   strictReceipts?: boolean;
+  /** Where the pipeline and its components read the time and wait (commit interval, timeouts, polls, backoff). Default: the system clock; tests pass a FakeClock. */
+  clock?: Clock;
 }
 
 /** What `done` and `stop()` resolve with: final counters, the checkpoints as committed, and the run's dead letters. */
@@ -210,8 +213,7 @@ class PipelineRuntime implements Pipeline {
   private sources: Created<Source>[] = [];
   private operators: Created<Operator>[] = [];
   private sinks: Created<Sink>[] = [];
-  /** Held while running: a running pipeline keeps the process alive even while every wait is on unref'd timers. */
-  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
   /** The first error that failed the pipeline. */
   private fatal: unknown;
   /** What ended it: the message of the error that failed it, if one did (health). */
@@ -228,13 +230,14 @@ class PipelineRuntime implements Pipeline {
     private readonly options: PipelineOptions,
   ) {
     this.id = definition.id;
+    this.clock = options.clock ?? systemClock;
     this.atomic = definition.sinks.some((s) => s.bound.atomicProblems(undefined) !== undefined);
     this.taps = new OutputTaps(outputRefs(definition));
     // Many concurrent waits (sink retries, source sleeps) listen on these signals at once.
     setMaxListeners(0, this.sourcesStop.signal, this.hardStop.signal);
     for (const s of definition.secrets) this.redactor.add(s);
     this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
-    this.deadLetters = new DeadLetterLedger(this.logger, { destination: deadLetterDestination(definition) });
+    this.deadLetters = new DeadLetterLedger(this.logger, { destination: deadLetterDestination(definition), now: () => this.clock.now() });
     this.settle = pipelineEnd(options.signal, () => this.stop());
     this.done = this.settle.done;
   }
@@ -299,12 +302,13 @@ class PipelineRuntime implements Pipeline {
   }
 
   private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): OperatorContext {
-    const telemetry = new ComponentTelemetry(id, type, kind);
+    const telemetry = new ComponentTelemetry(id, type, kind, this.clock);
     this.telemetry.set(id, telemetry);
     const commits = this.commits!;
     return {
       id,
       type,
+      clock: this.clock,
       logger: this.logger.child({ component: id }),
       meter: telemetry.meter,
       tracer: telemetry.tracer,
@@ -359,9 +363,9 @@ class PipelineRuntime implements Pipeline {
     const stored = checkStoredCheckpoints(await this.state.get(CHECKPOINTS_KEY), where);
     const restored = upgradeCheckpoints(def.sources, stored);
     checkPositions(def.sources, restored, where);
-    this.commits = new CommitCoordinator(this.state, restored, this.logger, (id) => this.telemetry.get(id), () => this.sinks.some((s) => s.instance.ownsCheckpoints));
-    this.stored.next({ atMs: Date.now(), checkpoints: restored });
-    this.commits.onStored = (checkpoints) => this.stored.next({ atMs: Date.now(), checkpoints });
+    this.commits = new CommitCoordinator(this.state, restored, this.logger, (id) => this.telemetry.get(id), () => this.sinks.some((s) => s.instance.ownsCheckpoints), this.clock);
+    this.stored.next({ atMs: this.clock.now(), checkpoints: restored });
+    this.commits.onStored = (checkpoints) => this.stored.next({ atMs: this.clock.now(), checkpoints });
     await this.createComponents();
     this.checkExactlyOnce();
     const graph = new GraphBuilder({
@@ -379,6 +383,7 @@ class PipelineRuntime implements Pipeline {
       strictReceipts: this.options.strictReceipts ?? STRICT_RECEIPTS,
       taps: this.taps,
       deadLetters: this.deadLetters,
+      clock: this.clock,
     }).build();
     this.sinks.push(...graph.implicitSinks);
     void graph.finished.then(
@@ -389,8 +394,9 @@ class PipelineRuntime implements Pipeline {
       },
     );
     graph.connect();
+    // The commit loop holds the process open while the pipeline runs, even while every other
+    // wait is on a timer that does not; it ends at finish().
     this.commits.startTimer(def.settings.commit_interval, (err) => this.reportError('state', err));
-    this.keepAlive = setInterval(() => {}, 1 << 30);
     this.startCompleted = true;
     this.enter('running');
     this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false, checkpoints: loggableCheckpoints(this.commits.restored) }, 'pipeline started');
@@ -444,16 +450,9 @@ class PipelineRuntime implements Pipeline {
     if (this.reached('finishing')) return;
     this.enter('finishing');
     this.commits?.stopTimer();
-    clearInterval(this.keepAlive);
-    this.keepAlive = undefined;
     let commitError: unknown;
     try {
-      await this.untilAborted(async () => {
-        // Holds that wait for a commit (an operator's events that left under another batch's
-        // positions) end in the hooks of the next one: a second round lets the checkpoints pass them.
-        await this.commits?.commit(true);
-        await this.commits?.commit(true);
-      });
+      await this.untilAborted(() => this.commits?.commitFinal() ?? Promise.resolve());
     } catch (err) {
       commitError = err;
     }
@@ -485,17 +484,16 @@ class PipelineRuntime implements Pipeline {
    */
   private untilAborted(work: () => Promise<void>): Promise<void> {
     const signal = this.hardStop.signal;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const arm = (): void => {
-      timer = setTimeout(() => giveUp(signal.reason), ABORT_GRACE_MS);
-      timer.unref();
+      timer = this.clock.setTimeout(() => giveUp(signal.reason), ABORT_GRACE_MS);
     };
     let giveUp!: (reason: unknown) => void;
     const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
     if (signal.aborted) arm();
     else signal.addEventListener('abort', arm, { once: true });
     return Promise.race([work(), gaveUp]).finally(() => {
-      clearTimeout(timer);
+      timer?.cancel();
       signal.removeEventListener('abort', arm);
     });
   }
@@ -538,15 +536,14 @@ class PipelineRuntime implements Pipeline {
       }
       await this.startWork?.catch(() => {});
       this.enter('stopping');
-      const timeout = setTimeout(() => {
+      const timeout = this.clock.setTimeout(() => {
         this.logger.error({ timeoutMs: this.definition.settings.shutdown_timeout }, 'graceful stop timed out; aborting in-flight work');
         this.abort();
       }, this.definition.settings.shutdown_timeout);
-      timeout.unref();
       try {
         return await this.done;
       } finally {
-        clearTimeout(timeout);
+        timeout.cancel();
       }
     })());
   }

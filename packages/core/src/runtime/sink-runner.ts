@@ -7,7 +7,8 @@ import type { Sink, SinkBatch } from '../plugin.js';
 import { sourceReceiptsOf, type SourceReceipt } from '../receipt.js';
 import type { StagedWrite } from '../state/state-store.js';
 import type { ComponentTelemetry } from '../telemetry.js';
-import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
+import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.js';
+import type { Clock } from '../util/clock.js';
 
 /** Most batches one atomic write groups together. */
 export const MAX_ATOMIC_GROUP_BATCHES = 64;
@@ -33,6 +34,8 @@ export interface SinkRunnerOptions {
   deadLetter: (dead: readonly DeadLetter[], batch: Batch) => void;
   /** A write that cannot succeed: the pipeline fails. */
   onFatal: (error: unknown) => void;
+  /** Where retry backoff and the atomic group's wait are timed. */
+  clock: Clock;
   /**
    * For sinks that own checkpoints: the state writes to commit with a group of batches, given
    * the source batches that settle once the group is written (checkpoints after them, their
@@ -57,6 +60,8 @@ export class SinkRunner {
   private completed = false;
   private failed = false;
   private pumpScheduled = false;
+  /** Wakes an atomic group waiting for the rest of its source batches: a batch was queued. */
+  private arrived: (() => void) | undefined;
   private finishedResolve!: () => void;
   private readonly finished = new Promise<void>((resolve) => (this.finishedResolve = resolve));
 
@@ -83,6 +88,7 @@ export class SinkRunner {
           return;
         }
         this.queue.push(batch);
+        this.arrived?.();
         if (this.sink.ownsCheckpoints) this.schedulePump();
         else this.pump();
       },
@@ -143,10 +149,12 @@ export class SinkRunner {
 
   /** Waits (bounded) until the group holds every outstanding reference of its source batches, then writes it whole. */
   private async writeAtomicGroup(group: Batch[]): Promise<void> {
-    const deadline = Date.now() + ATOMIC_GROUP_WAIT_MS;
+    const deadline = this.options.clock.now() + ATOMIC_GROUP_WAIT_MS;
     let counts = referenceCounts(group);
-    while (!covers(counts) && Date.now() < deadline && !this.failed && !this.options.signal.aborted) {
-      await sleep(1, this.options.signal).catch(() => {});
+    while (!covers(counts) && !this.failed && !this.options.signal.aborted) {
+      const leftMs = deadline - this.options.clock.now();
+      if (leftMs <= 0) break;
+      await this.nextChange(counts.keys(), leftMs);
       if (this.queue.length && group.length < MAX_ATOMIC_GROUP_BATCHES) {
         group.push(...this.queue.splice(0, MAX_ATOMIC_GROUP_BATCHES - group.length));
         counts = referenceCounts(group);
@@ -159,6 +167,22 @@ export class SinkRunner {
     const settling = [...counts].filter(([r, n]) => r.references <= n).map(([r]) => r);
     const writes = this.options.atomicWrites?.(settling, [...counts.keys()]) ?? [];
     return this.writeWithRetry(group, writes);
+  }
+
+  /** Resolves at the first of: a batch queued, a reference of `receipts` released (or settled), the stop given up on, `ms` passed. */
+  private nextChange(receipts: Iterable<SourceReceipt>, ms: number): Promise<void> {
+    const signal = this.options.signal;
+    return new Promise<void>((resolve) => {
+      const timer = this.options.clock.setTimeout(wake, ms);
+      this.arrived = wake;
+      for (const r of receipts) r.onceReleased(wake);
+      signal.addEventListener('abort', wake, { once: true });
+      function wake(): void {
+        timer.cancel();
+        signal.removeEventListener('abort', wake);
+        resolve();
+      }
+    }).finally(() => (this.arrived = undefined));
   }
 
   private async writeWithRetry(group: readonly Batch[], writes?: StagedWrite[]): Promise<void> {
@@ -207,7 +231,7 @@ export class SinkRunner {
         const delay = backoffDelayMs(attempt + 1, this.options.backoff);
         this.logger.warn({ err, attempt: attempt + 1, delayMs: delay }, 'sink write failed; retrying');
         try {
-          await sleep(delay, this.options.signal);
+          await this.options.clock.sleep(delay, this.options.signal);
         } catch {
           // Hard stop while waiting: the next loop turn gives up.
         }

@@ -11,6 +11,7 @@ import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
 import type { CommittedCheckpoints, Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
+import { systemClock, type Timer } from '../util/clock.js';
 
 /** Makes the pipeline that runs one task (the ordinary runtime, given a definition narrowed to the task). */
 export type TaskRuntimeFactory = (definition: ResolvedPipeline, options: PipelineOptions) => Pipeline;
@@ -126,7 +127,7 @@ export class TaskPipeline implements Pipeline {
   /** The tasks of the latest assignment. */
   private held = new Set<number>();
   /** Relaunches waiting (see RELAUNCH_AFTER_FENCED_MS), cleared when the pipeline stops. */
-  private readonly relaunches = new Set<NodeJS.Timeout>();
+  private readonly relaunches = new Set<Timer>();
   /** Assignment changes, applied one after the other. */
   private changes: Promise<void> = Promise.resolve();
   private membership: TaskMembership | undefined;
@@ -254,13 +255,12 @@ export class TaskPipeline implements Pipeline {
   }
 
   private relaunchLater(id: number): void {
-    const timer = setTimeout(() => {
+    const timer = (this.options.clock ?? systemClock).setTimeout(() => {
       this.relaunches.delete(timer);
       this.enqueue(async () => {
         if ((this.phase === 'starting' || this.phase === 'running') && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
       });
     }, RELAUNCH_AFTER_FENCED_MS);
-    timer.unref();
     this.relaunches.add(timer);
   }
 
@@ -325,7 +325,7 @@ export class TaskPipeline implements Pipeline {
   /** Leaves the group (the tasks already stopped) and settles `done`. */
   private async end(error: unknown): Promise<void> {
     if (this.phase === 'ended') return;
-    for (const timer of this.relaunches) clearTimeout(timer);
+    for (const timer of this.relaunches) timer.cancel();
     this.relaunches.clear();
     await this.membership?.leave().catch((err: unknown) => this.logger.warn({ err }, 'leaving the task group failed; the group notices at its session timeout'));
     this.settle.unlisten();

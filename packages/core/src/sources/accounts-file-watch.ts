@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { validateConfig } from '../config/validate.js';
 import { YamlDocument } from '../config/yaml-document.js';
 import { collectSecrets } from '../schema.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** How often the accounts file is checked when change events do not come (network file systems). */
 export const ACCOUNTS_FILE_POLL_MS = 2_000;
@@ -28,6 +29,8 @@ export interface AccountsFileWatchOptions<A> {
   /** Told the refusal of a version (its located errors, one line), and `undefined` once a version is applied again: the views show it meanwhile. */
   refused?: (message: string | undefined) => void;
   pollMs?: number;
+  /** Times the settle delay after a change event (`ctx.clock`). Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface AccountsFileWatchOptions<A> {
  */
 export class AccountsFileWatch<A extends { name: string }> {
   private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private lastText: string | undefined;
   /** The text of the version refused last: the change event and the stat poll both see it; it is refused (and logged) once. */
   private refusedText: string | undefined;
@@ -64,9 +67,8 @@ export class AccountsFileWatch<A extends { name: string }> {
 
   private soon(): void {
     if (this.closed) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload(false), SETTLE_MS);
-    this.timer.unref();
+    this.timer?.cancel();
+    this.timer = (this.o.clock ?? systemClock).setTimeout(() => void this.reload(false), SETTLE_MS);
   }
 
   /** Reads the file now; `force` (SIGHUP): applies it even when its text did not change (a variable may have). */
@@ -116,7 +118,7 @@ export class AccountsFileWatch<A extends { name: string }> {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.watcher?.close();
     unwatchFile(this.o.file);
   }

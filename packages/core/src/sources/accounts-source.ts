@@ -5,6 +5,7 @@ import type { ComponentContext, Source, SourcePage } from '../plugin.js';
 import type { PluginTelemetry } from '../telemetry.js';
 import type { TenantBook, TenantTelemetry } from '../tenant-telemetry.js';
 import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /**
  * The checkpoint of a source over many accounts: each account's own checkpoint, by account name.
@@ -40,8 +41,10 @@ export interface AccountsSourceOptions {
   failedBackoff?: BackoffPolicy;
   /** A bounded run: accounts read to their end (or given up on) of all, as each ends. */
   progress?: (ended: number, total: number) => void;
-  /** Timers (tests pass a fake clock's): calls `fn` after `ms`; returns the cancel. */
+  /** Timers (tests pass a fake clock's): calls `fn` after `ms`; returns the cancel. Default: `clock`'s. */
   setTimer?: (fn: () => void, ms: number) => () => void;
+  /** Where the accounts' retry times are read and timed (`ctx.clock`). Default: the system clock. */
+  clock?: Clock;
 }
 
 /** A source of many accounts whose set can change while it runs. */
@@ -61,11 +64,12 @@ const tagged = (events: CallEvent[], account: string): CallEvent[] => events.map
 
 const defaultIsRejected = (err: unknown): boolean => /_AUTH_FAILED$/.test(String((err as { code?: unknown })?.code ?? ''));
 
-const defaultTimer = (fn: () => void, ms: number): (() => void) => {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return () => clearTimeout(t);
-};
+const timerOf =
+  (clock: Clock) =>
+  (fn: () => void, ms: number): (() => void) => {
+    const t = clock.setTimeout(fn, ms);
+    return () => t.cancel();
+  };
 
 interface Tenant<C> {
   account: AccountSource<C>;
@@ -118,7 +122,8 @@ export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: Acco
     wake = undefined;
     w?.();
   };
-  const setTimer = o.setTimer ?? defaultTimer;
+  const clock = o.clock ?? systemClock;
+  const setTimer = o.setTimer ?? timerOf(clock);
   const reportProgress = (): void => {
     if (!o.progress) return;
     let ended = 0;
@@ -184,7 +189,7 @@ export function accountsSource<C>(accounts: readonly AccountSource<C>[], o: Acco
     }
     const delayMs = rejected ? (o.rejectedRetryMs ?? DEFAULT_REJECTED_RETRY_MS) : backoffDelayMs(t.failures, o.failedBackoff ?? ACCOUNT_BACKOFF);
     t.state = 'waiting';
-    t.report.failed(error, Date.now() + delayMs);
+    t.report.failed(error, clock.now() + delayMs);
     o.logger.error({ account: t.account.name, code, err: error, retryInMs: delayMs, failures: t.failures }, rejected ? "the vendor refused an account's credentials: the account waits (the others go on) and is tried again later, or at once when its entry in the accounts changes" : 'reading an account failed: the account waits (the others go on) and is tried again');
     t.cancelTimer = setTimer(() => {
       t.cancelTimer = undefined;

@@ -104,7 +104,8 @@ describe('pollRanges', () => {
   it('clamps starts, and keeps polling up to now when unbounded until aborted', async () => {
     const reads: [string, number, number][] = [];
     const ac = new AbortController();
-    let t = 100;
+    // Time passes while a range is read (50 each), not per call of now().
+    let t = 150;
     await collect(
       {
         streams: ['a'],
@@ -113,9 +114,10 @@ describe('pollRanges', () => {
         firstStart: 0,
         clampStart: (_s, from) => Math.max(from, 20),
         signal: ac.signal,
-        now: () => (t += 50),
+        now: () => t,
         async *read(stream, from, to) {
           reads.push([stream, from, to]);
+          t += 50;
           if (reads.length === 3) ac.abort();
           yield { events: [] };
         },

@@ -24,10 +24,10 @@ export const DEFAULT_BOUNDED_RETRY_DURATION_MS = 5 * 60_000;
  * `onRetry`/`onRecovered` for a polling source: a warning per attempt, a retry counted, not ready
  * until a part succeeds; and `onNextPoll`: when the next poll starts, for the ops views.
  */
-export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetry'>): Pick<PollRangesOptions<string>, 'onRetry' | 'onRecovered' | 'onNextPoll'> {
+export function outageReporting(ctx: Pick<ComponentContext, 'logger' | 'telemetry' | 'clock'>): Pick<PollRangesOptions<string>, 'onRetry' | 'onRecovered' | 'onNextPoll'> {
   return {
     // Wall time, for people reading the views: the wait itself runs on `sleep`.
-    onNextPoll: (delayMs) => ctx.telemetry.nextPoll(delayMs === undefined ? undefined : Date.now() + delayMs),
+    onNextPoll: (delayMs) => ctx.telemetry.nextPoll(delayMs === undefined ? undefined : ctx.clock.now() + delayMs),
     onRetry: (err, attempt, delayMs) => {
       const e = err as { code?: string; message?: string };
       ctx.telemetry.retry(err);
@@ -161,9 +161,9 @@ interface Part {
  * again, unless bounded.
  *
  * @example
- * read: (cp) => pollRanges({ streams: ['calls'], checkpoint: cp, firstStart: Date.now() - 86_400_000,
+ * read: (cp) => pollRanges({ streams: ['calls'], checkpoint: cp, firstStart: ctx.clock.now() - 86_400_000,
  *   configuredStart: 0, lateness: 7_200_000, pollIntervalMs: 60_000, bounded: ctx.once, signal: ctx.signal,
- *   now: Date.now, read: (stream, from, to) => fetchPages(stream, from, to) })
+ *   now: () => ctx.clock.now(), sleep: (ms, signal) => ctx.clock.sleep(ms, signal), read: (stream, from, to) => fetchPages(stream, from, to) })
  */
 export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage<PollCheckpoint<S>>> {
   const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
@@ -279,7 +279,7 @@ function reachBack<S extends string>(o: PollRangesOptions<S>, at: number, readAt
  * retry reads them again (dedupe, or a sink that keeps what a checkpoint covers, absorbs them).
  */
 async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part, seen: (id: string) => boolean): AsyncGenerator<SourcePage<JsonValue>> {
-  const started = Date.now();
+  const started = o.now();
   // A retry resumes after the last page the failed attempt yielded, when pages say where they are.
   let resume = part.resume;
   for (let attempt = 1; ; attempt++) {
@@ -295,7 +295,7 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
       // Known transient errors (network, 429, 5xx) are retried for as long as allowed; errors
       // plumline does not know a few times only, so a bug cannot spin for ever.
       const transient = isPlumlineError(err) ? err.retriable : attempt < UNKNOWN_ERROR_ATTEMPTS;
-      if (o.signal.aborted || !transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
+      if (o.signal.aborted || !transient || o.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
       const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
       if (o.turn) o.turn.failing = true;
       o.onRetry?.(err, attempt, delay);

@@ -57,7 +57,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
   const hostOf = (baseUrl: string): HttpHost => {
     const origin = new URL(baseUrl).origin;
     let h = hosts.get(origin);
-    if (!h) hosts.set(origin, (h = new HttpHost({ origin, connections: config.max_concurrent_accounts * (config.concurrency + 1), rateLimitPerSec: config.rate_limit })));
+    if (!h) hosts.set(origin, (h = new HttpHost({ origin, connections: config.max_concurrent_accounts * (config.concurrency + 1), rateLimitPerSec: config.rate_limit, now: () => ctx.clock.now(), sleep: (ms, signal) => ctx.clock.sleep(ms, signal) })));
     return h;
   };
   // Under spread: this copy's share of the accounts (read again, the file is filtered the same way).
@@ -67,7 +67,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
       version: versionOf({ base_url, ...credentials }),
       create: (signal, tenant) =>
         make({ ...config, ...credentials, base_url: base_url ?? config.base_url }, accountContext(ctx, name, signal, tenant), {
-          turn: new TenantTurn(turns),
+          turn: new TenantTurn(turns, () => ctx.clock.now()),
           host: hostOf(base_url ?? config.base_url),
           onPassDone: (endMs) => tenant.polled(endMs),
           quietCheckpointMs: QUIET_CHECKPOINT_MS,
@@ -78,6 +78,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
     logger: ctx.logger,
     book,
     signal: ctx.signal,
+    clock: ctx.clock,
     bounded: ctx.once || config.end !== undefined,
     progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
   });
@@ -85,7 +86,7 @@ export function sourceOfAccounts<C, Cfg extends ManyAccountsConfig>(
   // A run that polls follows its accounts file; a bounded one reads the accounts it started with.
   const watch =
     config.accounts_file !== undefined && accountsSchema && !accounts.bounded
-      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, secrets: (values) => ctx.addSecrets?.(values), apply: (list) => accounts.update(accountsOf(list)), refused: (message) => book.refusedFile(message) })
+      ? new AccountsFileWatch({ file: resolve(ctx.baseDir, config.accounts_file), schema: accountsSchema as z.ZodType<NonNullable<Cfg['accounts']>>, logger: ctx.logger, secrets: (values) => ctx.addSecrets?.(values), apply: (list) => accounts.update(accountsOf(list)), refused: (message) => book.refusedFile(message), clock: ctx.clock })
       : undefined;
   watch?.start();
   return {

@@ -1,3 +1,5 @@
+import { systemClock } from '../util/clock.js';
+
 /**
  * Turns of many tenants at a shared resource (a vendor's API): at most `slots` tenants hold a
  * turn at once, and tenants waiting are served in order of how overdue they are — the one whose
@@ -67,7 +69,7 @@ export class TenantTurn {
 
   constructor(
     private readonly turns: TenantTurns,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   /** Takes a turn (no-op when held); `dueMs`: when the tenant's poll fell due (default: now). */

@@ -6,6 +6,7 @@ import type { BatchPosition } from '../receipt.js';
 import { MemoryStateStore } from '../state/directory-state-store.js';
 import { isAtomicStateStore, scopeState, type StateStore } from '../state/state-store.js';
 import { ComponentTelemetry, INSTRUMENTATION_NAME } from '../telemetry.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** A context to create one plugin outside a pipeline, and what the plugin did with it. */
 export interface TestContext extends OperatorContext {
@@ -31,7 +32,7 @@ export interface TestContext extends OperatorContext {
  * const ctx = testContext({ id: 'out', type: 'file' });
  * const sink = await fileSink.create(fileSink.configSchema.parse({ path: 'out.ndjson' }), ctx);
  */
-export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted']; committedPosition?: ComponentContext['committedPosition']; atomicCommits?: boolean } = {}): TestContext {
+export function testContext(options: { id?: string; type?: string; kind?: 'source' | 'transform' | 'sink'; once?: boolean; baseDir?: string; state?: StateStore; isCommitted?: ComponentContext['isCommitted']; committedPosition?: ComponentContext['committedPosition']; atomicCommits?: boolean; clock?: Clock } = {}): TestContext {
   const id = options.id ?? 'under_test';
   const type = options.type ?? id;
   const logs: string[] = [];
@@ -43,6 +44,7 @@ export function testContext(options: { id?: string; type?: string; kind?: 'sourc
   return {
     id,
     type,
+    clock: options.clock ?? systemClock,
     logger: createLogger({ level: 'debug', pretty: false, destination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) }).child({ component: id }),
     meter: metrics.getMeter(INSTRUMENTATION_NAME),
     tracer: trace.getTracer(INSTRUMENTATION_NAME),

@@ -1,3 +1,5 @@
+import { systemClock } from './clock.js';
+
 /** Exponential backoff with full jitter, as in the AWS architecture blog's "full jitter". */
 export interface BackoffPolicy {
   /** First delay before jitter. */
@@ -27,22 +29,7 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy = DEFAULT_
   return Math.round(base / 2 + random() * (base / 2));
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. The timer never holds the process open. */
+/** Resolves after `ms` on the system clock, or rejects with the signal's reason when it aborts first. The timer never holds the process open. Components sleep on `ctx.clock` instead. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    timer.unref();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return systemClock.sleep(ms, signal);
 }

@@ -1,6 +1,7 @@
 /** `@plumline/core/util`: building blocks for plugins — durations and sizes, backoff and retry, durable files, templates, conditions and field paths. */
 export { parseDuration, formatDuration, isDuration } from './duration.js';
 export { parseByteSize } from './size.js';
+export { systemClock, type Clock, type Timer, type TimerOptions } from './clock.js';
 export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 export { writeFileAtomic, fsyncDir } from './fs-durable.js';
 export { unreadableFileProblem } from './unreadable-file.js';

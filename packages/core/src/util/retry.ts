@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { isRetriable } from '../errors.js';
-import { backoffDelayMs, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './backoff.js';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** The longest Retry-After honoured; a server asking for more gets this. */
 export const MAX_RETRY_AFTER_MS = 300_000;
 
 /** A Retry-After header (seconds or an HTTP date) in milliseconds, capped; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | string[] | undefined, now = systemClock.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return undefined;
   const secs = Number(v);
@@ -26,6 +27,8 @@ export interface RetryOptions {
   /** A server-requested wait for this error (Retry-After), which the delay will not undercut. */
   retryAfterMs?: (error: unknown) => number | undefined;
   logger?: Logger;
+  /** Where the backoff waits are timed (a component's `ctx.clock`). Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function retryWithBackoff<T>(attempt: (n: number) => Promise<T>, o:
       if (!isRetriable(err) || n >= o.maxRetries || o.signal?.aborted) throw err;
       const delay = Math.max(backoffDelayMs(n + 1, o.backoff ?? DEFAULT_BACKOFF), o.retryAfterMs?.(err) ?? 0);
       o.onRetry?.(err, n + 1, delay);
-      await sleep(delay, o.signal);
+      await (o.clock ?? systemClock).sleep(delay, o.signal);
     }
   }
 }

@@ -120,7 +120,7 @@ class Deduper {
 
   async load(): Promise<void> {
     const { blocks, legacy } = await this.readBlocks();
-    const nowSec = Math.floor(Date.now() / 1000);
+    const nowSec = Math.floor(this.ctx.clock.now() / 1000);
     let skipped = 0;
     for (const block of blocks) {
       if (!this.ctx.isCommitted(block.positions)) {
@@ -137,7 +137,7 @@ class Deduper {
   }
 
   process(batch: Batch): Batch {
-    const nowSec = Math.floor(Date.now() / 1000);
+    const nowSec = Math.floor(this.ctx.clock.now() / 1000);
     const exp = nowSec + this.ttlSec;
     const events = batch.events;
     const out: CallEvent[] = [];
@@ -205,7 +205,7 @@ class Deduper {
     const exclude = new Set<string>();
     for (const keys of this.pending.keys()) for (let i = 0; i < keys.length; i += 3) exclude.add(`${keys[i]}:${keys[i + 1]}`);
     for (const b of [...this.uncommitted, ...this.durable]) for (let i = 0; i < b.keys.length; i += 3) exclude.add(`${b.keys[i]}:${b.keys[i + 1]}`);
-    const nowSec = Math.floor(Date.now() / 1000);
+    const nowSec = Math.floor(this.ctx.clock.now() / 1000);
     const committed: number[] = [];
     this.table.forEach((hi, lo, exp) => {
       if (exclude.size === 0 || !exclude.has(`${hi}:${lo}`)) committed.push(hi, lo, exp);

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { CallEvent } from '../../event.js';
 import { defineSource, type SourcePage } from '../../plugin.js';
 import { duration } from '../../schema.js';
-import { sleep } from '../../util/backoff.js';
 import { CallGenerator } from './call-generator.js';
 
 export const DEFAULT_GENERATE_BATCH_SIZE = 1000;
@@ -55,13 +54,13 @@ export const generateSource = defineSource({
       wellFormedEvents: true,
       async *read(checkpoint: GenerateCheckpoint | undefined): AsyncGenerator<SourcePage<GenerateCheckpoint>> {
         let next = checkpoint?.next ?? 0;
-        const began = performance.now();
+        const began = ctx.clock.now();
         const firstIndex = next;
         while (next < end && !ctx.signal.aborted) {
           const n = Math.min(pageSize, end - next);
           if (config.rate !== undefined) {
-            const dueMs = ((next - firstIndex) / config.rate) * 1000 - (performance.now() - began);
-            if (dueMs > 1) await sleep(dueMs, ctx.signal).catch(() => {});
+            const dueMs = ((next - firstIndex) / config.rate) * 1000 - (ctx.clock.now() - began);
+            if (dueMs > 1) await ctx.clock.sleep(dueMs, ctx.signal).catch(() => {});
             if (ctx.signal.aborted) return;
           }
           const events: CallEvent[] = [];

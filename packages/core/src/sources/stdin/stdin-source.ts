@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CallEvent, DeadLetter } from '../../event.js';
 import { PipelineError } from '../../errors.js';
 import { defineSource, type SourcePage } from '../../plugin.js';
+import { systemClock } from '../../util/clock.js';
 
 export const DEFAULT_STDIN_BATCH_SIZE = 1000;
 export const STDIN_READ_CHUNK_BYTES = 1 << 20;
@@ -19,14 +20,14 @@ export const stdinConfigSchema = z.strictObject({
  * a stable id cannot be deduplicated or traced); missing `source`, `kind`, `time` and
  * `attributes` get defaults.
  */
-export function parseEventLine(line: string, sourceId: string): CallEvent {
+export function parseEventLine(line: string, sourceId: string, nowMs: () => number = systemClock.now): CallEvent {
   const v = JSON.parse(line) as unknown;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError('line is not a JSON object');
   const o = v as Partial<CallEvent>;
   if (typeof o.id !== 'string' || o.id === '') throw new TypeError('event has no string "id"');
   if (o.source === undefined) o.source = sourceId;
   if (o.kind === undefined) o.kind = 'record';
-  if (o.time === undefined) o.time = new Date().toISOString();
+  if (o.time === undefined) o.time = new Date(nowMs()).toISOString();
   if (o.attributes === undefined) o.attributes = {};
   return o as CallEvent;
 }
