@@ -1,7 +1,7 @@
 import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ConfigError, defineSink, eventJsonLine, isPlumlineError, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult } from '@plumline/core';
+import { ConfigError, defineSink, eventJsonLine, isPlumlineError, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult, type Timer } from '@plumline/core';
 import { fsyncDir, writeAll } from '@plumline/core/util';
 import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
 import { CommitIndexLog } from './commit-index-log.js';
@@ -82,7 +82,7 @@ export class FileSink implements Sink {
   private inGroup = new Map<OpenFile, number>();
   private readonly sweepIntervalMs: number;
   private nextSweepMs = 0;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: Timer | undefined;
 
   constructor(
     private readonly config: FileSinkConfig,
@@ -102,10 +102,9 @@ export class FileSink implements Sink {
 
   /** Starts looking for idle files while no batch arrives (between batches the flush loop does). */
   startSweeping(): void {
-    this.sweepTimer = setInterval(() => {
+    this.sweepTimer = this.ctx.clock.setInterval(() => {
       if (!this.closed) this.kick();
     }, this.sweepIntervalMs);
-    this.sweepTimer.unref();
   }
 
   /**
@@ -146,7 +145,7 @@ export class FileSink implements Sink {
       records.push({ o: [f.file, f.length, f.path, f.part] });
       this.known.add(f.file);
       const cur = this.files.get(f.path);
-      if (!cur || cur.part <= f.part) this.files.set(f.path, { file: f.file, path: f.path, part: f.part, size: f.length, openedAtMs: Date.now(), fh: undefined, lastUsed: 0, lastWriteMs: Date.now() });
+      if (!cur || cur.part <= f.part) this.files.set(f.path, { file: f.file, path: f.path, part: f.part, size: f.length, openedAtMs: this.ctx.clock.now(), fh: undefined, lastUsed: 0, lastWriteMs: this.ctx.clock.now() });
     }
     // What the folded records covered: only committed writes (the others are read again).
     const committedWrites = loaded.records.filter((r) => 'b' in r && isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
@@ -294,7 +293,7 @@ export class FileSink implements Sink {
 
   private async flushLoop(): Promise<void> {
     for (;;) {
-      if (Date.now() >= this.nextSweepMs) await this.sweep();
+      if (this.ctx.clock.now() >= this.nextSweepMs) await this.sweep();
       if (this.queue.length === 0) break;
       const group = this.queue;
       this.queue = [];
@@ -399,7 +398,7 @@ export class FileSink implements Sink {
 
   /** Closes files idle for idle_timeout and forgets those whose writes are all committed. */
   private async sweep(): Promise<void> {
-    const nowMs = Date.now();
+    const nowMs = this.ctx.clock.now();
     this.nextSweepMs = nowMs + this.sweepIntervalMs;
     const idleBefore = nowMs - this.config.idle_timeout;
     let closed = 0;
@@ -471,7 +470,7 @@ export class FileSink implements Sink {
   }
 
   private async writeGroupOnce(group: readonly Pending[]): Promise<void> {
-    const nowMs = Date.now();
+    const nowMs = this.ctx.clock.now();
     const writes = new Map<OpenFile, Buffer[]>();
     const opens: SinkRecord[] = [];
     const records: SinkRecord[] = [];
@@ -592,7 +591,7 @@ export class FileSink implements Sink {
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
-      clearInterval(this.sweepTimer);
+      this.sweepTimer?.cancel();
       await this.flush();
       for (const f of this.files.values()) {
         const fh = f.fh;

@@ -127,7 +127,7 @@ class CorrelateOperator {
     if (this.atomic) return;
     this.holds.dropCommitted(this.ctx.isCommitted);
     const lines: string[] = [];
-    const cutoffMs = info.final ? Number.POSITIVE_INFINITY : Date.now() - this.c.durable_after;
+    const cutoffMs = info.final ? Number.POSITIVE_INFINITY : this.ctx.clock.now() - this.c.durable_after;
     // Events held long enough are logged (their hold ends); released ones are passed (their hold
     // ends with the batch that carried them out). The list is in arrival order: the walk stops at
     // the first event still young enough to stay in memory.
@@ -271,7 +271,7 @@ class CorrelateOperator {
 
   private warnEvicted(count: number): void {
     this.evictedSinceWarn += count;
-    const now = Date.now();
+    const now = this.ctx.clock.now();
     if (now - this.lastWarnMs < EVICTION_WARN_INTERVAL_MS) return;
     this.ctx.logger.warn({ evicted: this.evictedSinceWarn, maxPending: this.c.max_pending }, 'correlate: max_pending reached, oldest events released unmatched');
     this.evictedSinceWarn = 0;
@@ -301,13 +301,12 @@ class CorrelateOperator {
         emitOwn(out);
         this.ctx.telemetry.holding('events', this.correlator.pending);
       };
-      const tick = setInterval(() => closeWindows(Date.now()), Math.min(MAX_TICK_MS, Math.max(10, this.c.window / 4)));
-      tick.unref();
+      const tick = this.ctx.clock.setInterval(() => closeWindows(this.ctx.clock.now()), Math.min(MAX_TICK_MS, Math.max(10, this.c.window / 4)));
       const inner = input.subscribe({
         next: (batch) => {
           const out = noneReleased();
           const positions = batch.receipt.positions;
-          const nowMs = Date.now();
+          const nowMs = this.ctx.clock.now();
           // Exactly-once: compacted in this batch's transaction, first among its writes. Events on
           // their way out are left out: their "gone" lines commit before (or fail the pipeline).
           const rewrite = this.atomic ? this.log.stagedRewrite(() => this.correlator.heldEvents()) : undefined;
@@ -335,11 +334,11 @@ class CorrelateOperator {
           this.ctx.telemetry.holding('events', this.correlator.pending);
         },
         error: (err: unknown) => {
-          clearInterval(tick);
+          tick.cancel();
           sub.error(err);
         },
         complete: () => {
-          clearInterval(tick);
+          tick.cancel();
           // Under --once the input is over for good: every window closes now. Otherwise the held
           // events wait (logged at the final commit) for the next run.
           if (this.ctx.once) closeWindows(Number.POSITIVE_INFINITY);
@@ -347,7 +346,7 @@ class CorrelateOperator {
         },
       });
       return () => {
-        clearInterval(tick);
+        tick.cancel();
         inner.unsubscribe();
       };
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { detachedReceipt, type Batch, type CallEvent, type OperatorContext } from '@plumline/core';
-import { runOperator, testEvent } from '@plumline/core/testing';
+import { FakeClock, runOperator, testEvent } from '@plumline/core/testing';
 import { enrichOperator } from './enrich-operator.js';
 
 const dirs: string[] = [];
@@ -18,7 +18,7 @@ async function dir() {
 }
 const call = (id: string, o: Partial<CallEvent> = {}) => testEvent(id, { kind: 'call', from: '12125550100', to: '(800) 555-0199', ...o });
 const reportErrors: unknown[] = [];
-const ctx = (baseDir = '.') => ({ baseDir, logger: { info() {}, warn() {} }, reportError: (e: unknown) => reportErrors.push(e) }) as unknown as OperatorContext;
+const ctx = (baseDir = '.', clock = new FakeClock()) => ({ baseDir, clock, logger: { info() {}, warn() {} }, reportError: (e: unknown) => reportErrors.push(e) }) as unknown as OperatorContext;
 const batch = (events: CallEvent[]): Batch => ({ events, receipt: detachedReceipt() });
 
 describe('enrich', () => {
@@ -68,7 +68,9 @@ describe('enrich', () => {
         { file: 'agents.json', key: 'login', match: 'from', as: 'attributes.agent' },
       ],
     };
-    const op = await enrichOperator.create(enrichOperator.configSchema.parse(cfg), ctx(d));
+    // The reload interval runs on the clock: each look below moves it one interval on.
+    const clock = new FakeClock();
+    const op = await enrichOperator.create(enrichOperator.configSchema.parse(cfg), ctx(d, clock));
     const input = new Subject<Batch>();
     const out: Batch[] = [];
     input.pipe(op.apply).subscribe((b) => out.push(b));
@@ -79,14 +81,22 @@ describe('enrich', () => {
     expect(out[0]!.events[0]!.attributes.agent).toBeUndefined();
 
     await writeFile(join(d, 'lines.csv'), 'number,campaign,customer\n+18005550199,Summer,acme\n+12125550111,Direct,globex\n');
-    await expect.poll(() => {
+    // Not before the interval passed: the table is read on the clock's ticks only.
+    await new Promise((r) => setTimeout(r, 100));
+    input.next(batch([call('c0', { to: '+12125550111' })]));
+    expect(out.at(-1)!.events[0]!.attributes.line).toEqual({ campaign: 'unknown' });
+    await expect.poll(async () => {
+      await clock.advance(50);
       input.next(batch([call('c', { to: '+12125550111' })]));
       return out.at(-1)!.events[0]!.attributes.line;
     }).toEqual({ number: '+12125550111', campaign: 'Direct', customer: 'globex' });
 
     // A broken file: the previous rows stay in use and the error is reported, retriable.
     await writeFile(join(d, 'lines.csv'), 'number,campaign\n"unterminated,x,y,z\n');
-    await expect.poll(() => reportErrors.length).toBeGreaterThan(0);
+    await expect.poll(async () => {
+      await clock.advance(50);
+      return reportErrors.length;
+    }).toBeGreaterThan(0);
     expect(reportErrors[0]).toMatchObject({ code: 'LOOKUP_RELOAD_FAILED', retriable: true });
     input.next(batch([call('d', { to: '+12125550111' })]));
     expect(out.at(-1)!.events[0]!.attributes.line).toMatchObject({ campaign: 'Direct' });

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext, type PreflightProblem } from '@plumline/core';
+import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext, type PreflightProblem, type Timer } from '@plumline/core';
 import { compileGetter, msFromIso } from '@plumline/core/util';
 import { setInCopy } from '../set-in-copy.js';
 import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
@@ -134,21 +134,20 @@ export const enrichOperator = defineOperator({
         }
       });
     if (config.phone !== false) steps.push(phoneStep(config.phone, await PhoneNormalizer.create(config.phone.default_region)));
-    const timers: NodeJS.Timeout[] = [];
+    const timers: Timer[] = [];
     for (const l of config.lookups) {
       const table = new LookupTable(resolve(ctx.baseDir, l.file), l.key);
       await table.reloadIfChanged();
       ctx.logger.info({ file: l.file, rows: table.size }, 'lookup table loaded');
       steps.push(lookupStep(l, table));
       if (l.reload_interval > 0) {
-        const timer = setInterval(() => {
+        const timer = ctx.clock.setInterval(() => {
           table.reloadIfChanged().then(
             (changed) => changed && ctx.logger.info({ file: l.file, rows: table.size }, 'lookup table reloaded'),
             // A file caught mid-write or removed: the previous rows stay in use, the error is reported (retriable: logged and counted).
             (err: unknown) => ctx.reportError(new PipelineError('LOOKUP_RELOAD_FAILED', `lookup table ${l.file} not reloaded, its previous rows stay in use: ${(err as Error).message}`, { cause: err, retriable: true, fields: { file: l.file } })),
           );
         }, l.reload_interval);
-        timer.unref();
         timers.push(timer);
       }
     }
@@ -166,7 +165,7 @@ export const enrichOperator = defineOperator({
         return event;
       }),
       async close() {
-        for (const t of timers) clearInterval(t);
+        for (const t of timers) t.cancel();
       },
     };
   },
