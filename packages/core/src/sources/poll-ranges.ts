@@ -1,7 +1,8 @@
 import { isPlumlineError } from '../errors.js';
 import type { ComponentContext, SourcePage } from '../plugin.js';
 import type { JsonValue } from '../util/json.js';
-import { backoffDelayMs, sleep, type BackoffPolicy } from '../util/backoff.js';
+import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { CallEvent } from '../event.js';
 import { SeenIds, type SeenChunk } from './seen-ids.js';
 import type { TenantTurn } from './tenant-turns.js';
@@ -108,8 +109,13 @@ export interface PollRangesOptions<S extends string> {
   read: (stream: S, from: number, to: number, resume: JsonValue | undefined, seen: (id: string) => boolean) => AsyncIterable<SourcePage<JsonValue>>;
   /** Called at the start of each pass and after each part: parts done of the pass's total (progress bars). */
   onProgress?: (done: number, total: number) => void;
-  /** Waits between polls (default: a real, unref'd timer). Tests pass a fake clock's. */
+  /** Waits between polls and retries. Default: `clock`'s. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The component's clock (`ctx.clock`), in milliseconds whatever the cursors' unit: how long a
+   * part has been retried (`maxRetryDurationMs`) and, without `sleep`, the waits. Default: the system clock.
+   */
+  clock?: Clock;
   /**
    * How long a part that keeps failing with retriable errors (an outage) is tried again before
    * the error ends the source. Default: without limit. The cursor never passes a failed part.
@@ -163,7 +169,7 @@ interface Part {
  * @example
  * read: (cp) => pollRanges({ streams: ['calls'], checkpoint: cp, firstStart: ctx.clock.now() - 86_400_000,
  *   configuredStart: 0, lateness: 7_200_000, pollIntervalMs: 60_000, bounded: ctx.once, signal: ctx.signal,
- *   now: () => ctx.clock.now(), sleep: (ms, signal) => ctx.clock.sleep(ms, signal), read: (stream, from, to) => fetchPages(stream, from, to) })
+ *   now: () => ctx.clock.now(), clock: ctx.clock, read: (stream, from, to) => fetchPages(stream, from, to) })
  */
 export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): AsyncGenerator<SourcePage<PollCheckpoint<S>>> {
   const restored = (o.checkpoint ?? {}) as Record<string, unknown>;
@@ -249,7 +255,8 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     o.onPassDone?.(rangeEnd);
     if (o.bounded && (o.end === undefined || rangeEnd >= o.end)) return;
     o.onNextPoll?.(o.pollIntervalMs);
-    await (o.sleep ?? sleep)(o.pollIntervalMs, o.signal).catch(() => {});
+    const clock = o.clock ?? systemClock;
+    await (o.sleep ?? ((ms, s) => clock.sleep(ms, s)))(o.pollIntervalMs, o.signal).catch(() => {});
     o.onNextPoll?.(undefined);
     if (o.signal.aborted) return;
   }
@@ -279,7 +286,8 @@ function reachBack<S extends string>(o: PollRangesOptions<S>, at: number, readAt
  * retry reads them again (dedupe, or a sink that keeps what a checkpoint covers, absorbs them).
  */
 async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: S, part: Part, seen: (id: string) => boolean): AsyncGenerator<SourcePage<JsonValue>> {
-  const started = o.now();
+  const clock = o.clock ?? systemClock;
+  const started = clock.now();
   // A retry resumes after the last page the failed attempt yielded, when pages say where they are.
   let resume = part.resume;
   for (let attempt = 1; ; attempt++) {
@@ -295,11 +303,11 @@ async function* readRetrying<S extends string>(o: PollRangesOptions<S>, stream: 
       // Known transient errors (network, 429, 5xx) are retried for as long as allowed; errors
       // plumline does not know a few times only, so a bug cannot spin for ever.
       const transient = isPlumlineError(err) ? err.retriable : attempt < UNKNOWN_ERROR_ATTEMPTS;
-      if (o.signal.aborted || !transient || o.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
+      if (o.signal.aborted || !transient || clock.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
       const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
       if (o.turn) o.turn.failing = true;
       o.onRetry?.(err, attempt, delay);
-      const wait = (): Promise<void> => (o.sleep ?? sleep)(delay, o.signal).catch(() => {});
+      const wait = (): Promise<void> => (o.sleep ?? ((ms, s) => clock.sleep(ms, s)))(delay, o.signal).catch(() => {});
       // A tenant in backoff holds no turn: the others poll while it waits.
       await (o.turn ? o.turn.without(wait, o.signal) : wait());
       if (o.signal.aborted) return;
