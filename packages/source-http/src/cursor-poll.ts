@@ -1,6 +1,6 @@
 import type { CallEvent, ComponentContext, SourcePage } from '@plumline/core';
 import { OUTAGE_BACKOFF, outageReporting } from '@plumline/core/sources';
-import { backoffDelayMs, compileGetter, isFieldRecord, sleep } from '@plumline/core/util';
+import { backoffDelayMs, compileGetter, isFieldRecord } from '@plumline/core/util';
 import { isPlumlineError } from '@plumline/core';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 
@@ -42,7 +42,7 @@ export async function* pollCursor(r: ListingReader, ctx: ComponentContext, o: { 
   const report = outageReporting(ctx);
   let cp: CursorCheckpoint = checkpoint ?? { ...(o.start === undefined ? {} : { from: o.start }), ids: [] };
   for (;;) {
-    const started = Date.now();
+    const started = ctx.clock.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const before = new Set(cp.ids);
@@ -75,16 +75,16 @@ export async function* pollCursor(r: ListingReader, ctx: ComponentContext, o: { 
       } catch (err) {
         const transient = isPlumlineError(err) ? err.retriable : attempt < 3;
         if (ctx.signal.aborted) return;
-        if (!transient || Date.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
+        if (!transient || ctx.clock.now() - started >= (o.maxRetryDurationMs ?? Number.POSITIVE_INFINITY)) throw err;
         const delay = backoffDelayMs(attempt, OUTAGE_BACKOFF);
         report.onRetry?.(err, attempt, delay);
-        await sleep(delay, ctx.signal).catch(() => {});
+        await ctx.clock.sleep(delay, ctx.signal).catch(() => {});
         if (ctx.signal.aborted) return;
       }
     }
     if (o.bounded) return;
     report.onNextPoll?.(o.pollIntervalMs);
-    await sleep(o.pollIntervalMs, ctx.signal).catch(() => {});
+    await ctx.clock.sleep(o.pollIntervalMs, ctx.signal).catch(() => {});
     report.onNextPoll?.(undefined);
     if (ctx.signal.aborted) return;
   }

@@ -1,6 +1,6 @@
-import type { CallEvent, DeadLetter, Logger } from '@plumline/core';
+import type { CallEvent, Clock, DeadLetter, Logger } from '@plumline/core';
 import type { VendorHttpClient } from '@plumline/core/sources';
-import { backoffDelayMs, sleep } from '@plumline/core/util';
+import { backoffDelayMs } from '@plumline/core/util';
 import { countAt, decodeBody, recordsAt, valueAt } from './http-body.js';
 import { nextLink, type HttpRequestBuilder, type RequestVars } from './http-request.js';
 import type { HttpSourceConfig } from './http-source-config.js';
@@ -41,6 +41,8 @@ export interface ListingReader {
   paging: { nextSeen: boolean; warned: boolean };
   logger: Logger;
   signal: AbortSignal;
+  /** The component's clock: request times (signatures) and the waits between empty pages. */
+  clock: Clock;
 }
 
 interface Response_ {
@@ -53,7 +55,7 @@ function fetchPage(r: ListingReader, url: URL, vars: RequestVars): Promise<Respo
   const where = r.builder.display(url);
   return r.http.request(
     () => {
-      const req = r.builder.build(url, vars, Date.now());
+      const req = r.builder.build(url, vars, r.clock.now());
       return { path: `${req.url.pathname}${req.url.search}`, method: req.method, headers: req.headers, body: req.body, name: `http ${req.method}`, display: r.builder.display(req.url), attributes: { path: req.url.pathname } };
     },
     (res) => {
@@ -106,7 +108,7 @@ export async function* readListing(r: ListingReader, range: Pick<RequestVars, 'f
         // Short of the listing's own total: ask again; never skip to the end.
         if (++emptyRetries <= r.c.max_retries) {
           r.logger.warn({ offset, page, total, attempt: emptyRetries }, 'the server returned an empty page before its reported total; asking again');
-          await sleep(backoffDelayMs(emptyRetries), r.signal).catch(() => {});
+          await r.clock.sleep(backoffDelayMs(emptyRetries), r.signal).catch(() => {});
           continue;
         }
         throw new HttpSourceError('HTTP_SOURCE_SHORT_LISTING', `the server listed fewer records than the total it reported (${total ?? `${pages} pages`}) for ${where}: the rest never came`, { retriable: true, path: where, fields: { offset, page, total, pages } });

@@ -48,7 +48,7 @@ class HttpSource implements Source<HttpCheckpoint> {
           ? new HttpSourceError('HTTP_SOURCE_STATUS', f.message, { retriable: true, status: f.status, retryAfterMs: f.retryAfterMs })
           : new HttpSourceError(f.kind === 'timeout' ? 'HTTP_SOURCE_TIMEOUT' : 'HTTP_SOURCE_CONNECTION', f.message, { retriable: true, cause: f.cause }),
     });
-    this.reader = { http: this.http, builder: new HttpRequestBuilder(c, auth, shared.signer), c, map: compileMapping(c.map, c.include_raw), turn: shared.turn, paging: { nextSeen: false, warned: false }, logger: ctx.logger, signal: ctx.signal };
+    this.reader = { http: this.http, builder: new HttpRequestBuilder(c, auth, shared.signer), c, map: compileMapping(c.map, c.include_raw), turn: shared.turn, paging: { nextSeen: false, warned: false }, logger: ctx.logger, signal: ctx.signal, clock: ctx.clock };
   }
 
   get bounded(): boolean {
@@ -61,7 +61,7 @@ class HttpSource implements Source<HttpCheckpoint> {
     if (c.cursor_field !== undefined) {
       return pollCursor(this.reader, this.ctx, { field: c.cursor_field, start: c.cursor_start, pollIntervalMs: c.poll_interval, bounded: this.ctx.once, maxRetryDurationMs }, checkpoint as CursorCheckpoint | undefined);
     }
-    const nowSec = () => Math.floor(Date.now() / 1000);
+    const nowSec = () => Math.floor(this.ctx.clock.now() / 1000);
     return pollRanges<'records'>({
       streams: ['records'],
       checkpoint: checkpoint as PollCheckpoint<'records'> | undefined,
@@ -74,6 +74,7 @@ class HttpSource implements Source<HttpCheckpoint> {
       bounded: this.bounded,
       signal: this.ctx.signal,
       now: nowSec,
+      clock: this.ctx.clock,
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'ranges'),
       read: (_stream, from, to, resume) => this.readRange(from, to, resume as ListingPosition | undefined),
       maxRetryDurationMs,
@@ -118,7 +119,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
     includes: ACCOUNTS_INCLUDES,
     shardable: accountsShardable,
     create(config, ctx): Source<HttpCheckpoint | AccountsCheckpoint<HttpCheckpoint>> {
-      const turn = rateLimiter(config.rate_limit, ctx.signal);
+      const turn = rateLimiter(config.rate_limit, ctx.signal, ctx.clock);
       if (!config.accounts) return new HttpSource(config, config.auth, ctx, { signer: d.sign, turn });
       // One accounts source (a ready queue, isolation, the tenants' book) as plum's, with the
       // accounts' own auth; turns shared so at most max_concurrent_accounts poll at once.
@@ -131,7 +132,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
             new HttpSource({ ...config, url: onOrigin(config.url, base_url) }, auth, accountContext(ctx, name, signal, tenant), {
               signer: d.sign,
               turn,
-              tenantTurn: new TenantTurn(turns),
+              tenantTurn: new TenantTurn(turns, () => ctx.clock.now()),
               onPassDone: (endMs) => tenant.polled(endMs),
               quietCheckpointMs: QUIET_CHECKPOINT_MS,
             }),
@@ -140,6 +141,7 @@ export function defineHttpSource<const T extends string>(d: HttpSourceDefinition
           logger: ctx.logger,
           book: ctx.telemetry.tenants({ accountLabel: config.account_label, behindSec: Math.max(60, (2 * config.poll_interval) / 1000) }),
           signal: ctx.signal,
+          clock: ctx.clock,
           bounded: ctx.once || config.end !== undefined,
           progress: (ended, total) => ctx.telemetry.progress(ended, total, 'accounts'),
         },

@@ -1,5 +1,6 @@
-import { type Logger, type PluginTelemetry } from '@plumline/core';
+import { type Clock, type Logger, type PluginTelemetry } from '@plumline/core';
 import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
+import { systemClock } from '@plumline/core/util';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 
@@ -19,6 +20,8 @@ export interface IplumClientOptions {
   signal?: AbortSignal;
   /** The host's shared pool and request budget (the accounts of one source). */
   host?: HttpHost;
+  /** The component's clock: waits between retries, the signature epoch. Default: the system clock. */
+  clock?: Clock;
   /** Clock for the signature epoch (tests). */
   now?: () => number;
 }
@@ -44,6 +47,7 @@ export class IplumClient {
       telemetry: o.telemetry,
       signal: o.signal,
       host: o.host,
+      clock: o.clock,
       failure: (f, path) => {
         const endpoint = path.slice(this.basePath.length);
         if (f.kind !== 'status') return new IplumApiError(f.kind === 'timeout' ? 'IPLUM_TIMEOUT' : 'IPLUM_CONNECTION', f.message, { retriable: true, path: endpoint, cause: f.cause });
@@ -65,7 +69,7 @@ export class IplumClient {
     return this.http.request(
       () => {
         // Signed per attempt: the epoch must be fresh.
-        const epoch = Math.floor((this.o.now ?? Date.now)() / 1000);
+        const epoch = Math.floor((this.o.now ?? (() => (this.o.clock ?? systemClock).now()))() / 1000);
         const headers = signedHeaders({ method: 'POST', accessKey: this.o.accessKey, username: this.o.username, version: this.o.version, epoch, path }, this.o.secretKey);
         return { path, method: 'POST', headers, body: json, name: `iplum POST ${endpoint}`, display: endpoint, attributes: { endpoint } };
       },

@@ -42,6 +42,7 @@ class IplumSource implements Source<IplumCheckpoint> {
       telemetry: ctx.telemetry,
       signal: ctx.signal,
       host: shared.host,
+      clock: ctx.clock,
     });
   }
 
@@ -54,7 +55,7 @@ class IplumSource implements Source<IplumCheckpoint> {
     return pollStreams<IplumStream>({
       streams: this.c.streams,
       checkpoint,
-      firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? Date.now() - this.c.backfill : Date.now(),
+      firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? this.ctx.clock.now() - this.c.backfill : this.ctx.clock.now(),
       configuredStart: this.c.start !== undefined ? toEpochMs(this.c.start) : 0,
       end: this.c.end === undefined ? undefined : toEpochMs(this.c.end),
       lateness: latenessMs(this.c),
@@ -62,7 +63,8 @@ class IplumSource implements Source<IplumCheckpoint> {
       pollIntervalMs: this.c.poll_interval,
       bounded: this.bounded,
       signal: this.ctx.signal,
-      now: Date.now,
+      now: () => this.ctx.clock.now(),
+      clock: this.ctx.clock,
       // Windows of at most `window`: the checkpoint moves after each one.
       split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
       read: (stream, from, to, _resume, seen) => this.readWindowPages(stream, { startMs: from, endMs: to }, seen),

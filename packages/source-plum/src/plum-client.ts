@@ -1,4 +1,4 @@
-import { type Logger, type PluginTelemetry } from '@plumline/core';
+import { type Clock, type Logger, type PluginTelemetry } from '@plumline/core';
 import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -20,6 +20,8 @@ export interface PlumClientOptions {
   signal?: AbortSignal;
   /** The host's shared pool and request budget (the accounts of one source). */
   host?: HttpHost;
+  /** The component's clock: waits between retries. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ListQuery {
@@ -56,6 +58,7 @@ export class PlumClient {
       telemetry: options.telemetry,
       signal: options.signal,
       host: options.host,
+      clock: options.clock,
       failure: (f, path) =>
         f.kind === 'status'
           ? new PlumApiError('PLUM_HTTP_STATUS', f.message, { retriable: true, status: f.status, path, retryAfterMs: f.retryAfterMs })

@@ -1,6 +1,6 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
 import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
-import { backoffDelayMs, mapConcurrent, sleep } from '@plumline/core/util';
+import { backoffDelayMs, mapConcurrent } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
@@ -84,6 +84,7 @@ class PlumSource implements Source<PlumCheckpoint> {
       telemetry: ctx.telemetry,
       signal: ctx.signal,
       host: shared.host,
+      clock: ctx.clock,
     });
   }
 
@@ -92,7 +93,7 @@ class PlumSource implements Source<PlumCheckpoint> {
   }
 
   read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage<PlumCheckpoint>> {
-    const nowSec = () => Math.floor(Date.now() / 1000);
+    const nowSec = () => Math.floor(this.ctx.clock.now() / 1000);
     // Each stream on its own loop: an outage of one endpoint does not hold back the others.
     return pollStreams<PlumStream>({
       streams: this.c.streams,
@@ -106,6 +107,7 @@ class PlumSource implements Source<PlumCheckpoint> {
       bounded: this.bounded,
       signal: this.ctx.signal,
       now: nowSec,
+      clock: this.ctx.clock,
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'streams'),
       clampStart: (stream, from) => {
         const oldest = nowSec() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
@@ -161,7 +163,7 @@ class PlumSource implements Source<PlumCheckpoint> {
           // fails (retriably) and the cursor stays before it, rather than skip what is missing.
           if (++emptyRetries <= this.c.max_retries) {
             this.ctx.logger.warn({ stream, offset, total, attempt: emptyRetries }, 'Plum returned an empty page before the reported total; asking again');
-            await sleep(backoffDelayMs(emptyRetries), this.ctx.signal).catch(() => {});
+            await this.ctx.clock.sleep(backoffDelayMs(emptyRetries), this.ctx.signal).catch(() => {});
             continue;
           }
           throw new PlumApiError('PLUM_SHORT_LISTING', `Plum listed ${offset} of the ${total} ${stream} it reported for ${iso(from)}..${iso(to)}: the rest never came`, {

@@ -3,6 +3,7 @@ import { isPlumlineError, type PlumlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginTelemetry } from '../telemetry.js';
 import { parseRetryAfter, retryWithBackoff } from '../util/retry.js';
+import type { Clock } from '../util/clock.js';
 import type { HttpHost } from './http-host.js';
 
 /** What a vendor client's errors must carry for the shared client to retry them. */
@@ -39,6 +40,8 @@ export interface VendorHttpClientOptions {
    * pauses every client of the host. The host's owner closes it.
    */
   host?: HttpHost;
+  /** Times the waits between retries (`ctx.clock`). Default: the system clock. */
+  clock?: Clock;
   /** Turns a transport failure into the client's own (retriable) error with its code. */
   failure: (f: TransportFailure, path: string) => VendorError;
 }
@@ -105,6 +108,7 @@ export class VendorHttpClient {
       {
         maxRetries: typeof this.o.maxRetries === 'function' ? this.o.maxRetries() : this.o.maxRetries,
         signal: this.o.signal,
+        ...(this.o.clock ? { clock: this.o.clock } : {}),
         retryAfterMs: (e) => (e as VendorError).retryAfterMs,
         onRetry: (e, attempt, delayMs) => {
           this.o.telemetry?.retry(e);

@@ -202,13 +202,12 @@ class CallbackReceiver {
         // second must not leave a listener behind each time).
         await new Promise<void>((resolve) => {
           const done = (): void => {
-            clearTimeout(t);
+            t.cancel();
             this.ctx.signal.removeEventListener('abort', done);
             resolve();
           };
           this.wake = done;
-          const t = setTimeout(done, 1000);
-          t.unref();
+          const t = this.ctx.clock.setTimeout(done, 1000);
           this.ctx.signal.addEventListener('abort', done, { once: true });
         });
         this.wake = undefined;

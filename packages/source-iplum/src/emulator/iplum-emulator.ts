@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServerNow } from '@plumline/core/util';
+import { closeServerNow, systemClock, type Clock, type Timer } from '@plumline/core/util';
 import { request } from 'undici';
 import { parseIplumDate } from '../iplum-date.js';
 import { sign } from '../iplum-signer.js';
@@ -22,6 +22,8 @@ export interface IplumFaults {
 
 /** Options of the iPlum API emulator. */
 export interface IplumEmulatorOptions {
+  /** Times simulated latency and retries and stamps arrivals. Default: the system clock. */
+  clock?: Clock;
   host?: string;
   port?: number;
   seed?: number;
@@ -60,18 +62,20 @@ export class IplumEmulator {
   private server: Server | undefined;
   private faults: IplumFaults;
   private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly accessKey: string;
   private readonly secretKey: string;
   private readonly username: string;
   /** recordId → index, for the records served so far (content and recording files are looked up by id). */
   private readonly usageIds = new Map<string, number>();
   private readonly recordingIds = new Map<string, number>();
-  private pushTimer: NodeJS.Timeout | undefined;
+  private pushTimer: Timer | undefined;
   private pushedUntil = 0;
   private pushing = false;
 
   constructor(private readonly options: IplumEmulatorOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
+    this.clock = options.clock ?? systemClock;
     this.accessKey = options.accessKey ?? 'DEMOACCESSKEY';
     this.secretKey = options.secretKey ?? 'demo-secret-key';
     this.username = options.username ?? 'admin@acme-voice.com';
@@ -100,8 +104,7 @@ export class IplumEmulator {
     });
     if (this.options.callbackUrl) {
       this.pushedUntil = this.now();
-      this.pushTimer = setInterval(() => void this.push(), this.options.callbackIntervalMs ?? 200);
-      this.pushTimer.unref();
+      this.pushTimer = this.clock.setInterval(() => void this.push(), this.options.callbackIntervalMs ?? 200);
     }
     return this.url;
   }
@@ -112,7 +115,7 @@ export class IplumEmulator {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.pushTimer);
+    this.pushTimer?.cancel();
     const s = this.server;
     this.server = undefined;
     await closeServerNow(s);
@@ -157,7 +160,7 @@ export class IplumEmulator {
     this.inFlight++;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.inFlight);
     res.on('close', () => this.inFlight--);
-    this.stats.arrivals.push(Date.now());
+    this.stats.arrivals.push(this.clock.now());
     if (this.stats.arrivals.length > 1000) this.stats.arrivals.shift();
     const endpoint = url.pathname.toLowerCase();
     this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
@@ -165,7 +168,7 @@ export class IplumEmulator {
     for await (const c of req) raw += c;
     const fault = this.faults.next?.shift();
     const latency = (this.faults.latencyMs ?? 0) + (fault && 'delayMs' in fault ? fault.delayMs : 0);
-    if (latency) await new Promise((r) => setTimeout(r, latency));
+    if (latency) await this.clock.sleep(latency);
     if (fault && 'errorCode' in fault) return this.error(res, 400, fault.errorCode, fault.errorDescription ?? 'Request has invalid parameters.');
     if (fault && 'status' in fault) {
       return this.json(res, fault.status, { errorCode: 'ERR_SERVER', errorDescription: fault.status === 429 ? 'Too many requests' : 'Server error' }, fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {});
@@ -293,7 +296,7 @@ export class IplumEmulator {
         // receiver down: retry below
       }
       this.stats.callbacksFailed++;
-      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      await this.clock.sleep(100 * (attempt + 1));
     }
   }
 }

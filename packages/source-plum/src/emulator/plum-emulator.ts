@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServerNow } from '@plumline/core/util';
+import { closeServerNow, systemClock, type Clock } from '@plumline/core/util';
 import { PlumData, type SessionRecord } from './plum-data.js';
 
 /** How long the Plum emulator keeps calls listed (as the API: 5 days). */
@@ -33,6 +33,8 @@ export interface PlumFaults {
 
 /** Options of the Plum API emulator. */
 export interface PlumEmulatorOptions {
+  /** Times simulated latency and retries and stamps arrivals. Default: the system clock. */
+  clock?: Clock;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -90,13 +92,15 @@ export class PlumEmulator {
   private server: Server | undefined;
   private faults: PlumFaults;
   private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly username: string;
   private readonly password: string;
   private readonly cache = new Map<string, number[]>();
   private faultCounter = 0;
 
   constructor(private readonly options: PlumEmulatorOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
+    this.clock = options.clock ?? systemClock;
     this.username = options.username ?? 'demo';
     this.password = options.password ?? 'demo-password';
     this.faults = { ...options.faults };
@@ -161,7 +165,7 @@ export class PlumEmulator {
     const service = (m?.[1] ?? 'sample') as Service;
     const xml = (req.headers.accept ?? '').includes('xml');
     this.stats.requests++;
-    this.stats.arrivals.push(Date.now());
+    this.stats.arrivals.push(this.clock.now());
     if (this.stats.arrivals.length > 1000) this.stats.arrivals.shift();
     this.stats.byService[service] = (this.stats.byService[service] ?? 0) + 1;
     if (service === 'log' && m) {
@@ -171,7 +175,7 @@ export class PlumEmulator {
 
     const fault = this.takeFault();
     const latency = (this.faults.latencyMs ?? 0) + (fault && 'delayMs' in fault ? fault.delayMs : 0);
-    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    if (latency > 0) await this.clock.sleep(latency);
     if (fault && 'status' in fault) {
       this.stats.faultsInjected++;
       res.writeHead(fault.status, { 'content-type': 'text/plain', ...(fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {}) });
