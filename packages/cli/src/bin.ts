@@ -8,8 +8,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V' || args[0]
   process.stdout.write(`plumline ${version} (Node.js ${process.versions.node})\n`);
 } else {
   const { main } = await import('./main.js');
+  const { systemClock } = await import('@plumline/core/util');
   const code = await main(args);
   // Let stdout/stderr drain before exiting; a pending timer or socket must not keep us alive.
   process.exitCode = code;
-  setTimeout(() => process.exit(code), 100).unref();
+  systemClock.setTimeout(() => process.exit(code), 100);
 }

@@ -14,6 +14,7 @@ export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
 
 import type { Env } from './otlp-wanted.js';
+import { systemClock, type Timer } from '@plumline/core/util';
 
 /** Who reports: `service.name` (OTEL_SERVICE_NAME, default plumline), the version and the pipeline; OTEL_RESOURCE_ATTRIBUTES adds more. */
 export function metricsResource(o: { pipelineId?: string; version?: string } = {}, env: Env = process.env): Resource {
@@ -81,11 +82,11 @@ export class Observability {
   /** Exports the last metrics and spans and stops the exporters. Idempotent; never throws, never waits past SHUTDOWN_TIMEOUT_MS. */
   shutdown(): Promise<void> {
     return (this.closed ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS)).unref());
+      let timer: Timer | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = systemClock.setTimeout(resolve, SHUTDOWN_TIMEOUT_MS)));
       const done = Promise.allSettled([this.meterProvider.shutdown(), this.tracerProvider?.shutdown()]);
       await Promise.race([done, timeout]);
-      clearTimeout(timer);
+      timer?.cancel();
     })());
   }
 }

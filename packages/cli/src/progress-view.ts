@@ -1,4 +1,5 @@
-import type { Logger, Pipeline } from '@plumline/core';
+import type { Logger, Pipeline, Timer } from '@plumline/core';
+import { systemClock, type Clock } from '@plumline/core/util';
 
 /** How often the bars are redrawn on a TTY. */
 export const PROGRESS_REDRAW_MS = 250;
@@ -23,8 +24,8 @@ interface Row {
  * redrawn in place on stderr; otherwise a plain log line now and then. Reads `pipeline.stats()`.
  */
 export class ProgressView {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly startedMs = Date.now();
+  private timer: Timer | undefined;
+  private readonly startedMs: number;
   private drawnLines = 0;
   private readonly tty: boolean;
 
@@ -32,24 +33,25 @@ export class ProgressView {
     private readonly pipeline: Pipeline,
     private readonly out: NodeJS.WritableStream,
     private readonly logger: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.tty = (out as NodeJS.WriteStream).isTTY === true;
+    this.startedMs = clock.now();
   }
 
   start(): void {
-    this.timer = setInterval(() => (this.tty ? this.draw() : this.log()), this.tty ? PROGRESS_REDRAW_MS : PROGRESS_LOG_INTERVAL_MS);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => (this.tty ? this.draw() : this.log()), this.tty ? PROGRESS_REDRAW_MS : PROGRESS_LOG_INTERVAL_MS);
   }
 
   stop(): void {
     if (!this.timer) return;
-    clearInterval(this.timer);
+    this.timer.cancel();
     this.timer = undefined;
     if (this.tty) this.draw();
   }
 
   rows(): Row[] {
-    const elapsedSec = Math.max(0.001, (Date.now() - this.startedMs) / 1000);
+    const elapsedSec = Math.max(0.001, (this.clock.now() - this.startedMs) / 1000);
     const ids = new Set(this.pipeline.definition.sources.map((s) => s.id));
     return Object.entries(this.pipeline.stats())
       .filter(([id]) => ids.has(id))

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '@plumline/core/util';
 import type { CliIo } from './main.js';
 import { opsBaseUrl, unreachable } from './ops-url.js';
 
@@ -98,7 +99,7 @@ const num = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `
 const MAX_ID_WIDTH = 40;
 
 /** The frame `top` draws: a header and one line per component (the id column as wide as the longest id, 16 to 40). */
-export function renderTop(url: string, rows: ComponentRow[], health: string): string {
+export function renderTop(url: string, rows: ComponentRow[], health: string, nowMs = systemClock.now()): string {
   const w = Math.min(MAX_ID_WIDTH, Math.max(16, ...rows.map((r) => r.id.length)));
   const id = (s: string) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
   const head = `${'component'.padEnd(w)} ${'kind'.padEnd(9)} ${'type'.padEnd(12)} ${'in/s'.padStart(8)} ${'out/s'.padStart(8)} ${'in'.padStart(8)} ${'out'.padStart(8)} ${'errors'.padStart(6)} ${'retries'.padStart(7)} ${'dead'.padStart(6)} ${'inflight'.padStart(8)} ${'lag'.padStart(8)} ${'backlog'.padStart(8)}`;
@@ -106,7 +107,7 @@ export function renderTop(url: string, rows: ComponentRow[], health: string): st
     (r) =>
       `${id(r.id)} ${r.kind.padEnd(9)} ${r.type.slice(0, 12).padEnd(12)} ${num(r.inPerSec).padStart(8)} ${num(r.outPerSec).padStart(8)} ${num(r.eventsIn).padStart(8)} ${num(r.eventsOut).padStart(8)} ${num(r.errors).padStart(6)} ${num(r.retries).padStart(7)} ${num(r.dead).padStart(6)} ${num(r.inFlight).padStart(8)} ${(r.lagSec === undefined ? '-' : formatLag(r.lagSec)).padStart(8)} ${(r.backlog === undefined ? '-' : num(r.backlog)).padStart(8)}`,
   );
-  return [`plumline top — ${url} — ${health} — ${new Date().toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
+  return [`plumline top — ${url} — ${health} — ${new Date(nowMs).toISOString().slice(11, 19)}`, '', head, ...lines].join('\n') + '\n';
 }
 
 /** What `top` reads of a source's tenants in /status (ComponentStats.tenants). */
@@ -116,7 +117,7 @@ export interface TenantsOfComponent {
 }
 
 /** The lines under the table for sources of many accounts: how many, then the failing and the furthest behind, by name. */
-export function renderTenants(sources: readonly TenantsOfComponent[], nowMs = Date.now()): string {
+export function renderTenants(sources: readonly TenantsOfComponent[], nowMs = systemClock.now()): string {
   const lines: string[] = [];
   for (const { id, tenants: t } of sources) {
     lines.push(`${id}: ${t.total} accounts, ${t.failingCount} failing, ${t.behindCount} behind`);
@@ -133,7 +134,8 @@ export function renderTenants(sources: readonly TenantsOfComponent[], nowMs = Da
  * component's rates, totals, errors, retries, dead letters, batches in flight and checkpoint lag,
  * like `vector top`. On a TTY the frame is redrawn in place; `--frames N` stops after N frames.
  */
-export async function topCommand(url: string | undefined, opts: { intervalMs: number; frames: number | undefined }, io: CliIo): Promise<number> {
+export async function topCommand(url: string | undefined, opts: { intervalMs: number; frames: number | undefined; clock?: Clock }, io: CliIo): Promise<number> {
+  const clock = opts.clock ?? systemClock;
   if (!url) {
     io.stderr.write('error: plumline top needs the URL of a pipeline run with --http, e.g. plumline top http://127.0.0.1:9464\n');
     return 2;
@@ -166,13 +168,14 @@ export async function topCommand(url: string | undefined, opts: { intervalMs: nu
         io.stderr.write(`error: ${unreachable(base, err)}\n`);
         return 1;
       }
-      const now = Date.now();
-      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000, order), health) + renderTenants(tenants, now);
+      const now = clock.now();
+      const text = renderTop(base, componentRows(samples, before, (now - beforeMs) / 1000, order), health, now) + renderTenants(tenants, now);
       io.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : text + '\n');
       before = samples;
       beforeMs = now;
       if (opts.frames !== undefined && frame + 1 >= opts.frames) break;
-      await new Promise((r) => setTimeout(r, opts.intervalMs));
+      // Held open: between frames nothing else may be pending.
+      await new Promise((r) => clock.setTimeout(() => r(undefined), opts.intervalMs, { keepAlive: true }));
     }
     return 0;
   } finally {
