@@ -309,6 +309,8 @@ export interface StateStoreContext {
   readonly pipelineId: string;
   /** The ids of the pipeline's sources (whose checkpoints the store will hold). */
   readonly sourceIds?: readonly string[];
+  /** The pipeline's clock (PipelineOptions.clock), for the store's timeouts and waits. Absent: the system clock. */
+  readonly clock?: Clock;
 }
 
 /** What a plugin's {@link PluginBase.preflight} gets. */

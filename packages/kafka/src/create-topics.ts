@@ -1,4 +1,4 @@
-import { backoffDelayMs, sleep, type BackoffPolicy } from '@plumline/core/util';
+import { backoffDelayMs, systemClock, type BackoffPolicy, type Clock } from '@plumline/core/util';
 import type kafkajs from 'kafkajs';
 import { permanentTopicErrorType } from './kafka-errors.js';
 
@@ -13,14 +13,14 @@ const CREATE_TOPICS_BACKOFF: BackoffPolicy = { initialDelayMs: 200, maxDelayMs: 
  * and a second try finds it there (createTopics then does nothing). Failures no retry changes
  * (permanentTopicErrorType: a policy, an authorization) are thrown at once, the last attempt's too.
  */
-export async function createTopicsRacing(admin: kafkajs.Admin, options: Parameters<kafkajs.Admin['createTopics']>[0], signal?: AbortSignal): Promise<void> {
+export async function createTopicsRacing(admin: kafkajs.Admin, options: Parameters<kafkajs.Admin['createTopics']>[0], signal?: AbortSignal, clock: Clock = systemClock): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await admin.createTopics(options);
       return;
     } catch (err) {
       if (permanentTopicErrorType(err) !== undefined || attempt + 1 >= CREATE_TOPICS_ATTEMPTS || signal?.aborted) throw err;
-      await sleep(backoffDelayMs(attempt + 1, CREATE_TOPICS_BACKOFF), signal).catch(() => {});
+      await clock.sleep(backoffDelayMs(attempt + 1, CREATE_TOPICS_BACKOFF), signal).catch(() => {});
     }
   }
 }

@@ -133,6 +133,7 @@ export class KafkaSink implements Sink {
           this.admin,
           { waitForLeaders: true, topics: absent.map((topic) => ({ topic, numPartitions: ct.partitions, replicationFactor: ct.replication, configEntries: [{ name: 'cleanup.policy', value: ct.cleanup_policy }] })) },
           this.ctx.signal,
+          this.ctx.clock,
         );
       } catch (err) {
         // kafkajs reports what each topic failed with in nested errors; those Kafka calls permanent end here.

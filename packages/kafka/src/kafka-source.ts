@@ -293,8 +293,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
     const generation = this.generation;
     const wanted = () => isRunning() && !isStale() && this.generation === generation && this.state === 'reading';
     const tp = tpKey(batch.topic, batch.partition);
-    const alive = setInterval(() => void heartbeat().catch(() => this.queue.wake()), HEARTBEAT_EVERY_MS);
-    alive.unref();
+    const alive = this.ctx.clock.setInterval(() => void heartbeat().catch(() => this.queue.wake()), HEARTBEAT_EVERY_MS);
     try {
       for (let i = 0; i < batch.messages.length && wanted(); i += this.c.max_batch_events) {
         const messages = batch.messages.slice(i, i + this.c.max_batch_events);
@@ -305,7 +304,7 @@ export class KafkaSource implements Source<KafkaCheckpoint> {
         resolveOffset(messages[messages.length - 1]!.offset);
       }
     } finally {
-      clearInterval(alive);
+      alive.cancel();
     }
     // Stopping (closed, or the pipeline stopped reading): fetching again would only spin until the consumer disconnects.
     if (this.state === 'closed' || this.queue.isClosed) pause();

@@ -1,5 +1,5 @@
 import { defineStateStore, isPlumlineError, PlumlineError, StateError, z, type AtomicStateStore, type AtomicTarget, type JsonValue, type Logger, type StagedWrite } from '@plumline/core';
-import { diffEntries, fromEntries, stateCorrupt, toEntries, type Entries } from '@plumline/core/util';
+import { diffEntries, fromEntries, stateCorrupt, systemClock, toEntries, type Clock, type Entries, type Timer } from '@plumline/core/util';
 import { randomUUID } from 'node:crypto';
 import kafkajs from './kafkajs-client.js';
 import { assertReadCommittedFilter } from './read-committed-filter.js';
@@ -108,6 +108,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     private readonly c: KafkaStateConfig,
     private readonly pipelineId: string,
     private readonly logger: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.kafka = new kafkajs.Kafka(kafkaClientConfig({ brokers: c.brokers, client_id: c.client_id, ssl: c.ssl, sasl: c.sasl }, { logger }, this.refusals));
     this.producer = this.newProducer();
@@ -150,7 +151,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       const topics = await admin.listTopics();
       if (!topics.includes(this.c.topic)) {
         if (!this.c.create_topic) throw new StateError('STATE_TOPIC_MISSING', `state topic ${this.c.topic} does not exist: create it (cleanup.policy=compact) or set create_topic${UNSEEN_TOPIC_HINT}`, { retriable: false, fields: { topic: this.c.topic } });
-        await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+        await createTopicsRacing(admin, { waitForLeaders: true, topics: [{ topic: this.c.topic, numPartitions: 1, replicationFactor: this.c.replication, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }, undefined, this.clock);
       }
       // Claim the pipeline: initialising the transactional id fences any earlier worker and
       // aborts its open transaction, so the end offsets below are stable. The claim record
@@ -275,12 +276,13 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       this.kafka,
       {
         topic,
-        groupId: `${STATE_SCAN_GROUP_PREFIX}${this.pipelineId}-${process.pid}-${Date.now()}`,
+        groupId: `${STATE_SCAN_GROUP_PREFIX}${this.pipelineId}-${process.pid}-${randomUUID()}`,
         ends,
         toHighWatermark,
         slowAfterMs: LOAD_WAIT_NOTICE_MS,
         onSlow: (endOffsets) => this.logger.info({ topic, endOffsets }, "state load waits for a transaction another worker left open on the state topic: it ends when that worker's successor starts, or within the transaction timeout"),
         timeoutMs: STATE_LOAD_TIMEOUT_MS,
+        clock: this.clock,
         onTimeout: () => new StateError('STATE_LOAD_TIMEOUT', `kafka state store: topic ${topic} not read to its end offsets within ${STATE_LOAD_TIMEOUT_MS / 1000}s`, { fields: { component: 'state', topic } }),
       },
       visit,
@@ -483,6 +485,6 @@ export const kafkaStatePlugin = defineStateStore({
   spread: kafkaTenantSpread,
   preflight: kafkaConnectionProblems,
   create(config, ctx) {
-    return new KafkaStateStore(config, ctx.pipelineId, ctx.logger);
+    return new KafkaStateStore(config, ctx.pipelineId, ctx.logger, ctx.clock);
   },
 });

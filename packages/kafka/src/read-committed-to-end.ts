@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '@plumline/core/util';
 import type kafkajs from './kafkajs-client.js';
 
 /** Per partition of a topic: the first offset kept (`low`) and the end (`high`). */
@@ -27,6 +28,8 @@ export interface ReadToEnd {
   onSlow: (targets: Record<number, number>) => void;
   /** The read fails with `onTimeout()` after this long. */
   timeoutMs: number;
+  /** Times the slow notice and the timeout (the pipeline's clock). */
+  clock: Clock;
   onTimeout: () => Error;
 }
 
@@ -63,18 +66,16 @@ export async function readCommittedToEnd(kafka: kafkajs.Kafka, r: ReadToEnd, vis
     await consumer.connect();
     await consumer.subscribe({ topic: r.topic, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => visit(message.key?.toString() ?? '', message.value) });
-    const slow = setTimeout(() => r.onSlow(Object.fromEntries(targets)), r.slowAfterMs);
-    slow.unref();
-    let timer: NodeJS.Timeout | undefined;
+    const slow = r.clock.setTimeout(() => r.onSlow(Object.fromEntries(targets)), r.slowAfterMs);
+    let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(r.onTimeout()), r.timeoutMs);
-      timer.unref();
+      timer = r.clock.setTimeout(() => reject(r.onTimeout()), r.timeoutMs);
     });
     try {
       await Promise.race([reached, timeout]);
     } finally {
-      clearTimeout(timer);
-      clearTimeout(slow);
+      timer?.cancel();
+      slow.cancel();
     }
   } finally {
     for (const off of unlisten) off();

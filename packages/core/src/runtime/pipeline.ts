@@ -357,7 +357,7 @@ class PipelineRuntime implements Pipeline {
     const def = this.definition;
     this.state =
       this.options.stateStore ??
-      (await def.state.bound.create({ logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id, sourceIds: def.sources.map((s) => s.id) }));
+      (await def.state.bound.create({ logger: this.logger.child({ component: 'state' }), baseDir: process.cwd(), pipelineId: def.id, sourceIds: def.sources.map((s) => s.id), clock: this.clock }));
     await this.state.open();
     const where = this.state.location ?? `the ${def.state.plugin.type} state store`;
     const stored = checkStoredCheckpoints(await this.state.get(CHECKPOINTS_KEY), where);
