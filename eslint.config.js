@@ -18,4 +18,30 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
+  // Time comes from an injected clock (ctx.clock, PipelineOptions.clock; Clock in
+  // packages/core/src/util/clock.ts), so a test can run timed code on a FakeClock and no timer
+  // hides in a component. Only the system clock itself, tests and test helpers touch real time.
+  {
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/core/src/util/clock.ts', 'packages/core/src/testing/**', 'packages/cli/src/test-support/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'].map((name) => ({ name, message: `${name}: use the injected clock (ctx.clock, or systemClock from @plumline/core/util where no clock is at hand; see docs/design-decisions.md, "Time from an injected clock").` })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Date.now: read the injected clock (ctx.clock.now(), or systemClock.now() where no clock is at hand).' },
+        ...['setTimeout', 'setInterval'].map((property) => ({ object: 'globalThis', property, message: `globalThis.${property}: use the injected clock.` })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'new Date() reads the system time: new Date(clock.now()).' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['timers', 'node:timers', 'timers/promises', 'node:timers/promises'].map((name) => ({ name, message: 'Node.js timers: use the injected clock.' })) },
+      ],
+    },
+  },
 );
