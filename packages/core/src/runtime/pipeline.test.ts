@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { arraySource, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
+import { arraySource, FakeClock, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
+import { ABORT_GRACE_MS } from './pipeline.js';
 import { corePlugins, createPipeline, defineOperator, defineSink, defineSource, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
 import { tmpDir } from '../testing/tmp-dir.js';
 import { readFile } from 'node:fs/promises';
@@ -115,14 +116,27 @@ describe('pipeline runtime', () => {
         return { apply: mapEvents((e) => e) };
       },
     });
+    // On a fake clock: the stop ends when the clock passes shutdown_timeout, then the abort's
+    // grace, and not before — whatever the machine's load.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     const p = await createPipeline(
       { runtime: { shutdown_timeout: '200ms', commit_interval: '1h' }, sources: { s: { type: 'src_hook' } }, transforms: { t: { type: 'stuck_hook', inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['t'] } } },
-      { plugins: registry(src, stuck), logger, stateStore: new MemoryStateStore() },
+      { plugins: registry(src, stuck), logger, stateStore: new MemoryStateStore(), clock },
     );
     await p.start();
-    const t0 = performance.now();
-    await expect(p.stop()).rejects.toMatchObject({ code: 'PIPELINE_ABORTED' });
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    let settledAtMs: number | undefined;
+    const stopped = p.stop().finally(() => (settledAtMs = passedMs));
+    stopped.catch(() => {});
+    let passedMs = 0;
+    await clock.advance(0);
+    while (settledAtMs === undefined && passedMs < 10_000) {
+      await clock.advance(50);
+      passedMs += 50;
+      await new Promise((r) => setImmediate(r));
+    }
+    await expect(stopped).rejects.toMatchObject({ code: 'PIPELINE_ABORTED' });
+    expect(settledAtMs).toBeGreaterThanOrEqual(200 + ABORT_GRACE_MS);
+    expect(settledAtMs).toBeLessThanOrEqual(200 + ABORT_GRACE_MS + 100);
   }, 15_000);
 
   it('removes its listener from the embedder\'s signal once it ended', async () => {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors, corePlugins, createLogger, createPipeline, defineSink, defineSource, defineStateStore, PipelineError, PluginRegistry, StateError, z, type TaskMembership } from '../index.js';
-import { MemoryStateStore, memorySink, testEvent } from '../testing/index.js';
+import { FakeClock, MemoryStateStore, memorySink, testEvent } from '../testing/index.js';
+import { RELAUNCH_AFTER_FENCED_MS } from './task-pipeline.js';
 
 /** The membership double: the test decides which tasks this worker holds. */
 class ScriptedMembership implements TaskMembership {
@@ -109,17 +110,25 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
     const sink = memorySink();
     const copies: string[] = [];
     const failures: unknown[] = [];
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    /** When (on the clock) each copy's sink was made, and how many writes were fenced. */
+    const madeAtMs: number[] = [];
+    let fencedWrites = 0;
     const fencingSink = defineSink({
       type: 'fencing',
       description: 'memory, but the first write of the first copy of task 1 is fenced (test)',
       configSchema: z.strictObject({}),
       create: async (config, ctx) => {
         copies.push(ctx.pipelineId);
+        madeAtMs.push(clock.now());
         const inner = await sink.plugin.create(config, ctx);
         const fenced = ctx.pipelineId === 'tasks-p1' && copies.filter((c) => c === 'tasks-p1').length === 1;
         return {
           write: async (batch) => {
-            if (fenced) throw new StateError('STATE_FENCED', 'another worker took over', { retriable: false });
+            if (fenced) {
+              fencedWrites++;
+              throw new StateError('STATE_FENCED', 'another worker took over', { retriable: false });
+            }
             return inner.write(batch);
           },
           close: () => inner.close(),
@@ -127,11 +136,21 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
       },
     });
     const sourceFencedOnce = { task: 0, times: 1, error: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }) };
-    const fenced = await createPipeline(yaml.replace('type: memory', 'type: fencing'), { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, sourceFencedOnce), fencingSink]), logger: createLogger({ level: 'silent' }) });
+    // The relaunches wait RELAUNCH_AFTER_FENCED_MS on the pipeline's clock (moved 100 ms at a
+    // time once both copies were fenced): made then, not before, not later.
+    const fenced = await createPipeline(yaml.replace('type: memory', 'type: fencing'), { plugins: new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(handed, sourceFencedOnce), fencingSink]), logger: createLogger({ level: 'silent' }), clock });
     fenced.done.catch((err: unknown) => failures.push(err));
     await fenced.start();
     handed.give(0, 1);
-    await until(() => sink.record.events.length === 2 * EVENTS_PER_TASK);
+    await until(() => copies.length === 2 && fencedWrites === 1);
+    await sleep(20);
+    const fencedAt = clock.now();
+    for (let i = 0; i < 400 && sink.record.events.length < 2 * EVENTS_PER_TASK; i++) {
+      await clock.advance(100);
+      await sleep(5);
+    }
+    expect(sink.record.events.length).toBe(2 * EVENTS_PER_TASK);
+    expect(madeAtMs.slice(2)).toEqual([fencedAt + RELAUNCH_AFTER_FENCED_MS, fencedAt + RELAUNCH_AFTER_FENCED_MS]);
     expect(fenced.health().finished).toBe(false);
     // Each task ran twice: the fenced copy and the one started again.
     expect(copies.sort()).toEqual(['tasks-p0', 'tasks-p0', 'tasks-p1', 'tasks-p1']);
