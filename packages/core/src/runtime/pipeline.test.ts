@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { arraySource, FakeClock, memorySink, testEvent, MemoryStateStore } from '../testing/index.js';
 import { ABORT_GRACE_MS } from './pipeline.js';
+import { ATOMIC_GROUP_WAIT_MS } from './sink-runner.js';
 import { corePlugins, createPipeline, defineOperator, defineSink, defineSource, mapEvents, PipelineError, PluginRegistry, z, type CallEvent, type JsonValue, type StateStore } from '../index.js';
 import { tmpDir } from '../testing/tmp-dir.js';
 import { readFile } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { getEventListeners } from 'node:events';
 import { runInNewContext } from 'node:vm';
-import { tap } from 'rxjs';
+import { concatMap, tap } from 'rxjs';
 import { Writable } from 'node:stream';
 
 const silent = { level: 'silent' } as const;
@@ -583,6 +584,54 @@ describe('pipeline runtime', () => {
     expect(new Set(pairs(calls.slice(0, last)))).toEqual(new Set(['second first']));
     expect(new Set(pairs(calls.slice(last)))).toEqual(new Set(['second:final first:final']));
   });
+
+  it("an exactly-once sink's group waits for the other branch of its source batch and is written, whole, as soon as it comes (the clock standing still)", async () => {
+    // Two branches of one source batch: `now` passes it at once, `later` when the test opens its gate.
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    const later = defineOperator({ type: 'later', description: 'passes batches once opened', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s.pipe(concatMap((b) => opened.then(() => b))) }) });
+    const writes: number[] = [];
+    const owning = defineSink({ type: 'owning_groups', description: 'owns checkpoints, records writes', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async (b) => void writes.push(b.events.length), close: async () => {} }) });
+    const src = arraySource([events('g', 2)], 'src_groups');
+    const run = async (clock: FakeClock) =>
+      createPipeline(
+        { sources: { s: { type: 'src_groups' } }, transforms: { now: { type: 'filter', inputs: ['s'], where: {} }, later: { type: 'later', inputs: ['s'] } }, sinks: { out: { type: 'owning_groups', inputs: ['now', 'later'] } } },
+        { plugins: registry(src, later, owning), logger, once: true, stateStore: new MemoryStateStore(), clock },
+      );
+    // The other branch comes while the clock stands still: one write of both, at once.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const p = await run(clock);
+    await p.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes).toEqual([]);
+    open();
+    await p.done;
+    expect(writes).toEqual([4]);
+    expect(clock.now()).toBe(Date.parse('2026-01-01T00:00:00Z'));
+  }, 10_000);
+
+  it("an exactly-once sink's group is written without the other branch once the clock passes ATOMIC_GROUP_WAIT_MS", async () => {
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    const later = defineOperator({ type: 'later2', description: 'passes batches once opened', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s.pipe(concatMap((b) => opened.then(() => b))) }) });
+    const writes: number[] = [];
+    const owning = defineSink({ type: 'owning_groups2', description: 'owns checkpoints, records writes', configSchema: z.strictObject({}), create: () => ({ ownsCheckpoints: true, write: async (b) => void writes.push(b.events.length), close: async () => {} }) });
+    const src = arraySource([events('g', 2)], 'src_groups2');
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const p = await createPipeline(
+      { sources: { s: { type: 'src_groups2' } }, transforms: { now: { type: 'filter', inputs: ['s'], where: {} }, later: { type: 'later2', inputs: ['s'] } }, sinks: { out: { type: 'owning_groups2', inputs: ['now', 'later'] } } },
+      { plugins: registry(src, later, owning), logger, once: true, stateStore: new MemoryStateStore(), clock },
+    );
+    await p.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await clock.advance(ATOMIC_GROUP_WAIT_MS - 1);
+    expect(writes).toEqual([]);
+    await clock.advance(1);
+    await expect.poll(() => writes).toEqual([2]);
+    open();
+    await p.done;
+    expect(writes).toEqual([2, 2]);
+  }, 10_000);
 
   it('refuses an exactly-once sink behind an operator that holds checkpoints, naming the operator', async () => {
     const holding = defineOperator({ type: 'holding', description: 'holds events', configSchema: z.strictObject({}), create: () => ({ apply: (s) => s, holdsEvents: true }) });
