@@ -7,8 +7,8 @@ import { createLogger, MemoryStateStore, type CallEvent, type BatchPosition, typ
 import { ComponentTelemetry } from '@plumline/core/host';
 import { fileSink, type FileSink } from './index.js';
 import { ownerFile } from './output-owner.js';
-import { tmpDir } from '@plumline/core/testing';
-import { systemClock } from '@plumline/core/util';
+import { FakeClock, tmpDir } from '@plumline/core/testing';
+import { systemClock, type Clock } from '@plumline/core/util';
 
 /** The onCommit hooks each state's sinks registered: `commit(state)` runs them, as the runtime does before writing checkpoints. */
 const hooksOf = new WeakMap<MemoryStateStore, ((info: CommitInfo) => Promise<void>)[]>();
@@ -16,7 +16,7 @@ async function commit(state: MemoryStateStore, seqs: Record<string, number> = {}
   for (const h of hooksOf.get(state) ?? []) await h({ final: false, seqs });
 }
 
-function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test', logs?: string[]): SinkContext {
+function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) => boolean = () => true, pipelineId = 'test', logs?: string[], clock: Clock = systemClock): SinkContext {
   const hooks = hooksOf.get(state) ?? [];
   hooksOf.set(state, hooks);
   const telemetry = new ComponentTelemetry('files', 'file', 'sink');
@@ -30,7 +30,7 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
   return {
     id: 'files',
     type: 'file',
-    clock: systemClock,
+    clock,
     logger: logs ? createLogger({ level: 'warn', destination: new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) }) }) : createLogger({ level: 'silent' }),
     meter: telemetry.meter,
     tracer: telemetry.tracer,
@@ -50,8 +50,8 @@ function ctx(state: MemoryStateStore, committed: (p: readonly BatchPosition[]) =
 
 const ev = (i: number, kind = 'session', time = '2026-03-04T05:06:07.000Z'): CallEvent => ({ id: `e${i}`, source: 'src', kind, time, attributes: { i } });
 
-async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean, pipelineId?: string, logs?: string[]): Promise<FileSink> {
-  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed, pipelineId, logs))) as FileSink;
+async function make(config: Record<string, unknown>, state: MemoryStateStore, committed?: (p: readonly BatchPosition[]) => boolean, pipelineId?: string, logs?: string[], clock?: Clock): Promise<FileSink> {
+  return (await fileSink.create(fileSink.configSchema.parse(config), ctx(state, committed, pipelineId, logs, clock))) as FileSink;
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallEvent);
@@ -225,15 +225,19 @@ describe('file sink', () => {
       const state = new MemoryStateStore();
       const config = { path: join(dir, '{{kind}}.ndjson'), rotate: { max_bytes: '1KB' }, idle_timeout: '100ms' };
       const write = (sink: FileSink, seq: number, kind: string) => sink.write({ events: Array.from({ length: 5 }, (_, i) => ev(seq * 5 + i, kind)), positions: [{ source: 'src', seq }] });
-      const sink = await make(config, state, (ps) => ps.every((p) => p.seq <= 10));
+      const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+      const sink = await make(config, state, (ps) => ps.every((p) => p.seq <= 10), undefined, undefined, clock);
       for (let seq = 1; seq <= 8; seq++) await write(sink, seq, 'a');
       const parts = (await readdir(dir)).length;
       expect(parts).toBeGreaterThan(2);
       await write(sink, 9, 'b');
-      // Idle for longer than idle_timeout: the sink looks for idle files on a timer too.
-      await new Promise((r) => setTimeout(r, 400));
+      const indexText = async () => Buffer.from(await state.readLog('files/index.test')).toString('utf8');
+      expect(await indexText()).toContain('a.');
+      // Idle for longer than idle_timeout on the clock: the sink's sweep timer (no write needed) forgets `a`.
+      await clock.advance(400);
+      await expect.poll(indexText).not.toContain('a.');
       await write(sink, 10, 'b');
-      const index = Buffer.from(await state.readLog('files/index.test')).toString('utf8');
+      const index = await indexText();
       expect(index).not.toContain('a.');
       expect(index).toContain('b.ndjson');
       // `a` renders again: writing goes on at the end of its last part, not back at part 0.
