@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
+import { systemClock } from '@plumline/core/util';
 import kafkajs from './kafkajs-client.js';
 import { endOffsets, readCommittedToEnd, type ReadToEnd } from './read-committed-to-end.js';
 
@@ -46,6 +47,7 @@ describe('readCommittedToEnd (real broker)', () => {
     onSlow: () => {},
     timeoutMs: 20_000,
     onTimeout: () => new Error('not read to the end in 20 s'),
+    clock: systemClock,
   });
 
   it('reads every committed record, none aborted, and ends past the last transaction marker', { timeout: 60_000 }, async () => {

@@ -144,7 +144,7 @@ export interface PollRangesOptions<S extends string> {
    * first pass of each `read` always hands on. Default 0: every pass.
    */
   quietCheckpointMs?: number;
-  /** Wall clock for `quietCheckpointMs` (tests pass a fake clock's). Default `Date.now`. */
+  /** Wall clock for `quietCheckpointMs` (tests pass a fake clock's). Default: `clock`'s now. */
   clockMs?: () => number;
   /** In [0, 1): each quiet stretch lasts between half and all of `quietCheckpointMs`, so thousands of accounts started together do not all write in one minute. Default `Math.random`. */
   random?: () => number;
@@ -186,7 +186,7 @@ export async function* pollRanges<S extends string>(o: PollRangesOptions<S>): As
     const seenNow = seen?.snapshot();
     return { ...cursor, '@readAt': { ...readAt }, ...(inProgress.size ? { '@parts': [...inProgress.values()] } : {}), ...(seenNow ? { '@seen': seenNow } : {}) } as PollCheckpoint<S>;
   };
-  const clockMs = o.clockMs ?? Date.now;
+  const clockMs = o.clockMs ?? (() => (o.clock ?? systemClock).now());
   const quietMs = o.bounded ? 0 : (o.quietCheckpointMs ?? 0);
   // When a checkpoint was last handed on: never, so the first pass hands on its own.
   let handedOnMs = Number.NEGATIVE_INFINITY;
