@@ -103,6 +103,16 @@ describe('round trip (property)', () => {
     );
   });
 
+  it('a wall time in the hour repeated when DST ends names its first instant, also at the hour\'s first second; a skipped one reads as the earlier of its two readings', () => {
+    // 2016-10-30 in Berlin: 02:00–02:59 is lived twice (CEST, then CET). Found by the property below (seed 434633568).
+    const read = (clf: string, zone: string) => Date.parse(parseErrorLine(`error 6175551234 0 [${clf}] 8009957586 000020;000;1 x`, zone).time) / 1000;
+    expect(read('30/Oct/2016:02:00:00 -0400', 'Europe/Berlin')).toBe(1477785600);
+    expect(read('30/Oct/2016:02:59:59 -0400', 'Europe/Berlin')).toBe(1477789199);
+    expect(read('30/Oct/2016:03:00:00 -0400', 'Europe/Berlin')).toBe(1477792800);
+    expect(read('06/Nov/2016:01:00:00 -0400', 'America/New_York')).toBe(1478408400);
+    expect(read('27/Mar/2016:02:30:00 -0400', 'Europe/Berlin')).toBe(Date.parse('2016-03-27T00:30:00Z') / 1000);
+  });
+
   it('error times written in a zone read back to the same instant (outside the repeated DST hour)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1_400_000_000, max: 1_900_000_000 }), fc.constantFrom('America/New_York', 'UTC', 'Europe/Berlin'), // `\/` reads as `/` (the JSON escape Plum leaves in XML), so a message cannot carry it literally.

@@ -60,11 +60,20 @@ export function wallClock(epochMs: number, zone: string): { y: number; mo: numbe
  */
 export function zonedToEpochMs(y: number, mo: number, d: number, h: number, mi: number, s: number, zone: string): number {
   const asUtc = Date.UTC(y, mo, d, h, mi, s);
+  // The instants this wall time can name: one per offset the zone has within a day of it. Where
+  // two fit (the hour repeated when DST ends) the first is taken — also at the hour's first
+  // second, which the offset at the wall time itself (already the later one) would miss.
+  const fits = [offsetMs(asUtc - DAY_MS, zone), offsetMs(asUtc, zone), offsetMs(asUtc + DAY_MS, zone)]
+    .map((o) => asUtc - o)
+    .filter((t) => t + offsetMs(t, zone) === asUtc);
+  if (fits.length > 0) return Math.min(...fits);
+  // A wall time the zone skips (the hour lost when DST starts): the earlier of its two readings.
   let guess = asUtc - offsetMs(asUtc, zone);
   const second = asUtc - offsetMs(guess, zone);
   if (second !== guess) guess = Math.min(guess, second);
   return guess;
 }
+const DAY_MS = 86_400_000;
 
 /**
  * Reads Plum's bracketed time `03/Nov/2017:00:10:42 -0500` as wall-clock time in `zone`. The
