@@ -1,19 +1,7 @@
+import { zonedToEpochMs } from '@plumline/core/util';
+
 const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
 const ZONED_RE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Offset of `zone` from UTC at `epochMs`, in ms. */
-function offsetMs(epochMs: number, zone: string): number {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    formatters.set(zone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(epochMs))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - Math.floor(epochMs / 1000) * 1000;
-}
 
 /**
  * Epoch milliseconds of a record's time: `unix` seconds, `unix_ms`, or ISO-8601 — with an offset
@@ -38,8 +26,5 @@ export function epochMsOf(v: unknown, format: 'iso' | 'unix' | 'unix_ms', zone: 
   const asUtc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
   if (!Number.isFinite(asUtc)) return undefined;
   if (zone === 'UTC') return asUtc + fraction;
-  let guess = asUtc - offsetMs(asUtc, zone);
-  const second = asUtc - offsetMs(guess, zone);
-  if (second !== guess) guess = Math.min(guess, second);
-  return guess + fraction;
+  return zonedToEpochMs(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0), zone) + fraction;
 }

@@ -13,6 +13,7 @@ export { closeServerNow } from './close-server.js';
 export { createPermits } from './permits.js';
 export { processAlive } from './process-alive.js';
 export { isTimeZone } from './is-time-zone.js';
+export { wallClock, zonedToEpochMs } from './zoned-time.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
 export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
 export { eventShapeProblem } from '../event-shape.js';
