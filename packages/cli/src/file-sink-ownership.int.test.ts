@@ -82,6 +82,34 @@ describe('file sink state belongs to its pipeline (the real CLI)', () => {
     }
   });
 
+  // A fixed path's claim covers its rotation parts (partFile: out/x.ndjson → out/x.1.ndjson, …).
+  const rotating = (id: string, state: string, count: string, path: string): string => pipeline(id, state, count, path).replace(/path: (.*) }\n$/, 'path: $1, rotate: { max_bytes: 50KB } }\n');
+  for (const order of ['rotating first', 'part first'] as const) {
+    it(`a fixed path naming a rotation part of another pipeline's fixed path is refused (${order}); the first pipeline's files stay byte for byte`, { timeout: 60_000 }, async () => {
+      const { dir, cleanup } = await tmpDir();
+      try {
+        await writeFile(join(dir, 'a.yaml'), rotating('a', 'state-a', 'count: 2000', 'out/x.ndjson'));
+        await writeFile(join(dir, 'b.yaml'), pipeline('b', 'state-b', 'count: 100', 'out/x.1.ndjson'));
+        const [first, second] = order === 'rotating first' ? ['a', 'b'] : ['b', 'a'];
+        const r1 = await runCli(['run', `${first}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r1.code, r1.stderr).toBe(0);
+        const before = await treeHashes(join(dir, 'out'));
+        if (first === 'a') expect(Object.keys(before)).toContain('x.1.ndjson');
+        const r2 = await runCli(['run', `${second}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r2.code).not.toBe(0);
+        expect(r2.stderr).toContain('FILE_PATH_IN_USE');
+        expect(r2.stderr).toContain(`pipeline "${first}"`);
+        expect(await treeHashes(join(dir, 'out'))).toEqual(before);
+        // The first one runs again, untouched by the refusal.
+        const r3 = await runCli(['run', `${first}.yaml`, '--once', '--log-level', 'warn'], dir);
+        expect(r3.code, r3.stderr).toBe(0);
+        expect(await treeHashes(join(dir, 'out'))).toEqual(before);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
   // Templated paths: the template's fixed directory is claimed (template-owner.ts, claimTemplateDir).
   const templated = 'out/{{source}}/%Y-%m-%d.ndjson';
 

@@ -1,4 +1,5 @@
-import { basename, dirname, join } from 'node:path';
+import { readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { PipelineError } from '@plumline/core';
 import { processAlive } from '@plumline/core/util';
 import { createOwnerFile, parseFixedOwner, readOwnerFile, writeOwnerFile, type FixedOwner } from './owner-file-io.js';
@@ -40,6 +41,12 @@ export async function claimOutput(file: string, pipeline: string, sink: string):
   }
   if (!owner && !(await createOwnerFile(path, mine))) return claimOutput(file, pipeline, sink);
   if (owner) await writeOwnerFile(path, mine);
+  // Checked once this claim is on disk: of two sinks starting at once, the later one sees the other's.
+  const rotationClash = await foreignRotationClaim(file, pipeline, sink).catch((err: unknown) => err as Error);
+  if (rotationClash) {
+    await (owner ? writeOwnerFile(path, owner) : unlink(path)).catch(() => {});
+    throw rotationClash;
+  }
   activeHere.add(path);
   let released = false;
   const release = async (): Promise<void> => {
@@ -59,4 +66,56 @@ export interface OutputClaim {
   readonly ownedBefore: boolean;
   /** Clears the running process from the claim (the claim stays). Idempotent. */
   release(): Promise<void>;
+}
+
+/**
+ * The files `file` would be a rotation part of (file-sink.ts, partFile: `x.ndjson` part 2 is
+ * `x.2.ndjson`, `x` part 2 is `x.2`, with `.gz` kept last).
+ */
+export function rotationBasesOf(file: string): string[] {
+  const gz = file.endsWith('.gz') ? '.gz' : '';
+  const bases: string[] = [];
+  const forms: [string, string][] = gz ? [[file.slice(0, -3), gz], [file, '']] : [[file, '']];
+  for (const [name, tail] of forms) {
+    const ext = extname(name);
+    const stem = ext ? name.slice(0, -ext.length) : name;
+    const m = /^(.+)\.[1-9]\d*$/.exec(stem);
+    if (ext && m && !basename(m[1]!).startsWith('.') && basename(m[1]!) !== '') bases.push(`${m[1]}${ext}${tail}`);
+    // `x.2` is part 2 of `x` only when `x` has no extension of its own (partFile puts the number before it).
+    const whole = /^(.+)\.[1-9]\d*$/.exec(name);
+    if (whole && extname(whole[1]!) === '') bases.push(`${whole[1]}${tail}`);
+  }
+  return [...new Set(bases)].filter((b) => b !== file);
+}
+
+/**
+ * A fixed path's claim covers its rotation parts: another pipeline (or sink) claiming the file
+ * this one is a part of, or a part of this one, would append to a file the other rotates into,
+ * and each one's recovery would cut the other's bytes.
+ */
+async function foreignRotationClaim(file: string, pipeline: string, sink: string): Promise<PipelineError | undefined> {
+  const foreign = (o: FixedOwner | undefined): o is FixedOwner => o !== undefined && (o.pipeline !== pipeline || o.sink !== sink);
+  for (const base of rotationBasesOf(file)) {
+    const path = ownerFile(base);
+    const o = parseFixedOwner(path, await readOwnerFile(path));
+    if (foreign(o)) return rotationInUse(sink, pipeline, file, `it is a rotation part of ${base}, which sink "${o.sink}" of pipeline "${o.pipeline}" writes (${path})`, o);
+  }
+  const names = await readdir(dirname(file)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith('.') || !name.endsWith('.plumline-owner') || name === '.plumline-owner') continue;
+    const part = join(dirname(file), name.slice(1, -'.plumline-owner'.length));
+    if (!rotationBasesOf(part).includes(file)) continue;
+    const path = join(dirname(file), name);
+    const o = parseFixedOwner(path, await readOwnerFile(path));
+    if (foreign(o)) return rotationInUse(sink, pipeline, file, `its rotation part ${part} is written by sink "${o.sink}" of pipeline "${o.pipeline}" (${path})`, o);
+  }
+  return undefined;
+}
+
+function rotationInUse(sink: string, pipeline: string, file: string, why: string, o: FixedOwner): PipelineError {
+  return new PipelineError(
+    'FILE_PATH_IN_USE',
+    `sink "${sink}" of pipeline "${pipeline}" cannot write ${file}: ${why}. A fixed path's claim covers its rotation parts (<name>.<n><ext>), rotating or not: give this sink a path of its own that is no rotation part of another's`,
+    { retriable: false, fields: { file, owner: `${o.pipeline}/${o.sink}` } },
+  );
 }
