@@ -110,6 +110,52 @@ describe('file sink state belongs to its pipeline (the real CLI)', () => {
     });
   }
 
+  it('two templated sinks of one pipeline rendering one file: the second is refused before it writes a byte, naming both; given its own directory the pipeline writes every event once', { timeout: 60_000 }, async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      // A source named "call": out/{{source}}.ndjson and out/{{kind}}.ndjson both render out/call.ndjson.
+      await writeFile(join(dir, 'p.yaml'), `id: p
+state: { type: directory, path: state }
+sources:
+  call: { type: generate, seed: 3, count: 1000, batch_size: 100 }
+sinks:
+  bykind: { type: file, inputs: [call], path: "out/{{kind}}.ndjson" }
+  bysource: { type: file, inputs: [call], path: "out/{{source}}.ndjson" }
+`);
+      const file = join(dir, 'out/call.ndjson');
+      // One sink's lines only: both writing it would put each call event in it twice.
+      const idsUnique = async (): Promise<boolean> => {
+        const ids = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+        return new Set(ids).size === ids.length;
+      };
+      const r1 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(r1.code).not.toBe(0);
+      expect(r1.stderr).toContain('FILE_PATH_IN_USE');
+      expect(r1.stderr).toMatch(/sink "(bykind|bysource)" of pipeline "p" cannot write .*out\/call\.ndjson: sink "(bykind|bysource)" of this pipeline writes it/);
+      expect(r1.stderr).toContain('give each sink its own directory or a fixed distinct prefix');
+      expect(await idsUnique()).toBe(true);
+      const r2 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(r2.code).not.toBe(0);
+      expect(r2.stderr).toContain('FILE_PATH_IN_USE');
+      expect(r2.stderr).not.toContain('FILE_SINK_SHORT_FILE');
+      expect(await idsUnique()).toBe(true);
+      // Given its own directory as told, the sink refused moves; the file holds every event of the one that wrote it, once.
+      const winner = /sink "(bykind|bysource)" of this pipeline writes it/.exec(r1.stderr)![1]!;
+      const loser = winner === 'bykind' ? 'bysource' : 'bykind';
+      const yaml = await readFile(join(dir, 'p.yaml'), 'utf8');
+      await writeFile(join(dir, 'p.yaml'), yaml.replace(`${loser}: { type: file, inputs: [call], path: "out/`, `${loser}: { type: file, inputs: [call], path: "out/moved/`));
+      const r3 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+      expect(r3.code, r3.stderr).toBe(0);
+      const events = (f: string): Promise<{ kind: string }[]> => readFile(f, 'utf8').then((t) => t.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string }));
+      const all = await events(join(dir, 'out/moved/call.ndjson')).catch(() => events(join(dir, 'out/call.ndjson')));
+      const expected = winner === 'bysource' ? 1000 : all.filter((e) => e.kind === 'call').length;
+      expect((await events(file)).length).toBe(expected);
+      expect(await idsUnique()).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+
   // Templated paths: the template's fixed directory is claimed (template-owner.ts, claimTemplateDir).
   const templated = 'out/{{source}}/%Y-%m-%d.ndjson';
 

@@ -8,7 +8,7 @@ import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { claimOutput, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
-import { claimedByAnother, claimTemplateDir, foreignClaimOn, templateDir, type TemplateClaim } from './template-owner.js';
+import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, type TemplateClaim } from './template-owner.js';
 
 /**
  * File-system errors no retry changes: the events whose path met one go to the dead letters and
@@ -120,6 +120,8 @@ export class FileSink implements Sink {
     const sizes = new Map<string, number>();
     for (const f of plan) sizes.set(f.file, await sizeOf(f.file));
     this.checkUnaccountedBytes(plan, sizes, loaded.records);
+    // Before anything is cut: a file another sink of this pipeline holds is refused, not recovered.
+    if (!this.staticPath) for (const f of plan) noteRenderedFile(f.file, this.ctx.pipelineId, this.ctx.id, this.config.path);
     const records: SinkRecord[] = [];
     let truncated = 0;
     const cut: { file: string; bytes: number }[] = [];
@@ -432,6 +434,8 @@ export class FileSink implements Sink {
       }
     }
     if (!this.staticPath && !this.known.has(f.file)) {
+      // Another sink of this pipeline may render the same file (validate compares templates as written).
+      noteRenderedFile(f.file, this.ctx.pipelineId, this.ctx.id, this.config.path);
       // A file new to this sink: another pipeline may have claimed it (or a directory above it)
       // since this sink's start checked the tree below its template's directory.
       const other = await foreignClaimOn(f.file, this.ctx.pipelineId, this.ctx.id);
@@ -569,6 +573,7 @@ export class FileSink implements Sink {
     for (const file of this.known) {
       if (base.has(file)) continue;
       this.known.delete(file);
+      forgetRenderedFiles(this.ctx.pipelineId, this.ctx.id, [file]);
       const f = currentOf.get(file);
       if (f && this.files.get(f.path) === f) this.files.delete(f.path);
     }
@@ -598,9 +603,15 @@ export class FileSink implements Sink {
         f.fh = undefined;
         await fh?.close().catch(() => {});
       }
+      this.forgetRendered();
       await this.output?.release();
       await this.templateClaim?.release();
     })());
+  }
+
+  /** Lets go of the rendered files this sink noted (template-owner.ts): at close, or when its start failed. */
+  forgetRendered(): void {
+    forgetAllRenderedFiles(this.ctx.pipelineId, this.ctx.id);
   }
 }
 
@@ -690,6 +701,7 @@ export const fileSink = defineSink({
     try {
       await sink.recover();
     } catch (err) {
+      sink.forgetRendered();
       await claim?.release();
       await dirClaim?.release();
       throw err;

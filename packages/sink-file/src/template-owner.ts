@@ -197,3 +197,43 @@ export async function claimTemplateDir(template: string, pipeline: string, sink:
   };
   return { dir, ownerFile: path, release };
 }
+
+/**
+ * Rendered files of this process's templated sinks, by pipeline and file: the sink that has the
+ * file in its commit index, with its template. Two sinks of one pipeline share the directory
+ * claim (validate compares templates as written, and `out/{{kind}}.ndjson` and
+ * `out/{{source}}.ndjson` read differently yet may render one file), so the claim alone cannot
+ * tell them apart. Bounded by what the sinks' indexes hold: a file a sink forgets is let go.
+ */
+const renderedBy = new Map<string, { sink: string; template: string }>();
+const renderedKey = (pipeline: string, file: string): string => `${pipeline}\0${file}`;
+
+/**
+ * Notes that sink `sink` (path `template`) of `pipeline` writes the rendered `file`, or refuses
+ * with FILE_PATH_IN_USE when another sink of the pipeline does: each recovers only its own bytes
+ * and would cut the other's. Asked before the sink opens a file new to it, and at recovery.
+ */
+export function noteRenderedFile(file: string, pipeline: string, sink: string, template: string): void {
+  const key = renderedKey(pipeline, file);
+  const other = renderedBy.get(key);
+  if (other === undefined) return void renderedBy.set(key, { sink, template });
+  if (other.sink === sink) return;
+  throw new PipelineError(
+    'FILE_PATH_IN_USE',
+    `sink "${sink}" of pipeline "${pipeline}" cannot write ${file}: sink "${other.sink}" of this pipeline writes it (its path "${other.template}" renders it as "${template}" does). Each sink recovers only its own bytes after a crash and would cut the other's: give each sink its own directory or a fixed distinct prefix (e.g. "out/${sink}/…" and "out/${other.sink}/…")`,
+    { retriable: false, fields: { file, owner: `${pipeline}/${other.sink}` } },
+  );
+}
+
+/** Lets go of a rendered file the sink no longer holds in its index (or of all of them, at close). */
+export function forgetRenderedFiles(pipeline: string, sink: string, files: Iterable<string>): void {
+  for (const file of files) {
+    const key = renderedKey(pipeline, file);
+    if (renderedBy.get(key)?.sink === sink) renderedBy.delete(key);
+  }
+}
+
+/** Lets go of every rendered file of a sink (its close, or a start that failed). */
+export function forgetAllRenderedFiles(pipeline: string, sink: string): void {
+  for (const [key, v] of renderedBy) if (v.sink === sink && key.startsWith(`${pipeline}\0`)) renderedBy.delete(key);
+}
