@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import { runCli, startCli } from './test-support/run-cli.js';
@@ -155,6 +157,39 @@ sinks:
       await cleanup();
     }
   });
+
+  for (const path of ['out/s.ndjson', '"out/{{source}}/s.ndjson"']) {
+    it(`a working folder copied with its state (path ${path}) is refused at start, naming both folders; the original's output stays byte for byte`, { timeout: 60_000 }, async () => {
+      const { dir, cleanup } = await tmpDir();
+      try {
+        const prod = join(dir, 'prod');
+        const staging = join(dir, 'staging');
+        await mkdir(prod);
+        await writeFile(join(prod, 'p.yaml'), pipeline('p', 'state', 'count: 1000', path));
+        const r1 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], prod);
+        expect(r1.code, r1.stderr).toBe(0);
+        await promisify(execFile)('cp', ['-a', prod, staging]);
+        const before = await treeHashes(join(prod, 'out'));
+        const copied = await treeHashes(join(staging, 'out'));
+        // The copy gets more events to write: they must not reach prod's files.
+        await writeFile(join(staging, 'p.yaml'), pipeline('p', 'state', 'count: 2000', path));
+        const r2 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], staging);
+        expect(r2.code).not.toBe(0);
+        expect(r2.stderr).toContain('STATE_CORRUPT');
+        expect(r2.stderr).toContain(`written for output at ${join(prod, 'out')}`);
+        expect(r2.stderr).toContain(`now writes ${join(staging, 'out')}`);
+        expect(await treeHashes(join(prod, 'out'))).toEqual(before);
+        expect(await treeHashes(join(staging, 'out'))).toEqual(copied);
+        // The original runs on, cutting nothing.
+        const r3 = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], prod);
+        expect(r3.code, r3.stderr).toBe(0);
+        expect(r3.stderr).not.toContain('removed');
+        expect(await treeHashes(join(prod, 'out'))).toEqual(before);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
 
   // Templated paths: the template's fixed directory is claimed (template-owner.ts, claimTemplateDir).
   const templated = 'out/{{source}}/%Y-%m-%d.ndjson';

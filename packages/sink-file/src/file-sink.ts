@@ -6,6 +6,7 @@ import { fsyncDir, writeAll } from '@plumline/core/util';
 import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type SinkRecord } from './commit-index.js';
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
+import { movedOutput } from './output-location.js';
 import { claimOutput, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, type TemplateClaim } from './template-owner.js';
@@ -116,6 +117,7 @@ export class FileSink implements Sink {
     const isCommitted = (p: readonly BatchPosition[]): boolean => this.ctx.isCommitted(p);
     const loaded = await this.index.load((file) => this.ownsFile(file), isCommitted);
     if (loaded.from === 'none') await this.checkIndexNotLost();
+    this.checkOutputNotMoved(loaded.records);
     const plan = planRecovery(loaded.records, isCommitted);
     const sizes = new Map<string, number>();
     for (const f of plan) sizes.set(f.file, await sizeOf(f.file));
@@ -196,6 +198,23 @@ export class FileSink implements Sink {
       'STATE_CORRUPT',
       `file sink ${this.ctx.id}: ${beyond.file} holds ${extra} bytes after the last write its commit index (${this.index.key}) records, and the committed checkpoint of ${source} reaches past batch ${seq}, the last the index${this.index.headSeqs() ? ' or its head' : ''} accounts for: the checkpoints are newer than the index, which lost records of committed writes (state restored from a backup older than the checkpoints?). Nothing was removed. Restore state and output together from one backup (docs/operations.md), or move ${beyond.file} and this sink's index aside`,
       { retriable: false, fields: { component: this.ctx.id, file: beyond.file, index: this.index.key } },
+    );
+  }
+
+  /**
+   * The index names files by absolute path: state copied or moved with its working folder would
+   * have this sink append to the original's files (output-location.ts). Refused before anything
+   * is written or cut.
+   */
+  private checkOutputNotMoved(records: readonly IndexRecord[]): void {
+    const files = records.flatMap((r) => ('o' in r ? [r.o[0]] : 'b' in r ? r.b.map(([file]) => file) : []));
+    const fixedFile = this.staticPath ? partFile(this.pathOf({} as CallEvent)!, 0, this.config.gzip) : undefined;
+    const moved = movedOutput(this.config.path, fixedFile, files);
+    if (!moved) return;
+    throw new StateError(
+      'STATE_CORRUPT',
+      `file sink ${this.ctx.id}: its state was written for output at ${moved.oldDir} and the pipeline now writes ${moved.newDir}: the state was copied or moved with its folder (the commit index ${this.index.key} names ${moved.file}). Nothing was written or cut. Run it where its state was written (move the folder back), or start this copy over with a fresh state directory (move its state directory aside): see docs/operations.md, "Moving or copying a pipeline's folder"`,
+      { retriable: false, fields: { component: this.ctx.id, file: moved.file, index: this.index.key } },
     );
   }
 
