@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { appendFile, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
@@ -15,22 +15,22 @@ import { runCli } from './test-support/run-cli.js';
 const FIRST = 6_000;
 const ALL = 12_000;
 
-const dedupePipeline = (count: number): string => `id: alpha
+const dedupePipeline = (count: number, seed = 11): string => `id: alpha
 runtime: { commit_interval: 20ms }
 state: { type: directory, path: state }
 sources:
-  gen: { type: generate, seed: 11, count: ${count}, batch_size: 50, rate: 20000, duplicate_ratio: 0.2 }
+  gen: { type: generate, seed: ${seed}, count: ${count}, batch_size: 50, rate: 20000, duplicate_ratio: 0.2 }
 transforms:
   unique: { type: dedupe, inputs: [gen], key: [id] }
 sinks:
   out: { type: file, inputs: [unique], path: out.ndjson }
 `;
 
-const correlatePipeline = (count: number): string => `id: alpha
+const correlatePipeline = (count: number, seed = 23): string => `id: alpha
 runtime: { commit_interval: 20ms }
 state: { type: directory, path: state }
 sources:
-  gen: { type: generate, seed: 23, count: ${count}, batch_size: 50, rate: 20000 }
+  gen: { type: generate, seed: ${seed}, count: ${count}, batch_size: 50, rate: 20000 }
 transforms:
   joined:
     type: correlate
@@ -105,6 +105,27 @@ const cutInHalf: Damage = async (log) => truncate(log, Math.floor((await readFil
 const deleted: Damage = async (log) => rm(log);
 
 /**
+ * The same log of a pipeline with the same id in another folder (another seed, run over ALL
+ * events): longer than what was committed here, and of the same generation, so only an identity
+ * in the log tells it apart.
+ */
+const foreign =
+  (yaml: (count: number, seed: number) => string, seed: number, once: boolean): Damage =>
+  async (log) => {
+    const other = await tmpDir('plumline-oplog-foreign-');
+    try {
+      await writeFile(join(other.dir, 'p.yaml'), yaml(ALL, seed));
+      const r = await run(other.dir, once);
+      expect(r.code, r.stderr).toBe(0);
+      const copy = await readFile(join(other.dir, 'state', 'pipelines', 'alpha', basename(log)));
+      expect(copy.length, 'the foreign log is longer than the committed one').toBeGreaterThan((await readFile(log)).length);
+      await writeFile(log, copy);
+    } finally {
+      await other.cleanup();
+    }
+  };
+
+/**
  * The first run, to the end of its FIRST events. Without `once` (correlate) windows stay open
  * when the input ends: the events still held are in the log when the run stops.
  */
@@ -160,6 +181,7 @@ describe("dedupe's key log damaged while stopped (the real CLI; generate 6,000 w
     ['a block in the middle garbled', garbleMiddle],
     ['cut in half', cutInHalf],
     ['deleted', deleted],
+    ['replaced by the longer log of a pipeline with the same id in another folder', foreign(dedupePipeline, 12, true)],
   ]);
 });
 
@@ -189,6 +211,7 @@ describe("correlate's held-event log damaged while stopped (the real CLI; genera
       ['a block in the middle garbled', garbleMiddle],
       ['cut in half', cutInHalf],
       ['deleted', deleted],
+      ['replaced by the longer log of a pipeline with the same id in another folder', foreign(correlatePipeline, 24, false)],
     ],
     false,
   );

@@ -75,6 +75,8 @@ describe('CheckedLog in the directory store', () => {
     ],
     ['deleted', async (file) => rm(file)],
     ['replaced by a log of another generation', async (file) => writeFile(file, encodeFrames([payload(1)], 9))],
+    // Same generation, longer than committed: only the identity tells it is another pipeline's.
+    ['replaced by a longer log of the same generation made elsewhere', async (file) => writeFile(file, encodeFrames([payload(1), payload(2), payload(3)], 1, 'another-log'))],
   ];
   for (const [name, damage] of damaged) {
     it(`${name}: STATE_CORRUPT naming the file, and the file left as it is`, async () => {
@@ -106,7 +108,10 @@ describe('CheckedLog in the directory store', () => {
         await log.append([payload(1), payload(2)]);
         await log.storeHead();
       });
-      await writeFile(file, encodeFrames([payload(2)], 2));
+      // A rewrite keeps the log's identity.
+      const { id } = decodeFrames(await readFile(file));
+      expect(id).toEqual(expect.any(String));
+      await writeFile(file, encodeFrames([payload(2)], 2, id));
       await withLog(dir, async (log) => expect(await log.load()).toEqual({ format: 'checked', payloads: [payload(2)] }));
     } finally {
       await cleanup();

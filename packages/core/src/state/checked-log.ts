@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../logger.js';
 import type { JsonValue } from '../util/json.js';
@@ -5,7 +6,11 @@ import { stateCorrupt } from './state-corrupt.js';
 import { encodeKey } from './state-key-names.js';
 import type { ComponentState, StagedWrite } from './state-store.js';
 
-/** First frame of every log in this format: `{"g":<generation>}`, raised by each rewrite. */
+/**
+ * First frame of every log in this format: `{"g":<generation>,"id":<identity>}`; the generation is
+ * raised by each rewrite, the identity (random, made with the log's first generation) is kept by
+ * rewrites. Logs written before the identity have none.
+ */
 const HEAD_MAGIC = 0x32484c50; // "PLH2"
 /** Every block after it. */
 const BLOCK_MAGIC = 0x32464c50; // "PLF2"
@@ -25,6 +30,8 @@ export interface FrameProblem {
 export interface DecodedFrames {
   /** The generation its first frame names (undefined when even that frame is bad). */
   readonly generation: number | undefined;
+  /** The identity its first frame names (undefined in logs written before it). */
+  readonly id?: string | undefined;
   readonly payloads: Buffer[];
   /** Bytes up to the end of the last good frame. */
   readonly goodBytes: number;
@@ -40,9 +47,9 @@ function frame(magic: number, payload: Buffer): Buffer {
 }
 
 /** Frames `payloads` as blocks; a log's first write leads with the head frame of `generation`. */
-export function encodeFrames(payloads: readonly Uint8Array[], generation?: number): Buffer {
+export function encodeFrames(payloads: readonly Uint8Array[], generation?: number, id?: string): Buffer {
   const parts = payloads.map((p) => frame(BLOCK_MAGIC, Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
-  if (generation !== undefined) parts.unshift(frame(HEAD_MAGIC, Buffer.from(JSON.stringify({ g: generation }))));
+  if (generation !== undefined) parts.unshift(frame(HEAD_MAGIC, Buffer.from(JSON.stringify({ g: generation, id }))));
   return Buffer.concat(parts);
 }
 
@@ -56,8 +63,9 @@ export function decodeFrames(data: Uint8Array): DecodedFrames {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const payloads: Buffer[] = [];
   let generation: number | undefined;
+  let id: string | undefined;
   let off = 0;
-  const stop = (reason: string, last: boolean): DecodedFrames => ({ generation, payloads, goodBytes: off, problem: { offset: off, reason, last } });
+  const stop = (reason: string, last: boolean): DecodedFrames => ({ generation, id, payloads, goodBytes: off, problem: { offset: off, reason, last } });
   while (off < buf.length) {
     if (off + FRAME_HEAD_BYTES > buf.length) return stop('the block has no end (a write cut short)', true);
     const magic = buf.readUInt32LE(off);
@@ -69,21 +77,23 @@ export function decodeFrames(data: Uint8Array): DecodedFrames {
     const payload = buf.subarray(off + FRAME_HEAD_BYTES, end);
     if (crc32(payload) !== buf.readUInt32LE(off + 8)) return stop('its checksum does not match (the block was changed or damaged)', end === buf.length);
     if (off === 0) {
-      const g = parseGeneration(payload);
-      if (g === undefined) return stop('its head is not {"g":<generation>}', false);
-      generation = g;
+      const head = parseHeadFrame(payload);
+      if (head === undefined) return stop('its head is not {"g":<generation>,"id":<identity>}', false);
+      generation = head.g;
+      id = head.id;
     } else {
       payloads.push(payload);
     }
     off = end;
   }
-  return { generation, payloads, goodBytes: off };
+  return { generation, id, payloads, goodBytes: off };
 }
 
-function parseGeneration(payload: Buffer): number | undefined {
+function parseHeadFrame(payload: Buffer): { g: number; id: string | undefined } | undefined {
   try {
-    const g = (JSON.parse(payload.toString('utf8')) as { g?: unknown }).g;
-    return Number.isSafeInteger(g) && (g as number) >= 1 ? (g as number) : undefined;
+    const { g, id } = JSON.parse(payload.toString('utf8')) as { g?: unknown; id?: unknown };
+    if (!Number.isSafeInteger(g) || (g as number) < 1 || (id !== undefined && typeof id !== 'string')) return undefined;
+    return { g: g as number, id };
   } catch {
     return undefined;
   }
@@ -98,6 +108,8 @@ function isZeros(buf: Buffer, from: number): boolean {
 interface LogHead {
   g: number;
   bytes: number;
+  /** The log's identity (absent in heads stored before it, or for a log that has none yet). */
+  id?: string;
 }
 
 /** What a checked log held at start. */
@@ -119,6 +131,11 @@ export type LoadedLog = { readonly format: 'checked'; readonly payloads: Buffer[
 export class CheckedLog {
   readonly headKey: string;
   private generation = 0;
+  /**
+   * The log's identity, in its head frame and its committed head: a log of another pipeline, or
+   * of the same pipeline id in another folder, is refused even when it is as long as committed.
+   */
+  private id: string | undefined;
   /** Bytes of the log durable (written, or staged) so far. */
   private bytes = 0;
   private stored: LogHead | undefined;
@@ -165,6 +182,10 @@ export class CheckedLog {
       throw this.corrupt(`its head frame: ${decoded.problem?.reason ?? 'missing'}`);
     }
     // A rewrite between the last head and a crash leaves the next generation, whole (it is atomic).
+    if (head?.id !== undefined && decoded.id !== head.id) {
+      throw this.corrupt(`it is not the log the pipeline's committed state names (its identity is ${decoded.id ?? 'none'}, the state's ${head.id}): it was copied from another pipeline, or from the same pipeline id in another folder`);
+    }
+    this.id = decoded.id;
     const sameGeneration = head !== undefined && g === head.g;
     if (head && !sameGeneration && g !== head.g + 1) {
       throw this.corrupt(`it is generation ${g}, but the pipeline's committed state names generation ${head.g}: it comes from another backup or another pipeline`);
@@ -205,8 +226,8 @@ export class CheckedLog {
   /** `payloads` as bytes to append (led by the head frame when the log is empty); counted as written. */
   private encode(payloads: readonly Uint8Array[]): Buffer {
     const first = this.bytes === 0;
-    if (first) this.generation++;
-    const data = encodeFrames(payloads, first ? this.generation : undefined);
+    if (first) this.nextGeneration();
+    const data = encodeFrames(payloads, first ? this.generation : undefined, this.id);
     this.bytes += data.length;
     return data;
   }
@@ -232,8 +253,8 @@ export class CheckedLog {
 
   /** The log replaced by `payloads`, as the next generation; as a write to stage (exactly-once). */
   stagedRewrite(payloads: readonly Uint8Array[]): StagedWrite {
-    this.generation++;
-    const data = encodeFrames(payloads, this.generation);
+    this.nextGeneration();
+    const data = encodeFrames(payloads, this.generation, this.id);
     this.bytes = data.length;
     return { kind: 'rewrite', key: this.key, data };
   }
@@ -241,11 +262,19 @@ export class CheckedLog {
   /** Replaces the log by `payloads` (atomically), as the next generation, and stores its head. */
   async rewrite(payloads: readonly Uint8Array[]): Promise<void> {
     const g = this.generation + 1;
-    const data = encodeFrames(payloads, g);
+    const id = this.id ?? newLogId();
+    const data = encodeFrames(payloads, g, id);
     await this.state.rewriteLog(this.key, data);
     this.generation = g;
+    this.id = id;
     this.bytes = data.length;
     await this.storeHead();
+  }
+
+  /** Raises the generation; a log without an identity (new, or written before identities) gets one. */
+  private nextGeneration(): void {
+    this.generation++;
+    this.id ??= newLogId();
   }
 
   /** Bytes of the log as written so far (compaction's yardstick). */
@@ -259,8 +288,8 @@ export class CheckedLog {
    */
   async storeHead(): Promise<void> {
     if (this.atomic) return;
-    const next: LogHead = { g: this.generation, bytes: this.bytes };
-    if (this.stored && this.stored.g === next.g && this.stored.bytes === next.bytes) return;
+    const next: LogHead = { g: this.generation, bytes: this.bytes, ...(this.id === undefined ? {} : { id: this.id }) };
+    if (this.stored && this.stored.g === next.g && this.stored.bytes === next.bytes && this.stored.id === next.id) return;
     if (!this.stored && next.bytes === 0) return;
     await this.state.set(this.headKey, next as unknown as JsonValue);
     this.stored = next;
@@ -269,13 +298,18 @@ export class CheckedLog {
   private parseHead(value: JsonValue | undefined): LogHead | undefined {
     if (value === undefined || value === null) return undefined;
     const v = value as Partial<LogHead>;
-    if (typeof v !== 'object' || !Number.isSafeInteger(v.g) || !Number.isSafeInteger(v.bytes) || v.g! < 0 || v.bytes! < 0) {
-      throw this.corrupt(`its committed head (the value ${this.componentId}/${this.headKey} in the pipeline's state) is not {"g":…,"bytes":…}`);
+    if (typeof v !== 'object' || !Number.isSafeInteger(v.g) || !Number.isSafeInteger(v.bytes) || v.g! < 0 || v.bytes! < 0 || (v.id !== undefined && typeof v.id !== 'string')) {
+      throw this.corrupt(`its committed head (the value ${this.componentId}/${this.headKey} in the pipeline's state) is not {"g":…,"bytes":…,"id":…}`);
     }
-    return { g: v.g!, bytes: v.bytes! };
+    return { g: v.g!, bytes: v.bytes!, ...(v.id === undefined ? {} : { id: v.id }) };
   }
 
   private corrupt(why: string): Error {
     return stateCorrupt(`${this.fileName} (log "${this.key}" of component ${this.componentId})`, why);
   }
+}
+
+/** A new log identity: 96 random bits, so two logs made anywhere do not share one. */
+function newLogId(): string {
+  return randomBytes(12).toString('base64url');
 }
