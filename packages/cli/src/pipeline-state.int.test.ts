@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DirectoryStateStore, type JsonValue } from '@plumline/core';
 import { tmpDir } from '@plumline/core/testing';
-import { runCli, startCli } from './test-support/run-cli.js';
+import { spawn } from 'node:child_process';
+import { CLI_BIN, runCli, startCli } from './test-support/run-cli.js';
 
 /** The `attributes.index` of every line of an NDJSON file the file sink wrote. */
 async function indexes(path: string): Promise<number[]> {
@@ -70,6 +71,72 @@ describe('state is checked before it is trusted (plumline run, file sink)', () =
     } finally {
       await cleanup();
     }
+  });
+});
+
+/** `plumline run p.yaml --once` in `dir` with `input` on its stdin (a source that cannot replay what it read). */
+function runWithStdin(dir: string, input: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, 'run', 'p.yaml', '--once', '--log-level', 'info'], { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+const stdinPipeline = `id: calls
+runtime: { commit_interval: 20ms }
+state: { type: directory, path: state }
+sources:
+  in: { type: stdin }
+transforms:
+  unique: { type: dedupe, inputs: [in], key: [id] }
+sinks:
+  out: { type: file, inputs: [unique], path: out.ndjson }
+`;
+const events = (prefix: string): string => range(1000).map((i) => JSON.stringify({ id: `${prefix}${i}` }) + '\n').join('');
+
+describe('state.log emptied or rolled back while stopped (the real CLI; stdin → dedupe → file: nothing read is read again)', () => {
+  /** Two clean runs of 1,000 events each, all committed; then `damage` to state.log, and a third run with nothing on stdin. */
+  async function damagedAfterTwoRuns(damage: (stateLog: string) => Promise<void>): Promise<{ third: { code: number | null; stderr: string }; before: string; after: string; stateLog: string }> {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'p.yaml'), stdinPipeline);
+      for (const prefix of ['a', 'b']) {
+        const r = await runWithStdin(dir, events(prefix));
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const before = await readFile(join(dir, 'out.ndjson'), 'utf8');
+      expect(before.split('\n').filter(Boolean)).toHaveLength(2000);
+      const stateLog = join(dir, 'state', 'pipelines', 'calls', 'state.log');
+      await damage(stateLog);
+      const third = await runWithStdin(dir, '');
+      return { third, before, after: await readFile(join(dir, 'out.ndjson'), 'utf8'), stateLog };
+    } finally {
+      await cleanup();
+    }
+  }
+
+  it('emptied (: > state.log): STATE_CORRUPT naming state.log, exit non-zero, all 2,000 committed lines kept', { timeout: 60_000 }, async () => {
+    const r = await damagedAfterTwoRuns((log) => writeFile(log, ''));
+    expect(r.third.code, r.third.stderr).not.toBe(0);
+    expect(r.third.stderr).toContain('STATE_CORRUPT');
+    expect(r.third.stderr).toContain(r.stateLog);
+    expect(r.after).toBe(r.before);
+  });
+
+  it('its last record cut off after a clean stop (head -n -1: rolled back, not torn): STATE_CORRUPT naming state.log and the index, all 2,000 committed lines kept', { timeout: 60_000 }, async () => {
+    const r = await damagedAfterTwoRuns(async (log) => {
+      const lines = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+      await writeFile(log, lines.slice(0, -1).join('\n') + '\n');
+    });
+    expect(r.third.code, r.third.stderr).not.toBe(0);
+    expect(r.third.stderr).toContain('STATE_CORRUPT');
+    expect(r.third.stderr).toContain('state.log');
+    expect(r.third.stderr).toContain('out~index.calls.log');
+    expect(r.after).toBe(r.before);
   });
 });
 

@@ -79,9 +79,27 @@ export class CommitIndexLog {
     }
     const lastN = decoded.records[decoded.records.length - 1]!.n;
     if (head) this.checkHead(head, decoded, body);
+    if (head && this.state.previousRunClosedCleanly) this.checkHeadCommitted(head, isCommitted);
     this.header = first.h;
     this.nextN = Math.max(lastN, head?.n ?? 0) + 1;
     return { records: body, from: 'index' };
+  }
+
+  /**
+   * The head is stored just before the checkpoints of its commit: only a run cut short between
+   * the two leaves it ahead of them. After a clean close, state behind its head was rolled back
+   * (a record cut off state.log, an older copy of it): the output it covers is committed, and
+   * would be cut as if it were not.
+   */
+  private checkHeadCommitted(head: Head, isCommitted: (p: readonly BatchPosition[]) => boolean): void {
+    for (const [source, seq] of Object.entries(head.seqs)) {
+      if (isCommitted([{ source, seq }])) continue;
+      throw this.corrupt(
+        this.key,
+        'log',
+        `has a head (a value in state.log) written for the commit of batch ${seq} of source ${source}, but the checkpoints in state.log do not reach that batch, though the last run closed its state cleanly: state.log was rolled back (records cut off its end, or restored from a copy older than the index)`,
+      );
+    }
   }
 
   /** The head must name a record the index holds (or held before a compaction), the same one. */

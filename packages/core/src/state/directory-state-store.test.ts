@@ -123,6 +123,34 @@ describe('directory state store: checked before trusted', () => {
     }
   });
 
+  it('a state.log emptied beside the pipeline\'s other state stops the start with STATE_CORRUPT, and nothing is changed', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await withStore(dir, 'p', async (s) => {
+        await s.set('checkpoints', { gen: { seq: 1, position: { next: 100 } } });
+        await s.append('out/index', Buffer.from('{"o":1}\n'));
+      });
+      await writeFile(stateLog(dir, 'p'), '');
+      await expect(withStore(dir, 'p', (s) => s.get('checkpoints'))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringMatching(/state\.log .*empty while .*out~index\.log/) });
+      expect((await stat(stateLog(dir, 'p'))).size).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a new store writes a header record, so its state.log is never empty; an empty one alone (left by a store before the header) opens as a new state', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await withStore(dir, 'p', async () => {});
+      expect((await stat(stateLog(dir, 'p'))).size).toBeGreaterThan(0);
+      await writeFile(stateLog(dir, 'p'), '');
+      await withStore(dir, 'p', (s) => s.set('checkpoints', { gen: { seq: 1, position: { next: 100 } } }));
+      expect(await withStore(dir, 'p', (s) => s.get('checkpoints'))).toEqual({ gen: { seq: 1, position: { next: 100 } } });
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a torn last record left by a killed process is removed, and the record before it is the state', async () => {
     const { dir, cleanup } = await tmpDir();
     try {
@@ -156,17 +184,18 @@ describe('directory state store: checked before trusted', () => {
   });
 
   it.each([
-    ['garbled', (lines: string[]) => lines.map((l, i) => (i === 1 ? l.replace('200', '900') : l))],
-    ['removed from the middle', (lines: string[]) => lines.filter((_, i) => i !== 1)],
+    ['garbled', (lines: string[]) => lines.map((l, i) => (i === 2 ? l.replace('200', '900') : l))],
+    ['removed from the middle', (lines: string[]) => lines.filter((_, i) => i !== 2)],
   ])('a record %s stops the start with STATE_CORRUPT, even after a kill', async (_, damage) => {
     const { dir, cleanup } = await tmpDir();
     try {
       writeThenKill(dir, 'p', [1, 2, 3].map((n) => ({ gen: { seq: n, position: { next: n * 100 } } })));
       const lines = (await readFile(stateLog(dir, 'p'), 'utf8')).split('\n').filter(Boolean);
-      expect(lines).toHaveLength(3);
+      // The header record, then one per write.
+      expect(lines).toHaveLength(4);
       const damaged = damage(lines).join('\n') + '\n';
       await writeFile(stateLog(dir, 'p'), damaged);
-      await expect(withStore(dir, 'p', (s) => s.get('checkpoints'))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringContaining('line 2') });
+      await expect(withStore(dir, 'p', (s) => s.get('checkpoints'))).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringContaining('line 3') });
       expect(await readFile(stateLog(dir, 'p'), 'utf8')).toBe(damaged);
     } finally {
       await cleanup();

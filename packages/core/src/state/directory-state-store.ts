@@ -17,6 +17,8 @@ import type { StateStore } from './state-store.js';
 export const PIPELINES_DIR = 'pipelines';
 /** The record log of a pipeline's keyed values (checkpoints, operator state set by key). */
 export const RECORD_LOG = 'state.log';
+/** The key of the header record every record log starts with (component keys are `<id>/<key>`; `~` starts none). */
+const HEADER_KEY = '~state';
 /** A record log is compacted once it is this many times larger than its live entries… */
 const COMPACT_RATIO = 4;
 /** …and at least this large. */
@@ -55,6 +57,10 @@ export class DirectoryStateStore implements StateStore {
   private writes: Promise<unknown> = Promise.resolve();
   private release: (() => Promise<void>) | undefined;
   private opened = false;
+  /** The lock of a process that is gone was taken over at open: that run did not close the store. */
+  private takenOver = false;
+  /** A write of this run failed: its last commit may be missing records, so it does not count as closed cleanly. */
+  private writeFailed = false;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -69,11 +75,16 @@ export class DirectoryStateStore implements StateStore {
     return join(this.pipelineDir, RECORD_LOG);
   }
 
+  get previousRunClosedCleanly(): boolean | undefined {
+    return this.opened ? !this.takenOver : undefined;
+  }
+
   async open(): Promise<void> {
     if (this.opened) return;
     await this.makeDirectory();
     const lock = await lockDirectory(this.pipelineDir, `state directory of pipeline "${this.options.pipelineId}"`);
     this.release = lock.release;
+    this.takenOver = lock.stale;
     try {
       // Temp files from a write interrupted by a crash are garbage: the rename never happened.
       for (const name of await readdir(this.pipelineDir)) {
@@ -82,6 +93,7 @@ export class DirectoryStateStore implements StateStore {
       if (!(await exists(this.location))) {
         await adoptLegacyState({ dir: this.dir, pipelineDir: this.pipelineDir, recordLog: this.location, ...this.options });
         await this.refuseLogsWithoutRecordLog();
+        if (!(await exists(this.location))) await this.createRecordLog();
       }
       await this.load(lock.stale);
       this.recordLog = await open(this.location, 'a');
@@ -102,6 +114,27 @@ export class DirectoryStateStore implements StateStore {
     if (await exists(this.location)) return;
     const logs = (await readdir(this.pipelineDir)).filter((name) => name.endsWith('.log'));
     if (logs.length) throw stateCorrupt(this.location, `it is missing while the pipeline's other state is there (${logs.join(', ')}): it was deleted or left out of a copy`);
+  }
+
+  /**
+   * A new record log starts with a header record, written atomically, so a state.log of 0 bytes
+   * is never one this store made: emptied, it would otherwise read as "nothing committed yet" and
+   * let a sink cut away all its committed output.
+   */
+  private async createRecordLog(): Promise<void> {
+    const header = encodeRecord(this.options.pipelineId, 1, { key: HEADER_KEY, set: [...toEntries({ created: 1 })], removed: [] });
+    await writeFileAtomic(this.location, Buffer.from(header));
+  }
+
+  /**
+   * An empty record log: stores before the header record left one at their first open, and may
+   * still hold one with nothing else beside it (nothing can be lost then: it gets its header).
+   * Beside other logs it was emptied (or truncated to nothing): refused like a deleted one.
+   */
+  private async refuseEmptyRecordLog(): Promise<void> {
+    const logs = (await readdir(this.pipelineDir)).filter((name) => name.endsWith('.log') && name !== RECORD_LOG);
+    if (logs.length) throw stateCorrupt(this.location, `it is empty while the pipeline's other state is there (${logs.join(', ')}): a state log always holds at least its header record, so it was emptied or truncated`);
+    await this.createRecordLog();
   }
 
   private async makeDirectory(): Promise<void> {
@@ -129,6 +162,10 @@ export class DirectoryStateStore implements StateStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new StateError('STATE_READ_FAILED', `cannot read ${this.location}`, { cause: err });
+    }
+    if (data.length === 0) {
+      await this.refuseEmptyRecordLog();
+      data = await readFile(this.location);
     }
     const log = decodeRecordLog(data, this.options.pipelineId);
     if (log.problem) {
@@ -179,6 +216,7 @@ export class DirectoryStateStore implements StateStore {
       } catch (err) {
         // A record partly written must not stay in front of the next one: cut it off again.
         await this.recordLog!.truncate(this.logBytes).catch(() => {});
+        this.writeFailed = true;
         throw new StateError('STATE_WRITE_FAILED', `cannot write state key ${key} to ${this.location}`, { cause: err });
       }
       this.lastN++;
@@ -248,6 +286,7 @@ export class DirectoryStateStore implements StateStore {
       // A block partly written (a full disk) must not stay in front of the next append: a checked
       // log would then hold a bad block before good ones, which only damage can explain.
       if (fh && size !== undefined) await fh.truncate(size).catch(() => {});
+      this.writeFailed = true;
       throw new StateError('STATE_WRITE_FAILED', `cannot append to state log ${key}`, { cause: err });
     }
   }
@@ -268,6 +307,7 @@ export class DirectoryStateStore implements StateStore {
     try {
       await writeFileAtomic(this.file(key, 'log'), data);
     } catch (err) {
+      this.writeFailed = true;
       throw new StateError('STATE_WRITE_FAILED', `cannot rewrite state log ${key}`, { cause: err });
     }
   }
@@ -278,7 +318,9 @@ export class DirectoryStateStore implements StateStore {
       for (const fh of this.logs.values()) await fh.close().catch(() => {});
       this.logs.clear();
       await this.recordLog?.close().catch(() => {});
-      if (this.opened) await this.release?.();
+      // After a failed write the lock stays, so the next start reads this run as cut short (a
+      // component's head may be ahead of the checkpoints then) rather than closed cleanly.
+      if (this.opened && !this.writeFailed) await this.release?.();
     })());
   }
 }

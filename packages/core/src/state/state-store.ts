@@ -8,6 +8,13 @@ import type { JsonValue } from '../util/json.js';
 export interface StateStore {
   /** Where the state is, for messages (a file, a topic): what an operator restores or moves. */
   readonly location?: string;
+  /**
+   * After open: true when the last run with this state closed it after every write it made
+   * landed, false when it was killed or a write failed; undefined when the store cannot tell.
+   * After a clean close every record of the last commit is there, so state that is behind what
+   * a component's own log says was committed was rolled back (restored, cut), not cut short.
+   */
+  readonly previousRunClosedCleanly?: boolean | undefined;
   /** Called once before any other member. May take a lock so that one pipeline owns the state. */
   open(): Promise<void>;
   /**
@@ -37,6 +44,9 @@ export type ComponentState = Omit<StateStore, 'open' | 'close'>;
 export function scopeState(store: StateStore, prefix: string): ComponentState {
   const k = (key: string): string => `${prefix}/${key}`;
   return {
+    get previousRunClosedCleanly() {
+      return store.previousRunClosedCleanly;
+    },
     get: (key) => store.get(k(key)),
     set: (key, value) => store.set(k(key), value),
     append: (key, data) => store.append(k(key), data),
