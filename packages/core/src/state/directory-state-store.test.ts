@@ -151,6 +151,27 @@ describe('directory state store: checked before trusted', () => {
     }
   });
 
+  it('says whether the last run closed it cleanly: yes after a close, no after a kill or after a write of that run failed (its LOCK stays)', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(true);
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(true);
+      // A log whose path is a directory cannot be appended to: a write that fails.
+      await mkdir(join(dir, 'pipelines', 'p', 'op~broken.log'));
+      await withStore(dir, 'p', async (s) => {
+        await expect(s.append('op/broken', Buffer.from('x'))).rejects.toMatchObject({ code: 'STATE_WRITE_FAILED' });
+      });
+      expect(await readdir(join(dir, 'pipelines', 'p'))).toContain('LOCK');
+      await rm(join(dir, 'pipelines', 'p', 'op~broken.log'), { recursive: true });
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(false);
+      writeThenKill(dir, 'p', [{ gen: { seq: 1, position: { next: 100 } } }]);
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(false);
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a torn last record left by a killed process is removed, and the record before it is the state', async () => {
     const { dir, cleanup } = await tmpDir();
     try {
