@@ -157,29 +157,44 @@ export class CommitCoordinator {
    * the final commit takes them again after, for the holds the hooks released.
    */
   commit(final = false): Promise<boolean> {
-    const next = this.chain.then(async (): Promise<boolean> => {
-      let snapshot = this.snapshot();
-      // The hooks run even when the checkpoints did not move: an operator's holds may be what
-      // keeps them, waiting for the hooks to see the last commit.
-      // Downstream first (operators register in topological order): an operator that takes over
-      // an event from one upstream (correlate after correlate) makes it durable before the
-      // upstream one forgets it, so a crash between the two writes repeats it instead of losing it.
-      const seqs = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
-      for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final, seqs });
-      if (final) snapshot = this.snapshot();
-      // A source's checkpoint is a function of its sequence number: comparing those tells a
-      // commit that moved nothing without serialising every position (10,000 tenants' are MBs).
-      const text = seqsOf(snapshot);
-      if (text === this.lastCommitted) return false;
-      // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
-      if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, checkpointsJson(snapshot));
-      const before = this.committedSeq;
-      this.committed(snapshot, text);
-      await this.tellSources(snapshot, before);
-      return true;
-    });
+    const next = this.chain.then(() => this.commitBracketed(final));
     this.chain = next.then(() => {}, () => {});
     return next;
+  }
+
+  /** One commit, told to the store as begun and ended (see StateStore.commitStarted). */
+  private async commitBracketed(final: boolean): Promise<boolean> {
+    this.state.commitStarted?.();
+    let ok = false;
+    try {
+      const moved = await this.commitOnce(final);
+      ok = true;
+      return moved;
+    } finally {
+      this.state.commitEnded?.(ok);
+    }
+  }
+
+  private async commitOnce(final: boolean): Promise<boolean> {
+    let snapshot = this.snapshot();
+    // The hooks run even when the checkpoints did not move: an operator's holds may be what
+    // keeps them, waiting for the hooks to see the last commit.
+    // Downstream first (operators register in topological order): an operator that takes over
+    // an event from one upstream (correlate after correlate) makes it durable before the
+    // upstream one forgets it, so a crash between the two writes repeats it instead of losing it.
+    const seqs = Object.fromEntries(Object.entries(snapshot).map(([id, c]) => [id, c.seq]));
+    for (let i = this.hooks.length - 1; i >= 0; i--) await this.hooks[i]!({ final, seqs });
+    if (final) snapshot = this.snapshot();
+    // A source's checkpoint is a function of its sequence number: comparing those tells a
+    // commit that moved nothing without serialising every position (10,000 tenants' are MBs).
+    const text = seqsOf(snapshot);
+    if (text === this.lastCommitted) return false;
+    // An exactly-once sink stored these checkpoints with its data; writing them again could race it.
+    if (!this.sinkOwnsCheckpoints()) await this.state.set(CHECKPOINTS_KEY, checkpointsJson(snapshot));
+    const before = this.committedSeq;
+    this.committed(snapshot, text);
+    await this.tellSources(snapshot, before);
+    return true;
   }
 
   /**

@@ -167,6 +167,19 @@ describe('directory state store: checked before trusted', () => {
       writeThenKill(dir, 'p', [{ gen: { seq: 1, position: { next: 100 } } }]);
       expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(false);
       expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(true);
+      // A commit still open at close (a stop cut short in a commit hook), or one that failed.
+      await withStore(dir, 'p', async (s) => s.commitStarted());
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(false);
+      await withStore(dir, 'p', async (s) => {
+        s.commitStarted();
+        s.commitEnded(false);
+      });
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(false);
+      await withStore(dir, 'p', async (s) => {
+        s.commitStarted();
+        s.commitEnded(true);
+      });
+      expect(await withStore(dir, 'p', async (s) => s.previousRunClosedCleanly)).toBe(true);
     } finally {
       await cleanup();
     }

@@ -61,6 +61,8 @@ export class DirectoryStateStore implements StateStore {
   private takenOver = false;
   /** A write of this run failed: its last commit may be missing records, so it does not count as closed cleanly. */
   private writeFailed = false;
+  /** Commits begun and not ended (see StateStore.commitStarted). */
+  private openCommits = 0;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -77,6 +79,15 @@ export class DirectoryStateStore implements StateStore {
 
   get previousRunClosedCleanly(): boolean | undefined {
     return this.opened ? !this.takenOver : undefined;
+  }
+
+  commitStarted(): void {
+    this.openCommits++;
+  }
+
+  commitEnded(ok: boolean): void {
+    this.openCommits = Math.max(0, this.openCommits - 1);
+    if (!ok) this.writeFailed = true;
   }
 
   async open(): Promise<void> {
@@ -318,9 +329,10 @@ export class DirectoryStateStore implements StateStore {
       for (const fh of this.logs.values()) await fh.close().catch(() => {});
       this.logs.clear();
       await this.recordLog?.close().catch(() => {});
-      // After a failed write the lock stays, so the next start reads this run as cut short (a
-      // component's head may be ahead of the checkpoints then) rather than closed cleanly.
-      if (this.opened && !this.writeFailed) await this.release?.();
+      // After a failed write or commit, or with a commit still open, the lock stays, so the next
+      // start reads this run as cut short (a component's head may be ahead of the checkpoints
+      // then) rather than closed cleanly.
+      if (this.opened && !this.writeFailed && this.openCommits === 0) await this.release?.();
     })());
   }
 }

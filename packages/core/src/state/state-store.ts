@@ -15,6 +15,13 @@ export interface StateStore {
    * a component's own log says was committed was rolled back (restored, cut), not cut short.
    */
   readonly previousRunClosedCleanly?: boolean | undefined;
+  /**
+   * The runtime brackets each commit (its hooks' writes, then the checkpoints) with these: a
+   * commit that failed, or is still open at close (a stop cut short by shutdown_timeout), leaves
+   * the state as a kill would, and the next start must read it so (previousRunClosedCleanly).
+   */
+  commitStarted?(): void;
+  commitEnded?(ok: boolean): void;
   /** Called once before any other member. May take a lock so that one pipeline owns the state. */
   open(): Promise<void>;
   /**
