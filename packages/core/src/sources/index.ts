@@ -9,6 +9,7 @@ export { parseEventLine } from './stdin/stdin-source.js';
 export { accountsSource, accountContext, ACCOUNT_BACKOFF, DEFAULT_REJECTED_RETRY_MS, type AccountsCheckpoint, type AccountSource, type AccountsSource, type AccountsSourceOptions } from './accounts-source.js';
 export { TenantTurns, TenantTurn } from './tenant-turns.js';
 export { sourceOfAccounts, type SharedByAccounts, type ManyAccountsConfig } from './source-of-accounts.js';
+export { VendorApiError, type VendorApiErrorOptions } from '../http/vendor-api-error.js';
 export { HttpHost, TOO_MANY_REQUESTS_PAUSE_MS, type HttpHostOptions } from '../http/http-host.js';
 export { pollCheckpointSchema, accountsCheckpointSchema } from './poll-checkpoint-schema.js';
 export { ACCOUNTS_INCLUDES, accountsFields, accountsProblems, DEFAULT_MAX_CONCURRENT_ACCOUNTS, migrateAccountsCheckpoint, accountsShardable, ownedAccounts } from './accounts-fields.js';
