@@ -1,31 +1,17 @@
-import { type Clock, type Logger, type PluginTelemetry } from '@plumline/core';
-import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
+import { VendorHttpClient, type VendorClientOptions } from '@plumline/core/sources';
 import { systemClock } from '@plumline/core/util';
 import { IplumApiError } from './iplum-errors.js';
 import { signedHeaders } from './iplum-signer.js';
 
-/** Options of the iPlum API client. */
-export interface IplumClientOptions {
-  baseUrl: string;
+/** Options of the iPlum API client: core's vendor client options and what signs a request. */
+export interface IplumClientOptions extends VendorClientOptions {
   accessKey: string;
   secretKey: string;
   username: string;
   version: string;
-  requestTimeoutMs: number;
-  /** See VendorHttpClientOptions.maxRetries. */
-  maxRetries: number | (() => number);
-  connections: number;
-  logger: Logger;
-  telemetry?: PluginTelemetry;
-  signal?: AbortSignal;
-  /** The host's shared pool and request budget (the accounts of one source). */
-  host?: HttpHost;
-  /** The component's clock: waits between retries, the signature epoch. Default: the system clock. */
-  clock?: Clock;
   /** Clock for the signature epoch (tests). */
   now?: () => number;
 }
-
 
 /**
  * A client of iPlum's API over core's vendor HTTP client: every request is a signed JSON POST;
@@ -37,17 +23,11 @@ export class IplumClient {
 
   constructor(private readonly o: IplumClientOptions) {
     this.basePath = new URL(o.baseUrl).pathname.replace(/\/$/, '');
+    // The keys stay out of the shared client's options: each attempt is signed here.
+    const { accessKey: _a, secretKey: _s, username: _u, version: _v, now: _n, ...client } = o;
     this.http = new VendorHttpClient({
-      baseUrl: o.baseUrl,
+      ...client,
       vendor: 'iPlum',
-      connections: o.connections,
-      requestTimeoutMs: o.requestTimeoutMs,
-      maxRetries: o.maxRetries,
-      logger: o.logger,
-      telemetry: o.telemetry,
-      signal: o.signal,
-      host: o.host,
-      clock: o.clock,
       failure: (f, path) => {
         const endpoint = path.slice(this.basePath.length);
         if (f.kind !== 'status') return new IplumApiError(f.kind === 'timeout' ? 'IPLUM_TIMEOUT' : 'IPLUM_CONNECTION', f.message, { retriable: true, path: endpoint, cause: f.cause });

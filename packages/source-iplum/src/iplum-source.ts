@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams, vendorClientOptions } from '@plumline/core/sources';
 import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
@@ -28,21 +28,12 @@ class IplumSource implements Source<IplumCheckpoint> {
   ) {
     this.enrichPermit = createPermits(c.concurrency);
     this.client = new IplumClient({
-      baseUrl: c.base_url,
+      ...vendorClientOptions(c, ctx, shared),
       // Set: the schema requires them unless `accounts` is given, and each account's source gets its own.
       accessKey: c.access_key!,
       secretKey: c.secret_key!,
       username: c.username!,
       version: c.version,
-      requestTimeoutMs: c.request_timeout,
-      // An account in backoff retries no request: the part's backoff is its retry.
-      maxRetries: () => (shared.turn?.failing ? 0 : c.max_retries),
-      connections: c.concurrency + 1,
-      logger: ctx.logger,
-      telemetry: ctx.telemetry,
-      signal: ctx.signal,
-      host: shared.host,
-      clock: ctx.clock,
     });
   }
 

@@ -1,27 +1,12 @@
-import { type Clock, type Logger, type PluginTelemetry } from '@plumline/core';
-import { VendorHttpClient, type HttpHost } from '@plumline/core/sources';
+import { VendorHttpClient, type VendorClientOptions } from '@plumline/core/sources';
 import { decodeEnvelope, listOf, totalOf, unescapeSlashes, type PlumFormat, type PlumLogDetail, type PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
-/** Options of the Plum Call Log API client. */
-export interface PlumClientOptions {
-  baseUrl: string;
+/** Options of the Plum Call Log API client: core's vendor client options and a Basic-auth login. */
+export interface PlumClientOptions extends VendorClientOptions {
   username: string;
   password: string;
   format: PlumFormat;
-  requestTimeoutMs: number;
-  /** Retries after the first attempt for retriable failures. */
-  /** See VendorHttpClientOptions.maxRetries. */
-  maxRetries: number | (() => number);
-  /** Keep-alive connections to the server. */
-  connections: number;
-  logger: Logger;
-  telemetry?: PluginTelemetry;
-  signal?: AbortSignal;
-  /** The host's shared pool and request budget (the accounts of one source). */
-  host?: HttpHost;
-  /** The component's clock: waits between retries. Default: the system clock. */
-  clock?: Clock;
 }
 
 export interface ListQuery {
@@ -48,17 +33,11 @@ export class PlumClient {
       authorization: `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`,
       accept: options.format === 'xml' ? 'application/xml' : 'application/json',
     };
+    // The login stays out of the shared client's options: it needs only the headers made above.
+    const { username: _u, password: _p, format: _f, ...client } = options;
     this.http = new VendorHttpClient({
-      baseUrl: options.baseUrl,
+      ...client,
       vendor: 'Plum',
-      connections: options.connections,
-      requestTimeoutMs: options.requestTimeoutMs,
-      maxRetries: options.maxRetries,
-      logger: options.logger,
-      telemetry: options.telemetry,
-      signal: options.signal,
-      host: options.host,
-      clock: options.clock,
       failure: (f, path) =>
         f.kind === 'status'
           ? new PlumApiError('PLUM_HTTP_STATUS', f.message, { retriable: true, status: f.status, path, retryAfterMs: f.retryAfterMs })

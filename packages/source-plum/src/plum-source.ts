@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams, vendorClientOptions } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
@@ -71,20 +71,11 @@ class PlumSource implements Source<PlumCheckpoint> {
     private readonly shared: Partial<SharedByAccounts> = {},
   ) {
     this.client = new PlumClient({
-      baseUrl: c.base_url,
+      ...vendorClientOptions(c, ctx, shared),
       // Set: the schema requires them unless `accounts` is given, and each account's source gets its own.
       username: c.username!,
       password: c.password!,
       format: c.format,
-      requestTimeoutMs: c.request_timeout,
-      // An account in backoff retries no request: the part's backoff is its retry.
-      maxRetries: () => (shared.turn?.failing ? 0 : c.max_retries),
-      connections: c.concurrency + 1,
-      logger: ctx.logger,
-      telemetry: ctx.telemetry,
-      signal: ctx.signal,
-      host: shared.host,
-      clock: ctx.clock,
     });
   }
 

@@ -16,12 +16,14 @@ export type TransportFailure =
   /** 429 or 5xx: may pass. */
   | { kind: 'status'; message: string; status: number; retryAfterMs: number | undefined; body: string };
 
-/** Options of {@link VendorHttpClient}. */
-export interface VendorHttpClientOptions {
+/**
+ * What every vendor API client takes (Plum's, iPlum's, the generic `http` source's): where the API
+ * is, how long and how often to try, and where to report. Each client extends it with its
+ * credentials; {@link vendorClientOptions} fills it from a polling source's config.
+ */
+export interface VendorClientOptions {
   /** The API's base URL; request paths are absolute (the caller prefixes the base path). */
   baseUrl: string;
-  /** Names the API in log lines (`Plum request failed; retrying`). */
-  vendor: string;
   /** Keep-alive connections to the server. */
   connections: number;
   /** Timeout for the headers, then again for the body, of one attempt. */
@@ -42,6 +44,31 @@ export interface VendorHttpClientOptions {
   host?: HttpHost;
   /** Times the waits between retries (`ctx.clock`). Default: the system clock. */
   clock?: Clock;
+}
+
+/** The config fields a polling vendor source names its client options with. */
+export interface VendorClientConfig {
+  base_url: string;
+  request_timeout: number;
+  max_retries: number;
+  /** Parallel requests of one poll (details, content): the pool gets one connection more, for the listing. */
+  concurrency: number;
+}
+
+/**
+ * A polling source's client options from its config and context, and what its accounts share: the
+ * host (one pool, one budget), and the account's turn — while the account is failing its requests
+ * are not retried (the part's backoff is its retry).
+ */
+export function vendorClientOptions(c: VendorClientConfig, ctx: { logger: Logger; telemetry?: PluginTelemetry; signal?: AbortSignal; clock?: Clock }, shared: { host?: HttpHost; turn?: { readonly failing: boolean } } = {}): VendorClientOptions {
+  const turn = shared.turn;
+  return { baseUrl: c.base_url, requestTimeoutMs: c.request_timeout, maxRetries: turn ? () => (turn.failing ? 0 : c.max_retries) : c.max_retries, connections: c.concurrency + 1, logger: ctx.logger, telemetry: ctx.telemetry, signal: ctx.signal, host: shared.host, clock: ctx.clock };
+}
+
+/** Options of {@link VendorHttpClient}. */
+export interface VendorHttpClientOptions extends VendorClientOptions {
+  /** Names the API in log lines (`Plum request failed; retrying`). */
+  vendor: string;
   /** Turns a transport failure into the client's own (retriable) error with its code. */
   failure: (f: TransportFailure, path: string) => VendorError;
 }

@@ -1,5 +1,5 @@
 /** `@plumline/core/sources`: what sources are built from — `pollRanges` (time ranges polled in parts, resumable, with lateness), the vendor HTTP client, the call generator and the stdin line parser. */
-export { VendorHttpClient, type VendorHttpClientOptions, type VendorRequest, type VendorResponse, type VendorError, type TransportFailure } from '../http/vendor-http-client.js';
+export { VendorHttpClient, vendorClientOptions, type VendorClientOptions, type VendorClientConfig, type VendorHttpClientOptions, type VendorRequest, type VendorResponse, type VendorError, type TransportFailure } from '../http/vendor-http-client.js';
 export { pollRanges, outageReporting, OUTAGE_BACKOFF, QUIET_CHECKPOINT_MS, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollRangesOptions, type PollCheckpoint, type PollPart } from './poll-ranges.js';
 export { pollStreams } from './poll-streams.js';
 export type { SeenChunk } from './seen-ids.js';
