@@ -21,6 +21,7 @@ export default defineConfig({
     // In-process tests run the TypeScript sources; tests that spawn the CLI use the built dist.
     alias: [
       { find: /^@plumline\/core\/testing$/, replacement: src('core', 'testing/index.ts') },
+      { find: /^@plumline\/core\/emulator$/, replacement: src('core', 'emulator/index.ts') },
       { find: /^@plumline\/core\/util$/, replacement: src('core', 'util/index.ts') },
       { find: /^@plumline\/core\/sources$/, replacement: src('core', 'sources/index.ts') },
       { find: /^@plumline\/core\/host$/, replacement: src('core', 'host.ts') },

@@ -10,7 +10,8 @@
  * - `@plumline/core/host`: what a host such as the CLI needs (resolving and validating pipeline
  *   files, the JSON Schema, pipeline tests, the runtime's telemetry);
  * - `@plumline/core/builtins`: core's plugins one by one (`corePlugins` has them all);
- * - `@plumline/core/testing`: test doubles and the conformance suites.
+ * - `@plumline/core/testing`: test doubles and the conformance suites;
+ * - `@plumline/core/emulator`: what the vendor API emulators share (server, faults, counters).
  */
 export type { CallEvent, DeadLetter } from './event.js';
 export { EVENT_SCHEMA_VERSION } from './event.js';

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServerNow, systemClock, type Clock, type Timer } from '@plumline/core/util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { countIn, readBody, VendorEmulator, type EmulatorFaults, type EmulatorStats } from '@plumline/core/emulator';
+import { systemClock, type Clock, type Timer } from '@plumline/core/util';
 import { request } from 'undici';
 import { parseIplumDate } from '../iplum-date.js';
 import { sign } from '../iplum-signer.js';
@@ -14,10 +14,16 @@ export const EPOCH_TOLERANCE_SEC = 300;
 /** One fault the iPlum emulator answers a request with. */
 export type IplumFault = { status: 429 | 500 | 503; retryAfterSec?: number } | { status: 400; errorCode: 'ERR_INVALID_REQUEST' | 'ERR_INVALID_DATE'; errorDescription?: string } | { truncate: true } | { delayMs: number };
 
-/** Faults the iPlum emulator injects (for fault tests). */
-export interface IplumFaults {
-  next?: IplumFault[];
-  latencyMs?: number;
+/** Faults the iPlum emulator injects (for fault tests): core's queue and latency. */
+export type IplumFaults = EmulatorFaults<IplumFault>;
+
+interface Stats extends EmulatorStats {
+  /** The most requests in flight at once. */
+  maxConcurrent: number;
+  byEndpoint: Record<string, number>;
+  unauthorized: number;
+  callbacksSent: number;
+  callbacksFailed: number;
 }
 
 /** Options of the iPlum API emulator. */
@@ -55,14 +61,10 @@ const VALID_USAGE = new Set(['iplumtext', 'externalcall', 'externaltext', 'fax',
  * for bad bodies, deterministic seeded data, content and media URLs, recordings, injectable
  * faults, and a mode that pushes callbacks for new records to a URL.
  */
-export class IplumEmulator {
+export class IplumEmulator extends VendorEmulator<IplumFault, IplumFaults, Stats> {
   readonly data: IplumData;
   private inFlight = 0;
-  readonly stats = { maxConcurrent: 0, requests: 0, byEndpoint: {} as Record<string, number>, unauthorized: 0, callbacksSent: 0, callbacksFailed: 0, arrivals: [] as number[] };
-  private server: Server | undefined;
-  private faults: IplumFaults;
   private readonly now: () => number;
-  private readonly clock: Clock;
   private readonly accessKey: string;
   private readonly secretKey: string;
   private readonly username: string;
@@ -74,51 +76,30 @@ export class IplumEmulator {
   private pushing = false;
 
   constructor(private readonly options: IplumEmulatorOptions = {}) {
+    super({ host: options.host, port: options.port, basePath: '/', clock: options.clock }, options.faults, { maxConcurrent: 0, requests: 0, byEndpoint: {}, unauthorized: 0, callbacksSent: 0, callbacksFailed: 0, arrivals: [] });
     this.now = options.now ?? systemClock.now;
-    this.clock = options.clock ?? systemClock;
     this.accessKey = options.accessKey ?? 'DEMOACCESSKEY';
     this.secretKey = options.secretKey ?? 'demo-secret-key';
     this.username = options.username ?? 'admin@acme-voice.com';
-    this.faults = { ...options.faults };
     this.data = new IplumData({ seed: options.seed ?? 1, recordsPerSecond: options.recordsPerSecond ?? 0.05, originMs: options.originMs ?? this.now() - 400 * 86_400_000 });
   }
 
-  setFaults(f: IplumFaults): void {
-    this.faults = { ...f, next: [...(f.next ?? [])] };
+  protected failureBody(message: string): string {
+    return JSON.stringify({ errorCode: 'ERR_SERVER', errorDescription: message });
   }
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errorCode: 'ERR_SERVER', errorDescription: (err as Error).message }));
-      });
-    });
-    // A port in use (EADDRINUSE) rejects the start instead of an unhandled 'error' event.
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
-        this.server!.off('error', reject);
-        resolve();
-      });
-    });
+  override async start(): Promise<string> {
+    const url = await super.start();
     if (this.options.callbackUrl) {
       this.pushedUntil = this.now();
       this.pushTimer = this.clock.setInterval(() => void this.push(), this.options.callbackIntervalMs ?? 200);
     }
-    return this.url;
+    return url;
   }
 
-  get url(): string {
-    const a = this.server!.address() as AddressInfo;
-    return `http://${a.address}:${a.port}/`;
-  }
-
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     this.pushTimer?.cancel();
-    const s = this.server;
-    this.server = undefined;
-    await closeServerNow(s);
+    await super.stop();
   }
 
   private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -147,28 +128,16 @@ export class IplumEmulator {
     return undefined;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    if (url.pathname === '/_emulator/faults' && req.method === 'POST') {
-      let text = '';
-      for await (const c of req) text += c;
-      this.setFaults(JSON.parse(text || '{}') as IplumFaults);
-      res.writeHead(204).end();
-      return;
-    }
-    this.stats.requests++;
+  protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    this.arrived();
     this.inFlight++;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.inFlight);
     res.on('close', () => this.inFlight--);
-    this.stats.arrivals.push(this.clock.now());
-    if (this.stats.arrivals.length > 1000) this.stats.arrivals.shift();
     const endpoint = url.pathname.toLowerCase();
-    this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
-    let raw = '';
-    for await (const c of req) raw += c;
-    const fault = this.faults.next?.shift();
-    const latency = (this.faults.latencyMs ?? 0) + (fault && 'delayMs' in fault ? fault.delayMs : 0);
-    if (latency) await this.clock.sleep(latency);
+    countIn(this.stats.byEndpoint, endpoint);
+    const raw = await readBody(req);
+    const fault = this.nextFault();
+    await this.delay(fault);
     if (fault && 'errorCode' in fault) return this.error(res, 400, fault.errorCode, fault.errorDescription ?? 'Request has invalid parameters.');
     if (fault && 'status' in fault) {
       return this.json(res, fault.status, { errorCode: 'ERR_SERVER', errorDescription: fault.status === 429 ? 'Too many requests' : 'Server error' }, fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {});

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServerNow, systemClock, type Clock } from '@plumline/core/util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { countIn, VendorEmulator, type EmulatorFaults, type EmulatorStats } from '@plumline/core/emulator';
+import { systemClock, type Clock } from '@plumline/core/util';
 import { PlumData, type SessionRecord } from './plum-data.js';
 
 /** How long the Plum emulator keeps calls listed (as the API: 5 days). */
@@ -15,18 +15,14 @@ export const DEFAULT_LIMIT = 1_000;
 /** A fault to inject into one upcoming response. */
 export type PlumFault = { status: 429 | 500 | 502 | 503; retryAfterSec?: number } | { truncate: true } | { delayMs: number } | { malformedLines: true };
 
-/** Faults, switchable at any time (`emulator.setFaults`, or POST /_emulator/faults). */
-export interface PlumFaults {
-  /** Applied to the next requests, one per request, in order. */
-  next?: PlumFault[];
+/** Faults, switchable at any time (`emulator.setFaults`, or POST /_emulator/faults): core's (`next`, `latencyMs`) and Plum's. */
+export interface PlumFaults extends EmulatorFaults<PlumFault> {
   /** Probability per request (0..1), for demos. */
   rate429?: number;
   rate500?: number;
   truncateRate?: number;
   /** Share of session/error lines served corrupted. */
   malformedLineRate?: number;
-  /** Latency added to every response. */
-  latencyMs?: number;
   /** Serve at most this many rows per page, whatever `limit` asked (the API may return fewer). */
   maxPageRows?: number;
 }
@@ -58,10 +54,7 @@ export interface PlumEmulatorOptions {
 
 type Service = 'logs' | 'log' | 'sessions' | 'errors';
 
-interface Stats {
-  requests: number;
-  /** Arrival time (ms) of each request, most recent last (the last 1,000). */
-  arrivals: number[];
+interface Stats extends EmulatorStats {
   byService: Record<string, number>;
   /** Detail requests (`calls/log/{id}`) for a call whose detail was asked for before. */
   detailsRepeated: number;
@@ -84,26 +77,21 @@ function vendorJson(value: unknown): string {
  * documented bounds, 5-day retention for call logs and 1 year for sessions and errors, and
  * deterministic data from a seed that keeps arriving as time passes. Faults are injectable.
  */
-export class PlumEmulator {
+export class PlumEmulator extends VendorEmulator<PlumFault, PlumFaults, Stats> {
   readonly data: PlumData;
-  readonly stats: Stats = { requests: 0, arrivals: [], byService: {}, detailsRepeated: 0, faultsInjected: 0 };
   /** Calls whose detail was asked for (bounded by the calls the data holds). */
   private readonly detailed = new Set<string>();
-  private server: Server | undefined;
-  private faults: PlumFaults;
   private readonly now: () => number;
-  private readonly clock: Clock;
   private readonly username: string;
   private readonly password: string;
   private readonly cache = new Map<string, number[]>();
   private faultCounter = 0;
 
   constructor(private readonly options: PlumEmulatorOptions = {}) {
+    super({ host: options.host, port: options.port, basePath: '/ws/', keepAliveTimeoutMs: 60_000, clock: options.clock }, options.faults, { requests: 0, arrivals: [], byService: {}, detailsRepeated: 0, faultsInjected: 0 });
     this.now = options.now ?? systemClock.now;
-    this.clock = options.clock ?? systemClock;
     this.username = options.username ?? 'demo';
     this.password = options.password ?? 'demo-password';
-    this.faults = { ...options.faults };
     const nowSec = Math.floor(this.now() / 1000);
     this.data = new PlumData({
       seed: options.seed ?? 1,
@@ -113,69 +101,23 @@ export class PlumEmulator {
     });
   }
 
-  setFaults(faults: PlumFaults): void {
-    this.faults = { ...faults, next: [...(faults.next ?? [])] };
+  protected failureBody(message: string): string {
+    return JSON.stringify({ status: 'failure', error: `emulator error: ${message}` });
   }
 
-  /** Starts listening; resolves with the base URL (`http://host:port/ws/`). */
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'failure', error: `emulator error: ${(err as Error).message}` }));
-      });
-    });
-    this.server.keepAliveTimeout = 60_000;
-    // A port in use (EADDRINUSE) rejects the start instead of an unhandled 'error' event.
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
-        this.server!.off('error', reject);
-        resolve();
-      });
-    });
-    return this.url;
-  }
-
-  get url(): string {
-    const a = this.server!.address() as AddressInfo;
-    return `http://${a.address}:${a.port}/ws/`;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    await closeServerNow(s);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    if (url.pathname === '/_emulator/faults' && req.method === 'POST') {
-      let body = '';
-      for await (const chunk of req) body += chunk;
-      this.setFaults(JSON.parse(body || '{}') as PlumFaults);
-      res.writeHead(204).end();
-      return;
-    }
-    if (url.pathname === '/_emulator/stats') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.stats));
-      return;
-    }
+  protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const m = /^\/ws\/calls\/(logs|log|sessions|errors)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
     const service = (m?.[1] ?? 'sample') as Service;
     const xml = (req.headers.accept ?? '').includes('xml');
-    this.stats.requests++;
-    this.stats.arrivals.push(this.clock.now());
-    if (this.stats.arrivals.length > 1000) this.stats.arrivals.shift();
-    this.stats.byService[service] = (this.stats.byService[service] ?? 0) + 1;
+    this.arrived();
+    countIn(this.stats.byService, service);
     if (service === 'log' && m) {
       if (this.detailed.has(m[2]!)) this.stats.detailsRepeated++;
       else this.detailed.add(m[2]!);
     }
 
     const fault = this.takeFault();
-    const latency = (this.faults.latencyMs ?? 0) + (fault && 'delayMs' in fault ? fault.delayMs : 0);
-    if (latency > 0) await this.clock.sleep(latency);
+    await this.delay(fault);
     if (fault && 'status' in fault) {
       this.stats.faultsInjected++;
       res.writeHead(fault.status, { 'content-type': 'text/plain', ...(fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {}) });
@@ -205,7 +147,7 @@ export class PlumEmulator {
   }
 
   private takeFault(): PlumFault | undefined {
-    const next = this.faults.next?.shift();
+    const next = this.nextFault();
     if (next) return next;
     const roll = () => ((this.faultCounter = (this.faultCounter * 1103515245 + 12345) >>> 0) % 10_000) / 10_000;
     if (this.faults.rate429 && roll() < this.faults.rate429) return { status: 429, retryAfterSec: 1 };
