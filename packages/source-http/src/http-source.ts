@@ -1,9 +1,9 @@
 import { defineSource, type ComponentContext, type JsonValue, type Source, type SourcePage, type SourcePlugin } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, QUIET_CHECKPOINT_MS, accountContext, accountsShardable, accountsSource, ownedAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, outageReporting, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, QUIET_CHECKPOINT_MS, accountContext, accountsShardable, accountsSource, ownedAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, TenantTurn, TenantTurns, pollingBounded, pollingOptions, pollRanges, VendorHttpClient, type AccountsCheckpoint, type PollCheckpoint } from '@plumline/core/sources';
 import { pollCursor, type CursorCheckpoint } from './cursor-poll.js';
 import { readListing, type ListingPosition, type ListingReader } from './http-listing.js';
 import { HttpRequestBuilder, type HttpSigner } from './http-request.js';
-import { httpConfigSchema, toEpochSec, type HttpAuth, type HttpSourceConfig } from './http-source-config.js';
+import { httpConfigSchema, type HttpAuth, type HttpSourceConfig } from './http-source-config.js';
 import { HttpSourceError } from './http-source-errors.js';
 import { rateLimiter } from './rate-limit.js';
 import { compileMapping } from './record-mapping.js';
@@ -52,36 +52,21 @@ class HttpSource implements Source<HttpCheckpoint> {
   }
 
   get bounded(): boolean {
-    return this.ctx.once || this.c.end !== undefined;
+    return pollingBounded(this.c, this.ctx);
   }
 
   read(checkpoint: HttpCheckpoint | undefined): AsyncIterable<SourcePage<HttpCheckpoint>> {
     const c = this.c;
-    const maxRetryDurationMs = c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined);
     if (c.cursor_field !== undefined) {
-      return pollCursor(this.reader, this.ctx, { field: c.cursor_field, start: c.cursor_start, pollIntervalMs: c.poll_interval, bounded: this.ctx.once, maxRetryDurationMs }, checkpoint as CursorCheckpoint | undefined);
+      return pollCursor(this.reader, this.ctx, { field: c.cursor_field, start: c.cursor_start, pollIntervalMs: c.poll_interval, bounded: this.ctx.once, maxRetryDurationMs: c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined) }, checkpoint as CursorCheckpoint | undefined);
     }
-    const nowSec = () => Math.floor(this.ctx.clock.now() / 1000);
     return pollRanges<'records'>({
+      // Cursors in epoch seconds (checkpoints store them so).
+      ...pollingOptions(c, this.ctx, { turn: this.shared.tenantTurn, onPassDone: this.shared.onPassDone, quietCheckpointMs: this.shared.quietCheckpointMs }, 1000),
       streams: ['records'],
       checkpoint: checkpoint as PollCheckpoint<'records'> | undefined,
-      firstStart: c.start !== undefined ? toEpochSec(c.start) : c.backfill !== undefined ? nowSec() - Math.floor(c.backfill / 1000) : nowSec(),
-      configuredStart: c.start !== undefined ? toEpochSec(c.start) : 0,
-      end: c.end === undefined ? undefined : toEpochSec(c.end),
-      lateness: Math.floor(c.lateness / 1000),
-      startOf: (e) => Math.floor(Date.parse(e.time) / 1000),
-      pollIntervalMs: c.poll_interval,
-      bounded: this.bounded,
-      signal: this.ctx.signal,
-      now: nowSec,
-      clock: this.ctx.clock,
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'ranges'),
       read: (_stream, from, to, resume) => this.readRange(from, to, resume as ListingPosition | undefined),
-      maxRetryDurationMs,
-      turn: this.shared.tenantTurn,
-      quietCheckpointMs: this.shared.quietCheckpointMs,
-      onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
-      ...outageReporting(this.ctx),
     });
   }
 

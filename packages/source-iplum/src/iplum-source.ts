@@ -1,11 +1,11 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, DEFAULT_BOUNDED_RETRY_DURATION_MS, latenessMs, warnIfOverlapGiven, type PollCheckpoint, outageReporting, pollStreams, vendorClientOptions } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, type PollCheckpoint, pollingBounded, pollingOptions, pollStreams, vendorClientOptions } from '@plumline/core/sources';
 import { createPermits, mapConcurrent } from '@plumline/core/util';
 import { IplumClient } from './iplum-client.js';
 import { formatIplumDate } from './iplum-date.js';
 import { IplumApiError } from './iplum-errors.js';
 import { recordingEvent, usageEvent } from './iplum-events.js';
-import { IPLUM_STREAMS, iplumSourceConfigSchema, toEpochMs, type IplumSourceConfig, type IplumStream } from './iplum-source-config.js';
+import { IPLUM_STREAMS, iplumSourceConfigSchema, type IplumSourceConfig, type IplumStream } from './iplum-source-config.js';
 import { splitWindows, type TimeWindow } from './window-splitter.js';
 
 /** Per stream: the end (ms) of the last window whose events were all acknowledged. */
@@ -38,33 +38,20 @@ class IplumSource implements Source<IplumCheckpoint> {
   }
 
   get bounded(): boolean {
-    return this.ctx.once || this.c.end !== undefined;
+    return pollingBounded(this.c, this.ctx);
   }
 
   read(checkpoint: IplumCheckpoint | undefined): AsyncIterable<SourcePage<IplumCheckpoint>> {
     // Each stream on its own loop: an outage of one endpoint does not hold back the others.
     return pollStreams<IplumStream>({
+      // Cursors in epoch ms, as iPlum's dates carry them (and checkpoints since the first release).
+      ...pollingOptions(this.c, this.ctx, this.shared, 1),
       streams: this.c.streams,
       checkpoint,
-      firstStart: this.c.start !== undefined ? toEpochMs(this.c.start) : this.c.backfill !== undefined ? this.ctx.clock.now() - this.c.backfill : this.ctx.clock.now(),
-      configuredStart: this.c.start !== undefined ? toEpochMs(this.c.start) : 0,
-      end: this.c.end === undefined ? undefined : toEpochMs(this.c.end),
-      lateness: latenessMs(this.c),
-      startOf: (e) => Date.parse(e.time),
-      pollIntervalMs: this.c.poll_interval,
-      bounded: this.bounded,
-      signal: this.ctx.signal,
-      now: () => this.ctx.clock.now(),
-      clock: this.ctx.clock,
       // Windows of at most `window`: the checkpoint moves after each one.
       split: (from, to) => splitWindows(from, to, this.c.window).map((w) => ({ start: w.startMs, end: w.endMs })),
       read: (stream, from, to, _resume, seen) => this.readWindowPages(stream, { startMs: from, endMs: to }, seen),
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'windows'),
-      maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
-      turn: this.shared.turn,
-      quietCheckpointMs: this.shared.quietCheckpointMs,
-      onPassDone: (endMs) => this.shared.onPassDone?.(endMs),
-      ...outageReporting(this.ctx),
     });
   }
 

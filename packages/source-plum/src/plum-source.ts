@@ -1,12 +1,12 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, latenessMs, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollCheckpoint, outageReporting, pollStreams, vendorClientOptions } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, type PollCheckpoint, pollingBounded, pollingOptions, pollStreams, vendorClientOptions } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
 import { PlumApiError } from './plum-errors.js';
 
 import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
-import { PLUM_STREAMS, plumSourceConfigSchema, toEpochSec, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
+import { PLUM_STREAMS, plumSourceConfigSchema, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
 
 /** Per stream: every record that started before this epoch second was delivered (see PollCheckpoint). */
 export type PlumCheckpoint = PollCheckpoint<PlumStream>;
@@ -80,28 +80,20 @@ class PlumSource implements Source<PlumCheckpoint> {
   }
 
   get bounded(): boolean {
-    return this.ctx.once || this.c.end !== undefined;
+    return pollingBounded(this.c, this.ctx);
   }
 
   read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage<PlumCheckpoint>> {
-    const nowSec = () => Math.floor(this.ctx.clock.now() / 1000);
+    // Cursors in epoch seconds, as Plum's URLs take them (and checkpoints since the first release).
+    const options = pollingOptions(this.c, this.ctx, this.shared, 1000);
     // Each stream on its own loop: an outage of one endpoint does not hold back the others.
     return pollStreams<PlumStream>({
+      ...options,
       streams: this.c.streams,
       checkpoint,
-      firstStart: this.c.start !== undefined ? toEpochSec(this.c.start) : this.c.backfill !== undefined ? nowSec() - Math.floor(this.c.backfill / 1000) : nowSec(),
-      configuredStart: this.c.start !== undefined ? toEpochSec(this.c.start) : 0,
-      end: this.c.end === undefined ? undefined : toEpochSec(this.c.end),
-      lateness: Math.floor(latenessMs(this.c) / 1000),
-      startOf: (e) => Math.floor(Date.parse(e.time) / 1000),
-      pollIntervalMs: this.c.poll_interval,
-      bounded: this.bounded,
-      signal: this.ctx.signal,
-      now: nowSec,
-      clock: this.ctx.clock,
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'streams'),
       clampStart: (stream, from) => {
-        const oldest = nowSec() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
+        const oldest = options.now() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
         if (from >= oldest) return from;
         if (!this.clamped.has(stream)) {
           this.ctx.logger.info({ stream, requested: iso(from), clampedTo: iso(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
@@ -110,11 +102,6 @@ class PlumSource implements Source<PlumCheckpoint> {
         return oldest;
       },
       read: (stream, from, to, resume, seen) => this.readRange(stream, from, to, resume as ListingPosition | undefined, seen),
-      maxRetryDurationMs: this.c.max_retry_duration ?? (this.bounded ? DEFAULT_BOUNDED_RETRY_DURATION_MS : undefined),
-      turn: this.shared.turn,
-      quietCheckpointMs: this.shared.quietCheckpointMs,
-      onPassDone: (endSec) => this.shared.onPassDone?.(endSec * 1000),
-      ...outageReporting(this.ctx),
     });
   }
 
