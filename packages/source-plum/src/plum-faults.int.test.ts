@@ -85,7 +85,7 @@ describe('plum source against a scripted server (faults the emulator does not ma
     // Only the first page's records came (a retried range reads it again), none of the missing ones.
     expect(new Set(sink.record.events.map((e) => e.id))).toEqual(new Set(ids.slice(0, 10)));
     const cp = (await state.get('checkpoints')) as Record<string, { position: { sessions?: number } | null }> | undefined;
-    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThan(NOW_SEC);
+    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThan(NOW_SEC * 1000);
   });
 
   it(`rides out an outage (503 on every request for ${OUTAGE_MS / 1000} s, past the retry budget of one request): not ready meanwhile, then every record`, { timeout: OUTAGE_MS + 120_000 }, async () => {
@@ -112,7 +112,7 @@ describe('plum source against a scripted server (faults the emulator does not ma
     expect(sink.record.events).toEqual([]);
     expect(p.stats().plum!.deadLettered ?? 0).toBe(0);
     const cp = (await state.get('checkpoints')) as Record<string, { position: { sessions?: number } | null }> | undefined;
-    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThanOrEqual(FROM);
+    expect(cp?.plum?.position?.sessions ?? 0).toBeLessThanOrEqual(FROM * 1000);
   });
 
   it('a sessions outage (503 without end) does not block the errors stream of the same account: errors are polled and delivered', { timeout: 60_000 }, async () => {

@@ -106,7 +106,10 @@ describe('plum source against the emulator', () => {
     const state = new MemoryStateStore();
     const r = await run({ base_url, start, streams: ['sessions'], poll_interval: '300ms', lateness: '2s' }, { once: false, stopAfterMs: 2500, state });
     expect(r.error).toBeUndefined();
-    const cursor = (r.result!.checkpoints.plum!.position as { sessions: number }).sessions;
+    // Cursors are epoch ms on whole seconds (checkpoint version 3).
+    const cursorMs = (r.result!.checkpoints.plum!.position as { sessions: number }).sessions;
+    expect(cursorMs % 1000).toBe(0);
+    const cursor = cursorMs / 1000;
     const [lo, hi] = emulator!.data.indexRange(start, cursor);
     const expected = Array.from({ length: hi - lo }, (_, i) => `plum:session:${emulator!.data.session(lo + i).sessionId}`);
     const got = r.events.map((e) => e.id);
@@ -115,6 +118,26 @@ describe('plum source against the emulator', () => {
     // Each poll read the last 2 s again (no dedupe here): the source delivered what it had not.
     expect(emulator!.stats.byService.sessions).toBeGreaterThan(3);
     expect(cursor).toBeGreaterThan(start + 1);
+  });
+
+  it('reads a version-2 checkpoint (epoch seconds) back at the same position: the range after its cursor, its seen ids not again', async () => {
+    const base_url = await startEmulator({ sessionsPerSecond: 0.5 });
+    const end = nowSec() - 60;
+    const cursor = end - 3_600;
+    const [lo, hi] = emulator!.data.indexRange(cursor, end);
+    const session = (i: number) => emulator!.data.session(i);
+    const id = (i: number) => `plum:session:${session(i).sessionId}`;
+    expect(hi - lo).toBeGreaterThan(100);
+    // As version 2 stored it: seconds; read long after the cursor (no reach-back), and the first
+    // session of the range delivered already by a pass that read the lateness window.
+    const v2 = { sessions: cursor, '@readAt': { sessions: cursor + 86_400 }, '@seen': { sessions: [[session(lo).startSec, id(lo)]] } };
+    const state = new MemoryStateStore();
+    await state.set('checkpoints', { plum: { seq: 1, position: v2, version: 2 } });
+    const r = await run({ base_url, start: cursor - 86_400, end, streams: ['sessions'], lateness: '2h' }, { state });
+    expect(r.error).toBeUndefined();
+    expect(r.events.map((e) => e.id).sort()).toEqual(Array.from({ length: hi - lo - 1 }, (_, i) => id(lo + 1 + i)).sort());
+    const stored = (await state.get('checkpoints')) as Record<string, { version: number; position: { sessions: number } }>;
+    expect(stored.plum).toMatchObject({ version: 3, position: { sessions: end * 1000 } });
   });
 
   it('retries 429 after Retry-After, and 500s, then delivers everything', async () => {

@@ -1,5 +1,5 @@
 import { defineSource, type JsonValue, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, type PollCheckpoint, pollingBounded, pollingOptions, pollStreams, vendorClientOptions } from '@plumline/core/sources';
+import { ACCOUNTS_INCLUDES, accountsCheckpointSchema, pollCheckpointSchema, accountsShardable, type AccountsCheckpoint, type SharedByAccounts, migrateAccountsCheckpoint, sourceOfAccounts, warnIfOverlapGiven, type PollCheckpoint, pollingBounded, pollingOptions, pollStreams, scaleCursors, vendorClientOptions } from '@plumline/core/sources';
 import { backoffDelayMs, mapConcurrent } from '@plumline/core/util';
 import { PlumClient } from './plum-client.js';
 import type { PlumLogDetail, PlumLogRow } from './plum-envelope.js';
@@ -8,7 +8,7 @@ import { PlumApiError } from './plum-errors.js';
 import { parseErrorLine, parseSessionLine, PLUM_SOURCE } from './parse/plum-line-parser.js';
 import { PLUM_STREAMS, plumSourceConfigSchema, type PlumSourceConfig, type PlumStream } from './plum-source-config.js';
 
-/** Per stream: every record that started before this epoch second was delivered (see PollCheckpoint). */
+/** Per stream: every record that started before this epoch ms (a whole second) was delivered (see PollCheckpoint). */
 export type PlumCheckpoint = PollCheckpoint<PlumStream>;
 
 /** Where a listing stands inside one range: the index into `numbers` and the offset of the next page. */
@@ -21,7 +21,11 @@ export const RETENTION_SEC: Record<PlumStream, number> = { calls: 5 * 86_400, se
 /** Keep clear of the retention edge: a request that starts exactly on it may be refused a moment later. */
 const RETENTION_MARGIN_SEC = 120;
 
+/** Cursors are epoch ms (as iPlum's) on whole seconds, which is what Plum's API takes. */
+const SECOND_MS = 1000;
+
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
+const isoMs = (ms: number): string => new Date(ms).toISOString();
 
 const callId = (row: PlumLogRow): string => `plum:call:${row.log_id}`;
 
@@ -84,8 +88,8 @@ class PlumSource implements Source<PlumCheckpoint> {
   }
 
   read(checkpoint: PlumCheckpoint | undefined): AsyncIterable<SourcePage<PlumCheckpoint>> {
-    // Cursors in epoch seconds, as Plum's URLs take them (and checkpoints since the first release).
-    const options = pollingOptions(this.c, this.ctx, this.shared, 1000);
+    // Cursors in epoch ms, on whole seconds (Plum's URLs take seconds); version-2 checkpoints held seconds.
+    const options = pollingOptions(this.c, this.ctx, this.shared, 1, SECOND_MS);
     // Each stream on its own loop: an outage of one endpoint does not hold back the others.
     return pollStreams<PlumStream>({
       ...options,
@@ -93,10 +97,10 @@ class PlumSource implements Source<PlumCheckpoint> {
       checkpoint,
       onProgress: (done, total) => this.ctx.telemetry.progress(done, total, 'streams'),
       clampStart: (stream, from) => {
-        const oldest = options.now() - RETENTION_SEC[stream] + RETENTION_MARGIN_SEC;
+        const oldest = options.now() - (RETENTION_SEC[stream] - RETENTION_MARGIN_SEC) * SECOND_MS;
         if (from >= oldest) return from;
         if (!this.clamped.has(stream)) {
-          this.ctx.logger.info({ stream, requested: iso(from), clampedTo: iso(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
+          this.ctx.logger.info({ stream, requested: isoMs(from), clampedTo: isoMs(oldest) }, `Plum keeps ${stream === 'calls' ? '5 days of call logs' : '1 year of ' + stream}: starting at the oldest available time`);
           this.clamped.add(stream);
         }
         return oldest;
@@ -125,12 +129,12 @@ class PlumSource implements Source<PlumCheckpoint> {
         // retriable like a 5xx: it fails the range, which is read again with the outage backoff
         // (without end in a daemon); the cursor stays before it. Nothing is dead-lettered for it.
         if (stream === 'calls') {
-          const list = await this.client.listLogs(from, to, q);
+          const list = await this.client.listLogs(from / SECOND_MS, to / SECOND_MS, q);
           total = list.total;
           received = list.rows.length;
           page = await this.callsPage(list.rows, seen);
         } else {
-          const list = stream === 'sessions' ? await this.client.listSessions(from, to, q) : await this.client.listErrors(from, to, q);
+          const list = stream === 'sessions' ? await this.client.listSessions(from / SECOND_MS, to / SECOND_MS, q) : await this.client.listErrors(from / SECOND_MS, to / SECOND_MS, q);
           total = list.total;
           received = list.lines.length;
           page = this.linesPage(stream, list.lines, list.path);
@@ -144,7 +148,7 @@ class PlumSource implements Source<PlumCheckpoint> {
             await this.ctx.clock.sleep(backoffDelayMs(emptyRetries), this.ctx.signal).catch(() => {});
             continue;
           }
-          throw new PlumApiError('PLUM_SHORT_LISTING', `Plum listed ${offset} of the ${total} ${stream} it reported for ${iso(from)}..${iso(to)}: the rest never came`, {
+          throw new PlumApiError('PLUM_SHORT_LISTING', `Plum listed ${offset} of the ${total} ${stream} it reported for ${isoMs(from)}..${isoMs(to)}: the rest never came`, {
             retriable: true,
             fields: { stream, from, to, offset, total, number },
           });
@@ -227,10 +231,14 @@ export const plumSource = defineSource({
   includes: ACCOUNTS_INCLUDES,
   shardable: accountsShardable,
   // 2: the accounts' checkpoints are the record itself, one key per account (was under `@accounts`).
-  checkpointVersion: 2,
+  // 3: times in epoch ms, as iPlum's (were epoch seconds): the same position, × 1000.
+  checkpointVersion: 3,
   // The shape of a stored position (after migration): a wrong one stops the start with STATE_CORRUPT.
   checkpointSchema: accountsCheckpointSchema(pollCheckpointSchema(PLUM_STREAMS)),
-  migrateCheckpoint: (position) => migrateAccountsCheckpoint<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>>(position),
+  migrateCheckpoint: (position, fromVersion) => {
+    const accounts = migrateAccountsCheckpoint<JsonValue>(position);
+    return (fromVersion < 3 ? scaleCursors(accounts, SECOND_MS) : accounts) as PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>;
+  },
   create(config, ctx): Source<PlumCheckpoint | AccountsCheckpoint<PlumCheckpoint>> {
     warnIfOverlapGiven(config, ctx.logger);
     if (!config.accounts) return new PlumSource(config, ctx);

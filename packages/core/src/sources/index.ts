@@ -2,6 +2,7 @@
 export { VendorHttpClient, vendorClientOptions, type VendorClientOptions, type VendorClientConfig, type VendorHttpClientOptions, type VendorRequest, type VendorResponse, type VendorError, type TransportFailure } from '../http/vendor-http-client.js';
 export { pollRanges, outageReporting, OUTAGE_BACKOFF, QUIET_CHECKPOINT_MS, DEFAULT_BOUNDED_RETRY_DURATION_MS, type PollRangesOptions, type PollCheckpoint, type PollPart } from './poll-ranges.js';
 export { pollStreams } from './poll-streams.js';
+export { scaleCursors } from './scale-cursors.js';
 export { pollingOptions, pollingBounded, instantMs, type PollingConfig, type PollingOptions, type PollingShared } from './polling-options.js';
 export type { SeenChunk } from './seen-ids.js';
 export { latenessFields, latenessProblem, latenessMs, warnIfOverlapGiven, DEFAULT_LATENESS } from './lateness.js';

@@ -9,13 +9,18 @@ const event = (time: string) => ({ id: 'x', source: 't', kind: 'call' as const, 
 describe('pollingOptions: what plum, iplum and http derive from their config alike', () => {
   const c = { start: '2026-11-20T00:00:00.500Z', end: 1_796_000_000, poll_interval: 60_000, lateness: 7_200_500, max_retry_duration: 90_000 };
 
-  it('gives cursors in the unit asked for: seconds (Plum, http) rounded down, or ms (iPlum)', () => {
+  it('gives cursors in the unit asked for: seconds (http) rounded down, ms (iPlum), or ms on whole seconds (Plum)', () => {
     const sec = pollingOptions(c, testContext({ kind: 'source', once: false }), {}, 1000);
     expect([sec.firstStart, sec.configuredStart, sec.end, sec.lateness]).toEqual([1_795_132_800, 1_795_132_800, 1_796_000_000, 7_200]);
     expect(sec.startOf!(event('2026-11-20T00:00:01.999Z'))).toBe(1_795_132_801);
     const ms = pollingOptions(c, testContext({ kind: 'source', once: false }), {}, 1);
     expect([ms.firstStart, ms.configuredStart, ms.end, ms.lateness]).toEqual([1_795_132_800_500, 1_795_132_800_500, 1_796_000_000_000, 7_200_500]);
     expect(ms.startOf!(event('2026-11-20T00:00:01.999Z'))).toBe(1_795_132_801_999);
+    // Plum's: ms on whole seconds, the seconds' values × 1000 exactly.
+    const grid = pollingOptions(c, testContext({ kind: 'source', once: false }), {}, 1, 1000);
+    expect([grid.firstStart, grid.configuredStart, grid.end, grid.lateness]).toEqual([1_795_132_800_000, 1_795_132_800_000, 1_796_000_000_000, 7_200_000]);
+    expect(grid.startOf!(event('2026-11-20T00:00:01.999Z'))).toBe(1_795_132_801_000);
+    expect(grid.now() % 1000).toBe(0);
     expect(Math.abs(ms.now() - Date.now())).toBeLessThan(1_000);
     expect(Math.abs(sec.now() - Date.now() / 1000)).toBeLessThan(1);
   });

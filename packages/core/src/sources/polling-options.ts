@@ -48,14 +48,16 @@ export function pollingBounded(c: Pick<PollingConfig, 'end'>, ctx: Pick<Componen
  * outage reporting) and what its accounts share (turn, pass done). The source adds its streams, its
  * checkpoint, its `read` and what is its own (a retention clamp, windows, progress units).
  *
- * `unitMs` is the unit of the source's cursors: 1000 (seconds: Plum, http) or 1 (ms: iPlum).
- * Checkpoints store cursors in that unit, so it is the source's to keep (see design-decisions).
+ * `unitMs` is the unit of the source's cursors: 1 (epoch ms: Plum, iPlum) or 1000 (seconds: http).
+ * Checkpoints store cursors in that unit, so changing it takes a checkpoint migration
+ * (`scaleCursors`). `gridMs` rounds every time down to a multiple of it (Plum's API takes
+ * whole seconds: 1000); default `unitMs`.
  */
-export function pollingOptions(c: PollingConfig, ctx: Pick<ComponentContext, 'once' | 'signal' | 'logger' | 'telemetry' | 'clock'>, shared: PollingShared, unitMs: 1 | 1000): PollingOptions {
-  const unit = (ms: number) => Math.floor(ms / unitMs);
+export function pollingOptions(c: PollingConfig, ctx: Pick<ComponentContext, 'once' | 'signal' | 'logger' | 'telemetry' | 'clock'>, shared: PollingShared, unitMs: 1 | 1000, gridMs: number = unitMs): PollingOptions {
+  const unit = (ms: number) => (Math.floor(ms / gridMs) * gridMs) / unitMs;
   const now = () => unit(ctx.clock.now());
   const bounded = pollingBounded(c, ctx);
-  // In cursor units each, as the sources computed them: `now - backfill` rounds both down, not their difference.
+  // In cursor units each: `now - backfill` rounds both down, not their difference (as the sources always did).
   const firstStart = () => (c.start !== undefined ? unit(instantMs(c.start)) : c.backfill !== undefined ? now() - unit(c.backfill) : now());
   return {
     firstStart: firstStart(),
