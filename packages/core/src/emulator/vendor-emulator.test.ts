@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../util/clock.js';
+import { FakeClock } from '../testing/fake-clock.js';
 import { ARRIVALS_KEPT, countIn, readBody, VendorEmulator, type EmulatorFaults, type EmulatorStats } from './vendor-emulator.js';
 
 type Fault = { status: 503 } | { delayMs: number } | { crash: true };
 
 /** The smallest vendor: echoes the body it got, counts paths; answers 503 or throws when a fault says so. */
 class EchoEmulator extends VendorEmulator<Fault, EmulatorFaults<Fault>, EmulatorStats & { byPath: Record<string, number> }> {
-  constructor(port = 0, faults?: EmulatorFaults<Fault>) {
-    super({ port, basePath: '/api/' }, faults, { requests: 0, arrivals: [], byPath: {} });
+  constructor(port = 0, faults?: EmulatorFaults<Fault>, clock?: Clock) {
+    super({ port, basePath: '/api/', clock }, faults, { requests: 0, arrivals: [], byPath: {} });
   }
   protected failureBody(message: string): string {
     return JSON.stringify({ failed: message });
@@ -60,5 +62,23 @@ describe('VendorEmulator: what every vendor emulator shares', () => {
     expect(stats.requests).toBe(ARRIVALS_KEPT + 5);
     expect(stats.arrivals).toHaveLength(ARRIVALS_KEPT);
     expect(stats.byPath).toEqual({ '/api/even': 503, '/api/odd': 502 });
+  });
+
+  it('stamps arrivals and waits the latency on its clock option (a fake clock: no answer until it passes)', async () => {
+    const clock = new FakeClock(1_795_000_000_000);
+    const [e, url] = await start(new EchoEmulator(0, { latencyMs: 60_000 }, clock));
+    let answered = false;
+    const answer = fetch(url, { method: 'POST', body: 'late' }).then(async (r) => {
+      answered = true;
+      return r.text();
+    });
+    // Advance only once the latency is being waited on the clock (the request arrived, its body was read).
+    while (clock.pending === 0) await new Promise((r) => setImmediate(r));
+    expect(e.stats.arrivals).toEqual([1_795_000_000_000]);
+    await clock.advance(59_999);
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    await clock.advance(1);
+    expect(await answer).toBe('late');
   });
 });
