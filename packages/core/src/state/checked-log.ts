@@ -104,13 +104,16 @@ function isZeros(buf: Buffer, from: number): boolean {
   return true;
 }
 
-/** What the log's committed head says: its generation and how many of its bytes the last commit covered. */
-interface LogHead {
+/**
+ * What the log's committed head says: its generation and how many of its bytes the last commit
+ * covered. A type, not an interface, so that it is a JsonValue as it is (stored without a cast).
+ */
+type LogHead = {
   g: number;
   bytes: number;
   /** The log's identity (absent in heads stored before it, or for a log that has none yet). */
   id?: string;
-}
+};
 
 /** What a checked log held at start. */
 export type LoadedLog = { readonly format: 'checked'; readonly payloads: Buffer[] } | { readonly format: 'legacy'; readonly data: Buffer };
@@ -291,7 +294,7 @@ export class CheckedLog {
     const next: LogHead = { g: this.generation, bytes: this.bytes, ...(this.id === undefined ? {} : { id: this.id }) };
     if (this.stored && this.stored.g === next.g && this.stored.bytes === next.bytes && this.stored.id === next.id) return;
     if (!this.stored && next.bytes === 0) return;
-    await this.state.set(this.headKey, next as unknown as JsonValue);
+    await this.state.set(this.headKey, next);
     this.stored = next;
   }
 
