@@ -219,6 +219,21 @@ describe('file sink', () => {
     }
   });
 
+  it('validate refuses a path under a file (fixed or templated), located, and passes one whose directories do not exist yet', async () => {
+    const { dir, cleanup } = await tmpDir();
+    try {
+      await writeFile(join(dir, 'out'), 'not a directory\n');
+      const check = (path: string) => fileSink.preflight!(fileSink.configSchema.parse({ path }), { env: {}, baseDir: dir });
+      for (const path of [join(dir, 'out/x.ndjson'), join(dir, 'out/y/{{source}}.ndjson')]) {
+        expect(await check(path)).toEqual([{ code: 'CONFIG_FILE_PATH_UNDER_FILE', path: ['path'], message: expect.stringContaining(`${join(dir, 'out')} is a file`) }]);
+      }
+      expect(await check(join(dir, 'new/a/{{source}}.ndjson'))).toEqual([]);
+      expect(await check(join(dir, 'new/b/x.ndjson'))).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('forgets files idle and committed, and a path that renders again resumes its last part, still exact after a crash', async () => {
     const { dir, cleanup } = await tmpDir();
     try {

@@ -676,12 +676,17 @@ export const fileSink = defineSink({
   configSchema: fileSinkConfigSchema,
   // Its output and the index that recovers it are on this machine: no copies per task.
   localOutput: true,
-  // A fixed path that is a directory now fails the start: validate says so first, located.
+  // What fails the start on this machine's disk, said first by validate, located: a fixed path
+  // that is a directory, a directory of the path that is a file.
   async preflight(config, ctx) {
+    if (ctx.env === undefined) return [];
     const fixed = compilePathTemplate(config.path);
-    if (!fixed.isStatic || ctx.env === undefined) return [];
-    const file = partFile(fixed.render({} as CallEvent)!, 0, config.gzip);
-    const isDirectory = await stat(file).then((s) => s.isDirectory(), () => false);
+    const file = fixed.isStatic ? partFile(fixed.render({} as CallEvent)!, 0, config.gzip) : undefined;
+    const underFile = await fileAmongDirectories(file !== undefined ? dirname(file) : templateDir(config.path));
+    if (underFile !== undefined) {
+      return [{ code: 'CONFIG_FILE_PATH_UNDER_FILE', path: ['path'], message: `${underFile} is a file, so nothing can be written under it as path ${config.path} asks: name a directory that is one, or one that does not exist yet` }];
+    }
+    const isDirectory = file !== undefined && (await stat(file).then((s) => s.isDirectory(), () => false));
     return isDirectory ? [{ code: 'CONFIG_FILE_PATH_IS_DIRECTORY', path: ['path'], message: `path ${file} is a directory: name a file in it, e.g. ${join(config.path, 'events.ndjson')}` }] : [];
   },
   // Two sinks of one pipeline on one file: found at validate time, located at the second.
@@ -734,4 +739,13 @@ export const fileSink = defineSink({
 /** Size of a file, or -1 when it cannot be read (absent, or an error the open will report). */
 function sizeOf(file: string): Promise<number> {
   return stat(file).then((s) => s.size, () => -1);
+}
+
+/** The nearest existing entry at or above `dir` when it is not a directory (a file where a directory must be), else undefined. */
+async function fileAmongDirectories(dir: string): Promise<string | undefined> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const found = await stat(d).catch(() => undefined);
+    if (found) return found.isDirectory() ? undefined : d;
+    if (dirname(d) === d) return undefined;
+  }
 }
