@@ -45,6 +45,8 @@ function slope(points: [number, number][]): number {
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const d of await readdir(dir, { withFileTypes: true })) {
+    // Not output: the template directory's claim (.plumline-owner, template-owner.ts).
+    if (d.name.startsWith('.')) continue;
     const p = join(dir, d.name);
     if (d.isDirectory()) out.push(...(await walk(p)));
     else out.push(p);
