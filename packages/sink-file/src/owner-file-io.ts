@@ -1,7 +1,7 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PipelineError } from '@plumline/core';
-import { fsyncDir } from '@plumline/core/util';
+import { fsyncDir, writeFileAtomic } from '@plumline/core/util';
 
 /** What an owner file held: absent, JSON, or text that is not JSON (the caller says what to do). */
 export type OwnerFileText = { state: 'absent' } | { state: 'json'; value: Record<string, unknown> } | { state: 'unreadable' };
@@ -24,26 +24,9 @@ export async function readOwnerFile(path: string): Promise<OwnerFileText> {
   return { state: 'unreadable' };
 }
 
-/** Temporary names of this process: two sinks of one pipeline may rewrite one owner file in one process. */
-let tmpCounter = 0;
-
 /** Replaces an owner file atomically and durably; a failed attempt leaves no temporary file behind. */
 export async function writeOwnerFile(path: string, value: object): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(value));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(dirname(path));
+  await writeFileAtomic(path, JSON.stringify(value));
 }
 
 /** Creates the owner file unless one appeared meanwhile (a sink starting at the same moment): false then. */
