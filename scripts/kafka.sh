@@ -3,6 +3,8 @@
 # Apache Kafka's own jars on Maven Central and run with the machine's JDK.
 #   scripts/kafka.sh up|down|status      (stop/start: stop and restart keeping the data)
 #   KAFKA_VERSION (default 4.3.1), KAFKA_PORT (default 9092)
+#   KAFKA_PROXIED_PORT=Q adds a plain listener on KAFKA_PORT+4 that advertises 127.0.0.1:Q, for a
+#     test's fault-injecting proxy on Q: clients that bootstrap there keep talking through it.
 #   KAFKA_SECURED=1 adds two listeners for trying authentication and TLS:
 #     SASL_PLAINTEXT on KAFKA_PORT+2 (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; user from KAFKA_SASL_USER /
 #     KAFKA_SASL_PASSWORD, default plumline / plumline-secret) and SSL on KAFKA_PORT+3 with a
@@ -42,6 +44,11 @@ case "${1:-}" in
     ADVERTISED="PLAINTEXT://127.0.0.1:$PORT"
     PROTOCOLS="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
     SECURED_PROPS=""; SCRAM_ARGS=()
+    if [ -n "${KAFKA_PROXIED_PORT:-}" ]; then
+      LISTENERS="$LISTENERS,PROXIED://127.0.0.1:$((PORT + 4))"
+      ADVERTISED="$ADVERTISED,PROXIED://127.0.0.1:$KAFKA_PROXIED_PORT"
+      PROTOCOLS="$PROTOCOLS,PROXIED:PLAINTEXT"
+    fi
     if [ "${KAFKA_SECURED:-0}" = 1 ]; then
       SPORT=$((PORT + 2)); TPORT=$((PORT + 3))
       SUSER="${KAFKA_SASL_USER:-plumline}"; SPASS="${KAFKA_SASL_PASSWORD:-plumline-secret}"

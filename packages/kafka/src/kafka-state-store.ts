@@ -18,6 +18,13 @@ export const DEFAULT_STATE_TOPIC = 'plumline-state';
 /** The key of a worker's claim on its pipeline; not a key the engine or an operator uses. */
 const OWNER_KEY = '@owner';
 /**
+ * Each transaction also writes a marker of its own under this key: when a commit's answer is lost
+ * (the broker took it and went away), the marker in the committed state says whether it landed.
+ */
+const COMMIT_KEY = '@commit';
+/** Longest wait between attempts to learn a commit's outcome while the broker is unreachable. */
+const OUTCOME_RETRY_MAX_MS = 2_000;
+/**
  * Between a key and the path of one of its entries in a record key (`{pipeline}/{key}\x1f{path}`):
  * a value is stored as entries (see core's state-entries), one record each, so a commit writes
  * the entries that changed. No key or component id holds this character.
@@ -103,6 +110,8 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   private state: LifecycleState = 'new';
   private fenced: StateError | undefined;
   private closed: Promise<void> | undefined;
+  /** Set when close() begins: a wait for a commit's outcome gives up (the next start reads it). */
+  private closing = false;
 
   constructor(
     private readonly c: KafkaStateConfig,
@@ -191,6 +200,14 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
 
   /** Throws STATE_FENCED when the latest committed claim on the pipeline is another worker's. */
   private async checkClaim(when: 'before' | 'after'): Promise<void> {
+    // Before re-initialising, a transaction of ours that failed may still be open: reading past
+    // it would wait for it, and only the re-initialisation ends it. After, read to the end.
+    const latest = (await this.latestOwn([OWNER_KEY], when === 'after')).get(OWNER_KEY);
+    if (latest !== this.claim) throw this.fence(new Error(`another worker claimed the pipeline (checked ${when} re-initialising the producer)`));
+  }
+
+  /** The latest committed values (parsed JSON) of this pipeline's `keys`, read to the high watermark or, without `toHighWatermark`, to the listed end offsets. */
+  private async latestOwn(keys: readonly string[], toHighWatermark = true): Promise<Map<string, unknown>> {
     const admin = this.kafka.admin();
     let ends: EndOffsets;
     try {
@@ -199,14 +216,13 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     } finally {
       await admin.disconnect().catch(() => {});
     }
-    let latest: unknown;
-    const ownerKey = this.prefix() + OWNER_KEY;
-    // Before re-initialising, a transaction of ours that failed may still be open: reading past
-    // it would wait for it, and only the re-initialisation ends it. After, read to the end.
+    const wanted = new Map(keys.map((k) => [this.prefix() + k, k]));
+    const latest = new Map<string, unknown>();
     await this.scan(ends, (key, value) => {
-      if (key === ownerKey && value) latest = JSON.parse(value.toString());
-    }, when === 'after');
-    if (latest !== this.claim) throw this.fence(new Error(`another worker claimed the pipeline (checked ${when} re-initialising the producer)`));
+      const k = wanted.get(key);
+      if (k !== undefined && value) latest.set(k, JSON.parse(value.toString()));
+    }, toHighWatermark);
+    return latest;
   }
 
   /** Reads the topic (read-committed) up to `ends`, the offsets it had when loading began, keeping this pipeline's latest values. */
@@ -300,7 +316,9 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       if (this.fenced) throw this.fenced;
       if (this.state === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
       let tx: KafkaTransaction | undefined;
-      let built: ReturnType<typeof build>;
+      let built: ReturnType<typeof build> | undefined;
+      const marker = randomUUID();
+      let committing = false;
       try {
         await this.ensureProducer();
         tx = await this.producer.transaction();
@@ -311,10 +329,15 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
           if (m.value instanceof Buffer && m.value.length > OWN_REQUEST_BYTES) await tx.send([{ topic: this.c.topic, messages: [m] }]);
           else small.push(m);
         }
-        if (small.length) await tx.send([{ topic: this.c.topic, messages: small }]);
+        small.push({ key: this.prefix() + COMMIT_KEY, value: JSON.stringify(marker) });
+        await tx.send([{ topic: this.c.topic, messages: small }]);
+        committing = true;
         await tx.commit();
       } catch (err) {
-        throw await this.failed(err, tx);
+        const failure = await this.failed(err, tx);
+        // A commit that failed may have landed (the broker took it; its answer was lost): sent
+        // again as a new transaction, the batch would be written twice. Learn the outcome first.
+        if (!built || !committing || !failure.retriable || !(await this.landed(marker, failure))) throw failure;
       }
       built.apply();
     };
@@ -332,10 +355,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     let abortError: unknown;
     await tx?.abort().catch((e: unknown) => (abortError = e));
     if (isFenced(abortError)) return this.fence(abortError);
-    const old = this.producer;
-    this.producer = this.newProducer();
-    this.producerReady = false;
-    await old.disconnect().catch(() => {});
+    await this.replaceProducer();
     // A caller's own verdict (a sink that knows its records can never be written) stands.
     if (isPlumlineError(err)) return err;
     const refused = this.refused(err);
@@ -344,6 +364,40 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
       cause: err,
       fields: { component: 'state', topic: this.c.topic },
     });
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.producerReady = false;
+    await old.disconnect().catch(() => {});
+  }
+
+  /**
+   * Whether the transaction that wrote `marker` committed, after its commit failed. Initialising
+   * the transactional id again makes the coordinator finish a commit it took (or abort what it
+   * did not), so the committed state read afterwards shows the outcome. Until the broker answers
+   * that, this waits (a pipeline stops instead when closing): as kafkajs and librdkafka retry a
+   * commit's answer, not the transaction. Fencing ends the wait with STATE_FENCED.
+   */
+  private async landed(marker: string, failure: PlumlineError): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.fenced) throw this.fenced;
+      if (this.closing) throw failure;
+      try {
+        await this.ensureProducer();
+        const latest = await this.latestOwn([COMMIT_KEY]);
+        return latest.get(COMMIT_KEY) === marker;
+      } catch (err) {
+        if (this.fenced) throw this.fenced;
+        if (isFenced(err)) throw this.fence(err);
+        const refused = this.refused(err);
+        if (refused) throw refused;
+        if (attempt === 0) this.logger.warn({ code: failure.code, err }, 'a transaction\'s commit failed and may have landed: waiting for the broker to learn which, before writing again');
+        await this.replaceProducer();
+        await this.clock.sleep(Math.min(OUTCOME_RETRY_MAX_MS, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /**
@@ -465,6 +519,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
+      this.closing = true;
       await this.chain;
       this.state = 'closed';
       await this.producer.disconnect().catch(() => {});
