@@ -35,6 +35,7 @@ function recorded(overrides: Partial<LifecycleSteps<string>> = {}, signal?: Abor
       log.push(`finish(${started})@${life.phase}`);
       return overrides.finish ? overrides.finish(started) : 'result';
     },
+    onFail: (error) => log.push(`onFail@${life.phase}:${(error as Error).message}`),
     ended: (error) => log.push(`ended@${life.phase}${error === undefined ? '' : `:${(error as Error).message}`}`),
   };
   const life: Lifecycle<string> = new Lifecycle('test thing', steps, signal);
@@ -50,6 +51,7 @@ describe('Lifecycle', () => {
     expect(await life.stop()).toBe('result');
     phases.push(life.phase);
     expect(phases).toEqual(['created', 'running', 'ended']);
+    expect(life.started).toBe(true);
     expect(log).toEqual(['start@starting', 'stopRequested@running', 'drain@stopping', 'finish(true)@finishing', 'ended@ended']);
     await expect(life.done).resolves.toBe('result');
   });
@@ -76,6 +78,7 @@ describe('Lifecycle', () => {
     await expect(life.done).rejects.toBe(broken);
     expect(life.phase).toBe('ended');
     expect(life.failure).toBe(broken);
+    expect(life.started).toBe(false);
     expect(log).toEqual(['start@starting', 'finish(false)@finishing', 'ended@ended:cannot open']);
     await expect(life.stop()).rejects.toBe(broken);
     expect(log).toHaveLength(3);
@@ -114,7 +117,7 @@ describe('Lifecycle', () => {
     gate.resolve();
     await expect(stopping).rejects.toBe(broken);
     await expect(life.done).rejects.toBe(broken);
-    expect(log).toEqual(['start@starting', 'stopRequested@running', 'drain@stopping', 'finish(true)@finishing', 'ended@ended:sink broke while draining']);
+    expect(log).toEqual(['start@starting', 'stopRequested@running', 'drain@stopping', 'onFail@stopping:sink broke while draining', 'finish(true)@finishing', 'ended@ended:sink broke while draining']);
   });
 
   it('fail() while running stops it (drain, finish) and the first failure wins', async () => {
@@ -124,7 +127,7 @@ describe('Lifecycle', () => {
     life.fail(first);
     life.fail(new Error('second'));
     await expect(life.done).rejects.toBe(first);
-    expect(log).toEqual(['start@starting', 'stopRequested@running', 'drain@stopping', 'finish(true)@finishing', 'ended@ended:first']);
+    expect(log).toEqual(['start@starting', 'onFail@running:first', 'stopRequested@running', 'drain@stopping', 'finish(true)@finishing', 'ended@ended:first']);
   });
 
   it('a failure recorded while finishing (a close that failed) ends it with that error; once ended, failures are ignored', async () => {

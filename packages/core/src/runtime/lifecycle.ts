@@ -32,6 +32,8 @@ export interface LifecycleSteps<R> {
    * completed. Returns the result; throwing, or a failure recorded before it returns, ends with that error.
    */
   finish(started: boolean): Promise<R>;
+  /** The first failure given to fail(), before the stop it starts (to say why it stops). */
+  onFail?(error: unknown): void;
   /** → ended, before `done` settles: complete what observers watch. `error` is what ended it. */
   ended?(error: unknown): void;
 }
@@ -45,6 +47,7 @@ export class Lifecycle<R> {
   private current: LifecyclePhase = 'created';
   private firstFailure: unknown;
   private failed = false;
+  private startCompleted = false;
   private startWork: Promise<void> | undefined;
   private stopWork: Promise<R> | undefined;
   private finishWork: Promise<void> | undefined;
@@ -79,6 +82,11 @@ export class Lifecycle<R> {
     return ORDER.indexOf(this.current) >= ORDER.indexOf(phase);
   }
 
+  /** The start step completed (a fact for health, not a phase: a stopped pipeline did start). */
+  get started(): boolean {
+    return this.startCompleted;
+  }
+
   /** The first failure recorded (fail(), recordFailure(), a failed start or finish), if any. */
   get failure(): unknown {
     return this.firstFailure;
@@ -109,6 +117,7 @@ export class Lifecycle<R> {
       await this.finish();
       throw err;
     }
+    this.startCompleted = true;
     if (this.current === 'starting') this.move('running');
   }
 
@@ -141,6 +150,7 @@ export class Lifecycle<R> {
   /** Records the failure (see recordFailure) and, unless finishing already, stops. Returns whether it was the first. */
   fail(error: unknown): boolean {
     const first = this.recordFailure(error);
+    if (first) this.steps.onFail?.(error);
     // The error surfaces through `done`; this internal stop must not add an unhandled rejection.
     if (first && !this.reached('finishing')) this.stop().catch(() => {});
     return first;

@@ -643,6 +643,18 @@ describe('pipeline runtime', () => {
     await expect(p.start()).rejects.toMatchObject({ code: 'CONFIG_EXACTLY_ONCE_HOLDING_OPERATOR', fields: { component: 'h' } });
   });
 
+  it('stopped before it started, it ends at once without opening anything, and refuses a later start() (LIFECYCLE_ILLEGAL_TRANSITION)', async () => {
+    let created = 0;
+    const src = defineSource({ type: 'counted_src', description: 'counts its creation', configSchema: z.strictObject({}), create: () => (created++, { bounded: true, async *read() {} }) });
+    const p = await createPipeline({ sources: { s: { type: 'counted_src' } }, sinks: { out: { type: 'blackhole', inputs: ['s'] } } }, { plugins: registry(src), logger, stateStore: new MemoryStateStore() });
+    const result = await p.stop();
+    expect(result.checkpoints).toEqual({});
+    expect(p.health()).toMatchObject({ started: false, finished: true, ready: false });
+    await expect(p.start()).rejects.toMatchObject({ code: 'LIFECYCLE_ILLEGAL_TRANSITION' });
+    expect(created).toBe(0);
+    await expect(p.done).resolves.toBe(result);
+  });
+
   it('refuses --once for a source that never ends', async () => {
     const p = await createPipeline(
       { sources: { g: { type: 'generate' } }, sinks: { out: { type: 'blackhole', inputs: ['g'] } } },

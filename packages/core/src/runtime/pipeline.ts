@@ -15,7 +15,7 @@ import { GraphBuilder, type Created } from './graph-builder.js';
 import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
 import { deadLetterDestination } from './dead-letter-summary.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
-import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
+import { Lifecycle } from './lifecycle.js';
 import { sourceSplit, spreadSplit, TaskPipeline } from './task-pipeline.js';
 import { directoryStatePlugin } from '../state/directory-state-plugin.js';
 import { corePlugins } from '../builtins.js';
@@ -182,19 +182,15 @@ function toRegistry(plugins: PipelineOptions['plugins']): PluginRegistry {
   return new PluginRegistry(list.some((p) => p.kind === 'state' && p.type === 'directory') ? list : [...list, directoryStatePlugin]);
 }
 
-/**
- * Where a pipeline is in its life. It moves forward only:
- * created → starting → running → stopping → finishing → ended. A start that fails goes from
- * starting to ended; stop() or abort() before start() ends it at once; a source that ends, a
- * fatal error or a stop lead through finishing (final commit, close) to ended.
- */
-type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'finishing' | 'ended';
-const PHASES: readonly Phase[] = ['created', 'starting', 'running', 'stopping', 'finishing', 'ended'];
-
 class PipelineRuntime implements Pipeline {
   readonly id: string;
   readonly done: Promise<PipelineResult>;
-  private phase: Phase = 'created';
+  /**
+   * Where it is in its life (see Lifecycle): a start that fails, stop() or abort() before
+   * start(), a source that ends, a fatal error or a stop all lead through finishing (final
+   * commit, close) to ended.
+   */
+  private readonly life: Lifecycle<PipelineResult>;
   private readonly logger: Logger;
   private readonly redactor = new SecretRedactor();
   /** Aborted when the sources must stop reading (stop, abort). */
@@ -214,16 +210,6 @@ class PipelineRuntime implements Pipeline {
   private operators: Created<Operator>[] = [];
   private sinks: Created<Sink>[] = [];
   private readonly clock: Clock;
-  /** The first error that failed the pipeline. */
-  private fatal: unknown;
-  /** What ended it: the message of the error that failed it, if one did (health). */
-  private endError: string | undefined;
-  private startWork: Promise<void> | undefined;
-  private stopWork: Promise<PipelineResult> | undefined;
-  private closeWork: Promise<void> | undefined;
-  private readonly settle: PipelineEnd;
-  /** Every component was created and the graph connected (a fact for health, not a phase: a stopped pipeline did start). */
-  private startCompleted = false;
 
   constructor(
     readonly definition: ResolvedPipeline,
@@ -238,16 +224,22 @@ class PipelineRuntime implements Pipeline {
     for (const s of definition.secrets) this.redactor.add(s);
     this.logger = (options.logger ?? createLogger({ redactor: this.redactor })).child({ pipeline: this.id });
     this.deadLetters = new DeadLetterLedger(this.logger, { destination: deadLetterDestination(definition), now: () => this.clock.now() });
-    this.settle = pipelineEnd(options.signal, () => this.stop());
-    this.done = this.settle.done;
-  }
-
-  private reached(phase: Phase): boolean {
-    return PHASES.indexOf(this.phase) >= PHASES.indexOf(phase);
-  }
-
-  private enter(phase: Phase): void {
-    if (PHASES.indexOf(phase) > PHASES.indexOf(this.phase)) this.phase = phase;
+    this.life = new Lifecycle(
+      `pipeline "${this.id}"`,
+      {
+        start: () => this.doStart(),
+        stopRequested: () => this.stopSources(),
+        drain: () => this.drain(),
+        finish: (started) => this.finish(started),
+        onFail: (err) => this.logger.error({ err }, 'pipeline failed; stopping'),
+        ended: (err) => {
+          this.taps.end(err);
+          this.stored.complete();
+        },
+      },
+      options.signal,
+    );
+    this.done = this.life.done;
   }
 
   output$(ref: string): Observable<CallEvent> {
@@ -284,21 +276,14 @@ class PipelineRuntime implements Pipeline {
     const stallMs = this.definition.settings.stall_timeout;
     const components: Record<string, ComponentHealth> = {};
     for (const [id, t] of this.telemetry) components[id] = t.health(stallMs);
-    const started = this.startCompleted;
-    const finished = this.phase === 'ended';
-    return { started, finished, ...(finished && this.endError !== undefined ? { error: this.endError } : {}), ready: started && !finished && Object.values(components).every((c) => c.ok), components };
+    const started = this.life.started;
+    const finished = this.life.phase === 'ended';
+    const failure = this.life.failure;
+    return { started, finished, ...(finished && failure !== undefined ? { error: (failure as Error)?.message ?? String(failure) } : {}), ready: started && !finished && Object.values(components).every((c) => c.ok), components };
   }
 
   start(): Promise<void> {
-    return (this.startWork ??= this.doStart().catch(async (err) => {
-      await this.closeAll();
-      this.enter('ended');
-      this.taps.end(err);
-      this.stored.complete();
-      this.endError = (err as Error)?.message ?? String(err);
-      this.settle.reject(err);
-      throw err;
-    }));
+    return this.life.start();
   }
 
   private context(id: string, type: string, kind: 'source' | 'transform' | 'sink', signal: AbortSignal): OperatorContext {
@@ -341,19 +326,10 @@ class PipelineRuntime implements Pipeline {
       this.logger.warn({ component, err: error }, 'background error (will retry)');
       return;
     }
-    this.fail(error);
-  }
-
-  private fail(error: unknown): void {
-    if (this.fatal !== undefined) return;
-    this.fatal = error;
-    this.logger.error({ err: error }, 'pipeline failed; stopping');
-    // The error surfaces through `done`; this internal stop must not add an unhandled rejection.
-    this.stop().catch(() => {});
+    this.life.fail(error);
   }
 
   private async doStart(): Promise<void> {
-    this.enter('starting');
     const def = this.definition;
     this.state =
       this.options.stateStore ??
@@ -379,7 +355,7 @@ class PipelineRuntime implements Pipeline {
       atomic: this.atomic,
       sourcesStop: this.sourcesStop.signal,
       hardStop: this.hardStop.signal,
-      fail: (err) => this.fail(err),
+      fail: (err) => this.life.fail(err),
       strictReceipts: this.options.strictReceipts ?? STRICT_RECEIPTS,
       taps: this.taps,
       deadLetters: this.deadLetters,
@@ -387,18 +363,16 @@ class PipelineRuntime implements Pipeline {
     }).build();
     this.sinks.push(...graph.implicitSinks);
     void graph.finished.then(
-      () => this.finish(),
+      () => this.life.finish(),
       (err) => {
-        this.fail(err);
-        return this.finish();
+        this.life.fail(err);
+        return this.life.finish();
       },
     );
     graph.connect();
     // The commit loop holds the process open while the pipeline runs, even while every other
     // wait is on a timer that does not; it ends at finish().
     this.commits.startTimer(def.settings.commit_interval, (err) => this.reportError('state', err));
-    this.startCompleted = true;
-    this.enter('running');
     this.logger.info({ sources: def.sources.length, transforms: def.transforms.length, sinks: def.sinks.length, once: this.options.once ?? false, checkpoints: loggableCheckpoints(this.commits.restored) }, 'pipeline started');
   }
 
@@ -445,36 +419,28 @@ class PipelineRuntime implements Pipeline {
     }
   }
 
-  /** Final commit, close every component, settle `done`. Runs once, whatever ended the pipeline. */
-  private async finish(): Promise<void> {
-    if (this.reached('finishing')) return;
-    this.enter('finishing');
+  /** Final commit (once the start completed) and close every component: the lifecycle's finish, run once whatever ended the pipeline. */
+  private async finish(started: boolean): Promise<PipelineResult> {
     this.commits?.stopTimer();
     let commitError: unknown;
     try {
-      await this.untilAborted(() => this.commits?.commitFinal() ?? Promise.resolve());
+      if (started) await this.untilAborted(() => this.commits?.commitFinal() ?? Promise.resolve());
     } catch (err) {
       commitError = err;
     }
     // A hook or a sink's close that never returns must not keep `done` from settling once
     // abort() (or shutdown_timeout) gave up: what was committed stays committed.
     await this.untilAborted(() => this.closeAll()).catch(() => {});
-    this.settle.unlisten();
     this.deadLetters.finish();
     const result: PipelineResult = { stats: this.stats(), checkpoints: this.commits?.checkpoints() ?? {}, deadLetters: this.deadLetterReport(), ...this.failedTenants() };
-    const error = this.fatal ?? commitError;
     for (const t of this.telemetry.values()) t.dispose();
-    this.endError = error === undefined ? undefined : ((error as Error)?.message ?? String(error));
-    this.enter('ended');
-    this.taps.end(error);
-    this.stored.complete();
-    if (error !== undefined) {
-      this.settle.reject(error);
-    } else {
+    // An error that failed the pipeline, or one of closing, goes before the final commit's.
+    if (commitError !== undefined) throw commitError;
+    if (started && this.life.failure === undefined) {
       const { count, byCode, byComponent } = result.deadLetters;
       this.logger.info({ checkpoints: loggableCheckpoints(result.checkpoints), ...(count ? { deadLettered: { count, byCode, byComponent } } : {}) }, 'pipeline finished');
-      this.settle.resolve(result);
     }
+    return result;
   }
 
   /**
@@ -498,54 +464,47 @@ class PipelineRuntime implements Pipeline {
     });
   }
 
-  /** Flushes and closes sinks, then operators, sources and the state store. Idempotent. */
-  private closeAll(): Promise<void> {
-    return (this.closeWork ??= (async () => {
-      const safely = async (id: string, fn: () => Promise<void> | undefined): Promise<void> => {
-        try {
-          await fn();
-        } catch (err) {
-          this.logger.error({ component: id, err }, 'error while closing');
-          if (this.fatal === undefined) this.fatal = err;
-        }
-      };
-      for (const s of this.sinks) {
-        await safely(s.id, () => s.instance.flush?.());
-        await safely(s.id, () => s.instance.close());
+  /** Flushes and closes sinks, then operators, sources and the state store (once: the lifecycle finishes once). */
+  private async closeAll(): Promise<void> {
+    const safely = async (id: string, fn: () => Promise<void> | undefined): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error({ component: id, err }, 'error while closing');
+        this.life.recordFailure(err);
       }
-      for (const o of this.operators) await safely(o.id, () => o.instance.close?.());
-      for (const s of this.sources) await safely(s.id, () => s.instance.close?.());
-      await safely('state', () => this.state?.close());
-    })());
+    };
+    for (const s of this.sinks) {
+      await safely(s.id, () => s.instance.flush?.());
+      await safely(s.id, () => s.instance.close());
+    }
+    for (const o of this.operators) await safely(o.id, () => o.instance.close?.());
+    for (const s of this.sources) await safely(s.id, () => s.instance.close?.());
+    await safely('state', () => this.state?.close());
   }
 
   stop(): Promise<PipelineResult> {
-    return (this.stopWork ??= (async () => {
-      this.logger.info('stopping: draining in-flight batches');
-      this.sourcesStop.abort(new PipelineError('PIPELINE_STOPPED', 'pipeline stopping'));
-      for (const t of this.commits?.trackers.values() ?? []) t.releaseWaiters();
-      if (this.phase === 'created') {
-        this.enter('finishing');
-        await this.closeAll();
-        this.enter('ended');
-        this.taps.end();
-        this.stored.complete();
-        const result = { stats: this.stats(), checkpoints: {}, deadLetters: this.deadLetterReport() };
-        this.settle.resolve(result);
-        return result;
-      }
-      await this.startWork?.catch(() => {});
-      this.enter('stopping');
-      const timeout = this.clock.setTimeout(() => {
-        this.logger.error({ timeoutMs: this.definition.settings.shutdown_timeout }, 'graceful stop timed out; aborting in-flight work');
-        this.abort();
-      }, this.definition.settings.shutdown_timeout);
-      try {
-        return await this.done;
-      } finally {
-        timeout.cancel();
-      }
-    })());
+    return this.life.stop();
+  }
+
+  /** On the first stop (even while starting): sources stop reading, and nothing waits on the source trackers any more. */
+  private stopSources(): void {
+    this.logger.info('stopping: draining in-flight batches');
+    this.sourcesStop.abort(new PipelineError('PIPELINE_STOPPED', 'pipeline stopping'));
+    for (const t of this.commits?.trackers.values() ?? []) t.releaseWaiters();
+  }
+
+  /** Waits for the graph to end (its sources stopped), aborting in-flight work after `shutdown_timeout`. */
+  private async drain(): Promise<void> {
+    const timeout = this.clock.setTimeout(() => {
+      this.logger.error({ timeoutMs: this.definition.settings.shutdown_timeout }, 'graceful stop timed out; aborting in-flight work');
+      this.abort();
+    }, this.definition.settings.shutdown_timeout);
+    try {
+      await this.done.catch(() => {});
+    } finally {
+      timeout.cancel();
+    }
   }
 
   async reload(): Promise<void> {
@@ -556,8 +515,8 @@ class PipelineRuntime implements Pipeline {
     this.sourcesStop.abort(new PipelineError('PIPELINE_STOPPED', 'pipeline stopping'));
     this.hardStop.abort(new PipelineError('PIPELINE_ABORTED', 'pipeline aborted'));
     for (const t of this.commits?.trackers.values() ?? []) t.releaseWaiters();
-    if (this.fatal === undefined) this.fatal = new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained');
+    this.life.recordFailure(new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained'));
     // Sinks stuck in a write would hold `done` forever; finish without them.
-    void this.finish();
+    void this.life.finish();
   }
 }

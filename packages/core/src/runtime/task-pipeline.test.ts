@@ -167,6 +167,26 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
     expect(broken.left).toBe(1);
   });
 
+  it('stopped before it started, it never joins the group and refuses a later start() (LIFECYCLE_ILLEGAL_TRANSITION); aborted before, done rejects with PIPELINE_ABORTED as a single pipeline\'s does', async () => {
+    let joined = 0;
+    const membership = new (class extends ScriptedMembership {
+      override async join(listener: Parameters<TaskMembership['join']>[0]): Promise<void> {
+        joined++;
+        return super.join(listener);
+      }
+    })();
+    const plugins = new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), memorySink().plugin]);
+    const stopped = await createPipeline(yaml, { plugins, logger: createLogger({ level: 'silent' }) });
+    await stopped.stop();
+    await expect(stopped.start()).rejects.toMatchObject({ code: 'LIFECYCLE_ILLEGAL_TRANSITION' });
+    expect(joined).toBe(0);
+    expect(stopped.health()).toMatchObject({ started: false, finished: true });
+    const aborted = await createPipeline(yaml, { plugins, logger: createLogger({ level: 'silent' }) });
+    aborted.abort();
+    await expect(aborted.done).rejects.toMatchObject({ code: 'PIPELINE_ABORTED' });
+    expect(joined).toBe(0);
+  });
+
   it('refuses --once (tasks never end), a second source beside it, and a state store given in code', async () => {
     const membership = new ScriptedMembership();
     const plugins = new PluginRegistry([...corePlugins, sharedMemoryState(), taskedSource(membership), memorySink().plugin]);

@@ -7,7 +7,7 @@ import type { ComponentHealth, ComponentStats } from '../telemetry.js';
 import { mergeStats } from './merge-stats.js';
 import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
-import { pipelineEnd, type PipelineEnd } from './pipeline-end.js';
+import { Lifecycle } from './lifecycle.js';
 import type { CommittedCheckpoints, Pipeline, PipelineHealth, PipelineOptions, PipelineResult } from './pipeline.js';
 import type { ResolvedPipeline } from './resolve-pipeline.js';
 import type { StoredCheckpoint } from './source-tracker.js';
@@ -79,9 +79,6 @@ function handedOver(error: unknown): boolean {
   return false;
 }
 
-/** created → starting → running → stopping → ended; forward only. */
-type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'ended';
-
 interface Task {
   readonly id: number;
   readonly pipeline: Pipeline;
@@ -109,7 +106,8 @@ interface Task {
 export class TaskPipeline implements Pipeline {
   readonly id: string;
   readonly done: Promise<PipelineResult>;
-  private phase: Phase = 'created';
+  /** The same lifecycle as each copy's: the start joins the group, the drain stops every task, the finish leaves the group. */
+  private readonly life: Lifecycle<PipelineResult>;
   private readonly logger: Logger;
   /** The caller's logger: each copy tags its lines with its own pipeline id. */
   private readonly rootLogger: Logger;
@@ -131,12 +129,6 @@ export class TaskPipeline implements Pipeline {
   /** Assignment changes, applied one after the other. */
   private changes: Promise<void> = Promise.resolve();
   private membership: TaskMembership | undefined;
-  private fatal: unknown;
-  /** The group was joined (a fact for health, not a phase: a stopped pipeline did start). */
-  private joined = false;
-  private startWork: Promise<void> | undefined;
-  private stopWork: Promise<PipelineResult> | undefined;
-  private readonly settle: PipelineEnd;
 
   constructor(
     readonly definition: ResolvedPipeline,
@@ -150,8 +142,21 @@ export class TaskPipeline implements Pipeline {
     this.rootLogger = options.logger ?? createLogger({ redactor });
     this.logger = this.rootLogger.child({ pipeline: this.id });
     this.taps = new OutputTaps(outputRefs(definition));
-    this.settle = pipelineEnd(options.signal, () => this.stop());
-    this.done = this.settle.done;
+    this.life = new Lifecycle(
+      `pipeline "${this.id}"`,
+      {
+        start: () => this.doStart(),
+        drain: () => this.drain(),
+        finish: () => this.finish(),
+        onFail: (err) => this.logger.error({ err }, 'pipeline failed; stopping every task'),
+        ended: (err) => {
+          this.taps.end(err);
+          this.stored.complete();
+        },
+      },
+      options.signal,
+    );
+    this.done = this.life.done;
   }
 
   /** The pipeline id of the copy that runs `task`. */
@@ -160,15 +165,10 @@ export class TaskPipeline implements Pipeline {
   }
 
   start(): Promise<void> {
-    return (this.startWork ??= this.doStart().catch(async (err) => {
-      await this.end(err);
-      throw err;
-    }));
+    return this.life.start();
   }
 
   private async doStart(): Promise<void> {
-    if (this.phase !== 'created') return;
-    this.phase = 'starting';
     const component = this.split.component;
     if (this.options.once) {
       throw new ConfigError('CONFIG_NOT_BOUNDED', `${this.split.describe} and never ends (tasks move between workers), so it cannot run with --once: run without --once`, { fields: { component } });
@@ -176,20 +176,18 @@ export class TaskPipeline implements Pipeline {
     this.membership = this.split.membership({ logger: this.logger.child({ component }), pipelineId: this.id });
     await this.membership.join({
       assigned: (tasks) => this.enqueue(() => this.reassign(tasks)),
-      failed: (err) => this.fail(err),
+      failed: (err) => this.life.fail(err),
     });
-    this.joined = true;
-    if (this.phase === 'starting') this.phase = 'running';
     this.logger.info({ split: component }, 'pipeline started: a copy runs per task this worker is given');
   }
 
   private enqueue(change: () => Promise<void>): void {
-    this.changes = this.changes.then(change).catch((err: unknown) => this.fail(err));
+    this.changes = this.changes.then(change).catch((err: unknown) => void this.life.fail(err));
   }
 
   /** Stops the tasks no longer this worker's (draining them), then starts the new ones. */
   private async reassign(wanted: readonly number[]): Promise<void> {
-    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    if (this.life.reached('stopping')) return;
     const keep = new Set(wanted);
     this.held = keep;
     const gone = [...this.tasks.values()].filter((t) => !keep.has(t.id));
@@ -251,24 +249,17 @@ export class TaskPipeline implements Pipeline {
       this.relaunchLater(task.id);
       return;
     }
-    this.fail(error);
+    this.life.fail(error);
   }
 
   private relaunchLater(id: number): void {
     const timer = (this.options.clock ?? systemClock).setTimeout(() => {
       this.relaunches.delete(timer);
       this.enqueue(async () => {
-        if ((this.phase === 'starting' || this.phase === 'running') && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
+        if (!this.life.reached('stopping') && this.held.has(id) && !this.tasks.has(id)) this.launch(id);
       });
     }, RELAUNCH_AFTER_FENCED_MS);
     this.relaunches.add(timer);
-  }
-
-  private fail(error: unknown): void {
-    if (this.fatal !== undefined || this.phase === 'ended') return;
-    this.fatal = error;
-    this.logger.error({ err: error }, 'pipeline failed; stopping every task');
-    this.stop().catch(() => {});
   }
 
   output$(ref: string): Observable<CallEvent> {
@@ -282,39 +273,32 @@ export class TaskPipeline implements Pipeline {
   }
 
   health(): PipelineHealth {
-    const started = this.joined;
-    const finished = this.phase === 'ended';
+    const started = this.life.started;
+    const finished = this.life.phase === 'ended';
     const components: Record<string, ComponentHealth> = {};
     for (const task of this.tasks.values()) {
       for (const [id, h] of Object.entries(task.pipeline.health().components)) {
         if (!components[id] || (components[id].ok && !h.ok)) components[id] = h.ok ? h : { ok: false, reason: `task ${task.id}: ${h.reason ?? 'failing'}` };
       }
     }
-    const error = finished && this.fatal !== undefined ? { error: (this.fatal as Error)?.message ?? String(this.fatal) } : {};
+    const failure = this.life.failure;
+    const error = finished && failure !== undefined ? { error: (failure as Error)?.message ?? String(failure) } : {};
     return { started, finished, ...error, ready: started && !finished && Object.values(components).every((c) => c.ok), components };
   }
 
   stop(): Promise<PipelineResult> {
-    return (this.stopWork ??= (async () => {
-      if (this.phase === 'created') {
-        this.phase = 'stopping';
-        await this.end(undefined);
-        return this.done;
-      }
-      await this.startWork?.catch(() => {});
-      if (this.phase !== 'ended') {
-        this.phase = 'stopping';
-        this.logger.info({ tasks: [...this.tasks.keys()] }, 'stopping: draining every task');
-        await this.changes;
-        await Promise.all([...this.tasks.values()].map((t) => this.release(t)));
-        await this.end(this.fatal);
-      }
-      return this.done;
-    })());
+    return this.life.stop();
+  }
+
+  /** Stops every task (draining and committing each) once the assignment changes under way are applied. */
+  private async drain(): Promise<void> {
+    this.logger.info({ tasks: [...this.tasks.keys()] }, 'stopping: draining every task');
+    await this.changes;
+    await Promise.all([...this.tasks.values()].map((t) => this.release(t)));
   }
 
   abort(): void {
-    if (this.fatal === undefined) this.fatal = new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained');
+    this.life.recordFailure(new PipelineError('PIPELINE_ABORTED', 'pipeline aborted before in-flight batches drained'));
     for (const t of this.tasks.values()) {
       t.released = true;
       t.pipeline.abort();
@@ -322,21 +306,12 @@ export class TaskPipeline implements Pipeline {
     void this.stop().catch(() => {});
   }
 
-  /** Leaves the group (the tasks already stopped) and settles `done`. */
-  private async end(error: unknown): Promise<void> {
-    if (this.phase === 'ended') return;
+  /** Leaves the group (the tasks already stopped): the lifecycle's finish. */
+  private async finish(): Promise<PipelineResult> {
     for (const timer of this.relaunches) timer.cancel();
     this.relaunches.clear();
     await this.membership?.leave().catch((err: unknown) => this.logger.warn({ err }, 'leaving the task group failed; the group notices at its session timeout'));
-    this.settle.unlisten();
-    this.phase = 'ended';
-    this.taps.end(error);
-    this.stored.complete();
-    if (error === undefined) {
-      this.logger.info('pipeline finished');
-      this.settle.resolve({ stats: this.stats(), checkpoints: { ...this.checkpoints }, deadLetters: DeadLetterLedger.merge(this.endedDeadLetters, this.definition.deadLetterMaxRatio) });
-    } else {
-      this.settle.reject(error);
-    }
+    if (this.life.failure === undefined) this.logger.info('pipeline finished');
+    return { stats: this.stats(), checkpoints: { ...this.checkpoints }, deadLetters: DeadLetterLedger.merge(this.endedDeadLetters, this.definition.deadLetterMaxRatio) };
   }
 }
