@@ -123,8 +123,12 @@ export class GraphBuilder {
     const { definition: def, commits } = this.p;
     for (const [i, c] of def.sources.entries()) {
       const created = this.p.sources[i]!;
-      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), (d) => created.telemetry.inFlight(d), this.misuse(created.telemetry), checkpointVersionOf(c.plugin));
-      tracker.collectsOrphans = this.p.atomic;
+      const tracker = new SourceTracker(c.id, commits.restored[c.id], def.settings.max_in_flight_batches, (_id, err) => this.p.fail(err), {
+        onInFlightChange: (d) => created.telemetry.inFlight(d),
+        onMisuse: this.misuse(created.telemetry),
+        version: checkpointVersionOf(c.plugin),
+        collectsOrphans: this.p.atomic,
+      });
       commits.trackers.set(c.id, tracker);
       const restoredPosition = commits.restored[c.id]?.position ?? undefined;
       const base = connectable(sourceBatches(created.instance, restoredPosition, tracker, created.telemetry, this.p.sourcesStop), {

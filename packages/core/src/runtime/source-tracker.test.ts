@@ -84,3 +84,25 @@ describe('SourceTracker keyed checkpoints: cost per batch', () => {
     expect(t.checkpoint.position).toEqual({ k0: { at: 0 }, k1: { at: 1 }, k2: { at: 2 } });
   });
 });
+
+describe('SourceTracker orphan writes (state staged on a batch no atomic commit carried)', () => {
+  const staged = (t: SourceTracker) => {
+    const r = t.issue({ at: 1 });
+    r.stage({ kind: 'set', key: 'dedupe/seen', value: 1 });
+    r.release();
+  };
+
+  it('keeps them for the next atomic commit when made for an exactly-once pipeline (collectsOrphans), once', () => {
+    const t = new SourceTracker('src', undefined, 10, () => {}, { collectsOrphans: true });
+    expect(t.collectsOrphans).toBe(true);
+    staged(t);
+    expect(t.takeOrphanWrites()).toEqual([{ kind: 'set', key: 'dedupe/seen', value: 1 }]);
+    expect(t.takeOrphanWrites()).toEqual([]);
+  });
+
+  it('drops them otherwise (no atomic commit would ever take them: they must not pile up)', () => {
+    const t = new SourceTracker('src', undefined, 10, () => {});
+    staged(t);
+    expect(t.takeOrphanWrites()).toEqual([]);
+  });
+});

@@ -24,6 +24,21 @@ interface Pending {
   eventTimeMs: number;
 }
 
+/** What a {@link SourceTracker} is made with, besides its source, restored checkpoint, credit and failure callback. */
+export interface SourceTrackerOptions {
+  /** Told +1 per batch issued and -1 per batch settled (telemetry's in-flight count). */
+  onInFlightChange?: (delta: number) => void;
+  /** What a receipt released too often does (see ReceiptMisuse). */
+  onMisuse?: ReceiptMisuse;
+  /** The source plugin's checkpoint version, stored with every checkpoint. */
+  version?: number;
+  /** An atomic commit will take the writes staged on batches no atomic commit carried (see takeOrphanWrites). */
+  collectsOrphans?: boolean;
+}
+
+/** Settled entries left at the head of `pending` before they are cut off (amortises the splice). */
+const SETTLED_KEPT_MAX = 64;
+
 /**
  * Per source: issues receipts with increasing sequence numbers, limits how many batches may be
  * in flight (credit), and advances the committable checkpoint only over a contiguous run of
@@ -33,9 +48,6 @@ interface Pending {
  * but an operator holding some of its events in memory (`correlate`) can keep the checkpoint
  * from passing it (`hold`) without stopping the source.
  */
-/** Settled entries left at the head of `pending` before they are cut off (amortises the splice). */
-const SETTLED_KEPT_MAX = 64;
-
 export class SourceTracker {
   private readonly pending: Pending[] = [];
   private head = 0;
@@ -56,21 +68,24 @@ export class SourceTracker {
    * not once per batch: a record of 10,000 tenants is a 10,000-key copy).
    */
   private ownRecord: Record<string, JsonValue> | undefined;
-  /** Set by the runtime when an atomic commit will take the orphan writes; otherwise they are dropped. */
-  collectsOrphans = false;
+  /** An atomic commit will take the orphan writes (an exactly-once pipeline); otherwise they are dropped. */
+  readonly collectsOrphans: boolean;
+  private readonly onInFlightChange: (delta: number) => void;
+  private readonly onMisuse: ReceiptMisuse | undefined;
+  private readonly version: number;
 
   constructor(
     readonly sourceId: string,
     restored: StoredCheckpoint | undefined,
     private readonly maxInFlight: number,
     private readonly onFailure: (sourceId: string, error: unknown) => void,
-    private readonly onInFlightChange: (delta: number) => void = () => {},
-    /** What a receipt released too often does (see ReceiptMisuse). */
-    private readonly onMisuse?: ReceiptMisuse,
-    /** The source plugin's checkpoint version, stored with every checkpoint. */
-    private readonly version = FIRST_CHECKPOINT_VERSION,
+    options: SourceTrackerOptions = {},
   ) {
-    this.committable = restored ?? withVersion(0, null, version);
+    this.onInFlightChange = options.onInFlightChange ?? (() => {});
+    this.onMisuse = options.onMisuse;
+    this.version = options.version ?? FIRST_CHECKPOINT_VERSION;
+    this.collectsOrphans = options.collectsOrphans ?? false;
+    this.committable = restored ?? withVersion(0, null, this.version);
     this.nextSeq = this.committable.seq + 1;
   }
 
