@@ -4,7 +4,7 @@ import type { Batch } from '../batch.js';
 import { detachedReceipt } from '../receipt.js';
 import { testEvent } from '../testing/index.js';
 import { PipelineError } from '../errors.js';
-import { filterEvents, flatMapEvents, mapBatches, mapEvents } from './per-event.js';
+import { filterEvents, flatMapEvents, mapBatches, mapEvents, toOutputs } from './per-event.js';
 
 const batch = (...ids: string[]): Batch => ({ events: ids.map((id) => testEvent(id)), receipt: detachedReceipt() });
 
@@ -113,6 +113,41 @@ describe('flatMapEvents / mapBatches', () => {
     expect(out[1]!.dead?.map((d) => [d.code, (d.record as { id: string }).id])).toEqual([
       ['LOOKUP_REFUSED', 'p1'],
       ['LOOKUP_REFUSED', 'p2'],
+    ]);
+  });
+});
+
+describe('toOutputs (a batch to several named outputs, receipts by construction)', () => {
+  it('emits one batch per output (empty ones too), and the receipt settles only once every output\'s batch was released', async () => {
+    const b = batch('a', 'b', 'c');
+    let settled = 0;
+    b.receipt.onSettled(() => settled++);
+    const pick = (e: { id: string }) => (e.id === 'a' ? [0, 1] : e.id === 'b' ? [1] : []);
+    const out = await lastValueFrom(of(b).pipe(toOutputs(['x', 'y', 'z'], pick), toArray()));
+    expect(out.map((o) => [o.output, o.events.map((e) => e.id)])).toEqual([
+      ['x', ['a']],
+      ['y', ['a', 'b']],
+      ['z', []],
+    ]);
+    for (const o of out.slice(0, -1)) o.receipt.release();
+    expect(settled).toBe(0);
+    out[out.length - 1]!.receipt.release();
+    expect(settled).toBe(1);
+  });
+
+  it('a throwing pick dead-letters that event once (on the first output\'s batch), and the rest go on', async () => {
+    const out = await lastValueFrom(
+      of(batch('a', 'bad')).pipe(
+        toOutputs(['x', 'y'], (e) => {
+          if (e.id === 'bad') throw new PipelineError('TEST_PICK', 'cannot place');
+          return [0, 1];
+        }),
+        toArray(),
+      ),
+    );
+    expect(out.map((o) => [o.output, o.events.map((e) => e.id), (o.dead ?? []).map((d) => d.code)])).toEqual([
+      ['x', ['a'], ['TEST_PICK']],
+      ['y', ['a'], []],
     ]);
   });
 });

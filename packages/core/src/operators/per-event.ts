@@ -1,4 +1,4 @@
-import { concatMap, map, type OperatorFunction } from 'rxjs';
+import { concatMap, from, map, mergeMap, type OperatorFunction } from 'rxjs';
 import type { Batch } from '../batch.js';
 import type { CallEvent, DeadLetter } from '../event.js';
 import { isPlumlineError } from '../errors.js';
@@ -75,6 +75,35 @@ export function flatMapEvents(fn: (event: CallEvent) => Iterable<CallEvent>): Op
       }
     }
     return withDead(batch, out, dead);
+  });
+}
+
+/**
+ * Sends each event of every batch to the outputs `pick` gives it (indexes into `outputs`: none,
+ * one or several), as one batch per output for each input batch, in the order of `outputs`. Empty
+ * ones too, so that every output's consumers settle the receipt: it is retained once per output
+ * beyond the first, here, so the operator never counts references (what `route` did by hand). A
+ * throwing `pick` dead-letters the event, once, on the first output's batch.
+ *
+ * @example
+ * apply: toOutputs(['short', 'long'], (e) => [(e.durationSec ?? 0) < 60 ? 0 : 1])
+ */
+export function toOutputs(outputs: readonly string[], pick: (event: CallEvent) => Iterable<number>): OperatorFunction<Batch, Batch> {
+  return mergeMap((batch) => {
+    const buckets: CallEvent[][] = outputs.map(() => []);
+    let dead: DeadLetter[] | undefined;
+    for (const e of batch.events) {
+      let picked: number[];
+      try {
+        picked = [...pick(e)];
+      } catch (err) {
+        (dead ??= []).push(toDeadLetter(err, e));
+        continue;
+      }
+      for (const i of picked) buckets[i]!.push(e);
+    }
+    if (outputs.length > 1) batch.receipt.retain(outputs.length - 1);
+    return from(outputs.map((output, i): Batch => (i === 0 && dead ? { events: buckets[i]!, receipt: batch.receipt, output, dead } : { events: buckets[i]!, receipt: batch.receipt, output })));
   });
 }
 

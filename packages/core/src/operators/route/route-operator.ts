@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { mergeMap, from } from 'rxjs';
-import type { Batch } from '../../batch.js';
-import type { CallEvent } from '../../event.js';
+import { toOutputs } from '../per-event.js';
 import { compileCondition, conditionSchema } from '../../expr/predicate.js';
 import { defineOperator } from '../../plugin.js';
 
@@ -37,25 +35,12 @@ export const routeOperator = defineOperator({
   create(config) {
     const names = Object.keys(config.routes);
     const preds = names.map((n) => compileCondition(config.routes[n]!));
+    const unmatched = [names.length];
     return {
-      apply: mergeMap((batch: Batch) => {
-        const buckets: CallEvent[][] = names.map(() => []);
-        const unmatched: CallEvent[] = [];
-        for (const e of batch.events) {
-          let hit = false;
-          for (let i = 0; i < preds.length; i++) {
-            if (preds[i]!(e)) {
-              buckets[i]!.push(e);
-              hit = true;
-            }
-          }
-          if (!hit) unmatched.push(e);
-        }
-        // One batch per output, always (possibly empty), so every output's consumers settle the receipt.
-        batch.receipt.retain(names.length);
-        const out: Batch[] = names.map((n, i) => ({ events: buckets[i]!, receipt: batch.receipt, output: n }));
-        out.push({ events: unmatched, receipt: batch.receipt, output: UNMATCHED_OUTPUT });
-        return from(out);
+      apply: toOutputs([...names, UNMATCHED_OUTPUT], (e) => {
+        const hits: number[] = [];
+        for (let i = 0; i < preds.length; i++) if (preds[i]!(e)) hits.push(i);
+        return hits.length ? hits : unmatched;
       }),
     };
   },
