@@ -145,14 +145,23 @@ describe('Lifecycle', () => {
     expect(life.failure).toBe(closing);
   });
 
-  it('finish() on its own (a source ran out, an abort) goes running → finishing without a drain; a stop after it waits for the same end', async () => {
-    const { life, log } = recorded();
+  it('finish() on its own (a source ran out, an abort) goes running → finishing without a drain; a stop during it drains (bounding the finish), a stop after it waits for the same end', async () => {
+    const gate = deferred<string>();
+    const { life, log } = recorded({ finish: () => gate.promise });
     await life.start();
     const finishing = life.finish();
     expect(life.phase).toBe('finishing');
     expect(life.finish()).toBe(finishing);
-    expect(await life.stop()).toBe('result');
-    expect(log).toEqual(['start@starting', 'finish(true)@finishing', 'ended@ended']);
+    const stopping = life.stop();
+    await settled();
+    expect(log).toEqual(['start@starting', 'finish(true)@finishing', 'drain@finishing']);
+    gate.resolve('result');
+    expect(await stopping).toBe('result');
+    const after = recorded();
+    await after.life.start();
+    await after.life.finish();
+    expect(await after.life.stop()).toBe('result');
+    expect(after.log).toEqual(['start@starting', 'finish(true)@finishing', 'ended@ended']);
   });
 
   it('an abort during start (finish while starting) is not undone when the start then completes', async () => {

@@ -25,7 +25,11 @@ export interface LifecycleSteps<R> {
   start(): Promise<void>;
   /** At once, on the first stop() before finishing (even while a start is in progress): tell the parts to take no more work. */
   stopRequested?(): void;
-  /** running → stopping, once the start settled: lets in-flight work drain. The lifecycle finishes after it. */
+  /**
+   * Once the start settled, if it is running (→ stopping) or finishing already (its sources ended,
+   * a failure, an abort): lets in-flight work drain, or waits for the finish under way, within
+   * whatever bound the caller keeps (the pipeline's shutdown_timeout). The lifecycle finishes after it.
+   */
   drain(): Promise<void>;
   /**
    * → finishing: the final work (commit, close), once, whatever ended it. `started`: the start had
@@ -131,10 +135,10 @@ export class Lifecycle<R> {
     if (!this.reached('finishing')) this.steps.stopRequested?.();
     // Not awaited when nothing started: a start() called meanwhile must find it finishing already.
     if (this.startWork) await this.startWork.catch(() => {});
-    if (this.current === 'running') {
-      this.move('stopping');
-      await this.steps.drain();
-    }
+    // A stop that finds it finishing still drains: a finish that hangs (a commit to a store that
+    // stopped answering) must be bounded by the stop as a drain is.
+    if (this.current === 'running') this.move('stopping');
+    if (this.current === 'stopping' || this.current === 'finishing') await this.steps.drain();
     await this.finish();
     return this.done;
   }

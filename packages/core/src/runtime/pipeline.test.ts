@@ -140,6 +140,40 @@ describe('pipeline runtime', () => {
     expect(settledAtMs).toBeLessThanOrEqual(200 + ABORT_GRACE_MS + 100);
   }, 15_000);
 
+  it('shutdown_timeout also bounds a stop that comes while the pipeline is finishing on its own (its source ended) in a commit hook that never returns', async () => {
+    const src = arraySource([events('f', 3)], 'src_end_hook');
+    let hookCalls = 0;
+    const stuck = defineOperator({
+      type: 'stuck_final_hook',
+      description: 'a commit hook that never returns',
+      configSchema: z.strictObject({}),
+      create: (_c, ctx) => {
+        ctx.onCommit(() => (hookCalls++, new Promise<void>(() => {})));
+        return { apply: mapEvents((e) => e) };
+      },
+    });
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const p = await createPipeline(
+      { runtime: { shutdown_timeout: '200ms', commit_interval: '1h' }, sources: { s: { type: 'src_end_hook' } }, transforms: { t: { type: 'stuck_final_hook', inputs: ['s'] } }, sinks: { out: { type: 'blackhole', inputs: ['t'] } } },
+      { plugins: registry(src, stuck), logger, stateStore: new MemoryStateStore(), clock, once: true },
+    );
+    await p.start();
+    for (let i = 0; i < 200 && hookCalls === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(hookCalls).toBe(1);
+    let passedMs = 0;
+    let settledAtMs: number | undefined;
+    const stopped = p.stop().finally(() => (settledAtMs = passedMs));
+    stopped.catch(() => {});
+    while (settledAtMs === undefined && passedMs < 5_000) {
+      await clock.advance(50);
+      passedMs += 50;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(settledAtMs).toBeDefined();
+    await expect(stopped).rejects.toMatchObject({ code: 'PIPELINE_ABORTED' });
+    expect(settledAtMs).toBeLessThanOrEqual(200 + ABORT_GRACE_MS + 100);
+  }, 15_000);
+
   it('removes its listener from the embedder\'s signal once it ended', async () => {
     const controller = new AbortController();
     const src = arraySource([events('s', 3)], 'src_signal');
