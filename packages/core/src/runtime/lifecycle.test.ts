@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Lifecycle, type LifecyclePhase, type LifecycleSteps } from './lifecycle.js';
 
@@ -196,7 +197,6 @@ describe('Lifecycle', () => {
     controller.abort();
     expect(await life.done).toBe('result');
     expect(log).toContain('drain@stopping');
-    const { getEventListeners } = await import('node:events');
     const other = new AbortController();
     const second = recorded({}, other.signal).life;
     expect(getEventListeners(other.signal, 'abort')).toHaveLength(1);
