@@ -61,6 +61,9 @@ describe.each(kafkaDriversToTest())('kafka state store, driver %s (real broker)'
     await b.set('checkpoints', { src: { seq: 4, position: { next: 40 } } });
     await a.close();
     await b.close();
+    // Closed, a fenced store still says why it may not write; a store that was not, that it is closed.
+    await expect(a.set('checkpoints', { n: 1 })).rejects.toMatchObject({ code: 'STATE_FENCED' });
+    await expect(b.set('checkpoints', { n: 1 })).rejects.toMatchObject({ code: 'STATE_CLOSED' });
     const c = store(topic, 'p1');
     await c.open();
     expect(await c.get('checkpoints')).toEqual({ src: { seq: 4, position: { next: 40 } } });

@@ -61,7 +61,13 @@ export const kafkaStateConfigSchema = z.strictObject({
 /** The `kafka` state store's config, validated. */
 export type KafkaStateConfig = z.output<typeof kafkaStateConfigSchema>;
 
-type LifecycleState = 'new' | 'open' | 'fenced' | 'closed';
+/**
+ * Where the store is, as one state: `idle` until the producer is connected and its transactional
+ * id initialised (and again after a failed transaction replaced the producer), `ready`, and then
+ * for good `fenced` (another worker took over: every write fails with that error, closed or not)
+ * or `closed`.
+ */
+type StoreState = { readonly is: 'idle' } | { readonly is: 'ready' } | { readonly is: 'fenced'; readonly error: StateError } | { readonly is: 'closed' };
 
 /** Where an exactly-once sink commits through this store: its brokers and topic, and the driver its producer uses. */
 function atomicTargetOf(c: KafkaStateConfig): AtomicTarget {
@@ -97,8 +103,6 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   /** Refusals kafkajs logged without throwing them (a refused transactional id). */
   private readonly refusals = new LoggedRefusals();
   private producer: KafkaProducer;
-  /** The producer is connected and its transactional id initialised. */
-  private producerReady = false;
   /** Values as an earlier version wrote them: one record per key. */
   private readonly values = new Map<string, JsonValue>();
   /** Values as entries (entry path → JSON text), by key. */
@@ -107,8 +111,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   private chain: Promise<unknown> = Promise.resolve();
   /** This worker's claim on the pipeline, once committed (see the class comment). */
   private claim: string | undefined;
-  private state: LifecycleState = 'new';
-  private fenced: StateError | undefined;
+  private state: StoreState = { is: 'idle' };
   private closed: Promise<void> | undefined;
   /** Set when close() begins: a wait for a commit's outcome gives up (the next start reads it). */
   private closing = false;
@@ -178,7 +181,6 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     } finally {
       await admin.disconnect().catch(() => {});
     }
-    this.state = 'open';
     this.logger.info({ topic: this.c.topic, pipeline: this.pipelineId, keys: this.values.size, logs: this.logs.size }, 'state loaded from Kafka');
   }
 
@@ -188,14 +190,15 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    * and aborts what they left open.
    */
   private async ensureProducer(): Promise<void> {
-    if (this.producerReady) return;
+    if (this.state.is === 'ready') return;
     this.refusals.clear();
     if (this.claim) await this.checkClaim('before');
     await this.producer.connect();
     const tx = await this.producer.transaction();
     await tx.abort();
     if (this.claim) await this.checkClaim('after');
-    this.producerReady = true;
+    // Fenced or closed meanwhile stays so.
+    if (this.state.is === 'idle') this.state = { is: 'ready' };
   }
 
   /** Throws STATE_FENCED when the latest committed claim on the pipeline is another worker's. */
@@ -313,8 +316,8 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    */
   private transact(build: () => { messages: kafkajs.Message[]; apply: () => void }, output?: (tx: KafkaTransaction) => Promise<void>): Promise<void> {
     const run = async (): Promise<void> => {
-      if (this.fenced) throw this.fenced;
-      if (this.state === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
+      if (this.state.is === 'fenced') throw this.state.error;
+      if (this.state.is === 'closed') throw new StateError('STATE_CLOSED', 'kafka state store is closed', { retriable: false, fields: { component: 'state' } });
       let tx: KafkaTransaction | undefined;
       let built: ReturnType<typeof build> | undefined;
       const marker = randomUUID();
@@ -348,7 +351,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
 
   /** After a failed transaction: fenced stays fenced; otherwise abort, replace the producer, and say the caller may retry. */
   private async failed(err: unknown, tx: KafkaTransaction | undefined): Promise<PlumlineError> {
-    if (this.fenced) return this.fenced;
+    if (this.state.is === 'fenced') return this.state.error;
     if (isFenced(err)) return this.fence(err);
     // kafkajs leaves a producer whose abort failed in ABORTING for good: replace it. Its
     // successor's initialisation aborts the transaction if the broker still has it open.
@@ -366,10 +369,16 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     });
   }
 
+  /** The error it was fenced with, if it was (a call, not a narrowing: the state changes across awaits). */
+  private fencedBy(): StateError | undefined {
+    return this.state.is === 'fenced' ? this.state.error : undefined;
+  }
+
   private async replaceProducer(): Promise<void> {
     const old = this.producer;
     this.producer = this.newProducer();
-    this.producerReady = false;
+    // Fenced stays fenced.
+    if (this.state.is === 'ready') this.state = { is: 'idle' };
     await old.disconnect().catch(() => {});
   }
 
@@ -382,14 +391,16 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
    */
   private async landed(marker: string, failure: PlumlineError): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      if (this.fenced) throw this.fenced;
+      const fenced = this.fencedBy();
+      if (fenced) throw fenced;
       if (this.closing) throw failure;
       try {
         await this.ensureProducer();
         const latest = await this.latestOwn([COMMIT_KEY]);
         return latest.get(COMMIT_KEY) === marker;
       } catch (err) {
-        if (this.fenced) throw this.fenced;
+        const fencedNow = this.fencedBy();
+        if (fencedNow) throw fencedNow;
         if (isFenced(err)) throw this.fence(err);
         const refused = this.refused(err);
         if (refused) throw refused;
@@ -415,14 +426,14 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
   }
 
   private fence(cause: unknown): StateError {
-    this.state = 'fenced';
-    this.fenced = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, {
+    const error = new StateError('STATE_FENCED', `another worker took over pipeline "${this.pipelineId}" (same id on state topic ${this.c.topic}); this one stops without writing`, {
       retriable: false,
       cause,
       fields: { component: 'state', topic: this.c.topic },
     });
+    this.state = { is: 'fenced', error };
     this.logger.error({ code: 'STATE_FENCED' }, 'fenced: another worker took over this pipeline');
-    return this.fenced;
+    return error;
   }
 
   async get(key: string): Promise<JsonValue | undefined> {
@@ -521,7 +532,7 @@ export class KafkaStateStore implements AtomicStateStore<KafkaAtomicHandle> {
     return (this.closed ??= (async () => {
       this.closing = true;
       await this.chain;
-      this.state = 'closed';
+      if (this.state.is !== 'fenced') this.state = { is: 'closed' };
       await this.producer.disconnect().catch(() => {});
     })());
   }
