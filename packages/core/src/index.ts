@@ -76,7 +76,7 @@ export type { DeadLetterReport } from './runtime/dead-letter-ledger.js';
 export { definePipeline, type PipelineDefinition } from './config/pipeline-definition.js';
 export type { StoredCheckpoint } from './runtime/source-tracker.js';
 export { DEAD_LETTER_STREAM } from './config/pipeline-schema.js';
-export { mapEvents, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
+export { mapEvents, mapEventsOwning, filterEvents, flatMapEvents, mapBatches, withDead, toDeadLetter } from './operators/per-event.js';
 export type { JsonValue } from './util/json.js';
 export type { Clock, Timer } from './util/clock.js';
 export { corePlugins } from './builtins.js';

@@ -145,6 +145,13 @@ export interface Source<C = unknown> {
    */
   readonly wellFormedEvents?: boolean;
   /**
+   * True when every event `read` yields, and its `attributes` object, is a new object the source
+   * keeps no reference to and yields once (it parsed or built it). With a single consumer, the
+   * next operator may then change those two objects in place (see {@link OperatorContext.ownsEvents}).
+   * Leave it unset for a source that shares objects between events or yields an event again.
+   */
+  readonly handsOverEvents?: boolean;
+  /**
    * Called after a checkpoint this source yielded became durable (stored by the state store, or
    * committed with an exactly-once sink's output), with that checkpoint: on each commit that
    * moved it, including the final one before `close`, one call at a time. A source that mirrors
@@ -217,6 +224,16 @@ export type OperatorContext = ComponentContext & {
    * nothing useful unless {@link atomicCommits}.
    */
   stage(receipt: Receipt, write: StagedWrite): void;
+  /**
+   * Asked once per batch: true when the events of the batch in hand are this operator's alone, so
+   * it may change each event object and its `attributes` object in place instead of copying them
+   * (never anything nested deeper: enrich's phone results and correlate's partners are shared).
+   * The runtime says so when, all the way up to the sources, every output on the way has this
+   * chain as its only consumer, no `Pipeline.output$` observer has ever looked at it, its sources
+   * declare {@link Source.handsOverEvents} and its operators {@link Operator.handsOverEvents}.
+   * Absent (a context made by hand) means false.
+   */
+  ownsEvents?(): boolean;
 };
 
 /** A transform: an RxJS operator over batches, made by an OperatorPlugin for one component. */
@@ -231,6 +248,13 @@ export interface Operator {
    * store checkpoints with each batch they write, past any hold, so the pipeline refuses them then.
    */
   readonly holdsEvents?: boolean;
+  /**
+   * True when the events it emits, and their `attributes` objects, are referenced by nothing it
+   * keeps or emits elsewhere: it built them, or it passes on once events it was handed and keeps
+   * no reference to them (filter, dedupe, enrich, correlate, mask). Lets the operators after it
+   * own their input (see {@link OperatorContext.ownsEvents}). Leave it unset when in doubt.
+   */
+  readonly handsOverEvents?: boolean;
   /** Called once after the input completed and every output was consumed. Idempotent. */
   close?(): Promise<void>;
 }

@@ -41,7 +41,7 @@ describe("@plumline/core's main entry", () => {
       'StateError', 'byteSize', 'combineReceipts', 'corePlugins', 'createLogger', 'createPipeline',
       'decodeFrames', 'defineOperator', 'definePipeline', 'defineSink', 'defineSource', 'defineStateStore', 'detachedReceipt', 'duration', 'encodeFrames',
       'errorKind', 'eventJsonLine', 'filterEvents', 'flatMapEvents', 'isAtomicStateStore', 'isPlugin', 'isPlumlineError', 'isRetriable',
-      'loadPipeline', 'mapBatches', 'mapEvents', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
+      'loadPipeline', 'mapBatches', 'mapEvents', 'mapEventsOwning', 'operatorReceipt', 'secret', 'toDeadLetter', 'unwritableAsJson',
       'withDead', 'z',
     ]);
   });

@@ -13,23 +13,39 @@ import { retryWithBackoff } from '../util/retry.js';
  * const upper = mapEvents((e) => ({ ...e, kind: e.kind.toUpperCase() }));
  */
 export function mapEvents(fn: (event: CallEvent) => CallEvent | null | undefined): OperatorFunction<Batch, Batch> {
-  return map((batch) => {
-    const events = batch.events;
-    const out: CallEvent[] = [];
-    let dead: DeadLetter[] | undefined;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      let r: CallEvent | null | undefined;
-      try {
-        r = fn(e);
-      } catch (err) {
-        (dead ??= []).push(toDeadLetter(err, e));
-        continue;
-      }
-      if (r) out.push(r);
+  return map((batch) => mapBatch(batch, fn));
+}
+
+/**
+ * {@link mapEvents} for an operator that can work in place: `inPlace` (which may change each
+ * event object and its `attributes` object, nothing deeper) for a batch whose events are the
+ * operator's alone (`owns()`, OperatorContext.ownsEvents, asked once per batch), `copying` for any
+ * other. Both must give the same output. An event `inPlace` throws on is dead-lettered as far as
+ * it got.
+ *
+ * @example
+ * apply: mapEventsOwning(() => ctx.ownsEvents?.() ?? false, (e) => ({ ...e, kind: 'x' }), (e) => ((e.kind = 'x'), e))
+ */
+export function mapEventsOwning(owns: () => boolean, copying: (event: CallEvent) => CallEvent | null | undefined, inPlace: (event: CallEvent) => CallEvent | null | undefined): OperatorFunction<Batch, Batch> {
+  return map((batch) => mapBatch(batch, owns() ? inPlace : copying));
+}
+
+function mapBatch(batch: Batch, fn: (event: CallEvent) => CallEvent | null | undefined): Batch {
+  const events = batch.events;
+  const out: CallEvent[] = [];
+  let dead: DeadLetter[] | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    let r: CallEvent | null | undefined;
+    try {
+      r = fn(e);
+    } catch (err) {
+      (dead ??= []).push(toDeadLetter(err, e));
+      continue;
     }
-    return withDead(batch, out, dead);
-  });
+    if (r) out.push(r);
+  }
+  return withDead(batch, out, dead);
 }
 
 /**

@@ -63,6 +63,11 @@ export class OutputTaps {
     });
   }
 
+  /** True once someone observed `ref` (the events that passed since may be held by an observer). */
+  everObserved(ref: string): boolean {
+    return this.subjects.has(ref);
+  }
+
   /** The references someone has observed so far (copies of the pipeline forward these). */
   observedRefs(): string[] {
     return [...this.subjects.keys()];

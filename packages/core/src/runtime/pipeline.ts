@@ -14,6 +14,7 @@ import { CHECKPOINTS_KEY, CommitCoordinator, loggableCheckpoints } from './commi
 import { GraphBuilder, type Created } from './graph-builder.js';
 import { DeadLetterLedger, type DeadLetterReport } from './dead-letter-ledger.js';
 import { deadLetterDestination } from './dead-letter-summary.js';
+import { EventOwnership } from './event-ownership.js';
 import { OutputTaps, outputRefs } from './output-taps.js';
 import { Lifecycle } from './lifecycle.js';
 import { sourceSplit, spreadSplit, TaskPipeline } from './task-pipeline.js';
@@ -199,6 +200,8 @@ class PipelineRuntime implements Pipeline {
   private readonly hardStop = new AbortController();
   private readonly telemetry = new Map<string, ComponentTelemetry>();
   private readonly taps: OutputTaps;
+  /** Which operators may change the events they are handed in place (set once the components exist). */
+  private ownership: EventOwnership | undefined;
   private readonly stored = new ReplaySubject<CommittedCheckpoints>(1);
   readonly committed$ = this.stored.asObservable();
   private readonly deadLetters: DeadLetterLedger;
@@ -315,6 +318,7 @@ class PipelineRuntime implements Pipeline {
       holdCheckpoint: commits.holdCheckpoint,
       isCommitted: commits.isCommitted,
       committedPosition: () => commits.committedPosition(id),
+      ownsEvents: () => this.ownership?.owns(id) ?? false,
     };
   }
 
@@ -343,6 +347,7 @@ class PipelineRuntime implements Pipeline {
     this.stored.next({ atMs: this.clock.now(), checkpoints: restored });
     this.commits.onStored = (checkpoints) => this.stored.next({ atMs: this.clock.now(), checkpoints });
     await this.createComponents();
+    this.ownership = new EventOwnership(def, this.sources, this.operators, this.taps);
     this.checkExactlyOnce();
     const graph = new GraphBuilder({
       definition: def,

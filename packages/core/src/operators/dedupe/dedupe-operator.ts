@@ -68,7 +68,8 @@ export const dedupeOperator = defineOperator({
   async create(config, ctx) {
     const deduper = new Deduper(config, ctx);
     if (config.persist) await deduper.load();
-    return { apply: map((b: Batch) => deduper.process(b)) };
+    // It keeps keys, never events: what it passes on is the next operator's alone when it was its.
+    return { apply: map((b: Batch) => deduper.process(b)), handsOverEvents: true };
   },
 });
 

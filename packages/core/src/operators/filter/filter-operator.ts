@@ -22,6 +22,6 @@ export const filterOperator = defineOperator({
   description: 'Keeps the events that match a condition; drops the rest (dropped events count as delivered).',
   configSchema: filterConfigSchema,
   create(config) {
-    return { apply: filterEvents(compileCondition(config.where)) };
+    return { apply: filterEvents(compileCondition(config.where)), handsOverEvents: true };
   },
 });

@@ -52,6 +52,8 @@ export const generateSource = defineSource({
     return {
       bounded: config.count !== undefined,
       wellFormedEvents: true,
+      // Each event and its attributes are built here, once.
+      handsOverEvents: true,
       async *read(checkpoint: GenerateCheckpoint | undefined): AsyncGenerator<SourcePage<GenerateCheckpoint>> {
         let next = checkpoint?.next ?? 0;
         const began = ctx.clock.now();

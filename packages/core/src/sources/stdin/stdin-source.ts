@@ -128,6 +128,8 @@ export const stdinSource = defineSource({
     let stream: NodeJS.ReadStream | undefined;
     return {
       bounded: true,
+      // Each event is JSON.parse's new object, yielded once.
+      handsOverEvents: true,
       read() {
         const input = regularFileOnStdin() ? fileChunks(0, ctx.signal) : (stream = process.stdin);
         ctx.signal.addEventListener('abort', () => stream?.destroy(), { once: true });
