@@ -404,6 +404,8 @@ export const correlateOperator = defineOperator({
     const op = new CorrelateOperator(config, ctx);
     await op.load();
     // Behind an exactly-once sink nothing is held under a checkpoint hold (see `atomic`).
-    return { apply: op.apply, holdsEvents: !ctx.atomicCommits };
+    // What it emits is either an event it passes on once (no rule holds it) or a new copy of a held
+    // one with new attributes (its partners nested in it stay shared with what it holds).
+    return { apply: op.apply, holdsEvents: !ctx.atomicCommits, handsOverEvents: true };
   },
 });

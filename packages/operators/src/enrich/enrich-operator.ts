@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineOperator, mapEvents, PipelineError, type CallEvent, type OperatorContext, type PreflightProblem, type Timer } from '@plumline/core';
+import { defineOperator, mapEventsOwning, PipelineError, type CallEvent, type OperatorContext, type PreflightProblem, type Timer } from '@plumline/core';
 import { compileGetter, msFromIso } from '@plumline/core/util';
 import { setInCopy } from '../set-in-copy.js';
 import { enrichConfigSchema, type EnrichConfig } from './enrich-config.js';
@@ -68,7 +68,7 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
   const holidays = new Set(bh?.holidays);
   const [start, end] = bh ? [minutes(bh.start), minutes(bh.end)] : [0, 0];
   // Call logs arrive in time order, many in one second: the last second's result is handed out
-  // again, one object shared like enrich's phone results (events are never changed in place).
+  // again, one object shared like enrich's phone results (nested values are never changed in place, not even on an event the operator owns).
   let lastSecond = NaN;
   let last: Record<string, unknown> = {};
   return (d, e) => {
@@ -89,7 +89,7 @@ function localTimeStep(c: NonNullable<EnrichConfig['local_time']>): Step {
  * `enrich`: what a telephony data team adds first. Phone numbers to E.164 with country, type and
  * (NANP) area code; rows of lookup tables (CSV/JSON, reloaded when the file changes) by any
  * field; `durationSec` where missing; local time, weekday and a business-hours flag in a zone.
- * Events are copied, never changed in place; a non-number stays as it was, with the reason.
+ * Events are copied, or changed in place when the operator owns them (OperatorContext.ownsEvents); a non-number stays as it was, with the reason.
  * What it adds is kept small (every byte is written by every sink): the E.164 form carries the
  * national number, the local time carries the date.
  *
@@ -152,18 +152,35 @@ export const enrichOperator = defineOperator({
       }
     }
     if (config.local_time) steps.push(localTimeStep(config.local_time));
+    const copying = (e: CallEvent): CallEvent => {
+      // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
+      const attrs: Record<string, unknown> = Object.assign({}, e.attributes);
+      const d: Draft = { attrs, top: undefined, deep: undefined };
+      for (const s of steps) s(d, e);
+      const event: CallEvent = d.top ? Object.assign({}, e, d.top, { attributes: attrs }) : { ...e, attributes: attrs };
+      // The copy's fields by name, for the targets deeper than one level.
+      const out: Record<string, unknown> = event;
+      if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
+      return event;
+    };
+    // An event the operator owns (ctx.ownsEvents) gets the same keys in the same order, without a
+    // copy. The steps read top-level fields from the event (written only after them) and
+    // attributes through the draft, as they do on a copy: the first step writing an attribute
+    // (phone) reads its fields before it writes.
+    const inPlace = (e: CallEvent): CallEvent => {
+      const own = e.attributes as Record<string, unknown> | null | undefined;
+      const attrs: Record<string, unknown> = own !== null && typeof own === 'object' ? own : {};
+      const d: Draft = { attrs, top: undefined, deep: undefined };
+      for (const s of steps) s(d, e);
+      const out: Record<string, unknown> = e;
+      if (d.top) Object.assign(out, d.top);
+      if (attrs !== own) out.attributes = attrs;
+      if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
+      return e;
+    };
     return {
-      apply: mapEvents((e) => {
-        // Object.assign, not spread: V8 makes "spread, then add a key" several times slower.
-        const attrs: Record<string, unknown> = Object.assign({}, e.attributes);
-        const d: Draft = { attrs, top: undefined, deep: undefined };
-        for (const s of steps) s(d, e);
-        const event: CallEvent = d.top ? Object.assign({}, e, d.top, { attributes: attrs }) : { ...e, attributes: attrs };
-        // The copy's fields by name, for the targets deeper than one level.
-        const out: Record<string, unknown> = event;
-        if (d.deep) for (const [parts, value] of d.deep) setInCopy(out, parts, value);
-        return event;
-      }),
+      apply: mapEventsOwning(() => ctx.ownsEvents?.() ?? false, copying, inPlace),
+      handsOverEvents: true,
       async close() {
         for (const t of timers) t.cancel();
       },

@@ -29,9 +29,9 @@ function shaped(national: string, formatted: string): CallEvent[] {
   ];
 }
 
-async function enrichThenMask(events: CallEvent[], maskConfig: Record<string, unknown>): Promise<CallEvent[]> {
-  const enrich = await enrichOperator.create(enrichOperator.configSchema.parse({}), ctx);
-  const mask = await maskOperator.create(maskOperator.configSchema.parse(maskConfig), ctx);
+async function enrichThenMask(events: CallEvent[], maskConfig: Record<string, unknown>, context: OperatorContext = ctx): Promise<CallEvent[]> {
+  const enrich = await enrichOperator.create(enrichOperator.configSchema.parse({}), context);
+  const mask = await maskOperator.create(maskOperator.configSchema.parse(maskConfig), context);
   const out = await firstValueFrom(from([batch(events)]).pipe(enrich.apply, mask.apply, toArray()));
   return out.flatMap((b) => [...b.events]);
 }
@@ -63,6 +63,40 @@ describe('mask', () => {
     } finally {
       process.env.PLUMLINE_MASK_KEY = KEY;
     }
+  });
+
+  it('events the runtime says they own (ctx.ownsEvents) are enriched and masked in place, to the same bytes as by copies; nested events and shared results are never changed (property)', async () => {
+    const owning = { ...ctx, ownsEvents: () => true } as OperatorContext;
+    const configs: Record<string, unknown>[] = [{}, { numbers: { truncate: 4 } }, { numbers: 'drop', content: 'hash' }, { fields: { 'attributes.phone': 'drop', to: 'keep' } }, { fields: { 'attributes.deep.x': 'hash' } }];
+    await fc.assert(
+      fc.asyncProperty(nanp, fc.constantFrom(...configs), async ({ national, formatted }, cfg) => {
+        const make = () => {
+          const nested = shaped(national, formatted).slice(0, 2);
+          return [...shaped(national, formatted), testEvent('s', { from: `1${national}`, attributes: { details: nested, deep: { x: national } } }), testEvent('bare', { attributes: undefined as unknown as Record<string, unknown> })];
+        };
+        const copied = await enrichThenMask(make(), cfg);
+        const input = make();
+        const details = input[4]!.attributes.details as CallEvent[];
+        const nested = details.map((e) => JSON.stringify(e));
+        const owned = await enrichThenMask(input, cfg, owning);
+        // The same bytes, key order included (sinks write JSON.stringify of each event).
+        expect(owned.map((e) => JSON.stringify(e))).toEqual(copied.map((e) => JSON.stringify(e)));
+        // In place: the events that came in are the events that leave (one copy fewer per operator)…
+        // (a rule deeper than attributes.x makes mask copy: its generic step reads the event as it came).
+        const deepRule = Object.keys((cfg.fields ?? {}) as object).some((f) => f.split('.').length > 2);
+        expect(owned.slice(0, 4).every((e, i) => e === input[i])).toBe(!deepRule);
+        // …but what is nested in them is shared with whoever else holds it: never changed.
+        expect(details.map((e) => JSON.stringify(e))).toEqual(nested);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('events it does not own are left as they came (fan-out: another branch reads them)', async () => {
+    const input = shaped('2125550100', '(212) 555-0100');
+    const before = JSON.stringify(input);
+    await enrichThenMask(input, {});
+    expect(JSON.stringify(input)).toBe(before);
   });
 
   it('masks events nested by correlate (a session\'s errors) like top-level ones', async () => {

@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey } from 'node:crypto';
-import { ConfigError, defineOperator, mapEvents, type CallEvent } from '@plumline/core';
+import { ConfigError, defineOperator, mapEvents, mapEventsOwning, type CallEvent } from '@plumline/core';
 import { compileGetter } from '@plumline/core/util';
 import { MemoMap } from '../memo-map.js';
 import { setInCopy } from '../set-in-copy.js';
@@ -138,13 +138,19 @@ function phoneMask(config: MaskConfig, hasher: Hasher | undefined): ((phone: Rec
   };
 }
 
+/** How one event is masked: by a copy (any event), or in place (an event the operator owns; undefined when the config cannot). */
+interface CompiledMask {
+  copying: (e: CallEvent) => CallEvent;
+  inPlace: ((e: CallEvent) => CallEvent) | undefined;
+}
+
 /**
- * One pass per event: one copy of the event and of its attributes (events are shared, never
- * changed in place), then each masked field written into the copies. Events nested in
- * attributes (correlate's partners: a session's errors, a call's recording) hold numbers too:
- * an array of them is copied once, its events masked the same way.
+ * One pass per event, with one copy of the event and of its attributes — or none, for an event
+ * the operator owns (OperatorContext.ownsEvents) — then each masked field written into them.
+ * Events nested in attributes (correlate's partners: a session's errors, a call's recording) hold
+ * numbers too and are shared: an array of them is copied once, its events masked by copies.
  */
-function compileMask(config: MaskConfig, hasher: Hasher | undefined): (e: CallEvent) => CallEvent {
+function compileMask(config: MaskConfig, hasher: Hasher | undefined): CompiledMask {
   const { top, attrs, deep } = fieldSteps(config, hasher);
   const phoneParts = config.phone_target.split('.');
   const maskPhone = phoneMask(config, hasher);
@@ -157,14 +163,9 @@ function compileMask(config: MaskConfig, hasher: Hasher | undefined): (e: CallEv
       if (phone !== null && typeof phone === 'object') setInCopy(t, phoneParts, maskPhone(phone as Record<string, unknown>));
     });
   }
-  const maskOne = (e: CallEvent): CallEvent => {
-    const ea = e.attributes as Record<string, unknown>;
-    // Spread copies keep the source's shape (fast); mask only replaces keys the event has.
-    const a: Record<string, unknown> = { ...ea };
-    const event: CallEvent = { ...e, attributes: a };
-    // The copy's and the original's fields by name: masking replaces values, never removes a key.
-    const t: Record<string, unknown> = event;
-    const src: Readonly<Record<string, unknown>> = e;
+  /** Writes the masked fields of `src` (attributes `ea`) into `t` (attributes `a`): a copy of them, or themselves. */
+  const maskInto = (t: Record<string, unknown>, a: Record<string, unknown>, src: Readonly<Record<string, unknown>>, ea: Readonly<Record<string, unknown>>, e: CallEvent): void => {
+    // Masking replaces values, never removes a key: each is read before it is written.
     for (let i = 0; i < top.length; i++) {
       const [k, m] = top[i]!;
       const v = src[k];
@@ -181,13 +182,28 @@ function compileMask(config: MaskConfig, hasher: Hasher | undefined): (e: CallEv
       if (k === phoneKey) {
         if (v !== null && typeof v === 'object') a[k] = maskPhone!(v as Record<string, unknown>);
       } else if (Array.isArray(v) && v.length > 0) {
-        const nested = maskNested(v, maskOne);
+        const nested = maskNested(v, copying);
         if (nested !== v) a[k] = nested;
       }
     }
+  };
+  const copying = (e: CallEvent): CallEvent => {
+    const ea = e.attributes as Record<string, unknown>;
+    // Spread copies keep the source's shape (fast); mask only replaces keys the event has.
+    const a: Record<string, unknown> = { ...ea };
+    const event: CallEvent = { ...e, attributes: a };
+    maskInto(event, a, e, ea, e);
     return event;
   };
-  return maskOne;
+  const inPlace = (e: CallEvent): CallEvent => {
+    const a = e.attributes as Record<string, unknown> | null | undefined;
+    if (a === null || typeof a !== 'object') return copying(e);
+    maskInto(e, a, e, a, e);
+    return e;
+  };
+  // A deeper field's step reads the event as it came (generic getter) after the top-level and
+  // attributes steps wrote theirs: in place it would read their results, so such configs copy.
+  return { copying, inPlace: deep.length === 0 ? inPlace : undefined };
 }
 
 /** `v` with its event-like entries masked (one copy of the array, made at the first of them), or `v` itself when it holds none. */
@@ -228,7 +244,7 @@ export const maskOperator = defineOperator({
     if (!hashed) return [];
     return [{ code: 'CONFIG_MASK_KEY_MISSING', path: ['key_env'], message: `mask needs an HMAC key of at least ${MIN_KEY_BYTES} bytes in the environment variable ${config.key_env} (it hashes ${hashed}): set it, e.g. to the output of openssl rand -hex 32` }];
   },
-  create(config) {
+  create(config, ctx) {
     let key: Buffer | undefined;
     if (needsKey(config)) {
       const hashed = fieldsWithoutKey(config, process.env);
@@ -236,7 +252,8 @@ export const maskOperator = defineOperator({
       key = Buffer.from(process.env[config.key_env]!);
     }
     const hasher = key ? new Hasher(key, config.hash_chars) : undefined;
-    const maskOne = compileMask(config, hasher);
-    return { apply: mapEvents(maskOne) };
+    const { copying, inPlace } = compileMask(config, hasher);
+    const apply = inPlace ? mapEventsOwning(() => ctx.ownsEvents?.() ?? false, copying, inPlace) : mapEvents(copying);
+    return { apply, handsOverEvents: true };
   },
 });
