@@ -69,6 +69,9 @@ for (let round = 0; round < ROUNDS; round++) {
     for (const [side, dir] of round % 2 ? [['new', root], ['old', old]] : [['old', old], ['new', root]]) {
       rmSync(join(tmp, 'state-abd0'), { recursive: true, force: true });
       rmSync(join(tmp, 'state-abd4'), { recursive: true, force: true });
+      // The output and the file sink's claim on it go with the state: a fresh run each time (an
+      // output whose claim outlived its state stops the start, STATE_CORRUPT).
+      for (const f of ['out-abd0.ndjson', 'out-abd4.ndjson', '.out-abd0.ndjson.plumline-owner', '.out-abd4.ndjson.plumline-owner']) rmSync(join(tmp, f), { force: true });
       const r = run(dir, file, inp, n, env);
       res[i][side].push(n / (r.ms / 1000));
       cpu[i][side].push(r.cpuMs);
