@@ -10,7 +10,7 @@
 //                                   BENCH_CHAIN_INPUTS=1m,a  BENCH_NODES=20,24)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeInput } from './make-input.mjs';
 import { makeInputA } from './make-input-a.mjs';
@@ -61,10 +61,12 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
     files.push({ key: 'a', label: `input A, ${eventsA.toLocaleString('en-US')} events`, path, events: eventsA });
   }
   const d0 = pipeline(tmp, 'cd0', [['pass', `{ type: filter, inputs: [in], where: { id: { exists: true } } }`]], 'pass');
-  // window 1h, not 1m: the hand-written chain has no clock (its windows close at max_pending and at
-  // the end of input), and a run longer than a minute on a loaded machine would close plumline's by
-  // time and release different events (the byte-for-byte check fails). Below a minute they are the same.
-  const d4 = pipeline(tmp, 'cd4', [['e', ENRICH], ['c', CORRELATE('e').replace('window: 1m,', 'window: 1h,')], ['m', MASK('c')]], 'm');
+  // window 1h and durable_after 1h, not 1m and 30s: the hand-written chain has no clock (its windows
+  // close at max_pending and at the end of input). On a loaded machine a run takes over 30 s, so
+  // plumline's held events became durable (logged, their checkpoint holds released) and left in the
+  // batch at hand rather than in one of their own, in another order; over a minute, windows closed
+  // by time. Either way the byte-for-byte check failed. Shorter runs do the same work with either.
+  const d4 = pipeline(tmp, 'cd4', [['e', ENRICH], ['c', CORRELATE('e', ' durable_after: 1h,').replace('window: 1m,', 'window: 1h,')], ['m', MASK('c')]], 'm');
   const programs = [
     { key: 'hd0', args: () => [join(root, 'bench/hand-chain.mjs'), 'd0', 'out-hd0.ndjson'], out: 'out-hd0.ndjson' },
     { key: 'pd0', args: (n) => [join(root, 'bench/run-pipeline.mjs'), d0, String(n)], out: 'out-cd0.ndjson', state: 'state-cd0', checks: 'hd0' },
@@ -76,6 +78,7 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
   /** The same, CPU time (user + system, every thread of the process): steadier than wall time on a loaded machine. */
   const cpu = {};
   const bytes = {};
+  const mismatches = [];
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`chain: round ${round + 1} of ${ROUNDS}…`);
     // Alternate the order of runtimes and inputs between rounds too.
@@ -93,8 +96,21 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
           cpu[node.name][f.key][p.key].push(r.cpuMs);
           digests[p.key] = sha(join(tmp, p.out));
           (bytes[f.key] ??= {})[p.key] = readFileSync(join(tmp, p.out)).byteLength;
-          if (p.checks && digests[p.key] !== digests[p.checks]) throw new Error(`${node.name}, ${f.label}: plumline's output (${p.out}) differs from the hand-written program's (${programs.find((x) => x.key === p.checks).out})`);
+          if (p.checks && digests[p.key] !== digests[p.checks]) {
+            // Kept for a diff, counted, and reported under the table (BENCH_STRICT=1 stops instead).
+            const other = programs.find((x) => x.key === p.checks).out;
+            const message = `${node.name}, ${f.label}, round ${round + 1}: plumline's output (${p.out}) differs from the hand-written program's (${other})`;
+            if (process.env.BENCH_STRICT === '1') throw new Error(message);
+            console.log(message);
+            const keep = join(tmp, `mismatch-${round + 1}-${node.name.replace(' ', '')}-${f.key}`);
+            mkdirSync(keep, { recursive: true });
+            cpSync(join(tmp, p.out), join(keep, p.out));
+            cpSync(join(tmp, other), join(keep, other));
+            mismatches.push(message);
+          }
+          if (!p.checks) continue;
           rmSync(join(tmp, p.out), { force: true });
+          rmSync(join(tmp, programs.find((x) => x.key === p.checks).out), { force: true });
         }
       }
     }
@@ -118,7 +134,8 @@ export async function chainBench(root, tmp, events, eventsA, inputs = (process.e
     rows.push('', `| Node 24 ÷ Node 20, events/s (medians of the rounds) | hand (d0) | plumline (d0) | hand chain | plumline chain |`, '|---|---:|---:|---:|---:|');
     for (const f of files) rows.push(`| ${f.label} | ${['hd0', 'pd0', 'hch', 'pch'].map((k) => (median(ms[nodes[0].name][f.key][k]) / median(ms[nodes[1].name][f.key][k])).toFixed(2)).join(' | ')} |`);
   }
-  rows.push('', ...files.map((f) => `- ${f.label}: ${bytes[f.key].hd0.toLocaleString('en-US')} bytes written by (d0), ${bytes[f.key].hch.toLocaleString('en-US')} by the chain; plumline's output equal byte for byte to the hand-written program's in every run.`));
+  rows.push('', ...files.map((f) => `- ${f.label}: ${bytes[f.key].hd0.toLocaleString('en-US')} bytes written by (d0), ${bytes[f.key].hch.toLocaleString('en-US')} by the chain.`));
+  rows.push(mismatches.length ? `- **Outputs that differed from the hand-written program's:** ${mismatches.join('; ')} (kept under mismatch-*).` : "- plumline's output equal byte for byte to the hand-written program's in every run.");
   return { rows, ratios, ms, cpu };
 }
 
@@ -130,5 +147,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, ms, cpu } = await chainBench(root, tmp, Number(process.env.BENCH_EVENTS ?? 1_000_000), Number(process.env.BENCH_EVENTS_A ?? 300_000));
   console.log(rows.join('\n'));
   console.log(JSON.stringify({ ms, cpu }));
-  rmSync(tmp, { recursive: true, force: true });
+  if (!readdirSync(tmp).some((f) => f.startsWith('mismatch-'))) rmSync(tmp, { recursive: true, force: true });
 }
