@@ -91,12 +91,15 @@ sinks:
     }
   });
 
-  it('under generate → dedupe → blackhole at full speed, /healthz answers within 100 ms and SIGINT ends the process within 1 s', { timeout: 60_000 }, async () => {
+  it('under generate → dedupe → blackhole at full speed, /healthz answers while the pipeline moves on, and SIGINT ends the process cleanly with a checkpoint past everything counted', { timeout: 60_000 }, async () => {
     const file = join(work.dir, 'flat-out.yaml');
     await writeFile(file, `state: { type: directory, path: ${join(work.dir, 'flat-out-state')} }\nsources:\n  gen: { type: generate, batch_size: 1000 }\ntransforms:\n  u: { type: dedupe, inputs: [gen] }\nsinks:\n  out: { type: blackhole, inputs: [u] }\n`);
     const port = 39490 + Math.floor(Math.random() * 20);
-    const run = spawn(process.execPath, [CLI_BIN, 'run', file, '--http', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'ignore' });
+    const run = spawn(process.execPath, [CLI_BIN, 'run', file, '--http', `127.0.0.1:${port}`, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    run.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
+    const eventsOut = async (): Promise<number> => value(parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), 'plumline_component_events_out_total', 'gen') ?? 0;
     try {
       await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
       // Who reports, and every counter from the start (at 0 until something happens): alert rules need the series.
@@ -106,18 +109,20 @@ sinks:
       for (const id of ['gen', 'u', 'out']) {
         for (const series of ['errors_total', 'retries_total', 'dead_lettered_total']) expect(value(samples, `plumline_component_${series}`, id), `${series} of ${id}`).toBe(0);
       }
-      const answers: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        const t0 = performance.now();
+      // The pipeline does not starve the HTTP server, nor the server the pipeline: between two
+      // answers of /healthz the source moved on (it would not if answers came only in its pauses).
+      const counted: number[] = [];
+      for (let i = 0; i < 5; i++) {
         expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-        answers.push(performance.now() - t0);
+        counted.push(await eventsOut());
       }
-      expect(Math.max(...answers)).toBeLessThan(100);
-      const t0 = performance.now();
+      expect(counted.every((n, i) => i === 0 || n > counted[i - 1]!), counted.join(' ')).toBe(true);
       run.kill('SIGINT');
-      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))]);
-      expect(code).toBe(0);
-      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(await exited, stderr.slice(-2000)).toBe(0);
+      // The stop drained and committed: the final checkpoint covers every event counted before it.
+      const finished = stderr.split('\n').filter((l) => l.includes('"pipeline finished"')).map((l) => JSON.parse(l) as { checkpoints: { gen: { position: { next: number } } } });
+      expect(finished, stderr.slice(-2000)).toHaveLength(1);
+      expect(finished[0]!.checkpoints.gen.position.next).toBeGreaterThanOrEqual(counted.at(-1)!);
     } finally {
       run.kill('SIGKILL');
     }
