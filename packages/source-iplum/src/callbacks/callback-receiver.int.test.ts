@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { corePlugins, createLogger, createPipeline, defineSink, PluginRegistry, MemoryStateStore, z, type Pipeline } from '@plumline/core';
 import { getEventListeners } from 'node:events';
-import { memorySink, testContext } from '@plumline/core/testing';
+import { FakeClock, memorySink, testContext } from '@plumline/core/testing';
 import { iplumCallbacksSource } from './callback-receiver.js';
 import { iplumSource } from '../iplum-source.js';
 import { usageEvent } from '../iplum-events.js';
@@ -124,12 +124,14 @@ describe('iplum_callbacks receiver', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let acked = 0;
+    let writing = 0;
     const held = defineSink({
       type: 'mem',
       description: 'acks nothing until released',
       configSchema: z.strictObject({}),
       create: () => ({
         write: async (b) => {
+          writing++;
           await gate;
           acked += b.events.length;
         },
@@ -140,7 +142,8 @@ describe('iplum_callbacks receiver', () => {
     const url = `http://127.0.0.1:${port}/iplum/callbacks`;
     let answered: number | undefined;
     const first = postJson(url, { ...USAGE, recordId: 'd1' }, { 'x-secret': 'hunter2-long' }).then((r) => (answered = r.status));
-    await new Promise((r) => setTimeout(r, 300));
+    // The callback reached the sink, which holds it: no answer yet.
+    await until(() => writing === 1);
     expect(answered).toBeUndefined();
     release();
     expect(await first).toBe(200);
@@ -148,14 +151,15 @@ describe('iplum_callbacks receiver', () => {
 
     // A sink that never acknowledges, and a stop: the waiting caller gets 503 and sends it again.
     const port2 = await freePort();
-    const never = defineSink({ type: 'mem', description: 'never acks', configSchema: z.strictObject({}), create: () => ({ write: () => new Promise<void>(() => {}), close: async () => {} }) });
+    let written = 0;
+    const never = defineSink({ type: 'mem', description: 'never acks', configSchema: z.strictObject({}), create: () => ({ write: () => new Promise<void>(() => void written++), close: async () => {} }) });
     const second = await createPipeline(
       { runtime: { commit_interval: '20ms', shutdown_timeout: '1s' }, sources: { cb: { type: 'iplum_callbacks', auth: { header: { name: 'x-secret', value: 'hunter2-long' } }, listen: `127.0.0.1:${port2}`, acknowledge: 'delivered' } }, sinks: { out: { type: 'mem', inputs: ['cb'] } } },
       { plugins: new PluginRegistry([...corePlugins, iplumCallbacksSource, never]), logger: createLogger({ level: 'silent' }), stateStore: new MemoryStateStore() },
     );
     await second.start();
     const waiting = postJson(`http://127.0.0.1:${port2}/iplum/callbacks`, { ...USAGE, recordId: 'd2' }, { 'x-secret': 'hunter2-long' });
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => written === 1);
     await second.stop().catch(() => {});
     expect((await waiting).status).toBe(503);
   });
@@ -198,12 +202,20 @@ describe('iplum_callbacks receiver', () => {
     expect(emulator.stats.callbacksSent).toBeGreaterThan(0);
   });
 
-  it('waits idle without leaving a listener behind per idle second (the stop signal keeps at most one)', { timeout: 20_000 }, async () => {
-    const ctx = testContext({ id: 'cb', kind: 'source', once: false });
+  it('waits idle without leaving a listener behind per idle second (the stop signal keeps at most one)', async () => {
+    // Idle seconds on the source's clock: ten of them pass at once.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const ctx = testContext({ id: 'cb', kind: 'source', once: false, clock });
     const source = await iplumCallbacksSource.create(iplumCallbacksSource.configSchema.parse({ listen: '127.0.0.1:0', auth: { path_secret: 'idle-secret' } }), ctx);
     const it = source.read(undefined)[Symbol.asyncIterator]();
     const next = it.next();
-    await new Promise((r) => setTimeout(r, 3_500));
+    for (let second = 0; second < 10; second++) {
+      // The source waits out its idle second (its timer armed), then goes round again.
+      await until(() => clock.pending === 1);
+      expect(getEventListeners(ctx.signal, 'abort').length, `idle second ${second}`).toBeLessThanOrEqual(1);
+      await clock.advance(1000);
+    }
+    await until(() => clock.pending === 1);
     expect(getEventListeners(ctx.signal, 'abort').length).toBeLessThanOrEqual(1);
     ctx.abort();
     await next;
