@@ -1,8 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { ConfigErrors, corePlugins, defineSource, detachedReceipt, encodeFrames, operatorReceipt, PluginRegistry, StateError, z, type Batch, type CallEvent } from '@plumline/core';
 import { resolvePipeline } from '@plumline/core/host';
-import { MemoryStateStore, runOperator, testContext, testEvent } from '@plumline/core/testing';
+import { FakeClock, MemoryStateStore, runOperator, testContext, testEvent } from '@plumline/core/testing';
 import { correlateOperator, MAX_TICK_MS } from './correlate-operator.js';
 
 const rules = [{ name: 'session_detail', anchor: { kind: 'session' }, partner: { kind: 'error' }, anchor_key: 'attributes.sessionId', partner_key: 'attributes.sessionId', as: 'errors', emit: 'window' }];
@@ -48,26 +48,24 @@ describe('correlate (in a pipeline)', () => {
   });
 
   it('closes a window on its own timer while the input is idle: not a tick before the window ends, by the first tick after', async () => {
-    // Node's clock is faked (Date and timers), not the operator: it runs as in production.
-    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
-    try {
-      const windowMs = 60_000;
-      const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '1m', rules }), ctx(false));
-      const input = new Subject<Batch>();
-      const out: Batch[] = [];
-      const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
-      input.next(batch([session('t1')]));
-      const emitted = () => out.flatMap((b) => b.events).map((e) => e.id);
-      await vi.advanceTimersByTimeAsync(windowMs - 1);
-      expect(emitted()).toEqual([]);
-      await vi.advanceTimersByTimeAsync(Math.min(MAX_TICK_MS, windowMs / 4) + 1);
-      expect(emitted()).toEqual(['session:t1']);
-      // The timer's batch stands for the source batch the session came in.
-      expect(out.at(-1)!.receipt.positions).toEqual(detachedReceipt().positions);
-      sub.unsubscribe();
-    } finally {
-      vi.useRealTimers();
-    }
+    // The operator's clock (ctx.clock) is a FakeClock: the window's minute passes at once.
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const windowMs = 60_000;
+    const op = await correlateOperator.create(correlateOperator.configSchema.parse({ window: '1m', rules }), testContext({ once: false, clock }));
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    const sub = input.pipe(op.apply).subscribe((b) => out.push(b));
+    input.next(batch([session('t1')]));
+    const emitted = () => out.flatMap((b) => b.events).map((e) => e.id);
+    await clock.advance(windowMs - 1);
+    expect(emitted()).toEqual([]);
+    await clock.advance(Math.min(MAX_TICK_MS, windowMs / 4) + 1);
+    expect(emitted()).toEqual(['session:t1']);
+    // The timer's batch stands for the source batch the session came in.
+    expect(out.at(-1)!.receipt.positions).toEqual(detachedReceipt().positions);
+    sub.unsubscribe();
+    await op.close?.();
+    expect(clock.pending).toBe(0);
   });
 
   it('RxJS edge cases: empty input, an upstream error, a synchronous source, early unsubscribe', async () => {
