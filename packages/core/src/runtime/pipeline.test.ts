@@ -575,13 +575,19 @@ describe('pipeline runtime', () => {
   });
 
   it('runs commit hooks downstream first, and tells the last commit it is final', async () => {
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     const calls: string[] = [];
+    let hooksRan!: () => void;
+    const firstCommit = new Promise<void>((r) => (hooksRan = r));
     const hooked = defineOperator({
       type: 'hooked',
       description: 'records its commit hooks',
       configSchema: z.strictObject({ name: z.string() }),
       create: (c, ctx) => {
-        ctx.onCommit(async (info) => void calls.push(`${c.name}${info.final ? ':final' : ''}`));
+        ctx.onCommit(async (info) => {
+          calls.push(`${c.name}${info.final ? ':final' : ''}`);
+          hooksRan();
+        });
         return { apply: (s) => s };
       },
     });
@@ -594,7 +600,7 @@ describe('pipeline runtime', () => {
         bounded: true,
         async *read() {
           yield { events: events('a', 2), checkpoint: { next: 1 } };
-          for (let i = 0; i < 500 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+          await firstCommit;
           yield { events: events('b', 2), checkpoint: { next: 2 } };
         },
       }),
@@ -607,9 +613,14 @@ describe('pipeline runtime', () => {
         transforms: { second: { type: 'hooked', inputs: ['first'], name: 'second' }, first: { type: 'hooked', inputs: ['g'], name: 'first' } },
         sinks: { out: { type: 'blackhole', inputs: ['second'] } },
       },
-      { plugins: registry(src, hooked), logger, once: true, stateStore: new MemoryStateStore() },
+      { plugins: registry(src, hooked), logger, once: true, stateStore: new MemoryStateStore(), clock },
     );
     await p.start();
+    // The commit interval passes on the pipeline's clock: the running pipeline's commits.
+    for (let i = 0; i < 100 && calls.length === 0; i++) {
+      await clock.advance(10);
+      await new Promise((r) => setImmediate(r));
+    }
     await p.done;
     const last = calls.findIndex((c) => c.endsWith(':final'));
     // Commits while running are not final, the ones as it stops are; each runs `second`'s hook first.
@@ -636,7 +647,8 @@ describe('pipeline runtime', () => {
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     const p = await run(clock);
     await p.start();
-    await new Promise((r) => setTimeout(r, 50));
+    // The sink waits for the group's other branch (its bounded wait armed on the clock).
+    await expect.poll(() => clock.pending).toBeGreaterThan(0);
     expect(writes).toEqual([]);
     open();
     await p.done;
@@ -657,7 +669,7 @@ describe('pipeline runtime', () => {
       { plugins: registry(src, later, owning), logger, once: true, stateStore: new MemoryStateStore(), clock },
     );
     await p.start();
-    await new Promise((r) => setTimeout(r, 20));
+    await expect.poll(() => clock.pending).toBeGreaterThan(0);
     await clock.advance(ATOMIC_GROUP_WAIT_MS - 1);
     expect(writes).toEqual([]);
     await clock.advance(1);
@@ -705,9 +717,9 @@ describe('pipeline runtime', () => {
       { plugins: registry(sink.plugin), logger, stateStore: state },
     );
     await p.start();
-    await new Promise((r) => setTimeout(r, 300));
+    // Stopped while events flow (in-flight batches to drain): once some were delivered.
+    await expect.poll(() => sink.record.events.length).toBeGreaterThan(0);
     const result = await p.stop();
-    expect(sink.record.events.length).toBeGreaterThan(0);
     const cp = (await state.get('checkpoints')) as Record<string, { position: { next: number } }>;
     expect(cp.g!.position.next).toBe(sink.record.events.length);
     expect(result.stats.g!.inFlightBatches).toBe(0);
