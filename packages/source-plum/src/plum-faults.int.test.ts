@@ -178,9 +178,11 @@ describe('plum source against a scripted server (faults the emulator does not ma
     const call = (id: string, start: number, end: number) => ({ log_id: id, session_id: `400050;000;${start}`, dest: '6177123000', src: '2125551234', type: 'inbound', start: String(start), end: String(end) });
     const calls = [call('short', t0 - 7000, t0 - 6940), call('long', t0 - 90 * 60 + 4, t0 + 4), call('recent', t0 - 20, t0 - 5)];
     const details = new Map<string, number>();
+    let listings = 0;
     const url = await serve(({ path }) => {
       const listing = /\/calls\/logs\/(\d+)\/(\d+)/.exec(path);
       if (listing) {
+        listings++;
         const now = Date.now() / 1000;
         const logs = calls.filter((c) => Number(c.start) >= Number(listing[1]) && Number(c.start) < Number(listing[2]) && Number(c.end) <= now);
         return { status: 200, result: { total_logs: String(logs.length), logs } };
@@ -198,7 +200,9 @@ describe('plum source against a scripted server (faults the emulator does not ma
     try {
       await expect.poll(() => sink.record.events.map((e) => e.id).includes('plum:call:long'), { timeout: 30_000, interval: 200 }).toBe(true);
       // A few more polls read the lateness window again: nothing is delivered or fetched twice.
-      await new Promise((r) => setTimeout(r, 3_000));
+      // Waited for as listings the server answered (a poll a second), not for a time.
+      const listed = listings;
+      await expect.poll(() => listings, { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(listed + 3);
     } finally {
       await p.stop();
     }
