@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '@plumline/core/testing';
 import { sh } from './test-support/user-shell.js';
-import { runCli } from './test-support/run-cli.js';
+import { runCli, startCli } from './test-support/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EVENTS = 2_000;
@@ -56,10 +56,20 @@ sinks:
     return dir;
   };
 
-  it('its retriable error (the directory appears 5 s after start) is retried: the run ends 0 with every event, its code in the warnings', { timeout: 90_000 }, async () => {
+  it('its retriable error (the directory appears once a write was retried) is retried: the run ends 0 with every event, its code in the warnings', { timeout: 90_000 }, async () => {
     const dir = await pipeline('late', 'late/out.ndjson');
-    const created = setTimeout(() => void mkdir(join(dir, 'late')), 5_000);
-    const r = await runCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir).finally(() => clearTimeout(created));
+    // The directory is made once the sink's write failed and was retried (was: 5 s after the
+    // start, which a slow start on a loaded machine passed before the first write: no retry).
+    const cli = startCli(['run', 'p.yaml', '--once', '--log-level', 'warn'], dir);
+    const r = await (async () => {
+      try {
+        await Promise.race([cli.waitFor(/sink write failed; retrying/), cli.exited.then((code) => Promise.reject(new Error(`exited ${code} before any retry: ${cli.stderr()}`)))]);
+        await mkdir(join(dir, 'late'));
+        return { code: await cli.exited, stderr: cli.stderr() };
+      } finally {
+        if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+      }
+    })();
     expect(r.code, r.stderr).toBe(0);
     const ids = (await readFile(join(dir, 'late/out.ndjson'), 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(new Set(ids).size).toBe(EVENTS);

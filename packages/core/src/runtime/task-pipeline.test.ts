@@ -102,8 +102,8 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
 
   it('takes a task that ends fenced (STATE_FENCED, also under a sink\'s SINK_WRITE_FAILED) as handed over, and starts it again while the group still gives it to this worker; any other error of a task fails the pipeline and stops every task', async () => {
     // Task 1's first copy is fenced (by a copy elsewhere that was still starting when the task left
-    // that worker): its sink's first write fails with the store's STATE_FENCED, which the runtime
-    // wraps in SINK_WRITE_FAILED. This worker still holds task 1, so it starts it again and the
+    // that worker): its sink's first write fails with SINK_WRITE_FAILED caused by the store's
+    // STATE_FENCED. This worker still holds task 1, so it starts it again and the
     // partition is read. Task 0's source throws STATE_FENCED itself, once (a store fencing the
     // copy as it opens): started again too.
     const handed = new ScriptedMembership();
@@ -127,7 +127,8 @@ describe('a pipeline with a task per partition (SourcePlugin.tasks)', () => {
           write: async (batch) => {
             if (fenced) {
               fencedWrites++;
-              throw new StateError('STATE_FENCED', 'another worker took over', { retriable: false });
+              // The sink's own error, caused by the store's: the code that says "handed over" is a level down.
+              throw new PipelineError('SINK_WRITE_FAILED', 'the transaction was fenced', { cause: new StateError('STATE_FENCED', 'another worker took over', { retriable: false }), retriable: false });
             }
             return inner.write(batch);
           },
