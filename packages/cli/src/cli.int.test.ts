@@ -158,7 +158,12 @@ describe('plumline CLI', () => {
       await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => /pipeline started/.test((stderr += d.toString())) && resolve()));
       await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
+      // The second signal once the first was taken (the graceful stop began), not after a time.
+      await new Promise<void>((resolve) => {
+        const check = (): void => void (/stopping gracefully/.test(stderr) && (child.stderr.off('data', check), resolve()));
+        child.stderr.on('data', check);
+        check();
+      });
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(code).toBe(130);
