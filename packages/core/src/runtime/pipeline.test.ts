@@ -214,14 +214,14 @@ describe('pipeline runtime', () => {
     await p.start();
     // No wall-clock bound (the machine's load would decide it): a loop the source starved fires
     // no timer at all, and the test times out.
-    let before = p.stats().gen!.eventsOut;
+    const counted = [p.stats().gen!.eventsOut];
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 0));
-      const after = p.stats().gen!.eventsOut;
-      // The pipeline kept busy between two timers and still let them fire.
-      expect(after).toBeGreaterThan(before);
-      before = after;
+      counted.push(p.stats().gen!.eventsOut);
     }
+    // The timers fired and events flowed meanwhile. Not each pair of turns: on a loaded machine two
+    // timers can fire in one turn of the loop, with no batch between them (seen: 1000, 1000).
+    expect(counted.at(-1)!, counted.join(' ')).toBeGreaterThan(counted[0]!);
     await p.stop();
   }, 30_000);
 
