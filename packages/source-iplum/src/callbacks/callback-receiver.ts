@@ -47,7 +47,7 @@ class CallbackReceiver {
     private readonly c: CallbackConfig,
     private readonly ctx: ComponentContext,
   ) {
-    this.wal = new CallbackWal(ctx.state);
+    this.wal = new CallbackWal(ctx.state, ctx.id, ctx.logger);
   }
 
   private committedSeq(): number {
