@@ -80,6 +80,7 @@ export class CommitIndexLog {
     const lastN = decoded.records[decoded.records.length - 1]!.n;
     if (head) this.checkHead(head, decoded, body);
     if (head && this.state.previousRunClosedCleanly) this.checkHeadCommitted(head, isCommitted);
+    if (this.state.previousRunClosedCleanly) this.checkLandedCommitted(first.h.k ?? [], isCommitted);
     this.header = first.h;
     this.nextN = Math.max(lastN, head?.n ?? 0) + 1;
     return { records: body, from: 'index' };
@@ -94,12 +95,33 @@ export class CommitIndexLog {
   private checkHeadCommitted(head: Head, isCommitted: (p: readonly BatchPosition[]) => boolean): void {
     for (const [source, seq] of Object.entries(head.seqs)) {
       if (isCommitted([{ source, seq }])) continue;
-      throw this.corrupt(
-        this.key,
-        'log',
-        `has a head (a value in state.log) written for the commit of batch ${seq} of source ${source}, but the checkpoints in state.log do not reach that batch, though the last run closed its state cleanly: state.log was rolled back (records cut off its end, or restored from a copy older than the index)`,
-      );
+      throw this.rolledBack(`the commit index ${this.fileName(this.key, 'log')} has a head (a value in it) written for the commit of batch ${seq} of source ${source}, but its checkpoints do not reach that batch`);
     }
+  }
+
+  /**
+   * The index's header names the last commit this sink saw land before a clean close (written
+   * after the final commit, in the index, not in state.log). A rollback of state.log by whole
+   * commits (its last records cut off, an older copy restored) takes the head back with the
+   * checkpoints, so only this tells it from state as a clean close leaves it. Checked only after a
+   * clean close: a copy taken while running (docs/operations.md: state.log first, the index after)
+   * holds an index newer than its state.log, which recovery handles as a crash.
+   */
+  private checkLandedCommitted(landed: readonly [string, number][], isCommitted: (p: readonly BatchPosition[]) => boolean): void {
+    for (const [source, seq] of landed) {
+      if (isCommitted([{ source, seq }])) continue;
+      throw this.rolledBack(`the commit index ${this.fileName(this.key, 'log')} records that the checkpoint commit of batch ${seq} of source ${source} landed before the last run closed, but its checkpoints do not reach that batch`);
+    }
+  }
+
+  /** State.log is behind what the index proves was committed, after a clean close: it was rolled back. */
+  private rolledBack(what: string): StateError {
+    const where = this.state.location ?? "the pipeline's state store";
+    return new StateError(
+      'STATE_CORRUPT',
+      `file sink ${this.sinkId}: ${where} is older than its last commit: ${what}, though the last run closed its state cleanly. It was rolled back (records cut off its end, or restored from a copy older than the index and the output). Nothing was removed from the output. Restore the state directory and the output together from one backup (state first, output after: docs/operations.md), or put back the state.log this run wrote; to start this pipeline's output over, move its output files and its whole state directory (pipelines/<id>/ under state.path) aside`,
+      { retriable: false, fields: { component: this.sinkId, stateFile: where, index: this.fileName(this.key, 'log') } },
+    );
   }
 
   /** The head must name a record the index holds (or held before a compaction), the same one. */
@@ -157,14 +179,24 @@ export class CommitIndexLog {
     this.last = last ?? this.last;
   }
 
-  /** Replaces the index by the header (its covered seqs raised to `seqs`) and `records`. */
-  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>): Promise<void> {
+  /**
+   * Replaces the index by the header (its covered seqs raised to `seqs`, the commits seen landed
+   * to `landed`) and `records`.
+   */
+  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>, landed: Readonly<Record<string, number>> = {}): Promise<void> {
     const p = coveredSeqs([{ h: this.header }]);
     for (const [source, seq] of seqs) if (seq > (p.get(source) ?? 0)) p.set(source, seq);
-    this.header = { ...this.header, p: [...p] };
+    const k = new Map(this.header.k ?? []);
+    for (const [source, seq] of Object.entries(landed)) if (seq > (k.get(source) ?? 0)) k.set(source, seq);
+    this.header = { ...this.header, p: [...p], ...(k.size ? { k: [...k] } : {}) };
     const { text, last } = this.encode([{ h: this.header }, ...records]);
     await this.state.rewriteLog(this.key, Buffer.from(text));
     this.last = last;
+  }
+
+  /** Per source, the last commit noted as landed in the header (see IndexHeader.k). */
+  landedSeqs(): Map<string, number> {
+    return new Map(this.header.k ?? []);
   }
 
   /** The header's covered seqs (what records folded away covered). */

@@ -26,6 +26,12 @@ export interface IndexHeader {
   sink: string;
   /** Per source, the highest batch seq covered by records compaction folded into `o` records. */
   p: [string, number][];
+  /**
+   * Per source, the highest batch seq of a checkpoint commit this sink saw land (written at a
+   * clean close, after the final commit): the checkpoints in the state store never fall behind
+   * it unless they were rolled back. Absent in indexes written before it.
+   */
+  k?: [string, number][];
 }
 
 /** A record with its ordinal, as read back. */

@@ -84,6 +84,8 @@ export class FileSink implements Sink {
   private readonly sweepIntervalMs: number;
   private nextSweepMs = 0;
   private sweepTimer: Timer | undefined;
+  /** recover() went through: the index is this run's to write (at close too). */
+  private recovered = false;
 
   constructor(
     private readonly config: FileSinkConfig,
@@ -158,6 +160,7 @@ export class FileSink implements Sink {
     // The head names the rewritten index and the checkpoints as they are (the last run's final
     // commit may have taken them past what its head noted).
     await this.index.storeHead(this.committedSeqs(loaded.records));
+    this.recovered = true;
     if (loaded.from === 'legacy') {
       await this.index.retireLegacy();
       this.ctx.logger.info({ index: this.index.key }, 'commit index moved from its name before version 2 to this pipeline\'s own');
@@ -219,8 +222,7 @@ export class FileSink implements Sink {
   }
 
   /** Per source the index knows, the last batch the committed checkpoints cover (isCommitted is monotonic in seq). */
-  private committedSeqs(records: readonly SinkRecord[]): Record<string, number> {
-    const sources = new Set([...coveredSeqs(records).keys(), ...this.index.headerSeqs().keys(), ...Object.keys(this.index.headSeqs() ?? {})]);
+  private committedSeqs(records: readonly SinkRecord[], sources = new Set([...coveredSeqs(records).keys(), ...this.index.headerSeqs().keys(), ...Object.keys(this.index.headSeqs() ?? {})])): Record<string, number> {
     const out: Record<string, number> = {};
     for (const source of sources) {
       const committed = (seq: number): boolean => this.ctx.isCommitted([{ source, seq }]);
@@ -617,6 +619,7 @@ export class FileSink implements Sink {
     return (this.closed ??= (async () => {
       this.sweepTimer?.cancel();
       await this.flush();
+      if (this.recovered) await this.noteLandedCommit();
       for (const f of this.files.values()) {
         const fh = f.fh;
         f.fh = undefined;
@@ -626,6 +629,28 @@ export class FileSink implements Sink {
       await this.output?.release();
       await this.templateClaim?.release();
     })());
+  }
+
+  /**
+   * After the final commit: notes in the index's header the last commit that landed, for the
+   * sources this sink wrote batches of (commit-index-log.ts, checkLandedCommitted). state.log
+   * rolled back by whole commits after this clean close is then refused at the next start. A
+   * failure is a warning: the store keeps its lock after a failed write, so the next start reads
+   * this run as cut short and does not look for the note.
+   */
+  private async noteLandedCommit(): Promise<void> {
+    const sources = new Set([...coveredSeqs(this.indexRecords).keys(), ...this.index.headerSeqs().keys(), ...this.index.landedSeqs().keys()]);
+    const landed = Object.fromEntries(Object.entries(this.committedSeqs(this.indexRecords, sources)).filter(([, seq]) => seq > 0));
+    const known = this.index.landedSeqs();
+    if (Object.entries(landed).every(([source, seq]) => seq <= (known.get(source) ?? 0))) return;
+    try {
+      await this.index.rewrite(this.indexRecords, new Map(), landed);
+      // The rewrite numbered the records anew: the head names the last of them again, so that a
+      // record cut off or torn after this close is still told (and a torn one restored).
+      await this.index.storeHead(landed);
+    } catch (err) {
+      this.ctx.logger.warn({ err, index: this.index.key }, 'file sink: could not note the last commit in its index at close; the next start treats this run as cut short');
+    }
   }
 
   /** Lets go of the rendered files this sink noted (template-owner.ts): at close, or when its start failed. */

@@ -54,6 +54,10 @@ export function scopeState(store: StateStore, prefix: string): ComponentState {
     get previousRunClosedCleanly() {
       return store.previousRunClosedCleanly;
     },
+    // Named in a component's STATE_CORRUPT when what it finds says the store's values were rolled back.
+    get location() {
+      return store.location;
+    },
     get: (key) => store.get(k(key)),
     set: (key, value) => store.set(k(key), value),
     append: (key, data) => store.append(k(key), data),
