@@ -1,5 +1,5 @@
 import { duration, z } from '@plumline/core';
-import { templateParts, templateProblems } from '@plumline/core/util';
+import { templateParts, templateProblems, TEMPLATE_ISSUE } from '@plumline/core/util';
 import { kafkaConnectionShape } from './kafka-connection.js';
 import { kafkaDriverSchema } from './producer-driver.js';
 import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
@@ -33,7 +33,7 @@ const template = (description: string) =>
     .string()
     .min(1)
     .superRefine((t, ctx) => {
-      for (const m of templateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
+      for (const m of templateProblems(t)) ctx.addIssue({ code: 'custom', message: m, params: TEMPLATE_ISSUE });
     })
     .describe(description);
 

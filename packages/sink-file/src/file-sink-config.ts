@@ -1,4 +1,5 @@
 import { byteSize, duration, z } from '@plumline/core';
+import { TEMPLATE_ISSUE } from '@plumline/core/util';
 import { missingFieldProblem, pathTemplateProblems } from './path-template.js';
 
 export const DEFAULT_MAX_OPEN_FILES = 64;
@@ -11,7 +12,7 @@ export const fileSinkConfigSchema = z.strictObject({
     .string()
     .min(1)
     .superRefine((t, ctx) => {
-      for (const m of pathTemplateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
+      for (const m of pathTemplateProblems(t)) ctx.addIssue({ code: 'custom', message: m, params: TEMPLATE_ISSUE });
     })
     .describe('File path template, relative to the working directory: `{{field}}` from the event, `%Y %m %d %H %M %S %j` from its time (UTC). E.g. `out/{{source}}/{{kind}}/%Y-%m-%d.ndjson`. A fixed path is claimed by one sink of one pipeline, a template\'s directory (its text up to the last `/` before the first `{{` or `%`, here `out/`) by one pipeline: another pipeline on it, above or below it is refused at start (FILE_PATH_IN_USE).'),
   missing_field: z

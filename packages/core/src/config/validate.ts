@@ -133,12 +133,13 @@ export function validateConfig<S extends AnySchema>(
     const last = path[path.length - 1];
     // Custom checks (conditions, templates) name a key; point at it rather than its value, unless
     // the check says the value is what to change (a duration or size: `params.at: 'value'`).
-    const atValue = (issue as { params?: { at?: string } }).params?.at === 'value';
+    const params = (issue as { params?: { at?: string; holdsForAnyVariable?: boolean } }).params;
+    const atValue = params?.at === 'value';
     const location = issue.code === 'custom' && typeof last === 'string' && !atValue ? doc.locate(path.slice(0, -1), last) : doc.locate(path);
     errors.push(
       new ConfigError('CONFIG_INVALID_VALUE', `${issue.message.replace(/^Invalid input: /, 'invalid value: ')}`, {
         location,
-        fields: { path: formatPath(path) },
+        fields: { path: formatPath(path), ...(params?.holdsForAnyVariable ? { holdsForAnyVariable: true } : {}) },
       }),
     );
   }

@@ -45,15 +45,29 @@ export function eventFieldProblem(path: string, reader: 'template' | 'condition'
 }
 
 /**
+ * The `params` of a schema issue that holds whatever value the `${VAR}`s in the checked text
+ * stand for: validate --no-env reports it even where the value is made with an unset variable.
+ */
+export const TEMPLATE_ISSUE = { holdsForAnyVariable: true } as const;
+
+/**
  * Problems in a template, for config validation: placeholders that are unclosed, empty, not
- * field paths, or fields no event can have (see {@link eventFieldProblem}).
+ * field paths, or fields no event can have (see {@link eventFieldProblem}). Each holds whatever
+ * text a `${VAR}` in the template stands for (one left unset reads as `${NAME}`: what it could
+ * change is not checked), so they are reported with {@link TEMPLATE_ISSUE} even without the
+ * environment (validate --no-env).
  */
 export function templateProblems(template: string): string[] {
   const out: string[] = [];
   for (const m of template.matchAll(TOKEN_RE)) {
+    // A variable left unset (validate --no-env reads it as the text `${NAME}`) inside a
+    // placeholder: which field it names is not known yet.
+    if (m[1]!.includes('${')) continue;
     const problem = isFieldPath(m[1]!) ? eventFieldProblem(m[1]!) : `"${m[1]}" is not a field path`;
     if (problem) out.push(problem);
   }
+  // An unset variable's value may open or close a placeholder: the braces are checked once it is known.
+  if (template.includes('${')) return out;
   // What is left once every well-formed placeholder is taken out must hold no brace pair.
   const rest = template.replace(TOKEN_RE, '');
   if (/\{\{\s*\}\}/.test(rest)) out.push('empty placeholder "{{ }}": put a field path in it, e.g. {{kind}}');

@@ -121,8 +121,8 @@ export async function resolvePipeline(input: string | object, options: ResolveOp
  */
 function dependsOnUnset(error: ConfigError, docs: readonly YamlDocument[]): boolean {
   const at = error.location;
-  // An unknown key is wrong whatever its value.
-  if (!at || error.code === 'CONFIG_UNKNOWN_KEY') return false;
+  // An unknown key is wrong whatever its value; so is a template's problem that holds whatever the variables stand for (TEMPLATE_ISSUE).
+  if (!at || error.code === 'CONFIG_UNKNOWN_KEY' || error.fields.holdsForAnyVariable === true) return false;
   return docs.some((d) => d.file === at.file && d.unset.paths.some((p) => at.path === p || at.path.startsWith(`${p}.`) || at.path.startsWith(`${p}[`)));
 }
 

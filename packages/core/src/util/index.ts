@@ -15,7 +15,7 @@ export { processAlive } from './process-alive.js';
 export { isTimeZone } from './is-time-zone.js';
 export { wallClock, zonedToEpochMs } from './zoned-time.js';
 export { compileCondition, conditionSchema, type Condition, type Predicate } from '../expr/predicate.js';
-export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts } from '../expr/template.js';
+export { compileTemplate, compileStrictTemplate, templateFields, templateProblems, templateParts, TEMPLATE_ISSUE } from '../expr/template.js';
 export { eventShapeProblem } from '../event-shape.js';
 export { compileGetter, isFieldPath, isFieldRecord, setPathCopying, type FieldRecord, type Getter } from '../expr/field-path.js';
 /** For state stores: values as entries, written as they change; the STATE_CORRUPT error. */

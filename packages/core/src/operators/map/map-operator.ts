@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallEvent } from '../../event.js';
 import { compileGetter, isFieldPath, setPathCopying, type FieldRecord } from '../../expr/field-path.js';
-import { compileTemplate, templateProblems } from '../../expr/template.js';
+import { compileTemplate, templateProblems, TEMPLATE_ISSUE } from '../../expr/template.js';
 import { defineOperator } from '../../plugin.js';
 import { mapEvents } from '../per-event.js';
 
@@ -15,7 +15,7 @@ const setValue = z.union([
     template: z
       .string()
       .superRefine((t, ctx) => {
-        for (const m of templateProblems(t)) ctx.addIssue({ code: 'custom', message: m });
+        for (const m of templateProblems(t)) ctx.addIssue({ code: 'custom', message: m, params: TEMPLATE_ISSUE });
       })
       .describe('Render a string such as "{{source}}:{{id}}".'),
   }),
