@@ -348,6 +348,10 @@ export interface PreflightContext {
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   /** The pipeline file's directory (what relative paths of the definition, like lookup files, are relative to). */
   readonly baseDir: string;
+  /** The id of the pipeline (as `create` gets it: `id:`, else the file's base name), when the check runs for one. */
+  readonly pipelineId?: string;
+  /** The component's id (its key in its section), when the check runs for one. */
+  readonly componentId?: string;
 }
 
 /** Something `create` would refuse, found by {@link PluginBase.preflight}. */

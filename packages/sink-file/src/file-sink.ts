@@ -7,9 +7,10 @@ import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type Si
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { movedOutput } from './output-location.js';
-import { claimOutput, type OutputClaim } from './output-owner.js';
+import { pathsCanMeet, renderedPathAtoms } from './path-overlap.js';
+import { claimOutput, fixedPathInUse, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
-import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, type TemplateClaim } from './template-owner.js';
+import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, templateDirInUse, type TemplateClaim } from './template-owner.js';
 
 /**
  * File-system errors no retry changes: the events whose path met one go to the dead letters and
@@ -712,19 +713,30 @@ export const fileSink = defineSink({
       return [{ code: 'CONFIG_FILE_PATH_UNDER_FILE', path: ['path'], message: `${underFile} is a file, so nothing can be written under it as path ${config.path} asks: name a directory that is one, or one that does not exist yet` }];
     }
     const isDirectory = file !== undefined && (await stat(file).then((s) => s.isDirectory(), () => false));
-    return isDirectory ? [{ code: 'CONFIG_FILE_PATH_IS_DIRECTORY', path: ['path'], message: `path ${file} is a directory: name a file in it, e.g. ${join(config.path, 'events.ndjson')}` }] : [];
+    if (isDirectory) return [{ code: 'CONFIG_FILE_PATH_IS_DIRECTORY', path: ['path'], message: `path ${file} is a directory: name a file in it, e.g. ${join(config.path, 'events.ndjson')}` }];
+    // Claims of other pipelines (or sinks) on the path: the FILE_PATH_IN_USE the start would meet, read without claiming.
+    if (ctx.pipelineId === undefined || ctx.componentId === undefined) return [];
+    const inUse = file !== undefined ? await fixedPathInUse(file, ctx.pipelineId, ctx.componentId) : await templateDirInUse(config.path, ctx.pipelineId, ctx.componentId);
+    return inUse ? [{ code: 'CONFIG_FILE_PATH_IN_USE', path: ['path'], message: `${inUse.message} (a start refuses this path: FILE_PATH_IN_USE)` }] : [];
   },
-  // Two sinks of one pipeline on one file: found at validate time, located at the second.
+  // Two sinks of one pipeline whose paths can render one file: found at validate time, located at
+  // the second. At run time a templated pair is refused only once both render the same file.
   conflicts(components) {
-    const seen = new Map<string, string>();
     const problems: { id: string; code: `CONFIG_${string}`; path: string[]; message: string }[] = [];
+    const seen: { id: string; path: string; atoms: ReturnType<typeof renderedPathAtoms> }[] = [];
     for (const { id, config } of components) {
+      const atoms = renderedPathAtoms(config.path, config.gzip);
+      const other = seen.find((s) => pathsCanMeet(s.atoms, atoms));
+      seen.push({ id, path: config.path, atoms });
+      if (!other) continue;
       const fixed = compilePathTemplate(config.path);
-      // Templates are compared as written: two that render the same files read the same.
-      const key = fixed.isStatic ? partFile(fixed.render({} as CallEvent)!, 0, config.gzip) : `${resolve(config.path)}|${config.gzip}`;
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, id);
-      else problems.push({ id, code: 'CONFIG_FILE_PATH_SHARED', path: ['path'], message: `sink "${first}" writes ${fixed.isStatic ? key : config.path} too: each file sink recovers only its own bytes after a crash and would cut the other's; give each sink its own path` });
+      const what = fixed.isStatic ? `writes ${partFile(fixed.render({} as CallEvent)!, 0, config.gzip)} too` : other.path === config.path ? `writes ${config.path} too` : `(path "${other.path}") can write the same files as "${config.path}"`;
+      problems.push({
+        id,
+        code: 'CONFIG_FILE_PATH_SHARED',
+        path: ['path'],
+        message: `sink "${other.id}" ${what}: each file sink recovers only its own bytes after a crash and would cut the other's; give each sink its own path, e.g. a fixed directory of its own ("out/${other.id}/…" and "out/${id}/…")`,
+      });
     }
     return problems;
   },

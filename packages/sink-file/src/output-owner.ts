@@ -24,18 +24,8 @@ const activeHere = new Set<string>();
 export async function claimOutput(file: string, pipeline: string, sink: string): Promise<OutputClaim> {
   const path = ownerFile(file);
   const mine: FixedOwner = { pipeline, sink, pid: process.pid };
-  // Another pipeline's path template rendering under a directory above may write this very file.
-  const above = await foreignClaimAbove(dirname(file), pipeline);
-  if (above) throw claimedByAnother(sink, pipeline, file, above);
-  const owner = parseFixedOwner(path, await readOwnerFile(path));
-  if (owner && (owner.pipeline !== pipeline || owner.sink !== sink)) {
-    const running = activeHere.has(path) ? ', running in this process' : owner.pid !== 0 && owner.pid !== process.pid && processAlive(owner.pid) ? `, running in process ${owner.pid}` : '';
-    throw new PipelineError(
-      'FILE_PATH_IN_USE',
-      `sink "${sink}" of pipeline "${pipeline}" cannot write ${file}: sink "${owner.sink}" of pipeline "${owner.pipeline}" writes it${running} (${path}). Two sinks on one file each recover only their own bytes and would cut the other's: give this sink its own path; if "${owner.pipeline}" no longer writes it, delete ${path}`,
-      { retriable: false, fields: { file, owner: `${owner.pipeline}/${owner.sink}` } },
-    );
-  }
+  const { owner, refused } = await foreignOwner(file, pipeline, sink);
+  if (refused) throw refused;
   if (owner && owner.pid !== 0 && owner.pid !== process.pid && processAlive(owner.pid)) {
     throw new PipelineError('FILE_PATH_IN_USE', `${file} is written by another process of pipeline "${pipeline}" (process ${owner.pid}, ${path}): stop it first, or give each its own path`, { retriable: false, fields: { file, pid: owner.pid } });
   }
@@ -56,6 +46,39 @@ export async function claimOutput(file: string, pipeline: string, sink: string):
     await writeOwnerFile(path, { ...mine, pid: 0 }).catch(() => {});
   };
   return { file, ownerFile: path, ownedBefore: owner !== undefined, release };
+}
+
+/**
+ * What stands in the way of sink `sink` of `pipeline` claiming `file`, read only (claimOutput,
+ * and validate before it): another pipeline's template claim on a directory above, or another
+ * sink's claim on the file. Also hands back the file's owner as read.
+ */
+async function foreignOwner(file: string, pipeline: string, sink: string): Promise<{ owner: FixedOwner | undefined; refused?: PipelineError }> {
+  // Another pipeline's path template rendering under a directory above may write this very file.
+  const above = await foreignClaimAbove(dirname(file), pipeline);
+  if (above) return { owner: undefined, refused: claimedByAnother(sink, pipeline, file, above) };
+  const path = ownerFile(file);
+  const owner = parseFixedOwner(path, await readOwnerFile(path));
+  if (owner && (owner.pipeline !== pipeline || owner.sink !== sink)) {
+    const running = activeHere.has(path) ? ', running in this process' : owner.pid !== 0 && owner.pid !== process.pid && processAlive(owner.pid) ? `, running in process ${owner.pid}` : '';
+    const refused = new PipelineError(
+      'FILE_PATH_IN_USE',
+      `sink "${sink}" of pipeline "${pipeline}" cannot write ${file}: sink "${owner.sink}" of pipeline "${owner.pipeline}" writes it${running} (${path}). Two sinks on one file each recover only their own bytes and would cut the other's: give this sink its own path; if "${owner.pipeline}" no longer writes it, delete ${path}`,
+      { retriable: false, fields: { file, owner: `${owner.pipeline}/${owner.sink}` } },
+    );
+    return { owner, refused };
+  }
+  return { owner };
+}
+
+/**
+ * The FILE_PATH_IN_USE a start would meet on `file` from a claim of another pipeline or sink
+ * (above it, on it, on a rotation part of it), without writing anything: validate's check. A
+ * second process of the same sink is not one: validating a running pipeline's file is fine.
+ */
+export async function fixedPathInUse(file: string, pipeline: string, sink: string): Promise<PipelineError | undefined> {
+  const { refused } = await foreignOwner(file, pipeline, sink);
+  return refused ?? (await foreignRotationClaim(file, pipeline, sink));
 }
 
 /** A fixed output path claimed by a sink (see {@link claimOutput}). */

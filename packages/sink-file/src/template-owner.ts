@@ -158,6 +158,33 @@ export function claimedByAnother(sink: string, pipeline: string, file: string, c
 }
 
 /**
+ * Another pipeline's claim on the directory `template` renders under or on one above it, read only;
+ * also hands back the directory's own claim as read (absent when the directory is not there).
+ */
+async function foreignTemplateClaim(template: string, pipeline: string, sink: string): Promise<{ own: DirOwner | undefined; refused?: PipelineError }> {
+  const dir = templateDir(template);
+  const path = join(dir, DIR_OWNER_FILE);
+  const above = dirname(dir) === dir ? undefined : await foreignClaimAbove(dirname(dir), pipeline);
+  if (above) return { own: undefined, refused: claimedByAnother(sink, pipeline, dir, above, { template }) };
+  const own = parseDirOwner(path, await readIfThere(path));
+  if (own && own.pipeline !== pipeline) return { own, refused: claimedByAnother(sink, pipeline, dir, dirClaim(path, own), { template }) };
+  return { own };
+}
+
+/**
+ * The FILE_PATH_IN_USE a start would meet on the directory `template` renders under, from a claim
+ * of another pipeline (on it, above it, or below it), without writing anything: validate's check.
+ * A second process of the same pipeline is not one: validating a running pipeline's file is fine.
+ */
+export async function templateDirInUse(template: string, pipeline: string, sink: string): Promise<PipelineError | undefined> {
+  const { refused } = await foreignTemplateClaim(template, pipeline, sink);
+  if (refused) return refused;
+  const dir = templateDir(template);
+  const below = await foreignClaimBelow(dir, pipeline, join(dir, DIR_OWNER_FILE));
+  return below ? claimedByAnother(sink, pipeline, dir, below, { template }) : undefined;
+}
+
+/**
  * Claims the directory a path template renders under (templateDir) for pipeline `pipeline`, or
  * refuses: a claim of another pipeline on that directory, on one above it, or on anything below
  * it (a template's directory or a fixed path) means the two could write the same files, and
@@ -168,10 +195,8 @@ export async function claimTemplateDir(template: string, pipeline: string, sink:
   const dir = templateDir(template);
   await mkdir(dir, { recursive: true });
   const path = join(dir, DIR_OWNER_FILE);
-  const above = dirname(dir) === dir ? undefined : await foreignClaimAbove(dirname(dir), pipeline);
-  if (above) throw claimedByAnother(sink, pipeline, dir, above, { template });
-  const own = parseDirOwner(path, await readOwnerFile(path));
-  if (own && own.pipeline !== pipeline) throw claimedByAnother(sink, pipeline, dir, dirClaim(path, own), { template });
+  const { own, refused } = await foreignTemplateClaim(template, pipeline, sink);
+  if (refused) throw refused;
   if (own && own.pid !== 0 && own.pid !== process.pid && processAlive(own.pid)) {
     throw new PipelineError('FILE_PATH_IN_USE', `files under ${dir} (path "${template}") are written by another process of pipeline "${pipeline}" (process ${own.pid}, ${path}): stop it first, or give each its own directory`, { retriable: false, fields: { file: dir, pid: own.pid } });
   }

@@ -308,7 +308,7 @@ class PipelineResolver {
   private async preflight(bound: BoundBase, path: KeyPath): Promise<void> {
     if (this.options.preflight === false) return;
     const env = this.options.noEnv ? undefined : (this.options.env ?? process.env);
-    const problems = await bound.preflight({ env, baseDir: this.baseDir });
+    const problems = await bound.preflight({ env, baseDir: this.baseDir, pipelineId: this.pipelineId(), componentId: String(path[path.length - 1]) });
     for (const p of problems) {
       const last = p.path[p.path.length - 1];
       const location = typeof last === 'string' ? this.doc.locate([...path, ...p.path.slice(0, -1)], last) : this.doc.locate([...path, ...p.path]);
