@@ -81,6 +81,11 @@ export class CommitIndexLog {
     if (head) this.checkHead(head, decoded, body);
     if (head && this.state.previousRunClosedCleanly) this.checkHeadCommitted(head, isCommitted);
     if (this.state.previousRunClosedCleanly) this.checkLandedCommitted(first.h.k ?? [], isCommitted);
+    // (A torn last record the head restored counts as the one it names.)
+    const restored = head !== undefined && head.n === lastN + 1 && decoded.torn !== undefined;
+    if (this.state.previousRunClosedCleanly && first.h.closed && head?.n !== lastN && !restored) {
+      throw this.rolledBack(`the commit index ${this.fileName(this.key, 'log')} was last written at a clean close, whose head names its last record ${lastN}, but the head in it names ${head ? `record ${head.n}` : 'none'}`);
+    }
     this.header = first.h;
     this.nextN = Math.max(lastN, head?.n ?? 0) + 1;
     return { records: body, from: 'index' };
@@ -181,14 +186,15 @@ export class CommitIndexLog {
 
   /**
    * Replaces the index by the header (its covered seqs raised to `seqs`, the commits seen landed
-   * to `landed`) and `records`.
+   * to `landed`, marked `closed` when `closing`: the head is stored right after) and `records`.
    */
-  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>, landed: Readonly<Record<string, number>> = {}): Promise<void> {
+  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>, landed: Readonly<Record<string, number>> = {}, closing = false): Promise<void> {
     const p = coveredSeqs([{ h: this.header }]);
     for (const [source, seq] of seqs) if (seq > (p.get(source) ?? 0)) p.set(source, seq);
     const k = new Map(this.header.k ?? []);
     for (const [source, seq] of Object.entries(landed)) if (seq > (k.get(source) ?? 0)) k.set(source, seq);
-    this.header = { ...this.header, p: [...p], ...(k.size ? { k: [...k] } : {}) };
+    const { closed: _closed, ...header } = this.header;
+    this.header = { ...header, p: [...p], ...(k.size ? { k: [...k] } : {}), ...(closing ? { closed: true as const } : {}) };
     const { text, last } = this.encode([{ h: this.header }, ...records]);
     await this.state.rewriteLog(this.key, Buffer.from(text));
     this.last = last;

@@ -32,6 +32,12 @@ export interface IndexHeader {
    * it unless they were rolled back. Absent in indexes written before it.
    */
   k?: [string, number][];
+  /**
+   * Set by the rewrite at a clean close, after which the sink stores its head naming this
+   * rewrite's last record; any later rewrite drops it. While set, a head in state.log that names
+   * another record (or none) means state.log lost that last write: it was rolled back.
+   */
+  closed?: true;
 }
 
 /** A record with its ordinal, as read back. */

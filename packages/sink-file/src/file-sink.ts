@@ -634,18 +634,17 @@ export class FileSink implements Sink {
 
   /**
    * After the final commit: notes in the index's header the last commit that landed, for the
-   * sources this sink wrote batches of (commit-index-log.ts, checkLandedCommitted). state.log
-   * rolled back by whole commits after this clean close is then refused at the next start. A
+   * sources this sink wrote batches of (commit-index-log.ts, checkLandedCommitted), marks it
+   * written at a close, and stores the head naming its last record. state.log rolled back after
+   * this clean close (by whole commits, or by this head alone) is then refused at the next start. A
    * failure is a warning: the store keeps its lock after a failed write, so the next start reads
    * this run as cut short and does not look for the note.
    */
   private async noteLandedCommit(): Promise<void> {
     const sources = new Set([...coveredSeqs(this.indexRecords).keys(), ...this.index.headerSeqs().keys(), ...this.index.landedSeqs().keys()]);
     const landed = Object.fromEntries(Object.entries(this.committedSeqs(this.indexRecords, sources)).filter(([, seq]) => seq > 0));
-    const known = this.index.landedSeqs();
-    if (Object.entries(landed).every(([source, seq]) => seq <= (known.get(source) ?? 0))) return;
     try {
-      await this.index.rewrite(this.indexRecords, new Map(), landed);
+      await this.index.rewrite(this.indexRecords, new Map(), landed, true);
       // The rewrite numbered the records anew: the head names the last of them again, so that a
       // record cut off or torn after this close is still told (and a torn one restored).
       await this.index.storeHead(landed);
