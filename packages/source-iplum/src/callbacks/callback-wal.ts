@@ -88,7 +88,7 @@ export class CallbackWal {
   private corrupt(why: string): StateError {
     return new StateError(
       'STATE_CORRUPT',
-      `state ${this.log.fileName} (the iplum_callbacks write-ahead log) cannot be trusted: ${why}. Each entry is a callback answered 2xx: nothing was dropped or changed. Restore this pipeline's state from a backup (docs/operations.md#backing-up-and-restoring-state); to go on without the callbacks it holds, move the file aside (iPlum does not send them again)`,
+      `state ${this.log.fileName} (the iplum_callbacks write-ahead log) cannot be trusted: ${why}. Each entry is a callback answered 2xx: nothing was dropped or changed. Restore this pipeline's state from a backup (docs/operations.md#backing-up-and-restoring-state); to go on without the callbacks it holds, move the pipeline's whole state directory aside (its head is a value in state.log; the other sources then read from their start, and iPlum does not send these callbacks again)`,
       { retriable: false, fields: { file: this.log.fileName } },
     );
   }
