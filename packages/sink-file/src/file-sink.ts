@@ -7,7 +7,7 @@ import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type Si
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { movedOutput } from './output-location.js';
-import { pathsCanMeet, renderedPathAtoms } from './path-overlap.js';
+import { pathsCanMeet, renderedPathPatterns } from './path-overlap.js';
 import { claimOutput, fixedPathInUse, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, templateDirInUse, type TemplateClaim } from './template-owner.js';
@@ -722,11 +722,12 @@ export const fileSink = defineSink({
   // the second. At run time a templated pair is refused only once both render the same file.
   conflicts(components) {
     const problems: { id: string; code: `CONFIG_${string}`; path: string[]; message: string }[] = [];
-    const seen: { id: string; path: string; atoms: ReturnType<typeof renderedPathAtoms> }[] = [];
+    const seen: { id: string; path: string; patterns: ReturnType<typeof renderedPathPatterns> }[] = [];
     for (const { id, config } of components) {
-      const atoms = renderedPathAtoms(config.path, config.gzip);
-      const other = seen.find((s) => pathsCanMeet(s.atoms, atoms));
-      seen.push({ id, path: config.path, atoms });
+      // With rotate, the later parts (name.1.ndjson, …) are this sink's files too.
+      const patterns = renderedPathPatterns(config.path, config.gzip, config.rotate !== undefined);
+      const other = seen.find((s) => s.patterns.some((a) => patterns.some((b) => pathsCanMeet(a, b))));
+      seen.push({ id, path: config.path, patterns });
       if (!other) continue;
       const fixed = compilePathTemplate(config.path);
       const what = fixed.isStatic ? `writes ${partFile(fixed.render({} as CallEvent)!, 0, config.gzip)} too` : other.path === config.path ? `writes ${config.path} too` : `(path "${other.path}") can write the same files as "${config.path}"`;

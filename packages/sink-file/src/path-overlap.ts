@@ -1,10 +1,14 @@
-import { resolve, sep } from 'node:path';
+import { extname, resolve, sep } from 'node:path';
 
 /**
  * One position of a path as a template can render it: a fixed character, a digit (what `%Y`,
- * `%m`… render), or a field's value (any text without `/`, what `{{field}}` renders).
+ * `%m`… render), a run of digits, maybe empty (a rotation part's number after its first digit),
+ * or a field's value (any text without `/`, what `{{field}}` renders).
  */
-type Atom = { readonly lit: string } | 'digit' | 'field';
+type Atom = { readonly lit: string } | 'digit' | 'digits' | 'field';
+
+/** Stands in a template for a rotation part's number (`name.1.ndjson`): not a field name a template can hold. */
+const PART = '\u0000part\u0000';
 
 const TIME_DIGITS: Readonly<Record<string, number>> = { Y: 4, m: 2, d: 2, H: 2, M: 2, S: 2, j: 3 };
 
@@ -16,13 +20,18 @@ const TIME_DIGITS: Readonly<Record<string, number>> = { Y: 4, m: 2, d: 2, H: 2, 
 export function renderedPathAtoms(template: string, gzip: boolean): Atom[] {
   let t = gzip && !template.endsWith('.gz') ? `${template}.gz` : template;
   // The fixed text before the first placeholder, made absolute the way the sink resolves paths.
-  const first = t.search(/\{\{|%[YmdHMSj]/);
+  const first = t.search(/\{\{|%[YmdHMSj]|\u0000part\u0000/);
   if (first === -1) return [...resolve(t.replace(/%%/g, '%'))].map((c) => ({ lit: c }));
   const cut = t.lastIndexOf('/', first);
   const head = cut >= 0 ? resolve(t.slice(0, cut + 1)) + sep : resolve('.') + sep;
   t = t.slice(cut + 1);
   const atoms: Atom[] = [...head].map((c) => ({ lit: c }));
   for (let i = 0; i < t.length; ) {
+    if (t.startsWith(PART, i)) {
+      atoms.push('digit', 'digits');
+      i += PART.length;
+      continue;
+    }
     const field = /^\{\{[^}]*\}\}/.exec(t.slice(i));
     if (field) {
       atoms.push('field');
@@ -42,8 +51,21 @@ export function renderedPathAtoms(template: string, gzip: boolean): Atom[] {
   return atoms;
 }
 
-/** Whether two atoms can stand for the same character (a field's run is handled by the caller). */
-function sameChar(a: Exclude<Atom, 'field'>, b: Exclude<Atom, 'field'>): boolean {
+/**
+ * Every pattern of the files a sink can write: its first part, and with `rotate`, its later
+ * parts (`name.N.ext`, as the sink numbers them).
+ */
+export function renderedPathPatterns(template: string, gzip: boolean, rotated: boolean): Atom[][] {
+  const patterns = [renderedPathAtoms(template, gzip)];
+  if (!rotated) return patterns;
+  const path = gzip && template.endsWith('.gz') ? template.slice(0, -3) : template;
+  const ext = extname(path);
+  patterns.push(renderedPathAtoms(ext ? `${path.slice(0, -ext.length)}.${PART}${ext}` : `${path}.${PART}`, gzip));
+  return patterns;
+}
+
+/** Whether two atoms can stand for the same character (runs are handled by the caller). */
+function sameChar(a: Exclude<Atom, 'field' | 'digits'>, b: Exclude<Atom, 'field' | 'digits'>): boolean {
   if (a === 'digit' && b === 'digit') return true;
   if (a === 'digit') return /[0-9]/.test((b as { lit: string }).lit);
   if (b === 'digit') return /[0-9]/.test(a.lit);
@@ -79,6 +101,17 @@ export function pathsCanMeet(a: readonly Atom[], b: readonly Atom[]): boolean {
     if (y === 'field') {
       stack.push([i, j + 1]);
       if (x !== undefined && !(typeof x === 'object' && x.lit === '/')) stack.push([i + 1, j]);
+      continue;
+    }
+    // A run of digits ends, or takes the other's next character when that can be a digit.
+    if (x === 'digits') {
+      stack.push([i + 1, j]);
+      if (y !== undefined && (y === 'digits' || sameChar('digit', y))) stack.push([i, j + 1]);
+      continue;
+    }
+    if (y === 'digits') {
+      stack.push([i, j + 1]);
+      if (x !== undefined && sameChar('digit', x)) stack.push([i + 1, j]);
       continue;
     }
     if (x !== undefined && y !== undefined && sameChar(x, y)) stack.push([i + 1, j + 1]);
