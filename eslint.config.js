@@ -44,4 +44,21 @@ export default tseslint.config(
       ],
     },
   },
+  // The layout holds (docs/design-decisions.md, "Kafka: a source, a sink and the client they
+  // share"): a plugin package imports core or the shared @plumline/kafka-client, never a sibling
+  // plugin (only the CLI knows them all); and kafkajs loads only through @plumline/kafka-client,
+  // which installs its read_committed filter before kafkajs's consumer loads.
+  {
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/cli/src/**', 'packages/kafka-client/src/kafkajs-client.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kafkajs', allowTypeImports: true, message: 'import kafkajs from @plumline/kafka-client (kafkajs-client.ts, or `kafkajs` in /support): it installs the read_committed filter first.' }],
+          patterns: [{ group: ['@plumline/sink-*', '@plumline/source-*', '@plumline/operators', '@plumline/cli'], message: 'a plugin package depends on @plumline/core or a shared lower package (@plumline/kafka-client), never on a sibling plugin: only the CLI knows them all.' }],
+        },
+      ],
+    },
+  },
 );

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { confluentDriverAvailable } from '@plumline/kafka';
+import { confluentDriverAvailable } from '@plumline/kafka-client';
 import { kafkaSourceRows } from './kafka-source-bench.mjs';
 import { kafkaTakeoverRows, kafkaTaskTakeoverRows } from './kafka-takeover-bench.mjs';
 

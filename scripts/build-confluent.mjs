@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PACKAGE = '@confluentinc/kafka-javascript';
-const kafkaPackage = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'kafka', 'package.json');
+const kafkaPackage = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'kafka-client', 'package.json');
 const require = createRequire(kafkaPackage);
 
 function loads() {

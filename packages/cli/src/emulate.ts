@@ -1,6 +1,6 @@
 import { PlumEmulator } from '@plumline/source-plum/emulator';
 import { IplumEmulator } from '@plumline/source-iplum/emulator';
-import { RegistryEmulator } from '@plumline/kafka/emulator';
+import { RegistryEmulator } from '@plumline/kafka-client/emulator';
 import type { CliIo } from './main.js';
 import { IPLUM_DEFAULTS, PLUM_DEFAULTS } from './emulator-defaults.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createPipeline, type Pipeline } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { installPrometheus, OpsServer } from './ops-server.js';
-import { kafkaDriversToTest } from '@plumline/kafka/testing';
+import { kafkaDriversToTest } from '@plumline/kafka-client/testing';
 import { builtinRegistry } from './registry.js';
 import { ownBroker } from './test-support/own-broker.js';
 import { readCommitted } from './test-support/read-committed.js';

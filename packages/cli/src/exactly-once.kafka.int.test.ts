@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CallGenerator } from '@plumline/core/sources';
 import { tmpDir } from '@plumline/core/testing';
-import { kafkaDriversToTest } from '@plumline/kafka/testing';
+import { kafkaDriversToTest } from '@plumline/kafka-client/testing';
 import { runWithRandomKills } from './test-support/run-cli.js';
 import { readCommitted } from './test-support/read-committed.js';
 

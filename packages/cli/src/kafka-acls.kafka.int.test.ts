@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, MemoryStateStore, PluginRegistry } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
-import { kafkaSink } from './kafka-sink.js';
-import { kafkaSource } from './kafka-source.js';
-import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
-import kafkajs from './kafkajs-client.js';
+import { kafkaSink } from '@plumline/sink-kafka';
+import { kafkaSource } from '@plumline/source-kafka';
+import { KafkaStateStore, kafkaStateConfigSchema } from '@plumline/kafka-client';
+import { kafkajs } from '@plumline/kafka-client/support';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
 /** This file's own broker, with authorization on; moved with the shared test broker (PLUMLINE_KAFKA_TEST_PORT). */

@@ -27,7 +27,9 @@ import { pollRanges } from '@plumline/core/sources';
 import { sinkContract } from '@plumline/core/testing';
 import { fileSink } from '@plumline/sink-file';
 import { enrichOperator } from '@plumline/operators';
-import { kafkaSink } from '@plumline/kafka';
+import { kafkaSink } from '@plumline/sink-kafka';
+import { kafkaSource } from '@plumline/source-kafka';
+import { kafkaStatePlugin } from '@plumline/kafka-client';
 import { plumSource } from '@plumline/source-plum';
 import { iplumSource } from '@plumline/source-iplum';
 import { httpSource, defineHttpSource } from '@plumline/source-http';
@@ -44,7 +46,7 @@ export const counter = defineSource({
     },
   }),
 });
-const registry = new PluginRegistry([...corePlugins, fileSink, enrichOperator, kafkaSink, plumSource, iplumSource, httpSource, defineHttpSource({ type: 'signed_http', sign: (req) => void (req.headers['x-sig'] = 'ok') }), counter]);
+const registry = new PluginRegistry([...corePlugins, fileSink, enrichOperator, kafkaSink, kafkaSource, kafkaStatePlugin, plumSource, iplumSource, httpSource, defineHttpSource({ type: 'signed_http', sign: (req) => void (req.headers['x-sig'] = 'ok') }), counter]);
 export const run = async (): Promise<number> => {
   const p = await createPipeline({ sources: { c: { type: 'counter' } }, sinks: { out: { type: 'blackhole', inputs: ['c'] } } }, { plugins: registry, once: true });
   await p.start();
@@ -73,7 +75,7 @@ describe('the packages as npm users get them (pnpm pack → npm install into a f
       sh('npx', ['--yes', 'pnpm@10.34.9', 'run', 'pack:all'], root);
       const packs = join(root, 'packs');
       const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
-      expect(tarballs.length).toBe(8);
+      expect(tarballs.length).toBe(10);
       for (const t of tarballs) {
         const listing = sh('tar', ['tzf', join(packs, t)], work.dir);
         expect(listing, t).toContain('package/LICENSE');

@@ -94,7 +94,7 @@ function modulesWithSideEffects(pkgDir: string): string[] {
 describe('"sideEffects" in package.json (what a bundler may leave out)', () => {
   it('names exactly the modules that do something when imported, in every package that declares it', () => {
     const declaring = WORKSPACE.filter((p) => p.sideEffects !== undefined);
-    expect(declaring.map((p) => p.name)).toContain('@plumline/kafka');
+    expect(declaring.map((p) => p.name)).toContain('@plumline/kafka-client');
     for (const pkg of declaring) {
       const declared = pkg.sideEffects === false ? [] : pkg.sideEffects === true ? modulesWithSideEffects(pkg.dir) : [...pkg.sideEffects!].sort();
       expect(declared, `${relative(ROOT, pkg.dir)}/package.json "sideEffects"`).toEqual(modulesWithSideEffects(pkg.dir));

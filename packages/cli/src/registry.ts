@@ -1,10 +1,12 @@
 import { corePlugins, PluginRegistry } from '@plumline/core';
 import { exportedPlugins } from '@plumline/core/host';
-import * as kafka from '@plumline/kafka';
+import * as kafkaClient from '@plumline/kafka-client';
 import * as operators from '@plumline/operators';
 import * as sinkFile from '@plumline/sink-file';
+import * as sinkKafka from '@plumline/sink-kafka';
 import * as sourceHttp from '@plumline/source-http';
 import * as sourceIplum from '@plumline/source-iplum';
+import * as sourceKafka from '@plumline/source-kafka';
 import * as sourcePlum from '@plumline/source-plum';
 
 /**
@@ -14,5 +16,5 @@ import * as sourcePlum from '@plumline/source-plum';
  * plugins against the packages' manifests.
  */
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry([...corePlugins, ...[sinkFile, sourcePlum, sourceIplum, sourceHttp, kafka, operators].flatMap(exportedPlugins)]);
+  return new PluginRegistry([...corePlugins, ...[sinkFile, sinkKafka, sourcePlum, sourceIplum, sourceHttp, sourceKafka, kafkaClient, operators].flatMap(exportedPlugins)]);
 }

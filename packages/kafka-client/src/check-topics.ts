@@ -2,6 +2,11 @@ import { PipelineError } from '@plumline/core';
 import type kafkajs from 'kafkajs';
 import { notAuthorized, UNSEEN_TOPIC_HINT, type KafkaResources } from './kafka-errors.js';
 
+/** What Kafka takes as a topic name: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
+export function isValidTopicName(name: string): boolean {
+  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
 /**
  * Refuses topics that do not exist (KAFKA_TOPIC_MISSING), since a group would wait for them for
  * ever, and a cluster it cannot reach (KAFKA_CONNECT_FAILED). `sourceId` names the source in the error.

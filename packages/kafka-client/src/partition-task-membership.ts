@@ -1,9 +1,8 @@
 import { PipelineError, type Logger, type TaskMembership } from '@plumline/core';
 import kafkajs from './kafkajs-client.js';
-import { checkTopics, connectOrFail } from './check-topics.js';
+import { connectOrFail } from './check-topics.js';
 import { kafkaClientConfig } from './kafka-connection.js';
 import type { KafkaConnection } from './kafka-connection.js';
-import type { KafkaSourceConfig } from './kafka-source-config.js';
 import { taskAssigner } from './task-assigner.js';
 
 /** The group that shares the tasks out: beside the source's own group, whose members are the tasks' consumers. */
@@ -95,17 +94,4 @@ export class PartitionTaskMembership implements TaskMembership {
     for (const off of this.unlisten.splice(0)) off();
     await this.consumer.disconnect();
   }
-}
-
-/** `task_per_partition`: the group `<group_id>.tasks` on the source's topics, which must exist. */
-export function sourceTaskGroup(c: KafkaSourceConfig, sourceId: string): TaskGroup {
-  return {
-    connection: c,
-    groupId: taskGroupId(c.group_id),
-    sessionTimeoutMs: c.session_timeout,
-    topics: c.topics ?? new RegExp(c.topic_pattern!),
-    prepare: async (admin) => {
-      if (c.topics) await checkTopics(admin, c.topics, c.brokers, sourceId);
-    },
-  };
 }

@@ -41,7 +41,7 @@ describe('read_committed filter', () => {
   it('a Kafka state store in a process that loaded kafkajs first refuses to read (KAFKA_READ_COMMITTED_UNSAFE)', () => {
     // The built package, in a process of its own: this one loaded the corrected filter first.
     const script = `import 'kafkajs';
-const { KafkaStateStore, kafkaStateConfigSchema } = await import('@plumline/kafka');
+const { KafkaStateStore, kafkaStateConfigSchema } = await import('@plumline/kafka-client');
 const { createLogger } = await import('@plumline/core');
 const store = new KafkaStateStore(kafkaStateConfigSchema.parse({ brokers: ['127.0.0.1:1'], topic: 't' }), 'p', createLogger({ level: 'silent' }));
 try { await store.open(); console.log('opened'); } catch (err) { console.log(err.code); }`;

@@ -119,7 +119,7 @@ export function assertReadCommittedFilter(component: string): void {
   if (inPlace) return;
   throw new PipelineError(
     'KAFKA_READ_COMMITTED_UNSAFE',
-    `${component} cannot read Kafka safely: kafkajs was loaded before @plumline/kafka, so its consumer kept a read_committed filter that passes records of aborted transactions as committed. Import @plumline/kafka (or the plumline package that loads it) before anything imports kafkajs`,
+    `${component} cannot read Kafka safely: kafkajs was loaded before @plumline/kafka-client, so its consumer kept a read_committed filter that passes records of aborted transactions as committed. Import @plumline/kafka (or the plumline package that loads it) before anything imports kafkajs`,
     { retriable: false, fields: { component } },
   );
 }

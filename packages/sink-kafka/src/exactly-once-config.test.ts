@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigErrors, corePlugins, PluginRegistry } from '@plumline/core';
 import { resolvePipeline } from '@plumline/core/host';
 import { kafkaSink } from './kafka-sink.js';
-import { kafkaStatePlugin } from './kafka-state-store.js';
+import { kafkaStatePlugin } from '@plumline/kafka-client';
 
 const registry = new PluginRegistry([...corePlugins, kafkaSink, kafkaStatePlugin]);
 

@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
 import { kafkaSink } from './kafka-sink.js';
-import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
+import { KafkaStateStore, kafkaStateConfigSchema } from '@plumline/kafka-client';
 
 /**
  * The sink and the state store against every Kafka line we support: the newest (the main

@@ -1,16 +1,9 @@
 import { duration, z } from '@plumline/core';
 import { templateParts, templateProblems, TEMPLATE_ISSUE } from '@plumline/core/util';
-import { kafkaConnectionShape } from './kafka-connection.js';
-import { kafkaDriverSchema } from './producer-driver.js';
-import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
+import { encodingProblems, isValidTopicName, kafkaConnectionShape, kafkaDriverSchema, registryConnectionShape } from '@plumline/kafka-client/support';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;
-
-/** What Kafka takes as a topic name: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
-export function isValidTopicName(name: string): boolean {
-  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
-}
 
 /**
  * Why no event can give `template` a topic name Kafka takes, or undefined: a fixed name must be

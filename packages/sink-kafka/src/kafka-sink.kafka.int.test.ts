@@ -7,10 +7,10 @@ import { CallGenerator } from '@plumline/core/sources';
 import { arraySource, memorySink } from '@plumline/core/testing';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { kafkaSink } from './kafka-sink.js';
-import { kafkaStatePlugin } from './kafka-state-store.js';
-import { RegistryEmulator } from './schema-registry/registry-emulator.js';
-import { fromAvroRecord } from './schema-registry/event-schemas.js';
-import { kafkaDriversToTest } from './testing.js';
+import { kafkaStatePlugin } from '@plumline/kafka-client';
+import { RegistryEmulator } from '@plumline/kafka-client/emulator';
+import { fromAvroRecord } from '@plumline/kafka-client/support';
+import { kafkaDriversToTest } from '@plumline/kafka-client/testing';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-consumer', brokers, logLevel: kafkajs.logLevel.NOTHING });

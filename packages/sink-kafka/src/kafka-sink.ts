@@ -1,14 +1,26 @@
-import { unreachable } from './check-topics.js';
 import { ConfigError, defineSink, EVENT_SCHEMA_VERSION, eventJsonLine, PipelineError, unwritableAsJson, type AtomicProblem, type AtomicStateStore, type AtomicTarget, type CallEvent, type ComponentContext, type DeadLetter, type Sink, type SinkBatch } from '@plumline/core';
 import { compileStrictTemplate, compileTemplate } from '@plumline/core/util';
-import kafkajs from './kafkajs-client.js';
-import { isValidTopicName, kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
-import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
-import { registerCodecs } from './codecs.js';
-import { createTopicsRacing } from './create-topics.js';
-import { aclHint, permanentTopicErrorType, permanentType, refusedInTransaction, UNSEEN_TOPIC_HINT } from './kafka-errors.js';
-import { createProducer, DEFAULT_KAFKA_DRIVER, type KafkaAtomicHandle, type KafkaProducer, type TopicMessages } from './producer-driver.js';
-import { RegistryEncoder } from './schema-registry/registry-encoder.js';
+import {
+  aclHint,
+  createProducer,
+  createTopicsRacing,
+  DEFAULT_KAFKA_DRIVER,
+  isValidTopicName,
+  kafkaClientConfig,
+  kafkaConnectionProblems,
+  kafkajs,
+  permanentTopicErrorType,
+  permanentType,
+  refusedInTransaction,
+  registerCodecs,
+  unreachable,
+  UNSEEN_TOPIC_HINT,
+  type KafkaAtomicHandle,
+  type KafkaProducer,
+  type TopicMessages,
+} from '@plumline/kafka-client/support';
+import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
+import { RegistryEncoder } from './registry-encoder.js';
 
 registerCodecs();
 

@@ -1,8 +1,6 @@
 import { PipelineError, type CallEvent } from '@plumline/core';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { KafkaSinkConfig } from '../kafka-sink-config.js';
-import { registryClient } from './registry-config.js';
-import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, toAvroRecord } from './event-schemas.js';
+import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, registryClient, toAvroRecord, type RegistryClient } from '@plumline/kafka-client/support';
+import type { KafkaSinkConfig } from './kafka-sink-config.js';
 
 type RegistryConfig = NonNullable<KafkaSinkConfig['schema_registry']>;
 interface Prepared {
@@ -25,7 +23,7 @@ function wireHeader(id: number): Buffer {
  */
 export class RegistryEncoder {
   /** The client library (avsc, ajv, protobufjs: ≈ 18 MB) loads only when a registry encoding is used. */
-  private connecting: Promise<{ registry: SchemaRegistry; lib: typeof import('@kafkajs/confluent-schema-registry') }> | undefined;
+  private connecting: Promise<RegistryClient> | undefined;
   private readonly bySubject = new Map<string, Promise<Prepared>>();
   private readonly ready = new Map<string, Prepared>();
 

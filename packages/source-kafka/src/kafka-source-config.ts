@@ -1,7 +1,5 @@
 import { duration, z } from '@plumline/core';
-import { kafkaConnectionShape } from './kafka-connection.js';
-import { isValidTopicName } from './kafka-sink-config.js';
-import { encodingProblems, registryConnectionShape } from './schema-registry/registry-config.js';
+import { encodingProblems, isValidTopicName, kafkaConnectionShape, registryConnectionShape } from '@plumline/kafka-client/support';
 
 /** Largest page the source hands the pipeline: records of one partition, in offset order. */
 export const DEFAULT_MAX_BATCH_EVENTS = 1_000;

@@ -4,8 +4,8 @@ import { corePlugins, createLogger, createPipeline, defineSink, MemoryStateStore
 import { memorySink } from '@plumline/core/testing';
 import { kafkaSource } from './kafka-source.js';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { RegistryEmulator } from './schema-registry/registry-emulator.js';
-import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, toAvroRecord } from './schema-registry/event-schemas.js';
+import { RegistryEmulator } from '@plumline/kafka-client/emulator';
+import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, toAvroRecord } from '@plumline/kafka-client/support';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-producer', brokers, logLevel: kafkajs.logLevel.NOTHING });

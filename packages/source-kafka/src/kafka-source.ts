@@ -1,15 +1,9 @@
 import { defineSource, PipelineError, z, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import kafkajs from './kafkajs-client.js';
-import { assertReadCommittedFilter } from './read-committed-filter.js';
-import { checkTopics, connectOrFail } from './check-topics.js';
+import { aclHint, assertReadCommittedFilter, checkTopics, connectOrFail, endOffsets, isRoutine, kafkaClientConfig, kafkaConnectionProblems, kafkajs, LoggedRefusals, PartitionTaskMembership } from '@plumline/kafka-client/support';
 import { ChunkQueue } from './chunk-queue.js';
-import { kafkaClientConfig, kafkaConnectionProblems } from './kafka-connection.js';
-import { aclHint, LoggedRefusals } from './kafka-errors.js';
-import { isRoutine } from './kafka-log.js';
-import { PartitionTaskMembership, sourceTaskGroup } from './partition-task-membership.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
-import { endOffsets } from './read-committed-to-end.js';
 import { RecordDecoder } from './record-decoder.js';
+import { sourceTaskGroup } from './source-task-group.js';
 import { staticPartitionAssigner } from './static-partition-assigner.js';
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, inject, it } from 'vitest';
 import { corePlugins, createLogger, createPipeline, PluginRegistry, type CallEvent } from '@plumline/core';
 import { memorySink } from '@plumline/core/testing';
-import { KafkaStateStore, kafkaStateConfigSchema } from './kafka-state-store.js';
+import { KafkaStateStore, kafkaStateConfigSchema } from '@plumline/kafka-client';
 import { kafkaSource } from './kafka-source.js';
-import kafkajs from './kafkajs-client.js';
+import { kafkajs } from '@plumline/kafka-client/support';
 
 const brokers = inject('kafkaBrokers');
 const logger = createLogger({ level: 'silent' });

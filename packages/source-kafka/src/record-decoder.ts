@@ -1,10 +1,7 @@
 import { PipelineError, type CallEvent, type DeadLetter } from '@plumline/core';
 import { eventShapeProblem } from '@plumline/core/util';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type kafkajs from 'kafkajs';
+import { fromAvroRecord, registryClient, type kafkajs, type RegistryClient } from '@plumline/kafka-client/support';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
-import { fromAvroRecord } from './schema-registry/event-schemas.js';
-import { registryClient } from './schema-registry/registry-config.js';
 
 /** Where a record sits, for dead letters and messages. */
 export interface RecordLocation {
@@ -42,7 +39,7 @@ function checked(at: RecordLocation, m: kafkajs.KafkaMessage, value: unknown): D
  * be reached is an error (retried by kafkajs's consumer restart, never a dead letter).
  */
 export class RecordDecoder {
-  private registry: Promise<SchemaRegistry> | undefined;
+  private registry: Promise<RegistryClient['registry']> | undefined;
 
   constructor(private readonly c: Pick<KafkaSourceConfig, 'encoding' | 'schema_registry' | 'client_id'>) {}
 
@@ -86,7 +83,7 @@ export class RecordDecoder {
     return this.c.encoding === 'avro' ? fromAvroRecord(decoded as Record<string, unknown>) : decoded;
   }
 
-  private client(): Promise<SchemaRegistry> {
+  private client(): Promise<RegistryClient['registry']> {
     return (this.registry ??= registryClient(this.c.schema_registry!, this.c.client_id).then((c) => c.registry));
   }
 }

@@ -1,4 +1,4 @@
-import kafkajs from './kafkajs-client.js';
+import { kafkajs } from '@plumline/kafka-client/support';
 
 const { AssignerProtocol } = kafkajs;
 

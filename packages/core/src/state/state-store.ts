@@ -3,7 +3,7 @@ import type { JsonValue } from '../util/json.js';
 /**
  * Where checkpoints and operator state live. The runtime opens it before any component is
  * created and closes it after the last commit. Implementations: `directory` (embedded
- * default, in core) and `kafka` (in @plumline/kafka).
+ * default, in core) and `kafka` (in @plumline/kafka-client).
  */
 export interface StateStore {
   /** Where the state is, for messages (a file, a topic): what an operator restores or moves. */

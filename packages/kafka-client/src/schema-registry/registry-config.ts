@@ -24,8 +24,14 @@ export function encodingProblems(c: { encoding: string; schema_registry?: Regist
   return problems;
 }
 
+/** A connected registry and its library, as {@link registryClient} gives them. */
+export interface RegistryClient {
+  registry: SchemaRegistry;
+  lib: typeof import('@kafkajs/confluent-schema-registry');
+}
+
 /** A registry client; the library (avsc, ajv, protobufjs: ≈ 18 MB) loads only when a registry encoding is used. */
-export async function registryClient(c: RegistryConnection, clientId: string): Promise<{ registry: SchemaRegistry; lib: typeof import('@kafkajs/confluent-schema-registry') }> {
+export async function registryClient(c: RegistryConnection, clientId: string): Promise<RegistryClient> {
   const lib = await import('@kafkajs/confluent-schema-registry');
   const auth = c.username !== undefined ? { username: c.username, password: c.password ?? '' } : undefined;
   return { lib, registry: new lib.SchemaRegistry({ host: c.url, clientId, auth, retry: { retries: 2 } }) };

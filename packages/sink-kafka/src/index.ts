@@ -1,0 +1,2 @@
+export { kafkaSink, KafkaSink } from './kafka-sink.js';
+export { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
