@@ -1,7 +1,5 @@
-import kafkajs from './kafkajs-client.js';
+import type kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
-
-const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /** The shape kafkajs expects of a codec factory. */
 type Codec = () => { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
@@ -53,8 +51,13 @@ const ZstdCodec: Codec = () => ({
 
 let registered = false;
 
-/** Registers the snappy, lz4 and zstd codecs with kafkajs, process-wide (kafkajs ships only gzip). */
-export function registerCodecs(): void {
+/**
+ * Registers the snappy, lz4 and zstd codecs with kafkajs, process-wide (kafkajs ships only gzip).
+ * kafkajs-client.ts does it as it loads kafkajs (it passes the module in, as this module may not
+ * load kafkajs before the read_committed filter is installed), so that whatever reads or writes
+ * through this package (the source, the sink, the state store) has them, whichever was loaded.
+ */
+export function registerCodecs({ CompressionCodecs, CompressionTypes }: Pick<typeof kafkajs, 'CompressionCodecs' | 'CompressionTypes'>): void {
   if (registered) return;
   registered = true;
   CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;

@@ -11,7 +11,6 @@ export { default as kafkajs } from './kafkajs-client.js';
 export { assertReadCommittedFilter } from './read-committed-filter.js';
 export { checkTopics, connectOrFail, isValidTopicName, unreachable } from './check-topics.js';
 export { kafkaClientConfig, kafkaConnectionProblems, kafkaConnectionShape, type KafkaConnection } from './kafka-connection.js';
-export { registerCodecs } from './codecs.js';
 export { createTopicsRacing } from './create-topics.js';
 export { aclHint, isFenced, LoggedRefusals, permanentTopicErrorType, permanentType, refusedInTransaction, UNSEEN_TOPIC_HINT } from './kafka-errors.js';
 export { isRoutine } from './kafka-log.js';

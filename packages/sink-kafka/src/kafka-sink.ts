@@ -12,7 +12,6 @@ import {
   permanentTopicErrorType,
   permanentType,
   refusedInTransaction,
-  registerCodecs,
   unreachable,
   UNSEEN_TOPIC_HINT,
   type KafkaAtomicHandle,
@@ -21,8 +20,6 @@ import {
 } from '@plumline/kafka-client/support';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { RegistryEncoder } from './registry-encoder.js';
-
-registerCodecs();
 
 const { Kafka } = kafkajs;
 type Admin = kafkajs.Admin;
