@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 
 const CODE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
-const PACKAGES = ['core', 'sink-file', 'kafka', 'source-plum', 'source-iplum', 'source-http', 'operators', 'cli'];
+const PACKAGES = ['core', 'sink-file', 'kafka-client', 'sink-kafka', 'source-kafka', 'source-plum', 'source-iplum', 'source-http', 'operators', 'cli'];
 /** What each error class does when its call site says nothing about retrying. */
 const CLASS_RETRIABLE = { ConfigError: false, ConfigErrors: false, PluginError: false, StateError: true, PipelineError: false, PlumLineError: false };
 
