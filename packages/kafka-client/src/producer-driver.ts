@@ -7,6 +7,7 @@ import type { KafkaConnection } from './kafka-connection.js';
 export const KAFKA_DRIVERS = ['kafkajs', 'confluent'] as const;
 /** The client library that drives a component's producer: kafkajs, or confluent (librdkafka through @confluentinc/kafka-javascript). */
 export type KafkaDriver = (typeof KAFKA_DRIVERS)[number];
+/** The driver a component uses when its config names none. */
 export const DEFAULT_KAFKA_DRIVER: KafkaDriver = 'kafkajs';
 /** The package of the `confluent` driver: an optional dependency with a native build. */
 export const CONFLUENT_PACKAGE = '@confluentinc/kafka-javascript';

@@ -1,6 +1,7 @@
 import { duration, z } from '@plumline/core';
 import { templateParts, templateProblems, TEMPLATE_ISSUE } from '@plumline/core/util';
-import { encodingProblems, isValidTopicName, kafkaConnectionShape, kafkaDriverSchema, registryConnectionShape } from '@plumline/kafka-client/support';
+import { kafkaConnectionShape } from '@plumline/kafka-client';
+import { encodingProblems, isValidTopicName, kafkaDriverSchema, registryConnectionShape } from '@plumline/kafka-client/support';
 
 export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 export const DEFAULT_MAX_IN_FLIGHT = 5;

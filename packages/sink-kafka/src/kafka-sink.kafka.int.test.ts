@@ -7,9 +7,8 @@ import { CallGenerator } from '@plumline/core/sources';
 import { arraySource, memorySink } from '@plumline/core/testing';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { kafkaSink } from './kafka-sink.js';
-import { kafkaStatePlugin } from '@plumline/kafka-client';
 import { RegistryEmulator } from '@plumline/kafka-client/emulator';
-import { fromAvroRecord } from '@plumline/kafka-client/support';
+import { fromAvroRecord, kafkaStatePlugin } from '@plumline/kafka-client';
 import { kafkaDriversToTest } from '@plumline/kafka-client/testing';
 
 const brokers = inject('kafkaBrokers');

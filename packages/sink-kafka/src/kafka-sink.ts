@@ -6,7 +6,6 @@ import {
   createTopicsRacing,
   DEFAULT_KAFKA_DRIVER,
   isValidTopicName,
-  kafkaClientConfig,
   kafkaConnectionProblems,
   kafkajs,
   permanentTopicErrorType,
@@ -18,6 +17,7 @@ import {
   type KafkaProducer,
   type TopicMessages,
 } from '@plumline/kafka-client/support';
+import { kafkaClientConfig } from '@plumline/kafka-client';
 import { kafkaSinkConfigSchema, type KafkaSinkConfig } from './kafka-sink-config.js';
 import { RegistryEncoder } from './registry-encoder.js';
 

@@ -1,5 +1,6 @@
 import { PipelineError, type CallEvent } from '@plumline/core';
-import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, registryClient, toAvroRecord, type RegistryClient } from '@plumline/kafka-client/support';
+import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, EVENT_RECORD_NAME, toAvroRecord } from '@plumline/kafka-client';
+import { registryClient, type RegistryClient } from '@plumline/kafka-client/support';
 import type { KafkaSinkConfig } from './kafka-sink-config.js';
 
 type RegistryConfig = NonNullable<KafkaSinkConfig['schema_registry']>;

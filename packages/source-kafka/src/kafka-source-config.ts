@@ -1,5 +1,6 @@
 import { duration, z } from '@plumline/core';
-import { encodingProblems, isValidTopicName, kafkaConnectionShape, registryConnectionShape } from '@plumline/kafka-client/support';
+import { kafkaConnectionShape } from '@plumline/kafka-client';
+import { encodingProblems, isValidTopicName, registryConnectionShape } from '@plumline/kafka-client/support';
 
 /** Largest page the source hands the pipeline: records of one partition, in offset order. */
 export const DEFAULT_MAX_BATCH_EVENTS = 1_000;

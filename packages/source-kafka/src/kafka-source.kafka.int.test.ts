@@ -5,7 +5,7 @@ import { memorySink } from '@plumline/core/testing';
 import { kafkaSource } from './kafka-source.js';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { RegistryEmulator } from '@plumline/kafka-client/emulator';
-import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, toAvroRecord } from '@plumline/kafka-client/support';
+import { EVENT_AVRO_SCHEMA, EVENT_JSON_SCHEMA, toAvroRecord } from '@plumline/kafka-client';
 
 const brokers = inject('kafkaBrokers');
 const kafka = new kafkajs.Kafka({ clientId: 'test-producer', brokers, logLevel: kafkajs.logLevel.NOTHING });

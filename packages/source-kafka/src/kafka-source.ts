@@ -1,5 +1,6 @@
 import { defineSource, PipelineError, z, type CallEvent, type ComponentContext, type DeadLetter, type Source, type SourcePage } from '@plumline/core';
-import { aclHint, assertReadCommittedFilter, checkTopics, connectOrFail, endOffsets, isRoutine, kafkaClientConfig, kafkaConnectionProblems, kafkajs, LoggedRefusals, PartitionTaskMembership } from '@plumline/kafka-client/support';
+import { kafkaClientConfig } from '@plumline/kafka-client';
+import { aclHint, assertReadCommittedFilter, checkTopics, connectOrFail, endOffsets, isRoutine, kafkaConnectionProblems, kafkajs, LoggedRefusals, PartitionTaskMembership } from '@plumline/kafka-client/support';
 import { ChunkQueue } from './chunk-queue.js';
 import { kafkaSourceConfigSchema, type KafkaSourceConfig } from './kafka-source-config.js';
 import { RecordDecoder } from './record-decoder.js';

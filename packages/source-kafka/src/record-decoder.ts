@@ -1,6 +1,7 @@
 import { PipelineError, type CallEvent, type DeadLetter } from '@plumline/core';
 import { eventShapeProblem } from '@plumline/core/util';
-import { fromAvroRecord, registryClient, type kafkajs, type RegistryClient } from '@plumline/kafka-client/support';
+import { fromAvroRecord } from '@plumline/kafka-client';
+import { registryClient, type kafkajs, type RegistryClient } from '@plumline/kafka-client/support';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
 
 /** Where a record sits, for dead letters and messages. */
