@@ -1,5 +1,5 @@
 // Kafka's error names, without librdkafka's ERR_ prefix (its own errors keep one underscore: _FENCED).
-// Every list of error names the Kafka package reads is here: fenced, not authorized, permanent.
+// Every list of error names the Kafka packages (client, source, sink) read is here: fenced, not authorized, permanent.
 
 /** Being fenced: a newer producer with our transactional id took over. No retry changes it. */
 const FENCED = ['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', '_FENCED'];

@@ -7,7 +7,7 @@ export type EndOffsets = Map<number, { low: number; high: number }>;
 /**
  * The offsets the admin client lists for each partition of `topic`. kafkajs asks for them
  * read_committed: `high` is the last stable offset, short of records after a transaction still
- * open. The one place the Kafka package asks for a topic's ends (the source's stop_at_end, the
+ * open. The one place the Kafka packages ask for a topic's ends (the source's stop_at_end, the
  * state store's claim and load).
  */
 export async function endOffsets(admin: kafkajs.Admin, topic: string): Promise<EndOffsets> {
