@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createPipeline } from '@plumline/core';
 import { CallGenerator } from '@plumline/core/sources';
-import { kafkaDriversToTest } from '@plumline/kafka/testing';
+import { kafkaDriversToTest } from '@plumline/kafka-client/testing';
 import { builtinRegistry } from './registry.js';
 import { KafkaFaultProxy } from './test-support/kafka-fault-proxy.js';
 import { ownBroker } from './test-support/own-broker.js';
