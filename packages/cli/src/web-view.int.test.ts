@@ -56,7 +56,7 @@ transforms:
 sinks:
   hook: { use: ${JSON.stringify(join(root, 'examples/webhook-sink/dist/index.js'))}, type: webhook, inputs: [unique], url: "${hookUrl}", max_retries: 100 }
   errors: { type: file, inputs: [long_names], path: "out/{{attributes.name}}.ndjson" }
-  rejects: { type: file, inputs: [dead_letter], path: out/dead-letters.ndjson }
+  rejects: { type: file, inputs: [dead_letter], path: rejects/dead-letters.ndjson }
 `,
     );
     cli = startCli(['run', 'p.yaml', '--http', '127.0.0.1:0'], work.dir);
