@@ -156,7 +156,7 @@ export class FileSink implements Sink {
     }
     // What the folded records covered: only committed writes (the others are read again).
     const committedWrites = loaded.records.filter((r) => 'b' in r && isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
-    await this.index.rewrite(records, coveredSeqs(committedWrites));
+    await this.index.rewrite(records, coveredSeqs(committedWrites), {}, false, coveredSeqs(committedWrites));
     this.indexRecords = records;
     // The head names the rewritten index and the checkpoints as they are (the last run's final
     // commit may have taken them past what its head noted).
@@ -615,7 +615,9 @@ export class FileSink implements Sink {
     }
     const records: SinkRecord[] = [...[...base].map(([file, b]): SinkRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
     // The header keeps the batches the records before this rewrite covered: a restart can still tell a lost record.
-    await this.index.rewrite(records, coveredSeqs(this.indexRecords));
+    // Committed writes, folded or not: the checkpoints reach them now, and must at any later start.
+    const committedWrites = this.indexRecords.filter((r) => 'b' in r && this.ctx.isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
+    await this.index.rewrite(records, coveredSeqs(this.indexRecords), {}, false, coveredSeqs(committedWrites));
     this.indexRecords = records;
     for (const file of this.known) {
       if (base.has(file)) continue;
