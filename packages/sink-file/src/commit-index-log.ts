@@ -81,8 +81,6 @@ export class CommitIndexLog {
     if (head) this.checkHead(head, decoded, body);
     if (head && this.state.previousRunClosedCleanly) this.checkHeadCommitted(head, isCommitted);
     if (this.state.previousRunClosedCleanly) this.checkLandedCommitted(first.h.k ?? [], isCommitted);
-    // After a kill too: what a rewrite folded was committed before the rewrite, whatever came after.
-    this.checkFoldedCommitted(first.h.f ?? [], isCommitted);
     // (A torn last record the head restored counts as the one it names.)
     const restored = head !== undefined && head.n === lastN + 1 && decoded.torn !== undefined;
     if (this.state.previousRunClosedCleanly && first.h.closed && head?.n !== lastN && !restored) {
@@ -118,25 +116,6 @@ export class CommitIndexLog {
     for (const [source, seq] of landed) {
       if (isCommitted([{ source, seq }])) continue;
       throw this.rolledBack(`the commit index ${this.fileName(this.key, 'log')} records that the checkpoint commit of batch ${seq} of source ${source} landed before the last run closed, but its checkpoints do not reach that batch`);
-    }
-  }
-
-  /**
-   * The header names the last committed write a rewrite of the index folded (at the start of a
-   * run, or a compaction): the checkpoints reached it before the rewrite. If they do not now,
-   * state.log is older than the index — a backup that copied state.log, then (after a restart or
-   * a compaction) the index and the output. Recovery would keep the folded output and the source
-   * would read its events again: refused, whether the last run closed cleanly or not.
-   */
-  private checkFoldedCommitted(folded: readonly [string, number][], isCommitted: (p: readonly BatchPosition[]) => boolean): void {
-    for (const [source, seq] of folded) {
-      if (isCommitted([{ source, seq }])) continue;
-      const where = this.state.location ?? "the pipeline's state store";
-      throw new StateError(
-        'STATE_CORRUPT',
-        `file sink ${this.sinkId}: ${where} is older than its commit index ${this.fileName(this.key, 'log')}: the index counts output of batch ${seq} of source ${source} as committed (it was, when the index was last rewritten: at the start of a run or a compaction), but the checkpoints do not reach that batch. state.log was restored from a copy taken before that rewrite — a backup whose copies span a restart of the pipeline (or an index compaction) — and its events would be read and written again. Nothing was removed from the output. Restore state.log, the other logs and the output from one backup taken within one run (docs/operations.md), or put back the state.log this pipeline wrote last; to start this pipeline's output over, move its output files and its whole state directory (pipelines/<id>/ under state.path) aside`,
-        { retriable: false, fields: { component: this.sinkId, stateFile: where, index: this.fileName(this.key, 'log') } },
-      );
     }
   }
 
@@ -209,15 +188,13 @@ export class CommitIndexLog {
    * Replaces the index by the header (its covered seqs raised to `seqs`, the commits seen landed
    * to `landed`, marked `closed` when `closing`: the head is stored right after) and `records`.
    */
-  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>, landed: Readonly<Record<string, number>> = {}, closing = false, folded: ReadonlyMap<string, number> = new Map()): Promise<void> {
+  async rewrite(records: readonly SinkRecord[], seqs: ReadonlyMap<string, number>, landed: Readonly<Record<string, number>> = {}, closing = false): Promise<void> {
     const p = coveredSeqs([{ h: this.header }]);
     for (const [source, seq] of seqs) if (seq > (p.get(source) ?? 0)) p.set(source, seq);
     const k = new Map(this.header.k ?? []);
     for (const [source, seq] of Object.entries(landed)) if (seq > (k.get(source) ?? 0)) k.set(source, seq);
-    const f = new Map(this.header.f ?? []);
-    for (const [source, seq] of folded) if (seq > (f.get(source) ?? 0)) f.set(source, seq);
     const { closed: _closed, ...header } = this.header;
-    this.header = { ...header, p: [...p], ...(k.size ? { k: [...k] } : {}), ...(f.size ? { f: [...f] } : {}), ...(closing ? { closed: true as const } : {}) };
+    this.header = { ...header, p: [...p], ...(k.size ? { k: [...k] } : {}), ...(closing ? { closed: true as const } : {}) };
     const { text, last } = this.encode([{ h: this.header }, ...records]);
     await this.state.rewriteLog(this.key, Buffer.from(text));
     this.last = last;

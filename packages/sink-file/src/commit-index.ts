@@ -33,13 +33,6 @@ export interface IndexHeader {
    */
   k?: [string, number][];
   /**
-   * Per source, the highest batch seq of a write that was committed when a rewrite (the start of
-   * a run, a compaction) folded the index: the output it covers is committed output, so the
-   * checkpoints in the state store never fall behind it — unless state.log is older than this
-   * index (a backup whose copies span a restart or a compaction). Absent in indexes written before it.
-   */
-  f?: [string, number][];
-  /**
    * Set by the rewrite at a clean close, after which the sink stores its head naming this
    * rewrite's last record; any later rewrite drops it. While set, a head in state.log that names
    * another record (or none) means state.log lost that last write: it was rolled back.

@@ -156,7 +156,7 @@ export class FileSink implements Sink {
     }
     // What the folded records covered: only committed writes (the others are read again).
     const committedWrites = loaded.records.filter((r) => 'b' in r && isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
-    await this.index.rewrite(records, coveredSeqs(committedWrites), {}, false, coveredSeqs(committedWrites));
+    await this.index.rewrite(records, coveredSeqs(committedWrites));
     this.indexRecords = records;
     // The head names the rewritten index and the checkpoints as they are (the last run's final
     // commit may have taken them past what its head noted).
@@ -615,9 +615,7 @@ export class FileSink implements Sink {
     }
     const records: SinkRecord[] = [...[...base].map(([file, b]): SinkRecord => ({ o: [file, b.len, b.path, b.part] })), ...kept];
     // The header keeps the batches the records before this rewrite covered: a restart can still tell a lost record.
-    // Committed writes, folded or not: the checkpoints reach them now, and must at any later start.
-    const committedWrites = this.indexRecords.filter((r) => 'b' in r && this.ctx.isCommitted(r.p.map(([source, seq]) => ({ source, seq }))));
-    await this.index.rewrite(records, coveredSeqs(this.indexRecords), {}, false, coveredSeqs(committedWrites));
+    await this.index.rewrite(records, coveredSeqs(this.indexRecords));
     this.indexRecords = records;
     for (const file of this.known) {
       if (base.has(file)) continue;
