@@ -151,13 +151,6 @@ export class CheckedLog {
     private readonly logger: Logger,
     /** Exactly-once: writes are staged on batches; no head is kept. */
     private readonly atomic = false,
-    /**
-     * A torn last block is repaired only when the last run did not close the state cleanly (a
-     * kill): after a clean close every block was whole, so one that is not is damage. For logs
-     * whose head does not cover every append (the callback write-ahead log stores it at its
-     * rewrites and at close, not per commit): there a torn tail may be a cut into kept entries.
-     */
-    private readonly tornOnlyAfterCrash = false,
   ) {
     this.headKey = `${key}.head`;
   }
@@ -217,13 +210,7 @@ export class CheckedLog {
 
   /** Drops a torn last block by rewriting the log as its good blocks (the next generation, with its head). */
   private async repairTorn(data: Buffer, decoded: DecodedFrames): Promise<LoadedLog> {
-    const closedCleanly = this.state.previousRunClosedCleanly === true;
-    if (closedCleanly && this.tornOnlyAfterCrash) {
-      throw this.corrupt(`its last block is not whole (at byte ${decoded.problem?.offset ?? decoded.goodBytes}: ${decoded.problem?.reason ?? 'missing'}), but the last run closed the state cleanly (no LOCK left), when every block was whole: the log was cut or written to since, not cut short by a kill`);
-    }
-    // After a clean close the bytes past the committed ones were not written by that run (it closed with whole blocks): said as it is.
-    const why = closedCleanly ? 'not whole although the last run closed the state cleanly: bytes past what was committed, written to the log after that run stopped; dropped (none were committed)' : 'cut short when the process writing it was killed';
-    this.logger.warn({ file: this.fileName, keptBytes: decoded.goodBytes, droppedBytes: data.length - decoded.goodBytes, reason: decoded.problem?.reason }, `state: removed the last block of a log, ${why}`);
+    this.logger.warn({ file: this.fileName, keptBytes: decoded.goodBytes, droppedBytes: data.length - decoded.goodBytes, reason: decoded.problem?.reason }, 'state: removed the last block of a log, cut short when the process writing it was killed');
     await this.rewrite(decoded.payloads);
     await this.forgetHeadIfAtomic();
     return { format: 'checked', payloads: decoded.payloads };

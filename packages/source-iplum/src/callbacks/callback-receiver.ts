@@ -229,7 +229,7 @@ class CallbackReceiver {
         s.closeIdleConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
-      await this.wal.close();
+      await this.wal.flush();
     })());
   }
 }

@@ -23,8 +23,7 @@ interface Waiting {
  * up — a damaged entry with entries after it, entries missing, a log shorter than when it was last
  * rewritten — stops the start with STATE_CORRUPT naming the file: each entry was answered 2xx, so
  * dropping one loses a callback for good. Only a torn last entry (an append cut short by a kill,
- * never answered 2xx) is dropped, and only after a kill: the head stored at close covers every
- * entry, and after a clean stop any damage is STATE_CORRUPT.
+ * never answered 2xx) is dropped.
  */
 export class CallbackWal {
   private nextSeq = 1;
@@ -36,9 +35,7 @@ export class CallbackWal {
   private readonly log: CheckedLog;
 
   constructor(state: ComponentState, componentId: string, logger: Logger) {
-    // A torn last entry is repaired only after a kill: the head covers appends only at rewrites
-    // and at close, so after a clean stop a torn tail is a cut into entries answered 2xx.
-    this.log = new CheckedLog(state, WAL_KEY, componentId, logger, false, true);
+    this.log = new CheckedLog(state, WAL_KEY, componentId, logger);
   }
 
   /** Reads the log; returns the entries after `committedSeq` (to replay) and prepares to append after the last one. */
@@ -150,15 +147,6 @@ export class CallbackWal {
 
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
-  }
-
-  /**
-   * Writes pending, then the log's head covering every entry: after a clean stop a log shorter
-   * than that (entries cut at their ends, which reads as a whole log) is refused at the next start.
-   */
-  async close(): Promise<void> {
-    await this.flush();
-    await this.log.storeHead();
   }
 }
 
