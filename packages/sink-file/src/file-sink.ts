@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, truncate, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ConfigError, defineSink, eventJsonLine, isPlumlineError, PipelineError, StateError, unwritableAsJson, type BatchPosition, type CallEvent, type DeadLetter, type Sink, type SinkBatch, type SinkContext, type SinkWriteResult, type Timer } from '@plumline/core';
@@ -7,7 +7,7 @@ import { coveredSeqs, planRecovery, type FileRecovery, type IndexRecord, type Si
 import { CommitIndexLog } from './commit-index-log.js';
 import { DEFAULT_INDEX_COMPACT_RECORDS, fileSinkConfigSchema, type FileSinkConfig } from './file-sink-config.js';
 import { movedOutput } from './output-location.js';
-import { pathsCanMeet, renderedPathAtoms, renderedPathPatterns } from './path-overlap.js';
+import { pathsCanMeet, renderedPathPatterns } from './path-overlap.js';
 import { claimOutput, fixedPathInUse, type OutputClaim } from './output-owner.js';
 import { compilePathTemplate, renderedPathProblem } from './path-template.js';
 import { claimedByAnother, claimTemplateDir, foreignClaimOn, forgetAllRenderedFiles, forgetRenderedFiles, noteRenderedFile, templateDir, templateDirInUse, type TemplateClaim } from './template-owner.js';
@@ -251,40 +251,15 @@ export class FileSink implements Sink {
     throw claimedByAnother(this.ctx.id, this.ctx.pipelineId, file, other, { after: `Recovery would have cut ${bytes} bytes past what this sink committed there; nothing was cut` });
   }
 
-  /**
-   * No index at all: fine for a new sink, not for one whose claim (a fixed path's owner file, or
-   * its template directory's) says it wrote output there in an earlier run. The index was deleted
-   * or not restored, or the pipeline now runs with another state directory (state.path changed):
-   * appending would repeat what is there, and a later run with the other state would cut this one's bytes.
-   */
+  /** No index at all: fine for a new sink, not for one whose owner file says it wrote the output there. */
   private async checkIndexNotLost(): Promise<void> {
-    const claim = this.output ?? this.templateClaim;
-    if (!claim?.ownedBefore) return;
-    const file = this.output ? ((await sizeOf(this.output.file)) > 0 ? this.output.file : undefined) : await this.firstRenderedFile(this.templateClaim!.dir);
-    if (file === undefined) return;
-    const what = this.output ? `${file} has no commit index, but ${claim.ownerFile} says this sink wrote it` : `${file} (under ${this.templateClaim!.dir}, path "${this.config.path}") has no commit index, but ${claim.ownerFile} says this sink rendered files there`;
+    const claim = this.output;
+    if (!claim?.ownedBefore || (await sizeOf(claim.file)) <= 0) return;
     throw new StateError(
       'STATE_CORRUPT',
-      `file sink ${this.ctx.id}: ${what}: its index (${this.index.key}) and head were deleted or not restored, or the pipeline now runs with another state directory (state.path changed?). Nothing was removed. Run it with the state that wrote the output, or restore state and output together from one backup (docs/operations.md); to keep the output as it is and append to it, delete ${claim.ownerFile}`,
-      { retriable: false, fields: { component: this.ctx.id, file, index: this.index.key } },
+      `file sink ${this.ctx.id}: ${claim.file} has no commit index, but ${claim.ownerFile} says this sink wrote it: its index (${this.index.key}) and head were deleted or not restored. Nothing was removed. Restore state and output together from one backup (docs/operations.md); to keep the file as it is and append to it, delete ${claim.ownerFile}`,
+      { retriable: false, fields: { component: this.ctx.id, file: claim.file, index: this.index.key } },
     );
-  }
-
-  /**
-   * A non-empty file under `dir` this sink's template (with its rotation parts) can render, or
-   * undefined. Lists the tree once, at start only, and only when the index is missing.
-   */
-  private async firstRenderedFile(dir: string): Promise<string | undefined> {
-    const patterns = renderedPathPatterns(this.config.path, this.config.gzip, this.config.rotate !== undefined);
-    const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
-    for (const name of names.sort()) {
-      const file = join(dir, name);
-      if (name.split(sep).some((c) => c.startsWith('.')) || (await sizeOf(file)) <= 0) continue;
-      // A name holding template syntax is not read as a pattern: taken as one this sink may have written.
-      const literal = /\{\{|%/.test(file) ? undefined : renderedPathAtoms(file, false);
-      if (!literal || patterns.some((p) => pathsCanMeet(literal, p))) return file;
-    }
-    return undefined;
   }
 
   /** A file this sink may have written: a part of its fixed path, or under the fixed directory its template starts with. */

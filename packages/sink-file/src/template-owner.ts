@@ -27,8 +27,6 @@ export interface ForeignClaim {
 export interface TemplateClaim {
   readonly dir: string;
   readonly ownerFile: string;
-  /** The claim named this sink already: it rendered files there in an earlier run (with some state). */
-  readonly ownedBefore: boolean;
   /** Clears the running process from the claim (the claim stays). Idempotent. */
   release(): Promise<void>;
 }
@@ -222,7 +220,7 @@ export async function claimTemplateDir(template: string, pipeline: string, sink:
       // The claim stays with our process noted: a later start of this pipeline sees it is not alive.
     }
   };
-  return { dir, ownerFile: path, ownedBefore: own?.sinks[sink] !== undefined, release };
+  return { dir, ownerFile: path, release };
 }
 
 /**
