@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { link, open, readFile, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { PipelineError } from '@plumline/core';
 import { fsyncDir, writeFileAtomic } from '@plumline/core/util';
@@ -31,18 +32,25 @@ export async function writeOwnerFile(path: string, value: object): Promise<void>
 
 /** Creates the owner file unless one appeared meanwhile (a sink starting at the same moment): false then. */
 export async function createOwnerFile(path: string, value: object): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(path, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
+  // Written whole to a file of its own, then linked into place: link() fails if the name exists
+  // (the exclusive create) and the name never shows an empty or half-written file. Opening the
+  // name with 'wx' and writing after did: a kill between the two left an empty owner file, and
+  // every later start was refused (FILE_PATH_IN_USE, "does not say which sink writes the file").
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  const fh = await open(tmp, 'wx');
   try {
     await fh.writeFile(JSON.stringify(value));
     await fh.sync();
   } finally {
     await fh.close();
+  }
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
   await fsyncDir(dirname(path));
   return true;
