@@ -1,8 +1,7 @@
-import { link, open, readFile, unlink } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PipelineError } from '@plumline/core';
-import { fsyncDir, writeFileAtomic } from '@plumline/core/util';
+import { createFileAtomic, writeFileAtomic } from '@plumline/core/util';
 
 /** What an owner file held: absent, JSON, or text that is not JSON (the caller says what to do). */
 export type OwnerFileText = { state: 'absent' } | { state: 'json'; value: Record<string, unknown> } | { state: 'unreadable' };
@@ -31,29 +30,9 @@ export async function writeOwnerFile(path: string, value: object): Promise<void>
 }
 
 /** Creates the owner file unless one appeared meanwhile (a sink starting at the same moment): false then. */
-export async function createOwnerFile(path: string, value: object): Promise<boolean> {
-  // Written whole to a file of its own, then linked into place: link() fails if the name exists
-  // (the exclusive create) and the name never shows an empty or half-written file. Opening the
-  // name with 'wx' and writing after did: a kill between the two left an empty owner file, and
-  // every later start was refused (FILE_PATH_IN_USE, "does not say which sink writes the file").
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(JSON.stringify(value));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
-  await fsyncDir(dirname(path));
-  return true;
+export function createOwnerFile(path: string, value: object): Promise<boolean> {
+  // Never an empty or half-written owner file after a kill: every later start would refuse it.
+  return createFileAtomic(path, JSON.stringify(value));
 }
 
 /** A fixed path's owner file: one sink of one pipeline writes the file, and the process running it now (0: none). */

@@ -3,7 +3,7 @@ export { parseDuration, formatDuration, isDuration } from './duration.js';
 export { parseByteSize } from './size.js';
 export { systemClock, type Clock, type Timer, type TimerOptions } from './clock.js';
 export { backoffDelayMs, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-export { writeFileAtomic, fsyncDir } from './fs-durable.js';
+export { createFileAtomic, writeFileAtomic, fsyncDir } from './fs-durable.js';
 export { unreadableFileProblem } from './unreadable-file.js';
 export { writeAll, type VectorWriter } from './write-all.js';
 export { isoFromMs, msFromIso } from './fast-iso.js';
